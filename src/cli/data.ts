@@ -1,0 +1,127 @@
+import { stat } from 'node:fs/promises';
+import { Argument, Command, InvalidArgumentError } from 'commander';
+import { checkRecDataset, type CheckReport, type PerImageStats } from '../datasets/check-rec.js';
+import { datasetsRoot, listDatasets, requireDataset } from '../datasets/dataset-store.js';
+import { writeDemoSet } from '../datasets/demo-set.js';
+import { importReclip, RECLIP_DATASETS, type ReclipDataset } from '../datasets/reclip-import.js';
+import type { DatasetCounts } from '../datasets/dataset-info.js';
+import { CheckFailed, UserError } from '../util/errors.js';
+import { makeOption } from './options.js';
+
+/** Long problem lists are cut in text mode, where a screenful is what a person reads. */
+const SHOWN_PROBLEMS = 20;
+
+export function register(program: Command): void {
+  const data = program.command('data').description('REC datasets: import ReCLIP files, check them, list them, generate the demo set');
+
+  data
+    .command('import')
+    .description('import a ReCLIP-format REC split (jsonl + optional detector file) into <datasets>/<dataset>/<split>/')
+    .addArgument(new Argument('<dataset>', 'the RefCOCO-family dataset the files belong to').choices(RECLIP_DATASETS))
+    .requiredOption('--reclip-jsonl <file>', "ReCLIP's <dataset>_<split>.jsonl: one referred object per line, with anns, ann_id and sentences")
+    .option('--dets <file>', "detector boxes for the prop setting (ReCLIP's <dataset>_dets_dict.json); without it only the gold setting can run")
+    .requiredOption('--images <dir>', 'folder holding the COCO train2014 images the jsonl file names point to')
+    .requiredOption('--split <name>', 'split name to store the import under, e.g. val, testA, testB, test')
+    .option('--out-root <dir>', 'datasets folder to write into (default: $FALIP_DATASETS, else <repo>/datasets)')
+    .action(async (dataset: ReclipDataset, opts: { reclipJsonl: string; dets?: string; images: string; split: string; outRoot?: string }) => {
+      const result = await importReclip({ dataset, jsonl: opts.reclipJsonl, dets: opts.dets, images: opts.images, split: opts.split, outRoot: opts.outRoot });
+      console.log(`imported ${dataset}/${opts.split} into ${result.dir}`);
+      console.log(`  ${formatCounts(result.info.counts)}`);
+      if (result.fullImageFallbacks > 0) {
+        console.log(`  ${result.fullImageFallbacks} image(s) without detections use the full image as their only proposal`);
+      }
+      printProblems('warnings', result.warnings);
+    });
+
+  data
+    .command('check')
+    .description('check a REC dataset against its images: files decode, sizes match, boxes lie inside, targets are gold ids (exit 1 on errors)')
+    .argument('<dataset>', 'a dataset folder, or <name>/<split> of an imported dataset (e.g. refcoco/testA)')
+    .addOption(makeOption('json'))
+    .action(async (target: string, opts: { json?: boolean }) => {
+      const dir = await datasetFolder(target);
+      const report = await checkRecDataset(dir);
+      if (opts.json) console.log(JSON.stringify({ dir, ...report }, null, 2));
+      else printReport(dir, report);
+      if (!report.ok) throw new CheckFailed(`data check: ${report.errors.length} error(s) in ${dir}`);
+    });
+
+  data
+    .command('list')
+    .description(`list the imported datasets under the datasets folder ($FALIP_DATASETS, else <repo>/datasets)`)
+    .addOption(makeOption('json'))
+    .action(async (opts: { json?: boolean }) => {
+      const root = datasetsRoot();
+      const found = await listDatasets(root);
+      if (opts.json) {
+        console.log(JSON.stringify(found.map(({ dir, info }) => ({ dir, ...info })), null, 2));
+      } else if (found.length === 0) {
+        console.log(`no datasets under ${root}: run \`falip data import ...\` or \`falip data demo\``);
+      } else {
+        for (const { dir, info } of found) console.log(`${`${info.name}/${info.split}`.padEnd(18)} ${formatCounts(info.counts)}  ${dir}`);
+      }
+    });
+
+  data
+    .command('demo')
+    .description('generate the synthetic demo/val REC set (coloured shapes with sentences, gold boxes and proposals); deterministic per seed')
+    .option('--images <n>', 'number of images to generate', positiveInteger('--images'), 24)
+    .option('--seed <s>', 'random seed; the same seed gives byte-identical files', integer('--seed'), 0)
+    .option('--out-root <dir>', 'datasets folder to write into (default: $FALIP_DATASETS, else <repo>/datasets)')
+    .action(async (opts: { images: number; seed: number; outRoot?: string }) => {
+      const { dir, info } = await writeDemoSet(opts.outRoot, { images: opts.images, seed: opts.seed });
+      console.log(`wrote demo/val into ${dir}`);
+      console.log(`  ${formatCounts(info.counts)}`);
+    });
+}
+
+/** A path to an existing folder wins; otherwise `<name>/<split>` names an imported dataset. */
+async function datasetFolder(target: string): Promise<string> {
+  if ((await stat(target).catch(() => undefined))?.isDirectory()) return target;
+  const parts = target.split('/');
+  if (parts.length !== 2) throw new UserError(`${target}: neither a dataset folder nor <name>/<split>`);
+  return (await requireDataset(parts[0]!, parts[1]!)).dir;
+}
+
+function formatCounts(c: DatasetCounts): string {
+  const proposals = c.proposals === undefined ? 'no proposals' : `${c.proposals} proposals`;
+  return `${c.refs} refs, ${c.sentences} sentences, ${c.images} images, ${c.gold_boxes} gold boxes, ${proposals}`;
+}
+
+function printReport(dir: string, report: CheckReport): void {
+  const c = report.counts;
+  console.log(`${dir}: ${c.refs} refs, ${c.sentences} sentences, ${c.images} images`);
+  console.log(`  gold boxes per image: ${formatStats(c.gold_per_image)}`);
+  console.log(`  proposals per image: ${c.proposals_per_image ? formatStats(c.proposals_per_image) : 'none (gold setting only)'}`);
+  printProblems('errors', report.errors, ' (--json lists all)');
+  printProblems('warnings', report.warnings, ' (--json lists all)');
+  console.log(report.ok ? 'ok' : 'FAILED');
+}
+
+function formatStats(s: PerImageStats): string {
+  return `mean ${s.mean.toFixed(2)}, min ${s.min}, max ${s.max}`;
+}
+
+/** `rest` says where the cut items can be seen. */
+function printProblems(title: string, items: readonly string[], rest = ''): void {
+  if (items.length === 0) return;
+  console.log(`${title} (${items.length}):`);
+  for (const item of items.slice(0, SHOWN_PROBLEMS)) console.log(`  ${item}`);
+  if (items.length > SHOWN_PROBLEMS) console.log(`  ... and ${items.length - SHOWN_PROBLEMS} more${rest}`);
+}
+
+function integer(flag: string): (value: string) => number {
+  return (value) => {
+    if (!/^[+-]?\d+$/.test(value)) throw new InvalidArgumentError(`${flag} expects an integer`);
+    return Number(value);
+  };
+}
+
+function positiveInteger(flag: string): (value: string) => number {
+  const parse = integer(flag);
+  return (value) => {
+    const n = parse(value);
+    if (n < 1) throw new InvalidArgumentError(`${flag} expects a positive integer`);
+    return n;
+  };
+}

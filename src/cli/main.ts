@@ -1,0 +1,42 @@
+import { Command, CommanderError } from 'commander';
+import { CheckFailed, UserError } from '../util/errors.js';
+
+/** Each command lives in its own file and adds itself to the program. */
+type Register = (program: Command) => void;
+
+async function commandModules(): Promise<Register[]> {
+  const mods = await Promise.all([import('./model.js'), import('./encode.js'), import('./data.js')]);
+  return mods.map((m) => m.register);
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = new Command('falip')
+    .description('FALIP benchmark and evaluation harness: foveal attention masks in CLIP, the paper\'s tables, sweeps and baselines')
+    .version(process.env.npm_package_version ?? '0.1.0')
+    .exitOverride()
+    .showHelpAfterError('(run with --help for usage)');
+  for (const register of await commandModules()) register(program);
+  try {
+    await program.parseAsync(argv);
+    return Number(process.exitCode ?? 0);
+  } catch (err) {
+    return exitCodeFor(err);
+  }
+}
+
+/** Exit codes: 0 ok, 1 a failed check, 2 bad input. Only bugs print a stack trace. */
+function exitCodeFor(err: unknown): number {
+  if (err instanceof CommanderError) {
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+    return 2;
+  }
+  if (err instanceof UserError) {
+    process.stderr.write(`falip: ${err.message}\n`);
+    return 2;
+  }
+  if (err instanceof CheckFailed) {
+    process.stderr.write(`falip: ${err.message}\n`);
+    return 1;
+  }
+  throw err;
+}

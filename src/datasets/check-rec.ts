@@ -1,0 +1,140 @@
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import pLimit from 'p-limit';
+import sharp from 'sharp';
+import { boxArea, type BoxXYWH } from '../image/box.js';
+import { UserError } from '../util/errors.js';
+import { countRecSamples, DATASET_INFO_FILE, firstRefOfEachImage, MANIFEST_FILE, readDatasetInfo, resolveImageRoot } from './dataset-info.js';
+import { parseRecLine, readJsonLines, type RecSample } from './rec-manifest.js';
+
+export interface PerImageStats {
+  mean: number;
+  min: number;
+  max: number;
+}
+
+export interface CheckCounts {
+  refs: number;
+  sentences: number;
+  images: number;
+  gold_per_image: PerImageStats;
+  /** Absent when the manifest has no proposals (gold setting only). */
+  proposals_per_image?: PerImageStats;
+}
+
+export interface CheckReport {
+  /** No errors; warnings do not fail a check. */
+  ok: boolean;
+  /** `file:line: field: problem`. */
+  errors: string[];
+  warnings: string[];
+  /** Over the lines that passed the schema. */
+  counts: CheckCounts;
+}
+
+interface ManifestEntry {
+  where: string;
+  sample: RecSample;
+}
+
+/** Checks a REC dataset folder against its images; every problem is collected, not just the first. */
+export async function checkRecDataset(dir: string): Promise<CheckReport> {
+  const info = await readDatasetInfo(dir);
+  const imageRoot = resolveImageRoot(dir, info);
+  const manifest = join(dir, MANIFEST_FILE);
+  const errors: string[] = [];
+  const warnings: string[] = [];
+
+  const entries: ManifestEntry[] = [];
+  const firstLineOfId = new Map<string, string>();
+  for (const { line, text } of await readJsonLines(manifest)) {
+    const where = `${manifest}:${line}`;
+    let sample: RecSample;
+    try {
+      sample = parseRecLine(text, where);
+    } catch (err) {
+      if (!(err instanceof UserError)) throw err;
+      errors.push(err.message);
+      continue;
+    }
+    const first = firstLineOfId.get(sample.id);
+    if (first !== undefined) errors.push(`${where}: id: duplicate ref id ${sample.id} (first at ${first})`);
+    else firstLineOfId.set(sample.id, where);
+    const goldIds = new Set(sample.gold.map((g) => g.id));
+    for (const t of sample.target_ids) if (!goldIds.has(t)) errors.push(`${where}: target_ids: ${t} is not a gold id`);
+    const boxes = [
+      ...sample.gold.map((g, i) => [`gold[${i}].box`, g.box] as const),
+      ...(sample.proposals ?? []).map((b, i) => [`proposals[${i}]`, b] as const),
+    ];
+    for (const [field, box] of boxes) {
+      const problem = boxProblem(box, sample.width, sample.height);
+      if (problem) (problem.severity === 'error' ? errors : warnings).push(`${where}: ${field}: ${problem.text}`);
+    }
+    entries.push({ where, sample });
+  }
+
+  errors.push(...(await checkImages(entries, imageRoot)));
+  const samples = entries.map((e) => e.sample);
+  // Only meaningful when every line parsed; otherwise the skipped lines already explain the difference.
+  const actual = countRecSamples(samples);
+  if (errors.length === 0 && JSON.stringify(info.counts) !== JSON.stringify(actual)) {
+    warnings.push(`${join(dir, DATASET_INFO_FILE)}: counts: recorded ${JSON.stringify(info.counts)}, manifest has ${JSON.stringify(actual)}`);
+  }
+  return { ok: errors.length === 0, errors, warnings, counts: countsOf(samples) };
+}
+
+/** Zero-area or entirely outside: no prompt can show it (error). Partly outside: clamped by every method (warning). */
+function boxProblem(b: BoxXYWH, width: number, height: number): { severity: 'error' | 'warning'; text: string } | undefined {
+  const shown = `[${b.join(', ')}]`;
+  if (boxArea(b) === 0) return { severity: 'error', text: `zero-area box ${shown}` };
+  const overlapW = Math.min(b[0] + b[2], width) - Math.max(b[0], 0);
+  const overlapH = Math.min(b[1] + b[3], height) - Math.max(b[1], 0);
+  if (overlapW <= 0 || overlapH <= 0) return { severity: 'error', text: `box ${shown} lies entirely outside the ${width}×${height} image` };
+  if (b[0] < 0 || b[1] < 0 || b[0] + b[2] > width || b[1] + b[3] > height) {
+    return { severity: 'warning', text: `box ${shown} extends outside the ${width}×${height} image` };
+  }
+  return undefined;
+}
+
+/** Fully decodes each image once (a readable header does not mean readable pixels) and compares sizes per line. */
+async function checkImages(entries: readonly ManifestEntry[], imageRoot: string): Promise<string[]> {
+  const byImage = new Map<string, ManifestEntry[]>();
+  for (const e of entries) byImage.set(e.sample.image, [...(byImage.get(e.sample.image) ?? []), e]);
+  const limit = pLimit(4);
+  const perImage = await Promise.all(
+    [...byImage].map(([image, users]) =>
+      limit(async (): Promise<string[]> => {
+        const path = join(imageRoot, image);
+        const first = users[0]!.where;
+        if (!(await stat(path).catch(() => undefined))?.isFile()) return [`${first}: image: not found: ${path}`];
+        let size: { width: number; height: number };
+        try {
+          size = (await sharp(path).raw().toBuffer({ resolveWithObject: true })).info;
+        } catch (err) {
+          return [`${first}: image: ${path} does not decode: ${(err as Error).message}`];
+        }
+        return users
+          .filter(({ sample }) => sample.width !== size.width || sample.height !== size.height)
+          .map(({ where, sample }) => `${where}: width/height: recorded ${sample.width}×${sample.height}, ${path} is ${size.width}×${size.height}`);
+      }),
+    ),
+  );
+  return perImage.flat();
+}
+
+function countsOf(samples: readonly RecSample[]): CheckCounts {
+  const perImage = firstRefOfEachImage(samples);
+  const counts: CheckCounts = {
+    refs: samples.length,
+    sentences: samples.reduce((n, s) => n + s.sentences.length, 0),
+    images: perImage.length,
+    gold_per_image: stats(perImage.map((s) => s.gold.length)),
+  };
+  if (perImage.some((s) => s.proposals)) counts.proposals_per_image = stats(perImage.map((s) => s.proposals?.length ?? 0));
+  return counts;
+}
+
+function stats(values: readonly number[]): PerImageStats {
+  if (values.length === 0) return { mean: 0, min: 0, max: 0 };
+  return { mean: values.reduce((a, b) => a + b, 0) / values.length, min: Math.min(...values), max: Math.max(...values) };
+}

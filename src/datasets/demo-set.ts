@@ -1,0 +1,198 @@
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { iou, type BoxXYWH } from '../image/box.js';
+import { UserError } from '../util/errors.js';
+import { Rng } from '../util/rng.js';
+import { countRecSamples, type DatasetInfo } from './dataset-info.js';
+import { datasetDir, datasetsRoot, writeRecDataset } from './dataset-store.js';
+import type { RecSample } from './rec-manifest.js';
+
+export interface DemoSetOptions {
+  /** Number of images (default 24). */
+  images?: number;
+  /** Same seed, same files, byte for byte (default 0). */
+  seed?: number;
+}
+
+/** Non-square sizes in both orientations, so aspect-ratio handling is exercised. */
+const IMAGE_SIZES: readonly (readonly [width: number, height: number])[] = [
+  [256, 192],
+  [192, 256],
+  [288, 160],
+  [224, 168],
+];
+
+/** Far apart in RGB so a test (or a tiny model) can tell them apart from one pixel. */
+export const DEMO_COLOURS = {
+  red: [220, 40, 40],
+  green: [40, 170, 60],
+  blue: [40, 80, 220],
+  yellow: [235, 200, 30],
+  purple: [140, 60, 180],
+  orange: [245, 140, 30],
+} as const satisfies Record<string, readonly [number, number, number]>;
+type ColourName = keyof typeof DEMO_COLOURS;
+
+const SHAPES = ['circle', 'square', 'triangle'] as const;
+type ShapeName = (typeof SHAPES)[number];
+
+const BACKGROUND = 'rgb(240,240,240)';
+const PROPOSAL_JITTER = 3;
+
+interface Shape {
+  shape: ShapeName;
+  colour: ColourName;
+  /** Square bounding box, integer pixels; also the gold box. */
+  box: BoxXYWH;
+}
+
+/** Generates the synthetic `demo/val` REC set: coloured shapes on a plain background, described by colour, shape and position. */
+export async function writeDemoSet(outRoot: string = datasetsRoot(), opts: DemoSetOptions = {}): Promise<{ dir: string; info: DatasetInfo }> {
+  const imageCount = opts.images ?? 24;
+  const seed = opts.seed ?? 0;
+  if (!Number.isInteger(imageCount) || imageCount < 1) throw new UserError(`--images ${imageCount}: expected a positive integer`);
+  if (!Number.isInteger(seed)) throw new UserError(`--seed ${seed}: expected an integer`);
+
+  const rng = new Rng(seed);
+  const dir = datasetDir('demo', 'val', outRoot);
+  // Built beside the target and swapped in, so a smaller regeneration leaves no stale images behind.
+  const staging = `${dir}.tmp-${process.pid}`;
+  await rm(staging, { recursive: true, force: true });
+  await mkdir(join(staging, 'images'), { recursive: true });
+
+  const samples: RecSample[] = [];
+  for (let i = 0; i < imageCount; i++) {
+    const [width, height] = IMAGE_SIZES[i % IMAGE_SIZES.length]!;
+    const shapes = placeShapes(rng, width, height);
+    const image = `demo_${String(i).padStart(3, '0')}.png`;
+    await writeFile(join(staging, 'images', image), await renderPng(shapes, width, height));
+    const gold = shapes.map((s, j) => ({ id: `${i}-${j}`, box: s.box }));
+    const proposals = proposalsFor(rng, shapes, width, height);
+    for (const j of pickRefs(rng, shapes.length)) {
+      const id = `demo-${String(i).padStart(3, '0')}-${j}`;
+      samples.push({
+        id,
+        image,
+        width,
+        height,
+        sentences: describe(shapes, j, width, height).map((text, k) => ({ id: `${id}:${k}`, text })),
+        gold,
+        target_ids: [gold[j]!.id],
+        proposals,
+      });
+    }
+  }
+
+  const info: DatasetInfo = {
+    name: 'demo',
+    split: 'val',
+    task: 'rec',
+    image_root: 'images',
+    sources: [],
+    counts: countRecSamples(samples),
+    created_by: `falip data demo --images ${imageCount} --seed ${seed}`,
+  };
+  await writeRecDataset(staging, samples, info);
+  await rm(dir, { recursive: true, force: true });
+  await rename(staging, dir);
+  return { dir, info };
+}
+
+/** 3–5 shapes in distinct colours, one per grid cell, so they never overlap. */
+function placeShapes(rng: Rng, width: number, height: number): Shape[] {
+  const [cols, rows] = width >= height ? [3, 2] : [2, 3];
+  const cellW = Math.floor(width / cols);
+  const cellH = Math.floor(height / rows);
+  const count = 3 + randInt(rng, 0, 2);
+  const cells = shuffle(rng, [...Array(cols * rows).keys()]).slice(0, count);
+  const colours = shuffle(rng, Object.keys(DEMO_COLOURS) as ColourName[]).slice(0, count);
+  const cellMin = Math.min(cellW, cellH);
+  return cells.map((cell, k) => {
+    const side = randInt(rng, Math.floor(0.45 * cellMin), Math.floor(0.8 * cellMin));
+    const x = (cell % cols) * cellW + randInt(rng, 0, cellW - side);
+    const y = Math.floor(cell / cols) * cellH + randInt(rng, 0, cellH - side);
+    return { shape: SHAPES[randInt(rng, 0, SHAPES.length - 1)]!, colour: colours[k]!, box: [x, y, side, side] };
+  });
+}
+
+/** crispEdges: flat colours with no blended edge pixels, so every pixel inside a shape is exactly its colour. */
+async function renderPng(shapes: readonly Shape[], width: number, height: number): Promise<Buffer> {
+  const elements = shapes.map(({ shape, colour, box: [x, y, s] }) => {
+    const fill = `rgb(${DEMO_COLOURS[colour].join(',')})`;
+    switch (shape) {
+      case 'circle':
+        return `<circle cx="${x + s / 2}" cy="${y + s / 2}" r="${s / 2}" fill="${fill}"/>`;
+      case 'square':
+        return `<rect x="${x}" y="${y}" width="${s}" height="${s}" fill="${fill}"/>`;
+      case 'triangle':
+        return `<polygon points="${x + s / 2},${y} ${x},${y + s} ${x + s},${y + s}" fill="${fill}"/>`;
+    }
+  });
+  const svg =
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" shape-rendering="crispEdges">` +
+    `<rect width="${width}" height="${height}" fill="${BACKGROUND}"/>${elements.join('')}</svg>`;
+  return sharp(Buffer.from(svg)).removeAlpha().png().toBuffer();
+}
+
+/** Each gold box moved by a few pixels, plus 1–2 background boxes, shuffled: the prop setting is not the gold one. */
+function proposalsFor(rng: Rng, shapes: readonly Shape[], width: number, height: number): BoxXYWH[] {
+  const jitter = (): number => randInt(rng, -PROPOSAL_JITTER, PROPOSAL_JITTER);
+  const boxes: BoxXYWH[] = shapes.map(({ box: [x, y, w, h] }) => {
+    const left = Math.max(0, x + jitter());
+    const top = Math.max(0, y + jitter());
+    return [left, top, Math.min(width, x + w + jitter()) - left, Math.min(height, y + h + jitter()) - top];
+  });
+  const distractors = randInt(rng, 1, 2);
+  // Bounded retries keep generation finite; the grid always leaves background, so this rarely gives up.
+  for (let tries = 0; tries < 100 && boxes.length < shapes.length + distractors; tries++) {
+    const w = randInt(rng, 16, 40);
+    const h = randInt(rng, 16, 40);
+    const box: BoxXYWH = [randInt(rng, 0, width - w), randInt(rng, 0, height - h), w, h];
+    if (shapes.every((s) => iou(box, s.box) < 0.1)) boxes.push(box);
+  }
+  return shuffle(rng, boxes);
+}
+
+/** 2–3 of the image's shapes are referred to, in image order. */
+function pickRefs(rng: Rng, shapeCount: number): number[] {
+  const count = Math.min(shapeCount, 2 + randInt(rng, 0, 1));
+  return shuffle(rng, [...Array(shapeCount).keys()])
+    .slice(0, count)
+    .sort((a, b) => a - b);
+}
+
+/**
+ * Two unambiguous sentences: colour is unique within an image, so "the <colour> <shape>" names one shape;
+ * the positional sentence drops the colour only when the shape alone is unique.
+ */
+function describe(shapes: readonly Shape[], j: number, width: number, height: number): [string, string] {
+  const { shape, colour, box } = shapes[j]!;
+  const where = positionPhrase(box[0] + box[2] / 2, box[1] + box[3] / 2, width, height);
+  const shapeIsUnique = shapes.filter((s) => s.shape === shape).length === 1;
+  return [`the ${colour} ${shape}`, shapeIsUnique ? `the ${shape} ${where}` : `the ${colour} ${shape} ${where}`];
+}
+
+function positionPhrase(cx: number, cy: number, width: number, height: number): string {
+  const horizontal = cx < width / 3 ? 'left' : cx > (2 * width) / 3 ? 'right' : undefined;
+  const vertical = cy < height / 3 ? 'top' : cy > (2 * height) / 3 ? 'bottom' : undefined;
+  if (horizontal && vertical) return `in the ${vertical} ${horizontal}`;
+  if (horizontal) return `on the ${horizontal}`;
+  if (vertical) return `at the ${vertical}`;
+  return 'in the middle';
+}
+
+/** Uniform integer in [lo, hi]. */
+function randInt(rng: Rng, lo: number, hi: number): number {
+  return lo + Math.floor(rng.next() * (hi - lo + 1));
+}
+
+/** Fisher–Yates on a copy. */
+function shuffle<T>(rng: Rng, items: readonly T[]): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const k = randInt(rng, 0, i);
+    [out[i], out[k]] = [out[k]!, out[i]!];
+  }
+  return out;
+}

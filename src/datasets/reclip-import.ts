@@ -1,0 +1,164 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import pLimit from 'p-limit';
+import sharp from 'sharp';
+import { z } from 'zod';
+import { boxArea, type BoxXYWH } from '../image/box.js';
+import { UserError } from '../util/errors.js';
+import { countRecSamples, type DatasetInfo } from './dataset-info.js';
+import { datasetDir, writeRecDataset } from './dataset-store.js';
+import { integerImageId, readDetections } from './reclip-dets.js';
+import { readJsonLines, type RecSample } from './rec-manifest.js';
+import { parseJsonLine, parseWith } from './schema-check.js';
+
+export const RECLIP_DATASETS = ['refcoco', 'refcoco+', 'refcocog'] as const;
+export type ReclipDataset = (typeof RECLIP_DATASETS)[number];
+
+export interface ReclipImportOptions {
+  dataset: ReclipDataset;
+  /** ReCLIP's `<dataset>_<split>.jsonl`: one referred object per line. */
+  jsonl: string;
+  /** `<dataset>_dets_dict.json` for the "prop" setting; without it the manifest has gold boxes only. */
+  dets?: string;
+  /** The COCO train2014 folder the jsonl's file names point into. */
+  images: string;
+  split: string;
+  outRoot?: string;
+}
+
+export interface ReclipImportResult {
+  dir: string;
+  info: DatasetInfo;
+  /** Kept-but-suspicious input, `file:line: field: problem` (zero-area gold boxes). */
+  warnings: string[];
+  /** Images whose proposal list is the full-image box because the detector file has none for them. */
+  fullImageFallbacks: number;
+}
+
+const idSchema = z.union([z.number(), z.string()]);
+
+/** The fields ReCLIP/FALIP read from a line (reference §1.1); refer's other keys are ignored. */
+const reclipLineSchema = z.object({
+  file_name: z.string().min(1),
+  image_id: idSchema,
+  anns: z.array(z.object({ id: idSchema, bbox: z.array(z.number()).length(4, 'expected 4 numbers') })).min(1),
+  ann_id: z.union([idSchema, z.array(idSchema).min(1)]),
+  sentences: z.array(z.object({ raw: z.string() })).min(1),
+  ref_id: idSchema.optional(),
+});
+type ReclipLine = z.output<typeof reclipLineSchema>;
+
+interface ParsedLine {
+  where: string;
+  line: number;
+  ref: ReclipLine;
+  image: string;
+}
+
+export async function importReclip(opts: ReclipImportOptions): Promise<ReclipImportResult> {
+  const imageRoot = resolve(opts.images);
+  if (!(await stat(imageRoot).catch(() => undefined))?.isDirectory()) throw new UserError(`--images ${opts.images}: not a folder`);
+  const dir = datasetDir(opts.dataset, opts.split, opts.outRoot);
+  const detections = opts.dets === undefined ? undefined : await readDetections(opts.dets);
+
+  const parsed: ParsedLine[] = (await readJsonLines(opts.jsonl)).map(({ line, text }) => {
+    const where = `${opts.jsonl}:${line}`;
+    const ref = parseWith(reclipLineSchema, parseJsonLine(text, where), where);
+    return { where, line, ref, image: reclipImageFile(ref.file_name) };
+  });
+  if (parsed.length === 0) throw new UserError(`${opts.jsonl}: no refs in the file`);
+  const sizes = await readImageSizes(parsed, imageRoot);
+
+  const warnings: string[] = [];
+  const seenIds = new Map<string, number>();
+  const fallbackImages = new Set<string>();
+  const samples = parsed.map(({ where, line, ref, image }): RecSample => {
+    const id = String(ref.ref_id ?? line);
+    const firstLine = seenIds.get(id);
+    if (firstLine !== undefined) throw new UserError(`${where}: ref_id: duplicate ref id ${id} (first on line ${firstLine})`);
+    seenIds.set(id, line);
+
+    const { width, height } = sizes.get(image)!;
+    const gold = ref.anns.map((ann, i) => {
+      const box: BoxXYWH = [ann.bbox[0]!, ann.bbox[1]!, ann.bbox[2]!, ann.bbox[3]!];
+      // Kept so gold indices keep matching the source's anns; the scorer never picks a zero-area box.
+      if (boxArea(box) === 0) warnings.push(`${where}: anns[${i}].bbox: zero-area box [${box.join(', ')}] kept`);
+      return { id: String(ann.id), box };
+    });
+    const target_ids = (Array.isArray(ref.ann_id) ? ref.ann_id : [ref.ann_id]).map(String);
+    for (const t of target_ids) {
+      if (!gold.some((g) => g.id === t)) throw new UserError(`${where}: ann_id: ${t} is not the id of any entry of anns`);
+    }
+    const sample: RecSample = {
+      id,
+      image,
+      width,
+      height,
+      sentences: ref.sentences.map((s, i) => ({ id: `${id}:${i}`, text: s.raw })),
+      gold,
+      target_ids,
+    };
+    if (detections) {
+      const boxes = detections.get(integerImageId(ref.image_id, `${where}: image_id`)) ?? [];
+      if (boxes.length === 0) fallbackImages.add(image);
+      // ReCLIP's fallback: with no detection the only candidate is the whole image.
+      sample.proposals = boxes.length > 0 ? [...boxes] : [[0, 0, width, height]];
+    }
+    return sample;
+  });
+
+  const sources = [{ file: resolve(opts.jsonl), sha256: await sha256File(opts.jsonl) }];
+  if (opts.dets !== undefined) sources.push({ file: resolve(opts.dets), sha256: await sha256File(opts.dets) });
+  const info: DatasetInfo = {
+    name: opts.dataset,
+    split: opts.split,
+    task: 'rec',
+    image_root: imageRoot,
+    sources,
+    counts: countRecSamples(samples),
+    created_by: `falip data import ${opts.dataset} (ReCLIP jsonl${opts.dets === undefined ? '' : ' + detector file'})`,
+  };
+  await writeRecDataset(dir, samples, info);
+  return { dir, info, warnings, fullImageFallbacks: fallbackImages.size };
+}
+
+/**
+ * ReCLIP's file-name rule: refer's COCO names carry the ref id as a last `_` part
+ * (`COCO_train2014_000000581857_16.jpg`), which is dropped to get the train2014 image.
+ */
+export function reclipImageFile(fileName: string): string {
+  if (!/coco/i.test(fileName)) return fileName;
+  return fileName.split('_').slice(0, -1).join('_') + '.jpg';
+}
+
+/** Stored (not EXIF-rotated) size of every referenced image, from its header; the first line naming a bad image is reported. */
+async function readImageSizes(lines: readonly ParsedLine[], imageRoot: string): Promise<Map<string, { width: number; height: number }>> {
+  const firstUse = new Map<string, string>();
+  for (const { image, where } of lines) if (!firstUse.has(image)) firstUse.set(image, where);
+  const limit = pLimit(8);
+  const entries = await Promise.all(
+    [...firstUse].map(([image, where]) =>
+      limit(async () => {
+        const path = join(imageRoot, image);
+        if (!(await stat(path).catch(() => undefined))?.isFile()) throw new UserError(`${where}: file_name: image not found: ${path}`);
+        const meta = await sharp(path)
+          .metadata()
+          .catch((err: Error) => {
+            throw new UserError(`${where}: file_name: cannot read image ${path}: ${err.message}`);
+          });
+        if (!meta.width || !meta.height) throw new UserError(`${where}: file_name: image ${path} has no size in its header`);
+        return [image, { width: meta.width, height: meta.height }] as const;
+      }),
+    ),
+  );
+  return new Map(entries);
+}
+
+async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  await pipeline(createReadStream(path), hash);
+  return hash.digest('hex');
+}

@@ -1,0 +1,41 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { UserError } from '../util/errors.js';
+
+export type DeviceChoice = 'auto' | 'cpu' | 'cuda' | 'webgpu';
+export type Device = Exclude<DeviceChoice, 'auto'>;
+export const DEVICE_CHOICES: readonly DeviceChoice[] = ['auto', 'cpu', 'cuda', 'webgpu'];
+
+const CUDA_INSTALL_HINT =
+  'install the CUDA build with `ONNXRUNTIME_NODE_INSTALL=cuda12 npm ci` ' +
+  '(npm ≥ 11 skips dependency install scripts: then run `ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js`)';
+
+/** onnxruntime-node ships the CPU (and WebGPU) providers; the CUDA provider library is a separate download. */
+function cudaProviderInstalled(): boolean {
+  const require = createRequire(import.meta.url);
+  const pkg = path.dirname(require.resolve('onnxruntime-node/package.json'));
+  const bin = path.join(pkg, 'bin', 'napi-v6', `${process.platform}`, `${process.arch}`);
+  return existsSync(path.join(bin, 'libonnxruntime_providers_cuda.so')) || existsSync(path.join(bin, 'onnxruntime_providers_cuda.dll'));
+}
+
+/** Picks the device: `auto` means CUDA when its provider is installed, else CPU. */
+export function resolveDevice(choice: DeviceChoice): Device {
+  switch (choice) {
+    case 'auto':
+      return cudaProviderInstalled() ? 'cuda' : 'cpu';
+    case 'cuda':
+      if (!cudaProviderInstalled()) throw new UserError(`--device cuda: the CUDA execution provider is not installed; ${CUDA_INSTALL_HINT}`);
+      return 'cuda';
+    case 'cpu':
+    case 'webgpu':
+      return choice;
+  }
+}
+
+export function parseDeviceChoice(value: string): DeviceChoice {
+  if (!(DEVICE_CHOICES as readonly string[]).includes(value)) {
+    throw new UserError(`--device ${value}: expected one of ${DEVICE_CHOICES.join(', ')}`);
+  }
+  return value as DeviceChoice;
+}

@@ -1,0 +1,41 @@
+import { ModelGraphs } from '../model/graph-cache.js';
+import { ensureTinyModel, TINY_MODEL } from '../model/model-registry.js';
+import { resolveModel } from '../model/model-store.js';
+import { ClipTokenizer } from '../model/tokenizer.js';
+import { UserError } from '../util/errors.js';
+import { ClipEncoder } from './clip-encoder.js';
+import { parseDeviceChoice, resolveDevice, type Device } from './execution-provider.js';
+import path from 'node:path';
+
+export interface EncoderFlags {
+  model: string;
+  device: string;
+  threads?: string;
+  batchSize?: string;
+}
+
+/** Requests per model call when `--batch-size` is not given: larger batches pay off only on GPUs. */
+export function defaultBatchSize(device: Device): number {
+  return device === 'cpu' ? 8 : 64;
+}
+
+export function parsePositiveInt(flag: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new UserError(`${flag} ${value}: expected a positive integer`);
+  return n;
+}
+
+/** Resolves `--model` (building the tiny model on demand), the device, and opens the shared encoder + tokenizer. */
+export async function openEncoder(flags: EncoderFlags): Promise<{ encoder: ClipEncoder; tokenizer: ClipTokenizer; device: Device }> {
+  if (flags.model === TINY_MODEL) await ensureTinyModel();
+  const model = await resolveModel(flags.model);
+  const device = resolveDevice(parseDeviceChoice(flags.device));
+  const graphs = await ModelGraphs.open(model);
+  const tokenizer = await ClipTokenizer.fromFiles(path.join(model.sourceDir, 'vocab.json'), path.join(model.sourceDir, 'merges.txt'));
+  const encoder = new ClipEncoder(graphs, {
+    device,
+    threads: flags.threads === undefined ? undefined : parsePositiveInt('--threads', flags.threads),
+    batchSize: flags.batchSize === undefined ? defaultBatchSize(device) : parsePositiveInt('--batch-size', flags.batchSize),
+  });
+  return { encoder, tokenizer, device };
+}

@@ -1,0 +1,36 @@
+import * as ort from 'onnxruntime-node';
+import { UserError } from '../util/errors.js';
+import type { Device } from './execution-provider.js';
+
+export interface SessionOptions {
+  device: Device;
+  /** Intra-op threads on CPU; undefined lets ORT use every core. */
+  threads?: number;
+  /** Where ORT writes the graph after its optimizations (to check that fusions kept the bias Add). */
+  optimizedModelFilePath?: string;
+}
+
+export async function createSession(modelPath: string, opts: SessionOptions): Promise<ort.InferenceSession> {
+  const providers: ort.InferenceSession.ExecutionProviderConfig[] = opts.device === 'cpu' ? ['cpu'] : [opts.device, 'cpu'];
+  try {
+    return await ort.InferenceSession.create(modelPath, {
+      executionProviders: providers,
+      graphOptimizationLevel: 'all',
+      executionMode: 'sequential',
+      // The binding rejects explicit undefined values, so optional settings are only spread in when set.
+      ...(opts.threads !== undefined && { intraOpNumThreads: opts.threads }),
+      ...(opts.optimizedModelFilePath !== undefined && { optimizedModelFilePath: opts.optimizedModelFilePath }),
+    });
+  } catch (e) {
+    if (opts.device !== 'cpu') throw new UserError(`--device ${opts.device}: cannot start the ${opts.device} execution provider (${(e as Error).message.split('\n')[0]})`);
+    throw e;
+  }
+}
+
+export function floatTensor(data: Float32Array, dims: number[]): ort.Tensor {
+  return new ort.Tensor('float32', data, dims);
+}
+
+export function int64Tensor(data: BigInt64Array, dims: number[]): ort.Tensor {
+  return new ort.Tensor('int64', data, dims);
+}

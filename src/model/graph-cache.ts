@@ -1,0 +1,138 @@
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync } from 'node:fs';
+import { mkdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { writeFileAtomic } from '../report/atomic-write.js';
+import { UserError } from '../util/errors.js';
+import { loadCheckpoint } from './checkpoint.js';
+import { fromHfConfig, type ClipConfig } from './clip-config.js';
+import type { ResolvedModel } from './model-store.js';
+import { buildTextGraph } from './onnx/text-graph.js';
+import { textWeightEntries, visionWeightEntries } from './onnx/tower-weights.js';
+import {
+  buildClsProjectionGraph,
+  buildTwoStreamGraph,
+  buildVisionGraph,
+  visionSpecName,
+  type VisionGraphSpec,
+} from './onnx/vision-graph.js';
+import { writeWeightsFile, type WeightsIndex } from './onnx/weights-file.js';
+
+/** Bump when a graph's structure or the weight layout changes: old caches are then rebuilt. */
+export const BUILDER_VERSION = 1;
+
+type Tower = 'vision' | 'text';
+
+async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** Hashing a 600 MB checkpoint takes a second; remember it while the file's size and mtime stay the same. */
+async function checkpointSha256(sourceDir: string, cacheDir: string): Promise<string> {
+  const file = path.join(sourceDir, 'model.safetensors');
+  if (!existsSync(file)) throw new UserError(`${file}: not found`);
+  const st = await stat(file);
+  const memo = path.join(cacheDir, 'source-hash.json');
+  if (existsSync(memo)) {
+    const m = JSON.parse(await readFile(memo, 'utf8')) as { file: string; size: number; mtimeMs: number; sha256: string };
+    if (m.file === file && m.size === st.size && m.mtimeMs === st.mtimeMs) return m.sha256;
+  }
+  const sha256 = await sha256File(file);
+  await mkdir(cacheDir, { recursive: true });
+  await writeFileAtomic(memo, JSON.stringify({ file, size: st.size, mtimeMs: st.mtimeMs, sha256 }));
+  return sha256;
+}
+
+/**
+ * The ONNX graphs of one model, built on first use and cached under the model's folder, keyed by
+ * the checkpoint's sha256 and BUILDER_VERSION. Weights are prepared once per tower into a shared
+ * external-data file; every graph variant refers to it.
+ */
+export class ModelGraphs {
+  private weightsPending?: Promise<Awaited<ReturnType<typeof loadCheckpoint>>>;
+  private readonly building = new Map<string, Promise<string>>();
+
+  private constructor(
+    readonly model: ResolvedModel,
+    readonly config: ClipConfig,
+    readonly sha256: string,
+    readonly dir: string,
+  ) {}
+
+  static async open(model: ResolvedModel): Promise<ModelGraphs> {
+    const configFile = path.join(model.sourceDir, 'config.json');
+    if (!existsSync(configFile)) throw new UserError(`${configFile}: not found`);
+    let json: unknown;
+    try {
+      json = JSON.parse(await readFile(configFile, 'utf8'));
+    } catch (e) {
+      throw new UserError(`${configFile}: not valid JSON (${(e as Error).message})`);
+    }
+    let config: ClipConfig;
+    try {
+      config = fromHfConfig(json);
+    } catch (e) {
+      throw new UserError(`${configFile}: ${(e as Error).message.replace(/^config\.json: /, '')}`);
+    }
+    const sha256 = await checkpointSha256(model.sourceDir, model.cacheDir);
+    const dir = path.join(model.cacheDir, `graphs-${sha256.slice(0, 16)}-v${BUILDER_VERSION}`);
+    return new ModelGraphs(model, config, sha256, dir);
+  }
+
+  private checkpoint() {
+    this.weightsPending ??= loadCheckpoint(this.model.sourceDir);
+    return this.weightsPending;
+  }
+
+  /** Builds each artefact once, even when several callers ask at the same time. */
+  private once(file: string, build: () => Promise<void>): Promise<string> {
+    const target = path.join(this.dir, file);
+    let p = this.building.get(file);
+    if (!p) {
+      p = (async () => {
+        if (!existsSync(target)) {
+          await mkdir(this.dir, { recursive: true });
+          await build();
+        }
+        return target;
+      })();
+      this.building.set(file, p);
+    }
+    return p;
+  }
+
+  private async weightsIndex(tower: Tower): Promise<WeightsIndex> {
+    const indexFile = await this.once(`${tower}.index.json`, async () => {
+      const { weights } = await this.checkpoint();
+      const entries = tower === 'vision' ? visionWeightEntries(this.config, weights) : textWeightEntries(this.config, weights);
+      const index = await writeWeightsFile(path.join(this.dir, `${tower}.bin`), entries);
+      await writeFileAtomic(path.join(this.dir, `${tower}.index.json`), JSON.stringify(index));
+    });
+    return JSON.parse(await readFile(indexFile, 'utf8')) as WeightsIndex;
+  }
+
+  private graph(tower: Tower, name: string, build: (index: WeightsIndex, weightsFile: string) => Uint8Array): Promise<string> {
+    return this.once(`${name}.onnx`, async () => {
+      const index = await this.weightsIndex(tower);
+      await writeFileAtomic(path.join(this.dir, `${name}.onnx`), build(index, `${tower}.bin`));
+    });
+  }
+
+  visionGraph(spec: VisionGraphSpec): Promise<string> {
+    return this.graph('vision', visionSpecName(spec), (i, f) => buildVisionGraph(this.config, i, f, spec));
+  }
+
+  twoStreamGraph(): Promise<string> {
+    return this.graph('vision', 'vision-two-stream', (i, f) => buildTwoStreamGraph(this.config, i, f));
+  }
+
+  clsProjectionGraph(): Promise<string> {
+    return this.graph('vision', 'vision-cls-projection', (i, f) => buildClsProjectionGraph(this.config, i, f));
+  }
+
+  textGraph(): Promise<string> {
+    return this.graph('text', 'text', (i, f) => buildTextGraph(this.config, i, f));
+  }
+}

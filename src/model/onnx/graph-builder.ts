@@ -1,0 +1,148 @@
+import onnxProto from 'onnx-proto';
+
+const { onnx } = onnxProto;
+type NodeProto = onnxProto.onnx.INodeProto;
+type TensorProto = onnxProto.onnx.ITensorProto;
+type ValueInfoProto = onnxProto.onnx.IValueInfoProto;
+type AttributeProto = onnxProto.onnx.IAttributeProto;
+
+export const ElemType = { FLOAT: 1, INT64: 7, FLOAT16: 10 } as const;
+export type ElemType = (typeof ElemType)[keyof typeof ElemType];
+
+/** A dimension: fixed size or a symbolic name such as 'batch'. */
+export type Dim = number | string;
+
+/** An initializer whose bytes live in a separate weights file (ONNX external data), shared by graph variants. */
+export interface ExternalTensor {
+  shape: number[];
+  offset: number;
+  length: number;
+  elemType: ElemType;
+}
+
+export type Attr =
+  | { kind: 'int'; value: number }
+  | { kind: 'float'; value: number }
+  | { kind: 'ints'; value: number[] };
+
+export const int = (value: number): Attr => ({ kind: 'int', value });
+export const float = (value: number): Attr => ({ kind: 'float', value });
+export const ints = (value: number[]): Attr => ({ kind: 'ints', value });
+
+function attributeProto(name: string, a: Attr): AttributeProto {
+  const T = onnx.AttributeProto.AttributeType;
+  switch (a.kind) {
+    case 'int':
+      return { name, type: T.INT, i: a.value };
+    case 'float':
+      return { name, type: T.FLOAT, f: a.value };
+    case 'ints':
+      return { name, type: T.INTS, ints: a.value };
+  }
+}
+
+function valueInfo(name: string, elemType: ElemType, dims: Dim[]): ValueInfoProto {
+  return {
+    name,
+    type: {
+      tensorType: {
+        elemType,
+        shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
+      },
+    },
+  };
+}
+
+/**
+ * Accumulates an ONNX graph: nodes in topological order (the order they are added), small constants
+ * inline, large weights as external data. Value names are generated, so callers pass names around.
+ */
+export class GraphBuilder {
+  private readonly nodes: NodeProto[] = [];
+  private readonly initializers: TensorProto[] = [];
+  private readonly inputs: ValueInfoProto[] = [];
+  private readonly outputs: ValueInfoProto[] = [];
+  private readonly externalNames = new Map<string, string>();
+  private counter = 0;
+
+  /** @param weightsFile file name of the external data, relative to the .onnx file */
+  constructor(private readonly weightsFile: string) {}
+
+  private fresh(hint: string): string {
+    return `${hint}_${this.counter++}`;
+  }
+
+  input(name: string, elemType: ElemType, dims: Dim[]): string {
+    this.inputs.push(valueInfo(name, elemType, dims));
+    return name;
+  }
+
+  output(name: string, value: string, elemType: ElemType, dims: Dim[]): void {
+    this.nodes.push({ opType: 'Identity', input: [value], output: [name], name: this.fresh('out') });
+    this.outputs.push(valueInfo(name, elemType, dims));
+  }
+
+  op(opType: string, inputs: string[], attrs: Record<string, Attr> = {}, hint = opType): string {
+    return this.opN(opType, inputs, 1, attrs, hint)[0]!;
+  }
+
+  opN(opType: string, inputs: string[], outputCount: number, attrs: Record<string, Attr> = {}, hint = opType): string[] {
+    const output = Array.from({ length: outputCount }, () => this.fresh(hint));
+    this.nodes.push({
+      opType,
+      input: inputs,
+      output,
+      name: this.fresh(`n_${opType}`),
+      attribute: Object.entries(attrs).map(([k, v]) => attributeProto(k, v)),
+    });
+    return output;
+  }
+
+  constFloat(values: number[], dims: number[] = [values.length]): string {
+    const name = this.fresh('cf');
+    this.initializers.push({ name, dims, dataType: ElemType.FLOAT, floatData: values });
+    return name;
+  }
+
+  constInt64(values: number[], dims: number[] = [values.length]): string {
+    const name = this.fresh('ci');
+    this.initializers.push({ name, dims, dataType: ElemType.INT64, int64Data: values });
+    return name;
+  }
+
+  /** Refers to a weight in the external weights file; each distinct weight is declared once per graph. */
+  external(key: string, t: ExternalTensor): string {
+    const known = this.externalNames.get(key);
+    if (known) return known;
+    const name = key;
+    this.initializers.push({
+      name,
+      dims: t.shape,
+      dataType: t.elemType,
+      dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
+      externalData: [
+        { key: 'location', value: this.weightsFile },
+        { key: 'offset', value: String(t.offset) },
+        { key: 'length', value: String(t.length) },
+      ],
+    });
+    this.externalNames.set(key, name);
+    return name;
+  }
+
+  toBytes(graphName: string, opset = 17): Uint8Array {
+    const model = onnx.ModelProto.create({
+      irVersion: 8,
+      producerName: 'falip',
+      opsetImport: [{ domain: '', version: opset }],
+      graph: {
+        name: graphName,
+        node: this.nodes,
+        initializer: this.initializers,
+        input: this.inputs,
+        output: this.outputs,
+      },
+    });
+    return onnx.ModelProto.encode(model).finish();
+  }
+}

@@ -1,0 +1,49 @@
+import type { ClipConfig } from '../clip-config.js';
+import { ElemType, GraphBuilder, int } from './graph-builder.js';
+import { attention, layerNorm, mlp, type TowerContext } from './transformer-ops.js';
+import type { WeightsIndex } from './weights-file.js';
+
+/**
+ * The CLIP text tower: token + position embeddings, causal blocks, EOT pooling, projection.
+ * `input_ids` [B,C] may be padded to the longest text of the batch rather than to 77: with the causal
+ * mask no position attends to later ones, so the EOT feature does not depend on what follows it.
+ */
+export function buildTextGraph(cfg: ClipConfig, index: WeightsIndex, weightsFile: string): Uint8Array {
+  const t = cfg.text;
+  const ctx = t.contextLength;
+  const g = new GraphBuilder(weightsFile);
+  const c: TowerContext = {
+    g,
+    tower: t,
+    act: cfg.hiddenAct,
+    weight: (key) => {
+      const e = index[key];
+      if (!e) throw new Error(`text weights index has no ${key}`);
+      return g.external(key, e);
+    },
+  };
+  const ids = g.input('input_ids', ElemType.INT64, ['batch', 'sequence']);
+  const seq = g.op('Slice', [g.op('Shape', [ids]), g.constInt64([1]), g.constInt64([2])]);
+  const zero = g.constInt64([0]);
+  const positions = g.op('Slice', [c.weight('t.pos'), zero, seq, zero]);
+  let x = g.op('Add', [g.op('Gather', [c.weight('t.tok'), ids], { axis: int(0) }), positions]);
+
+  const full = new Array<number>(ctx * ctx);
+  for (let i = 0; i < ctx; i++) for (let j = 0; j < ctx; j++) full[i * ctx + j] = j > i ? -Infinity : 0;
+  const causal = g.op('Slice', [g.constFloat(full, [ctx, ctx]), g.constInt64([0, 0]), g.op('Concat', [seq, seq], { axis: int(0) }), g.constInt64([0, 1])]);
+
+  for (let l = 0; l < t.numLayers; l++) {
+    const key = `t.l${l}`;
+    x = g.op('Add', [x, attention(c, layerNorm(c, x, `${key}.ln1`), key, { bias: causal }).out]);
+    x = g.op('Add', [x, mlp(c, layerNorm(c, x, `${key}.ln2`), key)]);
+  }
+
+  // EOT has the largest id in CLIP's vocabulary, so its position is the argmax (first on ties, as torch).
+  const eot = g.op('ArgMax', [g.op('Cast', [ids], { to: int(ElemType.FLOAT) })], { axis: int(1), keepdims: int(1) });
+  const batch = g.op('Slice', [g.op('Shape', [ids]), zero, g.constInt64([1])]);
+  const index3 = g.op('Expand', [g.op('Unsqueeze', [eot, g.constInt64([2])]), g.op('Concat', [batch, g.constInt64([1, t.hiddenSize])], { axis: int(0) })]);
+  const pooled = g.op('Reshape', [g.op('GatherElements', [x, index3], { axis: int(1) }), g.constInt64([-1, t.hiddenSize])]);
+  const embeds = g.op('MatMul', [layerNorm(c, pooled, 't.ln_final'), c.weight('t.proj')]);
+  g.output('text_embeds', embeds, ElemType.FLOAT, ['batch', cfg.projectionDim]);
+  return g.toBytes('text');
+}

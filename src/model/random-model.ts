@@ -1,0 +1,19 @@
+import { archConfig, type ArchName, type ClipConfig } from './clip-config.js';
+import { byteLevelVocab, clipVocabFromBpeGz, vocabFiles } from './bpe-vocab.js';
+import { randomWeights, writeModelFolder } from './random-weights.js';
+
+export interface RandomModelOptions {
+  arch: ArchName;
+  seed: number;
+  out: string;
+  /** CLIP's bpe_simple_vocab_16e6.txt.gz; without it a byte-level vocabulary (no merges) is written. */
+  bpe?: string;
+}
+
+/** Writes a complete Hugging Face CLIP folder with deterministic random weights (same seed, same bytes). */
+export async function writeRandomModel(opts: RandomModelOptions): Promise<ClipConfig> {
+  const vocab = opts.bpe ? await clipVocabFromBpeGz(opts.bpe) : byteLevelVocab();
+  const config = archConfig(opts.arch, Object.keys(vocab.vocab).length);
+  await writeModelFolder(opts.out, config, randomWeights(config, opts.seed), vocabFiles(vocab));
+  return config;
+}

@@ -1,0 +1,197 @@
+import { open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { endianness } from 'node:os';
+import { UserError } from '../util/errors.js';
+import { numel, type Tensor, type WeightMap } from './tensor.js';
+
+/**
+ * The safetensors format: an 8-byte little-endian u64 header length N, N bytes of JSON header
+ * `{name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__"?: {string: string}}`, then
+ * the byte buffer the offsets point into (relative to its start).
+ */
+
+/** Floating dtypes we convert to float32, with their byte size. */
+const FLOAT_DTYPE_BYTES = { F32: 4, F16: 2, BF16: 2, F64: 8 } as const;
+type FloatDtype = keyof typeof FLOAT_DTYPE_BYTES;
+
+/**
+ * Integer and boolean tensors are buffers and indices (e.g. HF's `position_ids`), never weights,
+ * so the reader skips them; any other dtype (FP8, unknown) is a weight we cannot decode.
+ */
+const SKIPPED_DTYPES = new Set(['BOOL', 'U8', 'I8', 'U16', 'I16', 'U32', 'I32', 'U64', 'I64']);
+
+const METADATA_KEY = '__metadata__';
+
+/** Both directions reinterpret Float32Array memory as little-endian bytes without copying. */
+function assertLittleEndianHost(): void {
+  if (endianness() !== 'LE') throw new Error('safetensors I/O assumes a little-endian host');
+}
+
+interface HeaderEntry {
+  dtype: string;
+  shape: number[];
+  begin: number;
+  end: number;
+}
+
+/** Reads every floating-point tensor of a safetensors file as float32. */
+export async function readSafetensors(path: string): Promise<WeightMap> {
+  assertLittleEndianHost();
+  const fh = await open(path, 'r');
+  try {
+    const fileSize = (await fh.stat()).size;
+    if (fileSize < 8) throw new UserError(`${path}: truncated safetensors file (${fileSize} bytes, no header length)`);
+    const lengthBytes = await readExactly(fh, 0, 8);
+    const headerLength = lengthBytes.readBigUInt64LE(0);
+    if (headerLength > BigInt(fileSize - 8)) {
+      throw new UserError(`${path}: safetensors header length ${headerLength} exceeds the file size (${fileSize} bytes)`);
+    }
+    const dataStart = 8 + Number(headerLength);
+    const entries = parseHeader(path, (await readExactly(fh, 8, Number(headerLength))).toString('utf8'), fileSize - dataStart);
+    const weights: WeightMap = new Map();
+    for (const [name, entry] of entries) {
+      if (SKIPPED_DTYPES.has(entry.dtype)) continue;
+      if (!(entry.dtype in FLOAT_DTYPE_BYTES)) {
+        throw new UserError(`${path}: tensor ${name} has unsupported dtype ${entry.dtype}`);
+      }
+      weights.set(name, await readTensor(fh, dataStart, entry, entry.dtype as FloatDtype));
+    }
+    return weights;
+  } finally {
+    await fh.close();
+  }
+}
+
+function parseHeader(path: string, text: string, dataLength: number): Map<string, HeaderEntry> {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new UserError(`${path}: safetensors header is not valid JSON (${(e as Error).message})`);
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw new UserError(`${path}: safetensors header is not a JSON object`);
+  }
+  const entries = new Map<string, HeaderEntry>();
+  for (const [name, raw] of Object.entries(json as Record<string, unknown>)) {
+    if (name === METADATA_KEY) continue;
+    const bad = (why: string): UserError => new UserError(`${path}: tensor ${name}: ${why}`);
+    const { dtype, shape, data_offsets: offsets } = (raw ?? {}) as Record<string, unknown>;
+    if (typeof dtype !== 'string') throw bad('missing dtype');
+    if (!Array.isArray(shape) || !shape.every(isNonNegativeInteger)) throw bad('shape must be a list of non-negative integers');
+    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isNonNegativeInteger)) {
+      throw bad('data_offsets must be two non-negative integers');
+    }
+    const [begin, end] = offsets as [number, number];
+    if (begin > end || end > dataLength) {
+      throw bad(`data_offsets [${begin}, ${end}] out of range (data section is ${dataLength} bytes)`);
+    }
+    const itemBytes = FLOAT_DTYPE_BYTES[dtype as FloatDtype];
+    if (itemBytes !== undefined && end - begin !== numel(shape) * itemBytes) {
+      throw bad(`data_offsets span ${end - begin} bytes but ${dtype}[${shape.join(', ')}] needs ${numel(shape) * itemBytes}`);
+    }
+    entries.set(name, { dtype, shape, begin, end });
+  }
+  return entries;
+}
+
+function isNonNegativeInteger(x: unknown): x is number {
+  return Number.isSafeInteger(x) && (x as number) >= 0;
+}
+
+async function readTensor(fh: FileHandle, dataStart: number, entry: HeaderEntry, dtype: FloatDtype): Promise<Tensor> {
+  const n = numel(entry.shape);
+  const position = dataStart + entry.begin;
+  const out = new Float32Array(n);
+  if (dtype === 'F32') {
+    // Read straight into the result's memory: the largest tensors are hundreds of MB.
+    await readInto(fh, position, new Uint8Array(out.buffer));
+    return { shape: entry.shape, data: out };
+  }
+  const raw = await readExactly(fh, position, entry.end - entry.begin);
+  if (dtype === 'F64') {
+    for (let i = 0; i < n; i++) out[i] = raw.readDoubleLE(i * 8);
+  } else if (dtype === 'BF16') {
+    // bfloat16 is the top half of a float32.
+    const bits = new Uint32Array(out.buffer);
+    for (let i = 0; i < n; i++) bits[i] = raw.readUInt16LE(i * 2) << 16;
+  } else {
+    for (let i = 0; i < n; i++) out[i] = halfToFloat(raw.readUInt16LE(i * 2));
+  }
+  return { shape: entry.shape, data: out };
+}
+
+/** IEEE 754 binary16 → number (subnormals, infinities and NaN included). */
+function halfToFloat(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exponent = (h >>> 10) & 0x1f;
+  const fraction = h & 0x3ff;
+  if (exponent === 0) return sign * fraction * 2 ** -24;
+  if (exponent === 0x1f) return fraction === 0 ? sign * Infinity : NaN;
+  return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
+}
+
+async function readExactly(fh: FileHandle, position: number, length: number): Promise<Buffer> {
+  const buf = Buffer.alloc(length);
+  await readInto(fh, position, buf);
+  return buf;
+}
+
+async function readInto(fh: FileHandle, position: number, target: Uint8Array): Promise<void> {
+  let done = 0;
+  while (done < target.length) {
+    const { bytesRead } = await fh.read(target, done, target.length - done, position + done);
+    if (bytesRead === 0) throw new Error('unexpected end of file after size check');
+    done += bytesRead;
+  }
+}
+
+/**
+ * Writes `tensors` as float32 safetensors, sorted by name so equal input gives identical bytes.
+ * Tensors are streamed one at a time (a ViT-L/14 is 1.7 GB) into `path.tmp`, renamed on success.
+ */
+export async function writeSafetensors(path: string, tensors: WeightMap, metadata?: Record<string, string>): Promise<void> {
+  assertLittleEndianHost();
+  const names = [...tensors.keys()].sort();
+  const header: Record<string, unknown> = {};
+  if (metadata !== undefined) header[METADATA_KEY] = metadata;
+  let offset = 0;
+  for (const name of names) {
+    const t = tensors.get(name)!;
+    if (t.data.length !== numel(t.shape)) {
+      throw new Error(`tensor ${name}: ${t.data.length} values do not fill shape [${t.shape.join(', ')}]`);
+    }
+    header[name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] };
+    offset += t.data.byteLength;
+  }
+  // The spec asks for the header to be padded with spaces so the data section stays 8-byte aligned.
+  let headerText = JSON.stringify(header);
+  headerText += ' '.repeat((8 - (Buffer.byteLength(headerText) % 8)) % 8);
+  const headerBytes = Buffer.from(headerText, 'utf8');
+  const prefix = Buffer.alloc(8);
+  prefix.writeBigUInt64LE(BigInt(headerBytes.length));
+
+  const tmp = `${path}.tmp`;
+  const fh = await open(tmp, 'w');
+  try {
+    await writeAll(fh, prefix);
+    await writeAll(fh, headerBytes);
+    for (const name of names) {
+      const data = tensors.get(name)!.data;
+      await writeAll(fh, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    }
+    await fh.close();
+  } catch (e) {
+    await fh.close().catch(() => undefined);
+    await rm(tmp, { force: true });
+    throw e;
+  }
+  await rename(tmp, path);
+}
+
+async function writeAll(fh: FileHandle, bytes: Uint8Array): Promise<void> {
+  let done = 0;
+  while (done < bytes.length) {
+    const { bytesWritten } = await fh.write(bytes, done, bytes.length - done);
+    done += bytesWritten;
+  }
+}

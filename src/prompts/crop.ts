@@ -1,0 +1,30 @@
+import type { Region } from 'sharp';
+import { clampedCorners, type BoxXYWH } from '../image/box.js';
+import type { RgbImage } from '../image/rgb-image.js';
+import { fromSharp, toSharp } from './raw-image.js';
+
+/** Python 3's `round()` on a float: halves go to the even neighbour, which is what `Image.crop` applies. */
+function roundHalfEven(v: number): number {
+  const floor = Math.floor(v);
+  const frac = v - floor;
+  if (frac !== 0.5) return Math.round(v);
+  return floor % 2 === 0 ? floor : floor + 1;
+}
+
+/**
+ * The "crop" representation (ReCLIP/FALIP/FGVP): Pillow's `crop((l, t, r, b))` of the clamped box, whose
+ * corners Pillow rounds to int. Unlike Pillow, the result is at least 1×1 so that degenerate boxes still
+ * give CLIP an image.
+ */
+export async function cropBox(img: RgbImage, box: BoxXYWH): Promise<RgbImage> {
+  const [l, t, r, b] = clampedCorners(box, img.width, img.height);
+  const left = Math.min(roundHalfEven(l), img.width - 1);
+  const top = Math.min(roundHalfEven(t), img.height - 1);
+  const region: Region = {
+    left,
+    top,
+    width: Math.max(1, roundHalfEven(r) - left),
+    height: Math.max(1, roundHalfEven(b) - top),
+  };
+  return fromSharp(toSharp(img).extract(region));
+}

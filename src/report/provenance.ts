@@ -1,0 +1,86 @@
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { cpus, platform, arch } from 'node:os';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The checkout (or installed package) this code runs from: two levels above src/report/. */
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** Where a result came from: enough to tell two runs' software and checkout apart. */
+export interface Provenance {
+  falip_version: string;
+  node: string;
+  /** Version of the installed onnxruntime-node package, null if it cannot be found. */
+  onnxruntime: string | null;
+  /** HEAD of the checkout, null when not run from a git checkout. */
+  git_commit: string | null;
+  /** Uncommitted changes were present, so `git_commit` does not fully describe the code. */
+  dirty: boolean;
+  platform: string;
+  cpus: number;
+  created_at: string;
+  [extra: string]: unknown;
+}
+
+const require = createRequire(import.meta.url);
+
+function packageVersion(packageJsonPath: string): string | null {
+  try {
+    const version: unknown = JSON.parse(readFileSync(packageJsonPath, 'utf8')).version;
+    return typeof version === 'string' ? version : null;
+  } catch {
+    return null;
+  }
+}
+
+function installedVersion(packageName: string): string | null {
+  try {
+    return packageVersion(require.resolve(`${packageName}/package.json`));
+  } catch {
+    return null;
+  }
+}
+
+/** Runs git in the repository quietly; null when git is missing or it is not a checkout. */
+function git(args: string[]): string | null {
+  try {
+    return execFileSync('git', args, { cwd: REPO_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return null;
+  }
+}
+
+/** `extra` (device, model id, …) is merged in last so callers can add what only they know. */
+export function collectProvenance(extra: Record<string, unknown> = {}): Provenance {
+  const gitCommit = git(['rev-parse', 'HEAD']);
+  const status = gitCommit === null ? null : git(['status', '--porcelain']);
+  return {
+    falip_version: packageVersion(join(REPO_ROOT, 'package.json')) ?? 'unknown',
+    node: process.version,
+    onnxruntime: installedVersion('onnxruntime-node'),
+    git_commit: gitCommit,
+    dirty: status !== null && status.length > 0,
+    platform: `${platform()}-${arch()}`,
+    cpus: cpus().length,
+    created_at: new Date().toISOString(),
+    ...extra,
+  };
+}
+
+/** JSON with object keys sorted at every depth, so equal configs serialize identically. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => {
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) return v;
+    const sorted: Record<string, unknown> = {};
+    for (const k of Object.keys(v).sort()) sorted[k] = (v as Record<string, unknown>)[k];
+    return sorted;
+  });
+}
+
+/** Identifies a resolved configuration: first 12 hex chars of sha256 over its canonical JSON. */
+export function configHash(resolvedConfig: unknown): string {
+  return createHash('sha256').update(canonicalJson(resolvedConfig)).digest('hex').slice(0, 12);
+}

@@ -1,0 +1,154 @@
+import { appendFile, readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { UserError } from '../util/errors.js';
+import { writeFileAtomic } from './atomic-write.js';
+
+/** One evaluated item (a REC sentence, a classification sample…) in one cell of a results table. */
+export interface EvalRecord {
+  /** Table row: the method or setting, e.g. "falip-gold". */
+  row: string;
+  /** Table column: the data cell, e.g. "refcoco-testA". */
+  column: string;
+  /** Item id, unique within a cell (for REC the sentence id). */
+  id: string;
+  /** Index of the predicted candidate (box or class). */
+  pred: number;
+  correct: boolean;
+  /** Per-candidate scores, when the task keeps them. */
+  scores?: number[];
+  /** Task-specific extras, e.g. `{ top5: boolean }`. */
+  extra?: Record<string, unknown>;
+}
+
+const evalRecordSchema = z.object({
+  row: z.string(),
+  column: z.string(),
+  id: z.string(),
+  pred: z.number(),
+  correct: z.boolean(),
+  scores: z.array(z.number()).optional(),
+  extra: z.record(z.string(), z.unknown()).optional(),
+});
+
+/** Parses one line; returns a reason instead of throwing so the caller can decide what a bad line means. */
+function parseRecordLine(line: string): EvalRecord | string {
+  let json: unknown;
+  try {
+    json = JSON.parse(line);
+  } catch {
+    return 'not valid JSON';
+  }
+  const parsed = evalRecordSchema.safeParse(json);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  return `${issue.path.join('.') || 'record'}: ${issue.message}`;
+}
+
+/** A JSON array key cannot collide the way "a|b" + "c" and "a" + "b|c" would with a separator. */
+function cellKey(row: string, column: string): string {
+  return JSON.stringify([row, column]);
+}
+
+/** Orders records by id (code-unit order, independent of locale). */
+export function compareIds(a: EvalRecord, b: EvalRecord): number {
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+/**
+ * The append-only `records.jsonl` of a run: one JSON line per evaluated item, so an interrupted run
+ * resumes by skipping what is already recorded. Each line is written with a single append, hence a
+ * crash leaves at most one partial line, the last, which `open` drops.
+ */
+export class RecordLog {
+  /** cell key → item id → record. */
+  private readonly cells = new Map<string, Map<string, EvalRecord>>();
+  private readonly inFileOrder: EvalRecord[] = [];
+
+  private constructor(readonly path: string) {}
+
+  /** Reads an existing log (or starts an empty one if the file does not exist yet). */
+  static async open(path: string): Promise<RecordLog> {
+    const log = new RecordLog(path);
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return log;
+      throw err;
+    }
+    if (text.length === 0) return log;
+
+    const lines = text.split('\n');
+    // A well-formed log ends with '\n'; anything after the last one is an unfinished append.
+    const endsWithNewline = lines.at(-1) === '';
+    if (endsWithNewline) lines.pop();
+    let needsRewrite = !endsWithNewline;
+    for (const [index, line] of lines.entries()) {
+      const parsed = parseRecordLine(line);
+      const isLast = index === lines.length - 1;
+      if (typeof parsed === 'string') {
+        if (isLast) {
+          needsRewrite = true;
+          break;
+        }
+        throw new UserError(`${path}:${index + 1}: corrupt record (${parsed}); only the last line may be cut short by an interrupted run`);
+      }
+      if (log.has(parsed.row, parsed.column, parsed.id)) {
+        throw new UserError(`${path}:${index + 1}: duplicate record for row "${parsed.row}", column "${parsed.column}", id "${parsed.id}"`);
+      }
+      log.remember(parsed);
+    }
+    // Rewrite so the next append starts on a fresh line instead of gluing onto the broken tail.
+    if (needsRewrite) await writeFileAtomic(path, log.inFileOrder.map((r) => JSON.stringify(r) + '\n').join(''));
+    return log;
+  }
+
+  has(row: string, column: string, id: string): boolean {
+    return this.get(row, column, id) !== undefined;
+  }
+
+  get(row: string, column: string, id: string): EvalRecord | undefined {
+    return this.cells.get(cellKey(row, column))?.get(id);
+  }
+
+  /** Every record, in the order it was written. */
+  all(): readonly EvalRecord[] {
+    return this.inFileOrder;
+  }
+
+  /** The records of one cell sorted by id, so metrics do not depend on evaluation order. */
+  forCell(row: string, column: string): EvalRecord[] {
+    return [...(this.cells.get(cellKey(row, column))?.values() ?? [])].sort(compareIds);
+  }
+
+  /**
+   * Appends one record. Recording a key twice is a bug in the caller (resume must skip recorded
+   * ids), so it throws a plain Error. The key is claimed before the write so that concurrent
+   * appends of the same key are caught too.
+   */
+  async append(record: EvalRecord): Promise<void> {
+    if (this.has(record.row, record.column, record.id)) {
+      throw new Error(`record already present: row "${record.row}", column "${record.column}", id "${record.id}"`);
+    }
+    this.remember(record);
+    try {
+      await appendFile(this.path, JSON.stringify(record) + '\n');
+    } catch (err) {
+      this.forget(record);
+      throw err;
+    }
+  }
+
+  private remember(record: EvalRecord): void {
+    const key = cellKey(record.row, record.column);
+    let cell = this.cells.get(key);
+    if (!cell) this.cells.set(key, (cell = new Map()));
+    cell.set(record.id, record);
+    this.inFileOrder.push(record);
+  }
+
+  private forget(record: EvalRecord): void {
+    this.cells.get(cellKey(record.row, record.column))?.delete(record.id);
+    this.inFileOrder.splice(this.inFileOrder.lastIndexOf(record), 1);
+  }
+}

@@ -1,0 +1,113 @@
+import type { PairedComparison } from './metrics.js';
+import type { ResultCell, ResultsTable } from './results-table.js';
+
+/** One decimal, as the paper prints accuracies. */
+function fixed1(x: number): string {
+  return x.toFixed(1);
+}
+
+function signed1(x: number): string {
+  const text = x.toFixed(1);
+  return text.startsWith('-') ? text : `+${text}`;
+}
+
+/**
+ * The cell count goes into the column header when every row measured the same number of items
+ * (the usual case) and into each cell otherwise, e.g. after `--limit` runs of different sizes.
+ */
+function sharedCounts(table: ResultsTable): Map<string, number | null> {
+  const counts = new Map<string, number | null>();
+  table.columns.forEach((column, c) => {
+    const ns = new Set(table.rows.flatMap((row) => (row.cells[c]!.ours ? [row.cells[c]!.ours!.n] : [])));
+    counts.set(column.key, ns.size === 1 ? [...ns][0]! : null);
+  });
+  return counts;
+}
+
+/** "44.2 ±1.3 (paper 44.2, Δ +0.0)", "not imported (paper 40.1)"; ± is half the interval width. */
+function cellText(cell: ResultCell, showN: boolean, emphasizeStatus: (s: string) => string): string {
+  const paper = cell.paper === null ? '' : cell.delta === null ? ` (paper ${fixed1(cell.paper)})` : ` (paper ${fixed1(cell.paper)}, Δ ${signed1(cell.delta)})`;
+  if (!cell.ours) return emphasizeStatus(cell.status ?? 'not run') + paper;
+  const { accuracy, ci, n } = cell.ours;
+  const interval = ci ? ` ±${fixed1((ci[1] - ci[0]) / 2)}` : '';
+  return `${fixed1(accuracy)}${interval}${showN ? ` n=${n}` : ''}${paper}`;
+}
+
+function pairedText(paired: PairedComparison | null, showN: boolean): string {
+  if (!paired) return '–';
+  return `${signed1(paired.diff)} [${signed1(paired.ci[0])}, ${signed1(paired.ci[1])}]${showN ? ` n=${paired.n}` : ''}`;
+}
+
+function intervalNote(table: ResultsTable): string {
+  const { level, iterations, seed } = table.bootstrap;
+  return (
+    `± is half the width of the ${Math.round(level * 100)}% percentile bootstrap interval over items ` +
+    `(${iterations} resamples, seed ${seed}); exact bounds are in table.csv. Δ = ours − paper.`
+  );
+}
+
+/** A grid of plain strings: header, then one line per table row; the first column names the method. */
+interface TextGrid {
+  header: string[];
+  body: string[][];
+}
+
+function mainGrid(table: ResultsTable, emphasizeStatus: (s: string) => string): TextGrid {
+  const counts = sharedCounts(table);
+  return {
+    header: ['Method', ...table.columns.map((c) => (counts.get(c.key) === null ? c.label : `${c.label} (n=${counts.get(c.key)})`))],
+    body: table.rows.map((row) => [
+      row.label,
+      ...row.cells.map((cell) => cellText(cell, counts.get(cell.column) === null, emphasizeStatus)),
+    ]),
+  };
+}
+
+/** Rows other than the baseline, over the columns that can hold a paired comparison. */
+function pairedGrid(table: ResultsTable): TextGrid | null {
+  if (!table.baseline) return null;
+  const baselineKey = table.baseline.key;
+  const columnIndexes = table.columns.flatMap((_, c) => (table.rows.some((row) => row.cells[c]!.paired) ? [c] : []));
+  if (columnIndexes.length === 0) return null;
+  const rows = table.rows.filter((row) => row.key !== baselineKey);
+  return {
+    header: ['Method', ...columnIndexes.map((c) => table.columns[c]!.label)],
+    body: rows.map((row) => [row.label, ...columnIndexes.map((c) => pairedText(row.cells[c]!.paired, true))]),
+  };
+}
+
+function pairedHeading(table: ResultsTable): string {
+  return `Paired difference vs ${table.baseline!.label} (percentage points on the items both evaluated, ${Math.round(table.bootstrap.level * 100)}% interval)`;
+}
+
+function markdownGrid(grid: TextGrid): string[] {
+  const escape = (text: string): string => text.replaceAll('|', '\\|');
+  const line = (cells: string[]): string => `| ${cells.map(escape).join(' | ')} |`;
+  return [line(grid.header), line(grid.header.map((_, i) => (i === 0 ? '---' : '---:'))), ...grid.body.map(line)];
+}
+
+/** GitHub Markdown: the results table, numbered footnotes, then the paired comparisons. */
+export function renderMarkdown(table: ResultsTable): string {
+  const out = [`### ${table.title}`, '', ...markdownGrid(mainGrid(table, (s) => `*${s}*`)), ''];
+  [...table.footnotes, intervalNote(table)].forEach((note, i) => out.push(`${i + 1}. ${note}`));
+  const paired = pairedGrid(table);
+  if (paired) out.push('', `#### ${pairedHeading(table)}`, '', ...markdownGrid(paired));
+  return out.join('\n') + '\n';
+}
+
+function alignedGrid(grid: TextGrid): string[] {
+  const all = [grid.header, ...grid.body];
+  const widths = grid.header.map((_, c) => Math.max(...all.map((cells) => cells[c]!.length)));
+  const line = (cells: string[]): string => cells.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd();
+  return [line(grid.header), widths.map((w) => '-'.repeat(w)).join('  '), ...grid.body.map(line)];
+}
+
+/** Plain aligned text for the console, with the same content as the Markdown. */
+export function renderTerminal(table: ResultsTable): string {
+  const out = [table.title, '', ...alignedGrid(mainGrid(table, (s) => s))];
+  const paired = pairedGrid(table);
+  if (paired) out.push('', pairedHeading(table), ...alignedGrid(paired));
+  out.push('');
+  [...table.footnotes, intervalNote(table)].forEach((note, i) => out.push(`[${i + 1}] ${note}`));
+  return out.join('\n') + '\n';
+}

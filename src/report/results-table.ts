@@ -1,0 +1,151 @@
+import type { BootstrapOptions } from './bootstrap.js';
+import { cellMetrics, pairedComparison, type PairedComparison } from './metrics.js';
+import type { EvalRecord } from './records.js';
+
+/** Why a cell has no number of ours. */
+export type CellStatus = 'not run' | 'not imported' | 'not implemented';
+
+export interface TableColumnSpec {
+  /** Matches `EvalRecord.column`. */
+  key: string;
+  label: string;
+}
+
+export interface TableRowSpec {
+  /** Matches `EvalRecord.row`. */
+  key: string;
+  label: string;
+  /** The paper's number per column key (percent); null where the paper has none. May include `avg`. */
+  paper?: Record<string, number | null>;
+}
+
+/** What one paper table looks like, before any result is known. */
+export interface TableSpec {
+  title: string;
+  columns: TableColumnSpec[];
+  rows: TableRowSpec[];
+  /** Row key that the other rows are compared with, item by item. */
+  baselineRow?: string;
+  footnotes: string[];
+  /** Add an average column, as the paper's tables do. */
+  average?: boolean;
+}
+
+/** Our measurement in one cell; the average column has no interval. */
+export interface OurNumber {
+  accuracy: number;
+  n: number;
+  ci: [number, number] | null;
+}
+
+export interface ResultCell {
+  column: string;
+  ours: OurNumber | null;
+  /** Set exactly when `ours` is null (for the average: when some column lacks ours). */
+  status: CellStatus | null;
+  paper: number | null;
+  /** ours − paper, percentage points. */
+  delta: number | null;
+  /** Against the baseline row; null for the baseline itself, the average, or without shared items. */
+  paired: PairedComparison | null;
+}
+
+export interface ResultRow {
+  key: string;
+  label: string;
+  cells: ResultCell[];
+}
+
+export interface ResultsTable {
+  title: string;
+  /** The spec's columns, plus the average column when asked for. */
+  columns: TableColumnSpec[];
+  rows: ResultRow[];
+  baseline: { key: string; label: string } | null;
+  footnotes: string[];
+  /** How the intervals were computed, for the footnote that explains them. */
+  bootstrap: Required<BootstrapOptions>;
+}
+
+export interface BuildTableOptions extends BootstrapOptions {
+  /** Why a cell without records is empty, by row key then column key; unlisted empty cells are 'not run'. */
+  statuses?: Record<string, Record<string, CellStatus>>;
+}
+
+export const AVERAGE_COLUMN: TableColumnSpec = { key: 'avg', label: 'Avg' };
+
+function averageOf(values: readonly (number | null)[]): number | null {
+  if (values.length === 0 || values.some((v) => v === null)) return null;
+  return (values as number[]).reduce((s, v) => s + v, 0) / values.length;
+}
+
+/** Mean of the row's column accuracies (not pooled over items, matching how the paper averages). */
+function averageCell(row: TableRowSpec, cells: readonly ResultCell[]): ResultCell {
+  const accuracy = averageOf(cells.map((c) => c.ours?.accuracy ?? null));
+  const paper = row.paper?.[AVERAGE_COLUMN.key] ?? averageOf(cells.map((c) => c.paper));
+  const ours = accuracy === null ? null : { accuracy, n: cells.reduce((s, c) => s + c.ours!.n, 0), ci: null };
+  return {
+    column: AVERAGE_COLUMN.key,
+    ours,
+    // The average is missing for the same reason as the first column that is missing.
+    status: ours === null ? (cells.find((c) => c.status !== null)?.status ?? 'not run') : null,
+    paper,
+    delta: ours !== null && paper !== null ? ours.accuracy - paper : null,
+    paired: null,
+  };
+}
+
+/** Groups records by row and column once, instead of filtering the whole list per cell. */
+function groupByCell(records: readonly EvalRecord[]): Map<string, EvalRecord[]> {
+  const groups = new Map<string, EvalRecord[]>();
+  for (const r of records) {
+    const key = JSON.stringify([r.row, r.column]);
+    const group = groups.get(key);
+    if (group) group.push(r);
+    else groups.set(key, [r]);
+  }
+  return groups;
+}
+
+/** Fills a paper-style table with our numbers, the paper's, their difference, and paired comparisons. */
+export function buildResultsTable(spec: TableSpec, records: readonly EvalRecord[], opts: BuildTableOptions = {}): ResultsTable {
+  const bootstrap: Required<BootstrapOptions> = { iterations: opts.iterations ?? 2000, seed: opts.seed ?? 0, level: opts.level ?? 0.95 };
+  const groups = groupByCell(records);
+  const recordsOf = (row: string, column: string): EvalRecord[] => groups.get(JSON.stringify([row, column])) ?? [];
+  const baselineSpec = spec.baselineRow === undefined ? undefined : spec.rows.find((r) => r.key === spec.baselineRow);
+  if (spec.baselineRow !== undefined && baselineSpec === undefined) {
+    throw new Error(`table "${spec.title}": baseline row "${spec.baselineRow}" is not one of its rows`);
+  }
+
+  const rows = spec.rows.map((row): ResultRow => {
+    const cells = spec.columns.map((column): ResultCell => {
+      const cellRecords = recordsOf(row.key, column.key);
+      const paper = row.paper?.[column.key] ?? null;
+      if (cellRecords.length === 0) {
+        const status = opts.statuses?.[row.key]?.[column.key] ?? 'not run';
+        return { column: column.key, ours: null, status, paper, delta: null, paired: null };
+      }
+      const { accuracy, n, ci } = cellMetrics(cellRecords, bootstrap);
+      const isBaseline = baselineSpec === undefined || row.key === baselineSpec.key;
+      return {
+        column: column.key,
+        ours: { accuracy, n, ci },
+        status: null,
+        paper,
+        delta: paper === null ? null : accuracy - paper,
+        paired: isBaseline ? null : pairedComparison(cellRecords, recordsOf(baselineSpec.key, column.key), bootstrap),
+      };
+    });
+    if (spec.average) cells.push(averageCell(row, cells));
+    return { key: row.key, label: row.label, cells };
+  });
+
+  return {
+    title: spec.title,
+    columns: spec.average ? [...spec.columns, AVERAGE_COLUMN] : [...spec.columns],
+    rows,
+    baseline: baselineSpec ? { key: baselineSpec.key, label: baselineSpec.label } : null,
+    footnotes: [...spec.footnotes],
+    bootstrap,
+  };
+}

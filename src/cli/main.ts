@@ -5,7 +5,13 @@ import { CheckFailed, UserError } from '../util/errors.js';
 type Register = (program: Command) => void;
 
 async function commandModules(): Promise<Register[]> {
-  const mods = await Promise.all([import('./model.js'), import('./encode.js'), import('./data.js')]);
+  const mods = await Promise.all([
+    import('./eval.js'),
+    import('./run.js'),
+    import('./data.js'),
+    import('./model.js'),
+    import('./encode.js'),
+  ]);
   return mods.map((m) => m.register);
 }
 

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import type { BoxXYWH } from '../image/box.js';
 import { UserError } from '../util/errors.js';
-import { writeFileAtomic } from './atomic-write.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
 import { parseJsonLine, parseWith } from './schema-check.js';
 
 /** [x, y, w, h] in original-image pixels (COCO/ReCLIP convention, see src/image/box.ts). */

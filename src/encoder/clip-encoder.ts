@@ -2,8 +2,8 @@ import type * as ort from 'onnxruntime-node';
 import { visionTokens, type ClipConfig } from '../model/clip-config.js';
 import type { ModelGraphs } from '../model/graph-cache.js';
 import type { VisionGraphSpec } from '../model/onnx/vision-graph.js';
-import { UserError } from '../util/errors.js';
 import { BatchQueue } from './batch-queue.js';
+import { stack, unstack } from './batch-tensors.js';
 import type { Device } from './execution-provider.js';
 import { createSession, floatTensor, int64Tensor } from './ort-session.js';
 
@@ -158,18 +158,4 @@ function visionJobKey(j: VisionJob): string {
 export function firstGatedLayer(gate: Float32Array, heads: number): number {
   const i = gate.findIndex((g) => g !== 0);
   return i < 0 ? -1 : Math.floor(i / heads);
-}
-
-function stack(parts: Float32Array[]): Float32Array {
-  const n = parts[0]!.length;
-  const out = new Float32Array(parts.length * n);
-  parts.forEach((p, i) => out.set(p, i * n));
-  return out;
-}
-
-/** Splits a batch output into per-request copies; a NaN means the model (or its input) is broken. */
-function unstack(data: Float32Array, batch: number, what: string): Float32Array[] {
-  if (data.some((x) => Number.isNaN(x))) throw new UserError(`${what}: the model produced NaN (check the checkpoint's weights)`);
-  const n = data.length / batch;
-  return Array.from({ length: batch }, (_, i) => data.slice(i * n, (i + 1) * n));
 }

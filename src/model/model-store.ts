@@ -4,7 +4,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { UserError } from '../util/errors.js';
 import { modelsRoot } from '../util/repo-paths.js';
-import { writeFileAtomic } from '../report/atomic-write.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
 
 /** models/<name>/model.json: a registered model and where its checkpoint folder is. */
 const ModelRecord = z.object({

@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../report/atomic-write.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
 import { Rng } from '../util/rng.js';
 import { toHfConfig, type ClipConfig } from './clip-config.js';
 import { DEFAULT_LOGIT_SCALE, expectedShapes } from './expected-shapes.js';

@@ -4,10 +4,8 @@ import { readFileSync } from 'node:fs';
 import { cpus, platform, arch } from 'node:os';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { REPO_ROOT } from '../util/repo-paths.js';
 
-/** The checkout (or installed package) this code runs from: two levels above src/report/. */
-export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /** Where a result came from: enough to tell two runs' software and checkout apart. */
 export interface Provenance {

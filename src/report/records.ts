@@ -1,7 +1,7 @@
 import { appendFile, readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { UserError } from '../util/errors.js';
-import { writeFileAtomic } from './atomic-write.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
 
 /** One evaluated item (a REC sentence, a classification sample…) in one cell of a results table. */
 export interface EvalRecord {
@@ -14,8 +14,8 @@ export interface EvalRecord {
   /** Index of the predicted candidate (box or class). */
   pred: number;
   correct: boolean;
-  /** Per-candidate scores, when the task keeps them. */
-  scores?: number[];
+  /** Per-candidate scores, when the task keeps them; null for candidates that did not compete. */
+  scores?: (number | null)[];
   /** Task-specific extras, e.g. `{ top5: boolean }`. */
   extra?: Record<string, unknown>;
 }
@@ -26,7 +26,7 @@ const evalRecordSchema = z.object({
   id: z.string(),
   pred: z.number(),
   correct: z.boolean(),
-  scores: z.array(z.number()).optional(),
+  scores: z.array(z.number().nullable()).optional(),
   extra: z.record(z.string(), z.unknown()).optional(),
 });
 

@@ -1,8 +1,9 @@
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError } from '../util/errors.js';
-import { writeFileAtomic } from './atomic-write.js';
-import { collectProvenance, configHash, REPO_ROOT, type Provenance } from './provenance.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
+import { REPO_ROOT } from '../util/repo-paths.js';
+import { collectProvenance, configHash, type Provenance } from './provenance.js';
 import { RecordLog } from './records.js';
 
 export interface OpenRunFolderOptions {

@@ -1,0 +1,63 @@
+import type { ClipEncoder } from '../encoder/clip-encoder.js';
+import { encodeAll, warmUp } from './encode-all.js';
+import { maxRelativeDiff } from './relative-diff.js';
+import { timed } from './timed.js';
+import { falipRequests, type BenchWorkload } from './workload.js';
+
+/** One way of scoring every box of every image against each of its `sentences` referring expressions. */
+export interface RecPathResult {
+  /** Box·sentence pairs scored per second. */
+  pairsPerSecond: number;
+  /** The image feature used for each (image, box, sentence), image-major then sentence then box. */
+  features: Float32Array[];
+}
+
+/**
+ * What the reference implementation does: for every sentence, for every box, one full forward with the
+ * bias at batch size 1 — nothing reused, nothing batched. `encoder` must have batch size 1 and prefix
+ * sharing off. Text encoding is left out of both paths: it is the same work in each.
+ */
+export async function naiveRec(encoder: ClipEncoder, w: BenchWorkload, sentences: number): Promise<RecPathResult> {
+  await warmUp(encoder, falipRequests(w, 'naive:'));
+  const { result: features, seconds } = await timed(async () => {
+    const out: Float32Array[] = [];
+    for (let image = 0; image < w.pixels.length; image++) {
+      const items = w.items.filter((it) => it.image === image);
+      for (let s = 0; s < sentences; s++) {
+        for (const it of items) out.push(await encoder.image({ pixels: it.pixels, attention: it.attention }));
+      }
+    }
+    return out;
+  });
+  return { pairsPerSecond: features.length / seconds, features };
+}
+
+export interface FalipRecResult extends RecPathResult {
+  /** Share of the path's wall time the encoder spent inside model calls. */
+  busyShare: number;
+}
+
+/**
+ * falip's path: each (image, box) is encoded once and its feature reused by every sentence; the
+ * unbiased prefix layers run once per image (pixelsKey = image), and all requests are submitted at once
+ * so the batcher fills batches. `encoder` must have prefix sharing on.
+ */
+export async function falipRec(encoder: ClipEncoder, w: BenchWorkload, sentences: number): Promise<FalipRecResult> {
+  const requests = falipRequests(w, 'image:');
+  await warmUp(encoder, requests);
+  const busyBefore = encoder.stats().busyMs;
+  const { result: perBox, seconds } = await timed(() => encodeAll(encoder, requests));
+  const busyShare = (encoder.stats().busyMs - busyBefore) / 1000 / seconds;
+  // The lookup the reference recomputes: every sentence of an image reads its boxes' features.
+  const features = w.pixels.flatMap((_, image) => {
+    const boxFeatures = perBox.filter((_f, k) => w.items[k]!.image === image);
+    return Array.from({ length: sentences }, () => boxFeatures).flat();
+  });
+  return { pairsPerSecond: (w.items.length * sentences) / seconds, features, busyShare };
+}
+
+/** Largest relative difference between the two paths' features of the same (image, box, sentence). */
+export function recPathsDiff(a: RecPathResult, b: RecPathResult): number {
+  if (a.features.length !== b.features.length) throw new Error(`REC paths produced ${a.features.length} and ${b.features.length} features`);
+  return Math.max(...a.features.map((f, i) => maxRelativeDiff(f, b.features[i]!)));
+}

@@ -1,0 +1,81 @@
+import { ClipEncoder } from '../encoder/clip-encoder.js';
+import type { Device } from '../encoder/execution-provider.js';
+import type { ModelGraphs } from '../model/graph-cache.js';
+import { defaultFalipParams } from '../prompts/falip.js';
+import type { BenchReport } from './bench-report.js';
+import { requestsPerSecond } from './encode-all.js';
+import { matmulPeakGflops } from './matmul-peak.js';
+import { falipRec, naiveRec, recPathsDiff } from './rec-throughput.js';
+import { visionForwardFlops } from './vision-flops.js';
+import { benchWorkload, falipRequests, plainRequests } from './workload.js';
+
+export interface BenchOptions {
+  graphs: ModelGraphs;
+  device: Device;
+  threads?: number;
+  /** The device batch size ("batch N"). */
+  batchSize: number;
+  images: number;
+  boxes: number;
+  sentences: number;
+  seed?: number;
+  /** Side of the peak-measurement matrices. */
+  matmulSize?: number;
+  /** Called before each phase, for progress display. */
+  onPhase?: (phase: BenchPhase, index: number, total: number) => void;
+}
+
+export const BENCH_PHASES = ['plain, batch 1', 'plain, batch N', 'FALIP, batch N', 'REC, naive', 'REC, falip', 'matmul peak'] as const;
+export type BenchPhase = (typeof BENCH_PHASES)[number];
+
+const MATMUL_REPETITIONS = 10;
+
+/**
+ * Runs every measurement of `falip bench` on one seeded workload. The plain and FALIP throughputs use
+ * one request per (image, box) pair, so that batches fill to the device batch size.
+ */
+export async function runBench(o: BenchOptions): Promise<BenchReport> {
+  const cfg = o.graphs.config;
+  const workload = benchWorkload(cfg.vision, { images: o.images, boxes: o.boxes }, defaultFalipParams(cfg.vision), o.seed ?? 0);
+  const encoder = (batchSize: number, prefixSharing: boolean) =>
+    new ClipEncoder(o.graphs, { device: o.device, threads: o.threads, batchSize, prefixSharing });
+  // Batch 1 without sharing serves both the batch-1 baseline and the reference's per-box forwards.
+  const single = encoder(1, false);
+  const batched = encoder(o.batchSize, false);
+  const shared = encoder(o.batchSize, true);
+  const phase = (p: BenchPhase) => o.onPhase?.(p, BENCH_PHASES.indexOf(p), BENCH_PHASES.length);
+
+  phase('plain, batch 1');
+  const batch1 = await requestsPerSecond(single, plainRequests(workload));
+  phase('plain, batch N');
+  const batchN = await requestsPerSecond(batched, plainRequests(workload));
+  phase('FALIP, batch N');
+  const falipPerSecond = await requestsPerSecond(batched, falipRequests(workload, 'image:'));
+  phase('REC, naive');
+  const naive = await naiveRec(single, workload, o.sentences);
+  phase('REC, falip');
+  const falip = await falipRec(shared, workload, o.sentences);
+  phase('matmul peak');
+  const peak = await matmulPeakGflops({ device: o.device, threads: o.threads, size: o.matmulSize ?? 1024, repetitions: MATMUL_REPETITIONS });
+
+  const encoderGflops = (visionForwardFlops(cfg) * batchN) / 1e9;
+  return {
+    model: o.graphs.model.name,
+    device: o.device,
+    threads: o.threads ?? null,
+    batch_size: o.batchSize,
+    workload: { images: o.images, boxes: o.boxes, sentences: o.sentences },
+    images_per_s: { batch1, batchN },
+    falip_over_plain: batchN / falipPerSecond,
+    rec: {
+      naive_per_s: naive.pairsPerSecond,
+      falip_per_s: falip.pairsPerSecond,
+      speedup: falip.pairsPerSecond / naive.pairsPerSecond,
+      max_rel_diff: recPathsDiff(naive, falip),
+    },
+    encoder_busy_share: falip.busyShare,
+    matmul_peak_gflops: peak,
+    encoder_gflops: encoderGflops,
+    encoder_fraction_of_peak: encoderGflops / peak,
+  };
+}

@@ -1,0 +1,71 @@
+import type { AttentionBias, ImageRequest } from '../encoder/clip-encoder.js';
+import type { BoxXYWH } from '../image/box.js';
+import type { VisionConfig } from '../model/clip-config.js';
+import { falipAttention, type FalipParams } from '../prompts/falip.js';
+import { Rng } from '../util/rng.js';
+
+/** The frame the boxes are drawn in: a typical COCO image size. */
+export const BENCH_FRAME = { width: 640, height: 480 } as const;
+
+/** Smallest box side, in frame pixels: about one patch, like the smallest detector proposals. */
+const MIN_BOX_SIDE = 16;
+
+export interface WorkloadCounts {
+  images: number;
+  boxes: number;
+}
+
+/** One candidate box of one image, with the FALIP bias that looks at it. */
+export interface BoxItem {
+  image: number;
+  box: BoxXYWH;
+  pixels: Float32Array;
+  attention: AttentionBias;
+}
+
+/**
+ * The bench's inputs: seeded random preprocessed pixel tensors and boxes. No image decoding — the bench
+ * measures the encoder — and the same seed gives the same inputs, so runs compare.
+ */
+export interface BenchWorkload {
+  /** Preprocessed [3,S,S] per image. */
+  pixels: Float32Array[];
+  /** Every (image, box) pair, image-major. */
+  items: BoxItem[];
+}
+
+function randomBox(rng: Rng): BoxXYWH {
+  const { width: W, height: H } = BENCH_FRAME;
+  const x = rng.next() * (W - MIN_BOX_SIDE);
+  const y = rng.next() * (H - MIN_BOX_SIDE);
+  const w = MIN_BOX_SIDE + rng.next() * (W - x - MIN_BOX_SIDE);
+  const h = MIN_BOX_SIDE + rng.next() * (H - y - MIN_BOX_SIDE);
+  return [x, y, w, h];
+}
+
+export function benchWorkload(v: VisionConfig, counts: WorkloadCounts, falip: FalipParams, seed: number): BenchWorkload {
+  const rng = new Rng(seed);
+  const pixels = Array.from({ length: counts.images }, () => {
+    const t = new Float32Array(3 * v.imageSize * v.imageSize);
+    // CLIP-normalized pixels have roughly unit spread.
+    rng.fillNormal(t, 1);
+    return t;
+  });
+  const items = pixels.flatMap((p, image) =>
+    Array.from({ length: counts.boxes }, () => {
+      const box = randomBox(rng);
+      return { image, box, pixels: p, attention: falipAttention(box, BENCH_FRAME.width, BENCH_FRAME.height, v, falip) };
+    }),
+  );
+  return { pixels, items };
+}
+
+/** The plain request of each (image, box) pair: its image without a bias. */
+export function plainRequests(w: BenchWorkload): ImageRequest[] {
+  return w.items.map((it) => ({ pixels: it.pixels }));
+}
+
+/** One FALIP request per (image, box) pair; `pixelsKey` lets the encoder share the image's prefix layers. */
+export function falipRequests(w: BenchWorkload, keyPrefix: string): ImageRequest[] {
+  return w.items.map((it) => ({ pixels: it.pixels, attention: it.attention, pixelsKey: `${keyPrefix}${it.image}` }));
+}

@@ -1,0 +1,119 @@
+import { Command, Option } from 'commander';
+import { writeDemoSet } from '../datasets/demo-set.js';
+import { datasetDir } from '../datasets/dataset-store.js';
+import { MANIFEST_FILE } from '../datasets/dataset-info.js';
+import { METHOD_NAMES } from '../prompts/method.js';
+import { paperNumbersFor } from '../tasks/paper-lookup.js';
+import type { MethodEntry, TableConfig } from '../tasks/table-config.js';
+import { parseTableConfig } from '../tasks/table-config.js';
+import { UserError } from '../util/errors.js';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { makeOption } from './options.js';
+import { parseNumber } from './parse.js';
+import { addRunOptions, runTableWithFlags, type RunFlags } from './run-options.js';
+import { printTableResult } from './table-output.js';
+
+/** The paper's splits per dataset (Table 1's columns). */
+const DEFAULT_SPLITS: Record<string, string[]> = {
+  refcoco: ['testA', 'testB', 'val'],
+  'refcoco+': ['testA', 'testB', 'val'],
+  refcocog: ['test', 'val'],
+  demo: ['val'],
+};
+
+interface EvalFlags extends RunFlags {
+  split?: string[];
+  setting: 'gold' | 'prop';
+  method?: string[];
+  ensemble?: string;
+  subtract?: boolean;
+  negativesFrom: 'split' | 'other-images';
+  negatives: string;
+  alpha?: string;
+  sigma?: string;
+  layers?: string;
+  form?: string;
+  heads?: string;
+  circleThickness?: string;
+  blurSigma?: string;
+}
+
+/** Method parameters given on the command line, applied to every method that reads them. */
+function methodEntry(name: string, f: EvalFlags): MethodEntry {
+  const params = {
+    ...(f.alpha !== undefined && { alpha: parseNumber('--alpha', f.alpha) }),
+    ...(f.sigma !== undefined && { sigma: parseNumber('--sigma', f.sigma, (n) => n > 0, 'a positive number') }),
+    ...(f.layers !== undefined && { layers: f.layers }),
+    ...(f.form !== undefined && { form: f.form as 'a' | 'b' | 'c' }),
+    ...(f.heads !== undefined && { heads: f.heads }),
+    ...(f.circleThickness !== undefined && { circle_thickness: parseNumber('--circle-thickness', f.circleThickness, (n) => Number.isInteger(n) && n > 0, 'a positive integer') }),
+    ...(f.blurSigma !== undefined && { blur_sigma: parseNumber('--blur-sigma', f.blurSigma, (n) => n > 0, 'a positive number') }),
+  };
+  return Object.keys(params).length === 0 ? name : { name, ...params };
+}
+
+function checkMethodName(name: string): string {
+  if (!(METHOD_NAMES as readonly string[]).includes(name)) throw new UserError(`--method ${name}: unknown method (one of ${METHOD_NAMES.join(', ')})`);
+  return name;
+}
+
+/** `falip eval` as a one-off table config: one row per method (and one for the ensemble), one column per split. */
+async function evalConfig(dataset: string, f: EvalFlags): Promise<TableConfig> {
+  const splits = f.split ?? DEFAULT_SPLITS[dataset];
+  if (!splits) throw new UserError(`dataset ${dataset}: give --split (known datasets: ${Object.keys(DEFAULT_SPLITS).join(', ')})`);
+  const methods = (f.method ?? (dataset === 'demo' ? ['falip', 'redcircle'] : ['falip'])).map(checkMethodName);
+  const groups = methods.map((m) => [m]);
+  if (f.ensemble) groups.push(f.ensemble.split(',').map((s) => checkMethodName(s.trim())));
+  const suffix = `${f.setting}${f.subtract ? '-p' : ''}`;
+  const subtract = f.subtract
+    ? { count: parseNumber('--negatives', f.negatives, (n) => Number.isInteger(n) && n > 0, 'a positive integer'), from: f.negativesFrom, seed: 0 }
+    : false;
+  const custom = methods.some((m) => typeof methodEntry(m, f) !== 'string');
+  const rows = await Promise.all(
+    groups.map(async (g) => ({
+      key: `${g.join('.')}-${suffix}`,
+      label: `${g.length > 1 ? 'E: ' : ''}${g.join(' + ')} ${f.setting}${f.subtract ? ' (P)' : ''}`,
+      setting: f.setting,
+      methods: g.map((m) => methodEntry(m, f)),
+      subtract,
+      paper: (!custom && (await paperNumbersFor(g, f.setting, Boolean(f.subtract)))) || {},
+    })),
+  );
+  return parseTableConfig(
+    {
+      name: `eval-${dataset}`,
+      title: `REC on ${dataset} (${f.setting} boxes${f.subtract ? ', subtract' : ''})`,
+      task: 'rec',
+      columns: splits.map((s) => `${dataset}/${s}`),
+      rows,
+      average: splits.length > 1,
+      footnotes: dataset === 'demo' ? ['The demo set is synthetic and the tiny model has random weights: these accuracies show the machinery only, not CLIP.'] : [],
+    },
+    'falip eval',
+  );
+}
+
+export function register(program: Command): void {
+  const cmd = program
+    .command('eval <dataset>')
+    .description("evaluate REC on a dataset's splits (refcoco, refcoco+, refcocog, demo) and print the rows beside the paper's numbers")
+    .option('--split <name...>', 'splits to evaluate (default: the paper\'s: testA testB val; test val for refcocog)')
+    .addOption(new Option('--setting <setting>', 'candidate boxes: gold annotations or detector proposals').choices(['gold', 'prop']).default('gold'))
+    .option('--method <name...>', `methods, one row each (${METHOD_NAMES.join(', ')}); default falip (demo: falip redcircle)`)
+    .option('--ensemble <m1,m2,...>', 'add a row summing these methods\' logits (ReCLIP-style ensemble)')
+    .option('--subtract', 'subtract the mean logit of negative captions (the paper\'s "P")')
+    .addOption(new Option('--negatives-from <source>', 'where negatives come from: any caption of the split (FGVP\'s code) or other images only (the paper\'s text)').choices(['split', 'other-images']).default('split'))
+    .option('--negatives <n>', 'negative captions per sentence', '500')
+    .addOption(makeOption('alpha').default(undefined))
+    .addOption(makeOption('sigma').default(undefined))
+    .addOption(makeOption('layers'))
+    .addOption(makeOption('form').default(undefined))
+    .addOption(makeOption('heads'))
+    .option('--circle-thickness <px>', 'red ellipse width (default: max(1, ⌊max(W,H)/200⌋) as the reference)')
+    .option('--blur-sigma <s>', 'Gaussian σ of the blur prompts (default 100, as ReCLIP)');
+  addRunOptions(cmd).action(async (dataset: string, f: EvalFlags) => {
+    if (dataset === 'demo' && !existsSync(path.join(datasetDir('demo', 'val'), MANIFEST_FILE))) await writeDemoSet();
+    printTableResult(await runTableWithFlags(await evalConfig(dataset, f), f), f.json);
+  });
+}

@@ -1,0 +1,44 @@
+import { createHash } from 'node:crypto';
+import { Rng } from '../../util/rng.js';
+
+/** A caption of the split with the image it describes (for excluding same-image negatives). */
+export interface BankCaption {
+  text: string;
+  image: string;
+}
+
+/**
+ * Where subtraction's negative captions come from. 'split': any caption of the split, as FGVP's code
+ * does (the positive itself may be drawn); 'other-images': captions of other images only, as the
+ * FALIP paper's text says ("related to no instances on the image").
+ */
+export type NegativesFrom = 'split' | 'other-images';
+
+export interface SubtractSpec {
+  /** Negatives per sentence (Q = 500 in the reference). */
+  count: number;
+  from: NegativesFrom;
+  seed: number;
+}
+
+export const SUBTRACT_DEFAULTS: SubtractSpec = { count: 500, from: 'split', seed: 0 };
+
+/** A generator per sentence, so a sentence's negatives do not depend on which others are evaluated. */
+function sentenceRng(seed: number, sentenceId: string): Rng {
+  const h = createHash('sha256').update(`${seed}\0${sentenceId}`).digest();
+  return new Rng(h.readUInt32LE(0));
+}
+
+/** Draws `count` distinct captions (all of them when the bank is smaller). */
+export function sampleNegatives(bank: readonly BankCaption[], sentenceId: string, image: string, spec: SubtractSpec): string[] {
+  const pool = spec.from === 'other-images' ? bank.filter((c) => c.image !== image) : bank;
+  const idx = pool.map((_, i) => i);
+  const n = Math.min(spec.count, idx.length);
+  const rng = sentenceRng(spec.seed, sentenceId);
+  // Partial Fisher–Yates: the first n slots become a uniform sample without replacement.
+  for (let i = 0; i < n; i++) {
+    const j = i + Math.floor(rng.next() * (idx.length - i));
+    [idx[i], idx[j]] = [idx[j]!, idx[i]!];
+  }
+  return idx.slice(0, n).map((i) => pool[i]!.text);
+}

@@ -1,0 +1,59 @@
+/**
+ * Shared test helper: a `tiny`-arch CLIP folder with deterministic random weights, written once per
+ * test file (per seed) into a temp dir, with its config and weights loaded through loadCheckpoint.
+ *
+ *   const { dir, config, weights } = await tinyModel();          // seed 3
+ *   afterAll(() => removeTinyModels());
+ *
+ * Test files run in separate workers (vitest forks), so the memo below is per test file.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { loadCheckpoint } from '../../src/model/checkpoint.js';
+import type { ClipConfig } from '../../src/model/clip-config.js';
+import { writeRandomModel } from '../../src/model/random-model.js';
+import type { WeightMap } from '../../src/model/tensor.js';
+
+export interface TinyModel {
+  /** The model folder: config.json, model.safetensors, vocab.json, merges.txt. */
+  dir: string;
+  config: ClipConfig;
+  /** Exactly the checkpoint's tensors under HF names (as loadCheckpoint returns them). */
+  weights: WeightMap;
+  /** Hex SHA-256 of model.safetensors. */
+  sha256: string;
+  /** The temp dir holding `dir`; free for the test's own scratch files. */
+  root: string;
+}
+
+/** The seed the acceptance tests use: its random weights are tuned so FALIP's mask visibly matters. */
+export const TINY_SEED = 3;
+
+const made = new Map<number, Promise<TinyModel>>();
+
+/** The tiny model of `seed`, created on first call in this test file and reused afterwards. */
+export function tinyModel(seed = TINY_SEED): Promise<TinyModel> {
+  let p = made.get(seed);
+  if (!p) {
+    p = (async () => {
+      const root = mkdtempSync(path.join(tmpdir(), `falip-tiny-${seed}-`));
+      const dir = path.join(root, 'model');
+      await writeRandomModel({ arch: 'tiny', seed, out: dir });
+      const { config, weights, sha256 } = await loadCheckpoint(dir);
+      return { dir, config, weights, sha256, root };
+    })();
+    made.set(seed, p);
+  }
+  return p;
+}
+
+/** Removes every temp dir tinyModel created in this test file (call from afterAll). */
+export async function removeTinyModels(): Promise<void> {
+  const all = [...made.values()];
+  made.clear();
+  for (const p of all) {
+    const m = await p.catch(() => undefined);
+    if (m) rmSync(m.root, { recursive: true, force: true });
+  }
+}

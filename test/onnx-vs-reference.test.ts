@@ -1,0 +1,394 @@
+/**
+ * The ONNX graphs, run through onnxruntime by the project's own encoder, against the independent
+ * float64 reference (test/reference/clip-reference.ts) on the `tiny` architecture with random weights.
+ *
+ * Two tolerances, both on max|diff| / ‖reference embedding‖:
+ *
+ * - STRICT (1e-4) wherever float32 can reach it: the text tower, ONNX-vs-ONNX identities (batched vs
+ *   unbatched, prefix sharing vs none) and the biased part of FALIP, checked by running the
+ *   reference's suffix layers from the ONNX prefix's own hidden state (the prefix graph is the one the
+ *   encoder uses for prefix sharing), and the biased early layers of a '1-4' selection on hidden states.
+ * - END_TO_END (5e-3) for a whole 12-layer vision forward against the float64 reference. The tiny
+ *   seed-3 weights are ill-conditioned on purpose (large q/k gains, see src/model/random-weights.ts):
+ *   a float32 forward that stores every intermediate in float32 but accumulates in float64 (the
+ *   reference with Float64Array → Float32Array) is already 2.7e-4 off the float64 result on the
+ *   300×500 image, and perturbing the pixels by half an ulp moves the float64 result by up to 4e-5.
+ *   onnxruntime (float32 accumulation) lands at 2e-4..2.4e-3, so 1e-4 end to end is out of reach for
+ *   any float32 implementation on these weights; the strict checks above isolate each part instead.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ClipEncoder, type AttentionBias } from '../src/encoder/clip-encoder.js';
+import { createSession, floatTensor } from '../src/encoder/ort-session.js';
+import type { BoxXYWH } from '../src/image/box.js';
+import { loadImage } from '../src/image/load-image.js';
+import { preprocess } from '../src/image/preprocess.js';
+import { boxToTokenRegion } from '../src/image/token-grid.js';
+import { visionTokens, type ClipConfig } from '../src/model/clip-config.js';
+import { ModelGraphs } from '../src/model/graph-cache.js';
+import type { WeightMap } from '../src/model/tensor.js';
+import { ClipTokenizer } from '../src/model/tokenizer.js';
+import type { MaskForm } from '../src/prompts/falip-mask.js';
+import { defaultFalipParams, falipAttention } from '../src/prompts/falip.js';
+import { parseLayers } from '../src/prompts/layer-spec.js';
+import { textForwardRef, visionForwardRef } from './reference/clip-reference.js';
+import { removeTinyModels, tinyModel } from './helpers/tiny-model.js';
+
+const STRICT = 1e-4;
+const END_TO_END = 5e-3;
+
+/** max|a − ref| / ‖ref‖. */
+function relErr(a: ArrayLike<number>, ref: ArrayLike<number>): number {
+  expect(a.length).toBe(ref.length);
+  let max = 0;
+  let norm = 0;
+  for (let i = 0; i < ref.length; i++) {
+    max = Math.max(max, Math.abs(a[i]! - ref[i]!));
+    norm += ref[i]! ** 2;
+  }
+  return max / Math.sqrt(norm);
+}
+
+/** max|a − ref| / max|ref|: for [T,D] hidden states, where one embedding norm means nothing. */
+function hiddenErr(a: ArrayLike<number>, ref: ArrayLike<number>): number {
+  expect(a.length).toBe(ref.length);
+  let max = 0;
+  let scale = 0;
+  for (let i = 0; i < ref.length; i++) {
+    max = Math.max(max, Math.abs(a[i]! - ref[i]!));
+    scale = Math.max(scale, Math.abs(ref[i]!));
+  }
+  return max / scale;
+}
+
+function cosineDistance(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i]! * b[i]!;
+    na += a[i]! ** 2;
+    nb += b[i]! ** 2;
+  }
+  return 1 - dot / Math.sqrt(na * nb);
+}
+
+/** The reference's biasGate: gate [L,H] row-major as rows. */
+function gateRows(gate: Float32Array, cfg: ClipConfig): number[][] {
+  const H = cfg.vision.numHeads;
+  return Array.from({ length: cfg.vision.numLayers }, (_, l) => Array.from(gate.subarray(l * H, (l + 1) * H)));
+}
+
+const GRADIENTS =
+  '<defs><linearGradient id="g" x1="0" y1="0" x2="1" y2="1"><stop offset="0" stop-color="#1040c0"/><stop offset="1" stop-color="#f0d020"/></linearGradient>' +
+  '<radialGradient id="r"><stop offset="0" stop-color="#ffffff"/><stop offset="1" stop-color="#802010"/></radialGradient></defs>';
+
+const IMAGES = [
+  {
+    name: 'landscape.png',
+    width: 640,
+    height: 480,
+    shapes:
+      '<circle cx="160" cy="140" r="90" fill="url(#r)"/><rect x="380" y="250" width="200" height="160" fill="#20a040"/>' +
+      '<polygon points="300,40 360,200 240,200" fill="#e02070"/>',
+  },
+  {
+    name: 'portrait.jpg',
+    width: 300,
+    height: 500,
+    shapes:
+      '<rect x="30" y="40" width="120" height="90" fill="#c03030"/><ellipse cx="200" cy="350" rx="80" ry="110" fill="url(#r)"/>' +
+      '<line x1="0" y1="500" x2="300" y2="0" stroke="#000" stroke-width="12"/>',
+  },
+] as const;
+
+async function writeImage(dir: string, spec: (typeof IMAGES)[number]): Promise<string> {
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${spec.width}" height="${spec.height}">${GRADIENTS}<rect width="${spec.width}" height="${spec.height}" fill="url(#g)"/>${spec.shapes}</svg>`;
+  const file = path.join(dir, spec.name);
+  const img = sharp(Buffer.from(svg));
+  await (spec.name.endsWith('.png') ? img.png() : img.jpeg({ quality: 95 })).toFile(file);
+  return file;
+}
+
+/** Boxes in original pixels of a W×H image: inside, touching each edge, one token, the whole image. */
+function boxesFor(W: number, H: number): { label: string; box: BoxXYWH }[] {
+  return [
+    { label: 'inside', box: [0.3 * W, 0.35 * H, 0.3 * W, 0.25 * H] },
+    { label: 'left edge', box: [0, 0.3 * H, 0.2 * W, 0.3 * H] },
+    { label: 'top edge', box: [0.4 * W, 0, 0.2 * W, 0.2 * H] },
+    { label: 'right edge', box: [0.8 * W, 0.4 * H, 0.2 * W, 0.2 * H] },
+    { label: 'bottom edge', box: [0.3 * W, 0.8 * H, 0.3 * W, 0.2 * H] },
+    // 3×3 px well inside one token (tokens are W/14 × H/14 px, at least 21 px here).
+    { label: '1x1 token', box: [Math.floor(W / 14) * 6 + 4, Math.floor(H / 14) * 8 + 4, 3, 3] },
+    { label: 'whole image', box: [0, 0, W, H] },
+  ];
+}
+
+const FORMS: readonly MaskForm[] = ['a', 'b', 'c'];
+
+interface ImageCase {
+  name: string;
+  width: number;
+  height: number;
+  pixels: Float32Array;
+  /** ONNX hidden state after layers 0..7 (the prefix graph the encoder shares across boxes). */
+  onnxHidden8: Float32Array;
+  /** Float64 reference hidden state after layers 0..7. */
+  refHidden8: Float64Array;
+  onnxPlain: Float32Array;
+  refPlain: Float64Array;
+  /** Keyed `${form}|${label}`. */
+  falip: Map<string, { box: BoxXYWH; attention: AttentionBias; shared: Float32Array; unshared: Float32Array }>;
+}
+
+let cfg: ClipConfig;
+let weights: WeightMap;
+let modelDir: string;
+let tmp: string;
+let graphs: ModelGraphs;
+let encoder: ClipEncoder;
+let unsharedEncoder: ClipEncoder;
+let tokenizer: ClipTokenizer;
+const images: ImageCase[] = [];
+const savedEnv = { models: process.env.FALIP_MODELS, datasets: process.env.FALIP_DATASETS };
+
+/** The encoder's own prefix graph (layers [0, upTo), no bias), run on one image. */
+async function onnxHidden(pixels: Float32Array, upTo: number, attention?: AttentionBias): Promise<Float32Array> {
+  const S = cfg.vision.imageSize;
+  const T = visionTokens(cfg.vision);
+  const session = await createSession(await graphs.visionGraph({ from: 0, to: upTo, bias: attention !== undefined, capture: false }), { device: 'cpu' });
+  const feeds: Record<string, ReturnType<typeof floatTensor>> = { pixel_values: floatTensor(pixels, [1, 3, S, S]) };
+  if (attention) {
+    feeds.attn_bias = floatTensor(attention.bias, [1, attention.bias.length / (T * T), T, T]);
+    feeds.bias_gate = floatTensor(attention.gate, [cfg.vision.numLayers, cfg.vision.numHeads]);
+  }
+  const out = await session.run(feeds);
+  return out.hidden_out!.data as Float32Array;
+}
+
+beforeAll(async () => {
+  tmp = mkdtempSync(path.join(tmpdir(), 'falip-onnx-ref-'));
+  process.env.FALIP_MODELS = path.join(tmp, 'models');
+  process.env.FALIP_DATASETS = path.join(tmp, 'datasets');
+  ({ dir: modelDir, config: cfg, weights } = await tinyModel());
+  graphs = await ModelGraphs.open({ name: 't', sourceDir: modelDir, cacheDir: path.join(tmp, 'cache') });
+  encoder = new ClipEncoder(graphs, { device: 'cpu', batchSize: 4 });
+  unsharedEncoder = new ClipEncoder(graphs, { device: 'cpu', batchSize: 4, prefixSharing: false });
+  tokenizer = await ClipTokenizer.fromFiles(path.join(modelDir, 'vocab.json'), path.join(modelDir, 'merges.txt'));
+
+  for (const spec of IMAGES) {
+    const file = await writeImage(tmp, spec);
+    const img = await loadImage(file);
+    expect([img.width, img.height]).toEqual([spec.width, spec.height]);
+    const pixels = await preprocess(img, cfg.vision.imageSize);
+    const falip: ImageCase['falip'] = new Map();
+    const jobs: Promise<void>[] = [];
+    // Every box of every form at once: the encoder batches them and shares one prefix per image.
+    for (const form of FORMS) {
+      for (const { label, box } of boxesFor(img.width, img.height)) {
+        const attention = falipAttention(box, img.width, img.height, cfg.vision, { ...defaultFalipParams(cfg.vision), form });
+        jobs.push(
+          Promise.all([encoder.image({ pixels, attention, pixelsKey: file }), unsharedEncoder.image({ pixels, attention })]).then(([shared, unshared]) => {
+            falip.set(`${form}|${label}`, { box, attention, shared, unshared });
+          }),
+        );
+      }
+    }
+    const [onnxPlain, onnxHidden8] = await Promise.all([encoder.image({ pixels }), onnxHidden(pixels, 8), ...jobs]);
+    const refHidden8 = visionForwardRef(cfg, weights, pixels, { endLayer: 8 }).hidden;
+    const refPlain = visionForwardRef(cfg, weights, pixels, { hiddenIn: refHidden8, startLayer: 8 }).imageEmbeds;
+    images.push({ name: spec.name, width: img.width, height: img.height, pixels, onnxHidden8, refHidden8, onnxPlain, refPlain, falip });
+  }
+});
+
+afterAll(async () => {
+  await removeTinyModels();
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+  for (const [key, value] of [['FALIP_MODELS', savedEnv.models], ['FALIP_DATASETS', savedEnv.datasets]] as const) {
+    if (value === undefined) delete process.env[key];
+    else process.env[key] = value;
+  }
+});
+
+describe('text tower', () => {
+  const TEXTS = ['', 'a cat', 'a photo of a large red circle on a blue-yellow gradient, 3 shapes!', `${'lorem ipsum dolor sit amet '.repeat(12)}END`];
+
+  it('tokenizes the empty string to SOT, EOT and truncates long text to 77 ending in EOT', () => {
+    expect(tokenizer.encode('', 77)).toEqual([tokenizer.sotId, tokenizer.eotId]);
+    const long = tokenizer.encode(TEXTS[3]!, 77);
+    expect(long).toHaveLength(77);
+    expect(long[0]).toBe(tokenizer.sotId);
+    expect(long[76]).toBe(tokenizer.eotId);
+  });
+
+  it.each(TEXTS.map((t, i) => [i, t] as const))('text %i matches the float64 reference', async (_i, text) => {
+    const ids = tokenizer.encode(text, cfg.text.contextLength);
+    const onnx = await encoder.textEmbedding(ids);
+    expect(onnx).toHaveLength(cfg.projectionDim);
+    expect(relErr(onnx, textForwardRef(cfg, weights, ids))).toBeLessThan(STRICT);
+  });
+
+  it('batched texts of different lengths equal the unbatched ones', async () => {
+    const ids = TEXTS.map((t) => tokenizer.encode(t, cfg.text.contextLength));
+    expect(new Set(ids.map((i) => i.length)).size).toBe(TEXTS.length);
+    const single: Float32Array[] = [];
+    for (const i of ids) single.push(await encoder.textEmbedding(i));
+    const before = encoder.stats().batches;
+    const batched = await Promise.all(ids.map((i) => encoder.textEmbedding(i)));
+    expect(encoder.stats().batches - before).toBe(1); // one padded batch of 4
+    batched.forEach((b, k) => expect(relErr(b, single[k]!)).toBeLessThan(1e-6));
+  });
+});
+
+describe('plain image', () => {
+  it.each(IMAGES.map((s) => s.name))('%s: image_embeds match the float64 reference', (name) => {
+    const c = images.find((i) => i.name === name)!;
+    expect(c.onnxPlain).toHaveLength(cfg.projectionDim);
+    // The prefix graph's hidden state is float32-exact (no chaos yet), the suffix strict from it.
+    expect(hiddenErr(c.onnxHidden8, c.refHidden8)).toBeLessThan(STRICT);
+    const fromOnnx8 = visionForwardRef(cfg, weights, c.pixels, { hiddenIn: Float64Array.from(c.onnxHidden8), startLayer: 8 }).imageEmbeds;
+    expect(relErr(c.onnxPlain, fromOnnx8)).toBeLessThan(STRICT);
+    expect(relErr(c.onnxPlain, c.refPlain)).toBeLessThan(END_TO_END);
+  });
+
+  it('batched images equal unbatched ones', async () => {
+    const before = encoder.stats().batches;
+    const batched = await Promise.all(images.map((c) => encoder.image({ pixels: c.pixels })));
+    expect(encoder.stats().batches - before).toBe(1);
+    batched.forEach((b, k) => expect(relErr(b, images[k]!.onnxPlain)).toBeLessThan(1e-6));
+  });
+});
+
+describe('FALIP forms a, b, c', () => {
+  const cases = IMAGES.flatMap((img) =>
+    FORMS.flatMap((form) => boxesFor(img.width, img.height).map(({ label }) => [img.name, form, label] as const)),
+  );
+
+  it('the 1x1-token boxes cover exactly one token and the edge boxes reach their edge', () => {
+    const G = cfg.vision.imageSize / cfg.vision.patchSize;
+    for (const c of images) {
+      const byLabel = new Map(boxesFor(c.width, c.height).map((b) => [b.label, boxToTokenRegion(b.box, c.width, c.height, cfg.vision.imageSize, cfg.vision.patchSize)]));
+      const one = byLabel.get('1x1 token')!;
+      expect([one.c1 - one.c0, one.r1 - one.r0]).toEqual([0, 0]);
+      expect(byLabel.get('left edge')!.c0).toBe(0);
+      expect(byLabel.get('top edge')!.r0).toBe(0);
+      expect(byLabel.get('right edge')!.c1).toBe(G - 1);
+      expect(byLabel.get('bottom edge')!.r1).toBe(G - 1);
+      expect(byLabel.get('whole image')).toEqual({ c0: 0, r0: 0, c1: G - 1, r1: G - 1 });
+    }
+  });
+
+  it.each(cases)('%s form %s, %s box: with and without prefix sharing', (name, form, label) => {
+    const c = images.find((i) => i.name === name)!;
+    const r = c.falip.get(`${form}|${label}`)!;
+    const biasGate = gateRows(r.attention.gate, cfg);
+    // Strict: the biased layers 9-12 of the reference, continued from the ONNX prefix's hidden state.
+    const ref = visionForwardRef(cfg, weights, c.pixels, { hiddenIn: Float64Array.from(c.onnxHidden8), startLayer: 8, attnBias: r.attention.bias, biasGate });
+    expect(relErr(r.shared, ref.imageEmbeds)).toBeLessThan(STRICT);
+    expect(relErr(r.unshared, ref.imageEmbeds)).toBeLessThan(STRICT);
+    // The layer-0 variant computes the same unbiased prefix: both paths give the same embedding.
+    expect(relErr(r.unshared, r.shared)).toBeLessThan(1e-6);
+  });
+
+  it.each(IMAGES.flatMap((img) => FORMS.map((form) => [img.name, form] as const)))(
+    '%s form %s: end to end against the float64 reference (inside and whole-image boxes)',
+    (name, form) => {
+      const c = images.find((i) => i.name === name)!;
+      for (const label of ['inside', 'whole image']) {
+        const r = c.falip.get(`${form}|${label}`)!;
+        const ref = visionForwardRef(cfg, weights, c.pixels, {
+          hiddenIn: c.refHidden8,
+          startLayer: 8,
+          attnBias: r.attention.bias,
+          biasGate: gateRows(r.attention.gate, cfg),
+        }).imageEmbeds;
+        expect(relErr(r.shared, ref)).toBeLessThan(END_TO_END);
+      }
+    },
+  );
+});
+
+describe('other layer selections', () => {
+  it.each(IMAGES.map((s) => s.name))("%s: layers '12' (prefix of 11 layers)", async (name) => {
+    const c = images.find((i) => i.name === name)!;
+    const box = boxesFor(c.width, c.height)[0]!.box;
+    const attention = falipAttention(box, c.width, c.height, cfg.vision, { ...defaultFalipParams(cfg.vision), layers: parseLayers('12', cfg.vision.numLayers) });
+    expect(Array.from(attention.gate).findIndex((g) => g !== 0)).toBe(11 * cfg.vision.numHeads);
+    const [shared, unshared, hidden11] = await Promise.all([
+      encoder.image({ pixels: c.pixels, attention, pixelsKey: c.name }),
+      unsharedEncoder.image({ pixels: c.pixels, attention }),
+      onnxHidden(c.pixels, 11),
+    ]);
+    const biasGate = gateRows(attention.gate, cfg);
+    const strict = visionForwardRef(cfg, weights, c.pixels, { hiddenIn: Float64Array.from(hidden11), startLayer: 11, attnBias: attention.bias, biasGate });
+    expect(relErr(shared, strict.imageEmbeds)).toBeLessThan(STRICT);
+    expect(relErr(unshared, strict.imageEmbeds)).toBeLessThan(STRICT);
+    const e2e = visionForwardRef(cfg, weights, c.pixels, { hiddenIn: c.refHidden8, startLayer: 8, attnBias: attention.bias, biasGate });
+    expect(relErr(shared, e2e.imageEmbeds)).toBeLessThan(END_TO_END);
+    // Only the last layer is biased: not the same as the default 9-12.
+    expect(relErr(shared, c.falip.get('a|inside')!.shared)).toBeGreaterThan(STRICT);
+  });
+
+  it.each(IMAGES.map((s) => s.name))("%s: layers '1-4' (bias from the first layer, no prefix)", async (name) => {
+    const c = images.find((i) => i.name === name)!;
+    const box = boxesFor(c.width, c.height)[0]!.box;
+    const attention = falipAttention(box, c.width, c.height, cfg.vision, { ...defaultFalipParams(cfg.vision), layers: parseLayers('1-4', cfg.vision.numLayers) });
+    const [shared, unshared, hidden4] = await Promise.all([
+      encoder.image({ pixels: c.pixels, attention, pixelsKey: c.name }),
+      unsharedEncoder.image({ pixels: c.pixels, attention }),
+      onnxHidden(c.pixels, 4, attention),
+    ]);
+    expect(relErr(unshared, shared)).toBeLessThan(1e-6);
+    const biasGate = gateRows(attention.gate, cfg);
+    const ref4 = visionForwardRef(cfg, weights, c.pixels, { endLayer: 4, attnBias: attention.bias, biasGate });
+    // Strict on the biased layers' output; the unbiased state after layer 4 differs by far more.
+    expect(hiddenErr(hidden4, ref4.hidden)).toBeLessThan(STRICT);
+    const plain4 = visionForwardRef(cfg, weights, c.pixels, { endLayer: 4 }).hidden;
+    expect(hiddenErr(plain4, ref4.hidden)).toBeGreaterThan(100 * STRICT);
+    const e2e = visionForwardRef(cfg, weights, c.pixels, { hiddenIn: ref4.hidden, startLayer: 4, attnBias: attention.bias, biasGate });
+    expect(relErr(shared, e2e.imageEmbeds)).toBeLessThan(END_TO_END);
+  });
+});
+
+describe('the mask matters', () => {
+  it('FALIP moves the embedding by a cosine distance > 1e-3 for some box (reference and ONNX)', () => {
+    let refMax = 0;
+    let onnxMax = 0;
+    for (const c of images) {
+      for (const label of ['inside', 'whole image']) {
+        const r = c.falip.get(`a|${label}`)!;
+        const ref = visionForwardRef(cfg, weights, c.pixels, {
+          hiddenIn: c.refHidden8,
+          startLayer: 8,
+          attnBias: r.attention.bias,
+          biasGate: gateRows(r.attention.gate, cfg),
+        }).imageEmbeds;
+        refMax = Math.max(refMax, cosineDistance(ref, c.refPlain));
+        onnxMax = Math.max(onnxMax, cosineDistance(r.shared, c.onnxPlain));
+      }
+    }
+    expect(refMax).toBeGreaterThan(1e-3);
+    expect(onnxMax).toBeGreaterThan(1e-3);
+  });
+
+  it('a misplaced (transposed) mask gives an embedding the comparison rejects', async () => {
+    const c = images.find((i) => i.name === 'portrait.jpg')!;
+    const r = c.falip.get('a|whole image')!;
+    const T = visionTokens(cfg.vision);
+    const transposed = new Float32Array(T * T);
+    for (let i = 0; i < T; i++) for (let j = 0; j < T; j++) transposed[j * T + i] = r.attention.bias[i * T + j]!;
+    expect(transposed[0 * T + 5]).toBe(0); // row 0 is now empty...
+    expect(transposed[5 * T + 0]).toBeGreaterThan(0); // ...and column 0 holds the values
+    const misplaced = await encoder.image({ pixels: c.pixels, attention: { bias: transposed, gate: r.attention.gate }, pixelsKey: c.name });
+    const biasGate = gateRows(r.attention.gate, cfg);
+    const correctRef = visionForwardRef(cfg, weights, c.pixels, { hiddenIn: Float64Array.from(c.onnxHidden8), startLayer: 8, attnBias: r.attention.bias, biasGate });
+    expect(relErr(r.shared, correctRef.imageEmbeds)).toBeLessThan(STRICT);
+    expect(relErr(misplaced, correctRef.imageEmbeds)).toBeGreaterThan(END_TO_END);
+    // ...while the misplaced mask is itself computed faithfully: the difference is the placement.
+    const misplacedRef = visionForwardRef(cfg, weights, c.pixels, { hiddenIn: Float64Array.from(c.onnxHidden8), startLayer: 8, attnBias: transposed, biasGate });
+    expect(relErr(misplaced, misplacedRef.imageEmbeds)).toBeLessThan(STRICT);
+  });
+});

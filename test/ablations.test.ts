@@ -87,6 +87,7 @@ let falip: AttentionBias[];
 let H: number;
 let L: number;
 let plainRef: VisionRefResult;
+let promptedRef: VisionRefResult;
 
 beforeAll(async () => {
   const tiny = await tinyModel();
@@ -100,6 +101,7 @@ beforeAll(async () => {
   regions = BOXES.map((b) => boxToTokenRegion(b, IMAGE_W, IMAGE_H, v.imageSize, v.patchSize));
   falip = BOXES.map((b) => falipAttention(b, IMAGE_W, IMAGE_H, v, defaultFalipParams(v)));
   plainRef = visionForwardRef(cfg, weights, original);
+  promptedRef = visionForwardRef(cfg, weights, prompted);
 });
 
 afterAll(() => removeTinyModels());
@@ -118,7 +120,8 @@ describe('AblationEncoder.capture and projectCls', () => {
     boxed.forEach((c, i) => {
       const ref = visionForwardRef(cfg, weights, original, refOptions(falip[i]!, H));
       expectCaptureMatches(c, ref);
-      expect(relErr(c.imageEmbeds, plainRef.imageEmbeds)).toBeGreaterThan(TOL); // the bias reached the graph (it moves it 2.6e-3..4.9e-3)
+      // The bias reached the graph: its +0.2 logits move the CLS attention far beyond rounding.
+      expect(relErr(c.clsAttn, plainRef.clsAttn)).toBeGreaterThan(CHANGED);
     });
   });
 
@@ -134,7 +137,7 @@ describe('unleash', () => {
     const dims = { L, H, D: cfg.vision.hiddenSize };
     const embeds = await encoder.projectCls(unleashResidual(g, gPrime, UNLEASH_DEFAULTS.layers(cfg.vision), 1, dims));
     expect(relErr(embeds, gPrime.imageEmbeds)).toBeLessThan(SAME);
-    expect(relErr(embeds, visionForwardRef(cfg, weights, prompted).imageEmbeds)).toBeLessThan(TOL);
+    expect(relErr(embeds, promptedRef.imageEmbeds)).toBeLessThan(TOL);
   });
 
   it('with weight 2 on layers 9–12 (and per-head weights) matches unleashRef and changes the embedding', async () => {
@@ -142,7 +145,6 @@ describe('unleash', () => {
     const dims = { L, H, D: cfg.vision.hiddenSize };
     const layers = UNLEASH_DEFAULTS.layers(cfg.vision);
     expect(layers).toEqual([8, 9, 10, 11]);
-    const promptedRef = visionForwardRef(cfg, weights, prompted);
     const perHead = [2, 0.5, 1, 3];
     for (const w of [UNLEASH_DEFAULTS.headWeight, perHead]) {
       const embeds = await encoder.projectCls(unleashResidual(g, gPrime, layers, w, dims));
@@ -204,13 +206,10 @@ describe('two-stream q/k/v replacement', () => {
   });
 
   it('"replace q,k" (q,k from the original with the foveal mask, v from the RedCircle image) matches the reference', async () => {
-    const embeds = await Promise.all(falip.map((a) => encoder.twoStream(prompted, original, swap(), a)));
-    const promptedPlain = visionForwardRef(cfg, weights, prompted).imageEmbeds;
-    embeds.forEach((e, i) => {
-      const ref = twoStreamForwardRef(cfg, weights, prompted, original, { swapLayers: layerFlags(swap(), L), ...refOptions(falip[i]!, H) });
-      expect(relErr(e, ref)).toBeLessThan(TOL);
-      expect(relErr(e, promptedPlain)).toBeGreaterThan(CHANGED);
-    });
+    const e = await encoder.twoStream(prompted, original, swap(), falip[0]);
+    const ref = twoStreamForwardRef(cfg, weights, prompted, original, { swapLayers: layerFlags(swap(), L), ...refOptions(falip[0]!, H) });
+    expect(relErr(e, ref)).toBeLessThan(TOL);
+    expect(relErr(e, promptedRef.imageEmbeds)).toBeGreaterThan(CHANGED);
   });
 
   it('with the same image in both streams and the swap on the biased layers is the biased single stream', async () => {

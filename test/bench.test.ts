@@ -59,7 +59,7 @@ describe('runBench on the tiny model', () => {
     const graphs = await ModelGraphs.open(await resolveModel(out));
     report = await runBench({
       graphs, device: 'cpu', batchSize: 4, images: 2, boxes: 3, sentences: 2, matmulSize: 256,
-      onPhase: (p) => phases.push(p),
+      onPhaseDone: (p) => phases.push(p),
     });
   });
 

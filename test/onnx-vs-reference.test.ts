@@ -170,6 +170,7 @@ async function onnxHidden(pixels: Float32Array, upTo: number, attention?: Attent
 }
 
 beforeAll(async () => {
+  const t0 = Date.now();
   tmp = mkdtempSync(path.join(tmpdir(), 'falip-onnx-ref-'));
   process.env.FALIP_MODELS = path.join(tmp, 'models');
   process.env.FALIP_DATASETS = path.join(tmp, 'datasets');
@@ -197,9 +198,12 @@ beforeAll(async () => {
         );
       }
     }
+    console.log('before onnx', Date.now() - t0);
     const [onnxPlain, onnxHidden8] = await Promise.all([encoder.image({ pixels }), onnxHidden(pixels, 8), ...jobs]);
+    console.log('after onnx', Date.now() - t0);
     const refHidden8 = visionForwardRef(cfg, weights, pixels, { endLayer: 8 }).hidden;
     const refPlain = visionForwardRef(cfg, weights, pixels, { hiddenIn: refHidden8, startLayer: 8 }).imageEmbeds;
+    console.log('after ref', Date.now() - t0);
     images.push({ name: spec.name, width: img.width, height: img.height, pixels, onnxHidden8, refHidden8, onnxPlain, refPlain, falip });
   }
 });

@@ -21,8 +21,8 @@ export interface BenchOptions {
   seed?: number;
   /** Side of the peak-measurement matrices. */
   matmulSize?: number;
-  /** Called before each phase, for progress display. */
-  onPhase?: (phase: BenchPhase, index: number, total: number) => void;
+  /** Called after each phase, for progress display. */
+  onPhaseDone?: (phase: BenchPhase) => void;
 }
 
 export const BENCH_PHASES = ['plain, batch 1', 'plain, batch N', 'FALIP, batch N', 'REC, naive', 'REC, falip', 'matmul peak'] as const;
@@ -43,20 +43,20 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const single = encoder(1, false);
   const batched = encoder(o.batchSize, false);
   const shared = encoder(o.batchSize, true);
-  const phase = (p: BenchPhase) => o.onPhase?.(p, BENCH_PHASES.indexOf(p), BENCH_PHASES.length);
+  const measure = async <T>(phase: BenchPhase, work: () => Promise<T>): Promise<T> => {
+    const result = await work();
+    o.onPhaseDone?.(phase);
+    return result;
+  };
 
-  phase('plain, batch 1');
-  const batch1 = await requestsPerSecond(single, plainRequests(workload));
-  phase('plain, batch N');
-  const batchN = await requestsPerSecond(batched, plainRequests(workload));
-  phase('FALIP, batch N');
-  const falipPerSecond = await requestsPerSecond(batched, falipRequests(workload, 'image:'));
-  phase('REC, naive');
-  const naive = await naiveRec(single, workload, o.sentences);
-  phase('REC, falip');
-  const falip = await falipRec(shared, workload, o.sentences);
-  phase('matmul peak');
-  const peak = await matmulPeakGflops({ device: o.device, threads: o.threads, size: o.matmulSize ?? 1024, repetitions: MATMUL_REPETITIONS });
+  const batch1 = await measure('plain, batch 1', () => requestsPerSecond(single, plainRequests(workload)));
+  const batchN = await measure('plain, batch N', () => requestsPerSecond(batched, plainRequests(workload)));
+  const falipPerSecond = await measure('FALIP, batch N', () => requestsPerSecond(batched, falipRequests(workload, 'image:')));
+  const naive = await measure('REC, naive', () => naiveRec(single, workload, o.sentences));
+  const falip = await measure('REC, falip', () => falipRec(shared, workload, o.sentences));
+  const peak = await measure('matmul peak', () =>
+    matmulPeakGflops({ device: o.device, threads: o.threads, size: o.matmulSize ?? 1024, repetitions: MATMUL_REPETITIONS }),
+  );
 
   const encoderGflops = (visionForwardFlops(cfg) * batchN) / 1e9;
   return {

@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
-import { benchProgress } from '../bench/bench-progress.js';
 import { REC_MAX_REL_DIFF, renderBench } from '../bench/render-bench.js';
-import { runBench } from '../bench/run-bench.js';
+import { BENCH_PHASES, runBench } from '../bench/run-bench.js';
 import { openEncoder, parsePositiveInt, type EncoderFlags } from '../encoder/open-encoder.js';
 import { CheckFailed } from '../util/errors.js';
 import { makeOption } from './options.js';
+import { startProgress } from './progress.js';
 
 interface BenchFlags extends EncoderFlags {
   images: string;
@@ -34,9 +34,9 @@ export function register(program: Command): void {
       // The opened encoder resolves the model, device, threads and batch size; the bench makes its own
       // encoders from them (batch 1, batch N, with and without prefix sharing).
       const { encoder } = await openEncoder(o);
-      const progress = benchProgress();
+      const progress = startProgress('bench', BENCH_PHASES.length, 'phases');
       const { device, threads, batchSize } = encoder.options;
-      const report = await runBench({ graphs: encoder.graphs, device, threads, batchSize, ...counts, onPhase: progress.onPhase }).finally(() => progress.stop());
+      const report = await runBench({ graphs: encoder.graphs, device, threads, batchSize, ...counts, onPhaseDone: () => progress.add(1) }).finally(() => progress.stop());
       console.log(o.json ? JSON.stringify(report) : renderBench(report));
       if (report.rec.max_rel_diff > REC_MAX_REL_DIFF) {
         throw new CheckFailed(`the naive and falip REC paths differ by ${report.rec.max_rel_diff.toExponential(2)} (limit ${REC_MAX_REL_DIFF})`);

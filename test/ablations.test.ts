@@ -86,6 +86,7 @@ let regions: TokenRegion[];
 let falip: AttentionBias[];
 let H: number;
 let L: number;
+let T: number;
 let plainRef: VisionRefResult;
 let promptedRef: VisionRefResult;
 
@@ -96,6 +97,7 @@ beforeAll(async () => {
   encoder = new AblationEncoder(graphs, { device: 'cpu', threads: 2, batchSize: 4 });
   const v = cfg.vision;
   ({ numHeads: H, numLayers: L } = v);
+  T = visionTokens(v);
   original = randomPixels(3 * v.imageSize ** 2, 11);
   prompted = randomPixels(3 * v.imageSize ** 2, 12);
   regions = BOXES.map((b) => boxToTokenRegion(b, IMAGE_W, IMAGE_H, v.imageSize, v.patchSize));
@@ -120,8 +122,10 @@ describe('AblationEncoder.capture and projectCls', () => {
     boxed.forEach((c, i) => {
       const ref = visionForwardRef(cfg, weights, original, refOptions(falip[i]!, H));
       expectCaptureMatches(c, ref);
-      // The bias reached the graph: its +0.2 logits move the CLS attention far beyond rounding.
-      expect(relErr(c.clsAttn, plainRef.clsAttn)).toBeGreaterThan(CHANGED);
+      // The bias reached the graph: in the first biased layer, before rounding is amplified, it moves
+      // the CLS attention far more than the graph's error.
+      const first = (a: Float32Array | Float64Array) => a.subarray(8 * H * T, 9 * H * T);
+      expect(relErr(first(c.clsAttn), first(plainRef.clsAttn))).toBeGreaterThan(10 * relErr(first(c.clsAttn), first(ref.clsAttn)));
     });
   });
 
@@ -160,7 +164,7 @@ describe('feature mask', () => {
     const grid = gridSize(cfg.vision);
     const scale = regionTokenScale(regions[0]!, grid);
     const kept = new Set([0, ...regionTokens(regions[0]!, grid)]);
-    expect(scale.length).toBe(visionTokens(cfg.vision));
+    expect(scale.length).toBe(T);
     scale.forEach((s, t) => expect(s).toBe(kept.has(t) ? 1 : 0));
   });
 
@@ -177,7 +181,7 @@ describe('feature mask', () => {
   });
 
   it('with every token kept is the plain (biased) embedding, at both sites', async () => {
-    const ones = new Float32Array(visionTokens(cfg.vision)).fill(1);
+    const ones = new Float32Array(T).fill(1);
     const plain = await encoder.capture(original, falip[0]);
     for (const site of ['residual', 'attn-input'] as const) {
       expect(relErr(await encoder.featureMasked(original, ones, [0, 11], site, falip[0]), plain.imageEmbeds)).toBeLessThan(SAME);
@@ -222,7 +226,6 @@ describe('two-stream q/k/v replacement', () => {
 describe('PASTA', () => {
   it('scales attention to keys outside the region by the coefficient, CLS kept', () => {
     const grid = gridSize(cfg.vision);
-    const T = visionTokens(cfg.vision);
     const inside = new Set([0, ...regionTokens(regions[0]!, grid)]);
     const { bias, gate } = pastaAttention(regions[0]!, grid, cfg.vision, { coefficient: 0.1, heads: [1] });
     for (const q of [0, 1, T - 1]) {

@@ -11,6 +11,7 @@ async function commandModules(): Promise<Register[]> {
     import('./data.js'),
     import('./model.js'),
     import('./encode.js'),
+    import('./bench.js'),
   ]);
   return mods.map((m) => m.register);
 }

@@ -12,11 +12,12 @@ export interface RunFlags extends EncoderFlags {
   sampleSeed: string;
   out?: string;
   json?: boolean;
+  cache?: string;
 }
 
 export function addRunOptions(cmd: Command): Command {
   for (const name of ['model', 'device', 'threads', 'batchSize', 'limit', 'sampleSeed', 'out', 'json'] as const) cmd.addOption(makeOption(name));
-  return cmd;
+  return cmd.option('--cache <dir>', 'on-disk image-feature cache: re-running a table with one changed row recomputes only that row');
 }
 
 /** Opens the shared encoder and evaluates the table with a progress bar. */
@@ -31,6 +32,7 @@ export async function runTableWithFlags(cfg: TableConfig, flags: RunFlags): Prom
     limit,
     sampleSeed,
     out: flags.out,
+    cacheDir: flags.cache,
     progress: (total) => startProgress(cfg.name, total, 'refs'),
   });
 }

@@ -22,10 +22,13 @@ export interface PairedComparison {
   ci: [number, number];
 }
 
-/** `records` of one cell, non-empty (an empty cell has a status, not metrics). */
+/**
+ * `records` of one cell, non-empty (an empty cell has a status, not metrics). Sorted by id first:
+ * records are appended in completion order, and the bootstrap must not depend on it.
+ */
 export function cellMetrics(records: readonly EvalRecord[], opts: BootstrapOptions = {}): CellMetrics {
   if (records.length === 0) throw new Error('cellMetrics of an empty cell');
-  const correct = records.map((r) => r.correct);
+  const correct = [...records].sort(compareIds).map((r) => r.correct);
   const { mean, lo, hi } = bootstrapCI(correct, opts);
   return { n: records.length, correct: correct.filter(Boolean).length, accuracy: mean, ci: [lo, hi] };
 }

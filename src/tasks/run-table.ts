@@ -5,6 +5,8 @@ import { datasetDir } from '../datasets/dataset-store.js';
 import { readRecManifest } from '../datasets/rec-manifest.js';
 import type { ClipEncoder } from '../encoder/clip-encoder.js';
 import { TextFeatures } from '../encoder/text-features.js';
+import { FeatureCache } from '../encoder/feature-cache.js';
+import { BUILDER_VERSION } from '../model/graph-cache.js';
 import type { ClipTokenizer } from '../model/tokenizer.js';
 import { describeMethod, type Method } from '../prompts/method.js';
 import { buildResultsTable, type CellStatus, type ResultsTable, type TableSpec } from '../report/results-table.js';
@@ -32,6 +34,8 @@ export interface RunTableOptions {
   progress: (total: number) => { add(n: number): void; stop(): void };
   /** Bootstrap seed of the intervals. */
   bootstrapSeed?: number;
+  /** Folder of the on-disk feature cache (`--cache`). */
+  cacheDir?: string;
 }
 
 export interface RunTableResult {
@@ -142,11 +146,12 @@ export async function runTable(cfg: TableConfig, opts: RunTableOptions): Promise
   };
   const run = await openRunFolder({ name: cfg.name, resolvedConfig, out: opts.out, provenance: { model: opts.model } });
   const texts = new TextFeatures(opts.encoder, opts.tokenizer);
+  const cache = opts.cacheDir ? new FeatureCache(opts.cacheDir, `${opts.model.sha256}|graphs v${BUILDER_VERSION}`) : undefined;
   const total = columns.reduce((s, c) => s + c.samples.length * rows.length, 0);
   const bar = opts.progress(total);
   try {
     for (const column of columns) {
-      await evaluateRecColumn(rows, column, { encoder: opts.encoder, texts, records: run.records, progress: (n) => bar.add(n) });
+      await evaluateRecColumn(rows, column, { encoder: opts.encoder, texts, records: run.records, progress: (n) => bar.add(n), cache });
     }
   } finally {
     bar.stop();

@@ -1,4 +1,5 @@
 import type { ClipEncoder } from '../../encoder/clip-encoder.js';
+import type { FeatureCache } from '../../encoder/feature-cache.js';
 import type { BoxXYWH } from '../../image/box.js';
 import { preprocess } from '../../image/preprocess.js';
 import type { RgbImage } from '../../image/rgb-image.js';
@@ -21,6 +22,8 @@ export class ImageBoxFeatures {
     /** Identifies the image (its path): boxes of one image share the encoder's prefix layers. */
     private readonly imageKey: string,
     private readonly image: RgbImage,
+    /** The on-disk cache and the image file's sha256, when `--cache` is on. */
+    private readonly disk?: { cache: FeatureCache; imageSha256: string },
   ) {}
 
   get(method: Method, box: BoxXYWH): Promise<Float32Array> {
@@ -39,6 +42,16 @@ export class ImageBoxFeatures {
   }
 
   private async encode(method: Method, box: BoxXYWH): Promise<Float32Array> {
+    if (!this.disk) return this.compute(method, box);
+    const key = this.disk.cache.key([this.disk.imageSha256, methodKey(method), box.join(',')]);
+    const cached = await this.disk.cache.get(key);
+    if (cached) return cached;
+    const feature = await this.compute(method, box);
+    await this.disk.cache.put(key, feature);
+    return feature;
+  }
+
+  private async compute(method: Method, box: BoxXYWH): Promise<Float32Array> {
     const v = this.encoder.config.vision;
     const unedited = method.edit.kind === 'none';
     const pixels = unedited ? await this.pixelsOfPlain() : await preprocess(await applyEdit(this.image, box, method.edit), v.imageSize);

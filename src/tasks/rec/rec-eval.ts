@@ -1,8 +1,10 @@
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
 import type { RecSample } from '../../datasets/rec-manifest.js';
 import type { TextFeatures } from '../../encoder/text-features.js';
 import type { ClipEncoder } from '../../encoder/clip-encoder.js';
+import { sha256Of, type FeatureCache } from '../../encoder/feature-cache.js';
 import type { BoxXYWH } from '../../image/box.js';
 import { loadImage } from '../../image/load-image.js';
 import type { Method } from '../../prompts/method.js';
@@ -40,6 +42,8 @@ export interface RecContext {
   progress: (units: number) => void;
   /** Images decoded and encoded at the same time; enough to keep the encoder's batches full. */
   concurrency?: number;
+  /** On-disk feature cache (`--cache DIR`). */
+  cache?: FeatureCache;
 }
 
 const DEFAULT_CONCURRENCY = 4;
@@ -82,7 +86,8 @@ export async function evaluateRecColumn(rows: readonly RecRow[], column: RecColu
         if (work.length === 0) return;
         const file = path.resolve(column.imageRoot, image);
         const decoded = await loadImage(file);
-        const features = new ImageBoxFeatures(ctx.encoder, file, decoded);
+        const disk = ctx.cache && { cache: ctx.cache, imageSha256: sha256Of(await readFile(file)) };
+        const features = new ImageBoxFeatures(ctx.encoder, file, decoded, disk);
         // Refs of an image run concurrently so their boxes land in the same encoder batches;
         // records are appended in a fixed order afterwards.
         const results = await Promise.all(work.map((w) => scoreRef(w.row, w.sample, w.sentences, features, column, ctx, `${column.manifest}:${w.line}`)));

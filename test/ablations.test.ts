@@ -124,14 +124,15 @@ describe('AblationEncoder.capture and projectCls', () => {
       expectCaptureMatches(c, ref);
       // The bias reached the graph: in the first biased layer, before rounding is amplified, it moves
       // the CLS attention far more than the graph's error.
-      const first = (a: Float32Array | Float64Array) => a.subarray(8 * H * T, 9 * H * T);
+      const l = defaultFalipParams(cfg.vision).layers[0]!;
+      const first = (a: Float32Array | Float64Array) => a.subarray(l * H * T, (l + 1) * H * T);
       expect(relErr(first(c.clsAttn), first(plainRef.clsAttn))).toBeGreaterThan(10 * relErr(first(c.clsAttn), first(ref.clsAttn)));
     });
   });
 
   it('projectCls of the captured CLS residual gives image_embeds', async () => {
     const c = await encoder.capture(original, falip[0]);
-    expect(relErr(await encoder.projectCls(c.clsResidual), c.imageEmbeds)).toBeLessThan(TOL);
+    expect(relErr(await encoder.projectCls(c.clsResidual), c.imageEmbeds)).toBeLessThan(SAME);
   });
 });
 

@@ -8,6 +8,7 @@ async function commandModules(): Promise<Register[]> {
   const mods = await Promise.all([
     import('./eval.js'),
     import('./run.js'),
+    import('./table.js'),
     import('./data.js'),
     import('./model.js'),
     import('./encode.js'),

@@ -2,19 +2,11 @@
  * The ONNX graphs, run through onnxruntime by the project's own encoder, against the independent
  * float64 reference (test/reference/clip-reference.ts) on the `tiny` architecture with random weights.
  *
- * Two tolerances, both on max|diff| / ‖reference embedding‖:
- *
- * - STRICT (1e-4) wherever float32 can reach it: the text tower, ONNX-vs-ONNX identities (batched vs
- *   unbatched, prefix sharing vs none) and the biased part of FALIP, checked by running the
- *   reference's suffix layers from the ONNX prefix's own hidden state (the prefix graph is the one the
- *   encoder uses for prefix sharing), and the biased early layers of a '1-4' selection on hidden states.
- * - END_TO_END (5e-3) for a whole 12-layer vision forward against the float64 reference. The tiny
- *   seed-3 weights are ill-conditioned on purpose (large q/k gains, see src/model/random-weights.ts):
- *   a float32 forward that stores every intermediate in float32 but accumulates in float64 (the
- *   reference with Float64Array → Float32Array) is already 2.7e-4 off the float64 result on the
- *   300×500 image, and perturbing the pixels by half an ulp moves the float64 result by up to 4e-5.
- *   onnxruntime (float32 accumulation) lands at 2e-4..2.4e-3, so 1e-4 end to end is out of reach for
- *   any float32 implementation on these weights; the strict checks above isolate each part instead.
+ * Every comparison holds max|diff| / ‖reference embedding‖ < 1e-4 (TOL), end to end: the random
+ * weights are tuned (src/model/random-weights.ts) so that float32 rounding stays well below it while the
+ * foveal mask still moves the embedding measurably. The biased layers are also checked on their own, by
+ * running the reference's suffix layers from the ONNX prefix's hidden state (the prefix graph is the
+ * one the encoder uses for prefix sharing).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -37,8 +29,7 @@ import { parseLayers } from '../src/prompts/layer-spec.js';
 import { textForwardRef, visionForwardRef } from './reference/clip-reference.js';
 import { removeTinyModels, tinyModel } from './helpers/tiny-model.js';
 
-const STRICT = 1e-4;
-const END_TO_END = 5e-3;
+const TOL = 1e-4;
 
 /** max|a − ref| / ‖ref‖. */
 function relErr(a: ArrayLike<number>, ref: ArrayLike<number>): number {
@@ -153,8 +144,26 @@ let encoder: ClipEncoder;
 let unsharedEncoder: ClipEncoder;
 let tokenizer: ClipTokenizer;
 const images: ImageCase[] = [];
-/** Reference embeddings continued from the ONNX prefix, keyed `${image}|plain` and `${image}|${form}|${label}`, filled by the tests below. */
 const strictRefs = new Map<string, Float64Array>();
+
+/**
+ * The reference's layers 9-12 continued from the ONNX prefix's hidden state (memoized): without `key`
+ * plain, else the FALIP case `${form}|${label}` of the image.
+ */
+function strictRef(c: ImageCase, key?: string): Float64Array {
+  const memo = `${c.name}|${key ?? 'plain'}`;
+  let ref = strictRefs.get(memo);
+  if (!ref) {
+    const attention = key === undefined ? undefined : c.falip.get(key)!.attention;
+    ref = visionForwardRef(cfg, weights, c.pixels, {
+      hiddenIn: Float64Array.from(c.onnxHidden8),
+      startLayer: 8,
+      ...(attention && { attnBias: attention.bias, biasGate: gateRows(attention.gate, cfg) }),
+    }).imageEmbeds;
+    strictRefs.set(memo, ref);
+  }
+  return ref;
+}
 const savedEnv = { models: process.env.FALIP_MODELS, datasets: process.env.FALIP_DATASETS };
 
 /** The encoder's own prefix graph (layers [0, upTo), no bias), run on one image. */
@@ -230,7 +239,7 @@ describe('text tower', () => {
     const ids = tokenizer.encode(text, cfg.text.contextLength);
     const onnx = await encoder.textEmbedding(ids);
     expect(onnx).toHaveLength(cfg.projectionDim);
-    expect(relErr(onnx, textForwardRef(cfg, weights, ids))).toBeLessThan(STRICT);
+    expect(relErr(onnx, textForwardRef(cfg, weights, ids))).toBeLessThan(TOL);
   });
 
   it('batched texts of different lengths equal the unbatched ones', async () => {
@@ -250,11 +259,9 @@ describe('plain image', () => {
     const c = images.find((i) => i.name === name)!;
     expect(c.onnxPlain).toHaveLength(cfg.projectionDim);
     // The prefix graph's hidden state is float32-exact (no chaos yet), the suffix strict from it.
-    expect(hiddenErr(c.onnxHidden8, c.refHidden8)).toBeLessThan(STRICT);
-    const fromOnnx8 = visionForwardRef(cfg, weights, c.pixels, { hiddenIn: Float64Array.from(c.onnxHidden8), startLayer: 8 }).imageEmbeds;
-    expect(relErr(c.onnxPlain, fromOnnx8)).toBeLessThan(STRICT);
-    strictRefs.set(`${name}|plain`, fromOnnx8);
-    expect(relErr(c.onnxPlain, c.refPlain)).toBeLessThan(END_TO_END);
+    expect(hiddenErr(c.onnxHidden8, c.refHidden8)).toBeLessThan(TOL);
+    expect(relErr(c.onnxPlain, strictRef(c))).toBeLessThan(TOL);
+    expect(relErr(c.onnxPlain, c.refPlain)).toBeLessThan(TOL);
   });
 
   it('batched images equal unbatched ones', async () => {
@@ -287,30 +294,26 @@ describe('FALIP forms a, b, c', () => {
   it.each(cases)('%s form %s, %s box: with and without prefix sharing', (name, form, label) => {
     const c = images.find((i) => i.name === name)!;
     const r = c.falip.get(`${form}|${label}`)!;
-    const biasGate = gateRows(r.attention.gate, cfg);
     // Strict: the biased layers 9-12 of the reference, continued from the ONNX prefix's hidden state.
-    const ref = visionForwardRef(cfg, weights, c.pixels, { hiddenIn: Float64Array.from(c.onnxHidden8), startLayer: 8, attnBias: r.attention.bias, biasGate });
-    expect(relErr(r.shared, ref.imageEmbeds)).toBeLessThan(STRICT);
-    expect(relErr(r.unshared, ref.imageEmbeds)).toBeLessThan(STRICT);
-    strictRefs.set(`${name}|${form}|${label}`, ref.imageEmbeds);
+    const ref = strictRef(c, `${form}|${label}`);
+    expect(relErr(r.shared, ref)).toBeLessThan(TOL);
+    expect(relErr(r.unshared, ref)).toBeLessThan(TOL);
     // The layer-0 variant computes the same unbiased prefix: both paths give the same embedding.
     expect(relErr(r.unshared, r.shared)).toBeLessThan(1e-6);
   });
 
   it.each(IMAGES.flatMap((img) => FORMS.map((form) => [img.name, form] as const)))(
-    '%s form %s: end to end against the float64 reference (inside and whole-image boxes)',
+    '%s form %s: end to end against the float64 reference (inside box)',
     (name, form) => {
       const c = images.find((i) => i.name === name)!;
-      for (const label of ['inside', 'whole image']) {
-        const r = c.falip.get(`${form}|${label}`)!;
-        const ref = visionForwardRef(cfg, weights, c.pixels, {
-          hiddenIn: c.refHidden8,
-          startLayer: 8,
-          attnBias: r.attention.bias,
-          biasGate: gateRows(r.attention.gate, cfg),
-        }).imageEmbeds;
-        expect(relErr(r.shared, ref)).toBeLessThan(END_TO_END);
-      }
+      const r = c.falip.get(`${form}|inside`)!;
+      const ref = visionForwardRef(cfg, weights, c.pixels, {
+        hiddenIn: c.refHidden8,
+        startLayer: 8,
+        attnBias: r.attention.bias,
+        biasGate: gateRows(r.attention.gate, cfg),
+      }).imageEmbeds;
+      expect(relErr(r.shared, ref)).toBeLessThan(TOL);
     },
   );
 });
@@ -328,12 +331,12 @@ describe('other layer selections', () => {
     ]);
     const biasGate = gateRows(attention.gate, cfg);
     const strict = visionForwardRef(cfg, weights, c.pixels, { hiddenIn: Float64Array.from(hidden11), startLayer: 11, attnBias: attention.bias, biasGate });
-    expect(relErr(shared, strict.imageEmbeds)).toBeLessThan(STRICT);
-    expect(relErr(unshared, strict.imageEmbeds)).toBeLessThan(STRICT);
+    expect(relErr(shared, strict.imageEmbeds)).toBeLessThan(TOL);
+    expect(relErr(unshared, strict.imageEmbeds)).toBeLessThan(TOL);
     const e2e = visionForwardRef(cfg, weights, c.pixels, { hiddenIn: c.refHidden8, startLayer: 8, attnBias: attention.bias, biasGate });
-    expect(relErr(shared, e2e.imageEmbeds)).toBeLessThan(END_TO_END);
+    expect(relErr(shared, e2e.imageEmbeds)).toBeLessThan(TOL);
     // Only the last layer is biased: not the same as the default 9-12.
-    expect(relErr(shared, c.falip.get('a|inside')!.shared)).toBeGreaterThan(STRICT);
+    expect(relErr(shared, c.falip.get('a|inside')!.shared)).toBeGreaterThan(TOL);
   });
 
   it.each(IMAGES.map((s) => s.name))("%s: layers '1-4' (bias from the first layer, no prefix)", async (name) => {
@@ -349,11 +352,11 @@ describe('other layer selections', () => {
     const biasGate = gateRows(attention.gate, cfg);
     const ref4 = visionForwardRef(cfg, weights, c.pixels, { endLayer: 4, attnBias: attention.bias, biasGate });
     // Strict on the biased layers' output; the unbiased state after layer 4 differs by far more.
-    expect(hiddenErr(hidden4, ref4.hidden)).toBeLessThan(STRICT);
+    expect(hiddenErr(hidden4, ref4.hidden)).toBeLessThan(TOL);
     const plain4 = visionForwardRef(cfg, weights, c.pixels, { endLayer: 4 }).hidden;
-    expect(hiddenErr(plain4, ref4.hidden)).toBeGreaterThan(10 * STRICT);
+    expect(hiddenErr(plain4, ref4.hidden)).toBeGreaterThan(10 * TOL);
     const e2e = visionForwardRef(cfg, weights, c.pixels, { hiddenIn: ref4.hidden, startLayer: 4, attnBias: attention.bias, biasGate });
-    expect(relErr(shared, e2e.imageEmbeds)).toBeLessThan(END_TO_END);
+    expect(relErr(shared, e2e.imageEmbeds)).toBeLessThan(TOL);
   });
 });
 
@@ -362,15 +365,14 @@ describe('the mask matters', () => {
     let refMax = 0;
     let onnxMax = 0;
     for (const c of images) {
-      const refPlain = strictRefs.get(`${c.name}|plain`)!;
+      const refPlain = strictRef(c);
       for (const [key, r] of c.falip) {
-        const ref = strictRefs.get(`${c.name}|${key}`)!;
-        expect(ref).toBeDefined();
+        const ref = strictRef(c, key);
         refMax = Math.max(refMax, cosineDistance(ref, refPlain));
         onnxMax = Math.max(onnxMax, cosineDistance(r.shared, c.onnxPlain));
       }
     }
-    expect(strictRefs.size).toBe(images.length * (1 + FORMS.length * 7));
+    expect(strictRefs.size).toBe(images.length * (1 + FORMS.length * boxesFor(1, 1).length));
     expect(refMax).toBeGreaterThan(1e-3);
     expect(onnxMax).toBeGreaterThan(1e-3);
   });
@@ -391,12 +393,12 @@ describe('the mask matters', () => {
       expect(transposed[5 * T]).toBeGreaterThan(0); // ...and column 0 holds the values
     }
     const misplaced = await encoder.image({ pixels: c.pixels, attention: { bias: transposed, gate: r.attention.gate }, pixelsKey: c.name });
-    const correctRef = strictRefs.get(`${c.name}|${form}|${label}`)!;
-    expect(relErr(r.shared, correctRef)).toBeLessThan(STRICT);
-    expect(relErr(misplaced, correctRef)).toBeGreaterThan(END_TO_END);
+    const correctRef = strictRef(c, `${form}|${label}`);
+    expect(relErr(r.shared, correctRef)).toBeLessThan(TOL);
+    expect(relErr(misplaced, correctRef)).toBeGreaterThan(TOL);
     // ...while the misplaced mask is itself computed faithfully: the difference is the placement.
     const biasGate = gateRows(r.attention.gate, cfg);
     const misplacedRef = visionForwardRef(cfg, weights, c.pixels, { hiddenIn: Float64Array.from(c.onnxHidden8), startLayer: 8, attnBias: transposed, biasGate });
-    expect(relErr(misplaced, misplacedRef.imageEmbeds)).toBeLessThan(STRICT);
+    expect(relErr(misplaced, misplacedRef.imageEmbeds)).toBeLessThan(TOL);
   });
 });

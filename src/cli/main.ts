@@ -21,8 +21,7 @@ export async function main(argv: string[]): Promise<number> {
   const program = new Command('falip')
     .description('FALIP benchmark and evaluation harness: foveal attention masks in CLIP, the paper\'s tables, sweeps and baselines')
     .version(process.env.npm_package_version ?? '0.1.0')
-    .exitOverride()
-    .showHelpAfterError('(run with --help for usage)');
+    .exitOverride();
   for (const register of await commandModules()) register(program);
   try {
     await program.parseAsync(argv);

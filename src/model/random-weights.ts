@@ -14,23 +14,24 @@ import { numel, type WeightMap } from './tensor.js';
  * scales the logits by g², so the CLS token attends to a few tokens and the bias shifts
  * measurable weight between them. Tune here if the masked/unmasked embedding gap is too small.
  */
-export const QK_GAIN = 2.4;
+export const QK_GAIN = 1.92;
 
 /**
  * Multiplies the MLP output projection (fc2). FALIP acts only through attention, so the smaller
  * the MLPs' share of the residual stream, the more the biased attention moves the CLS embedding.
  */
-export const MLP_OUT_GAIN = 0.3;
+export const MLP_OUT_GAIN = 0.15;
 
 /**
  * Extra gains for the last four vision layers, where FALIP puts its mask by default. Larger v/out
  * projections let those layers' attention dominate the CLS token (as late heads do in trained CLIP)
- * and larger q/k sharpen it further, so the +0.2 logit bias moves the normalized embedding by a
- * cosine distance of ~1e-3..1e-2 on `tiny` (measured with the float64 reference) instead of ~1e-4:
- * tests can then tell a misplaced mask from a correct one.
+ * and larger q/k sharpen it, so the +0.2 logit bias on a large box moves the normalized embedding
+ * by a cosine distance of 1.4e-3..2.3e-3 on `tiny` (seeds 1-3, float64 reference) instead of ~1e-5:
+ * tests can then tell a misplaced mask from a correct one. Sharper attention would amplify float32
+ * rounding past the 1e-4 agreement the graph tests ask for (at these gains: ≤ 4e-5).
  */
-export const LATE_VALUE_GAIN = 3;
-export const LATE_QK_GAIN = 1.6;
+export const LATE_VALUE_GAIN = 4.5;
+export const LATE_QK_GAIN = 1.28;
 const LATE_LAYERS = 4;
 
 /** LayerNorm gains are 1 and biases 0 when trained from scratch; a little noise keeps them distinct. */

@@ -14,7 +14,7 @@ export interface PastaParams {
   heads?: number[];
 }
 
-const DEFAULT_COEFFICIENT = 0.01;
+export const PASTA_DEFAULT_COEFFICIENT = 0.01;
 
 /**
  * PASTA-style attention steering (paper Table 1) toward a region: every query's unnormalized
@@ -25,7 +25,7 @@ const DEFAULT_COEFFICIENT = 0.01;
  * the heads are a parameter and the default — every head of FALIP's layers — is our choice.
  */
 export function pastaAttention(region: TokenRegion, grid: number, v: VisionConfig, params: PastaParams = {}): AttentionBias {
-  const coefficient = params.coefficient ?? DEFAULT_COEFFICIENT;
+  const coefficient = params.coefficient ?? PASTA_DEFAULT_COEFFICIENT;
   // log(0) = −∞ would become 0·(−∞) = NaN in the ungated layers and heads.
   if (!(coefficient > 0 && Number.isFinite(coefficient))) throw new UserError(`PASTA coefficient ${coefficient}: must be a positive number`);
   const T = grid * grid + 1;

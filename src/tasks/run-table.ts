@@ -5,6 +5,7 @@ import { datasetDir } from '../datasets/dataset-store.js';
 import { readRecManifest } from '../datasets/rec-manifest.js';
 import type { ClipEncoder } from '../encoder/clip-encoder.js';
 import { TextFeatures } from '../encoder/text-features.js';
+import { AblationEncoder } from '../encoder/ablation-encoder.js';
 import { FeatureCache } from '../encoder/feature-cache.js';
 import { BUILDER_VERSION } from '../model/graph-cache.js';
 import type { ClipTokenizer } from '../model/tokenizer.js';
@@ -146,12 +147,13 @@ export async function runTable(cfg: TableConfig, opts: RunTableOptions): Promise
   };
   const run = await openRunFolder({ name: cfg.name, resolvedConfig, out: opts.out, provenance: { model: opts.model } });
   const texts = new TextFeatures(opts.encoder, opts.tokenizer);
+  const ablation = rows.some((r) => r.methods.some((m) => m.ablation)) ? new AblationEncoder(opts.encoder.graphs, opts.encoder.options) : undefined;
   const cache = opts.cacheDir ? new FeatureCache(opts.cacheDir, `${opts.model.sha256}|graphs v${BUILDER_VERSION}`) : undefined;
   const total = columns.reduce((s, c) => s + c.samples.length * rows.length, 0);
   const bar = opts.progress(total);
   try {
     for (const column of columns) {
-      await evaluateRecColumn(rows, column, { encoder: opts.encoder, texts, records: run.records, progress: (n) => bar.add(n), cache });
+      await evaluateRecColumn(rows, column, { encoder: opts.encoder, texts, records: run.records, progress: (n) => bar.add(n), cache, ablation });
     }
   } finally {
     bar.stop();

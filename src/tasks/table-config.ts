@@ -20,6 +20,12 @@ const methodEntry = z.union([
       heads: z.union([z.string(), z.number()]).optional(),
       circle_thickness: z.number().int().positive().optional(),
       blur_sigma: z.number().positive().optional(),
+      /** Feature mask: where token features are multiplied. */
+      site: z.enum(['residual', 'attn-input']).optional(),
+      /** Unleash: w in G' → G + w(G' − G). */
+      head_weight: z.number().optional(),
+      /** PASTA: factor on the attention to keys outside the box. */
+      coefficient: z.number().positive().optional(),
     })
     .strict(),
 ]);

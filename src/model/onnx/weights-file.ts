@@ -1,6 +1,7 @@
 import { open, rename } from 'node:fs/promises';
 import type { Tensor } from '../tensor.js';
 import { ElemType, type ExternalTensor } from './graph-builder.js';
+import { toFloat16, type Precision } from './precision.js';
 
 /** Offsets of the tensors in one external-data file, by key; stored as JSON beside the file. */
 export type WeightsIndex = Record<string, ExternalTensor>;
@@ -11,8 +12,10 @@ const ALIGN = 64;
 /**
  * Writes tensors one after another (each aligned) into `path`, streaming so that a ViT-L never needs
  * a second copy of its weights in memory. Written to a temporary name and renamed when complete.
+ * In fp16 each tensor is converted as it is written.
  */
-export async function writeWeightsFile(path: string, entries: Iterable<[string, Tensor]>): Promise<WeightsIndex> {
+export async function writeWeightsFile(path: string, entries: Iterable<[string, Tensor]>, precision: Precision = 'fp32'): Promise<WeightsIndex> {
+  const elemType = precision === 'fp16' ? ElemType.FLOAT16 : ElemType.FLOAT;
   const tmp = `${path}.tmp-${process.pid}`;
   const fh = await open(tmp, 'w');
   const index: WeightsIndex = {};
@@ -22,9 +25,10 @@ export async function writeWeightsFile(path: string, entries: Iterable<[string, 
       const pad = (ALIGN - (offset % ALIGN)) % ALIGN;
       if (pad) await fh.write(new Uint8Array(pad));
       offset += pad;
-      const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+      const data = precision === 'fp16' ? toFloat16(t.data) : t.data;
+      const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
       await fh.write(bytes);
-      index[key] = { shape: t.shape, offset, length: bytes.byteLength, elemType: ElemType.FLOAT };
+      index[key] = { shape: t.shape, offset, length: bytes.byteLength, elemType };
       offset += bytes.byteLength;
     }
     await fh.sync();

@@ -3,6 +3,7 @@ import path from 'node:path';
 import pLimit from 'p-limit';
 import type { RecSample } from '../../datasets/rec-manifest.js';
 import type { TextFeatures } from '../../encoder/text-features.js';
+import type { AblationEncoder } from '../../encoder/ablation-encoder.js';
 import type { ClipEncoder } from '../../encoder/clip-encoder.js';
 import { sha256Of, type FeatureCache } from '../../encoder/feature-cache.js';
 import type { BoxXYWH } from '../../image/box.js';
@@ -44,6 +45,8 @@ export interface RecContext {
   concurrency?: number;
   /** On-disk feature cache (`--cache DIR`). */
   cache?: FeatureCache;
+  /** Needed when a row uses an ablation method. */
+  ablation?: AblationEncoder;
 }
 
 const DEFAULT_CONCURRENCY = 4;
@@ -87,7 +90,7 @@ export async function evaluateRecColumn(rows: readonly RecRow[], column: RecColu
         const file = path.resolve(column.imageRoot, image);
         const decoded = await loadImage(file);
         const disk = ctx.cache && { cache: ctx.cache, imageSha256: sha256Of(await readFile(file)) };
-        const features = new ImageBoxFeatures(ctx.encoder, file, decoded, disk);
+        const features = new ImageBoxFeatures(ctx.encoder, file, decoded, disk, ctx.ablation);
         // Refs of an image run concurrently so their boxes land in the same encoder batches;
         // records are appended in a fixed order afterwards.
         const results = await Promise.all(work.map((w) => scoreRef(w.row, w.sample, w.sentences, features, column, ctx, `${column.manifest}:${w.line}`)));

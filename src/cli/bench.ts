@@ -24,6 +24,7 @@ export function register(program: Command): void {
     .addOption(makeOption('batchSize'))
     .addOption(makeOption('device'))
     .addOption(makeOption('threads'))
+    .addOption(makeOption('precision'))
     .addOption(makeOption('json'))
     .action(async (o: BenchFlags) => {
       const counts = {

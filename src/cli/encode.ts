@@ -40,6 +40,7 @@ export function register(program: Command): void {
     .addOption(makeOption('model'))
     .addOption(makeOption('device'))
     .addOption(makeOption('threads'))
+    .addOption(makeOption('precision'))
     .requiredOption('--image <file>', 'image file (JPEG, PNG, WebP, ...)')
     .option('--box <x,y,w,h>', 'region in original pixels (needed by --method falip)')
     .addOption(new Option('--method <method>', 'plain CLIP or FALIP').choices(['plain', 'falip']).default('plain'))
@@ -70,6 +71,7 @@ export function register(program: Command): void {
     .addOption(makeOption('model'))
     .addOption(makeOption('device'))
     .addOption(makeOption('threads'))
+    .addOption(makeOption('precision'))
     .addOption(makeOption('json'))
     .action(async (texts: string[], o: { model: string; device: string; threads?: string; json?: boolean }) => {
       const { encoder, tokenizer } = await openEncoder(o);

@@ -1,26 +1,15 @@
 import { Command, Option } from 'commander';
-import { writeDemoSet } from '../datasets/demo-set.js';
-import { datasetDir } from '../datasets/dataset-store.js';
-import { MANIFEST_FILE } from '../datasets/dataset-info.js';
+import { ensureDemoSet } from '../datasets/demo-set.js';
 import { METHOD_NAMES } from '../prompts/method.js';
+import { datasetFootnotes, splitsFor } from '../tasks/default-splits.js';
 import { paperNumbersFor } from '../tasks/paper-lookup.js';
 import type { MethodEntry, TableConfig } from '../tasks/table-config.js';
 import { parseTableConfig } from '../tasks/table-config.js';
 import { UserError } from '../util/errors.js';
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { makeOption } from './options.js';
 import { parseNumber } from './parse.js';
 import { addRunOptions, runTableWithFlags, type RunFlags } from './run-options.js';
 import { printTableResult } from './table-output.js';
-
-/** The paper's splits per dataset (Table 1's columns). */
-const DEFAULT_SPLITS: Record<string, string[]> = {
-  refcoco: ['testA', 'testB', 'val'],
-  'refcoco+': ['testA', 'testB', 'val'],
-  refcocog: ['test', 'val'],
-  demo: ['val'],
-};
 
 interface EvalFlags extends RunFlags {
   split?: string[];
@@ -60,8 +49,7 @@ function checkMethodName(name: string): string {
 
 /** `falip eval` as a one-off table config: one row per method (and one for the ensemble), one column per split. */
 async function evalConfig(dataset: string, f: EvalFlags): Promise<TableConfig> {
-  const splits = f.split ?? DEFAULT_SPLITS[dataset];
-  if (!splits) throw new UserError(`dataset ${dataset}: give --split (known datasets: ${Object.keys(DEFAULT_SPLITS).join(', ')})`);
+  const splits = splitsFor(dataset, f.split);
   const methods = (f.method ?? (dataset === 'demo' ? ['falip', 'redcircle'] : ['falip'])).map(checkMethodName);
   const groups = methods.map((m) => [m]);
   if (f.ensemble) groups.push(f.ensemble.split(',').map((s) => checkMethodName(s.trim())));
@@ -88,7 +76,7 @@ async function evalConfig(dataset: string, f: EvalFlags): Promise<TableConfig> {
       columns: splits.map((s) => `${dataset}/${s}`),
       rows,
       average: splits.length > 1,
-      footnotes: dataset === 'demo' ? ['The demo set is synthetic and the tiny model has random weights: these accuracies show the machinery only, not CLIP.'] : [],
+      footnotes: datasetFootnotes(dataset),
     },
     'falip eval',
   );
@@ -113,7 +101,7 @@ export function register(program: Command): void {
     .option('--circle-thickness <px>', 'red ellipse width (default: max(1, ⌊max(W,H)/200⌋) as the reference)')
     .option('--blur-sigma <s>', 'Gaussian σ of the blur prompts (default 100, as ReCLIP)');
   addRunOptions(cmd).action(async (dataset: string, f: EvalFlags) => {
-    if (dataset === 'demo' && !existsSync(path.join(datasetDir('demo', 'val'), MANIFEST_FILE))) await writeDemoSet();
+    if (dataset === 'demo') await ensureDemoSet();
     printTableResult(await runTableWithFlags(await evalConfig(dataset, f), f), f.json);
   });
 }

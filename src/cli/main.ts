@@ -9,6 +9,7 @@ async function commandModules(): Promise<Register[]> {
     import('./eval.js'),
     import('./run.js'),
     import('./table.js'),
+    import('./sweep.js'),
     import('./data.js'),
     import('./model.js'),
     import('./encode.js'),

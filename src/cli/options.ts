@@ -1,4 +1,5 @@
 import { Option } from 'commander';
+import { PRECISIONS } from '../model/onnx/precision.js';
 
 /**
  * One typed table of the options that several commands share, so every command spells, documents and
@@ -14,6 +15,7 @@ export interface OptionSpec {
 export const SHARED_OPTIONS = {
   model: { flags: '--model <name|dir>', help: 'registered model name or a Hugging Face CLIP folder', defaultValue: 'tiny' },
   device: { flags: '--device <device>', help: 'execution provider', defaultValue: 'auto', choices: ['auto', 'cpu', 'cuda', 'webgpu'] },
+  precision: { flags: '--precision <p>', help: 'float type of the graphs: fp16 is for GPUs', defaultValue: 'fp32', choices: PRECISIONS },
   threads: { flags: '--threads <n>', help: 'CPU threads for inference (default: all cores)' },
   json: { flags: '--json', help: 'print machine-readable JSON on stdout instead of a table' },
   limit: { flags: '--limit <n>', help: 'evaluate a seeded random subset of N items (not the first N)' },

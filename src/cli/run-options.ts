@@ -16,7 +16,7 @@ export interface RunFlags extends EncoderFlags {
 }
 
 export function addRunOptions(cmd: Command): Command {
-  for (const name of ['model', 'device', 'threads', 'batchSize', 'limit', 'sampleSeed', 'out', 'json'] as const) cmd.addOption(makeOption(name));
+  for (const name of ['model', 'device', 'threads', 'precision', 'batchSize', 'limit', 'sampleSeed', 'out', 'json'] as const) cmd.addOption(makeOption(name));
   return cmd.option('--cache <dir>', 'on-disk image-feature cache: re-running a table with one changed row recomputes only that row');
 }
 

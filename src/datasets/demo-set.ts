@@ -1,10 +1,11 @@
+import { existsSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { iou, type BoxXYWH } from '../image/box.js';
 import { UserError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
-import { countRecSamples, type DatasetInfo } from './dataset-info.js';
+import { countRecSamples, MANIFEST_FILE, type DatasetInfo } from './dataset-info.js';
 import { datasetDir, datasetsRoot, writeRecDataset } from './dataset-store.js';
 import type { RecSample } from './rec-manifest.js';
 
@@ -195,4 +196,9 @@ function shuffle<T>(rng: Rng, items: readonly T[]): T[] {
     [out[i], out[k]] = [out[k]!, out[i]!];
   }
   return out;
+}
+
+/** The demo set with default options, written on first use (`falip eval demo` and `falip sweep demo`). */
+export async function ensureDemoSet(): Promise<void> {
+  if (!existsSync(join(datasetDir('demo', 'val'), MANIFEST_FILE))) await writeDemoSet();
 }

@@ -1,6 +1,7 @@
 import { ModelGraphs } from '../model/graph-cache.js';
 import { ensureTinyModel, TINY_MODEL } from '../model/model-registry.js';
 import { resolveModel } from '../model/model-store.js';
+import { parsePrecision, type Precision } from '../model/onnx/precision.js';
 import { ClipTokenizer } from '../model/tokenizer.js';
 import { UserError } from '../util/errors.js';
 import { ClipEncoder } from './clip-encoder.js';
@@ -12,6 +13,7 @@ export interface EncoderFlags {
   device: string;
   threads?: string;
   batchSize?: string;
+  precision?: string;
 }
 
 /** Requests per model call when `--batch-size` is not given: larger batches pay off only on GPUs. */
@@ -25,12 +27,22 @@ export function parsePositiveInt(flag: string, value: string): number {
   return n;
 }
 
+/**
+ * ORT's CPU provider does run fp16 graphs, but only by inserting casts to float32 around nearly every
+ * node and widening the weights at load: as fast as fp32 and less accurate, so it is refused.
+ */
+function checkPrecision(precision: Precision, device: Device): void {
+  if (precision === 'fp16' && device === 'cpu') throw new UserError('--precision fp16 is for GPUs (--device cuda or webgpu); the CPU path stays fp32');
+}
+
 /** Resolves `--model` (building the tiny model on demand), the device, and opens the shared encoder + tokenizer. */
 export async function openEncoder(flags: EncoderFlags): Promise<{ encoder: ClipEncoder; tokenizer: ClipTokenizer; device: Device }> {
+  const device = resolveDevice(parseDeviceChoice(flags.device));
+  const precision = parsePrecision(flags.precision ?? 'fp32');
+  checkPrecision(precision, device);
   if (flags.model === TINY_MODEL) await ensureTinyModel();
   const model = await resolveModel(flags.model);
-  const device = resolveDevice(parseDeviceChoice(flags.device));
-  const graphs = await ModelGraphs.open(model);
+  const graphs = await ModelGraphs.open(model, { precision });
   const tokenizer = await ClipTokenizer.fromFiles(path.join(model.sourceDir, 'vocab.json'), path.join(model.sourceDir, 'merges.txt'));
   const encoder = new ClipEncoder(graphs, {
     device,

@@ -7,6 +7,7 @@ import { UserError } from '../util/errors.js';
 import { loadCheckpoint } from './checkpoint.js';
 import { fromHfConfig, type ClipConfig } from './clip-config.js';
 import type { ResolvedModel } from './model-store.js';
+import type { Precision } from './onnx/precision.js';
 import { buildTextGraph } from './onnx/text-graph.js';
 import { textWeightEntries, visionWeightEntries } from './onnx/tower-weights.js';
 import {
@@ -45,10 +46,15 @@ async function checkpointSha256(sourceDir: string, cacheDir: string): Promise<st
   return sha256;
 }
 
+export interface GraphOptions {
+  /** fp16 graphs and weights get their own files (`vision.fp16.bin`, `text.fp16.onnx`) beside fp32's. */
+  precision?: Precision;
+}
+
 /**
- * The ONNX graphs of one model, built on first use and cached under the model's folder, keyed by
- * the checkpoint's sha256 and BUILDER_VERSION. Weights are prepared once per tower into a shared
- * external-data file; every graph variant refers to it.
+ * The ONNX graphs of one model in one precision, built on first use and cached under the model's
+ * folder, keyed by the checkpoint's sha256 and BUILDER_VERSION. Weights are prepared once per tower
+ * into a shared external-data file; every graph variant refers to it.
  */
 export class ModelGraphs {
   private weightsPending?: Promise<Awaited<ReturnType<typeof loadCheckpoint>>>;
@@ -59,9 +65,10 @@ export class ModelGraphs {
     readonly config: ClipConfig,
     readonly sha256: string,
     readonly dir: string,
+    readonly precision: Precision,
   ) {}
 
-  static async open(model: ResolvedModel): Promise<ModelGraphs> {
+  static async open(model: ResolvedModel, opts: GraphOptions = {}): Promise<ModelGraphs> {
     const configFile = path.join(model.sourceDir, 'config.json');
     if (!existsSync(configFile)) throw new UserError(`${configFile}: not found`);
     let json: unknown;
@@ -78,7 +85,7 @@ export class ModelGraphs {
     }
     const sha256 = await checkpointSha256(model.sourceDir, model.cacheDir);
     const dir = path.join(model.cacheDir, `graphs-${sha256.slice(0, 16)}-v${BUILDER_VERSION}`);
-    return new ModelGraphs(model, config, sha256, dir);
+    return new ModelGraphs(model, config, sha256, dir, opts.precision ?? 'fp32');
   }
 
   private checkpoint() {
@@ -103,36 +110,43 @@ export class ModelGraphs {
     return p;
   }
 
+  /** `stem.ext` in fp32 (the names caches had before precisions existed), `stem.fp16.ext` otherwise. */
+  private fileName(stem: string, ext: string): string {
+    return this.precision === 'fp32' ? `${stem}.${ext}` : `${stem}.${this.precision}.${ext}`;
+  }
+
   private async weightsIndex(tower: Tower): Promise<WeightsIndex> {
-    const indexFile = await this.once(`${tower}.index.json`, async () => {
+    const indexName = this.fileName(tower, 'index.json');
+    const indexFile = await this.once(indexName, async () => {
       const { weights } = await this.checkpoint();
       const entries = tower === 'vision' ? visionWeightEntries(this.config, weights) : textWeightEntries(this.config, weights);
-      const index = await writeWeightsFile(path.join(this.dir, `${tower}.bin`), entries);
-      await writeFileAtomic(path.join(this.dir, `${tower}.index.json`), JSON.stringify(index));
+      const index = await writeWeightsFile(path.join(this.dir, this.fileName(tower, 'bin')), entries, this.precision);
+      await writeFileAtomic(path.join(this.dir, indexName), JSON.stringify(index));
     });
     return JSON.parse(await readFile(indexFile, 'utf8')) as WeightsIndex;
   }
 
-  private graph(tower: Tower, name: string, build: (index: WeightsIndex, weightsFile: string) => Uint8Array): Promise<string> {
-    return this.once(`${name}.onnx`, async () => {
+  private graph(tower: Tower, name: string, build: (index: WeightsIndex, weightsFile: string, precision: Precision) => Uint8Array): Promise<string> {
+    const graphName = this.fileName(name, 'onnx');
+    return this.once(graphName, async () => {
       const index = await this.weightsIndex(tower);
-      await writeFileAtomic(path.join(this.dir, `${name}.onnx`), build(index, `${tower}.bin`));
+      await writeFileAtomic(path.join(this.dir, graphName), build(index, this.fileName(tower, 'bin'), this.precision));
     });
   }
 
   visionGraph(spec: VisionGraphSpec): Promise<string> {
-    return this.graph('vision', visionSpecName(spec), (i, f) => buildVisionGraph(this.config, i, f, spec));
+    return this.graph('vision', visionSpecName(spec), (i, f, p) => buildVisionGraph(this.config, i, f, spec, p));
   }
 
   twoStreamGraph(): Promise<string> {
-    return this.graph('vision', 'vision-two-stream', (i, f) => buildTwoStreamGraph(this.config, i, f));
+    return this.graph('vision', 'vision-two-stream', (i, f, p) => buildTwoStreamGraph(this.config, i, f, p));
   }
 
   clsProjectionGraph(): Promise<string> {
-    return this.graph('vision', 'vision-cls-projection', (i, f) => buildClsProjectionGraph(this.config, i, f));
+    return this.graph('vision', 'vision-cls-projection', (i, f, p) => buildClsProjectionGraph(this.config, i, f, p));
   }
 
   textGraph(): Promise<string> {
-    return this.graph('text', 'text', (i, f) => buildTextGraph(this.config, i, f));
+    return this.graph('text', 'text', (i, f, p) => buildTextGraph(this.config, i, f, p));
   }
 }

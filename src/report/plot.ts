@@ -37,7 +37,7 @@ function vegaLiteSpec(plot: LinePlotSpec): TopLevelSpec {
       x: { field: 'x', type: 'quantitative', title: plot.xLabel, scale: plot.logX ? { type: 'log' } : { zero: false } },
       y: { field: 'y', type: 'quantitative', title: plot.yLabel, scale: { zero: false } },
       // The legend keeps the caller's series order instead of sorting names.
-      color: { field: 'series', type: 'nominal', title: null, scale: { domain: plot.series.map((s) => s.name) } },
+      color: { field: 'series', type: 'nominal', title: null, scale: { domain: plot.series.map((s) => s.name) }, legend: { labelLimit: 0 } },
       order: { field: 'x', type: 'quantitative' },
     },
   };

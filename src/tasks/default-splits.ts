@@ -14,3 +14,8 @@ export function splitsFor(dataset: string, given: readonly string[] | undefined)
   if (!splits) throw new UserError(`dataset ${dataset}: give --split (known datasets: ${Object.keys(DEFAULT_SPLITS).join(', ')})`);
   return [...splits];
 }
+
+/** What every table on a dataset must say about it. */
+export function datasetFootnotes(dataset: string): string[] {
+  return dataset === 'demo' ? ['The demo set is synthetic and the tiny model has random weights: these accuracies show the machinery only, not CLIP.'] : [];
+}

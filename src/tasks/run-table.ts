@@ -15,7 +15,6 @@ import { renderCsv } from '../report/render-csv.js';
 import { renderMarkdown } from '../report/render-markdown.js';
 import type { EvalRecord } from '../report/records.js';
 import { openRunFolder } from '../report/run-folder.js';
-import { cellMetrics } from '../report/metrics.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { SUBTRACT_DEFAULTS, type SubtractSpec } from './rec/negatives.js';
 import { evaluateRecColumn, splitBank, type RecColumn, type RecRow } from './rec/rec-eval.js';
@@ -120,8 +119,7 @@ export async function writeTableFiles(dir: string, table: ResultsTable, records:
       row.cells.map((c) => [c.column, { ours: c.ours, paper: c.paper, delta: c.delta, status: c.status, paired_vs_baseline: c.paired }]),
     ),
   }));
-  const pooled = cellMetrics(records);
-  await writeFileAtomic(path.join(dir, 'metrics.json'), `${JSON.stringify({ title: table.title, rows: metrics, items: pooled.n }, null, 2)}\n`);
+  await writeFileAtomic(path.join(dir, 'metrics.json'), `${JSON.stringify({ title: table.title, rows: metrics, items: records.length }, null, 2)}\n`);
   await writeFileAtomic(path.join(dir, 'table.csv'), await renderCsv(table));
   await writeFileAtomic(path.join(dir, 'table.md'), renderMarkdown(table));
 }

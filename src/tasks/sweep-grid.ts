@@ -1,4 +1,5 @@
 import type { MaskForm } from '../prompts/falip-mask.js';
+import { datasetFootnotes } from './default-splits.js';
 import { parseTableConfig, type TableConfig, type TableRowConfig } from './table-config.js';
 
 /**
@@ -85,11 +86,6 @@ function paperOfColumns(paper: TableRowConfig['paper'], columns: readonly string
   return Object.fromEntries(columns.filter((c) => c in paper).map((c) => [c, paper[c] ?? null]));
 }
 
-/** Table names become folder names, which allow no '+' (refcoco+). */
-function tableName(dataset: string): string {
-  return `sweep-${dataset.replaceAll('+', 'plus')}`;
-}
-
 /** The whole grid as one table: a row per grid point, a column per split (and their mean when several). */
 export function sweepConfig(req: SweepRequest, paperNumbersAt?: PaperNumbersAt): TableConfig {
   const points = gridPoints(req.axes);
@@ -97,7 +93,7 @@ export function sweepConfig(req: SweepRequest, paperNumbersAt?: PaperNumbersAt):
   const baseline = points.length > 1 ? points.find(isPaperDefault)?.key : undefined;
   return parseTableConfig(
     {
-      name: tableName(req.dataset),
+      name: `sweep-${req.dataset}`,
       title: `FALIP sweep on ${req.dataset} (${req.setting} boxes, ${points.length} settings)`,
       task: 'rec',
       columns,
@@ -110,6 +106,7 @@ export function sweepConfig(req: SweepRequest, paperNumbersAt?: PaperNumbersAt):
       })),
       ...(baseline !== undefined && { baseline }),
       average: columns.length > 1,
+      footnotes: datasetFootnotes(req.dataset),
     },
     'falip sweep',
   );

@@ -64,7 +64,7 @@ const columnSchema = z.union([
 
 const tableSchema = z
   .object({
-    name: z.string().regex(/^[A-Za-z0-9._-]+$/),
+    name: z.string().regex(/^[A-Za-z0-9._+-]+$/),
     title: z.string(),
     task: z.literal('rec'),
     columns: z.array(columnSchema).min(1),

@@ -1,4 +1,5 @@
 import onnxProto from 'onnx-proto';
+import { toFloat16, type Precision } from './precision.js';
 
 const { onnx } = onnxProto;
 type NodeProto = onnxProto.onnx.INodeProto;
@@ -56,6 +57,10 @@ function valueInfo(name: string, elemType: ElemType, dims: Dim[]): ValueInfoProt
 /**
  * Accumulates an ONNX graph: nodes in topological order (the order they are added), small constants
  * inline, large weights as external data. Value names are generated, so callers pass names around.
+ *
+ * FLOAT inputs and outputs are the graph's interface in every precision; inside, float values have the
+ * builder's precision: `input` casts a FLOAT input to it, `output` casts back, `constFloat` makes
+ * constants of it. In fp32 none of this adds a node, so fp32 graphs do not depend on the option.
  */
 export class GraphBuilder {
   private readonly nodes: NodeProto[] = [];
@@ -66,20 +71,42 @@ export class GraphBuilder {
   private counter = 0;
 
   /** @param weightsFile file name of the external data, relative to the .onnx file */
-  constructor(private readonly weightsFile: string) {}
+  constructor(
+    private readonly weightsFile: string,
+    readonly precision: Precision = 'fp32',
+  ) {}
 
   private fresh(hint: string): string {
     return `${hint}_${this.counter++}`;
   }
 
+  /** Declares an input; a FLOAT one is returned in the graph's precision. */
   input(name: string, elemType: ElemType, dims: Dim[]): string {
     this.inputs.push(valueInfo(name, elemType, dims));
-    return name;
+    return elemType === ElemType.FLOAT ? this.fromFloat32(name) : name;
   }
 
+  /** Declares an output; a FLOAT one is cast from the graph's precision. */
   output(name: string, value: string, elemType: ElemType, dims: Dim[]): void {
-    this.nodes.push({ opType: 'Identity', input: [value], output: [name], name: this.fresh('out') });
+    const cast = elemType === ElemType.FLOAT && this.precision !== 'fp32';
+    this.nodes.push({
+      opType: cast ? 'Cast' : 'Identity',
+      input: [value],
+      output: [name],
+      name: this.fresh('out'),
+      ...(cast && { attribute: [attributeProto('to', int(ElemType.FLOAT))] }),
+    });
     this.outputs.push(valueInfo(name, elemType, dims));
+  }
+
+  /** A float value of the graph's precision as float32 (no node in fp32). */
+  toFloat32(value: string): string {
+    return this.precision === 'fp32' ? value : this.op('Cast', [value], { to: int(ElemType.FLOAT) });
+  }
+
+  /** A float32 value in the graph's precision (no node in fp32). */
+  fromFloat32(value: string): string {
+    return this.precision === 'fp32' ? value : this.op('Cast', [value], { to: int(ElemType.FLOAT16) });
   }
 
   op(opType: string, inputs: string[], attrs: Record<string, Attr> = {}, hint = opType): string {
@@ -98,9 +125,15 @@ export class GraphBuilder {
     return output;
   }
 
+  /** A constant in the graph's precision. */
   constFloat(values: number[], dims: number[] = [values.length]): string {
     const name = this.fresh('cf');
-    this.initializers.push({ name, dims, dataType: ElemType.FLOAT, floatData: values });
+    this.initializers.push(
+      this.precision === 'fp32'
+        ? { name, dims, dataType: ElemType.FLOAT, floatData: values }
+        : // TensorProto keeps float16 values as their bit patterns in int32_data.
+          { name, dims, dataType: ElemType.FLOAT16, int32Data: Array.from(toFloat16(Float32Array.from(values))) },
+    );
     return name;
   }
 

@@ -1,5 +1,6 @@
 import type { ClipConfig } from '../clip-config.js';
 import { ElemType, GraphBuilder, int } from './graph-builder.js';
+import type { Precision } from './precision.js';
 import { attention, layerNorm, mlp, type TowerContext } from './transformer-ops.js';
 import type { WeightsIndex } from './weights-file.js';
 
@@ -8,10 +9,10 @@ import type { WeightsIndex } from './weights-file.js';
  * `input_ids` [B,C] may be padded to the longest text of the batch rather than to 77: with the causal
  * mask no position attends to later ones, so the EOT feature does not depend on what follows it.
  */
-export function buildTextGraph(cfg: ClipConfig, index: WeightsIndex, weightsFile: string): Uint8Array {
+export function buildTextGraph(cfg: ClipConfig, index: WeightsIndex, weightsFile: string, precision: Precision = 'fp32'): Uint8Array {
   const t = cfg.text;
   const ctx = t.contextLength;
-  const g = new GraphBuilder(weightsFile);
+  const g = new GraphBuilder(weightsFile, precision);
   const c: TowerContext = {
     g,
     tower: t,
@@ -28,6 +29,7 @@ export function buildTextGraph(cfg: ClipConfig, index: WeightsIndex, weightsFile
   const positions = g.op('Slice', [c.weight('t.pos'), zero, seq, zero]);
   let x = g.op('Add', [g.op('Gather', [c.weight('t.tok'), ids], { axis: int(0) }), positions]);
 
+  // −inf is exact in float16 as well, and every row keeps its diagonal, so Softmax stays defined.
   const full = new Array<number>(ctx * ctx);
   for (let i = 0; i < ctx; i++) for (let j = 0; j < ctx; j++) full[i * ctx + j] = j > i ? -Infinity : 0;
   const causal = g.op('Slice', [g.constFloat(full, [ctx, ctx]), g.constInt64([0, 0]), g.op('Concat', [seq, seq], { axis: int(0) }), g.constInt64([0, 1])]);
@@ -39,6 +41,7 @@ export function buildTextGraph(cfg: ClipConfig, index: WeightsIndex, weightsFile
   }
 
   // EOT has the largest id in CLIP's vocabulary, so its position is the argmax (first on ties, as torch).
+  // Float32 in both precisions: float16 holds integers exactly only up to 2048.
   const eot = g.op('ArgMax', [g.op('Cast', [ids], { to: int(ElemType.FLOAT) })], { axis: int(1), keepdims: int(1) });
   const batch = g.op('Slice', [g.op('Shape', [ids]), zero, g.constInt64([1])]);
   const index3 = g.op('Expand', [g.op('Unsqueeze', [eot, g.constInt64([2])]), g.op('Concat', [batch, g.constInt64([1, t.hiddenSize])], { axis: int(0) })]);

@@ -9,6 +9,7 @@ export interface TowerContext {
   act: 'quick_gelu' | 'gelu';
 }
 
+/** In fp16 too: LayerNormalization's stash_type (default float32) makes it reduce in float32. */
 export function layerNorm(c: TowerContext, x: string, key: string): string {
   return c.g.op('LayerNormalization', [x, c.weight(`${key}.w`), c.weight(`${key}.b`)], {
     axis: int(-1),
@@ -60,7 +61,9 @@ export function attention(c: TowerContext, a: string, layerKey: string, opts: At
   const [q, k, v] = [0, 1, 2].map((i) => g.op('Gather', [split, g.constInt64([i], [])], { axis: int(0) })) as [string, string, string];
   let logits = g.op('MatMul', [q, g.op('Transpose', [k], { perm: ints([0, 1, 3, 2]) })]);
   if (opts.bias) logits = g.op('Add', [logits, opts.bias]);
-  const probs = g.op('Softmax', [logits], { axis: int(-1) });
+  // Softmax runs in float32 in both precisions: ONNX leaves its reduction type to the kernel, and a
+  // float16 running sum over up to 577 keys keeps barely three significant digits.
+  const probs = g.fromFloat32(g.op('Softmax', [g.toFloat32(logits)], { axis: int(-1) }));
   const used = opts.mixProbs ? opts.mixProbs(probs) : probs;
   const heads = g.op('MatMul', [used, v]); // [B,H,T,dh]
   const merged = g.op('Reshape', [g.op('Transpose', [heads], { perm: ints([0, 2, 1, 3]) }), g.constInt64([0, 0, d])]);

@@ -1,5 +1,6 @@
 import { visionTokens, type ClipConfig } from '../clip-config.js';
 import { ElemType, GraphBuilder, int, ints } from './graph-builder.js';
+import type { Precision } from './precision.js';
 import { attention, layerNorm, mlp, type TowerContext } from './transformer-ops.js';
 import type { WeightsIndex } from './weights-file.js';
 
@@ -70,12 +71,12 @@ function stackLayers(g: GraphBuilder, perLayer: string[]): string {
   return g.op('Concat', perLayer.map((t) => g.op('Unsqueeze', [t, g.constInt64([1])])), { axis: int(1) });
 }
 
-export function buildVisionGraph(cfg: ClipConfig, index: WeightsIndex, weightsFile: string, spec: VisionGraphSpec): Uint8Array {
+export function buildVisionGraph(cfg: ClipConfig, index: WeightsIndex, weightsFile: string, spec: VisionGraphSpec, precision: Precision = 'fp32'): Uint8Array {
   const v = cfg.vision;
   const L = v.numLayers;
   const T = visionTokens(v);
   const S = v.imageSize;
-  const g = new GraphBuilder(weightsFile);
+  const g = new GraphBuilder(weightsFile, precision);
   const c = context(cfg, g, index);
 
   let x =
@@ -134,12 +135,12 @@ export function buildVisionGraph(cfg: ClipConfig, index: WeightsIndex, weightsFi
  * "out" stream (`pixel_values`) multiplies its own V by the probs stream's attention probabilities.
  * Output: the out stream's `image_embeds`.
  */
-export function buildTwoStreamGraph(cfg: ClipConfig, index: WeightsIndex, weightsFile: string): Uint8Array {
+export function buildTwoStreamGraph(cfg: ClipConfig, index: WeightsIndex, weightsFile: string, precision: Precision = 'fp32'): Uint8Array {
   const v = cfg.vision;
   const L = v.numLayers;
   const T = visionTokens(v);
   const S = v.imageSize;
-  const g = new GraphBuilder(weightsFile);
+  const g = new GraphBuilder(weightsFile, precision);
   const c = context(cfg, g, index);
   let out = embed(c, cfg, g.input('pixel_values', ElemType.FLOAT, ['batch', 3, S, S]));
   let probsStream = embed(c, cfg, g.input('pixel_values_probs', ElemType.FLOAT, ['batch', 3, S, S]));
@@ -164,8 +165,8 @@ export function buildTwoStreamGraph(cfg: ClipConfig, index: WeightsIndex, weight
 }
 
 /** ln_post + projection of CLS residual vectors [B,D] → [B,P], for the post-hoc unleash recomposition. */
-export function buildClsProjectionGraph(cfg: ClipConfig, index: WeightsIndex, weightsFile: string): Uint8Array {
-  const g = new GraphBuilder(weightsFile);
+export function buildClsProjectionGraph(cfg: ClipConfig, index: WeightsIndex, weightsFile: string, precision: Precision = 'fp32'): Uint8Array {
+  const g = new GraphBuilder(weightsFile, precision);
   const c = context(cfg, g, index);
   const cls = g.input('cls_residual', ElemType.FLOAT, ['batch', cfg.vision.hiddenSize]);
   g.output('image_embeds', g.op('MatMul', [layerNorm(c, cls, 'v.ln_post'), c.weight('v.proj')]), ElemType.FLOAT, ['batch', cfg.projectionDim]);

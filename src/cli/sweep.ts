@@ -1,0 +1,127 @@
+import { Option, type Command } from 'commander';
+import { requireDataset } from '../datasets/dataset-store.js';
+import { ensureDemoSet } from '../datasets/demo-set.js';
+import type { MaskForm } from '../prompts/falip-mask.js';
+import { AVERAGE_COLUMN, type ResultCell, type ResultsTable } from '../report/results-table.js';
+import { splitsFor } from '../tasks/default-splits.js';
+import { paperNumbersAt, readPaperSweeps } from '../tasks/paper-curves.js';
+import { completeAxes, gridPoints, sweepConfig, type SweepAxes, type SweepPoint } from '../tasks/sweep-grid.js';
+import { sweepPlots, writeSweepPlots, type MeasuredPoint } from '../tasks/sweep-plots.js';
+import { CheckFailed, UserError } from '../util/errors.js';
+import { parseNumber, parseNumberList } from './parse.js';
+import { addRunOptions, runTableWithFlags, type RunFlags } from './run-options.js';
+import { printTableResult } from './table-output.js';
+
+interface SweepFlags extends RunFlags {
+  split?: string[];
+  setting: 'gold' | 'prop';
+  alpha?: string;
+  sigma?: string;
+  layers?: string[];
+  form?: string;
+  failBelow?: string;
+}
+
+/** A grid point with its headline accuracy (percent); null where a split of its row was not evaluated. */
+export interface SweepRowResult extends SweepPoint {
+  accuracy: number | null;
+  cells: ResultCell[];
+}
+
+/** The setting with the highest headline accuracy (the first in grid order on ties). */
+export interface BestSetting {
+  row: string;
+  label: string;
+  accuracy: number;
+}
+
+const MASK_FORMS: readonly MaskForm[] = ['a', 'b', 'c'];
+
+function parseForms(text: string): MaskForm[] {
+  return text.split(',').map((s) => {
+    const form = s.trim();
+    if (!(MASK_FORMS as readonly string[]).includes(form)) throw new UserError(`--form ${text}: expected a comma-separated list of ${MASK_FORMS.join(', ')}`);
+    return form as MaskForm;
+  });
+}
+
+function axesFromFlags(f: SweepFlags): SweepAxes {
+  return completeAxes({
+    ...(f.alpha !== undefined && { alpha: parseNumberList('--alpha', f.alpha) }),
+    ...(f.sigma !== undefined && { sigma: parseNumberList('--sigma', f.sigma, (n) => n > 0, 'positive numbers') }),
+    ...(f.layers !== undefined && { layers: f.layers }),
+    ...(f.form !== undefined && { form: parseForms(f.form) }),
+  });
+}
+
+/** Each row's accuracy over the splits: the average column when there are several, else the one split. */
+function sweepRowResults(points: readonly SweepPoint[], table: ResultsTable): SweepRowResult[] {
+  return points.map((point) => {
+    const row = table.rows.find((r) => r.key === point.key);
+    if (!row) throw new Error(`sweep: table has no row ${point.key}`);
+    const headline = row.cells.find((c) => c.column === AVERAGE_COLUMN.key) ?? row.cells[0];
+    return { ...point, accuracy: headline?.ours?.accuracy ?? null, cells: row.cells };
+  });
+}
+
+export function bestSetting(rows: readonly SweepRowResult[]): BestSetting | null {
+  let best: BestSetting | null = null;
+  for (const r of rows) {
+    if (r.accuracy !== null && (best === null || r.accuracy > best.accuracy)) best = { row: r.key, label: r.label, accuracy: r.accuracy };
+  }
+  return best;
+}
+
+/** `--fail-below`: a sweep whose best setting stays under `minAccuracy` percent fails the check. */
+export function checkFailBelow(best: BestSetting | null, minAccuracy: number): void {
+  if (best === null) throw new CheckFailed(`--fail-below ${minAccuracy}: no setting has an accuracy (are the splits imported?)`);
+  if (best.accuracy < minAccuracy) {
+    throw new CheckFailed(`best setting ${best.row} (${best.label}) reaches ${best.accuracy.toFixed(1)}%, below --fail-below ${minAccuracy}`);
+  }
+}
+
+function plotSubject(dataset: string, splits: readonly string[]): string {
+  return splits.length === 1 ? `${dataset}/${splits[0]}` : `${dataset} (mean of ${splits.length} splits)`;
+}
+
+/** Repeatable flag: a layer spec holds commas itself, so the list is given one spec per flag. */
+function collectLayers(spec: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), spec];
+}
+
+export function register(program: Command): void {
+  const cmd = program
+    .command('sweep <dataset>')
+    .description("evaluate FALIP over a grid of α × σ × layers × form in one run, plot accuracy against α and σ beside the paper's curves")
+    .option('--split <name...>', "splits to evaluate (default: the paper's: testA testB val; test val for refcocog)")
+    .addOption(new Option('--setting <setting>', 'candidate boxes: gold annotations or detector proposals').choices(['gold', 'prop']).default('gold'))
+    .option('--alpha <list>', 'mask peak values α, comma-separated, e.g. 0.05,0.1,0.2 (default 0.2)')
+    .option('--sigma <list>', 'Gaussian σ values in tokens, comma-separated, e.g. 1,100,300 (default 100)')
+    .option('--layers <spec>', "1-based layers that get the mask, one selection per flag: --layers 9-12 --layers 1,3,5-7 (default: the last 4)", collectLayers)
+    .option('--form <list>', 'mask forms, comma-separated from a, b, c (default a)')
+    .option('--fail-below <acc>', "exit 1 when the best setting's accuracy (%, mean over the splits) is below this");
+  addRunOptions(cmd).action(async (dataset: string, f: SweepFlags) => {
+    const failBelow = f.failBelow === undefined ? undefined : parseNumber('--fail-below', f.failBelow);
+    const splits = splitsFor(dataset, f.split);
+    const axes = axesFromFlags(f);
+    const paper = await readPaperSweeps();
+    const cfg = sweepConfig({ dataset, splits, setting: f.setting, axes }, paperNumbersAt(paper));
+    if (dataset === 'demo') await ensureDemoSet();
+    // The headline is the mean over all splits: a missing split would leave every row without one.
+    for (const split of splits) await requireDataset(dataset, split);
+    const result = await runTableWithFlags(cfg, f);
+
+    const rows = sweepRowResults(gridPoints(axes), result.table);
+    const measured: MeasuredPoint[] = rows.flatMap((r) => (r.accuracy === null ? [] : [{ point: r, accuracy: r.accuracy }]));
+    const plots = measured.length === 0 ? [] : await writeSweepPlots(result.dir, sweepPlots(measured, axes, paper, plotSubject(dataset, splits)));
+    const best = bestSetting(rows);
+    if (f.json) {
+      console.log(JSON.stringify({ dir: result.dir, best: best && { row: best.row, accuracy: best.accuracy }, rows, plots }, null, 2));
+    } else {
+      printTableResult(result, false);
+      for (const p of plots) console.log(`plot: ${p}`);
+      console.log(best ? `best: ${best.label} (${best.row}): ${best.accuracy.toFixed(1)}%` : 'best: none (no setting was evaluated)');
+    }
+    if (failBelow !== undefined) checkFailBelow(best, failBelow);
+  });
+}

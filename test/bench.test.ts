@@ -58,7 +58,7 @@ describe('runBench on the tiny model', () => {
     await writeRandomModel({ arch: 'tiny', seed: 0, out });
     const graphs = await ModelGraphs.open(await resolveModel(out));
     report = await runBench({
-      graphs, device: 'cpu', batchSize: 4, images: 2, boxes: 3, sentences: 2, matmulSize: 256,
+      graphs, device: 'cpu', batchSize: 4, images: 2, boxes: 3, sentences: 2, matmulShape: [256, 256, 256],
       onPhaseDone: (p) => phases.push(p),
     });
   });

@@ -5,6 +5,7 @@ import { defaultFalipParams } from '../prompts/falip.js';
 import type { BenchReport } from './bench-report.js';
 import { requestsPerSecond } from './encode-all.js';
 import { matmulPeakGflops } from './matmul-peak.js';
+import { visionTokens } from '../model/clip-config.js';
 import { falipRec, naiveRec, recPathsDiff } from './rec-throughput.js';
 import { visionForwardFlops } from './vision-flops.js';
 import { benchWorkload, falipRequests, plainRequests } from './workload.js';
@@ -19,8 +20,8 @@ export interface BenchOptions {
   boxes: number;
   sentences: number;
   seed?: number;
-  /** Side of the peak-measurement matrices. */
-  matmulSize?: number;
+  /** [m,k,n] of the peak measurement (default: the encoder's fc1 on a full batch). */
+  matmulShape?: readonly [number, number, number];
   /** Called after each phase, for progress display. */
   onPhaseDone?: (phase: BenchPhase) => void;
 }
@@ -55,7 +56,12 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const naive = await measure('REC, naive', () => naiveRec(single, workload, o.sentences));
   const falip = await measure('REC, falip', () => falipRec(shared, workload, o.sentences));
   const peak = await measure('matmul peak', () =>
-    matmulPeakGflops({ device: o.device, threads: o.threads, size: o.matmulSize ?? 1024, repetitions: MATMUL_REPETITIONS }),
+    matmulPeakGflops({
+      device: o.device,
+      threads: o.threads,
+      shape: o.matmulShape ?? [o.batchSize * visionTokens(cfg.vision), cfg.vision.hiddenSize, cfg.vision.intermediateSize],
+      repetitions: MATMUL_REPETITIONS,
+    }),
   );
 
   const encoderGflops = (visionForwardFlops(cfg) * batchN) / 1e9;

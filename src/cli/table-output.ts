@@ -1,8 +1,11 @@
 import { renderTerminal } from '../report/render-markdown.js';
 import type { RunTableResult } from '../tasks/run-table.js';
 
+/** `falip table` re-renders without evaluating, so it has no timing. */
+type PrintableResult = Omit<RunTableResult, 'timing'> & Partial<Pick<RunTableResult, 'timing'>>;
+
 /** Prints a finished table: aligned text for people, the cells as JSON with `--json`. */
-export function printTableResult(result: RunTableResult, json: boolean | undefined): void {
+export function printTableResult(result: PrintableResult, json: boolean | undefined): void {
   if (json) {
     const rows = result.table.rows.map((r) => ({ key: r.key, label: r.label, cells: r.cells }));
     console.log(JSON.stringify({ dir: result.dir, resumed: result.resumed, title: result.table.title, rows }, null, 2));
@@ -10,4 +13,8 @@ export function printTableResult(result: RunTableResult, json: boolean | undefin
   }
   console.log(renderTerminal(result.table));
   console.log(`\nresults: ${result.dir}${result.resumed ? ' (resumed)' : ''}`);
+  if (result.timing) {
+    const t = result.timing;
+    process.stderr.write(`evaluated in ${t.seconds.toFixed(1)} s; encoder busy ${(100 * t.encoderBusyShare).toFixed(0)}% of it (${t.batches} batches)\n`);
+  }
 }

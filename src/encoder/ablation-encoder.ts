@@ -6,6 +6,7 @@ import { BatchQueue } from './batch-queue.js';
 import { stack, unstack } from './batch-tensors.js';
 import type { AttentionBias, EncoderOptions } from './clip-encoder.js';
 import { createSession, floatTensor } from './ort-session.js';
+import { DeviceLock } from './device-lock.js';
 
 /** The analysis outputs of one image: what the unleash recomposition and attention plots read. */
 export interface ClsCapture {
@@ -20,7 +21,7 @@ export interface ClsCapture {
 }
 
 /** Batching only needs device, threads and batch size; prefix sharing does not apply to these graphs. */
-export type AblationEncoderOptions = Pick<EncoderOptions, 'device' | 'threads' | 'batchSize'>;
+export type AblationEncoderOptions = Pick<EncoderOptions, 'device' | 'threads' | 'batchSize' | 'lock'>;
 
 interface CaptureJob {
   pixels: Float32Array;
@@ -55,11 +56,14 @@ export class AblationEncoder {
   private readonly featureMasks: BatchQueue<FeatureMaskJob, Float32Array>;
   private readonly twoStreams: BatchQueue<TwoStreamJob, Float32Array>;
 
+  private readonly lock: DeviceLock;
+
   constructor(
     readonly graphs: ModelGraphs,
     readonly options: AblationEncoderOptions,
   ) {
     this.config = graphs.config;
+    this.lock = options.lock ?? new DeviceLock();
     const n = options.batchSize;
     this.captures = new BatchQueue((_k, jobs) => this.runCapture(jobs), n, (j) => attentionKey(j.attention));
     this.projections = new BatchQueue((_k, cls) => this.runProjection(cls), n, () => 'cls');
@@ -144,7 +148,7 @@ export class AblationEncoder {
   private async runCapture(jobs: CaptureJob[]): Promise<ClsCapture[]> {
     const B = jobs.length;
     const session = await this.visionSession({ from: 0, to: this.config.vision.numLayers, bias: true, capture: true });
-    const out = await session.run({ pixel_values: this.pixelTensor(jobs.map((j) => j.pixels)), ...this.attentionFeeds(jobs.map((j) => j.attention)) });
+    const out = await this.lock.run(() => session.run({ pixel_values: this.pixelTensor(jobs.map((j) => j.pixels)), ...this.attentionFeeds(jobs.map((j) => j.attention)) }));
     const part = (name: string) => unstack(out[name]!.data as Float32Array, B, `capture graph ${name}`);
     const imageEmbeds = part('image_embeds');
     const clsResidual = part('cls_residual');
@@ -155,7 +159,7 @@ export class AblationEncoder {
 
   private async runProjection(cls: Float32Array[]): Promise<Float32Array[]> {
     const session = await this.session('cls-projection', () => this.graphs.clsProjectionGraph());
-    const out = await session.run({ cls_residual: floatTensor(stack(cls), [cls.length, this.config.vision.hiddenSize]) });
+    const out = await this.lock.run(() => session.run({ cls_residual: floatTensor(stack(cls), [cls.length, this.config.vision.hiddenSize]) }));
     return unstack(out.image_embeds!.data as Float32Array, cls.length, 'cls projection graph');
   }
 
@@ -163,24 +167,24 @@ export class AblationEncoder {
     const first = jobs[0]!;
     const T = visionTokens(this.config.vision);
     const session = await this.visionSession({ from: 0, to: this.config.vision.numLayers, bias: true, capture: false, tokenScale: first.site });
-    const out = await session.run({
+    const out = await this.lock.run(() => session.run({
       pixel_values: this.pixelTensor(jobs.map((j) => j.pixels)),
       ...this.attentionFeeds(jobs.map((j) => j.attention)),
       token_scale: floatTensor(stack(jobs.map((j) => j.tokenScale)), [jobs.length, T]),
       token_scale_gate: floatTensor(first.scaleGate, [first.scaleGate.length]),
-    });
+    }));
     return unstack(out.image_embeds!.data as Float32Array, jobs.length, 'feature-mask graph');
   }
 
   private async runTwoStream(jobs: TwoStreamJob[]): Promise<Float32Array[]> {
     const first = jobs[0]!;
     const session = await this.session('two-stream', () => this.graphs.twoStreamGraph());
-    const out = await session.run({
+    const out = await this.lock.run(() => session.run({
       pixel_values: this.pixelTensor(jobs.map((j) => j.outPixels)),
       pixel_values_probs: this.pixelTensor(jobs.map((j) => j.probsPixels)),
       ...this.attentionFeeds(jobs.map((j) => j.attention)),
       swap_gate: floatTensor(first.swapGate, [first.swapGate.length]),
-    });
+    }));
     return unstack(out.image_embeds!.data as Float32Array, jobs.length, 'two-stream graph');
   }
 }

@@ -1,7 +1,6 @@
 /**
  * A micro-batcher: producers submit single requests; requests that can share one model call
- * (same `keyOf`) are grouped into batches of at most `maxBatch` and run one batch at a time — on CPU
- * a single `session.run` already uses every core, so overlapping runs would only contend.
+ * (same `keyOf`) are grouped into batches of at most `maxBatch`, one batch in flight per queue.
  *
  * A batch is started when the runner is idle; requests submitted in the same tick as others join
  * them, so concurrent producers fill batches without any waiting timer.
@@ -10,9 +9,6 @@ export class BatchQueue<Req, Res> {
   private readonly pending = new Map<string, { req: Req; resolve: (r: Res) => void; reject: (e: unknown) => void }[]>();
   private running = false;
   private scheduled = false;
-  /** Milliseconds spent inside `run`, for the encoder-busy share that `falip bench` reports. */
-  busyMs = 0;
-  batches = 0;
 
   constructor(
     private readonly run: (key: string, reqs: Req[]) => Promise<Res[]>,
@@ -60,7 +56,6 @@ export class BatchQueue<Req, Res> {
     try {
       for (let next = this.nextBatch(); next; next = this.nextBatch()) {
         const [key, items] = next;
-        const t0 = performance.now();
         try {
           const results = await this.run(key, items.map((i) => i.req));
           if (results.length !== items.length) throw new Error(`batch returned ${results.length} results for ${items.length} requests`);
@@ -68,9 +63,6 @@ export class BatchQueue<Req, Res> {
         } catch (err) {
           // Only the requests of the failed batch learn about the error; the queue keeps going.
           for (const item of items) item.reject(err);
-        } finally {
-          this.busyMs += performance.now() - t0;
-          this.batches++;
         }
         // Yield so producers woken by these results can enqueue before the next batch is cut.
         await new Promise((r) => setImmediate(r));

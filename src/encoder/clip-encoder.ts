@@ -4,6 +4,7 @@ import type { ModelGraphs } from '../model/graph-cache.js';
 import type { VisionGraphSpec } from '../model/onnx/vision-graph.js';
 import { BatchQueue } from './batch-queue.js';
 import { stack, unstack } from './batch-tensors.js';
+import { DeviceLock } from './device-lock.js';
 import type { Device } from './execution-provider.js';
 import { createSession, floatTensor, int64Tensor } from './ort-session.js';
 
@@ -31,6 +32,8 @@ export interface EncoderOptions {
   batchSize: number;
   /** Share the unbiased prefix layers across the boxes of an image (exact; off only to measure it). */
   prefixSharing?: boolean;
+  /** The device's call serializer, shared with other encoders on the same device (e.g. the ablations'). */
+  lock?: DeviceLock;
 }
 
 interface VisionJob {
@@ -49,6 +52,7 @@ const PREFIX_CACHE_ENTRIES = 256;
  */
 export class ClipEncoder {
   readonly config: ClipConfig;
+  readonly lock: DeviceLock;
   private readonly sessions = new Map<string, Promise<ort.InferenceSession>>();
   private readonly vision: BatchQueue<VisionJob, Float32Array>;
   private readonly text: BatchQueue<number[], Float32Array>;
@@ -59,13 +63,14 @@ export class ClipEncoder {
     readonly options: EncoderOptions,
   ) {
     this.config = graphs.config;
+    this.lock = options.lock ?? new DeviceLock();
     this.vision = new BatchQueue((_key, jobs) => this.runVision(jobs), options.batchSize, (j) => visionJobKey(j));
     this.text = new BatchQueue((_key, ids) => this.runText(ids), options.batchSize, () => 'text');
   }
 
   /** Busy time of the model calls (ms) and number of batches, for throughput accounting. */
   stats(): { busyMs: number; batches: number } {
-    return { busyMs: this.vision.busyMs + this.text.busyMs, batches: this.vision.batches + this.text.batches };
+    return { busyMs: this.lock.busyMs, batches: this.lock.runs };
   }
 
   private session(spec: VisionGraphSpec | 'text'): Promise<ort.InferenceSession> {
@@ -129,7 +134,7 @@ export class ClipEncoder {
       feeds.bias_gate = floatTensor(first.gate, [v.numLayers, v.numHeads]);
     }
     const session = await this.session(spec);
-    const out = await session.run(feeds);
+    const out = await this.lock.run(() => session.run(feeds));
     const name = spec.to < v.numLayers ? 'hidden_out' : 'image_embeds';
     return unstack(out[name]!.data as Float32Array, B, `vision graph ${name}`);
   }
@@ -142,7 +147,7 @@ export class ClipEncoder {
     const ids = new BigInt64Array(texts.length * len);
     texts.forEach((t, b) => t.forEach((id, i) => (ids[b * len + i] = BigInt(id))));
     const session = await this.session('text');
-    const out = await session.run({ input_ids: int64Tensor(ids, [texts.length, len]) });
+    const out = await this.lock.run(() => session.run({ input_ids: int64Tensor(ids, [texts.length, len]) }));
     return unstack(out.text_embeds!.data as Float32Array, texts.length, 'text graph');
   }
 }

@@ -42,6 +42,8 @@ export interface RunTableResult {
   dir: string;
   resumed: boolean;
   table: ResultsTable;
+  /** Wall time of the evaluation and the share of it the image/text encoder was running a batch. */
+  timing: { seconds: number; encoderBusyShare: number; batches: number };
 }
 
 function subtractOf(row: TableRowConfig): SubtractSpec | undefined {
@@ -145,10 +147,12 @@ export async function runTable(cfg: TableConfig, opts: RunTableOptions): Promise
   };
   const run = await openRunFolder({ name: cfg.name, resolvedConfig, out: opts.out, provenance: { model: opts.model } });
   const texts = new TextFeatures(opts.encoder, opts.tokenizer);
-  const ablation = rows.some((r) => r.methods.some((m) => m.ablation)) ? new AblationEncoder(opts.encoder.graphs, opts.encoder.options) : undefined;
+  const ablation = rows.some((r) => r.methods.some((m) => m.ablation)) ? new AblationEncoder(opts.encoder.graphs, { ...opts.encoder.options, lock: opts.encoder.lock }) : undefined;
   const cache = opts.cacheDir ? new FeatureCache(opts.cacheDir, `${opts.model.sha256}|graphs v${BUILDER_VERSION}`) : undefined;
   const total = columns.reduce((s, c) => s + c.samples.length * rows.length, 0);
   const bar = opts.progress(total);
+  const before = opts.encoder.stats();
+  const t0 = performance.now();
   try {
     for (const column of columns) {
       await evaluateRecColumn(rows, column, { encoder: opts.encoder, texts, records: run.records, progress: (n) => bar.add(n), cache, ablation });
@@ -156,11 +160,14 @@ export async function runTable(cfg: TableConfig, opts: RunTableOptions): Promise
   } finally {
     bar.stop();
   }
+  const seconds = (performance.now() - t0) / 1000;
+  const after = opts.encoder.stats();
+  const timing = { seconds, encoderBusyShare: seconds > 0 ? (after.busyMs - before.busyMs) / 1000 / seconds : 0, batches: after.batches - before.batches };
   const records = run.records.all();
   const table = buildResultsTable(tableSpecOf(cfg, footnotesOf(cfg, rows, opts, missing)), records, {
     statuses: statusesOf(cfg, missing),
     seed: opts.bootstrapSeed ?? 0,
   });
   await writeTableFiles(run.dir, table, records);
-  return { dir: run.dir, resumed: run.resumed, table };
+  return { dir: run.dir, resumed: run.resumed, table, timing };
 }

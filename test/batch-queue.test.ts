@@ -19,7 +19,7 @@ function recordingRunner(batches: Req[][], failKey?: string) {
 }
 
 /** 8 producers, each submitting 25 requests one after another, on two graph keys interleaved. */
-async function produce(queue: BatchQueue<Req, string>, failKey?: string) {
+async function produce(queue: BatchQueue<Req, string>) {
   const producers = Array.from({ length: 8 }, async (_, producer) => {
     const got: { seq: number; result?: string; error?: string }[] = [];
     for (let seq = 0; seq < 25; seq++) {

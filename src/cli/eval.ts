@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { ensureDemoSet } from '../datasets/demo-set.js';
+import { requireDataset } from '../datasets/dataset-store.js';
 import { METHOD_NAMES } from '../prompts/method.js';
 import { datasetFootnotes, splitsFor } from '../tasks/default-splits.js';
 import { paperNumbersFor } from '../tasks/paper-lookup.js';
@@ -102,6 +103,18 @@ export function register(program: Command): void {
     .option('--blur-sigma <s>', 'Gaussian σ of the blur prompts (default 100, as ReCLIP)');
   addRunOptions(cmd).action(async (dataset: string, f: EvalFlags) => {
     if (dataset === 'demo') await ensureDemoSet();
+    await requireSomeSplit(dataset, splitsFor(dataset, f.split));
     printTableResult(await runTableWithFlags(await evalConfig(dataset, f), f), f.json);
   });
+}
+
+/**
+ * Evaluating nothing is an input error that names the import command; when only some splits are
+ * imported, the others stay in the table as "not imported" and stderr says so.
+ */
+async function requireSomeSplit(dataset: string, splits: readonly string[]): Promise<void> {
+  const checks = await Promise.allSettled(splits.map((s) => requireDataset(dataset, s)));
+  const missing = checks.flatMap((c) => (c.status === 'rejected' ? [c.reason as Error] : []));
+  if (missing.length === splits.length) throw missing[0]!;
+  for (const e of missing) process.stderr.write(`falip: ${e.message}\n`);
 }

@@ -71,7 +71,7 @@ async function loadColumns(cfg: TableConfig, limit: number | undefined, seed: nu
   return { columns, missing };
 }
 
-function footnotesOf(cfg: TableConfig, rows: RecRow[], opts: RunTableOptions, missing: string[]): string[] {
+function footnotesOf(cfg: TableConfig, rows: RecRow[], columns: RecColumn[], opts: RunTableOptions, missing: string[]): string[] {
   const methods = new Map<string, Method>();
   for (const r of rows) for (const m of r.methods) methods.set(describeMethod(m), m);
   const notes = [...cfg.footnotes, ...[...methods.keys()].map((d) => `Method ${d}.`)];
@@ -81,6 +81,8 @@ function footnotesOf(cfg: TableConfig, rows: RecRow[], opts: RunTableOptions, mi
       `Subtract (P): minus the mean logit of ${sub.count} negative captions per sentence drawn from ${sub.from === 'split' ? 'all captions of the split (as FGVP\'s code; may include the positive)' : 'captions of other images of the split (as the paper\'s text)'}, seeded (${sub.seed}) per sentence id.`,
     );
   }
+  const small = sub ? columns.filter((c) => c.bank.length < sub.count) : [];
+  if (small.length > 0) notes.push(`Fewer captions than negatives asked for in ${small.map((c) => `${c.key} (${c.bank.length})`).join(', ')}: all of them are the negatives.`);
   if (rows.some((r) => r.methods.length > 1)) notes.push('Ensembles (E) sum the methods\' logits per box, ReCLIP-style, without weights.');
   notes.push(`Model: ${opts.model.name} (sha256 ${opts.model.sha256.slice(0, 12)}), device ${opts.model.device}.`);
   if (opts.limit !== undefined) notes.push(`Seeded random subset of ${opts.limit} refs per split (--sample-seed ${opts.sampleSeed}); the paper uses every ref.`);
@@ -164,7 +166,7 @@ export async function runTable(cfg: TableConfig, opts: RunTableOptions): Promise
   const after = opts.encoder.stats();
   const timing = { seconds, encoderBusyShare: seconds > 0 ? (after.busyMs - before.busyMs) / 1000 / seconds : 0, batches: after.batches - before.batches };
   const records = run.records.all();
-  const table = buildResultsTable(tableSpecOf(cfg, footnotesOf(cfg, rows, opts, missing)), records, {
+  const table = buildResultsTable(tableSpecOf(cfg, footnotesOf(cfg, rows, columns, opts, missing)), records, {
     statuses: statusesOf(cfg, missing),
     seed: opts.bootstrapSeed ?? 0,
   });

@@ -91,7 +91,7 @@ export class ClipEncoder {
     const first = firstGatedLayer(req.attention.gate, this.config.vision.numHeads);
     if (first < 0) return this.vision.submit({ spec: { from: 0, to: L, bias: false, capture: false }, input: req.pixels });
     if (this.options.prefixSharing === false || first === 0) {
-      return this.vision.submit({ spec: { from: 0, to: L, bias: true, capture: false }, input: req.pixels, attention: req.attention });
+      return this.vision.submit({ spec: { from: 0, to: L, bias: true, biasFrom: first, capture: false }, input: req.pixels, attention: req.attention });
     }
     const hidden = await this.prefix(req.pixels, first, req.pixelsKey);
     return this.vision.submit({ spec: { from: first, to: L, bias: true, capture: false }, input: hidden, attention: req.attention });
@@ -156,7 +156,7 @@ function visionJobKey(j: VisionJob): string {
   const s = j.spec;
   // The gate is one tensor per batch, so it is part of the batch key; a bias's head count too.
   const gate = j.attention ? `|${Array.from(j.attention.gate).join(',')}|${j.attention.bias.length}` : '';
-  return `${s.from}-${s.to}-${s.bias}-${s.capture}${gate}`;
+  return `${s.from}-${s.to}-${s.bias}-${s.biasFrom ?? s.from}-${s.capture}${gate}`;
 }
 
 /** 0-based index of the first layer whose gate has any nonzero head, or -1. */

@@ -17,6 +17,11 @@ export interface VisionGraphSpec {
   to: number;
   /** `attn_bias` [B,1|H,T,T] and `bias_gate` [L,H] inputs. */
   bias: boolean;
+  /**
+   * First layer that adds the gated bias (default `from`). Earlier layers carry no bias ops at all:
+   * exact when their gates are 0, and it keeps a FALIP forward (bias in 9-12) as cheap as a plain one.
+   */
+  biasFrom?: number;
   /** Analysis outputs `cls_attn` [B,L,H,T], `cls_head_out` [B,L,H,D], `cls_residual` [B,D]. */
   capture: boolean;
   /** Feature-mask inputs `token_scale` [B,T] and `token_scale_gate` [L]. */
@@ -24,7 +29,8 @@ export interface VisionGraphSpec {
 }
 
 export function visionSpecName(s: VisionGraphSpec): string {
-  return [`vision-${s.from}-${s.to}`, s.bias ? 'bias' : '', s.capture ? 'capture' : '', s.tokenScale ? `ts-${s.tokenScale}` : '']
+  const biasFrom = s.biasFrom !== undefined && s.biasFrom > s.from ? `bias${s.biasFrom}` : 'bias';
+  return [`vision-${s.from}-${s.to}`, s.bias ? biasFrom : '', s.capture ? 'capture' : '', s.tokenScale ? `ts-${s.tokenScale}` : '']
     .filter(Boolean)
     .join('-');
 }
@@ -105,7 +111,7 @@ export function buildVisionGraph(cfg: ClipConfig, index: WeightsIndex, weightsFi
     if (factor && spec.tokenScale === 'residual') x = g.op('Mul', [x, factor]);
     let a = layerNorm(c, x, `${key}.ln1`);
     if (factor && spec.tokenScale === 'attn-input') a = g.op('Mul', [a, factor]);
-    const layerBias = bias && gate ? g.op('Mul', [bias, gateRow(g, gate, l, v.numHeads)]) : undefined;
+    const layerBias = bias && gate && l >= (spec.biasFrom ?? spec.from) ? g.op('Mul', [bias, gateRow(g, gate, l, v.numHeads)]) : undefined;
     const att = attention(c, a, key, { bias: layerBias, captureCls: spec.capture });
     if (att.clsAttn && att.clsHeadOut) {
       clsAttn.push(att.clsAttn);

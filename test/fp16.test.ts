@@ -25,6 +25,7 @@ import { defaultFalipParams, falipAttention } from '../src/prompts/falip.js';
 import { parseLayers } from '../src/prompts/layer-spec.js';
 import { UserError } from '../src/util/errors.js';
 import { removeTinyModels, tinyModel } from './helpers/tiny-model.js';
+import { cosine } from './helpers/cosine.js';
 
 /** IEEE binary16 bits → number, written independently of the code under test. */
 function halfValue(h: number): number {
@@ -148,17 +149,6 @@ describe('fp16 graphs', () => {
 });
 
 describe('fp16 numbers on CPU', () => {
-  const cosine = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-    let dot = 0;
-    let na = 0;
-    let nb = 0;
-    for (let i = 0; i < a.length; i++) {
-      dot += a[i]! * b[i]!;
-      na += a[i]! ** 2;
-      nb += b[i]! ** 2;
-    }
-    return dot / Math.sqrt(na * nb);
-  };
   /** max|a − ref| / max|ref|. */
   const hiddenErr = (a: ArrayLike<number>, ref: ArrayLike<number>) => {
     let max = 0;

@@ -27,6 +27,7 @@ import type { MaskForm } from '../src/prompts/falip-mask.js';
 import { defaultFalipParams, falipAttention } from '../src/prompts/falip.js';
 import { parseLayers } from '../src/prompts/layer-spec.js';
 import { textForwardRef, visionForwardRef } from './reference/clip-reference.js';
+import { cosine } from './helpers/cosine.js';
 import { removeTinyModels, tinyModel } from './helpers/tiny-model.js';
 
 const TOL = 1e-4;
@@ -56,15 +57,7 @@ function hiddenErr(a: ArrayLike<number>, ref: ArrayLike<number>): number {
 }
 
 function cosineDistance(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i]! * b[i]!;
-    na += a[i]! ** 2;
-    nb += b[i]! ** 2;
-  }
-  return 1 - dot / Math.sqrt(na * nb);
+  return 1 - cosine(a, b);
 }
 
 /** The reference's biasGate: gate [L,H] row-major as rows. */

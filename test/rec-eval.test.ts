@@ -3,10 +3,9 @@
  * the fast path (batching, prefix sharing, per-(method, box) feature reuse) against a naive
  * per-sentence, per-box evaluation computed here, and the feature cache keys.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { datasetDir } from '../src/datasets/dataset-store.js';
 import { writeDemoSet } from '../src/datasets/demo-set.js';
 import { readRecManifest, type RecSample } from '../src/datasets/rec-manifest.js';
@@ -26,35 +25,23 @@ import { sampleNegatives, type BankCaption, type SubtractSpec } from '../src/tas
 import { boxLogit, predictBox } from '../src/tasks/rec/rec-scoring.js';
 import { runTable, type RunTableOptions } from '../src/tasks/run-table.js';
 import { parseTableConfig, type TableConfig } from '../src/tasks/table-config.js';
+import { useTempFalipDirs } from './helpers/temp-falip-dirs.js';
 
+const dirs = useTempFalipDirs('falip-rec-eval-');
 let tmp: string;
 let encoder: ClipEncoder;
 let tokenizer: ClipTokenizer;
 let v: VisionConfig;
 let samples: RecSample[];
 let demoDir: string;
-const saved = { models: process.env.FALIP_MODELS, datasets: process.env.FALIP_DATASETS };
 
 beforeAll(async () => {
-  tmp = await mkdtemp(path.join(tmpdir(), 'falip-rec-eval-'));
-  process.env.FALIP_MODELS = path.join(tmp, 'models');
-  process.env.FALIP_DATASETS = path.join(tmp, 'datasets');
+  tmp = dirs.root();
   await writeDemoSet(process.env.FALIP_DATASETS, { images: 5 });
   demoDir = datasetDir('demo', 'val', process.env.FALIP_DATASETS);
   samples = await readRecManifest(path.join(demoDir, 'manifest.jsonl'));
   ({ encoder, tokenizer } = await openEncoder({ model: 'tiny', device: 'cpu' }));
   v = encoder.config.vision;
-});
-
-afterAll(async () => {
-  for (const [k, val] of [
-    ['FALIP_MODELS', saved.models],
-    ['FALIP_DATASETS', saved.datasets],
-  ] as const) {
-    if (val === undefined) delete process.env[k];
-    else process.env[k] = val;
-  }
-  await rm(tmp, { recursive: true, force: true });
 });
 
 function config(rows: unknown[]): TableConfig {

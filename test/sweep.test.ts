@@ -3,11 +3,9 @@
  * the paper's curve overlaid), the --fail-below gate, and one tiny sweep end to end on a demo set.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { bestSetting, checkFailBelow, register, type SweepRowResult } from '../src/cli/sweep.js';
 import { writeDemoSet } from '../src/datasets/demo-set.js';
 import { linePlot } from '../src/report/plot.js';
@@ -15,6 +13,7 @@ import { PAPER_CURVE_LABEL, paperNumbersAt, readPaperSweeps, type PaperSweeps } 
 import { completeAxes, gridPoints, sweepConfig, type SweepPoint } from '../src/tasks/sweep-grid.js';
 import { sweepPlots, type MeasuredPoint } from '../src/tasks/sweep-plots.js';
 import { CheckFailed } from '../src/util/errors.js';
+import { useTempFalipDirs } from './helpers/temp-falip-dirs.js';
 
 let paper: PaperSweeps;
 beforeAll(async () => {
@@ -130,26 +129,14 @@ describe('--fail-below', () => {
 });
 
 describe('falip sweep end to end', () => {
+  const dirs = useTempFalipDirs('falip-sweep-');
   let tmp: string;
-  const saved = { models: process.env.FALIP_MODELS, datasets: process.env.FALIP_DATASETS };
 
   beforeAll(async () => {
-    tmp = await mkdtemp(path.join(tmpdir(), 'falip-sweep-'));
-    process.env.FALIP_MODELS = path.join(tmp, 'models');
-    process.env.FALIP_DATASETS = path.join(tmp, 'datasets');
+    tmp = dirs.root();
     await writeDemoSet(process.env.FALIP_DATASETS, { images: 3 });
   });
 
-  afterAll(async () => {
-    for (const [k, val] of [
-      ['FALIP_MODELS', saved.models],
-      ['FALIP_DATASETS', saved.datasets],
-    ] as const) {
-      if (val === undefined) delete process.env[k];
-      else process.env[k] = val;
-    }
-    await rm(tmp, { recursive: true, force: true });
-  });
 
   /** The command as main() runs it: errors propagate to the caller, which maps CheckFailed to exit 1. */
   async function sweep(...args: string[]): Promise<{ stdout: string }> {

@@ -18,6 +18,7 @@ import { UNLEASH_DEFAULTS, unleashResidual } from '../src/prompts/unleash.js';
 import { UserError } from '../src/util/errors.js';
 import { removeTinyModels, tinyModel } from './helpers/tiny-model.js';
 import { twoStreamForwardRef, unleashRef, visionForwardRef, type VisionRefResult } from './reference/clip-reference.js';
+import { relErr } from './helpers/compare.js';
 
 /** Graph (float32) vs reference (float64): max|diff| / ‖reference‖, end to end. */
 const TOL = 1e-4;
@@ -25,18 +26,6 @@ const TOL = 1e-4;
 const SAME = 1e-6;
 /** An ablation that changes the embedding by less than this relative amount counts as a no-op (they move it by 0.17..0.7). */
 const CHANGED = 1e-2;
-
-/** The worst element error relative to the reference's L2 norm. */
-function relErr(actual: ArrayLike<number>, ref: ArrayLike<number>): number {
-  expect(actual.length).toBe(ref.length);
-  let worst = 0;
-  let norm = 0;
-  for (let i = 0; i < ref.length; i++) {
-    worst = Math.max(worst, Math.abs(actual[i]! - ref[i]!));
-    norm += ref[i]! ** 2;
-  }
-  return worst / Math.sqrt(norm);
-}
 
 /** mulberry32: seeded pixels in [-2, 2], the range of CLIP-normalized images. */
 function randomPixels(n: number, seed: number): Float32Array {

@@ -25,7 +25,7 @@ import { defaultFalipParams, falipAttention } from '../src/prompts/falip.js';
 import { parseLayers } from '../src/prompts/layer-spec.js';
 import { UserError } from '../src/util/errors.js';
 import { removeTinyModels, tinyModel } from './helpers/tiny-model.js';
-import { cosine } from './helpers/cosine.js';
+import { cosine, hiddenErr } from './helpers/compare.js';
 
 /** IEEE binary16 bits → number, written independently of the code under test. */
 function halfValue(h: number): number {
@@ -149,17 +149,6 @@ describe('fp16 graphs', () => {
 });
 
 describe('fp16 numbers on CPU', () => {
-  /** max|a − ref| / max|ref|. */
-  const hiddenErr = (a: ArrayLike<number>, ref: ArrayLike<number>) => {
-    let max = 0;
-    let scale = 0;
-    for (let i = 0; i < ref.length; i++) {
-      max = Math.max(max, Math.abs(a[i]! - ref[i]!));
-      scale = Math.max(scale, Math.abs(ref[i]!));
-    }
-    return max / scale;
-  };
-
   function pixels(seed: number): Float32Array {
     const out = new Float32Array(3 * cfg.vision.imageSize ** 2);
     let s = seed;

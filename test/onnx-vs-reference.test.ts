@@ -27,34 +27,10 @@ import type { MaskForm } from '../src/prompts/falip-mask.js';
 import { defaultFalipParams, falipAttention } from '../src/prompts/falip.js';
 import { parseLayers } from '../src/prompts/layer-spec.js';
 import { textForwardRef, visionForwardRef } from './reference/clip-reference.js';
-import { cosine } from './helpers/cosine.js';
+import { cosine, hiddenErr, relErr } from './helpers/compare.js';
 import { removeTinyModels, tinyModel } from './helpers/tiny-model.js';
 
 const TOL = 1e-4;
-
-/** max|a − ref| / ‖ref‖. */
-function relErr(a: ArrayLike<number>, ref: ArrayLike<number>): number {
-  expect(a.length).toBe(ref.length);
-  let max = 0;
-  let norm = 0;
-  for (let i = 0; i < ref.length; i++) {
-    max = Math.max(max, Math.abs(a[i]! - ref[i]!));
-    norm += ref[i]! ** 2;
-  }
-  return max / Math.sqrt(norm);
-}
-
-/** max|a − ref| / max|ref|: for [T,D] hidden states, where one embedding norm means nothing. */
-function hiddenErr(a: ArrayLike<number>, ref: ArrayLike<number>): number {
-  expect(a.length).toBe(ref.length);
-  let max = 0;
-  let scale = 0;
-  for (let i = 0; i < ref.length; i++) {
-    max = Math.max(max, Math.abs(a[i]! - ref[i]!));
-    scale = Math.max(scale, Math.abs(ref[i]!));
-  }
-  return max / scale;
-}
 
 function cosineDistance(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return 1 - cosine(a, b);

@@ -112,6 +112,18 @@ describe.concurrent('EXPECTED FAILURE: bad input exits 2 with one line naming th
     expectUserError(r, path.join(dir, 'model.safetensors'), name, 'shape');
   });
 
+  it('weights that make the model produce NaN', async () => {
+    const name = 'vision_model.post_layernorm.weight';
+    const dir = await modelCopy('nan-weights', async (d) => {
+      const weights: WeightMap = new Map(model.weights);
+      const t = weights.get(name)!;
+      weights.set(name, { shape: t.shape, data: new Float32Array(t.data.length).fill(Number.NaN) });
+      await writeSafetensors(path.join(d, 'model.safetensors'), weights, { format: 'pt' });
+    });
+    const r = await falip('encode', 'image', '--model', dir, '--image', image, '--device', 'cpu');
+    expectUserError(r, 'NaN');
+  });
+
   it('config.json that is not JSON', async () => {
     const dir = await modelCopy('bad-config', (d) => writeFileSync(path.join(d, 'config.json'), '{"vision_config": {"hidden_size": 64,'));
     const r = await falip('encode', 'image', '--model', dir, '--image', image, '--device', 'cpu');

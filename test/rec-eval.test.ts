@@ -235,6 +235,19 @@ describe('fast path vs naive path', () => {
   });
 });
 
+describe('prefix sharing across settings', () => {
+  it('runs the unmasked prefix once per image for a whole α × σ grid at fixed layers', async () => {
+    const grid = [0.05, 0.2, 0.6].flatMap((alpha) => [1, 100].map((sigma) => ({ alpha, sigma })));
+    const rows = grid.map(({ alpha, sigma }) => ({ key: `a${alpha}-s${sigma}`, label: `${alpha}/${sigma}`, methods: [{ name: 'falip', alpha, sigma }] }));
+    // A fresh encoder: the shared one already holds these images' prefixes from the tests above.
+    const fresh = new ClipEncoder(encoder.graphs, { device: 'cpu', batchSize: 8 });
+    await runTable(config(rows), { ...options(path.join(tmp, 'prefix-grid')), encoder: fresh });
+    const images = new Set(samples.map((s) => s.image)).size;
+    // Six settings, every box of every image: still one prefix per image (the suffix carries the masks).
+    expect(fresh.stats().prefixRuns).toBe(images);
+  });
+});
+
 describe('methodKey (feature cache key)', () => {
   it('differs whenever a parameter that changes pixels, mask or caption changes, and is equal for equal params', () => {
     const V = v;

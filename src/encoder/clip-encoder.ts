@@ -57,6 +57,8 @@ export class ClipEncoder {
   private readonly vision: BatchQueue<VisionJob, Float32Array>;
   private readonly text: BatchQueue<number[], Float32Array>;
   private readonly prefixCache = new Map<string, Promise<Float32Array>>();
+  /** Prefix forwards submitted: with sharing, one per image and first masked layer, whatever the boxes or settings. */
+  private prefixRuns = 0;
 
   constructor(
     readonly graphs: ModelGraphs,
@@ -69,8 +71,8 @@ export class ClipEncoder {
   }
 
   /** Busy time of the model calls (ms) and number of batches, for throughput accounting. */
-  stats(): { busyMs: number; batches: number } {
-    return { busyMs: this.lock.busyMs, batches: this.lock.runs };
+  stats(): { busyMs: number; batches: number; prefixRuns: number } {
+    return { busyMs: this.lock.busyMs, batches: this.lock.runs, prefixRuns: this.prefixRuns };
   }
 
   private session(spec: VisionGraphSpec | 'text'): Promise<ort.InferenceSession> {
@@ -98,7 +100,10 @@ export class ClipEncoder {
   }
 
   private prefix(pixels: Float32Array, upTo: number, pixelsKey: string | undefined): Promise<Float32Array> {
-    const job = () => this.vision.submit({ spec: { from: 0, to: upTo, bias: false, capture: false }, input: pixels });
+    const job = () => {
+      this.prefixRuns++;
+      return this.vision.submit({ spec: { from: 0, to: upTo, bias: false, capture: false }, input: pixels });
+    };
     if (pixelsKey === undefined) return job();
     const key = `${upTo}|${pixelsKey}`;
     let p = this.prefixCache.get(key);

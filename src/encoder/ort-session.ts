@@ -10,6 +10,12 @@ export interface SessionOptions {
   optimizedModelFilePath?: string;
 }
 
+/** What each GPU provider needs from the machine, added to the error when it does not start. */
+const PROVIDER_HINTS: Record<Exclude<Device, 'cpu'>, string> = {
+  cuda: '; it needs an NVIDIA GPU with CUDA 12 and cuDNN 9 libraries on the library path',
+  webgpu: '; it needs a GPU with Vulkan drivers (Debian: libvulkan1 and mesa-vulkan-drivers or the vendor driver)',
+};
+
 export async function createSession(modelPath: string, opts: SessionOptions): Promise<ort.InferenceSession> {
   const providers: ort.InferenceSession.ExecutionProviderConfig[] = opts.device === 'cpu' ? ['cpu'] : [opts.device, 'cpu'];
   try {
@@ -22,7 +28,10 @@ export async function createSession(modelPath: string, opts: SessionOptions): Pr
       ...(opts.optimizedModelFilePath !== undefined && { optimizedModelFilePath: opts.optimizedModelFilePath }),
     });
   } catch (e) {
-    if (opts.device !== 'cpu') throw new UserError(`--device ${opts.device}: cannot start the ${opts.device} execution provider (${(e as Error).message.split('\n')[0]})`);
+    if (opts.device !== 'cpu') {
+      const reason = (e as Error).message.split('\n')[0]!.replace(/^.*?(Failed to get a WebGPU adapter)/, '$1');
+      throw new UserError(`--device ${opts.device}: cannot start the ${opts.device} execution provider (${reason})${PROVIDER_HINTS[opts.device]}`);
+    }
     throw e;
   }
 }

@@ -122,6 +122,10 @@ export class ModelGraphs {
       const entries = tower === 'vision' ? visionWeightEntries(this.config, weights) : textWeightEntries(this.config, weights);
       const index = await writeWeightsFile(path.join(this.dir, this.fileName(tower, 'bin')), entries, this.precision);
       await writeFileAtomic(path.join(this.dir, indexName), JSON.stringify(index));
+      // Both towers prepared: every later graph reads the weights files, so the checkpoint (600 MB for
+      // ViT-B/16) need not stay in memory beside ORT's own copy.
+      const other: Tower = tower === 'vision' ? 'text' : 'vision';
+      if (existsSync(path.join(this.dir, this.fileName(other, 'index.json')))) this.weightsPending = undefined;
     });
     return JSON.parse(await readFile(indexFile, 'utf8')) as WeightsIndex;
   }

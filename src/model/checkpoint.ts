@@ -30,7 +30,8 @@ export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
   return { config, weights, sha256 };
 }
 
-async function readConfig(path: string): Promise<ClipConfig> {
+/** Reads and checks a folder's config.json (a UserError naming the file for anything wrong). */
+export async function readConfig(path: string): Promise<ClipConfig> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');

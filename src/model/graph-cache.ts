@@ -4,8 +4,8 @@ import { mkdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { UserError } from '../util/errors.js';
-import { loadCheckpoint } from './checkpoint.js';
-import { fromHfConfig, type ClipConfig } from './clip-config.js';
+import { loadCheckpoint, readConfig } from './checkpoint.js';
+import type { ClipConfig } from './clip-config.js';
 import type { ResolvedModel } from './model-store.js';
 import type { Precision } from './onnx/precision.js';
 import { buildTextGraph } from './onnx/text-graph.js';
@@ -69,20 +69,7 @@ export class ModelGraphs {
   ) {}
 
   static async open(model: ResolvedModel, opts: GraphOptions = {}): Promise<ModelGraphs> {
-    const configFile = path.join(model.sourceDir, 'config.json');
-    if (!existsSync(configFile)) throw new UserError(`${configFile}: not found`);
-    let json: unknown;
-    try {
-      json = JSON.parse(await readFile(configFile, 'utf8'));
-    } catch (e) {
-      throw new UserError(`${configFile}: not valid JSON (${(e as Error).message})`);
-    }
-    let config: ClipConfig;
-    try {
-      config = fromHfConfig(json);
-    } catch (e) {
-      throw new UserError(`${configFile}: ${(e as Error).message.replace(/^config\.json: /, '')}`);
-    }
+    const config = await readConfig(path.join(model.sourceDir, 'config.json'));
     const sha256 = await checkpointSha256(model.sourceDir, model.cacheDir);
     const dir = path.join(model.cacheDir, `graphs-${sha256.slice(0, 16)}-v${BUILDER_VERSION}`);
     return new ModelGraphs(model, config, sha256, dir, opts.precision ?? 'fp32');

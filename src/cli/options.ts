@@ -21,6 +21,8 @@ export const SHARED_OPTIONS = {
   limit: { flags: '--limit <n>', help: 'evaluate a seeded random subset of N items (not the first N)' },
   sampleSeed: { flags: '--sample-seed <n>', help: 'seed of the --limit subset', defaultValue: '0' },
   out: { flags: '--out <dir>', help: 'results folder (default: results/<run name>-<config hash>)' },
+  split: { flags: '--split <name...>', help: "splits to evaluate (default: the paper's: testA testB val; test val for refcocog)" },
+  setting: { flags: '--setting <setting>', help: 'candidate boxes: gold annotations or detector proposals', defaultValue: 'gold', choices: ['gold', 'prop'] },
   batchSize: { flags: '--batch-size <n>', help: 'requests per model call (default: 8 on CPU, 64 on GPUs)' },
   alpha: { flags: '--alpha <a>', help: 'FALIP mask peak value α', defaultValue: '0.2' },
   sigma: { flags: '--sigma <s>', help: 'FALIP Gaussian σ, in tokens', defaultValue: '100' },

@@ -1,4 +1,4 @@
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import { requireDataset } from '../datasets/dataset-store.js';
 import { ensureDemoSet } from '../datasets/demo-set.js';
 import type { MaskForm } from '../prompts/falip-mask.js';
@@ -9,6 +9,7 @@ import { completeAxes, gridPoints, sweepConfig, type SweepAxes, type SweepPoint 
 import { sweepPlots, writeSweepPlots, type MeasuredPoint } from '../tasks/sweep-plots.js';
 import { CheckFailed, UserError } from '../util/errors.js';
 import { parseNumber, parseNumberList } from './parse.js';
+import { makeOption } from './options.js';
 import { addRunOptions, runTableWithFlags, type RunFlags } from './run-options.js';
 import { printTableResult } from './table-output.js';
 
@@ -93,8 +94,8 @@ export function register(program: Command): void {
   const cmd = program
     .command('sweep <dataset>')
     .description("evaluate FALIP over a grid of α × σ × layers × form in one run, plot accuracy against α and σ beside the paper's curves")
-    .option('--split <name...>', "splits to evaluate (default: the paper's: testA testB val; test val for refcocog)")
-    .addOption(new Option('--setting <setting>', 'candidate boxes: gold annotations or detector proposals').choices(['gold', 'prop']).default('gold'))
+    .addOption(makeOption('split'))
+    .addOption(makeOption('setting'))
     .option('--alpha <list>', 'mask peak values α, comma-separated, e.g. 0.05,0.1,0.2 (default 0.2)')
     .option('--sigma <list>', 'Gaussian σ values in tokens, comma-separated, e.g. 1,100,300 (default 100)')
     .option('--layers <spec>', "1-based layers that get the mask, one selection per flag: --layers 9-12 --layers 1,3,5-7 (default: the last 4)", collectLayers)

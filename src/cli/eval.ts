@@ -3,9 +3,9 @@ import { ensureDemoSet } from '../datasets/demo-set.js';
 import { requireDataset } from '../datasets/dataset-store.js';
 import { METHOD_NAMES } from '../prompts/method.js';
 import { datasetFootnotes, splitsFor } from '../tasks/default-splits.js';
-import { paperNumbersFor } from '../tasks/paper-lookup.js';
+import { paperNumbersFor, TABLE1_CONFIG } from '../tasks/paper-lookup.js';
 import type { MethodEntry, TableConfig } from '../tasks/table-config.js';
-import { parseTableConfig } from '../tasks/table-config.js';
+import { parseTableConfig, readTableConfig } from '../tasks/table-config.js';
 import { UserError } from '../util/errors.js';
 import { makeOption } from './options.js';
 import { parseNumber } from './parse.js';
@@ -59,16 +59,15 @@ async function evalConfig(dataset: string, f: EvalFlags): Promise<TableConfig> {
     ? { count: parseNumber('--negatives', f.negatives, (n) => Number.isInteger(n) && n > 0, 'a positive integer'), from: f.negativesFrom, seed: 0 }
     : false;
   const custom = methods.some((m) => typeof methodEntry(m, f) !== 'string');
-  const rows = await Promise.all(
-    groups.map(async (g) => ({
-      key: `${g.join('.')}-${suffix}`,
-      label: `${g.length > 1 ? 'E: ' : ''}${g.join(' + ')} ${f.setting}${f.subtract ? ' (P)' : ''}`,
-      setting: f.setting,
-      methods: g.map((m) => methodEntry(m, f)),
-      subtract,
-      paper: (!custom && (await paperNumbersFor(g, f.setting, Boolean(f.subtract)))) || {},
-    })),
-  );
+  const table1 = await readTableConfig(TABLE1_CONFIG);
+  const rows = groups.map((g) => ({
+    key: `${g.join('.')}-${suffix}`,
+    label: `${g.length > 1 ? 'E: ' : ''}${g.join(' + ')} ${f.setting}${f.subtract ? ' (P)' : ''}`,
+    setting: f.setting,
+    methods: g.map((m) => methodEntry(m, f)),
+    subtract,
+    paper: (!custom && paperNumbersFor(table1, g, f.setting, Boolean(f.subtract))) || {},
+  }));
   return parseTableConfig(
     {
       name: `eval-${dataset}`,
@@ -87,8 +86,8 @@ export function register(program: Command): void {
   const cmd = program
     .command('eval <dataset>')
     .description("evaluate REC on a dataset's splits (refcoco, refcoco+, refcocog, demo) and print the rows beside the paper's numbers")
-    .option('--split <name...>', 'splits to evaluate (default: the paper\'s: testA testB val; test val for refcocog)')
-    .addOption(new Option('--setting <setting>', 'candidate boxes: gold annotations or detector proposals').choices(['gold', 'prop']).default('gold'))
+    .addOption(makeOption('split'))
+    .addOption(makeOption('setting'))
     .option('--method <name...>', `methods, one row each (${METHOD_NAMES.join(', ')}); default falip (demo: falip redcircle)`)
     .option('--ensemble <m1,m2,...>', 'add a row summing these methods\' logits (ReCLIP-style ensemble)')
     .option('--subtract', 'subtract the mean logit of negative captions (the paper\'s "P")')

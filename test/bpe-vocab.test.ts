@@ -1,8 +1,7 @@
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BYTE_TO_CHAR, byteLevelVocab, clipVocabFromBpeGz, vocabFiles } from '../src/model/bpe-vocab.js';
 
-const BPE_GZ = path.resolve(import.meta.dirname, '../../shared/clip-bpe/bpe_simple_vocab_16e6.txt.gz');
+import { CLIP_BPE_GZ as BPE_GZ } from './helpers/fixtures.js';
 
 describe('BYTE_TO_CHAR', () => {
   it('maps the 256 bytes to 256 distinct characters', () => {

@@ -7,7 +7,8 @@ import { UserError } from '../src/util/errors.js';
 
 const REPO = path.resolve(import.meta.dirname, '..');
 const TABLE1 = path.join(REPO, 'configs', 'table1.yaml');
-const PAPER_CSV = '/work/shared/paper/table1_rec.csv';
+import { paperCsv } from './helpers/fixtures.js';
+const PAPER_CSV = paperCsv('table1_rec');
 
 /** The paper's Table 1 as the CSV has it: "group|method|setting" → column ("refcoco/testA") → number. */
 async function readPaperCsv(): Promise<Map<string, Record<string, number>>> {
@@ -72,7 +73,7 @@ describe('configs/table1.yaml', () => {
     expect(row?.paper['refcoco/testA']).toBe(44.2);
   });
 
-  it('every paper number matches /work/shared/paper/table1_rec.csv, row for row', async () => {
+  it('every paper number matches the paper Table 1 (test/fixtures/paper/table1_rec.csv), row for row', async () => {
     const paper = await readPaperCsv();
     expect(paper.size).toBe(18);
     const columns = cfg.columns.map(columnKey);

@@ -7,7 +7,7 @@ import { cleanText } from '../src/model/text-clean.js';
 import { ClipTokenizer } from '../src/model/tokenizer.js';
 import { UserError } from '../src/util/errors.js';
 
-const SHARED = path.resolve(import.meta.dirname, '../../shared/clip-bpe');
+import { CLIP_BPE_GZ, TOKENIZER_CASES } from './helpers/fixtures.js';
 
 interface ReferenceCase {
   text: string;
@@ -38,9 +38,9 @@ describe('ClipTokenizer with the OpenAI CLIP vocabulary', () => {
   let cases: ReferenceCase[];
 
   beforeAll(async () => {
-    const { vocabPath, mergesPath } = await writeVocab('clip', await clipVocabFromBpeGz(path.join(SHARED, 'bpe_simple_vocab_16e6.txt.gz')));
+    const { vocabPath, mergesPath } = await writeVocab('clip', await clipVocabFromBpeGz(CLIP_BPE_GZ));
     tokenizer = await ClipTokenizer.fromFiles(vocabPath, mergesPath);
-    const lines = (await readFile(path.join(SHARED, 'tokenizer_cases.jsonl'), 'utf8')).split('\n');
+    const lines = (await readFile(TOKENIZER_CASES, 'utf8')).split('\n');
     cases = lines.filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as ReferenceCase);
   });
 

@@ -1,9 +1,9 @@
 import { stat } from 'node:fs/promises';
-import { Argument, Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { checkRecDataset, type CheckReport, type PerImageStats } from '../datasets/check-rec.js';
 import { datasetsRoot, listDatasets, requireDataset } from '../datasets/dataset-store.js';
 import { writeDemoSet } from '../datasets/demo-set.js';
-import { importReclip, RECLIP_DATASETS, type ReclipDataset } from '../datasets/reclip-import.js';
+import { IMPORTERS } from '../datasets/importers.js';
 import type { DatasetCounts } from '../datasets/dataset-info.js';
 import { CheckFailed, UserError } from '../util/errors.js';
 import { makeOption } from './options.js';
@@ -12,26 +12,30 @@ import { makeOption } from './options.js';
 const SHOWN_PROBLEMS = 20;
 
 export function register(program: Command): void {
-  const data = program.command('data').description('REC datasets: import ReCLIP files, check them, list them, generate the demo set');
+  const data = program.command('data').description('datasets: import them as released, check them, list them, generate the demo sets');
 
-  data
+  const importer = data
     .command('import')
-    .description('import a ReCLIP-format REC split (jsonl + optional detector file) into <datasets>/<dataset>/<split>/')
-    .addArgument(new Argument('<dataset>', 'the RefCOCO-family dataset the files belong to').choices(RECLIP_DATASETS))
-    .requiredOption('--reclip-jsonl <file>', "ReCLIP's <dataset>_<split>.jsonl: one referred object per line, with anns, ann_id and sentences")
-    .option('--dets <file>', "detector boxes for the prop setting (ReCLIP's <dataset>_dets_dict.json); without it only the gold setting can run")
-    .requiredOption('--images <dir>', 'folder holding the COCO train2014 images the jsonl file names point to')
-    .requiredOption('--split <name>', 'split name to store the import under, e.g. val, testA, testB, test')
-    .option('--out-root <dir>', 'datasets folder to write into (default: $FALIP_DATASETS, else <repo>/datasets)')
-    .action(async (dataset: ReclipDataset, opts: { reclipJsonl: string; dets?: string; images: string; split: string; outRoot?: string }) => {
-      const result = await importReclip({ dataset, jsonl: opts.reclipJsonl, dets: opts.dets, images: opts.images, split: opts.split, outRoot: opts.outRoot });
-      console.log(`imported ${dataset}/${opts.split} into ${result.dir}`);
-      console.log(`  ${formatCounts(result.info.counts)}`);
-      if (result.fullImageFallbacks > 0) {
-        console.log(`  ${result.fullImageFallbacks} image(s) without detections use the full image as their only proposal`);
-      }
-      printProblems('warnings', result.warnings);
-    });
+    .description('import a dataset as released into <datasets>/<name>/<split>/ (one subcommand per source format)');
+  for (const imp of IMPORTERS) {
+    const cmd = importer.command(imp.name).description(imp.summary);
+    for (const o of imp.options) {
+      const option = new Option(o.flags, o.help);
+      if (o.defaultValue !== undefined) option.default(o.defaultValue);
+      if (o.choices) option.choices(o.choices);
+      if (o.required) option.makeOptionMandatory();
+      cmd.addOption(option);
+    }
+    cmd
+      .option('--out-root <dir>', 'datasets folder to write into (default: $FALIP_DATASETS, else <repo>/datasets)')
+      .action(async (opts: Record<string, string | undefined>) => {
+        const report = await imp.run(opts, opts.outRoot);
+        console.log(`imported ${report.info.name}/${report.info.split} into ${report.dir}`);
+        console.log(`  ${formatCounts(report.info.counts)}`);
+        for (const note of report.notes) console.log(`  ${note}`);
+        printProblems('warnings', report.warnings);
+      });
+  }
 
   data
     .command('check')
@@ -83,9 +87,11 @@ async function datasetFolder(target: string): Promise<string> {
   return (await requireDataset(parts[0]!, parts[1]!)).dir;
 }
 
+/** `{ refs: 57, gold_boxes: 96 }` → "57 refs, 96 gold boxes". */
 function formatCounts(c: DatasetCounts): string {
-  const proposals = c.proposals === undefined ? 'no proposals' : `${c.proposals} proposals`;
-  return `${c.refs} refs, ${c.sentences} sentences, ${c.images} images, ${c.gold_boxes} gold boxes, ${proposals}`;
+  return Object.entries(c)
+    .map(([what, n]) => `${n} ${what.replaceAll('_', ' ')}`)
+    .join(', ');
 }
 
 function printReport(dir: string, report: CheckReport): void {

@@ -4,24 +4,28 @@ import { z } from 'zod';
 import { UserError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import type { RecSample } from './rec-manifest.js';
-import { parseJsonLine, parseWith } from './schema-check.js';
+import { parseJsonLine, parseWith } from '../util/schema-check.js';
 
 export const DATASET_INFO_FILE = 'dataset.json';
 export const MANIFEST_FILE = 'manifest.jsonl';
 
 const count = z.number().int().nonnegative();
 
+/** The evaluation a dataset is for; each has its own manifest schema. */
+export const TASK_NAMES = ['rec', 'classification', 'pointcloud'] as const;
+export type TaskName = (typeof TASK_NAMES)[number];
+
 /** dataset.json: what a dataset folder holds and where it came from (written last by every importer). */
 const datasetInfoSchema = z.object({
   name: z.string().min(1),
   split: z.string().min(1),
-  task: z.literal('rec'),
-  /** Absolute, or relative to the dataset folder (the generated demo set keeps its images inside). */
+  task: z.enum(TASK_NAMES),
+  /** Absolute, or relative to the dataset folder (the generated demo sets keep their images inside). */
   image_root: z.string().min(1),
   /** The imported files with their sha256, so a result can name exactly which data it was run on. */
   sources: z.array(z.object({ file: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 hex digits') })),
-  /** gold_boxes and proposals count each image once, however many refs it has. */
-  counts: z.object({ refs: count, sentences: count, images: count, gold_boxes: count, proposals: count.optional() }),
+  /** What the manifest holds, by name (REC: refs, sentences, images, gold_boxes, proposals; each image counted once). */
+  counts: z.record(z.string(), count),
   created_by: z.string(),
 });
 

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { BoxXYWH } from '../image/box.js';
 import { UserError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
-import { parseJsonLine, parseWith } from './schema-check.js';
+import { parseJsonLine, parseWith } from '../util/schema-check.js';
 
 /** [x, y, w, h] in original-image pixels (COCO/ReCLIP convention, see src/image/box.ts). */
 const boxSchema = z

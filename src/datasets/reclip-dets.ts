@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import type { BoxXYWH } from '../image/box.js';
 import { UserError } from '../util/errors.js';
-import { parseWith } from './schema-check.js';
+import { parseWith } from '../util/schema-check.js';
 
 /** Detector boxes per image id (ids compared as integers, as ReCLIP's `int(image_id)` does). */
 export type DetectionsByImage = ReadonlyMap<number, readonly BoxXYWH[]>;

@@ -1,18 +1,17 @@
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import pLimit from 'p-limit';
 import sharp from 'sharp';
 import { z } from 'zod';
 import { boxArea, type BoxXYWH } from '../image/box.js';
 import { UserError } from '../util/errors.js';
+import { sha256OfFile } from '../util/sha256.js';
 import { countRecSamples, type DatasetInfo } from './dataset-info.js';
 import { datasetDir, writeRecDataset } from './dataset-store.js';
+import type { DatasetImporter } from './importer.js';
 import { integerImageId, readDetections } from './reclip-dets.js';
 import { readJsonLines, type RecSample } from './rec-manifest.js';
-import { parseJsonLine, parseWith } from './schema-check.js';
+import { parseJsonLine, parseWith } from '../util/schema-check.js';
 
 export const RECLIP_DATASETS = ['refcoco', 'refcoco+', 'refcocog'] as const;
 export type ReclipDataset = (typeof RECLIP_DATASETS)[number];
@@ -110,8 +109,8 @@ export async function importReclip(opts: ReclipImportOptions): Promise<ReclipImp
     return sample;
   });
 
-  const sources = [{ file: resolve(opts.jsonl), sha256: await sha256File(opts.jsonl) }];
-  if (opts.dets !== undefined) sources.push({ file: resolve(opts.dets), sha256: await sha256File(opts.dets) });
+  const sources = [{ file: resolve(opts.jsonl), sha256: await sha256OfFile(opts.jsonl) }];
+  if (opts.dets !== undefined) sources.push({ file: resolve(opts.dets), sha256: await sha256OfFile(opts.dets) });
   const info: DatasetInfo = {
     name: opts.dataset,
     split: opts.split,
@@ -157,8 +156,20 @@ async function readImageSizes(lines: readonly ParsedLine[], imageRoot: string): 
   return new Map(entries);
 }
 
-async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  await pipeline(createReadStream(path), hash);
-  return hash.digest('hex');
-}
+/** `falip data import refcoco|refcoco+|refcocog`: ReCLIP's files for one split. */
+export const reclipImporters: readonly DatasetImporter[] = RECLIP_DATASETS.map((dataset) => ({
+  name: dataset,
+  task: 'rec',
+  summary: `import a ${dataset} split from ReCLIP's jsonl (+ optional detector file) into <datasets>/${dataset}/<split>/`,
+  options: [
+    { flags: '--reclip-jsonl <file>', help: `ReCLIP's ${dataset}_<split>.jsonl: one referred object per line, with anns, ann_id and sentences`, required: true },
+    { flags: '--dets <file>', help: `detector boxes for the prop setting (ReCLIP's ${dataset}_dets_dict.json); without it only the gold setting can run` },
+    { flags: '--images <dir>', help: 'folder holding the COCO train2014 images the jsonl file names point to', required: true },
+    { flags: '--split <name>', help: 'split name to store the import under, e.g. val, testA, testB, test', required: true },
+  ],
+  async run(o, outRoot) {
+    const result = await importReclip({ dataset, jsonl: o.reclipJsonl!, dets: o.dets, images: o.images!, split: o.split!, outRoot });
+    const notes = result.fullImageFallbacks > 0 ? [`${result.fullImageFallbacks} image(s) without detections use the full image as their only proposal`] : [];
+    return { dir: result.dir, info: result.info, notes, warnings: result.warnings };
+  },
+}));

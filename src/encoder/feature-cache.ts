@@ -46,7 +46,3 @@ export class FeatureCache {
     await writeFileAtomic(this.file(key), new Uint8Array(value.buffer, value.byteOffset, value.byteLength));
   }
 }
-
-export function sha256Of(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}

@@ -1,4 +1,4 @@
-import { rename, unlink, writeFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../util/atomic-write.js';
 
 const MAGIC = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]); // "\x93NUMPY"
 /** Magic (6) + version (2) + header length (2). */
@@ -33,13 +33,6 @@ export function encodeNpyFloat32(data: Float32Array, shape: readonly number[]): 
 }
 
 /** Writes an NPY file atomically: readers never see a half-written array. */
-export async function writeNpy(path: string, data: Float32Array, shape: readonly number[]): Promise<void> {
-  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
-  try {
-    await writeFile(tmp, encodeNpyFloat32(data, shape));
-    await rename(tmp, path);
-  } catch (e) {
-    await unlink(tmp).catch(() => undefined);
-    throw e;
-  }
+export function writeNpy(path: string, data: Float32Array, shape: readonly number[]): Promise<void> {
+  return writeFileAtomic(path, encodeNpyFloat32(data, shape));
 }

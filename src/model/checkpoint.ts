@@ -1,8 +1,7 @@
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError } from '../util/errors.js';
+import { sha256OfFile } from '../util/sha256.js';
 import { fromHfConfig, type ClipConfig } from './clip-config.js';
 import { DEFAULT_LOGIT_SCALE, LOGIT_SCALE_NAME, expectedShapes } from './expected-shapes.js';
 import { readSafetensors } from './safetensors.js';
@@ -77,10 +76,4 @@ function validateWeights(named: WeightMap, config: ClipConfig, file: string): We
     weights.set(name, t);
   }
   return weights;
-}
-
-async function sha256OfFile(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
 }

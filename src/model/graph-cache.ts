@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
-import { createReadStream, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { UserError } from '../util/errors.js';
+import { sha256OfFile } from '../util/sha256.js';
 import { loadCheckpoint, readConfig } from './checkpoint.js';
 import type { ClipConfig } from './clip-config.js';
 import type { ResolvedModel } from './model-store.js';
@@ -24,12 +24,6 @@ export const BUILDER_VERSION = 1;
 
 type Tower = 'vision' | 'text';
 
-async function sha256File(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
-
 /** Hashing a 600 MB checkpoint takes a second; remember it while the file's size and mtime stay the same. */
 async function checkpointSha256(sourceDir: string, cacheDir: string): Promise<string> {
   const file = path.join(sourceDir, 'model.safetensors');
@@ -40,7 +34,7 @@ async function checkpointSha256(sourceDir: string, cacheDir: string): Promise<st
     const m = JSON.parse(await readFile(memo, 'utf8')) as { file: string; size: number; mtimeMs: number; sha256: string };
     if (m.file === file && m.size === st.size && m.mtimeMs === st.mtimeMs) return m.sha256;
   }
-  const sha256 = await sha256File(file);
+  const sha256 = await sha256OfFile(file);
   await mkdir(cacheDir, { recursive: true });
   await writeFileAtomic(memo, JSON.stringify({ file, size: st.size, mtimeMs: st.mtimeMs, sha256 }));
   return sha256;

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { UserError } from '../util/errors.js';
 import { modelsRoot } from '../util/repo-paths.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import { parseJsonLine, parseWith } from '../util/schema-check.js';
 
 /** models/<name>/model.json: a registered model and where its checkpoint folder is. */
 const ModelRecord = z.object({
@@ -32,9 +33,7 @@ export function modelDir(name: string): string {
 export async function readModelRecord(name: string): Promise<ModelRecord | undefined> {
   const file = path.join(modelDir(name), 'model.json');
   if (!existsSync(file)) return undefined;
-  const parsed = ModelRecord.safeParse(JSON.parse(await readFile(file, 'utf8')));
-  if (!parsed.success) throw new UserError(`${file}: not a falip model record (${parsed.error.issues[0]?.path.join('.')})`);
-  return parsed.data;
+  return parseWith(ModelRecord, parseJsonLine(await readFile(file, 'utf8'), file), file);
 }
 
 export async function writeModelRecord(rec: ModelRecord): Promise<void> {

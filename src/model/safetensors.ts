@@ -1,5 +1,6 @@
-import { open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { endianness } from 'node:os';
+import { writeAll, writeAtomically } from '../util/atomic-write.js';
 import { UserError } from '../util/errors.js';
 import { numel, type Tensor, type WeightMap } from './tensor.js';
 
@@ -147,7 +148,7 @@ async function readInto(fh: FileHandle, position: number, target: Uint8Array): P
 
 /**
  * Writes `tensors` as float32 safetensors, sorted by name so equal input gives identical bytes.
- * Tensors are streamed one at a time (a ViT-L/14 is 1.7 GB) into `path.tmp`, renamed on success.
+ * Tensors are streamed one at a time (a ViT-L/14 is 1.7 GB) into a temporary file, renamed on success.
  */
 export async function writeSafetensors(path: string, tensors: WeightMap, metadata?: Record<string, string>): Promise<void> {
   assertLittleEndianHost();
@@ -170,28 +171,12 @@ export async function writeSafetensors(path: string, tensors: WeightMap, metadat
   const prefix = Buffer.alloc(8);
   prefix.writeBigUInt64LE(BigInt(headerBytes.length));
 
-  const tmp = `${path}.tmp`;
-  const fh = await open(tmp, 'w');
-  try {
+  await writeAtomically(path, async (fh) => {
     await writeAll(fh, prefix);
     await writeAll(fh, headerBytes);
     for (const name of names) {
       const data = tensors.get(name)!.data;
       await writeAll(fh, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
     }
-    await fh.close();
-  } catch (e) {
-    await fh.close().catch(() => undefined);
-    await rm(tmp, { force: true });
-    throw e;
-  }
-  await rename(tmp, path);
-}
-
-async function writeAll(fh: FileHandle, bytes: Uint8Array): Promise<void> {
-  let done = 0;
-  while (done < bytes.length) {
-    const { bytesWritten } = await fh.write(bytes, done, bytes.length - done);
-    done += bytesWritten;
-  }
+  });
 }

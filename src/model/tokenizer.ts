@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { UserError } from '../util/errors.js';
+import { parseWith } from '../util/schema-check.js';
 import { BYTE_TO_CHAR, END_OF_TEXT, END_OF_WORD, START_OF_TEXT } from './bpe-vocab.js';
 import { cleanText } from './text-clean.js';
 
@@ -128,9 +129,7 @@ function parseVocabJson(path: string, text: string): Record<string, number> {
   } catch (err) {
     throw new UserError(`${path}: not valid JSON (${(err as Error).message})`);
   }
-  const parsed = VocabJson.safeParse(json);
-  if (!parsed.success) throw new UserError(`${path}: expected an object of token → integer id`);
-  return parsed.data;
+  return parseWith(VocabJson, json, `${path}: expected an object of token → integer id;`);
 }
 
 function parseMergesTxt(path: string, text: string): string[] {

@@ -2,6 +2,7 @@ import { appendFile, readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { UserError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import { describeIssue, safeParseWith } from '../util/schema-check.js';
 
 /** One evaluated item (a REC sentence, a classification sample…) in one cell of a results table. */
 export interface EvalRecord {
@@ -38,10 +39,8 @@ function parseRecordLine(line: string): EvalRecord | string {
   } catch {
     return 'not valid JSON';
   }
-  const parsed = evalRecordSchema.safeParse(json);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0]!;
-  return `${issue.path.join('.') || 'record'}: ${issue.message}`;
+  const parsed = safeParseWith(evalRecordSchema, json);
+  return parsed.success ? parsed.data : describeIssue(parsed.error);
 }
 
 /** A JSON array key cannot collide the way "a|b" + "c" and "a" + "b|c" would with a separator. */

@@ -1,4 +1,4 @@
-import { open, rename } from 'node:fs/promises';
+import { writeAll, writeAtomically } from '../../util/atomic-write.js';
 import type { Tensor } from '../tensor.js';
 import { ElemType, type ExternalTensor } from './graph-builder.js';
 import { toFloat16, type Precision } from './precision.js';
@@ -16,25 +16,19 @@ const ALIGN = 64;
  */
 export async function writeWeightsFile(path: string, entries: Iterable<[string, Tensor]>, precision: Precision = 'fp32'): Promise<WeightsIndex> {
   const elemType = precision === 'fp16' ? ElemType.FLOAT16 : ElemType.FLOAT;
-  const tmp = `${path}.tmp-${process.pid}`;
-  const fh = await open(tmp, 'w');
   const index: WeightsIndex = {};
   let offset = 0;
-  try {
+  await writeAtomically(path, async (fh) => {
     for (const [key, t] of entries) {
       const pad = (ALIGN - (offset % ALIGN)) % ALIGN;
-      if (pad) await fh.write(new Uint8Array(pad));
+      if (pad) await writeAll(fh, new Uint8Array(pad));
       offset += pad;
       const data = precision === 'fp16' ? toFloat16(t.data) : t.data;
       const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-      await fh.write(bytes);
+      await writeAll(fh, bytes);
       index[key] = { shape: t.shape, offset, length: bytes.byteLength, elemType };
       offset += bytes.byteLength;
     }
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, path);
+  });
   return index;
 }

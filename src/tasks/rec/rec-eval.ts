@@ -5,7 +5,8 @@ import type { RecSample } from '../../datasets/rec-manifest.js';
 import type { TextFeatures } from '../../encoder/text-features.js';
 import type { AblationEncoder } from '../../encoder/ablation-encoder.js';
 import type { ClipEncoder } from '../../encoder/clip-encoder.js';
-import { sha256Of, type FeatureCache } from '../../encoder/feature-cache.js';
+import type { FeatureCache } from '../../encoder/feature-cache.js';
+import { sha256Hex } from '../../util/sha256.js';
 import type { BoxXYWH } from '../../image/box.js';
 import { loadImage } from '../../image/load-image.js';
 import type { Method } from '../../prompts/method.js';
@@ -89,7 +90,7 @@ export async function evaluateRecColumn(rows: readonly RecRow[], column: RecColu
         if (work.length === 0) return;
         const file = path.resolve(column.imageRoot, image);
         const decoded = await loadImage(file);
-        const disk = ctx.cache && { cache: ctx.cache, imageSha256: sha256Of(await readFile(file)) };
+        const disk = ctx.cache && { cache: ctx.cache, imageSha256: sha256Hex(await readFile(file)) };
         const features = new ImageBoxFeatures(ctx.encoder, file, decoded, disk, ctx.ablation);
         // Refs of an image run concurrently so their boxes land in the same encoder batches;
         // records are appended in a fixed order afterwards.

@@ -26,6 +26,8 @@ const datasetInfoSchema = z.object({
   sources: z.array(z.object({ file: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 hex digits') })),
   /** What the manifest holds, by name (REC: refs, sentences, images, gold_boxes, proposals; each image counted once). */
   counts: z.record(z.string(), count),
+  /** Import choices that change the data (e.g. StanfordDogs' multi-box policy), for footnotes and run keys. */
+  options: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
   created_by: z.string(),
 });
 

@@ -11,7 +11,7 @@ import { archConfig } from '../src/model/clip-config.js';
 import { ModelGraphs } from '../src/model/graph-cache.js';
 import { resolveModel } from '../src/model/model-store.js';
 import { writeRandomModel } from '../src/model/random-model.js';
-import { defaultFalipParams } from '../src/prompts/falip.js';
+import { makeMethod } from '../src/prompts/method.js';
 
 describe('visionForwardFlops', () => {
   it('counts ViT-B/16 as 35.1 GFLOP (17.5 G multiply-adds)', () => {
@@ -32,8 +32,9 @@ describe('visionForwardFlops', () => {
 describe('benchWorkload', () => {
   it('draws the same boxes from the same seed, inside the frame', () => {
     const v = archConfig('tiny', 514).vision;
-    const a = benchWorkload(v, { images: 2, boxes: 5 }, defaultFalipParams(v), 7);
-    const b = benchWorkload(v, { images: 2, boxes: 5 }, defaultFalipParams(v), 7);
+    const falip = makeMethod('falip', {}, v, 'test');
+    const a = benchWorkload(v, { images: 2, boxes: 5 }, falip, 7);
+    const b = benchWorkload(v, { images: 2, boxes: 5 }, falip, 7);
     expect(a.items.map((i) => i.box)).toEqual(b.items.map((i) => i.box));
     expect(a.items.map((i) => i.image)).toEqual([0, 0, 0, 0, 0, 1, 1, 1, 1, 1]);
     for (const { box: [x, y, w, h] } of a.items) {

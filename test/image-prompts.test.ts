@@ -1,10 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { BoxXYWH } from '../src/image/box.js';
 import type { RgbImage } from '../src/image/rgb-image.js';
-import { BLUR_DEFAULTS, blurOutside } from '../src/prompts/blur.js';
+import { blurOutside } from '../src/prompts/blur.js';
+import { pillowGaussianBlur } from '../src/image/gaussian-blur.js';
+import { redCircleBlur } from '../src/prompts/redcircle-blur.js';
+import { BLUR_SIGMA, ENLARGE } from '../src/prompts/shared-params.js';
 import { cropBox } from '../src/prompts/crop.js';
 import { grayscaleOutside } from '../src/prompts/grayscale.js';
-import { defaultCircleThickness, redCircle, redCircleBlur } from '../src/prompts/redcircle.js';
+import { defaultCircleThickness, redCircle } from '../src/prompts/redcircle.js';
 import { SHADE_TEXT_TEMPLATE, SHADE_TINT, shadeBox } from '../src/prompts/shade.js';
 
 const W = 200;
@@ -52,7 +55,7 @@ describe('redCircle', () => {
   it('draws only pure red pixels, all inside the box, on the ellipse axes; nothing else changes', async () => {
     const img = texturedImage();
     const before = new Uint8Array(img.data);
-    const out = await redCircle(img, BOX, { thickness: 3 });
+    const out = await redCircle(img, BOX, { thickness: 3, enlarge: 0 });
     expect(img.data).toEqual(before);
     let changed = 0;
     for (const [x, y] of pixels(out)) {
@@ -72,14 +75,14 @@ describe('redCircle', () => {
   it('defaults to max(1, floor(max(W,H)/200)) px', async () => {
     expect(defaultCircleThickness(640, 480)).toBe(3);
     expect(defaultCircleThickness(100, 50)).toBe(1);
-    const out = await redCircle(texturedImage(), BOX);
+    const out = await redCircle(texturedImage(), BOX, { thickness: 'auto', enlarge: 0 });
     expect(isRed(out, 80, 40)).toBe(true);
     expect(isRed(out, 80, 41)).toBe(false);
   });
 
   it('clamps a box that sticks out of the image', async () => {
     const img = texturedImage();
-    const out = await redCircle(img, [-30, -20, 100, 80], { thickness: 2 }); // clamped to 0,0 → 70,60
+    const out = await redCircle(img, [-30, -20, 100, 80], { thickness: 2, enlarge: 0 }); // clamped to 0,0 → 70,60
     for (const [x, y] of pixels(out)) if (!same(img, out, x, y)) expect(x < 70 && y < 60).toBe(true);
     expect(isRed(out, 35, 0)).toBe(true);
     expect(isRed(out, 0, 30)).toBe(true);
@@ -91,7 +94,7 @@ describe('redCircleBlur', () => {
   it('blurs outside the ellipse, keeps its inside, and draws the outline', async () => {
     const img = texturedImage();
     const before = new Uint8Array(img.data);
-    const out = await redCircleBlur(img, BOX, { thickness: 3 });
+    const out = await redCircleBlur(img, BOX, { thickness: 3, enlarge: 0, blurSigma: 100 });
     expect(img.data).toEqual(before);
     let outside = 0;
     let outsideChanged = 0;
@@ -113,12 +116,27 @@ describe('redCircleBlur', () => {
   });
 });
 
+describe('redcircle enlarge (Table 14)', () => {
+  it('grows the ellipse by N pixels on each side, clamped at the image border', async () => {
+    const img = texturedImage();
+    expect(ENLARGE.schema.parse(undefined)).toBe(0);
+    const grown = await redCircle(img, BOX, { thickness: 1, enlarge: 10 });
+    // The box 40..121 × 40..101 grows to 30..131 × 30..111: its ellipse's axis points move out by 10.
+    for (const [x, y] of [[80, 30], [30, 70], [130, 70], [80, 110]] as const) expect(isRed(grown, x, y)).toBe(true);
+    expect(isRed(grown, 80, 40)).toBe(false);
+    // Grown past every border it is the ellipse inscribed in the image.
+    const capped = await redCircle(img, BOX, { thickness: 1, enlarge: 500 });
+    const whole = await redCircle(img, [0, 0, W, H], { thickness: 1, enlarge: 0 });
+    expect(capped.data).toEqual(whole.data);
+  });
+});
+
 describe('blurOutside', () => {
   it('keeps Pillow’s filled rectangle byte-identical and blurs the rest', async () => {
-    expect(BLUR_DEFAULTS.sigma).toBe(100);
+    expect(BLUR_SIGMA.schema.parse(undefined)).toBe(100);
     const img = texturedImage();
     const before = new Uint8Array(img.data);
-    const out = await blurOutside(img, FRACTIONAL_BOX);
+    const out = await blurOutside(img, FRACTIONAL_BOX, 100);
     expect(img.data).toEqual(before);
     let outside = 0;
     let outsideChanged = 0;
@@ -135,11 +153,14 @@ describe('blurOutside', () => {
     }
     expect(outsideChanged / outside).toBeGreaterThan(0.9);
     expect(borderChanged).toBeGreaterThan(0.9 * 2 * 62);
+    // Outside, the pixels are Pillow's GaussianBlur(100) of the whole image.
+    const blurred = pillowGaussianBlur(img, 100);
+    for (const [x, y] of pixels(out)) if (!inPillowRect(x, y)) expect(same(out, blurred, x, y)).toBe(true);
   });
 
   it('clamps a box that sticks out of the image', async () => {
     const img = texturedImage();
-    const out = await blurOutside(img, [-30, -20, 100, 80], { sigma: 5 }); // clamped to 0,0 → 70,60
+    const out = await blurOutside(img, [-30, -20, 100, 80], 5); // clamped to 0,0 → 70,60
     for (let y = 0; y <= 60; y++) for (let x = 0; x <= 70; x++) expect(same(img, out, x, y)).toBe(true);
     expect(same(img, out, 100, 100)).toBe(false);
   });

@@ -13,7 +13,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClipEncoder, type AttentionBias } from '../src/encoder/clip-encoder.js';
+import { ClipEncoder } from '../src/encoder/clip-encoder.js';
+import type { AttentionBias } from '../src/encoder/requests.js';
 import { createSession, floatTensor } from '../src/encoder/ort-session.js';
 import type { BoxXYWH } from '../src/image/box.js';
 import { loadImage } from '../src/image/load-image.js';
@@ -24,11 +25,10 @@ import { ModelGraphs } from '../src/model/graph-cache.js';
 import type { WeightMap } from '../src/model/tensor.js';
 import { ClipTokenizer } from '../src/model/tokenizer.js';
 import type { MaskForm } from '../src/prompts/falip-mask.js';
-import { defaultFalipParams, falipAttention } from '../src/prompts/falip.js';
-import { parseLayers } from '../src/prompts/layer-spec.js';
 import { textForwardRef, visionForwardRef } from './reference/clip-reference.js';
 import { cosine, hiddenErr, relErr } from './helpers/compare.js';
 import { removeTinyModels, tinyModel } from './helpers/tiny-model.js';
+import { falipBias, pixelInput } from './helpers/requests.js';
 
 const TOL = 1e-4;
 
@@ -169,15 +169,15 @@ beforeAll(async () => {
     // Every box of every form at once: the encoder batches them and shares one prefix per image.
     for (const form of FORMS) {
       for (const { label, box } of boxesFor(img.width, img.height)) {
-        const attention = falipAttention(box, img.width, img.height, cfg.vision, { ...defaultFalipParams(cfg.vision), form });
+        const attention = falipBias(box, img.width, img.height, cfg.vision, { form });
         jobs.push(
-          Promise.all([encoder.image({ pixels, attention, pixelsKey: file }), unsharedEncoder.image({ pixels, attention })]).then(([shared, unshared]) => {
+          Promise.all([encoder.image(pixelInput(pixels, file), { attention }), unsharedEncoder.image(pixelInput(pixels), { attention })]).then(([shared, unshared]) => {
             falip.set(`${form}|${label}`, { box, attention, shared, unshared });
           }),
         );
       }
     }
-    const [onnxPlain, onnxHidden8] = await Promise.all([encoder.image({ pixels }), onnxHidden(pixels, 8), ...jobs]);
+    const [onnxPlain, onnxHidden8] = await Promise.all([encoder.image(pixelInput(pixels), {}), onnxHidden(pixels, 8), ...jobs]);
     const refHidden8 = visionForwardRef(cfg, weights, pixels, { endLayer: 8 }).hidden;
     const refPlain = visionForwardRef(cfg, weights, pixels, { hiddenIn: refHidden8, startLayer: 8 }).imageEmbeds;
     images.push({ name: spec.name, width: img.width, height: img.height, pixels, onnxHidden8, refHidden8, onnxPlain, refPlain, falip });
@@ -206,7 +206,7 @@ describe('text tower', () => {
 
   it.each(TEXTS.map((t, i) => [i, t] as const))('text %i matches the float64 reference', async (_i, text) => {
     const ids = tokenizer.encode(text, cfg.text.contextLength);
-    const onnx = await encoder.textEmbedding(ids);
+    const onnx = await encoder.text(ids);
     expect(onnx).toHaveLength(cfg.projectionDim);
     expect(relErr(onnx, textForwardRef(cfg, weights, ids))).toBeLessThan(TOL);
   });
@@ -215,9 +215,9 @@ describe('text tower', () => {
     const ids = TEXTS.map((t) => tokenizer.encode(t, cfg.text.contextLength));
     expect(new Set(ids.map((i) => i.length)).size).toBe(TEXTS.length);
     const single: Float32Array[] = [];
-    for (const i of ids) single.push(await encoder.textEmbedding(i));
+    for (const i of ids) single.push(await encoder.text(i));
     const before = encoder.stats().batches;
-    const batched = await Promise.all(ids.map((i) => encoder.textEmbedding(i)));
+    const batched = await Promise.all(ids.map((i) => encoder.text(i)));
     expect(encoder.stats().batches - before).toBe(1); // one padded batch of 4
     batched.forEach((b, k) => expect(relErr(b, single[k]!)).toBeLessThan(1e-6));
   });
@@ -235,7 +235,7 @@ describe('plain image', () => {
 
   it('batched images equal unbatched ones', async () => {
     const before = encoder.stats().batches;
-    const batched = await Promise.all(images.map((c) => encoder.image({ pixels: c.pixels })));
+    const batched = await Promise.all(images.map((c) => encoder.image(pixelInput(c.pixels), {})));
     expect(encoder.stats().batches - before).toBe(1);
     batched.forEach((b, k) => expect(relErr(b, images[k]!.onnxPlain)).toBeLessThan(1e-6));
   });
@@ -291,11 +291,11 @@ describe('other layer selections', () => {
   it.each(IMAGES.map((s) => s.name))("%s: layers '12' (prefix of 11 layers)", async (name) => {
     const c = images.find((i) => i.name === name)!;
     const box = boxesFor(c.width, c.height)[0]!.box;
-    const attention = falipAttention(box, c.width, c.height, cfg.vision, { ...defaultFalipParams(cfg.vision), layers: parseLayers('12', cfg.vision.numLayers) });
+    const attention = falipBias(box, c.width, c.height, cfg.vision, { layers: '12' });
     expect(Array.from(attention.gate).findIndex((g) => g !== 0)).toBe(11 * cfg.vision.numHeads);
     const [shared, unshared, hidden11] = await Promise.all([
-      encoder.image({ pixels: c.pixels, attention, pixelsKey: c.name }),
-      unsharedEncoder.image({ pixels: c.pixels, attention }),
+      encoder.image(pixelInput(c.pixels, c.name), { attention }),
+      unsharedEncoder.image(pixelInput(c.pixels), { attention }),
       onnxHidden(c.pixels, 11),
     ]);
     const biasGate = gateRows(attention.gate, cfg);
@@ -311,10 +311,10 @@ describe('other layer selections', () => {
   it.each(IMAGES.map((s) => s.name))("%s: layers '1-4' (bias from the first layer, no prefix)", async (name) => {
     const c = images.find((i) => i.name === name)!;
     const box = boxesFor(c.width, c.height)[0]!.box;
-    const attention = falipAttention(box, c.width, c.height, cfg.vision, { ...defaultFalipParams(cfg.vision), layers: parseLayers('1-4', cfg.vision.numLayers) });
+    const attention = falipBias(box, c.width, c.height, cfg.vision, { layers: '1-4' });
     const [shared, unshared, hidden4] = await Promise.all([
-      encoder.image({ pixels: c.pixels, attention, pixelsKey: c.name }),
-      unsharedEncoder.image({ pixels: c.pixels, attention }),
+      encoder.image(pixelInput(c.pixels, c.name), { attention }),
+      unsharedEncoder.image(pixelInput(c.pixels), { attention }),
       onnxHidden(c.pixels, 4, attention),
     ]);
     expect(relErr(unshared, shared)).toBeLessThan(1e-6);
@@ -361,7 +361,7 @@ describe('the mask matters', () => {
       expect(transposed.subarray(1, T).every((x) => x === 0)).toBe(true); // row 0 is now empty...
       expect(transposed[5 * T]).toBeGreaterThan(0); // ...and column 0 holds the values
     }
-    const misplaced = await encoder.image({ pixels: c.pixels, attention: { bias: transposed, gate: r.attention.gate }, pixelsKey: c.name });
+    const misplaced = await encoder.image(pixelInput(c.pixels, c.name), { attention: { bias: transposed, gate: r.attention.gate } });
     const correctRef = strictRef(c, `${form}|${label}`);
     expect(relErr(r.shared, correctRef)).toBeLessThan(TOL);
     expect(relErr(misplaced, correctRef)).toBeGreaterThan(TOL);

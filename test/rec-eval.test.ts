@@ -10,27 +10,26 @@ import { datasetDir } from '../src/datasets/dataset-store.js';
 import { writeDemoSet } from '../src/datasets/demo-set.js';
 import { readRecManifest, type RecSample } from '../src/datasets/rec-manifest.js';
 import { ClipEncoder } from '../src/encoder/clip-encoder.js';
-import { openEncoder } from '../src/encoder/open-encoder.js';
+import { DecodedImage } from '../src/encoder/image-input.js';
+import { openEncoder, type ModelSummary } from '../src/encoder/open-encoder.js';
 import type { BoxXYWH } from '../src/image/box.js';
 import { loadImage } from '../src/image/load-image.js';
-import { preprocess } from '../src/image/preprocess.js';
 import type { RgbImage } from '../src/image/rgb-image.js';
 import type { VisionConfig } from '../src/model/clip-config.js';
 import type { ClipTokenizer } from '../src/model/tokenizer.js';
-import { applyEdit } from '../src/prompts/apply-edit.js';
-import { falipAttention } from '../src/prompts/falip.js';
-import { makeMethod, methodKey, type Method } from '../src/prompts/method.js';
+import { makeMethod, type Method } from '../src/prompts/method.js';
 import type { EvalRecord } from '../src/report/records.js';
 import { sampleNegatives, type BankCaption, type SubtractSpec } from '../src/tasks/rec/negatives.js';
 import { boxLogit, predictBox } from '../src/tasks/rec/rec-scoring.js';
-import { runTable, type RunTableOptions } from '../src/tasks/run-table.js';
-import { parseTableConfig, type TableConfig } from '../src/tasks/table-config.js';
+import { runTable, type RunTableOptions } from '../src/experiments/run-table.js';
+import { parseTableConfig, type TableConfig } from '../src/experiments/table-config.js';
 import { useTempFalipDirs } from './helpers/temp-falip-dirs.js';
 
 const dirs = useTempFalipDirs('falip-rec-eval-');
 let tmp: string;
 let encoder: ClipEncoder;
 let tokenizer: ClipTokenizer;
+let model: ModelSummary;
 let v: VisionConfig;
 let samples: RecSample[];
 let demoDir: string;
@@ -40,20 +39,20 @@ beforeAll(async () => {
   await writeDemoSet(process.env.FALIP_DATASETS, { images: 5 });
   demoDir = datasetDir('demo', 'val', process.env.FALIP_DATASETS);
   samples = await readRecManifest(path.join(demoDir, 'manifest.jsonl'));
-  ({ encoder, tokenizer } = await openEncoder({ model: 'tiny', device: 'cpu' }));
+  ({ encoder, tokenizer, model } = await openEncoder({ model: 'tiny', device: 'cpu' }));
   v = encoder.config.vision;
 });
 
 function config(rows: unknown[]): TableConfig {
-  return parseTableConfig({ name: 'rec-eval-test', title: 'test', task: 'rec', columns: ['demo/val'], rows }, 'test.yaml');
+  return parseTableConfig({ name: 'rec-eval-test', title: 'test', task: 'rec', columns: ['demo/val'], rows }, () => 'test.yaml');
 }
 
 function options(out: string): RunTableOptions {
   return {
     encoder,
     tokenizer,
-    model: { name: 'tiny', sha256: 'f'.repeat(64), device: 'cpu' },
-    sampleSeed: 0,
+    model,
+    sampling: { seed: 0 },
     out,
     progress: () => ({ add() {}, stop() {} }),
   };
@@ -138,13 +137,13 @@ describe('fast path vs naive path', () => {
 
   /** The rows, as config entries and as methods built here directly with makeMethod. */
   const rows = (): { key: string; entry: unknown[]; methods: Method[]; subtract?: SubtractSpec }[] => {
-    const L = v.numLayers;
+    const m = (name: string, params: Record<string, unknown> = {}) => makeMethod(name, params, v, 'test');
     return [
-      { key: 'falip', entry: ['falip'], methods: [makeMethod('falip', v)] },
-      { key: 'falip-1-4', entry: [{ name: 'falip', layers: '1-4' }], methods: [makeMethod('falip', v, { falip: { layers: [0, 1, 2, 3] } })] },
-      { key: 'falip-12', entry: [{ name: 'falip', layers: 12 }], methods: [makeMethod('falip', v, { falip: { layers: [L - 1] } })] },
-      { key: 'redcircle', entry: ['redcircle'], methods: [makeMethod('redcircle', v)] },
-      { key: 'falip-blur-p', entry: ['falip', 'blur+falip'], methods: [makeMethod('falip', v), makeMethod('blur+falip', v)], subtract: SUBTRACT },
+      { key: 'falip', entry: ['falip'], methods: [m('falip')] },
+      { key: 'falip-1-4', entry: [{ name: 'falip', layers: '1-4' }], methods: [m('falip', { layers: '1-4' })] },
+      { key: 'falip-12', entry: [{ name: 'falip', layers: 12 }], methods: [m('falip', { layers: '12' })] },
+      { key: 'redcircle', entry: ['redcircle'], methods: [m('redcircle')] },
+      { key: 'falip-blur-p', entry: ['falip', 'blur+falip'], methods: [m('falip'), m('blur+falip')], subtract: SUBTRACT },
     ];
   };
 
@@ -152,7 +151,8 @@ describe('fast path vs naive path', () => {
     expect(v.numLayers).toBe(12); // the layer ranges below assume ViT-B/16's 12 layers
     const defs = rows();
     // Sanity of the hand-built methods: default layers are 9-12 (0-based 8..11).
-    expect(defs[0]!.methods[0]!.falip!.layers).toEqual([8, 9, 10, 11]);
+    expect(defs[0]!.methods[0]!.params.layers).toEqual([8, 9, 10, 11]);
+    expect(defs[2]!.methods[0]!.params.layers).toEqual([11]);
     const cfg = config(
       defs.map((d) => ({ key: d.key, label: d.key, methods: d.entry, ...(d.subtract && { subtract: { count: d.subtract.count } }) })),
     );
@@ -166,7 +166,7 @@ describe('fast path vs naive path', () => {
     const textFeature = async (text: string): Promise<number[]> => {
       let f = textCache.get(text);
       if (!f) {
-        const raw = await naive.textEmbedding(tokenizer.encode(text, 77));
+        const raw = await naive.text(tokenizer.encode(text, 77));
         const n = Math.sqrt(raw.reduce((s, x) => s + x * x, 0));
         f = Array.from(raw, (x) => x / n);
         textCache.set(text, f);
@@ -177,11 +177,10 @@ describe('fast path vs naive path', () => {
       const feats = await Promise.all(texts.map(textFeature));
       return Float32Array.from(feats[0]!.map((_, i) => feats.reduce((s, f) => s + f[i]!, 0) / feats.length));
     };
+    let request = 0;
     const imageFeature = async (img: RgbImage, box: BoxXYWH, m: Method): Promise<Float32Array> => {
-      const edited = m.edit.kind === 'none' ? img : await applyEdit(img, box, m.edit);
-      const pixels = await preprocess(edited, v.imageSize);
-      const attention = m.falip ? falipAttention(box, img.width, img.height, v, m.falip) : undefined;
-      const raw = await naive.image({ pixels, attention });
+      // Every request is its own image to the encoder: nothing is shared or reused.
+      const raw = await naive.image(new DecodedImage(`naive-${request++}`, img), m.prepare({ width: img.width, height: img.height, box }));
       const n = Math.sqrt(raw.reduce((s, x) => s + x * x, 0));
       return raw.map((x) => x / n);
     };
@@ -248,32 +247,28 @@ describe('prefix sharing across settings', () => {
   });
 });
 
-describe('methodKey (feature cache key)', () => {
+describe('Method.key (feature cache key)', () => {
+  const key = (name: string, params: Record<string, unknown> = {}) => makeMethod(name, params, v, 'test').key;
+
   it('differs whenever a parameter that changes pixels, mask or caption changes, and is equal for equal params', () => {
-    const V = v;
-    const base = methodKey(makeMethod('falip', V));
-    expect(methodKey(makeMethod('falip', V))).toBe(base);
-    expect(methodKey(makeMethod('falip', V, { falip: { alpha: 0.2, sigma: 100, layers: [8, 9, 10, 11], form: 'a' } }))).toBe(base);
-    for (const falip of [{ alpha: 0.3 }, { sigma: 50 }, { layers: [0, 1, 2, 3] }, { layers: [11] }, { form: 'b' as const }, { form: 'c' as const }, { heads: [0] }]) {
-      expect(methodKey(makeMethod('falip', V, { falip })), JSON.stringify(falip)).not.toBe(base);
+    const base = key('falip');
+    expect(key('falip')).toBe(base);
+    expect(key('falip', { alpha: 0.2, sigma: 100, layers: '9-12', form: 'a' })).toBe(base);
+    for (const params of [{ alpha: 0.3 }, { sigma: 50 }, { layers: '1-4' }, { layers: 12 }, { form: 'b' }, { form: 'c' }, { heads: '1' }]) {
+      expect(key('falip', params), JSON.stringify(params)).not.toBe(base);
     }
-
-    const blur = methodKey(makeMethod('blur', V));
-    expect(methodKey(makeMethod('blur', V))).toBe(blur);
-    expect(methodKey(makeMethod('blur', V, { blurSigma: 5 }))).not.toBe(blur);
-    expect(methodKey(makeMethod('blur', V, { blurSigma: 5 }))).toBe(methodKey(makeMethod('blur', V, { blurSigma: 5 })));
-    expect(methodKey(makeMethod('blur+falip', V))).not.toBe(blur);
-    expect(methodKey(makeMethod('blur+falip', V, { blurSigma: 5 }))).not.toBe(methodKey(makeMethod('blur+falip', V)));
-
-    const circle = methodKey(makeMethod('redcircle', V));
-    expect(methodKey(makeMethod('redcircle', V, { circleThickness: 4 }))).not.toBe(circle);
-    expect(methodKey(makeMethod('redcircle', V, { circleThickness: 4 }))).not.toBe(methodKey(makeMethod('redcircle', V, { circleThickness: 2 })));
-    expect(methodKey(makeMethod('redcircle', V, { circleThickness: 4 }))).toBe(methodKey(makeMethod('redcircle', V, { circleThickness: 4 })));
-    expect(methodKey(makeMethod('redcircle+blur', V, { blurSigma: 5 }))).not.toBe(methodKey(makeMethod('redcircle+blur', V)));
-    expect(methodKey(makeMethod('redcircle+falip', V))).not.toBe(circle);
-
+    const blur = key('blur');
+    expect(key('blur', { blur_sigma: 5 })).not.toBe(blur);
+    expect(key('blur', { blur_sigma: 5 })).toBe(key('blur', { blur_sigma: 5 }));
+    expect(key('blur+falip')).not.toBe(blur);
+    expect(key('blur+falip', { blur_sigma: 5 })).not.toBe(key('blur+falip'));
+    const circle = key('redcircle');
+    expect(key('redcircle', { circle_thickness: 4 })).not.toBe(circle);
+    expect(key('redcircle', { circle_thickness: 4 })).not.toBe(key('redcircle', { circle_thickness: 2 }));
+    expect(key('redcircle+blur', { blur_sigma: 5 })).not.toBe(key('redcircle+blur'));
+    expect(key('redcircle+falip')).not.toBe(circle);
     // Different methods never share a key (pixels, mask or caption template differ).
-    const all = ['plain', 'falip', 'redcircle', 'redcircle+blur', 'redcircle+falip', 'blur', 'blur+falip', 'crop', 'shade', 'grayscale'].map((n) => methodKey(makeMethod(n, V)));
+    const all = ['plain', 'falip', 'redcircle', 'redcircle+blur', 'redcircle+falip', 'blur', 'blur+falip', 'crop', 'shade', 'grayscale'].map((n) => key(n));
     expect(new Set(all).size).toBe(all.length);
   });
 });

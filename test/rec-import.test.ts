@@ -8,6 +8,7 @@ import { checkRecDataset } from '../src/datasets/check-rec.js';
 import { readDatasetInfo } from '../src/datasets/dataset-info.js';
 import { listDatasets, requireDataset } from '../src/datasets/dataset-store.js';
 import { importReclip, reclipImageFile } from '../src/datasets/reclip-import.js';
+import { taskOfDataset } from '../src/tasks/registry.js';
 import { readRecManifest } from '../src/datasets/rec-manifest.js';
 import { UserError } from '../src/util/errors.js';
 
@@ -139,10 +140,9 @@ describe('importReclip', () => {
     expect(reclipImageFile('gta_00017.png')).toBe('gta_00017.png');
   });
 
-  it('names a missing dataset with the import command to run', async () => {
-    await expect(requireDataset('refcocog', 'test', join(work, 'empty'))).rejects.toThrow(
-      'dataset refcocog/test is not imported: run `falip data import refcocog --reclip-jsonl FILE --images DIR --split test`',
-    );
+  it('names a missing dataset, and the REC task knows the import command to run', async () => {
+    await expect(requireDataset('refcocog', 'test', join(work, 'empty'))).rejects.toThrow('dataset refcocog/test is not imported (see falip data import --help)');
+    expect(taskOfDataset('refcocog')!.dataset.importCommand('test')).toBe('falip data import refcocog --reclip-jsonl FILE --images DIR --split test');
   });
 });
 

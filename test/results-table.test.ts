@@ -137,36 +137,46 @@ describe('openRunFolder', () => {
 
   it('creates a run, then resumes it with the same configuration', async () => {
     const root = await mkdtemp(join(tmpdir(), 'falip-runs-'));
-    const first = await openRunFolder({ root, name: 'table1', resolvedConfig: config });
+    const first = await openRunFolder({ root, name: 'table1', runKey: config, details: { title: 'Table 1' } });
     expect(first.resumed).toBe(false);
     expect(first.dir).toBe(join(root, `table1-${configHash(config)}`));
     await first.records.append(cell('clip', 'testA', 1, 1)[0]!);
     await first.writeText('table.md', '# t\n');
+    // One writer per folder: a second open while the first holds it is refused, naming the holder.
+    await expect(openRunFolder({ root, name: 'table1', runKey: config })).rejects.toThrow(new RegExp(`in use by pid ${process.pid} on `));
+    first.close();
 
     const runJson = JSON.parse(await readFile(join(first.dir, 'run.json'), 'utf8'));
-    expect(runJson).toMatchObject({ name: 'table1', config_hash: first.configHash, config, seeds: { seed: 3, 'bootstrap.seed': 1 } });
+    expect(runJson).toMatchObject({ name: 'table1', config_hash: first.configHash, key: config, details: { title: 'Table 1' }, seeds: { seed: 3, 'bootstrap.seed': 1 } });
     expect(runJson.provenance.node).toBe(process.version);
 
     const reordered = { bootstrap: { iterations: 2000, seed: 1 }, seed: 3, table: 'rec' };
-    const second = await openRunFolder({ root, name: 'table1', resolvedConfig: reordered });
+    const second = await openRunFolder({ root, name: 'table1', runKey: reordered, details: { title: 'Table 1, renamed' } });
     expect(second.resumed).toBe(true);
     expect(second.dir).toBe(first.dir);
     expect(second.records.has('clip', 'testA', 'i00')).toBe(true);
-    expect(JSON.parse(await readFile(join(first.dir, 'run.json'), 'utf8')).resumed_with).toHaveLength(1);
+    const resumedJson = JSON.parse(await readFile(join(first.dir, 'run.json'), 'utf8'));
+    expect(resumedJson.resumed_with).toHaveLength(1);
+    // Details are for readers: a new title is kept without starting a new run.
+    expect(resumedJson.details).toEqual({ title: 'Table 1, renamed' });
+    second.close();
 
-    const changed = await openRunFolder({ root, name: 'table1', resolvedConfig: { ...config, seed: 4 } });
+    const changed = await openRunFolder({ root, name: 'table1', runKey: { ...config, seed: 4 } });
     expect(changed.resumed).toBe(false);
     expect(changed.dir).not.toBe(first.dir);
     expect(changed.records.all()).toHaveLength(0);
+    changed.close();
   });
 
   it('refuses an --out folder that holds another configuration', async () => {
     const out = join(await mkdtemp(join(tmpdir(), 'falip-out-')), 'mine');
-    await openRunFolder({ name: 'table1', resolvedConfig: config, out });
-    const other = openRunFolder({ name: 'table1', resolvedConfig: { ...config, seed: 4 }, out });
+    (await openRunFolder({ name: 'table1', runKey: config, out })).close();
+    const other = openRunFolder({ name: 'table1', runKey: { ...config, seed: 4 }, out });
     await expect(other).rejects.toBeInstanceOf(UserError);
-    await expect(openRunFolder({ name: 'table1', resolvedConfig: { ...config, seed: 4 }, out })).rejects.toThrow(
-      `${out}/run.json: holds a different configuration (hash ${configHash(config)}), use another --out`,
+    await expect(openRunFolder({ name: 'table1', runKey: { ...config, seed: 4 }, out })).rejects.toThrow(
+      `${out}/run.json: holds a different run (key hash ${configHash(config)}, this one ${configHash({ ...config, seed: 4 })}: another model, data, sampling or method parameter); use another --out`,
     );
+    // The refusals released the lock: the folder opens again for its own run.
+    (await openRunFolder({ name: 'table1', runKey: config, out })).close();
   });
 });

@@ -9,10 +9,11 @@ import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { bestSetting, checkFailBelow, register, type SweepRowResult } from '../src/cli/sweep.js';
 import { writeDemoSet } from '../src/datasets/demo-set.js';
 import { linePlot } from '../src/report/plot.js';
-import { PAPER_CURVE_LABEL, paperNumbersAt, readPaperSweeps, type PaperSweeps } from '../src/tasks/paper-curves.js';
-import { completeAxes, gridPoints, sweepConfig, type SweepPoint } from '../src/tasks/sweep-grid.js';
-import { sweepPlots, type MeasuredPoint } from '../src/tasks/sweep-plots.js';
+import { PAPER_CURVE_LABEL, paperNumbersAt, readPaperSweeps, type PaperSweeps } from '../src/experiments/paper-curves.js';
+import { completeAxes, gridPoints, sweepConfig, type SweepPoint } from '../src/experiments/sweep-grid.js';
+import { sweepPlots, type MeasuredPoint } from '../src/experiments/sweep-plots.js';
 import { CheckFailed } from '../src/util/errors.js';
+import { recTask } from '../src/tasks/rec/index.js';
 import { useTempFalipDirs } from './helpers/temp-falip-dirs.js';
 
 let paper: PaperSweeps;
@@ -41,12 +42,12 @@ describe('sweep grid', () => {
     const points = gridPoints(axes);
     expect(points).toHaveLength(3 * 2 * 3 * 2);
     expect(new Set(points.map((p) => p.key)).size).toBe(points.length);
-    const cfg = sweepConfig({ dataset: 'refcoco', splits: ['testA', 'val'], setting: 'gold', axes });
+    const cfg = sweepConfig({ dataset: 'refcoco', splits: ['testA', 'val'], task: recTask, options: { setting: 'gold' }, axes });
     expect(cfg.name).toBe('sweep-refcoco');
-    expect(cfg.columns).toEqual(['refcoco/testA', 'refcoco/val']);
+    expect(cfg.columns.map((c) => c.key)).toEqual(['refcoco/testA', 'refcoco/val']);
     expect(cfg.average).toBe(true);
     expect(cfg.rows).toHaveLength(36);
-    expect(cfg.rows[0]).toMatchObject({ key: 'a0.05-s1-l9-12-fa', setting: 'gold', methods: [{ name: 'falip', alpha: 0.05, sigma: 1, layers: '9-12', form: 'a' }] });
+    expect(cfg.rows[0]).toMatchObject({ key: 'a0.05-s1-l9-12-fa', options: { setting: 'gold' }, methods: [{ name: 'falip', params: { alpha: 0.05, sigma: 1, layers: '9-12', form: 'a' } }] });
   });
 
   it('keeps a layer selection with commas whole, one selection per list entry', () => {
@@ -59,15 +60,17 @@ describe('sweep grid', () => {
 
   it("uses the paper's default as baseline and carries the paper's numbers of the evaluated splits", () => {
     const axes = completeAxes({ alpha: [0.05, 0.2], sigma: [100, 1] });
-    const cfg = sweepConfig({ dataset: 'refcoco', splits: ['testA'], setting: 'gold', axes }, paperNumbersAt(paper));
+    const cfg = sweepConfig({ dataset: 'refcoco', splits: ['testA'], task: recTask, options: { setting: 'gold' }, axes }, paperNumbersAt(paper));
     expect(cfg.average).toBe(false);
     expect(cfg.baseline).toBe('a0.2-s100-llast4-fa');
     const paperOf = (key: string) => cfg.rows.find((r) => r.key === key)!.paper;
     expect(paperOf('a0.05-s100-llast4-fa')).toEqual({ 'refcoco/testA': 39.9 }); // Table 10
     expect(paperOf('a0.2-s1-llast4-fa')).toEqual({ 'refcoco/testA': 35.0 }); // Table 11
     expect(paperOf('a0.05-s1-llast4-fa')).toEqual({}); // in neither table
-    const prop = sweepConfig({ dataset: 'refcoco', splits: ['testA'], setting: 'prop', axes }, paperNumbersAt(paper));
+    const prop = sweepConfig({ dataset: 'refcoco', splits: ['testA'], task: recTask, options: { setting: 'prop' }, axes }, paperNumbersAt(paper));
     expect(prop.rows.every((r) => Object.keys(r.paper).length === 0)).toBe(true);
+    const subtract = sweepConfig({ dataset: 'refcoco', splits: ['testA'], task: recTask, options: { setting: 'gold', subtract: true }, axes }, paperNumbersAt(paper));
+    expect(subtract.rows.every((r) => Object.keys(r.paper).length === 0)).toBe(true);
   });
 });
 

@@ -18,13 +18,14 @@ export interface RecPathResult {
  * sharing off. Text encoding is left out of both paths: it is the same work in each.
  */
 export async function naiveRec(encoder: ClipEncoder, w: BenchWorkload, sentences: number): Promise<RecPathResult> {
-  await warmUp(encoder, falipRequests(w, 'naive:'));
+  await warmUp(encoder, falipRequests(w, 'naive:', 'request'), encoder.options.batchSize);
   const { result: features, seconds } = await timed(async () => {
     const out: Float32Array[] = [];
+    const requests = falipRequests(w, 'naive:', 'request');
     for (let image = 0; image < w.pixels.length; image++) {
-      const items = w.items.filter((it) => it.image === image);
+      const items = requests.filter((_, k) => w.items[k]!.image === image);
       for (let s = 0; s < sentences; s++) {
-        for (const it of items) out.push(await encoder.image({ pixels: it.pixels, attention: it.attention }));
+        for (const r of items) out.push(await encoder.image(r.input, r.request));
       }
     }
     return out;
@@ -44,7 +45,7 @@ export interface FalipRecResult extends RecPathResult {
  */
 export async function falipRec(encoder: ClipEncoder, w: BenchWorkload, sentences: number): Promise<FalipRecResult> {
   const requests = falipRequests(w, 'image:');
-  await warmUp(encoder, requests);
+  await warmUp(encoder, requests, encoder.options.batchSize);
   const busyBefore = encoder.stats().busyMs;
   const { result: perBox, seconds } = await timed(() => encodeAll(encoder, requests));
   const busyShare = (encoder.stats().busyMs - busyBefore) / 1000 / seconds;

@@ -1,6 +1,6 @@
 import type { BenchReport } from './bench-report.js';
 
-/** DESIGN §5's goals, shown beside the measurements (machine-dependent, so not enforced). */
+/** The encoder's speed goals, shown beside the measurements (machine-dependent, so not enforced). */
 const FALIP_OVER_PLAIN_TARGET = 1.05;
 const REC_SPEEDUP_TARGET = 4;
 

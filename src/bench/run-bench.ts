@@ -1,7 +1,7 @@
 import { ClipEncoder } from '../encoder/clip-encoder.js';
 import type { Device } from '../encoder/execution-provider.js';
 import type { ModelGraphs } from '../model/graph-cache.js';
-import { defaultFalipParams } from '../prompts/falip.js';
+import { makeMethod } from '../prompts/method.js';
 import type { BenchReport } from './bench-report.js';
 import { requestsPerSecond } from './encode-all.js';
 import { matmulPeakGflops } from './matmul-peak.js';
@@ -50,7 +50,7 @@ async function bestOfAlternating(rounds: number, runs: (() => Promise<number>)[]
  */
 export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const cfg = o.graphs.config;
-  const workload = benchWorkload(cfg.vision, { images: o.images, boxes: o.boxes }, defaultFalipParams(cfg.vision), o.seed ?? 0);
+  const workload = benchWorkload(cfg.vision, { images: o.images, boxes: o.boxes }, makeMethod('falip', {}, cfg.vision, 'falip bench'), o.seed ?? 0);
   const encoder = (batchSize: number, prefixSharing: boolean) =>
     new ClipEncoder(o.graphs, { device: o.device, threads: o.threads, batchSize, prefixSharing });
   // Batch 1 without sharing serves both the batch-1 baseline and the reference's per-box forwards.
@@ -63,11 +63,11 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     return result;
   };
 
-  const batch1 = await measure('plain, batch 1', () => requestsPerSecond(single, plainRequests(workload)));
+  const batch1 = await measure('plain, batch 1', () => requestsPerSecond(single, plainRequests(workload), 1));
   const [batchN, falipPerSecond] = await measure('FALIP vs plain, batch N', () =>
     bestOfAlternating(COMPARISON_ROUNDS, [
-      () => requestsPerSecond(batched, plainRequests(workload)),
-      () => requestsPerSecond(batched, falipRequests(workload, 'image:')),
+      () => requestsPerSecond(batched, plainRequests(workload), o.batchSize),
+      () => requestsPerSecond(batched, falipRequests(workload, 'image:'), o.batchSize),
     ]),
   );
   const naive = await measure('REC, naive', () => naiveRec(single, workload, o.sentences));

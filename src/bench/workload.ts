@@ -1,7 +1,9 @@
-import type { AttentionBias, ImageRequest } from '../encoder/clip-encoder.js';
+import type { ImageInput } from '../encoder/encoder.js';
+import { TensorImage } from '../encoder/image-input.js';
+import type { EncodeRequest } from '../encoder/requests.js';
 import type { BoxXYWH } from '../image/box.js';
 import type { VisionConfig } from '../model/clip-config.js';
-import { falipAttention, type FalipParams } from '../prompts/falip.js';
+import type { Method } from '../prompts/method.js';
 import { Rng } from '../util/rng.js';
 
 /** The frame the boxes are drawn in: a typical COCO image size. */
@@ -15,12 +17,18 @@ export interface WorkloadCounts {
   boxes: number;
 }
 
-/** One candidate box of one image, with the FALIP bias that looks at it. */
+/** One candidate box of one image, with the FALIP request that looks at it. */
 export interface BoxItem {
   image: number;
   box: BoxXYWH;
   pixels: Float32Array;
-  attention: AttentionBias;
+  request: EncodeRequest;
+}
+
+/** One encoder call: an image and what to do with it. */
+export interface BenchRequest {
+  input: ImageInput;
+  request: EncodeRequest;
 }
 
 /**
@@ -43,7 +51,7 @@ function randomBox(rng: Rng): BoxXYWH {
   return [x, y, w, h];
 }
 
-export function benchWorkload(v: VisionConfig, counts: WorkloadCounts, falip: FalipParams, seed: number): BenchWorkload {
+export function benchWorkload(v: VisionConfig, counts: WorkloadCounts, falip: Method, seed: number): BenchWorkload {
   const rng = new Rng(seed);
   const pixels = Array.from({ length: counts.images }, () => {
     const t = new Float32Array(3 * v.imageSize * v.imageSize);
@@ -54,18 +62,26 @@ export function benchWorkload(v: VisionConfig, counts: WorkloadCounts, falip: Fa
   const items = pixels.flatMap((p, image) =>
     Array.from({ length: counts.boxes }, () => {
       const box = randomBox(rng);
-      return { image, box, pixels: p, attention: falipAttention(box, BENCH_FRAME.width, BENCH_FRAME.height, v, falip) };
+      return { image, box, pixels: p, request: falip.prepare({ ...BENCH_FRAME, box }) };
     }),
   );
   return { pixels, items };
 }
 
-/** The plain request of each (image, box) pair: its image without a bias. */
-export function plainRequests(w: BenchWorkload): ImageRequest[] {
-  return w.items.map((it) => ({ pixels: it.pixels }));
+/** The image of an item as the encoder takes it; requests with the same key share its prefix layers. */
+function inputOf(it: BoxItem, key: string): ImageInput {
+  return new TensorImage(key, it.pixels, BENCH_FRAME.width, BENCH_FRAME.height);
 }
 
-/** One FALIP request per (image, box) pair; `pixelsKey` lets the encoder share the image's prefix layers. */
-export function falipRequests(w: BenchWorkload, keyPrefix: string): ImageRequest[] {
-  return w.items.map((it) => ({ pixels: it.pixels, attention: it.attention, pixelsKey: `${keyPrefix}${it.image}` }));
+/** The plain request of each (image, box) pair: its image without a bias. */
+export function plainRequests(w: BenchWorkload): BenchRequest[] {
+  return w.items.map((it, k) => ({ input: inputOf(it, `plain:${k}`), request: {} }));
+}
+
+/**
+ * One FALIP request per (image, box) pair. With `shareBy: 'image'` the boxes of an image have one key
+ * (the encoder may share its prefix layers); with 'request' every request has its own.
+ */
+export function falipRequests(w: BenchWorkload, keyPrefix: string, shareBy: 'image' | 'request' = 'image'): BenchRequest[] {
+  return w.items.map((it, k) => ({ input: inputOf(it, `${keyPrefix}${shareBy === 'image' ? it.image : `${it.image}-${k}`}`), request: it.request }));
 }

@@ -6,6 +6,7 @@ import { writeDemoSet } from '../datasets/demo-set.js';
 import { IMPORTERS } from '../datasets/importers.js';
 import type { DatasetCounts } from '../datasets/dataset-info.js';
 import { CheckFailed, UserError } from '../util/errors.js';
+import { registerViews } from './data-views.js';
 import { makeOption } from './options.js';
 
 /** Long problem lists are cut in text mode, where a screenful is what a person reads. */
@@ -77,6 +78,8 @@ export function register(program: Command): void {
       console.log(`wrote demo/val into ${dir}`);
       console.log(`  ${formatCounts(info.counts)}`);
     });
+
+  registerViews(data);
 }
 
 /** A path to an existing folder wins; otherwise `<name>/<split>` names an imported dataset. */

@@ -1,22 +1,23 @@
-import { Command, Option } from 'commander';
+import type { Command } from 'commander';
+import { DecodedImage } from '../encoder/image-input.js';
+import { openEncoder } from '../encoder/open-encoder.js';
 import { loadImage } from '../image/load-image.js';
 import { writeNpy } from '../image/npy.js';
-import { preprocess } from '../image/preprocess.js';
 import { validateBox } from '../image/validate-box.js';
-import { openEncoder } from '../encoder/open-encoder.js';
-import { falipAttention } from '../prompts/falip.js';
+import { makeMethod } from '../prompts/method.js';
 import { UserError } from '../util/errors.js';
-import { falipParamsFromFlags, type FalipFlags } from './falip-flags.js';
-import { makeOption } from './options.js';
+import { methodEntriesFromFlags } from './method-flags.js';
+import { addMethodParamOptions, makeOption } from './options.js';
 import { parseBox } from './parse.js';
 
-interface ImageFlags extends FalipFlags {
+interface ImageFlags {
   model: string;
   device: string;
   threads?: string;
+  precision?: string;
   image: string;
   box?: string;
-  method: 'plain' | 'falip';
+  method: string;
   dumpPixels?: string;
   json?: boolean;
 }
@@ -34,34 +35,33 @@ function norm(v: ArrayLike<number>): number {
 export function register(program: Command): void {
   const encode = program.command('encode').description('run the CLIP encoders on one input and print the embedding');
 
-  encode
+  const image = encode
     .command('image')
-    .description('image_embeds (not normalized) of an image, optionally with FALIP looking at a box')
+    .description('image_embeds (not normalized) of an image under a method looking at a box (plain CLIP by default)')
     .addOption(makeOption('model'))
     .addOption(makeOption('device'))
     .addOption(makeOption('threads'))
     .addOption(makeOption('precision'))
     .requiredOption('--image <file>', 'image file (JPEG, PNG, WebP, ...)')
-    .option('--box <x,y,w,h>', 'region in original pixels (needed by --method falip)')
-    .addOption(new Option('--method <method>', 'plain CLIP or FALIP').choices(['plain', 'falip']).default('plain'))
-    .addOption(makeOption('alpha'))
-    .addOption(makeOption('sigma'))
-    .addOption(makeOption('layers'))
-    .addOption(makeOption('form'))
-    .addOption(makeOption('heads'))
-    .option('--dump-pixels <file.npy>', 'also write the preprocessed tensor (float32 [3,S,S]) as .npy')
+    .option('--box <x,y,w,h>', 'region in original pixels (needed by every method but plain)')
+    .option('--method <name>', 'a registered method (falip methods), e.g. falip or redcircle+falip', 'plain')
+    .option('--dump-pixels <file.npy>', 'also write the preprocessed unedited tensor (float32 [3,S,S]) as .npy');
+  addMethodParamOptions(image)
     .addOption(makeOption('json'))
-    .action(async (o: ImageFlags) => {
-      if (o.method === 'falip' && !o.box) throw new UserError('--method falip needs --box x,y,w,h');
-      const box = o.box === undefined ? undefined : parseBox('--box', o.box);
+    .action(async (o: ImageFlags, command: Command) => {
+      if (o.method !== 'plain' && !o.box) throw new UserError(`--method ${o.method} needs --box x,y,w,h`);
+      const [entry] = methodEntriesFromFlags([o.method], command);
       const img = await loadImage(o.image);
-      if (box) validateBox(box, img, `--box ${o.box}`);
+      const box = o.box === undefined ? ([0, 0, img.width, img.height] as const) : parseBox('--box', o.box);
+      validateBox(box, img, `--box ${o.box}`);
       const { encoder } = await openEncoder(o);
-      const v = encoder.config.vision;
-      const pixels = await preprocess(img, v.imageSize);
-      if (o.dumpPixels) await writeNpy(o.dumpPixels, pixels, [3, v.imageSize, v.imageSize]);
-      const attention = o.method === 'falip' && box ? falipAttention(box, img.width, img.height, v, falipParamsFromFlags(o, v)) : undefined;
-      const embedding = await encoder.image({ pixels, attention });
+      const method = makeMethod(entry!.name, entry!.params, encoder.config.vision, '--method');
+      const input = new DecodedImage(o.image, img);
+      if (o.dumpPixels) {
+        const S = encoder.config.vision.imageSize;
+        await writeNpy(o.dumpPixels, await input.pixels(S), [3, S, S]);
+      }
+      const embedding = await encoder.image(input, method.prepare({ width: img.width, height: img.height, box }));
       printEmbedding(o.json, { embedding: Array.from(embedding) }, `image_embeds: ${embedding.length} values, norm ${norm(embedding).toFixed(4)}`);
     });
 
@@ -78,7 +78,7 @@ export function register(program: Command): void {
       const rows = await Promise.all(
         texts.map(async (text) => {
           const ids = tokenizer.encode(text, encoder.config.text.contextLength);
-          return { text, ids, embedding: Array.from(await encoder.textEmbedding(ids)) };
+          return { text, ids, embedding: Array.from(await encoder.text(ids)) };
         }),
       );
       if (o.json) return console.log(JSON.stringify(rows));

@@ -1,119 +1,80 @@
-import { Command, Option } from 'commander';
-import { ensureDemoSet } from '../datasets/demo-set.js';
-import { requireDataset } from '../datasets/dataset-store.js';
-import { METHOD_NAMES } from '../prompts/method.js';
-import { datasetFootnotes, splitsFor } from '../tasks/default-splits.js';
-import { paperNumbersFor, TABLE1_CONFIG } from '../tasks/paper-lookup.js';
-import type { MethodEntry, TableConfig } from '../tasks/table-config.js';
-import { parseTableConfig, readTableConfig } from '../tasks/table-config.js';
-import { UserError } from '../util/errors.js';
-import { makeOption } from './options.js';
-import { parseNumber } from './parse.js';
-import { addRunOptions, runTableWithFlags, type RunFlags } from './run-options.js';
+import type { Command } from 'commander';
+import { openEncoder } from '../encoder/open-encoder.js';
+import { datasetTask, requireSomeSplit, type DatasetTask } from '../experiments/dataset-task.js';
+import { paperNumbersFor, paperRowsFor } from '../experiments/paper-lookup.js';
+import { rowKeyOf, taskRowsOf } from '../experiments/run-table.js';
+import { parseTableConfig, type TableConfig } from '../experiments/table-config.js';
+import type { VisionConfig } from '../model/clip-config.js';
+import { checkTaskFlags, methodEntriesFromFlags } from './method-flags.js';
+import { addMethodParamOptions, addTaskOptions, listValues, makeOption } from './options.js';
+import { addRunOptions, runOpened, samplingOf, type RunFlags } from './run-options.js';
 import { printTableResult } from './table-output.js';
 
 interface EvalFlags extends RunFlags {
   split?: string[];
-  setting: 'gold' | 'prop';
   method?: string[];
   ensemble?: string;
-  subtract?: boolean;
-  negativesFrom: 'split' | 'other-images';
-  negatives: string;
-  alpha?: string;
-  sigma?: string;
-  layers?: string;
-  form?: string;
-  heads?: string;
-  circleThickness?: string;
-  blurSigma?: string;
+  [taskFlag: string]: unknown;
 }
 
-/** Method parameters given on the command line, applied to every method that reads them. */
-function methodEntry(name: string, f: EvalFlags): MethodEntry {
-  const params = {
-    ...(f.alpha !== undefined && { alpha: parseNumber('--alpha', f.alpha) }),
-    ...(f.sigma !== undefined && { sigma: parseNumber('--sigma', f.sigma, (n) => n > 0, 'a positive number') }),
-    ...(f.layers !== undefined && { layers: f.layers }),
-    ...(f.form !== undefined && { form: f.form as 'a' | 'b' | 'c' }),
-    ...(f.heads !== undefined && { heads: f.heads }),
-    ...(f.circleThickness !== undefined && { circle_thickness: parseNumber('--circle-thickness', f.circleThickness, (n) => Number.isInteger(n) && n > 0, 'a positive integer') }),
-    ...(f.blurSigma !== undefined && { blur_sigma: parseNumber('--blur-sigma', f.blurSigma, (n) => n > 0, 'a positive number') }),
-  };
-  return Object.keys(params).length === 0 ? name : { name, ...params };
+/** The splits given (each once, in the order given), else the paper's. */
+export function splitsOf(d: DatasetTask, given: readonly string[] | undefined): string[] {
+  return [...new Set(listValues(given) ?? d.dataset.splits)];
 }
 
-function checkMethodName(name: string): string {
-  if (!(METHOD_NAMES as readonly string[]).includes(name)) throw new UserError(`--method ${name}: unknown method (one of ${METHOD_NAMES.join(', ')})`);
-  return name;
-}
-
-/** `falip eval` as a one-off table config: one row per method (and one for the ensemble), one column per split. */
-async function evalConfig(dataset: string, f: EvalFlags): Promise<TableConfig> {
-  const splits = splitsFor(dataset, f.split);
-  const methods = (f.method ?? (dataset === 'demo' ? ['falip', 'redcircle'] : ['falip'])).map(checkMethodName);
+/**
+ * `falip eval` as a one-off table config: one row per method (and one for the ensemble), one column per
+ * split and metric, the paper's number beside ours where the paper ran the same experiment.
+ */
+async function evalConfig(name: string, d: DatasetTask, f: EvalFlags, cmd: Command, vision: VisionConfig): Promise<TableConfig> {
+  const { task } = d;
+  const splits = splitsOf(d, f.split);
+  const methods = listValues(f.method) ?? [...(d.dataset.defaultMethods ?? task.defaultMethods)];
   const groups = methods.map((m) => [m]);
-  if (f.ensemble) groups.push(f.ensemble.split(',').map((s) => checkMethodName(s.trim())));
-  const suffix = `${f.setting}${f.subtract ? '-p' : ''}`;
-  const subtract = f.subtract
-    ? { count: parseNumber('--negatives', f.negatives, (n) => Number.isInteger(n) && n > 0, 'a positive integer'), from: f.negativesFrom, seed: 0 }
-    : false;
-  const custom = methods.some((m) => typeof methodEntry(m, f) !== 'string');
-  const table1 = await readTableConfig(TABLE1_CONFIG);
-  const rows = groups.map((g) => ({
-    key: `${g.join('.')}-${suffix}`,
-    label: `${g.length > 1 ? 'E: ' : ''}${g.join(' + ')} ${f.setting}${f.subtract ? ' (P)' : ''}`,
-    setting: f.setting,
-    methods: g.map((m) => methodEntry(m, f)),
-    subtract,
-    paper: (!custom && paperNumbersFor(table1, g, f.setting, Boolean(f.subtract))) || {},
-  }));
-  return parseTableConfig(
-    {
-      name: `eval-${dataset}`,
-      title: `REC on ${dataset} (${f.setting} boxes${f.subtract ? ', subtract' : ''})`,
-      task: 'rec',
-      columns: splits.map((s) => `${dataset}/${s}`),
-      rows,
-      average: splits.length > 1,
-      footnotes: datasetFootnotes(dataset),
-    },
-    'falip eval',
-  );
+  const ensemble = listValues(f.ensemble);
+  if (ensemble) groups.push(ensemble);
+  const entries = new Map(methodEntriesFromFlags([...new Set(groups.flat())], cmd).map((e) => [e.name, e]));
+  const options = task.rowOptionsFromFlags(f);
+  const draft = {
+    name: `eval-${name}`,
+    title: `${task.name === 'rec' ? 'REC' : task.name} on ${name}`,
+    task: task.name,
+    columns: splits.flatMap((s) => Object.keys(task.metrics).map((metric) => ({ data: `${name}/${s}`, metric, label: `${name} ${s}${metric === task.defaultMetric ? '' : ` ${task.metrics[metric]!.label}`}` }))),
+    rows: groups.map((g) => ({ key: g.join('.'), label: `${g.length > 1 ? 'E: ' : ''}${g.join(' + ')}`, methods: g.map((m) => ({ name: m, ...entries.get(m)!.params })), ...options })),
+    average: splits.length > 1,
+  };
+  const parsed = parseTableConfig(draft, () => 'falip eval');
+  // Keys and labels name the task's options too ("falip-gold-p", "falip gold (P)").
+  const rows = parsed.rows.map((r) => {
+    const o = task.describeOptions(r.options);
+    return { ...r, key: `${r.key}-${o.key}`, label: `${r.label} ${o.label}`.trim() };
+  });
+  const paperRows = await paperRowsFor(task, vision);
+  const built = taskRowsOf({ ...parsed, rows }, vision);
+  return {
+    ...parsed,
+    title: rows[0] ? `${parsed.title} (${task.describeOptions(rows[0].options).title})` : parsed.title,
+    rows: rows.map((r, i) => ({ ...r, paper: paperNumbersFor(paperRows, rowKeyOf(built[i]!)) ?? {} })),
+  };
 }
 
 export function register(program: Command): void {
   const cmd = program
     .command('eval <dataset>')
-    .description("evaluate REC on a dataset's splits (refcoco, refcoco+, refcocog, demo) and print the rows beside the paper's numbers")
+    .description("evaluate methods on a dataset's splits (REC: refcoco, refcoco+, refcocog, demo; classification: cub, stanforddogs, imagenet-s, waterbirds, demo-cls; 3D: modelnet40, scanobjectnn) beside the paper's numbers")
     .addOption(makeOption('split'))
-    .addOption(makeOption('setting'))
-    .option('--method <name...>', `methods, one row each (${METHOD_NAMES.join(', ')}); default falip (demo: falip redcircle)`)
-    .option('--ensemble <m1,m2,...>', 'add a row summing these methods\' logits (ReCLIP-style ensemble)')
-    .option('--subtract', 'subtract the mean logit of negative captions (the paper\'s "P")')
-    .addOption(new Option('--negatives-from <source>', 'where negatives come from: any caption of the split (FGVP\'s code) or other images only (the paper\'s text)').choices(['split', 'other-images']).default('split'))
-    .option('--negatives <n>', 'negative captions per sentence', '500')
-    .addOption(makeOption('alpha').default(undefined))
-    .addOption(makeOption('sigma').default(undefined))
-    .addOption(makeOption('layers'))
-    .addOption(makeOption('form').default(undefined))
-    .addOption(makeOption('heads'))
-    .option('--circle-thickness <px>', 'red ellipse width (default: max(1, ⌊max(W,H)/200⌋) as the reference)')
-    .option('--blur-sigma <s>', 'Gaussian σ of the blur prompts (default 100, as ReCLIP)');
-  addRunOptions(cmd).action(async (dataset: string, f: EvalFlags) => {
-    if (dataset === 'demo') await ensureDemoSet();
-    await requireSomeSplit(dataset, splitsFor(dataset, f.split));
-    printTableResult(await runTableWithFlags(await evalConfig(dataset, f), f), f.json);
+    .addOption(makeOption('method'))
+    .option('--ensemble <m1,m2,...>', "add a row summing these methods' scores (ReCLIP-style ensemble)");
+  addTaskOptions(cmd);
+  addMethodParamOptions(cmd);
+  addRunOptions(cmd).action(async (name: string, f: EvalFlags, command: Command) => {
+    const d = await datasetTask(name);
+    checkTaskFlags(d.task, command, name);
+    samplingOf(f);
+    await d.dataset.ensure?.();
+    await requireSomeSplit(name, d, splitsOf(d, f.split));
+    const opened = await openEncoder(f);
+    const cfg = await evalConfig(name, d, f, command, opened.model.vision);
+    printTableResult(await runOpened(cfg, opened, f), f.json);
   });
-}
-
-/**
- * Evaluating nothing is an input error that names the import command; when only some splits are
- * imported, the others stay in the table as "not imported" and stderr says so.
- */
-async function requireSomeSplit(dataset: string, splits: readonly string[]): Promise<void> {
-  const checks = await Promise.allSettled(splits.map((s) => requireDataset(dataset, s)));
-  const missing = checks.flatMap((c) => (c.status === 'rejected' ? [c.reason as Error] : []));
-  if (missing.length === splits.length) throw missing[0]!;
-  for (const e of missing) process.stderr.write(`falip: ${e.message}\n`);
 }

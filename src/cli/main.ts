@@ -14,6 +14,7 @@ async function commandModules(): Promise<Register[]> {
     import('./model.js'),
     import('./encode.js'),
     import('./bench.js'),
+    import('./methods.js'),
   ]);
   return mods.map((m) => m.register);
 }

@@ -34,9 +34,10 @@ export function register(program: Command): void {
     .command('import <dir>')
     .description('register a Hugging Face CLIP folder (config.json, model.safetensors, vocab.json, merges.txt) under a name')
     .requiredOption('--name <name>', 'name to use with --model')
-    .action(async (dir: string, o: { name: string }) => {
-      const rec = await importModel(dir, o.name);
-      console.log(`registered '${rec.name}' (${rec.arch}, sha256 ${rec.sha256.slice(0, 12)}) from ${rec.source}`);
+    .option('--force', 'replace a model already registered under --name')
+    .action(async (dir: string, o: { name: string; force?: boolean }) => {
+      const rec = await importModel(dir, o.name, { force: o.force });
+      console.log(`registered '${rec.name}' (${rec.arch}, sha256 ${rec.sha256.slice(0, 12)}, config ${rec.config_hash.slice(0, 8)}) from ${rec.source}`);
     });
 
   model
@@ -44,9 +45,16 @@ export function register(program: Command): void {
     .description('list registered models')
     .addOption(makeOption('json'))
     .action(async (o: { json?: boolean }) => {
-      const recs = await listModels();
-      if (o.json) return console.log(JSON.stringify(recs, null, 2));
-      if (recs.length === 0) return console.log('no models registered (falip model tiny, or falip model import DIR --name NAME)');
-      for (const r of recs) console.log(`${r.name.padEnd(16)} ${r.arch.padEnd(24)} ${r.sha256.slice(0, 12)}  ${r.source}`);
+      const listings = await listModels();
+      if (o.json) return console.log(JSON.stringify(listings.map((l) => ('record' in l ? l.record : l)), null, 2));
+      if (listings.length === 0) return console.log('no models registered (falip model tiny, or falip model import DIR --name NAME)');
+      for (const l of listings) {
+        if ('problem' in l) {
+          console.log(`${l.name.padEnd(16)} damaged: ${l.problem} (falip model import DIR --name ${l.name} --force)`);
+          continue;
+        }
+        const r = l.record;
+        console.log(`${r.name.padEnd(16)} ${r.arch.padEnd(24)} ${r.sha256.slice(0, 12)} ${r.config_hash.slice(0, 8)}  ${r.source}`);
+      }
     });
 }

@@ -1,9 +1,12 @@
-import { Option } from 'commander';
+import { Option, type Command } from 'commander';
 import { PRECISIONS } from '../model/onnx/precision.js';
+import { allMethodParams } from '../prompts/registry.js';
+import { TASKS } from '../tasks/registry.js';
+import type { TaskFlag } from '../tasks/task-definition.js';
 
 /**
  * One typed table of the options that several commands share, so every command spells, documents and
- * defaults them the same way (and configs can be validated against the same names).
+ * defaults them the same way. Method parameters and task options come from their registries.
  */
 export interface OptionSpec {
   flags: string;
@@ -18,25 +21,59 @@ export const SHARED_OPTIONS = {
   precision: { flags: '--precision <p>', help: 'float type of the graphs: fp16 is for GPUs', defaultValue: 'fp32', choices: PRECISIONS },
   threads: { flags: '--threads <n>', help: 'CPU threads for inference (default: all cores)' },
   json: { flags: '--json', help: 'print machine-readable JSON on stdout instead of a table' },
-  limit: { flags: '--limit <n>', help: 'evaluate a seeded random subset of N items (not the first N)' },
+  limit: { flags: '--limit <n>', help: 'evaluate a seeded random subset of N samples per split (REC: refs, with all their sentences; classification: images; 3D: clouds), not the first N' },
   sampleSeed: { flags: '--sample-seed <n>', help: 'seed of the --limit subset', defaultValue: '0' },
-  out: { flags: '--out <dir>', help: 'results folder (default: results/<run name>-<config hash>)' },
-  split: { flags: '--split <name...>', help: "splits to evaluate (default: the paper's: testA testB val; test val for refcocog)" },
-  setting: { flags: '--setting <setting>', help: 'candidate boxes: gold annotations or detector proposals', defaultValue: 'gold', choices: ['gold', 'prop'] },
+  out: { flags: '--out <dir>', help: 'results folder (default: results/<run name>-<run key hash>)' },
+  split: { flags: '--split <names...>', help: "splits to evaluate, space- or comma-separated (default: the paper's)" },
   batchSize: { flags: '--batch-size <n>', help: 'requests per model call (default: 8 on CPU, 64 on GPUs)' },
-  alpha: { flags: '--alpha <a>', help: 'FALIP mask peak value α', defaultValue: '0.2' },
-  sigma: { flags: '--sigma <s>', help: 'FALIP Gaussian σ, in tokens', defaultValue: '100' },
-  layers: { flags: '--layers <list>', help: "1-based layers that get the mask, e.g. '9-12', '12', '1,3,5-7' (default: the last 4)" },
-  form: { flags: '--form <form>', help: 'mask form: a = CLS query row, b = every row, c = diagonal', defaultValue: 'a', choices: ['a', 'b', 'c'] },
-  heads: { flags: '--heads <list>', help: "1-based heads that get the mask, e.g. '1-4' (default: all)" },
+  method: { flags: '--method <names...>', help: 'methods, one row each, space- or comma-separated; compose with + (falip methods lists them)' },
+  cache: { flags: '--cache <dir>', help: 'on-disk image-feature cache: re-running a table with one changed row recomputes only that row' },
 } satisfies Record<string, OptionSpec>;
 
 export type SharedOptionName = keyof typeof SHARED_OPTIONS;
 
-export function makeOption(name: SharedOptionName): Option {
-  const spec: OptionSpec = SHARED_OPTIONS[name];
+function optionOf(spec: OptionSpec): Option {
   const opt = new Option(spec.flags, spec.help);
   if (spec.defaultValue !== undefined) opt.default(spec.defaultValue);
   if (spec.choices) opt.choices(spec.choices);
   return opt;
+}
+
+export function makeOption(name: SharedOptionName): Option {
+  return optionOf(SHARED_OPTIONS[name]);
+}
+
+/** `alpha` → `--alpha`, `circle_thickness` → `--circle-thickness`. */
+export function flagOf(param: string): string {
+  return `--${param.replaceAll('_', '-')}`;
+}
+
+/** Commander's property for a flag: `--circle-thickness` → `circleThickness`. */
+export function flagProperty(param: string): string {
+  return param.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
+}
+
+/** One `--<param>` per method parameter in the registry, with the parameter's own help; no defaults (a flag given is a value). */
+export function addMethodParamOptions(cmd: Command): Command {
+  for (const [name, spec] of allMethodParams()) cmd.addOption(new Option(`${flagOf(name)} ${spec.placeholder}`, `${spec.help}; applies to the methods that read it`));
+  return cmd;
+}
+
+/** Every task's own flags, once each (tasks share no flag names), with the task named in the help. */
+export function addTaskOptions(cmd: Command): Command {
+  const seen = new Set<string>();
+  for (const task of TASKS) {
+    for (const f of task.flags as readonly TaskFlag[]) {
+      if (seen.has(f.flags)) continue;
+      seen.add(f.flags);
+      cmd.addOption(optionOf({ ...f, help: `${f.help} [${task.name}]` }));
+    }
+  }
+  return cmd;
+}
+
+/** Lists from `--x a,b c` (commas and spaces both separate): one entry per item, empty ones dropped. */
+export function listValues(values: readonly string[] | string | undefined): string[] | undefined {
+  if (values === undefined) return undefined;
+  return (typeof values === 'string' ? [values] : values).flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
 }

@@ -1,5 +1,5 @@
-import { Command } from 'commander';
-import { readTableConfig } from '../tasks/table-config.js';
+import type { Command } from 'commander';
+import { readTableConfig } from '../experiments/table-config.js';
 import { addRunOptions, runTableWithFlags, type RunFlags } from './run-options.js';
 import { printTableResult } from './table-output.js';
 
@@ -7,7 +7,7 @@ export function register(program: Command): void {
   addRunOptions(
     program
       .command('run <config>')
-      .description('evaluate a table config (configs/*.yaml): every row on every imported split, our number beside the paper\'s; re-running resumes'),
+      .description("evaluate a table config (configs/*.yaml): every row on every imported split, our number beside the paper's; re-running resumes"),
   ).action(async (file: string, flags: RunFlags) => {
     printTableResult(await runTableWithFlags(await readTableConfig(file), flags), flags.json);
   });

@@ -1,21 +1,21 @@
 import type { Command } from 'commander';
 import { requireDataset } from '../datasets/dataset-store.js';
-import { ensureDemoSet } from '../datasets/demo-set.js';
+import { datasetTask } from '../experiments/dataset-task.js';
+import { paperNumbersAt, readPaperSweeps } from '../experiments/paper-curves.js';
+import { completeAxes, gridPoints, sweepConfig, type SweepAxes, type SweepPoint } from '../experiments/sweep-grid.js';
+import { sweepPlots, writeSweepPlots, type MeasuredPoint } from '../experiments/sweep-plots.js';
 import type { MaskForm } from '../prompts/falip-mask.js';
 import { AVERAGE_COLUMN, type ResultCell, type ResultsTable } from '../report/results-table.js';
-import { splitsFor } from '../tasks/default-splits.js';
-import { paperNumbersAt, readPaperSweeps } from '../tasks/paper-curves.js';
-import { completeAxes, gridPoints, sweepConfig, type SweepAxes, type SweepPoint } from '../tasks/sweep-grid.js';
-import { sweepPlots, writeSweepPlots, type MeasuredPoint } from '../tasks/sweep-plots.js';
 import { CheckFailed, UserError } from '../util/errors.js';
+import { splitsOf } from './eval.js';
+import { checkTaskFlags } from './method-flags.js';
 import { parseNumber, parseNumberList } from './parse.js';
-import { makeOption } from './options.js';
-import { addRunOptions, runTableWithFlags, type RunFlags } from './run-options.js';
+import { addTaskOptions, makeOption } from './options.js';
+import { addRunOptions, runTableWithFlags, samplingOf, type RunFlags } from './run-options.js';
 import { printTableResult } from './table-output.js';
 
 interface SweepFlags extends RunFlags {
   split?: string[];
-  setting: 'gold' | 'prop';
   alpha?: string;
   sigma?: string;
   layers?: string[];
@@ -95,26 +95,32 @@ export function register(program: Command): void {
     .command('sweep <dataset>')
     .description("evaluate FALIP over a grid of α × σ × layers × form in one run, plot accuracy against α and σ beside the paper's curves")
     .addOption(makeOption('split'))
-    .addOption(makeOption('setting'))
     .option('--alpha <list>', 'mask peak values α, comma-separated, e.g. 0.05,0.1,0.2 (default 0.2)')
     .option('--sigma <list>', 'Gaussian σ values in tokens, comma-separated, e.g. 1,100,300 (default 100)')
     .option('--layers <spec>', "1-based layers that get the mask, one selection per flag: --layers 9-12 --layers 1,3,5-7 (default: the last 4)", collectLayers)
     .option('--form <list>', 'mask forms, comma-separated from a, b, c (default a)')
     .option('--fail-below <acc>', "exit 1 when the best setting's accuracy (%, mean over the splits) is below this");
-  addRunOptions(cmd).action(async (dataset: string, f: SweepFlags) => {
+  addTaskOptions(cmd);
+  addRunOptions(cmd).action(async (dataset: string, f: SweepFlags, command: Command) => {
     const failBelow = f.failBelow === undefined ? undefined : parseNumber('--fail-below', f.failBelow);
-    const splits = splitsFor(dataset, f.split);
+    const d = await datasetTask(dataset);
+    checkTaskFlags(d.task, command, dataset);
+    samplingOf(f);
     const axes = axesFromFlags(f);
     const paper = await readPaperSweeps();
-    const cfg = sweepConfig({ dataset, splits, setting: f.setting, axes }, paperNumbersAt(paper));
-    if (dataset === 'demo') await ensureDemoSet();
-    // The headline is the mean over all splits: a missing split would leave every row without one.
-    for (const split of splits) await requireDataset(dataset, split);
+    await d.dataset.ensure?.();
+    // The headline is the mean over the splits: only imported ones count (a missing one is named on stderr).
+    const given = splitsOf(d, f.split);
+    const imported = (await Promise.allSettled(given.map((s) => requireDataset(dataset, s)))).map((c) => c.status === 'fulfilled');
+    const splits = given.filter((_, i) => imported[i]);
+    if (splits.length === 0) throw new UserError(`dataset ${dataset}: none of ${given.join(', ')} is imported (\`${d.dataset.importCommand(given[0]!)}\`)`);
+    for (const s of given.filter((_, i) => !imported[i])) process.stderr.write(`falip: dataset ${dataset}/${s} is not imported; the sweep runs on ${splits.join(', ')}\n`);
+    const cfg = sweepConfig({ dataset, splits, task: d.task, options: d.task.rowOptionsFromFlags(f as unknown as Record<string, unknown>), axes }, d.task.name === 'rec' ? paperNumbersAt(paper) : undefined);
     const result = await runTableWithFlags(cfg, f);
 
     const rows = sweepRowResults(gridPoints(axes), result.table);
     const measured: MeasuredPoint[] = rows.flatMap((r) => (r.accuracy === null ? [] : [{ point: r, accuracy: r.accuracy }]));
-    const plots = measured.length === 0 ? [] : await writeSweepPlots(result.dir, sweepPlots(measured, axes, paper, plotSubject(dataset, splits)));
+    const plots = measured.length === 0 ? [] : await writeSweepPlots(result.dir, sweepPlots(measured, axes, d.task.name === 'rec' ? paper : null, plotSubject(dataset, splits)));
     const best = bestSetting(rows);
     if (f.json) {
       console.log(JSON.stringify({ dir: result.dir, best: best && { row: best.row, accuracy: best.accuracy }, rows, plots }, null, 2));

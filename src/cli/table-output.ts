@@ -1,5 +1,5 @@
 import { renderTerminal } from '../report/render-markdown.js';
-import type { RunTableResult } from '../tasks/run-table.js';
+import type { RunTableResult } from '../experiments/run-table.js';
 
 /** `falip table` re-renders without evaluating, so it has no timing. */
 type PrintableResult = Omit<RunTableResult, 'timing'> & Partial<Pick<RunTableResult, 'timing'>>;

@@ -41,8 +41,7 @@ export async function listDatasets(root: string = datasetsRoot()): Promise<Store
 export async function requireDataset(name: string, split: string, root: string = datasetsRoot()): Promise<StoredDataset> {
   const dir = datasetDir(name, split, root);
   if (!(await isFile(join(dir, DATASET_INFO_FILE)))) {
-    const how = name === 'demo' ? 'falip data demo' : `falip data import ${name} --reclip-jsonl FILE --images DIR --split ${split}`;
-    throw new UserError(`dataset ${name}/${split} is not imported: run \`${how}\``);
+    throw new UserError(`dataset ${name}/${split} is not imported (see falip data import --help)`);
   }
   return { dir, info: await readDatasetInfo(dir) };
 }

@@ -39,7 +39,7 @@ export interface ReclipImportResult {
 
 const idSchema = z.union([z.number(), z.string()]);
 
-/** The fields ReCLIP/FALIP read from a line (reference §1.1); refer's other keys are ignored. */
+/** The fields ReCLIP/FALIP read from a line; refer's other keys are ignored. */
 const reclipLineSchema = z.object({
   file_name: z.string().min(1),
   image_id: idSchema,

@@ -16,7 +16,7 @@ function patchIndex(v: number, patchSize: number): number {
 }
 
 /**
- * The tokens a box covers, exactly as FALIP's `transform_box2token_base` (reference §2.1 steps 1–3),
+ * The tokens a box covers, exactly as FALIP's released `transform_box2token_base`,
  * generalized from 224/16 to any imageSize/patchSize: clamp to the image, scale x and y independently
  * (the preprocessing is a square resize), then take every patch the box touches, at least 1×1.
  * The operation order matches the reference's float64 Python so border cases round the same way.

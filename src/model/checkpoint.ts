@@ -1,8 +1,9 @@
-import { access, readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../util/errors.js';
+import { readTextFile } from '../util/text-file.js';
 import { sha256OfFile } from '../util/sha256.js';
-import { fromHfConfig, type ClipConfig } from './clip-config.js';
+import { fromHfConfig, visionTokens, type ClipConfig } from './clip-config.js';
 import { DEFAULT_LOGIT_SCALE, LOGIT_SCALE_NAME, expectedShapes } from './expected-shapes.js';
 import { readSafetensors } from './safetensors.js';
 import type { WeightMap } from './tensor.js';
@@ -16,52 +17,86 @@ export interface Checkpoint {
   sha256: string;
 }
 
-/** Loads and validates a Hugging Face-layout CLIP folder (config.json + model.safetensors). */
+/**
+ * Loads and validates a Hugging Face-layout CLIP folder (config.json + model.safetensors): the config
+ * must describe the tensors present, not a subset of them (a 6-layer config over 12-layer weights
+ * would otherwise run as a different, silently truncated model).
+ */
 export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
-  const config = await readConfig(join(dir, 'config.json'));
+  const configPath = join(dir, 'config.json');
+  const config = await readConfig(configPath);
   const weightsPath = join(dir, 'model.safetensors');
-  await access(weightsPath).catch(() => {
-    throw new UserError(`${weightsPath}: not found`);
-  });
+  if (!existsSync(weightsPath)) throw new UserError(`${weightsPath}: not found`);
   // Hash while the tensors are read: both passes then share the page cache.
   const [raw, sha256] = await Promise.all([readSafetensors(weightsPath), sha256OfFile(weightsPath)]);
-  const weights = validateWeights(toHfNames(raw, weightsPath), config, weightsPath);
-  return { config, weights, sha256 };
+  const named = toHfNames(raw, weightsPath);
+  checkAgainstConfig(named, config, weightsPath);
+  return { config, weights: selectExpected(named, config, weightsPath), sha256 };
 }
 
-/** Reads and checks a folder's config.json (a UserError naming the file for anything wrong). */
+/** Reads and checks a folder's config.json (a UserError naming the file and field for anything wrong). */
 export async function readConfig(path: string): Promise<ClipConfig> {
-  let text: string;
+  const text = await readTextFile(path);
+  let json: unknown;
   try {
-    text = await readFile(path, 'utf8');
-  } catch {
-    throw new UserError(`${path}: not found`);
-  }
-  let config: ClipConfig;
-  try {
-    config = fromHfConfig(JSON.parse(text));
+    json = JSON.parse(text);
   } catch (e) {
-    // fromHfConfig prefixes its messages with the bare file name; report the full path instead.
-    throw new UserError(`${path}: ${(e as Error).message.replace(/^config\.json: /, '')}`);
+    throw new UserError(`${path}: not valid JSON (${(e as Error).message})`);
   }
-  for (const [tower, c] of [['vision_config', config.vision], ['text_config', config.text]] as const) {
-    if (c.hiddenSize % c.numHeads !== 0) {
-      throw new UserError(`${path}: ${tower}.hidden_size ${c.hiddenSize} is not a multiple of num_attention_heads ${c.numHeads}`);
+  return fromHfConfig(json, path);
+}
+
+/** One past the highest `<tower>.encoder.layers.N.` index among the tensor names (0 when there is none). */
+function layersIn(named: WeightMap, tower: 'vision_model' | 'text_model'): number {
+  const pattern = new RegExp(`^${tower}\\.encoder\\.layers\\.(\\d+)\\.`);
+  let count = 0;
+  for (const name of named.keys()) {
+    const m = pattern.exec(name);
+    if (m) count = Math.max(count, Number(m[1]) + 1);
+  }
+  return count;
+}
+
+/** A size the config states that a tensor's shape also states: tensor, axis, what the axis is, config field, value. */
+type SizeWitness = [tensor: string, axis: number, what: string, field: string, expected: number];
+
+/**
+ * Compares every size the weights reveal with the config, so a mismatch names both numbers instead
+ * of one tensor's shape (config.json is the one beside `file`). The number of heads is the one size no tensor carries (q/k/v are D×D
+ * whatever the split); readConfig checks that it divides the width.
+ */
+function checkAgainstConfig(named: WeightMap, config: ClipConfig, file: string): void {
+  for (const [tower, section, c] of [['vision_model', 'vision_config', config.vision], ['text_model', 'text_config', config.text]] as const) {
+    const present = layersIn(named, tower);
+    if (present !== c.numLayers) {
+      throw new UserError(
+        `${file}: the weights have ${present} ${tower === 'vision_model' ? 'vision' : 'text'} layers but config.json ${section}.num_hidden_layers is ${c.numLayers}`,
+      );
     }
   }
-  if (config.vision.imageSize % config.vision.patchSize !== 0) {
-    throw new UserError(`${path}: vision_config.image_size ${config.vision.imageSize} is not a multiple of patch_size ${config.vision.patchSize}`);
+  const v = config.vision;
+  const t = config.text;
+  const witnesses: SizeWitness[] = [
+    ['vision_model.embeddings.class_embedding', 0, 'elements', 'vision_config.hidden_size', v.hiddenSize],
+    ['vision_model.embeddings.patch_embedding.weight', 2, 'kernel rows', 'vision_config.patch_size', v.patchSize],
+    ['vision_model.encoder.layers.0.mlp.fc1.weight', 0, 'rows', 'vision_config.intermediate_size', v.intermediateSize],
+    ['vision_model.embeddings.position_embedding.weight', 0, 'rows', `(vision_config.image_size / patch_size)² + 1 tokens`, visionTokens(v)],
+    ['visual_projection.weight', 0, 'rows', 'projection_dim', config.projectionDim],
+    ['text_model.embeddings.token_embedding.weight', 0, 'rows', 'text_config.vocab_size', t.vocabSize],
+    ['text_model.embeddings.token_embedding.weight', 1, 'columns', 'text_config.hidden_size', t.hiddenSize],
+    ['text_model.encoder.layers.0.mlp.fc1.weight', 0, 'rows', 'text_config.intermediate_size', t.intermediateSize],
+    ['text_model.embeddings.position_embedding.weight', 0, 'rows', 'text_config.max_position_embeddings', t.contextLength],
+  ];
+  for (const [tensor, axis, what, field, expected] of witnesses) {
+    const actual = named.get(tensor)?.shape[axis];
+    if (actual !== undefined && actual !== expected) {
+      throw new UserError(`${file}: ${tensor} has ${actual} ${what} but config.json ${field} is ${expected}`);
+    }
   }
-  return config;
 }
 
-function validateWeights(named: WeightMap, config: ClipConfig, file: string): WeightMap {
-  const tokenEmbedding = named.get('text_model.embeddings.token_embedding.weight');
-  if (tokenEmbedding && tokenEmbedding.shape[0] !== config.text.vocabSize) {
-    throw new UserError(
-      `${file}: text_model.embeddings.token_embedding.weight has ${tokenEmbedding.shape[0]} rows but config.json text_config.vocab_size is ${config.text.vocabSize}`,
-    );
-  }
+/** The tensors of `expectedShapes(config)`, each checked; anything else in the file is ignored. */
+function selectExpected(named: WeightMap, config: ClipConfig, file: string): WeightMap {
   const weights: WeightMap = new Map();
   for (const [name, expected] of expectedShapes(config)) {
     const t = named.get(name);

@@ -1,3 +1,5 @@
+import { UserError } from '../util/errors.js';
+
 /** Dimensions of one CLIP tower (vision or text transformer). */
 export interface TowerConfig {
   hiddenSize: number;
@@ -29,6 +31,9 @@ export interface ClipConfig {
 
 export type ArchName = 'tiny' | 'vit-b-16' | 'vit-l-14';
 
+/** What transformers assumes when config.json leaves `layer_norm_eps` out (and what every OpenAI CLIP uses). */
+const DEFAULT_LAYER_NORM_EPS = 1e-5;
+
 /** Patch tokens per side of the square token grid (14 for ViT-B/16 at 224 px). */
 export function gridSize(v: VisionConfig): number {
   return v.imageSize / v.patchSize;
@@ -39,41 +44,71 @@ export function visionTokens(v: VisionConfig): number {
   return gridSize(v) ** 2 + 1;
 }
 
-/** Reads a Hugging Face `CLIPConfig` (config.json) object. */
-export function fromHfConfig(json: unknown): ClipConfig {
-  const o = json as Record<string, any>;
-  const v = o?.vision_config;
-  const t = o?.text_config;
-  if (!v || !t) throw new Error('config.json: missing vision_config/text_config (not a CLIPConfig)');
-  const num = (obj: Record<string, unknown>, key: string, where: string, fallback?: number): number => {
-    const x = obj[key] ?? fallback;
-    if (typeof x !== 'number' || !Number.isFinite(x)) throw new Error(`config.json: ${where}.${key} must be a number`);
-    return x;
+type JsonObject = Record<string, unknown>;
+
+function isObject(x: unknown): x is JsonObject {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+/**
+ * Reads a Hugging Face `CLIPConfig` (config.json) object, range-checking every size: a zero, negative
+ * or fractional layer count would otherwise build a graph that fails later with a RangeError, or (worse)
+ * one that silently computes something else. Problems are UserErrors `<where>: <field>: <problem>`.
+ */
+export function fromHfConfig(json: unknown, where = 'config.json'): ClipConfig {
+  const fail = (field: string, problem: string): never => {
+    throw new UserError(`${where}: ${field}: ${problem}`);
   };
-  const act = (v.hidden_act ?? t.hidden_act ?? 'quick_gelu') as string;
-  if (act !== 'quick_gelu' && act !== 'gelu') throw new Error(`config.json: vision_config.hidden_act '${act}' is not supported`);
-  return {
+  if (!isObject(json) || !isObject(json.vision_config) || !isObject(json.text_config)) {
+    throw new UserError(`${where}: missing vision_config/text_config (not a CLIPConfig)`);
+  }
+  const v = json.vision_config;
+  const t = json.text_config;
+  const size = (obj: JsonObject, section: string, key: string, fallback?: number): number => {
+    const x = obj[key] ?? fallback;
+    const field = section ? `${section}.${key}` : key;
+    if (x === undefined) return fail(field, 'missing');
+    if (!Number.isSafeInteger(x) || (x as number) <= 0) fail(field, `must be a positive integer, got ${JSON.stringify(x)}`);
+    return x as number;
+  };
+  const eps = (obj: JsonObject, section: string): number => {
+    const x = obj.layer_norm_eps ?? DEFAULT_LAYER_NORM_EPS;
+    if (typeof x !== 'number' || !Number.isFinite(x) || x <= 0) fail(`${section}.layer_norm_eps`, `must be a finite number > 0, got ${JSON.stringify(x)}`);
+    return x as number;
+  };
+  const act = v.hidden_act ?? t.hidden_act ?? 'quick_gelu';
+  if (act !== 'quick_gelu' && act !== 'gelu') fail('vision_config.hidden_act', `${JSON.stringify(act)} is not supported (quick_gelu or gelu)`);
+  const config: ClipConfig = {
     vision: {
-      hiddenSize: num(v, 'hidden_size', 'vision_config'),
-      intermediateSize: num(v, 'intermediate_size', 'vision_config'),
-      numLayers: num(v, 'num_hidden_layers', 'vision_config'),
-      numHeads: num(v, 'num_attention_heads', 'vision_config'),
-      layerNormEps: num(v, 'layer_norm_eps', 'vision_config', 1e-5),
-      patchSize: num(v, 'patch_size', 'vision_config'),
-      imageSize: num(v, 'image_size', 'vision_config'),
+      hiddenSize: size(v, 'vision_config', 'hidden_size'),
+      intermediateSize: size(v, 'vision_config', 'intermediate_size'),
+      numLayers: size(v, 'vision_config', 'num_hidden_layers'),
+      numHeads: size(v, 'vision_config', 'num_attention_heads'),
+      layerNormEps: eps(v, 'vision_config'),
+      patchSize: size(v, 'vision_config', 'patch_size'),
+      imageSize: size(v, 'vision_config', 'image_size'),
     },
     text: {
-      hiddenSize: num(t, 'hidden_size', 'text_config'),
-      intermediateSize: num(t, 'intermediate_size', 'text_config'),
-      numLayers: num(t, 'num_hidden_layers', 'text_config'),
-      numHeads: num(t, 'num_attention_heads', 'text_config'),
-      layerNormEps: num(t, 'layer_norm_eps', 'text_config', 1e-5),
-      contextLength: num(t, 'max_position_embeddings', 'text_config', 77),
-      vocabSize: num(t, 'vocab_size', 'text_config'),
+      hiddenSize: size(t, 'text_config', 'hidden_size'),
+      intermediateSize: size(t, 'text_config', 'intermediate_size'),
+      numLayers: size(t, 'text_config', 'num_hidden_layers'),
+      numHeads: size(t, 'text_config', 'num_attention_heads'),
+      layerNormEps: eps(t, 'text_config'),
+      contextLength: size(t, 'text_config', 'max_position_embeddings', 77),
+      vocabSize: size(t, 'text_config', 'vocab_size'),
     },
-    projectionDim: num(o, 'projection_dim', 'config'),
-    hiddenAct: act,
+    projectionDim: size(json, '', 'projection_dim'),
+    hiddenAct: act as ClipConfig['hiddenAct'],
   };
+  for (const [section, c] of [['vision_config', config.vision], ['text_config', config.text]] as const) {
+    if (c.hiddenSize % c.numHeads !== 0) {
+      fail(`${section}.hidden_size`, `${c.hiddenSize} is not a multiple of num_attention_heads ${c.numHeads}`);
+    }
+  }
+  if (config.vision.imageSize % config.vision.patchSize !== 0) {
+    fail('vision_config.image_size', `${config.vision.imageSize} is not a multiple of patch_size ${config.vision.patchSize}`);
+  }
+  return config;
 }
 
 /** Writes the `CLIPConfig` fields transformers needs to load the folder. */
@@ -119,7 +154,7 @@ export function toHfConfig(c: ClipConfig): Record<string, unknown> {
  * the vocabulary written beside the weights (514 byte-level tokens, or 49408 for CLIP's BPE).
  */
 export function archConfig(arch: ArchName, vocabSize: number): ClipConfig {
-  const eps = 1e-5;
+  const eps = DEFAULT_LAYER_NORM_EPS;
   switch (arch) {
     case 'tiny':
       // ViT-B/16's token layout (patch 16, 224 px, 197 tokens, 12 layers) with small widths.

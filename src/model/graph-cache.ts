@@ -3,9 +3,10 @@ import { mkdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { UserError } from '../util/errors.js';
-import { sha256OfFile } from '../util/sha256.js';
-import { loadCheckpoint, readConfig } from './checkpoint.js';
+import { loadCheckpoint, readConfig, type Checkpoint } from './checkpoint.js';
 import type { ClipConfig } from './clip-config.js';
+import { withFsErrors } from './fs-errors.js';
+import { modelIdentity, type ModelIdentity } from './model-identity.js';
 import type { ResolvedModel } from './model-store.js';
 import type { Precision } from './onnx/precision.js';
 import { buildTextGraph } from './onnx/text-graph.js';
@@ -18,26 +19,24 @@ import {
   type VisionGraphSpec,
 } from './onnx/vision-graph.js';
 import { writeWeightsFile, type WeightsIndex } from './onnx/weights-file.js';
+import { checkFile, writeVerifiedFile, type FileCheck } from './verified-file.js';
+import { checkWeightsIndex } from './weights-index-check.js';
+import { checkpointSha256 } from './source-hash.js';
 
 /** Bump when a graph's structure or the weight layout changes: old caches are then rebuilt. */
 export const BUILDER_VERSION = 1;
 
 type Tower = 'vision' | 'text';
 
-/** Hashing a 600 MB checkpoint takes a second; remember it while the file's size and mtime stay the same. */
-async function checkpointSha256(sourceDir: string, cacheDir: string): Promise<string> {
-  const file = path.join(sourceDir, 'model.safetensors');
-  if (!existsSync(file)) throw new UserError(`${file}: not found`);
-  const st = await stat(file);
-  const memo = path.join(cacheDir, 'source-hash.json');
-  if (existsSync(memo)) {
-    const m = JSON.parse(await readFile(memo, 'utf8')) as { file: string; size: number; mtimeMs: number; sha256: string };
-    if (m.file === file && m.size === st.size && m.mtimeMs === st.mtimeMs) return m.sha256;
-  }
-  const sha256 = await sha256OfFile(file);
-  await mkdir(cacheDir, { recursive: true });
-  await writeFileAtomic(memo, JSON.stringify({ file, size: st.size, mtimeMs: st.mtimeMs, sha256 }));
-  return sha256;
+/** A weights file's check: as `checkFile`, with the index it holds when usable. */
+type WeightsCheck = Exclude<FileCheck, { state: 'ok' }> | { state: 'ok'; index: WeightsIndex };
+
+/**
+ * The cache folder of one identity: a changed config over the same weights (or new weights under the
+ * same config) never finds the other's graphs.
+ */
+export function graphsFolderName(identity: Pick<ModelIdentity, 'sha256' | 'configHash'>): string {
+  return `graphs-${identity.sha256.slice(0, 16)}-${identity.configHash.slice(0, 12)}-v${BUILDER_VERSION}`;
 }
 
 export interface GraphOptions {
@@ -45,50 +44,66 @@ export interface GraphOptions {
   precision?: Precision;
 }
 
+/** One line per damaged file and process: the memo in ModelGraphs checks each file once. */
+function reportCorrupt(found: { file: string; reason: string }): void {
+  process.stderr.write(`falip: ${found.file}: corrupt cache entry (${found.reason}), rebuilding\n`);
+}
+
 /**
  * The ONNX graphs of one model in one precision, built on first use and cached under the model's
- * folder, keyed by the checkpoint's sha256 and BUILDER_VERSION. Weights are prepared once per tower
- * into a shared external-data file; every graph variant refers to it.
+ * folder, keyed by its identity (weights sha256 + config hash) and BUILDER_VERSION. Weights are
+ * prepared once per tower into a shared external-data file; every graph variant refers to it. Every
+ * cached file is checked against its manifest before its path is handed out (see verified-file.ts);
+ * a damaged one is reported, rebuilt and never used.
  */
 export class ModelGraphs {
-  private weightsPending?: Promise<Awaited<ReturnType<typeof loadCheckpoint>>>;
-  private readonly building = new Map<string, Promise<string>>();
+  private checkpointPending?: Promise<Checkpoint>;
+  private readonly indexes = new Map<Tower, Promise<WeightsIndex>>();
+  private readonly graphs = new Map<string, Promise<string>>();
 
   private constructor(
     readonly model: ResolvedModel,
     readonly config: ClipConfig,
-    readonly sha256: string,
+    /** What the numbers depend on: record it beside any result or feature computed with these graphs. */
+    readonly identity: ModelIdentity,
     readonly dir: string,
     readonly precision: Precision,
   ) {}
 
-  static async open(model: ResolvedModel, opts: GraphOptions = {}): Promise<ModelGraphs> {
-    const config = await readConfig(path.join(model.sourceDir, 'config.json'));
-    const sha256 = await checkpointSha256(model.sourceDir, model.cacheDir);
-    const dir = path.join(model.cacheDir, `graphs-${sha256.slice(0, 16)}-v${BUILDER_VERSION}`);
-    return new ModelGraphs(model, config, sha256, dir, opts.precision ?? 'fp32');
+  /** Hex SHA-256 of model.safetensors (`identity.sha256`). */
+  get sha256(): string {
+    return this.identity.sha256;
   }
 
-  private checkpoint() {
-    this.weightsPending ??= loadCheckpoint(this.model.sourceDir);
-    return this.weightsPending;
+  static open(model: ResolvedModel, opts: GraphOptions = {}): Promise<ModelGraphs> {
+    return withFsErrors(async () => {
+      if (!existsSync(model.sourceDir)) throw new UserError(`${model.sourceDir}: checkpoint folder not found (model '${model.name}')`);
+      const config = await readConfig(path.join(model.sourceDir, 'config.json'));
+      const weightsFile = path.join(model.sourceDir, 'model.safetensors');
+      if (!existsSync(weightsFile)) throw new UserError(`${weightsFile}: not found`);
+      const identity = modelIdentity(await checkpointSha256(weightsFile, model.cacheDir), config);
+      const imported = model.registered;
+      if (imported && (imported.sha256 !== identity.sha256 || imported.configHash !== identity.configHash)) {
+        const what = imported.sha256 !== identity.sha256 ? 'model.safetensors' : 'config.json';
+        throw new UserError(
+          `model '${model.name}': ${path.join(model.sourceDir, what)} changed since it was imported; re-import it: falip model import ${model.sourceDir} --name ${model.name} --force`,
+        );
+      }
+      const dir = path.join(model.cacheDir, graphsFolderName(identity));
+      return new ModelGraphs(model, config, identity, dir, opts.precision ?? 'fp32');
+    });
   }
 
-  /** Builds each artefact once, even when several callers ask at the same time. */
-  private once(file: string, build: () => Promise<void>): Promise<string> {
-    const target = path.join(this.dir, file);
-    let p = this.building.get(file);
-    if (!p) {
-      p = (async () => {
-        if (!existsSync(target)) {
-          await mkdir(this.dir, { recursive: true });
-          await build();
-        }
-        return target;
-      })();
-      this.building.set(file, p);
-    }
-    return p;
+  /** The checkpoint, loaded at most once, and only if it still is the one `open` identified. */
+  private checkpoint(): Promise<Checkpoint> {
+    this.checkpointPending ??= loadCheckpoint(this.model.sourceDir).then((c) => {
+      const now = modelIdentity(c.sha256, c.config);
+      if (now.sha256 !== this.identity.sha256 || now.configHash !== this.identity.configHash) {
+        throw new UserError(`${this.model.sourceDir}: the checkpoint changed while falip was running; run again`);
+      }
+      return c;
+    });
+    return this.checkpointPending;
   }
 
   /** `stem.ext` in fp32 (the names caches had before precisions existed), `stem.fp16.ext` otherwise. */
@@ -96,27 +111,86 @@ export class ModelGraphs {
     return this.precision === 'fp32' ? `${stem}.${ext}` : `${stem}.${this.precision}.${ext}`;
   }
 
-  private async weightsIndex(tower: Tower): Promise<WeightsIndex> {
-    const indexName = this.fileName(tower, 'index.json');
-    const indexFile = await this.once(indexName, async () => {
-      const { weights } = await this.checkpoint();
-      const entries = tower === 'vision' ? visionWeightEntries(this.config, weights) : textWeightEntries(this.config, weights);
-      const index = await writeWeightsFile(path.join(this.dir, this.fileName(tower, 'bin')), entries, this.precision);
-      await writeFileAtomic(path.join(this.dir, indexName), JSON.stringify(index));
-      // Both towers prepared: every later graph reads the weights files, so the checkpoint (600 MB for
-      // ViT-B/16) need not stay in memory beside ORT's own copy.
-      const other: Tower = tower === 'vision' ? 'text' : 'vision';
-      if (existsSync(path.join(this.dir, this.fileName(other, 'index.json')))) this.weightsPending = undefined;
-    });
-    return JSON.parse(await readFile(indexFile, 'utf8')) as WeightsIndex;
+  /**
+   * Builds what `found` says is missing or damaged. A damaged entry whose checkpoint can no longer be
+   * read cannot be repaired here; the user is told which folder to delete.
+   */
+  private async rebuild(found: Exclude<FileCheck, { state: 'ok' }>, build: () => Promise<void>): Promise<void> {
+    if (found.state === 'corrupt') reportCorrupt(found);
+    try {
+      await mkdir(this.dir, { recursive: true });
+      await build();
+    } catch (err) {
+      if (found.state !== 'corrupt' || !(err instanceof UserError)) throw err;
+      throw new UserError(`${found.file}: corrupt cache entry that cannot be rebuilt (${err.message}); delete ${this.dir}`);
+    }
   }
 
+  private async checkWeights(tower: Tower): Promise<WeightsCheck> {
+    const bin = path.join(this.dir, this.fileName(tower, 'bin'));
+    const indexFile = path.join(this.dir, this.fileName(tower, 'index.json'));
+    const [binFound, indexFound] = await Promise.all([checkFile(bin), checkFile(indexFile)]);
+    for (const found of [binFound, indexFound]) if (found.state === 'corrupt') return found;
+    if (binFound.state === 'missing' || indexFound.state === 'missing') return { state: 'missing' };
+    let json: unknown;
+    try {
+      json = JSON.parse(await readFile(indexFile, 'utf8'));
+    } catch {
+      return { state: 'corrupt', file: indexFile, reason: 'not valid JSON' };
+    }
+    const index = checkWeightsIndex(json, (await stat(bin)).size);
+    return typeof index === 'string' ? { state: 'corrupt', file: indexFile, reason: index } : { state: 'ok', index };
+  }
+
+  private weightsIndex(tower: Tower): Promise<WeightsIndex> {
+    let p = this.indexes.get(tower);
+    if (!p) {
+      p = withFsErrors(async () => {
+        const found = await this.checkWeights(tower);
+        if (found.state === 'ok') return found.index;
+        let index: WeightsIndex = {};
+        await this.rebuild(found, async () => {
+          const { weights } = await this.checkpoint();
+          const entries = tower === 'vision' ? visionWeightEntries(this.config, weights) : textWeightEntries(this.config, weights);
+          await writeVerifiedFile(path.join(this.dir, this.fileName(tower, 'bin')), async (staging) => {
+            index = await writeWeightsFile(staging, entries, this.precision);
+          });
+          await writeVerifiedFile(path.join(this.dir, this.fileName(tower, 'index.json')), (staging) => writeFileAtomic(staging, JSON.stringify(index)));
+        });
+        // Both towers prepared: every later graph reads the weights files, so the checkpoint (600 MB
+        // for ViT-B/16) need not stay in memory beside ORT's own copy.
+        const other: Tower = tower === 'vision' ? 'text' : 'vision';
+        if (existsSync(path.join(this.dir, this.fileName(other, 'index.json')))) this.checkpointPending = undefined;
+        return index;
+      });
+      this.indexes.set(tower, p);
+    }
+    return p;
+  }
+
+  /**
+   * The verified path of one graph, built once per process even when several callers ask at once.
+   * Its tower's weights are verified first every time: a cached graph is only as good as the `.bin`
+   * it points into.
+   */
   private graph(tower: Tower, name: string, build: (index: WeightsIndex, weightsFile: string, precision: Precision) => Uint8Array): Promise<string> {
     const graphName = this.fileName(name, 'onnx');
-    return this.once(graphName, async () => {
-      const index = await this.weightsIndex(tower);
-      await writeFileAtomic(path.join(this.dir, graphName), build(index, this.fileName(tower, 'bin'), this.precision));
-    });
+    let p = this.graphs.get(graphName);
+    if (!p) {
+      p = withFsErrors(async () => {
+        const index = await this.weightsIndex(tower);
+        const target = path.join(this.dir, graphName);
+        const found = await checkFile(target);
+        if (found.state !== 'ok') {
+          await this.rebuild(found, () =>
+            writeVerifiedFile(target, (staging) => writeFileAtomic(staging, build(index, this.fileName(tower, 'bin'), this.precision))),
+          );
+        }
+        return target;
+      });
+      this.graphs.set(graphName, p);
+    }
+    return p;
   }
 
   visionGraph(spec: VisionGraphSpec): Promise<string> {

@@ -1,34 +1,86 @@
 import { existsSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from '../util/errors.js';
-import { modelsRoot } from '../util/repo-paths.js';
-import { loadCheckpoint } from './checkpoint.js';
-import type { ClipConfig } from './clip-config.js';
+import { loadCheckpoint, type Checkpoint } from './checkpoint.js';
+import { withFsErrors } from './fs-errors.js';
+import { graphsFolderName } from './graph-cache.js';
+import { modelIdentity } from './model-identity.js';
+import {
+  NAME_PATTERN,
+  inspectModelRecord,
+  modelDir,
+  modelsFolder,
+  writeModelRecord,
+  type ModelRecord,
+} from './model-store.js';
 import { writeRandomModel } from './random-model.js';
-import { NAME_PATTERN, modelDir, readModelRecord, writeModelRecord, type ModelRecord } from './model-store.js';
+import { rememberSha256 } from './source-hash.js';
+import { ClipTokenizer } from './tokenizer.js';
 
 /** The built-in demo/test model: generated on first use, seed 0, byte-level vocabulary. */
 export const TINY_MODEL = 'tiny';
 const TINY_SEED = 0;
 
-function archLabel(c: ClipConfig): string {
-  return `ViT ${c.vision.numLayers}x${c.vision.hiddenSize}/${c.vision.patchSize}@${c.vision.imageSize}`;
+export interface ImportOptions {
+  /** Replace a model already registered under the name (otherwise refused: results would change meaning). */
+  force?: boolean;
 }
 
-/** Validates a checkpoint folder (every tensor present, right shapes) and records it under `name`. */
-export async function importModel(dir: string, name: string): Promise<ModelRecord> {
-  if (!NAME_PATTERN.test(name)) throw new UserError(`--name ${name}: use letters, digits, '.', '_' or '-'`);
-  const source = path.resolve(dir);
-  const { config, sha256 } = await loadCheckpoint(source);
-  for (const f of ['vocab.json', 'merges.txt']) {
-    if (!existsSync(path.join(source, f))) throw new UserError(`${path.join(source, f)}: not found (the tokenizer files belong beside the weights)`);
+/**
+ * Validates a checkpoint folder and records it under `name`: every tensor present with the shape the
+ * config gives, no layers beyond the config's, and a tokenizer whose ids fit the token embedding.
+ */
+export function importModel(dir: string, name: string, opts: ImportOptions = {}): Promise<ModelRecord> {
+  return withFsErrors(async () => {
+    if (!NAME_PATTERN.test(name)) throw new UserError(`--name ${name}: use letters, digits, '.', '_' or '-'`);
+    const source = path.resolve(dir);
+    if (!existsSync(source)) throw new UserError(`${source}: not found`);
+    const previous = await inspectModelRecord(name);
+    if (previous.state !== 'missing' && !opts.force) {
+      const from = previous.state === 'ok' ? `from ${previous.record.source}` : `(its ${previous.file} is damaged)`;
+      throw new UserError(`model '${name}' is already registered ${from}; pass --force to replace it`);
+    }
+    const weightsFile = path.join(source, 'model.safetensors');
+    const before = existsSync(weightsFile) ? await stat(weightsFile) : undefined;
+    const checkpoint = await loadCheckpoint(source);
+    await checkTokenizer(source, checkpoint);
+    const rec = recordFor(name, source, checkpoint);
+    await writeModelRecord(rec);
+    if (previous.state === 'ok') await removeStaleGraphs(previous.record, rec);
+    // loadCheckpoint hashed the weights; keep that so the first run need not hash them again, unless
+    // the file changed while it was being read.
+    const after = await stat(weightsFile);
+    if (before && before.size === after.size && before.mtimeMs === after.mtimeMs) {
+      await rememberSha256(weightsFile, modelDir(name), checkpoint.sha256, after);
+    }
+    return rec;
+  });
+}
+
+/** vocab.json and merges.txt must parse, and their ids must be exactly the token embedding's rows. */
+async function checkTokenizer(source: string, { config }: Checkpoint): Promise<void> {
+  const vocabPath = path.join(source, 'vocab.json');
+  for (const f of [vocabPath, path.join(source, 'merges.txt')]) {
+    if (!existsSync(f)) throw new UserError(`${f}: not found (the tokenizer files belong beside the weights)`);
   }
-  const rec: ModelRecord = {
+  const tokenizer = await ClipTokenizer.fromFiles(vocabPath, path.join(source, 'merges.txt'));
+  const rows = config.text.vocabSize;
+  if (tokenizer.vocabSize !== rows || tokenizer.maxId !== rows - 1) {
+    throw new UserError(
+      `${vocabPath}: ${tokenizer.vocabSize} tokens with ids up to ${tokenizer.maxId}, but config.json text_config.vocab_size is ${rows} (ids 0..${rows - 1})`,
+    );
+  }
+}
+
+function recordFor(name: string, source: string, { config, sha256 }: Checkpoint): ModelRecord {
+  const identity = modelIdentity(sha256, config);
+  return {
     name,
     source,
     sha256,
-    arch: archLabel(config),
+    config_hash: identity.configHash,
+    arch: identity.arch,
     dims: {
       vision_width: config.vision.hiddenSize,
       vision_layers: config.vision.numLayers,
@@ -41,22 +93,46 @@ export async function importModel(dir: string, name: string): Promise<ModelRecor
       projection: config.projectionDim,
     },
   };
-  await writeModelRecord(rec);
-  return rec;
 }
 
-/** Generates and registers the tiny model when it is not there yet. */
-export async function ensureTinyModel(): Promise<void> {
-  if (await readModelRecord(TINY_MODEL)) return;
-  const source = path.join(modelDir(TINY_MODEL), 'checkpoint');
-  await writeRandomModel({ arch: 'tiny', seed: TINY_SEED, out: source });
-  await importModel(source, TINY_MODEL);
+/** A replaced model's graphs can never be used again (their folder names hold the old identity); a ViT-L's are GBs. */
+async function removeStaleGraphs(old: ModelRecord, current: ModelRecord): Promise<void> {
+  const stale = graphsFolderName({ sha256: old.sha256, configHash: old.config_hash });
+  if (stale === graphsFolderName({ sha256: current.sha256, configHash: current.config_hash })) return;
+  await rm(path.join(modelDir(current.name), stale), { recursive: true, force: true });
 }
 
-export async function listModels(): Promise<ModelRecord[]> {
-  const root = modelsRoot();
-  if (!existsSync(root)) return [];
-  const names = (await readdir(root)).filter((n) => NAME_PATTERN.test(n)).sort();
-  const recs = await Promise.all(names.map((n) => readModelRecord(n)));
-  return recs.filter((r): r is ModelRecord => r !== undefined);
+/**
+ * Generates and registers the tiny model when it is not there yet, and repairs it when its record or
+ * checkpoint was damaged. Two processes may do this at once from an empty models folder: both write
+ * the same bytes (the seed fixes them) through per-process temporary names, so either's files are
+ * complete and both end with the same registered model.
+ */
+export function ensureTinyModel(): Promise<void> {
+  return withFsErrors(async () => {
+    const found = await inspectModelRecord(TINY_MODEL);
+    const source = path.join(modelDir(TINY_MODEL), 'checkpoint');
+    if (found.state === 'ok' && found.record.source === source && existsSync(path.join(source, 'model.safetensors'))) return;
+    if (found.state === 'corrupt') process.stderr.write(`falip: ${found.file}: corrupt model record (${found.reason}), regenerating the tiny model\n`);
+    await writeRandomModel({ arch: 'tiny', seed: TINY_SEED, out: source });
+    await importModel(source, TINY_MODEL, { force: true });
+  });
+}
+
+/** One registered model as `falip model list` shows it: its record, or why its model.json cannot be read. */
+export type ModelListing = { name: string; record: ModelRecord } | { name: string; problem: string };
+
+export function listModels(): Promise<ModelListing[]> {
+  return withFsErrors(async () => {
+    const root = modelsFolder();
+    if (!existsSync(root)) return [];
+    const names = (await readdir(root)).filter((n) => NAME_PATTERN.test(n)).sort();
+    const listings: ModelListing[] = [];
+    for (const name of names) {
+      const found = await inspectModelRecord(name);
+      if (found.state === 'ok') listings.push({ name, record: found.record });
+      if (found.state === 'corrupt') listings.push({ name, problem: `${found.file}: ${found.reason}` });
+    }
+    return listings;
+  });
 }

@@ -1,5 +1,6 @@
 import { archConfig, type ArchName, type ClipConfig } from './clip-config.js';
 import { byteLevelVocab, clipVocabFromBpeGz, vocabFiles } from './bpe-vocab.js';
+import { withFsErrors } from './fs-errors.js';
 import { randomWeights, writeModelFolder } from './random-weights.js';
 
 export interface RandomModelOptions {
@@ -10,10 +11,16 @@ export interface RandomModelOptions {
   bpe?: string;
 }
 
-/** Writes a complete Hugging Face CLIP folder with deterministic random weights (same seed, same bytes). */
-export async function writeRandomModel(opts: RandomModelOptions): Promise<ClipConfig> {
-  const vocab = opts.bpe ? await clipVocabFromBpeGz(opts.bpe) : byteLevelVocab();
-  const config = archConfig(opts.arch, Object.keys(vocab.vocab).length);
-  await writeModelFolder(opts.out, config, randomWeights(config, opts.seed), vocabFiles(vocab));
-  return config;
+/**
+ * Writes a complete Hugging Face CLIP folder with deterministic random weights (same seed, same bytes).
+ * Every file goes through a per-process temporary name, so two processes writing the same folder at
+ * once (two first runs generating the tiny model) each leave it complete.
+ */
+export function writeRandomModel(opts: RandomModelOptions): Promise<ClipConfig> {
+  return withFsErrors(async () => {
+    const vocab = opts.bpe ? await clipVocabFromBpeGz(opts.bpe) : byteLevelVocab();
+    const config = archConfig(opts.arch, Object.keys(vocab.vocab).length);
+    await writeModelFolder(opts.out, config, randomWeights(config, opts.seed), vocabFiles(vocab));
+    return config;
+  });
 }

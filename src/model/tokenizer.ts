@@ -1,7 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { UserError } from '../util/errors.js';
 import { parseWith } from '../util/schema-check.js';
+import { readTextFile } from '../util/text-file.js';
 import { BYTE_TO_CHAR, END_OF_TEXT, END_OF_WORD, START_OF_TEXT } from './bpe-vocab.js';
 import { cleanText } from './text-clean.js';
 
@@ -27,13 +27,26 @@ export class ClipTokenizer {
   private readonly sot: number;
   private readonly eot: number;
 
-  /** Reads Hugging Face's `vocab.json` and `merges.txt`. */
+  /**
+   * Reads Hugging Face's `vocab.json` and `merges.txt` (UTF-8, a BOM allowed), checking that every
+   * symbol BPE can produce has an id: otherwise some text would fail only when it is encoded.
+   */
   static async fromFiles(vocabPath: string, mergesPath: string): Promise<ClipTokenizer> {
-    const vocab = parseVocabJson(vocabPath, await readText(vocabPath));
+    const vocab = parseVocabJson(vocabPath, await readTextFile(vocabPath));
     for (const special of [START_OF_TEXT, END_OF_TEXT]) {
       if (!(special in vocab)) throw new UserError(`${vocabPath}: vocabulary has no ${special} token`);
     }
-    return new ClipTokenizer(vocab, parseMergesTxt(mergesPath, await readText(mergesPath)));
+    for (const byte of BYTE_TO_CHAR.values()) {
+      for (const symbol of [byte, byte + END_OF_WORD]) {
+        if (!(symbol in vocab)) throw new UserError(`${vocabPath}: vocabulary has no byte symbol ${JSON.stringify(symbol)}`);
+      }
+    }
+    const merges = parseMergesTxt(mergesPath, await readTextFile(mergesPath));
+    const unknown = merges.findIndex((m) => !(m.replace(' ', '') in vocab));
+    if (unknown >= 0) {
+      throw new UserError(`${mergesPath}: line ${unknown + 2}: merge "${merges[unknown]}" makes a symbol ${vocabPath} has no id for`);
+    }
+    return new ClipTokenizer(vocab, merges);
   }
 
   /** @param merges "a b" pairs, highest priority first. */
@@ -54,6 +67,13 @@ export class ClipTokenizer {
 
   get vocabSize(): number {
     return this.vocab.size;
+  }
+
+  /** The largest id: it must index the model's token embedding, whose rows are `vocab_size`. */
+  get maxId(): number {
+    let max = 0;
+    for (const id of this.vocab.values()) max = Math.max(max, id);
+    return max;
   }
 
   /**
@@ -111,14 +131,6 @@ export class ClipTokenizer {
       symbols = merged;
     }
     return symbols;
-  }
-}
-
-async function readText(path: string): Promise<string> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (err) {
-    throw new UserError(`${path}: cannot read tokenizer file (${(err as Error).message})`);
   }
 }
 

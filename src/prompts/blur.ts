@@ -1,30 +1,31 @@
 import type { BoxXYWH } from '../image/box.js';
+import { pillowGaussianBlur } from '../image/gaussian-blur.js';
 import type { RgbImage } from '../image/rgb-image.js';
+import { defineMethod } from './method-definition.js';
 import { pillowFilledRectangle } from './pillow-rectangle.js';
-import { fromSharp, toSharp } from './raw-image.js';
-
-export interface BlurOptions {
-  /** Gaussian σ in pixels of the original image. */
-  sigma?: number;
-}
-
-/** ReCLIP's `blur_std_dev` (Pillow's GaussianBlur radius, which Pillow treats as σ). */
-export const BLUR_DEFAULTS = { sigma: 100 } as const satisfies Required<BlurOptions>;
+import { BLUR_SIGMA } from './shared-params.js';
 
 /**
- * ReCLIP's "blur" representation: the whole image Gaussian-blurred, then the original pixels put back
- * inside the box (the rectangle Pillow fills for the mask), so the inside is byte-identical.
- * sharp's true Gaussian stands in for Pillow's 3-pass box-blur approximation.
+ * ReCLIP's "blur" representation: the whole image blurred as Pillow's `GaussianBlur(sigma)` does (byte
+ * for byte: its variance is σ², where sharp's truncated kernel gives σ ≈ 0.84 of the one asked for),
+ * then the original pixels put back inside the box (the rectangle Pillow fills for the mask).
  */
-export async function blurOutside(img: RgbImage, box: BoxXYWH, options: BlurOptions = {}): Promise<RgbImage> {
-  const sigma = options.sigma ?? BLUR_DEFAULTS.sigma;
+export async function blurOutside(img: RgbImage, box: BoxXYWH, sigma: number): Promise<RgbImage> {
   const inside = pillowFilledRectangle(box, img.width, img.height);
-  const blurred = toSharp(img).blur(sigma);
-  if (inside === null) return fromSharp(blurred);
-  const original = await toSharp(img).extract(inside).raw().toBuffer();
-  return fromSharp(
-    blurred.composite([
-      { input: original, raw: { width: inside.width, height: inside.height, channels: 3 }, left: inside.left, top: inside.top },
-    ]),
-  );
+  const blurred = pillowGaussianBlur(img, sigma);
+  if (inside === null) return blurred;
+  const out = new Uint8Array(blurred.data);
+  for (let y = inside.top; y < inside.top + inside.height; y++) {
+    const start = (y * img.width + inside.left) * 3;
+    out.set(img.data.subarray(start, start + inside.width * 3), start);
+  }
+  return { width: img.width, height: img.height, data: out };
 }
+
+export const blur = defineMethod({
+  name: 'blur',
+  summary: 'blur: the image Gaussian-blurred outside the box, the box itself unchanged (ReCLIP)',
+  params: { blur_sigma: BLUR_SIGMA },
+  fills: ['edit'],
+  prepare: (p, ctx) => ({ edit: { key: `blur σ ${p.blur_sigma} at [${ctx.box.join(',')}]`, apply: (img) => blurOutside(img, ctx.box, p.blur_sigma) } }),
+});

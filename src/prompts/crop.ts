@@ -1,6 +1,7 @@
 import type { Region } from 'sharp';
 import { clampedCorners, type BoxXYWH } from '../image/box.js';
 import type { RgbImage } from '../image/rgb-image.js';
+import { defineMethod } from './method-definition.js';
 import { fromSharp, toSharp } from './raw-image.js';
 
 /** Python 3's `round()` on a float: halves go to the even neighbour, which is what `Image.crop` applies. */
@@ -28,3 +29,11 @@ export async function cropBox(img: RgbImage, box: BoxXYWH): Promise<RgbImage> {
   };
   return fromSharp(toSharp(img).extract(region));
 }
+
+export const crop = defineMethod({
+  name: 'crop',
+  summary: 'crop: the box cut out and squashed to the input size (ReCLIP)',
+  params: {},
+  fills: ['edit'],
+  prepare: (_p, ctx) => ({ edit: { key: `crop at [${ctx.box.join(',')}]`, apply: (img) => cropBox(img, ctx.box) } }),
+});

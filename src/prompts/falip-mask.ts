@@ -18,7 +18,7 @@ export interface FoveaSpec {
 const EPS = 0.000001;
 
 /**
- * FALIP's `generate_gaussian_mask_region` (reference §2.1 steps 4–5): an h×w (row-major) Gaussian
+ * FALIP's released `generate_gaussian_mask_region`: an h×w (row-major) Gaussian
  * centred on the region, min–max normalized and scaled to peak alpha. Reproduces numpy 1.21's float
  * semantics of `(mask - min + eps) / (max + eps - min) * v` on a float32 `mask`: the numerator is
  * float32, the scalar denominator float64 (scalar–scalar arithmetic) that is then cast to float32
@@ -52,18 +52,19 @@ export function gaussianRegionValues(h: number, w: number, alpha: number, sigma:
 }
 
 /** The foveal bias of one box as a T×T matrix (T = grid² + 1), row = query token, column = key token. */
-export function foveaBias(region: TokenRegion, grid: number, spec: FoveaSpec): Float32Array {
+export function foveaBias(region: TokenRegion, grid: number, spec: FoveaSpec, onlyTokens?: Uint8Array): Float32Array {
   const tokens = grid * grid + 1;
   const out = new Float32Array(tokens * tokens);
-  writeFoveaBias(region, grid, spec, out, 0);
+  writeFoveaBias(region, grid, spec, out, 0, onlyTokens);
   return out;
 }
 
 /**
  * Writes the T×T bias of one box into `out` at `offset` (one [1,T,T] slot of a [B,1,T,T] batch),
- * zeroing the slot first so buffers can be reused across batches.
+ * zeroing the slot first so buffers can be reused across batches. With `onlyTokens` (grid², 1 = keep)
+ * the Gaussian still spans the region's rectangle but only the kept tokens get their values.
  */
-export function writeFoveaBias(region: TokenRegion, grid: number, spec: FoveaSpec, out: Float32Array, offset: number): void {
+export function writeFoveaBias(region: TokenRegion, grid: number, spec: FoveaSpec, out: Float32Array, offset: number, onlyTokens?: Uint8Array): void {
   const tokens = grid * grid + 1;
   if (offset < 0 || offset + tokens * tokens > out.length) {
     throw new RangeError(`writeFoveaBias: ${tokens}×${tokens} at offset ${offset} does not fit in ${out.length} floats`);
@@ -75,6 +76,7 @@ export function writeFoveaBias(region: TokenRegion, grid: number, spec: FoveaSpe
   for (let i = 0; i < h; i++) {
     for (let j = 0; j < w; j++) {
       const key = 1 + grid * (region.r0 + i) + region.c0 + j;
+      if (onlyTokens && !onlyTokens[key - 1]) continue;
       const v = values[i * w + j]!;
       switch (spec.form) {
         case 'a':

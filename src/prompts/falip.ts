@@ -1,37 +1,37 @@
-import type { AttentionBias } from '../encoder/clip-encoder.js';
-import type { BoxXYWH } from '../image/box.js';
+import type { AttentionBias } from '../encoder/requests.js';
 import { boxToTokenRegion } from '../image/token-grid.js';
-import { gridSize, type VisionConfig } from '../model/clip-config.js';
-import { foveaBias, type MaskForm } from './falip-mask.js';
-import { biasGate, formatLayers } from './layer-spec.js';
+import { gridSize } from '../model/clip-config.js';
+import { foveaBias } from './falip-mask.js';
+import { biasGate } from './layer-spec.js';
+import { defineMethod, type PrepareContext } from './method-definition.js';
+import type { ResolvedParams } from './params.js';
+import { UserError } from '../util/errors.js';
+import { ALPHA, FORM, HEADS, LAYERS, SIGMA, TOKENS } from './shared-params.js';
 
-/** FALIP's parameters: the foveal mask and where it enters the network. */
-export interface FalipParams {
-  alpha: number;
-  sigma: number;
-  form: MaskForm;
-  /** 0-based layers that receive the mask. */
-  layers: number[];
-  /** 0-based heads; undefined = all heads (the reference). */
-  heads?: number[];
-}
+export const FALIP_PARAMS = { alpha: ALPHA, sigma: SIGMA, form: FORM, layers: LAYERS, heads: HEADS, tokens: TOKENS };
 
-/** The paper's defaults: α 0.2, σ 100, form (a), the last 4 layers (9–12 of ViT-B/16), all heads. */
-export function defaultFalipParams(v: VisionConfig): FalipParams {
-  const L = v.numLayers;
-  return { alpha: 0.2, sigma: 100, form: 'a', layers: [L - 4, L - 3, L - 2, L - 1] };
-}
-
-/** The attention bias that makes the image encoder look at `box` (original pixels of a W×H image). */
-export function falipAttention(box: BoxXYWH, imageWidth: number, imageHeight: number, v: VisionConfig, p: FalipParams): AttentionBias {
-  const region = boxToTokenRegion(box, imageWidth, imageHeight, v.imageSize, v.patchSize);
+/** The foveal attention bias that makes the image encoder look at the context's box. */
+export function falipAttention(p: ResolvedParams<typeof FALIP_PARAMS>, ctx: PrepareContext): AttentionBias {
+  const v = ctx.vision;
+  const region = boxToTokenRegion(ctx.box, ctx.width, ctx.height, v.imageSize, v.patchSize);
+  if (p.tokens === 'foreground' && !ctx.foregroundTokens) throw new UserError('falip tokens foreground: this task has no foreground tokens (they come from depth maps)');
+  const only = p.tokens === 'foreground' ? ctx.foregroundTokens : undefined;
   return {
-    bias: foveaBias(region, gridSize(v), { form: p.form, alpha: p.alpha, sigma: p.sigma }),
-    gate: biasGate(p.layers, v.numLayers, v.numHeads, p.heads),
+    bias: foveaBias(region, gridSize(v), { form: p.form, alpha: p.alpha, sigma: p.sigma }, only),
+    gate: biasGate(p.layers, v.numLayers, v.numHeads, p.heads ?? undefined),
   };
 }
 
-export function describeFalip(p: FalipParams): string {
-  const heads = p.heads ? `, heads ${p.heads.map((h) => h + 1).join(',')}` : '';
-  return `α ${p.alpha}, σ ${p.sigma}, form ${p.form}, layers ${formatLayers(p.layers)}${heads}`;
-}
+/** FALIP: the unedited image, with a foveal bias on the attention logits toward the box. */
+export const falip = defineMethod({
+  name: 'falip',
+  summary: 'foveal attention mask: a Gaussian over the box tokens added to the attention logits (image unchanged)',
+  params: FALIP_PARAMS,
+  fills: ['attention'],
+  notes: (p) =>
+    [
+      ...(p.form === 'a' ? [] : ['forms b and c are described only in words (Fig. 8): b writes the region values into the region columns of every query row (the CLS row included), c on the diagonal at the region tokens; our reading']),
+      ...(p.tokens === 'foreground' ? ['only the region tokens whose patch has foreground get the mask (our reading of "foreground positions")'] : []),
+    ],
+  prepare: (p, ctx) => ({ attention: falipAttention(p, ctx) }),
+});

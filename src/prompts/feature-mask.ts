@@ -1,25 +1,29 @@
-import { regionTokens, type TokenRegion } from '../image/token-grid.js';
-import type { VisionConfig } from '../model/clip-config.js';
-import type { TokenScaleSite } from '../model/onnx/vision-graph.js';
-import { defaultFalipParams } from './falip.js';
+import { boxToTokenRegion, regionTokens } from '../image/token-grid.js';
+import { gridSize } from '../model/clip-config.js';
+import { defineMethod } from './method-definition.js';
+import { enumParam } from './params.js';
+import { LAYERS } from './shared-params.js';
 
 /**
- * Where the feature-mask ablation (paper Table 5 / Fig. 7a) multiplies the features. The paper says
- * neither the layers nor the tensor (reference §7.2), so this is our choice: the residual stream at the
- * input of FALIP's layers (the last 4), i.e. the same place FALIP steers, with the same reach.
+ * Where the features are multiplied. The paper gives neither the layers nor the tensor (Fig. 7a only
+ * shows the idea); our default is the residual stream at the input of FALIP's layers, the same place
+ * FALIP steers, with the same reach.
  */
-export const FEATURE_MASK_DEFAULTS = {
-  site: 'residual' as TokenScaleSite,
-  layers: (v: VisionConfig): number[] => defaultFalipParams(v).layers,
-} as const;
+const SITE = enumParam({ label: 'site', help: 'where token features are multiplied: the residual stream or the attention input', values: ['residual', 'attn-input'], default: 'residual' });
 
-/**
- * The feature mask of one box as a per-token scale [T]: 1 on CLS and on the region's tokens, 0 on every
- * other patch. CLS is kept because it is the token that becomes the embedding.
- */
-export function regionTokenScale(region: TokenRegion, grid: number): Float32Array {
-  const scale = new Float32Array(grid * grid + 1);
-  scale[0] = 1;
-  for (const t of regionTokens(region, grid)) scale[t] = 1;
-  return scale;
-}
+/** The feature-mask ablation (paper Table 5 / Fig. 7a). */
+export const featureMask = defineMethod({
+  name: 'feature-mask',
+  summary: 'feature mask (Fig. 7a): token features × a region mask (1 on CLS and the box tokens, 0 elsewhere)',
+  params: { site: SITE, layers: LAYERS },
+  fills: ['ablation'],
+  notes: () => ['feature mask: the site and layers are our choice (the paper gives neither); CLS is kept because it becomes the embedding'],
+  prepare: (p, ctx) => {
+    const v = ctx.vision;
+    const grid = gridSize(v);
+    const scale = new Float32Array(grid * grid + 1);
+    scale[0] = 1;
+    for (const t of regionTokens(boxToTokenRegion(ctx.box, ctx.width, ctx.height, v.imageSize, v.patchSize), grid)) scale[t] = 1;
+    return { ablation: { kind: 'token-scale', scale, site: p.site, layers: p.layers } };
+  },
+});

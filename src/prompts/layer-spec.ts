@@ -1,15 +1,22 @@
 import { UserError } from '../util/errors.js';
 
-const SYNTAX = 'expected 1-based layers like "9-12", "12", "1,3,5-7", "all" or "none"';
+const SYNTAX = 'expected 1-based layers like "9-12", "12", "1,3,5-7", "last 4", "all" or "none"';
 
 /**
- * Parses a 1-based layer selection ("9-12", "1,3,5-7", "all", "none") into sorted, unique 0-based
- * layer indices for a model with `numLayers` layers.
+ * Parses a 1-based layer selection ("9-12", "1,3,5-7", "last 4", "all", "none") into sorted, unique
+ * 0-based layer indices for a model with `numLayers` layers. "last N" is how FALIP's default (9-12 of
+ * ViT-B/16's 12 layers) carries over to deeper models such as ViT-L/14.
  */
-export function parseLayers(spec: string, numLayers: number): number[] {
+export function parseLayers(spec: string, numLayers: number, what = 'layers'): number[] {
   const text = spec.trim().toLowerCase();
   if (text === 'all') return Array.from({ length: numLayers }, (_, i) => i);
   if (text === 'none') return [];
+  const last = /^last\s*(\d+)$/.exec(text);
+  if (last) {
+    const n = Number(last[1]);
+    if (n < 1 || n > numLayers) throw new UserError(`layer selection '${spec}': this model has ${numLayers} ${what}`);
+    return Array.from({ length: n }, (_, i) => numLayers - n + i);
+  }
   const chosen = new Set<number>();
   for (const part of text.split(',')) {
     const m = /^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$/.exec(part);
@@ -18,7 +25,7 @@ export function parseLayers(spec: string, numLayers: number): number[] {
     const last = m[2] === undefined ? first : Number(m[2]);
     if (last < first) throw new UserError(`layer selection '${spec}': range ${first}-${last} is reversed`);
     if (first < 1 || last > numLayers) {
-      throw new UserError(`layer selection '${spec}': layers are 1-${numLayers} for this model`);
+      throw new UserError(`layer selection '${spec}': ${what} are 1-${numLayers} for this model`);
     }
     for (let layer = first; layer <= last; layer++) chosen.add(layer - 1);
   }

@@ -1,190 +1,116 @@
+import { z } from 'zod';
+import type { EncodeRequest } from '../encoder/requests.js';
 import type { VisionConfig } from '../model/clip-config.js';
+import { canonicalJson } from '../util/canonical-json.js';
 import { UserError } from '../util/errors.js';
-import { BLUR_DEFAULTS } from './blur.js';
-import type { TokenScaleSite } from '../model/onnx/vision-graph.js';
-import { defaultFalipParams, describeFalip, type FalipParams } from './falip.js';
-import { FEATURE_MASK_DEFAULTS } from './feature-mask.js';
-import { formatLayers } from './layer-spec.js';
-import { PASTA_DEFAULT_COEFFICIENT, type PastaParams } from './pasta.js';
-import { UNLEASH_DEFAULTS } from './unleash.js';
-import { REDCIRCLE_BLUR_DEFAULTS } from './redcircle.js';
-import { SHADE_TEXT_TEMPLATE } from './shade.js';
-
-/** How the pixels are edited for one box before CLIP sees them (none for FALIP). */
-export type ImageEdit =
-  | { kind: 'none' }
-  | { kind: 'redcircle'; thickness?: number }
-  | { kind: 'redcircle-blur'; thickness?: number; blurSigma: number }
-  | { kind: 'blur'; sigma: number }
-  | { kind: 'crop' }
-  | { kind: 'shade' }
-  | { kind: 'grayscale' };
+import { parseWith } from '../util/schema-check.js';
+import type { MethodDefinition, PrepareContext, RequestSlot } from './method-definition.js';
+import type { ParamSpec, ParamTable } from './params.js';
+import { METHOD_DEFINITIONS, methodParts } from './registry.js';
 
 /**
- * The paper's ablations that change how the encoder runs rather than what it sees (Tables 4, 5).
- * `layers` are 0-based. With an edit, "the prompted image" is the edited one (RedCircle).
- */
-export type Ablation =
-  /** Token features × the region mask (1 on CLS and the region) at `site` in `layers` (Fig. 7a). */
-  | { kind: 'feature-mask'; site: TokenScaleSite; layers: number[] }
-  /** Original image's stream, attention probabilities from the prompted image (Fig. 7b, "replace v"). */
-  | { kind: 'replace-v'; layers: number[] }
-  /** Prompted image's stream, probabilities from the original image with the foveal mask (Fig. 7c, "replace q,k"). */
-  | { kind: 'replace-qk'; layers: number[] }
-  /** Each head's CLS contribution G' → G + w(G' − G) in `layers`, recomposed post hoc (Sec. 4.4). */
-  | { kind: 'unleash'; layers: number[]; headWeight: number };
-
-/**
- * One visual prompt ("representation" in ReCLIP's terms): an image edit, optionally an attention
- * bias (FALIP's foveal mask or PASTA's steering) or an ablation, and the text template its captions
- * use. Pure description; the task encodes it.
+ * A method ready to run on one model: its registered parts, every parameter resolved, and the key that
+ * identifies its features. Built only by `makeMethod`, so the key always holds every parameter.
  */
 export interface Method {
+  /** As written: `falip`, `redcircle+falip`. */
   name: string;
-  edit: ImageEdit;
-  falip?: FalipParams;
-  pasta?: Required<Pick<PastaParams, 'coefficient' | 'layers'>> & Pick<PastaParams, 'heads'>;
-  ablation?: Ablation;
-  /** `{}` is replaced by the lowercased expression. */
-  textTemplate: string;
+  /** Every parameter the parts read, resolved on the model (layers as 0-based indices): JSON. */
+  params: Record<string, unknown>;
+  /** Canonical JSON of the name and the resolved parameters: the feature cache's and run key's part. */
+  key: string;
+  /** Whether any part edits the pixels (then layers before the mask cannot be shared across boxes). */
+  editsPixels: boolean;
+  /** A part's own caption template for tasks that caption an expression (`{}` = the expression). */
+  captionTemplate?: string;
+  /** The table footnote: what the parts do, every parameter, and the choices the paper leaves open. */
+  footnote: string;
+  prepare(ctx: Omit<PrepareContext, 'vision'>): EncodeRequest;
 }
 
-export const PHOTO_TEMPLATE = 'a photo of {}';
-
-/** Options the method names read; each defaults to the reference's value. */
-export interface MethodOptions {
-  falip?: Partial<FalipParams>;
-  /** Red ellipse width in pixels; default max(1, ⌊max(W,H)/200⌋) as the reference. */
-  circleThickness?: number;
-  blurSigma?: number;
-  /** 0-based layers of an ablation or of PASTA (default: FALIP's layers, the last 4). */
-  layers?: number[];
-  heads?: number[];
-  featureMaskSite?: TokenScaleSite;
-  unleashWeight?: number;
-  pastaCoefficient?: number;
+/** The names a user can give: every registered method (compositions are `a+b`). */
+export function methodNames(): string[] {
+  return METHOD_DEFINITIONS.map((d) => d.name);
 }
 
-export const METHOD_NAMES = [
-  'plain',
-  'falip',
-  'redcircle',
-  'redcircle+blur',
-  'redcircle+falip',
-  'blur',
-  'blur+falip',
-  'crop',
-  'shade',
-  'grayscale',
-  'pasta',
-  'feature-mask',
-  'replace-v',
-  'replace-qk',
-  'redcircle+unleash',
-  'redcircle+blur+unleash',
-] as const;
-export type MethodName = (typeof METHOD_NAMES)[number];
-
-/** Builds a method from its name (`--method`), e.g. `redcircle+falip` = the RedCircle image with the foveal mask. */
-export function makeMethod(name: string, v: VisionConfig, o: MethodOptions = {}): Method {
-  const falip = (): FalipParams => ({ ...defaultFalipParams(v), ...o.falip });
-  const circle = o.circleThickness === undefined ? {} : { thickness: o.circleThickness };
-  // The paper gives no layers for its ablations; FALIP's (the last 4) is our default, stated in footnotes.
-  const ablationLayers = (): number[] => o.layers ?? defaultFalipParams(v).layers;
-  const unleash = (): Ablation => ({ kind: 'unleash', layers: o.layers ?? UNLEASH_DEFAULTS.layers(v), headWeight: o.unleashWeight ?? UNLEASH_DEFAULTS.headWeight });
-  const photo = (edit: ImageEdit, withFalip = false): Method => ({ name, edit, textTemplate: PHOTO_TEMPLATE, ...(withFalip && { falip: falip() }) });
-  switch (name as MethodName) {
-    case 'plain':
-      return photo({ kind: 'none' });
-    case 'falip':
-      return photo({ kind: 'none' }, true);
-    case 'redcircle':
-      return photo({ kind: 'redcircle', ...circle });
-    case 'redcircle+blur':
-      return photo({ kind: 'redcircle-blur', ...circle, blurSigma: o.blurSigma ?? REDCIRCLE_BLUR_DEFAULTS.blurSigma });
-    case 'redcircle+falip':
-      return photo({ kind: 'redcircle', ...circle }, true);
-    case 'blur':
-      return photo({ kind: 'blur', sigma: o.blurSigma ?? BLUR_DEFAULTS.sigma });
-    case 'blur+falip':
-      return photo({ kind: 'blur', sigma: o.blurSigma ?? BLUR_DEFAULTS.sigma }, true);
-    case 'crop':
-      return photo({ kind: 'crop' });
-    case 'shade':
-      // CPT as adapted by ReCLIP: the shaded box, and a caption without "a photo of".
-      return { name, edit: { kind: 'shade' }, textTemplate: SHADE_TEXT_TEMPLATE };
-    case 'grayscale':
-      return photo({ kind: 'grayscale' });
-    case 'pasta':
-      return { ...photo({ kind: 'none' }), pasta: { coefficient: o.pastaCoefficient ?? PASTA_DEFAULT_COEFFICIENT, layers: ablationLayers(), ...(o.heads && { heads: o.heads }) } };
-    case 'feature-mask':
-      return { ...photo({ kind: 'none' }), ablation: { kind: 'feature-mask', site: o.featureMaskSite ?? FEATURE_MASK_DEFAULTS.site, layers: o.layers ?? FEATURE_MASK_DEFAULTS.layers(v) } };
-    case 'replace-v':
-      return { ...photo({ kind: 'redcircle', ...circle }), ablation: { kind: 'replace-v', layers: ablationLayers() } };
-    case 'replace-qk':
-      return { ...photo({ kind: 'redcircle', ...circle }, true), ablation: { kind: 'replace-qk', layers: ablationLayers() } };
-    case 'redcircle+unleash':
-      return { ...photo({ kind: 'redcircle', ...circle }), ablation: unleash() };
-    case 'redcircle+blur+unleash':
-      return { ...photo({ kind: 'redcircle-blur', ...circle, blurSigma: o.blurSigma ?? REDCIRCLE_BLUR_DEFAULTS.blurSigma }), ablation: unleash() };
-    default:
-      throw new UserError(`--method ${name}: unknown method (one of ${METHOD_NAMES.join(', ')})`);
+function partsOf(name: string, where: string): MethodDefinition[] {
+  const parts = methodParts(name);
+  if (!parts) throw new UserError(`${where}: unknown method '${name}' (one of ${methodNames().join(', ')}; compose with +)`);
+  const filled = new Map<RequestSlot, string>();
+  for (const part of parts) {
+    for (const slot of part.fills) {
+      const other = filled.get(slot);
+      if (other) throw new UserError(`${where}: method '${name}': ${other} and ${part.name} both set the ${slot === 'edit' ? 'image edit' : slot}; compose prompts that do different things`);
+      filled.set(slot, part.name);
+    }
   }
+  for (const part of parts) {
+    for (const slot of part.needs ?? []) {
+      if (!filled.has(slot)) throw new UserError(`${where}: method '${name}': ${part.name} needs a part that sets the ${slot === 'edit' ? 'image edit' : slot} (e.g. redcircle+${part.name})`);
+    }
+  }
+  if (parts.filter((p) => p.captionTemplate).length > 1) throw new UserError(`${where}: method '${name}': two parts have their own caption`);
+  return parts;
+}
+
+/** The parameters of the parts, by name; a name several parts read is one parameter (they share its spec). */
+export function paramTableOf(parts: readonly MethodDefinition[]): ParamTable {
+  const table: ParamTable = {};
+  for (const part of parts) Object.assign(table, part.params);
+  return table;
+}
+
+/** Every parameter with the part(s) reading it, as a footnote lists them. */
+function describeParams(table: ParamTable, resolved: Record<string, unknown>): string {
+  return Object.entries(table)
+    .map(([k, spec]: [string, ParamSpec]) => `${spec.label} ${spec.show(resolved[k])}`)
+    .join(', ');
+}
+
+function checkedEntry(name: string, raw: Record<string, unknown>, where: string) {
+  const parts = partsOf(name, where);
+  const table = paramTableOf(parts);
+  const unread = Object.keys(raw).filter((k) => !(k in table));
+  if (unread.length > 0) {
+    const reads = Object.keys(table);
+    throw new UserError(`${where}: method '${name}' does not read ${unread.join(', ')} (${reads.length > 0 ? `it reads ${reads.join(', ')}` : 'it has no parameters'})`);
+  }
+  const schema = z.object(Object.fromEntries(Object.entries(table).map(([k, spec]) => [k, spec.schema]))).strict();
+  return { parts, table, values: parseWith(schema, raw, where) as Record<string, unknown> };
+}
+
+/** Everything `makeMethod` checks that needs no model: the name's parts, which parameters they read, their values. */
+export function checkMethodEntry(name: string, raw: Record<string, unknown>, where: string): void {
+  checkedEntry(name, raw, where);
 }
 
 /**
- * Everything that changes a method's pixels, mask or caption, as a string: the cache key of its
- * features. A parameter missing here would silently reuse stale features (ReCLIP's cache forgot blur σ).
+ * Builds a method from its name and raw parameter values (a config's values, or flags already turned
+ * into values by each parameter's `fromFlag`). Unknown parameters and bad values are UserErrors naming
+ * `where` and the field.
  */
-export function methodKey(m: Method): string {
-  return JSON.stringify({ edit: m.edit, falip: m.falip ?? null, pasta: m.pasta ?? null, ablation: m.ablation ?? null, text: m.textTemplate });
-}
-
-/** The text a table footnote gives for a method's parameters. */
-export function describeMethod(m: Method): string {
-  const parts: string[] = [];
-  switch (m.edit.kind) {
-    case 'none':
-      break;
-    case 'redcircle':
-      parts.push(`red ellipse ${m.edit.thickness ?? 'max(1,⌊max(W,H)/200⌋)'} px`);
-      break;
-    case 'redcircle-blur':
-      parts.push(`red ellipse ${m.edit.thickness ?? 'max(1,⌊max(W,H)/200⌋)'} px, outside blurred σ ${m.edit.blurSigma}`);
-      break;
-    case 'blur':
-      parts.push(`outside the box blurred, σ ${m.edit.sigma}`);
-      break;
-    case 'crop':
-      parts.push('box cropped and squashed to the input size');
-      break;
-    case 'shade':
-      parts.push('box shaded (240,0,30,α127)');
-      break;
-    case 'grayscale':
-      parts.push('outside the box in grayscale');
-      break;
+export function makeMethod(name: string, raw: Record<string, unknown>, vision: VisionConfig, where: string): Method {
+  const { parts, table, values } = checkedEntry(name, raw, where);
+  const resolved: Record<string, unknown> = {};
+  for (const [k, spec] of Object.entries(table)) {
+    try {
+      resolved[k] = spec.resolve(values[k], vision);
+    } catch (e) {
+      if (e instanceof UserError) throw new UserError(`${where}: ${k}: ${e.message}`);
+      throw e;
+    }
   }
-  if (m.falip) parts.push(`foveal mask ${describeFalip(m.falip)}`);
-  if (m.pasta) {
-    const heads = m.pasta.heads ? `heads ${m.pasta.heads.map((h) => h + 1).join(',')}` : 'all heads (our choice; PASTA profiles heads)';
-    parts.push(`PASTA: attention outside the box ×${m.pasta.coefficient} in layers ${formatLayers(m.pasta.layers)}, ${heads}`);
-  }
-  if (m.ablation) parts.push(describeAblation(m.ablation));
-  parts.push(`caption "${m.textTemplate.replace('{}', '<expr>')}"`);
-  return `${m.name}: ${parts.join('; ')}`;
-}
-
-function describeAblation(a: Ablation): string {
-  const layers = `layers ${formatLayers(a.layers)} (our choice: the paper gives none)`;
-  switch (a.kind) {
-    case 'feature-mask':
-      return `feature mask: token features × region mask (1 on CLS and the box) at the ${a.site === 'residual' ? 'residual stream at the input' : 'attention input'} of ${layers}`;
-    case 'replace-v':
-      return `replace v: the original image's stream with attention probabilities from the RedCircle image in ${layers}`;
-    case 'replace-qk':
-      return `replace q,k: the RedCircle image's stream with attention probabilities from the original image with the foveal mask in ${layers}`;
-    case 'unleash':
-      return `unleash: each head's CLS contribution G' becomes G + ${a.headWeight}(G' − G) in layers ${formatLayers(a.layers)}, all heads, out-projection per head, recomposed post hoc before ln_post`;
-  }
+  const pick = (part: MethodDefinition) => Object.fromEntries(Object.keys(part.params).map((k) => [k, resolved[k]]));
+  const notes = parts.flatMap((part) => part.notes?.(pick(part) as never) ?? []);
+  const params = describeParams(table, resolved);
+  const captionTemplate = parts.find((p) => p.captionTemplate)?.captionTemplate;
+  return {
+    name,
+    params: resolved,
+    key: canonicalJson({ method: name, params: resolved }),
+    editsPixels: parts.some((p) => p.fills.includes('edit')),
+    ...(captionTemplate !== undefined && { captionTemplate }),
+    footnote: `Method ${name}: ${parts.map((p) => p.summary).join('; with ')}${params ? ` (${params})` : ''}${notes.length > 0 ? `; ${notes.join('; ')}` : ''}.`,
+    prepare: (ctx) => Object.assign({}, ...parts.map((part) => part.prepare(pick(part) as never, { ...ctx, vision }))) as EncodeRequest,
+  };
 }

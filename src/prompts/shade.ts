@@ -1,5 +1,6 @@
 import type { BoxXYWH } from '../image/box.js';
 import type { RgbImage } from '../image/rgb-image.js';
+import { defineMethod } from './method-definition.js';
 import { pillowFilledRectangle } from './pillow-rectangle.js';
 
 /** CPT's tint as ReCLIP draws it: RGB (240, 0, 30) at alpha 127 of 255. */
@@ -30,3 +31,13 @@ export async function shadeBox(img: RgbImage, box: BoxXYWH): Promise<RgbImage> {
   }
   return { width: img.width, height: img.height, data: out };
 }
+
+/** CPT as ReCLIP adapts it: the shaded box, and a caption without "a photo of". */
+export const shade = defineMethod({
+  name: 'shade',
+  summary: 'shade (CPT): the box tinted (240,0,30) at alpha 127/255; captions "<expr> is in red color."',
+  params: {},
+  fills: ['edit'],
+  captionTemplate: SHADE_TEXT_TEMPLATE,
+  prepare: (_p, ctx) => ({ edit: { key: `shade at [${ctx.box.join(',')}]`, apply: (img) => shadeBox(img, ctx.box) } }),
+});

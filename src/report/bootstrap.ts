@@ -1,10 +1,6 @@
-/**
- * Seeded percentile bootstrap for accuracies and paired accuracy differences.
- *
- * Resampling uses its own tiny generator (mulberry32) rather than the project's model-weight Rng so
- * that published intervals never shift when that generator changes; unifying the two is an open
- * question for the lead.
- */
+import { Rng } from '../util/rng.js';
+
+/** Seeded percentile bootstrap for accuracies, other cell statistics, and paired differences. */
 
 export interface BootstrapOptions {
   /** Number of resamples (default 2000). */
@@ -27,20 +23,6 @@ export interface DiffInterval {
   hi: number;
 }
 
-/**
- * mulberry32 (Tommy Ettinger's 32-bit-state generator): uniform floats in [0, 1). The state starts
- * as the low 32 bits of `seed`; its period (2^32) is far above the ~10^7 draws one interval needs.
- */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Booleans count as 0/100 so accuracies and their intervals come out in percent. */
 function asValues(values: readonly boolean[] | readonly number[]): number[] {
   return values.map((v) => (typeof v === 'boolean' ? (v ? 100 : 0) : v));
@@ -60,31 +42,41 @@ function mean(values: readonly number[]): number {
   return sum / values.length;
 }
 
-/** Means of `iterations` resamples (with replacement) of `values`, sorted ascending. */
-function resampledMeans(values: readonly number[], opts: BootstrapOptions): Float64Array {
-  const { iterations = 2000, seed = 0 } = opts;
-  if (values.length === 0) throw new Error('bootstrap of an empty sample');
-  if (!Number.isInteger(seed)) throw new Error(`bootstrap seed must be an integer, got ${seed}`);
-  const random = mulberry32(seed);
-  const n = values.length;
-  const means = new Float64Array(iterations);
-  for (let it = 0; it < iterations; it++) {
-    let sum = 0;
-    for (let k = 0; k < n; k++) sum += values[Math.floor(random() * n)]!;
-    means[it] = sum / n;
-  }
-  return means.sort();
+function percentileInterval(sortedStats: Float64Array, level: number): [number, number] {
+  const tail = (1 - level) / 2;
+  return [quantile(sortedStats, tail), quantile(sortedStats, 1 - tail)];
 }
 
-function percentileInterval(sortedMeans: Float64Array, level: number): [number, number] {
-  const tail = (1 - level) / 2;
-  return [quantile(sortedMeans, tail), quantile(sortedMeans, 1 - tail)];
+/**
+ * `statistic` of `iterations` resamples (with replacement) of n item indices, sorted ascending. The
+ * statistic reads the resample as a list of indices, so one resample serves paired cells too.
+ */
+function resampledStatistics(n: number, statistic: (indices: Uint32Array) => number, opts: BootstrapOptions): Float64Array {
+  const { iterations = 2000, seed = 0 } = opts;
+  if (n === 0) throw new Error('bootstrap of an empty sample');
+  if (!Number.isInteger(seed)) throw new Error(`bootstrap seed must be an integer, got ${seed}`);
+  const rng = new Rng(seed);
+  const stats = new Float64Array(iterations);
+  const indices = new Uint32Array(n);
+  for (let it = 0; it < iterations; it++) {
+    for (let k = 0; k < n; k++) indices[k] = Math.floor(rng.next() * n);
+    stats[it] = statistic(indices);
+  }
+  return stats.sort();
+}
+
+function meanOfResample(values: readonly number[]): (indices: Uint32Array) => number {
+  return (indices) => {
+    let sum = 0;
+    for (const i of indices) sum += values[i]!;
+    return sum / indices.length;
+  };
 }
 
 /** Mean of `values` with a percentile bootstrap interval (percent when `values` are booleans). */
 export function bootstrapCI(values: readonly boolean[] | readonly number[], opts: BootstrapOptions = {}): MeanInterval {
   const numbers = asValues(values);
-  const [lo, hi] = percentileInterval(resampledMeans(numbers, opts), opts.level ?? 0.95);
+  const [lo, hi] = percentileInterval(resampledStatistics(numbers.length, meanOfResample(numbers), opts), opts.level ?? 0.95);
   return { mean: mean(numbers), lo, hi };
 }
 
@@ -93,12 +85,23 @@ export function bootstrapCI(values: readonly boolean[] | readonly number[], opts
  * interval from resampling item indices jointly, which keeps the pairing and so is much tighter
  * than two independent intervals.
  */
-export function pairedBootstrapDiff(a: readonly boolean[], b: readonly boolean[], opts: BootstrapOptions = {}): DiffInterval {
+export function pairedBootstrapDiff(a: readonly boolean[] | readonly number[], b: readonly boolean[] | readonly number[], opts: BootstrapOptions = {}): DiffInterval {
   if (a.length !== b.length) throw new Error(`paired bootstrap needs equal lengths, got ${a.length} and ${b.length}`);
   const va = asValues(a);
   const vb = asValues(b);
   // Resampling indices jointly is the same as resampling the per-item differences.
   const itemDiffs = va.map((x, i) => x - vb[i]!);
-  const [lo, hi] = percentileInterval(resampledMeans(itemDiffs, opts), opts.level ?? 0.95);
+  const [lo, hi] = percentileInterval(resampledStatistics(itemDiffs.length, meanOfResample(itemDiffs), opts), opts.level ?? 0.95);
   return { diff: mean(itemDiffs), lo, hi };
+}
+
+/**
+ * Any statistic of n items (mean accuracy per class, worst-group accuracy) with a percentile interval
+ * from resampling the items; `statistic` receives the indices of one resample (all of them, in order,
+ * for the point estimate).
+ */
+export function bootstrapStatistic(n: number, statistic: (indices: Uint32Array) => number, opts: BootstrapOptions = {}): MeanInterval {
+  const all = Uint32Array.from({ length: n }, (_, i) => i);
+  const [lo, hi] = percentileInterval(resampledStatistics(n, statistic, opts), opts.level ?? 0.95);
+  return { mean: statistic(all), lo, hi };
 }

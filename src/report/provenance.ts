@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { cpus, platform, arch } from 'node:os';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { canonicalJson } from '../util/canonical-json.js';
 import { REPO_ROOT } from '../util/repo-paths.js';
 
 
@@ -66,16 +67,6 @@ export function collectProvenance(extra: Record<string, unknown> = {}): Provenan
     created_at: new Date().toISOString(),
     ...extra,
   };
-}
-
-/** JSON with object keys sorted at every depth, so equal configs serialize identically. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => {
-    if (v === null || typeof v !== 'object' || Array.isArray(v)) return v;
-    const sorted: Record<string, unknown> = {};
-    for (const k of Object.keys(v).sort()) sorted[k] = (v as Record<string, unknown>)[k];
-    return sorted;
-  });
 }
 
 /** Identifies a resolved configuration: first 12 hex chars of sha256 over its canonical JSON. */

@@ -4,11 +4,15 @@ import { UserError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { describeIssue, safeParseWith } from '../util/schema-check.js';
 
-/** One evaluated item (a REC sentence, a classification sample…) in one cell of a results table. */
+/**
+ * One evaluated item (a REC sentence, a classification image, a point cloud) in one cell of a results
+ * table. Tasks add their own fields beside these (classification: `label`, `top5`; Waterbirds: `group`),
+ * so each line describes itself.
+ */
 export interface EvalRecord {
   /** Table row: the method or setting, e.g. "falip-gold". */
   row: string;
-  /** Table column: the data cell, e.g. "refcoco-testA". */
+  /** Data column: the dataset split, e.g. "refcoco/testA". */
   column: string;
   /** Item id, unique within a cell (for REC the sentence id). */
   id: string;
@@ -17,19 +21,19 @@ export interface EvalRecord {
   correct: boolean;
   /** Per-candidate scores, when the task keeps them; null for candidates that did not compete. */
   scores?: (number | null)[];
-  /** Task-specific extras, e.g. `{ top5: boolean }`. */
-  extra?: Record<string, unknown>;
+  [field: string]: unknown;
 }
 
-const evalRecordSchema = z.object({
-  row: z.string(),
-  column: z.string(),
-  id: z.string(),
-  pred: z.number(),
-  correct: z.boolean(),
-  scores: z.array(z.number().nullable()).optional(),
-  extra: z.record(z.string(), z.unknown()).optional(),
-});
+const evalRecordSchema = z
+  .object({
+    row: z.string(),
+    column: z.string(),
+    id: z.string(),
+    pred: z.number(),
+    correct: z.boolean(),
+    scores: z.array(z.number().nullable()).optional(),
+  })
+  .loose();
 
 /** Parses one line; returns a reason instead of throwing so the caller can decide what a bad line means. */
 function parseRecordLine(line: string): EvalRecord | string {

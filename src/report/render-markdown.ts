@@ -25,8 +25,14 @@ function sharedCounts(table: ResultsTable): Map<string, number | null> {
 }
 
 /** "44.2 ±1.3 (paper 44.2, Δ +0.0)", "not imported (paper 40.1)"; ± is half the interval width. */
-function cellText(cell: ResultCell, showN: boolean, emphasizeStatus: (s: string) => string): string {
-  const paper = cell.paper === null ? '' : cell.delta === null ? ` (paper ${fixed1(cell.paper)})` : ` (paper ${fixed1(cell.paper)}, Δ ${signed1(cell.delta)})`;
+function cellText(cell: ResultCell, showN: boolean, emphasizeStatus: (s: string) => string, paperWithheld: boolean): string {
+  const paper = paperWithheld
+    ? ' (custom: paper n/a)'
+    : cell.paper === null
+      ? ''
+      : cell.delta === null
+        ? ` (paper ${fixed1(cell.paper)})`
+        : ` (paper ${fixed1(cell.paper)}, Δ ${signed1(cell.delta)})`;
   if (!cell.ours) return emphasizeStatus(cell.status ?? 'not run') + paper;
   const { accuracy, ci, n } = cell.ours;
   const interval = ci ? ` ±${fixed1((ci[1] - ci[0]) / 2)}` : '';
@@ -58,7 +64,7 @@ function mainGrid(table: ResultsTable, emphasizeStatus: (s: string) => string): 
     header: ['Method', ...table.columns.map((c) => (counts.get(c.key) === null ? c.label : `${c.label} (n=${counts.get(c.key)})`))],
     body: table.rows.map((row) => [
       row.label,
-      ...row.cells.map((cell) => cellText(cell, counts.get(cell.column) === null, emphasizeStatus)),
+      ...row.cells.map((cell) => cellText(cell, counts.get(cell.column) === null, emphasizeStatus, row.paperWithheld)),
     ]),
   };
 }

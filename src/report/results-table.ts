@@ -1,14 +1,18 @@
 import type { BootstrapOptions } from './bootstrap.js';
-import { cellMetrics, pairedComparison, type PairedComparison } from './metrics.js';
+import { ACCURACY, cellMetrics, pairedComparison, type Metric, type PairedComparison } from './metrics.js';
 import type { EvalRecord } from './records.js';
 
 /** Why a cell has no number of ours. */
 export type CellStatus = 'not run' | 'not imported' | 'not implemented';
 
 export interface TableColumnSpec {
-  /** Matches `EvalRecord.column`. */
+  /** Unique in the table; the paper's numbers are keyed by it. */
   key: string;
   label: string;
+  /** The records' `column` this cell reads (default `key`): several metrics of one split read the same records. */
+  data?: string;
+  /** Default: accuracy. */
+  metric?: Metric;
 }
 
 export interface TableRowSpec {
@@ -17,6 +21,8 @@ export interface TableRowSpec {
   label: string;
   /** The paper's number per column key (percent); null where the paper has none. May include `avg`. */
   paper?: Record<string, number | null>;
+  /** The paper has this row, but it was run differently (another model or parameters): no number shown. */
+  paperWithheld?: boolean;
 }
 
 /** What one paper table looks like, before any result is known. */
@@ -53,6 +59,8 @@ export interface ResultCell {
 export interface ResultRow {
   key: string;
   label: string;
+  /** The paper's numbers are not comparable with ours for this row (see the footnotes). */
+  paperWithheld: boolean;
   cells: ResultCell[];
 }
 
@@ -119,13 +127,15 @@ export function buildResultsTable(spec: TableSpec, records: readonly EvalRecord[
 
   const rows = spec.rows.map((row): ResultRow => {
     const cells = spec.columns.map((column): ResultCell => {
-      const cellRecords = recordsOf(row.key, column.key);
+      const data = column.data ?? column.key;
+      const metric = column.metric ?? ACCURACY;
+      const cellRecords = recordsOf(row.key, data);
       const paper = row.paper?.[column.key] ?? null;
       if (cellRecords.length === 0) {
         const status = opts.statuses?.[row.key]?.[column.key] ?? 'not run';
         return { column: column.key, ours: null, status, paper, delta: null, paired: null };
       }
-      const { accuracy, n, ci } = cellMetrics(cellRecords, bootstrap);
+      const { accuracy, n, ci } = cellMetrics(cellRecords, metric, bootstrap);
       const isBaseline = baselineSpec === undefined || row.key === baselineSpec.key;
       return {
         column: column.key,
@@ -133,11 +143,11 @@ export function buildResultsTable(spec: TableSpec, records: readonly EvalRecord[
         status: null,
         paper,
         delta: paper === null ? null : accuracy - paper,
-        paired: isBaseline ? null : pairedComparison(cellRecords, recordsOf(baselineSpec.key, column.key), bootstrap),
+        paired: isBaseline ? null : pairedComparison(cellRecords, recordsOf(baselineSpec.key, data), metric, bootstrap),
       };
     });
     if (spec.average) cells.push(averageCell(row, cells));
-    return { key: row.key, label: row.label, cells };
+    return { key: row.key, label: row.label, paperWithheld: row.paperWithheld ?? false, cells };
   });
 
   return {

@@ -1,41 +1,50 @@
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { UserError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import { UserError } from '../util/errors.js';
 import { REPO_ROOT } from '../util/repo-paths.js';
 import { collectProvenance, configHash, type Provenance } from './provenance.js';
 import { RecordLog } from './records.js';
+import { RunLock } from './run-lock.js';
 
 export interface OpenRunFolderOptions {
   /** Parent of default run folders (default `<repo>/results`). */
   root?: string;
-  /** Run name, e.g. the table id; the folder is `<root>/<name>-<config hash>`. */
+  /** Run name, e.g. the table id; the folder is `<root>/<name>-<key hash>`. */
   name: string;
-  /** The fully resolved configuration: it alone decides whether an existing folder is resumed. */
-  resolvedConfig: unknown;
+  /**
+   * Everything that changes the numbers, and nothing else: it alone decides whether an existing folder
+   * is resumed (the model, precision, every method parameter, the data's content hashes, sampling).
+   */
+  runKey: unknown;
+  /** What readers of run.json want beside the key (titles, labels); changing it never recomputes. */
+  details?: Record<string, unknown>;
   /** Explicit folder (`--out`), used instead of the default name. */
   out?: string;
-  /** What only the caller knows (model id and sha256, device…), stored with the provenance. */
+  /** What only the caller knows (model, device…), stored with the provenance. */
   provenance?: Record<string, unknown>;
 }
 
 export interface RunFolder {
   dir: string;
   configHash: string;
-  /** The folder already held this configuration; recorded ids are to be skipped. */
+  /** The folder already held this run; recorded ids are to be skipped. */
   resumed: boolean;
   records: RecordLog;
   /** Writes `<dir>/<name>` atomically as indented JSON. */
   writeJson(name: string, value: unknown): Promise<void>;
   /** Writes `<dir>/<name>` atomically. */
   writeText(name: string, text: string): Promise<void>;
+  /** Releases the folder's lock (also released when the process exits). */
+  close(): void;
 }
 
-/** The part of run.json that decides resuming; the rest is for readers. */
-interface RunJson {
+/** run.json: the key that decides resuming, and the rest for readers. */
+export interface RunJson {
   name: string;
   config_hash: string;
-  config: unknown;
+  key: unknown;
+  details?: Record<string, unknown>;
   seeds: Record<string, number>;
   provenance: Provenance;
   /** Provenance of each later session that resumed the run, which may run other code. */
@@ -55,65 +64,88 @@ export function seedsOf(config: unknown, path = ''): Record<string, number> {
 }
 
 async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw err;
-  }
+  return (await stat(path).catch(() => undefined)) !== undefined;
 }
 
-async function readRunJson(path: string): Promise<RunJson | null> {
+export async function readRunJson(path: string): Promise<RunJson | null> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
+    throw new UserError(`${path}: cannot read (${(err as NodeJS.ErrnoException).code})`);
   }
   try {
     const parsed = JSON.parse(text) as Partial<RunJson>;
-    if (typeof parsed.config_hash === 'string') return parsed as RunJson;
+    if (typeof parsed.config_hash === 'string' && 'key' in parsed) return parsed as RunJson;
   } catch {
-    // Reported below together with a parsable file that lacks the hash.
+    // Reported below together with a parsable file that lacks the key.
   }
-  throw new UserError(`${path}: not a falip run.json (no config_hash), use another --out`);
+  throw new UserError(`${path}: not a run.json of this falip version (no config_hash and key); use another --out`);
+}
+
+/** The results folder must be a folder we can write; a file or a read-only place is the user's to fix. */
+async function makeFolder(dir: string): Promise<void> {
+  const st = await stat(dir).catch(() => undefined);
+  if (st && !st.isDirectory()) throw new UserError(`${dir}: is a file, not a results folder (--out names a folder)`);
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (e) {
+    throw new UserError(`${dir}: cannot create the results folder (${(e as NodeJS.ErrnoException).code})`);
+  }
 }
 
 /**
- * Opens the results folder of a run: resumes it when it holds the same configuration, creates it
- * otherwise. A changed configuration hashes to a different default folder, so it starts a new run;
- * an explicit `--out` that holds another configuration is refused rather than mixed.
+ * Opens the results folder of a run, locked for this process: resumes it when it holds the same run
+ * key, creates it otherwise. A changed key hashes to a different default folder, so it starts a new
+ * run; an explicit `--out` that holds another key is refused rather than mixed.
  */
 export async function openRunFolder(opts: OpenRunFolderOptions): Promise<RunFolder> {
-  const hash = configHash(opts.resolvedConfig);
+  const hash = configHash(opts.runKey);
   const dir = opts.out ?? join(opts.root ?? join(REPO_ROOT, 'results'), `${opts.name}-${hash}`);
   const runJsonPath = join(dir, 'run.json');
   const recordsPath = join(dir, 'records.jsonl');
 
-  const previous = await readRunJson(runJsonPath);
-  if (previous && previous.config_hash !== hash) {
-    throw new UserError(`${runJsonPath}: holds a different configuration (hash ${previous.config_hash}), use another --out`);
+  await makeFolder(dir);
+  const lock = RunLock.acquire(dir);
+  try {
+    const previous = await readRunJson(runJsonPath);
+    if (previous && previous.config_hash !== hash) {
+      throw new UserError(`${runJsonPath}: holds a different run (key hash ${previous.config_hash}, this one ${hash}: another model, data, sampling or method parameter); use another --out`);
+    }
+    if (!previous && (await exists(recordsPath))) {
+      throw new UserError(`${recordsPath}: records without a run.json, so their run is unknown; use another --out`);
+    }
+    const provenance = collectProvenance(opts.provenance);
+    const runJson: RunJson = previous
+      ? { ...previous, ...(opts.details && { details: opts.details }), resumed_with: [...(previous.resumed_with ?? []), provenance] }
+      : { name: opts.name, config_hash: hash, key: opts.runKey, ...(opts.details && { details: opts.details }), seeds: seedsOf(opts.runKey), provenance };
+    const writeJson = (name: string, value: unknown): Promise<void> => writeFileAtomic(join(dir, name), JSON.stringify(value, null, 2) + '\n');
+    await writeJson('run.json', runJson);
+    return {
+      dir,
+      configHash: hash,
+      resumed: previous !== null,
+      records: await RecordLog.open(recordsPath),
+      writeJson,
+      writeText: (name, text) => writeFileAtomic(join(dir, name), text),
+      close: () => lock.release(),
+    };
+  } catch (e) {
+    lock.release();
+    throw e;
   }
-  if (!previous && (await exists(recordsPath))) {
-    throw new UserError(`${recordsPath}: records without a run.json, so their configuration is unknown; use another --out`);
+}
+
+/**
+ * A resumed folder must hold only records of this run's items: one for another row, split or id (the
+ * data or sampling changed under the same key, or the file was edited) is refused, never counted.
+ */
+export function checkRecordsBelong(records: RecordLog, expected: ReadonlyMap<string, ReadonlySet<string>>): void {
+  for (const [index, r] of records.all().entries()) {
+    const ids = expected.get(JSON.stringify([r.row, r.column]));
+    if (!ids?.has(r.id)) {
+      throw new UserError(`${records.path}:${index + 1}: a record of row "${r.row}", column "${r.column}", id "${r.id}" is not an item of this run; use another --out`);
+    }
   }
-
-  await mkdir(dir, { recursive: true });
-  const provenance = collectProvenance(opts.provenance);
-  const runJson: RunJson = previous
-    ? { ...previous, resumed_with: [...(previous.resumed_with ?? []), provenance] }
-    : { name: opts.name, config_hash: hash, config: opts.resolvedConfig, seeds: seedsOf(opts.resolvedConfig), provenance };
-  const writeJson = (name: string, value: unknown): Promise<void> => writeFileAtomic(join(dir, name), JSON.stringify(value, null, 2) + '\n');
-  await writeJson('run.json', runJson);
-
-  return {
-    dir,
-    configHash: hash,
-    resumed: previous !== null,
-    records: await RecordLog.open(recordsPath),
-    writeJson,
-    writeText: (name, text) => writeFileAtomic(join(dir, name), text),
-  };
 }

@@ -6,8 +6,12 @@ const MESSAGES = { error: (issue: { code: string; input?: unknown }) => (issue.c
 
 /** The first problem of a failed parse as `<field path>: <problem>`, e.g. `gold[2].box: expected 4 numbers`. */
 export function describeIssue(error: z.ZodError): string {
-  const issue = error.issues[0]!;
-  return `${fieldPath(issue.path)}: ${issue.message.replace(/^Invalid input: /, '')}`;
+  return `${fieldPath(firstIssuePath(error))}: ${issueMessage(error)}`;
+}
+
+/** The first problem's message alone, e.g. `expected 4 numbers`. */
+export function issueMessage(error: z.ZodError): string {
+  return error.issues[0]!.message.replace(/^Invalid input: /, '');
 }
 
 /** The first problem's field path, for callers that locate it themselves (e.g. a YAML line). */

@@ -2,33 +2,28 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
 import type { RecSample } from '../../datasets/rec-manifest.js';
-import type { TextFeatures } from '../../encoder/text-features.js';
-import type { AblationEncoder } from '../../encoder/ablation-encoder.js';
-import type { ClipEncoder } from '../../encoder/clip-encoder.js';
-import type { FeatureCache } from '../../encoder/feature-cache.js';
-import { sha256Hex } from '../../util/sha256.js';
+import { DecodedImage } from '../../encoder/image-input.js';
 import type { BoxXYWH } from '../../image/box.js';
 import { loadImage } from '../../image/load-image.js';
 import type { Method } from '../../prompts/method.js';
-import type { RecordLog } from '../../report/records.js';
+import type { EvalRecord } from '../../report/records.js';
 import { UserError } from '../../util/errors.js';
-import { ImageBoxFeatures } from './box-features.js';
+import { sha256Hex } from '../../util/sha256.js';
+import { ImageFeatures } from '../image-features.js';
+import type { EvalContext, LoadedColumn, TaskRow } from '../task-definition.js';
 import { sampleNegatives, type BankCaption, type SubtractSpec } from './negatives.js';
 import { boxLogit, candidateIndices, isCorrect, predictBox } from './rec-scoring.js';
 
 export type RecSetting = 'gold' | 'prop';
 
-/** One table row of a REC table: methods whose logits are summed (one method = no ensemble). */
-export interface RecRow {
-  key: string;
+/** A REC row's own options: which boxes compete, and the paper's "P". */
+export interface RecOptions {
   setting: RecSetting;
-  methods: Method[];
   subtract?: SubtractSpec;
 }
 
-/** One column: a dataset split (possibly a seeded subset of it). */
-export interface RecColumn {
-  key: string;
+/** One split's refs (possibly a seeded subset) with what scoring them needs. */
+export interface RecColumnData {
   samples: RecSample[];
   imageRoot: string;
   manifest: string;
@@ -36,24 +31,17 @@ export interface RecColumn {
   bank: BankCaption[];
 }
 
-export interface RecContext {
-  encoder: ClipEncoder;
-  texts: TextFeatures;
-  records: RecordLog;
-  /** Called after each ref with the number of row×ref units it completed. */
-  progress: (units: number) => void;
-  /** Images decoded and encoded at the same time; enough to keep the encoder's batches full. */
-  concurrency?: number;
-  /** On-disk feature cache (`--cache DIR`). */
-  cache?: FeatureCache;
-  /** Needed when a row uses an ablation method. */
-  ablation?: AblationEncoder;
-}
+export type RecRow = TaskRow<RecOptions>;
+export type RecColumn = LoadedColumn<RecColumnData>;
 
-const DEFAULT_CONCURRENCY = 4;
+/** Images decoded and encoded at the same time; enough to keep the encoder's batches full. */
+const CONCURRENCY = 4;
+
+/** ReCLIP's caption: "a photo of <expr lowercased>", or the method's own (shade). */
+export const PHOTO_TEMPLATE = 'a photo of {}';
 
 export function captionOf(method: Method, expression: string): string {
-  return method.textTemplate.replace('{}', expression.toLowerCase());
+  return (method.captionTemplate ?? PHOTO_TEMPLATE).replace('{}', expression.toLowerCase());
 }
 
 export function splitBank(samples: readonly RecSample[]): BankCaption[] {
@@ -69,18 +57,19 @@ function boxesOf(sample: RecSample, setting: RecSetting, where: string): readonl
 /**
  * Evaluates every row on one column. Work is grouped by image so that every (method, box) is
  * encoded once for all refs, sentences and rows of that image; sentences already in the record log
- * are skipped (resume), and each finished sentence is appended at once (an interrupted run loses
- * at most the sentence in flight).
+ * are skipped (resume), and each finished ref is appended at once (an interrupted run loses at most
+ * the refs in flight).
  */
-export async function evaluateRecColumn(rows: readonly RecRow[], column: RecColumn, ctx: RecContext): Promise<void> {
+export async function evaluateRecColumn(rows: readonly RecRow[], column: RecColumn, ctx: EvalContext): Promise<void> {
+  const { samples, imageRoot, manifest } = column.data;
   const byImage = new Map<string, { sample: RecSample; line: number }[]>();
-  column.samples.forEach((sample, i) => {
+  samples.forEach((sample, i) => {
     const list = byImage.get(sample.image) ?? [];
     list.push({ sample, line: i + 1 });
     byImage.set(sample.image, list);
   });
   const pending = (row: RecRow, s: RecSample) => s.sentences.filter((t) => !ctx.records.has(row.key, column.key, t.id));
-  const limit = pLimit(ctx.concurrency ?? DEFAULT_CONCURRENCY);
+  const limit = pLimit(CONCURRENCY);
   await Promise.all(
     [...byImage].map(([image, refs]) =>
       limit(async () => {
@@ -88,13 +77,13 @@ export async function evaluateRecColumn(rows: readonly RecRow[], column: RecColu
         ctx.progress(todo.filter((t) => t.sentences.length === 0).length);
         const work = todo.filter((t) => t.sentences.length > 0);
         if (work.length === 0) return;
-        const file = path.resolve(column.imageRoot, image);
+        const file = path.resolve(imageRoot, image);
         const decoded = await loadImage(file);
-        const disk = ctx.cache && { cache: ctx.cache, imageSha256: sha256Hex(await readFile(file)) };
-        const features = new ImageBoxFeatures(ctx.encoder, file, decoded, disk, ctx.ablation);
+        const disk = ctx.cache && { cache: ctx.cache, contentSha256: sha256Hex(await readFile(file)) };
+        const features = new ImageFeatures(ctx.encoder, new DecodedImage(file, decoded), disk);
         // Refs of an image run concurrently so their boxes land in the same encoder batches;
         // records are appended in a fixed order afterwards.
-        const results = await Promise.all(work.map((w) => scoreRef(w.row, w.sample, w.sentences, features, column, ctx, `${column.manifest}:${w.line}`)));
+        const results = await Promise.all(work.map((w) => scoreRef(w.row, w.sample, w.sentences, features, column, ctx, `${manifest}:${w.line}`)));
         for (const recs of results) {
           for (const r of recs) await ctx.records.append(r);
           ctx.progress(1);
@@ -108,12 +97,13 @@ async function scoreRef(
   row: RecRow,
   sample: RecSample,
   sentences: RecSample['sentences'],
-  features: ImageBoxFeatures,
+  features: ImageFeatures,
   column: RecColumn,
-  ctx: RecContext,
+  ctx: EvalContext,
   where: string,
-) {
-  const boxes = boxesOf(sample, row.setting, where);
+): Promise<EvalRecord[]> {
+  const { setting, subtract } = row.options;
+  const boxes = boxesOf(sample, setting, where);
   const candidates = candidateIndices(boxes, sample.width, sample.height);
   const targets = sample.gold.filter((g) => sample.target_ids.includes(g.id)).map((g) => g.box);
   const feats = await Promise.all(row.methods.map((m) => Promise.all(candidates.map((i) => features.get(m, boxes[i]!)))));
@@ -123,8 +113,8 @@ async function scoreRef(
       for (const c of candidates) scores[c] = 0;
       for (const [mi, method] of row.methods.entries()) {
         const caption = await ctx.texts.get(captionOf(method, sentence.text));
-        const negMean = row.subtract
-          ? await ctx.texts.mean(sampleNegatives(column.bank, sentence.id, sample.image, row.subtract).map((t) => captionOf(method, t)))
+        const negMean = subtract
+          ? await ctx.texts.mean(sampleNegatives(column.data.bank, sentence.id, sample.image, subtract).map((t) => captionOf(method, t)))
           : undefined;
         candidates.forEach((c, k) => (scores[c]! += boxLogit(feats[mi]![k]!, caption, negMean)));
       }

@@ -1,0 +1,136 @@
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import pLimit from 'p-limit';
+import sharp from 'sharp';
+import { UserError } from '../../util/errors.js';
+import { DATASET_INFO_FILE, MANIFEST_FILE, readDatasetInfo, resolveImageRoot } from '../dataset-info.js';
+import { boxProblem } from './box-check.js';
+import { CLASSES_FILE, parseClsLine, readClasses, type ClsClasses, type ClsSample } from './cls-manifest.js';
+import { nonBlankLines, readUtf8File } from './text-files.js';
+
+export interface ImagesPerClass {
+  min: number;
+  max: number;
+  mean: number;
+}
+
+export interface ClsCheckCounts {
+  images: number;
+  classes: number;
+  /** Classes with at least one image (a subset import, or a broken label column, leaves some empty). */
+  classes_with_images: number;
+  /** Over every class, the empty ones included. */
+  images_per_class: ImagesPerClass;
+}
+
+export interface ClsCheckReport {
+  /** No errors; warnings do not fail a check. */
+  ok: boolean;
+  /** `file:line: field: problem`. */
+  errors: string[];
+  warnings: string[];
+  /** Over the lines that passed the schema. */
+  counts: ClsCheckCounts;
+}
+
+interface ManifestEntry {
+  where: string;
+  sample: ClsSample;
+}
+
+/** Decoding is the expensive part; two cores, so a few at once. */
+const DECODES_AT_ONCE = 4;
+
+/**
+ * Checks a classification dataset folder against its images and classes.json: every line parses,
+ * ids are unique, labels name a class, boxes lie inside, images decode at the recorded size.
+ * Every problem is collected, not just the first (the same problems an import refuses).
+ */
+export async function checkClsDataset(dir: string): Promise<ClsCheckReport> {
+  const info = await readDatasetInfo(dir);
+  const imageRoot = resolveImageRoot(dir, info);
+  const manifest = join(dir, MANIFEST_FILE);
+  const errors: string[] = [];
+  const warnings: string[] = [];
+
+  let classes: ClsClasses | undefined;
+  try {
+    classes = await readClasses(dir);
+  } catch (err) {
+    if (!(err instanceof UserError)) throw err;
+    errors.push(err.message);
+  }
+
+  const entries: ManifestEntry[] = [];
+  const firstLineOfId = new Map<string, string>();
+  for (const { where, text } of nonBlankLines(await readUtf8File(manifest), manifest)) {
+    let sample: ClsSample;
+    try {
+      sample = parseClsLine(text, where);
+    } catch (err) {
+      if (!(err instanceof UserError)) throw err;
+      errors.push(err.message);
+      continue;
+    }
+    const first = firstLineOfId.get(sample.id);
+    if (first !== undefined) errors.push(`${where}: id: duplicate id ${sample.id} (first at ${first})`);
+    else firstLineOfId.set(sample.id, where);
+    if (classes && sample.label >= classes.names.length) {
+      errors.push(`${where}: label: ${sample.label} is out of range (${join(dir, CLASSES_FILE)} has ${classes.names.length} classes)`);
+    }
+    const problem = boxProblem(sample.box, sample);
+    if (problem) (problem.severity === 'error' ? errors : warnings).push(`${where}: box: ${problem.text}`);
+    entries.push({ where, sample });
+  }
+
+  errors.push(...(await checkImages(entries, imageRoot)));
+  const samples = entries.map((e) => e.sample);
+  const classCount = classes?.names.length ?? 0;
+  const recorded = { images: info.counts.images, classes: info.counts.classes };
+  const actual = { images: samples.length, classes: classCount };
+  // Only meaningful when everything parsed; otherwise the errors already explain the difference.
+  if (errors.length === 0 && (recorded.images !== actual.images || recorded.classes !== actual.classes)) {
+    warnings.push(`${join(dir, DATASET_INFO_FILE)}: counts: recorded ${JSON.stringify(recorded)}, the folder has ${JSON.stringify(actual)}`);
+  }
+  return { ok: errors.length === 0, errors, warnings, counts: countsOf(samples, classCount) };
+}
+
+/** Fully decodes each image once (a readable header does not mean readable pixels) and compares sizes per line. */
+async function checkImages(entries: readonly ManifestEntry[], imageRoot: string): Promise<string[]> {
+  const byImage = new Map<string, ManifestEntry[]>();
+  for (const e of entries) byImage.set(e.sample.image, [...(byImage.get(e.sample.image) ?? []), e]);
+  const limit = pLimit(DECODES_AT_ONCE);
+  const perImage = await Promise.all(
+    [...byImage].map(([image, users]) =>
+      limit(async (): Promise<string[]> => {
+        const path = join(imageRoot, image);
+        const first = users[0]!.where;
+        if (!(await stat(path).catch(() => undefined))?.isFile()) return [`${first}: image: not found: ${path}`];
+        let size: { width: number; height: number };
+        try {
+          size = (await sharp(path).raw().toBuffer({ resolveWithObject: true })).info;
+        } catch (err) {
+          return [`${first}: image: ${path} does not decode: ${(err as Error).message}`];
+        }
+        return users
+          .filter(({ sample }) => sample.width !== size.width || sample.height !== size.height)
+          .map(({ where, sample }) => `${where}: width/height: recorded ${sample.width}×${sample.height}, ${path} is ${size.width}×${size.height}`);
+      }),
+    ),
+  );
+  return perImage.flat();
+}
+
+function countsOf(samples: readonly ClsSample[], classCount: number): ClsCheckCounts {
+  const perClass = new Array<number>(classCount).fill(0);
+  for (const s of samples) if (s.label < classCount) perClass[s.label]!++;
+  return {
+    images: samples.length,
+    classes: classCount,
+    classes_with_images: perClass.filter((n) => n > 0).length,
+    images_per_class:
+      classCount === 0
+        ? { min: 0, max: 0, mean: 0 }
+        : { min: Math.min(...perClass), max: Math.max(...perClass), mean: samples.length / classCount },
+  };
+}

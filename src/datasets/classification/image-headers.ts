@@ -1,0 +1,42 @@
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import pLimit from 'p-limit';
+import sharp from 'sharp';
+import { UserError } from '../../util/errors.js';
+import type { ImageSize } from './box-check.js';
+
+/** An image a release lists, with where it is listed (for the message when it is missing). */
+export interface ListedImage {
+  /** Relative to the image root. */
+  image: string;
+  /** `file:line` (or the file) that names the image. */
+  where: string;
+}
+
+/** Header reads are cheap and mostly waiting on the disk, so a few run at once. */
+const HEADER_READS_AT_ONCE = 8;
+
+/**
+ * The stored size (not EXIF-rotated, as FALIP's preprocessing does not rotate) of every listed
+ * image, from its header. The first missing or unreadable image stops the import as `where: field: problem`.
+ */
+export async function readImageSizes(images: readonly ListedImage[], root: string, field: string): Promise<Map<string, ImageSize>> {
+  const limit = pLimit(HEADER_READS_AT_ONCE);
+  const entries = await Promise.all(
+    images.map(({ image, where }) =>
+      limit(async () => [image, await readImageSize(join(root, image), where, field)] as const),
+    ),
+  );
+  return new Map(entries);
+}
+
+export async function readImageSize(path: string, where: string, field: string): Promise<ImageSize> {
+  if (!(await stat(path).catch(() => undefined))?.isFile()) throw new UserError(`${where}: ${field}: image not found: ${path}`);
+  const meta = await sharp(path)
+    .metadata()
+    .catch((err: Error) => {
+      throw new UserError(`${where}: ${field}: cannot read image ${path}: ${err.message}`);
+    });
+  if (!meta.width || !meta.height) throw new UserError(`${where}: ${field}: image ${path} has no size in its header`);
+  return { width: meta.width, height: meta.height };
+}

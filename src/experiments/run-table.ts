@@ -1,0 +1,155 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { MANIFEST_FILE, readDatasetInfo } from '../datasets/dataset-info.js';
+import { datasetDir } from '../datasets/dataset-store.js';
+import type { Encoder } from '../encoder/encoder.js';
+import type { ModelSummary } from '../encoder/open-encoder.js';
+import { FeatureCache } from '../encoder/feature-cache.js';
+import type { VisionConfig } from '../model/clip-config.js';
+import type { ClipTokenizer } from '../model/tokenizer.js';
+import { makeMethod } from '../prompts/method.js';
+import { buildResultsTable, type ResultsTable } from '../report/results-table.js';
+import { checkRecordsBelong, openRunFolder } from '../report/run-folder.js';
+import { taskNamed, taskOfDataset } from '../tasks/registry.js';
+import type { LoadedColumn, Sampling, TaskDefinition, TaskRow } from '../tasks/task-definition.js';
+import { TextFeatures } from '../tasks/text-features.js';
+import { UserError } from '../util/errors.js';
+import { matchesPaperArch, PAPER_ARCHS } from './paper-arch.js';
+import { statusesOf, tableSpecOf, writeTableFiles } from './table-files.js';
+import type { TableConfig } from './table-config.js';
+
+export interface Progress {
+  add(n: number): void;
+  stop(): void;
+}
+
+export interface RunTableOptions {
+  encoder: Encoder;
+  tokenizer: ClipTokenizer;
+  model: ModelSummary;
+  sampling: Sampling;
+  out?: string;
+  /** Progress sink: total units and their name announced once, then increments. */
+  progress: (total: number, unit: string) => Progress;
+  /** Bootstrap seed of the intervals (not part of the run key: records do not depend on it). */
+  bootstrapSeed?: number;
+  /** Folder of the on-disk feature cache (`--cache`). */
+  cacheDir?: string;
+}
+
+export interface RunTableResult {
+  dir: string;
+  resumed: boolean;
+  table: ResultsTable;
+  /** Wall time of the evaluation and the share of it the image/text encoder was running a batch. */
+  timing: { seconds: number; encoderBusyShare: number; batches: number };
+}
+
+/** A row as run.json keeps it: what decides its records. */
+export interface RunRowKey {
+  key: string;
+  methods: { name: string; params: Record<string, unknown> }[];
+  options: unknown;
+}
+
+export function rowKeyOf(row: TaskRow<unknown>): RunRowKey {
+  return { key: row.key, methods: row.methods.map((m) => ({ name: m.name, params: m.params })), options: row.options };
+}
+
+/** The task's rows of a config, with every method built (and checked) on the model. */
+export function taskRowsOf(cfg: TableConfig, vision: VisionConfig): TaskRow<unknown>[] {
+  return cfg.rows
+    .filter((r) => !r.status && r.methods)
+    .map((r) => ({ key: r.key, methods: r.methods!.map((m, j) => makeMethod(m.name, m.params, vision, `${cfg.name}: row ${r.key}: methods[${j}]`)), options: r.options }));
+}
+
+/** The columns whose dataset split is imported, loaded for evaluation (seeded subset under --limit). */
+async function loadColumns(cfg: TableConfig, task: TaskDefinition<any, any>, sampling: Sampling): Promise<{ columns: LoadedColumn[]; missing: string[] }> {
+  const columns: LoadedColumn[] = [];
+  const missing: string[] = [];
+  for (const data of [...new Set(cfg.columns.map((c) => c.data))]) {
+    const [dataset, split] = data.split('/') as [string, string];
+    const dir = datasetDir(dataset, split);
+    if (!existsSync(path.join(dir, MANIFEST_FILE))) {
+      missing.push(data);
+      continue;
+    }
+    const info = await readDatasetInfo(dir);
+    if (info.task !== task.name) throw new UserError(`${dir}: dataset ${data} is for ${info.task}, the table ${cfg.name} is ${task.name}`);
+    columns.push(await task.loadColumn(data, dir, info, sampling));
+  }
+  return { columns, missing };
+}
+
+function footnotesOf(cfg: TableConfig, task: TaskDefinition<any, any>, rows: TaskRow<unknown>[], columns: LoadedColumn[], missing: string[], texts: TextFeatures, opts: RunTableOptions, archMatches: boolean): string[] {
+  const datasets = [...new Set(cfg.columns.map((c) => c.data.split('/')[0]!))];
+  const notes = [...cfg.footnotes, ...datasets.flatMap((d) => taskOfDataset(d)?.dataset.footnotes ?? []), ...task.footnotes(rows, columns)];
+  notes.push(...new Set(rows.flatMap((r) => r.methods.map((m) => m.footnote))));
+  const m = opts.model;
+  notes.push(`Model: ${m.name} (weights sha256 ${m.sha256.slice(0, 12)}, config ${m.configHash.slice(0, 12)}), ${m.precision}, device ${m.device}.`);
+  if (!archMatches) {
+    const a = PAPER_ARCHS[cfg.arch];
+    notes.push(`The paper's numbers are for ${cfg.arch} (patch ${a.patchSize}, ${a.imageSize} px, ${a.numLayers} layers); this model has patch ${m.vision.patchSize}, ${m.vision.imageSize} px, ${m.vision.numLayers} layers, so none is shown.`);
+  }
+  if (opts.sampling.limit !== undefined) {
+    const sampled = columns.filter((c) => c.samples.evaluated < c.samples.total).map((c) => `${c.key} ${c.samples.evaluated} of ${c.samples.total}`);
+    notes.push(
+      sampled.length > 0
+        ? `Seeded random subset of ${task.sampleUnit} (--limit ${opts.sampling.limit}, --sample-seed ${opts.sampling.seed}): ${sampled.join(', ')}; the paper uses every one.`
+        : `--limit ${opts.sampling.limit} is at least every split's size: all ${task.sampleUnit} were evaluated.`,
+    );
+  }
+  if (texts.truncated.size > 0) notes.push(`${texts.truncated.size} caption(s) longer than the text encoder's ${opts.encoder.config.text.contextLength} tokens were cut to fit (the reference tokenizer refuses them).`);
+  if (missing.length > 0) notes.push(`Not imported: ${missing.join(', ')} (falip data import ...).`);
+  return notes;
+}
+
+/**
+ * Evaluates a table config: every row on every imported column, resuming a previous run of the
+ * same run key, then writes the table files.
+ */
+export async function runTable(cfg: TableConfig, opts: RunTableOptions): Promise<RunTableResult> {
+  const task = taskNamed(cfg.task);
+  const vision = opts.encoder.config.vision;
+  const rows = taskRowsOf(cfg, vision);
+  const { columns, missing } = await loadColumns(cfg, task, opts.sampling);
+  const m = opts.model;
+  const runKey = {
+    task: task.name,
+    model: { sha256: m.sha256, config: m.configHash, precision: m.precision },
+    rows: rows.map(rowKeyOf),
+    columns: columns.map((c) => ({ key: c.key, content: c.contentHash })),
+    sampling: { limit: opts.sampling.limit ?? null, sample_seed: opts.sampling.seed },
+  };
+  const details = { table: cfg.name, title: cfg.title, model: { name: m.name, device: m.device, vision: m.vision }, not_imported: missing };
+  const run = await openRunFolder({ name: cfg.name, runKey, details, out: opts.out, provenance: { model: m.name, device: m.device } });
+  try {
+    checkRecordsBelong(run.records, new Map(rows.flatMap((r) => columns.map((c) => [JSON.stringify([r.key, c.key]), c.itemIds] as const))));
+    const texts = new TextFeatures(opts.encoder, opts.tokenizer);
+    const cache = opts.cacheDir ? new FeatureCache(opts.cacheDir, `${m.sha256}|${m.configHash}|${m.precision}`) : undefined;
+    const bar = opts.progress(columns.reduce((s, c) => s + c.units * rows.length, 0), task.sampleUnit);
+    const before = opts.encoder.stats();
+    const t0 = performance.now();
+    try {
+      for (const column of columns) {
+        await task.evaluate(rows, column, { encoder: opts.encoder, texts, records: run.records, progress: (n) => bar.add(n), cache });
+      }
+    } finally {
+      bar.stop();
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    const after = opts.encoder.stats();
+    const timing = { seconds, encoderBusyShare: seconds > 0 ? (after.busyMs - before.busyMs) / 1000 / seconds : 0, batches: after.batches - before.batches };
+    const archMatches = matchesPaperArch(vision, cfg.arch);
+    const withheld = new Set(archMatches ? [] : cfg.rows.filter((r) => Object.keys(r.paper).length > 0).map((r) => r.key));
+    const records = run.records.all();
+    const table = buildResultsTable(tableSpecOf(cfg, task, footnotesOf(cfg, task, rows, columns, missing, texts, opts, archMatches), withheld), records, {
+      statuses: statusesOf(cfg, missing),
+      seed: opts.bootstrapSeed ?? 0,
+    });
+    await writeTableFiles(run.dir, table, records.length);
+    return { dir: run.dir, resumed: run.resumed, table, timing };
+  } finally {
+    run.close();
+  }
+}

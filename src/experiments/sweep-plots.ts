@@ -1,0 +1,71 @@
+import path from 'node:path';
+import { linePlot, type LinePlotSpec, type PlotSeries } from '../report/plot.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
+import { paperCurve, type PaperSweeps } from './paper-curves.js';
+import type { SweepAxes, SweepPoint } from './sweep-grid.js';
+
+/** A grid point with its headline accuracy: percent, the mean over the evaluated splits (or the one split). */
+export interface MeasuredPoint {
+  point: SweepPoint;
+  accuracy: number;
+}
+
+/** A plot to write as `<file>.svg` and `<file>.png`. */
+export interface SweepPlot {
+  file: string;
+  spec: LinePlotSpec;
+}
+
+type SweptParam = 'alpha' | 'sigma';
+
+/** Each curve holds every parameter but the swept one fixed; layers and form only name it when they vary. */
+function seriesName(p: SweepPoint, swept: SweptParam, axes: SweepAxes): string {
+  const parts = [swept === 'alpha' ? `σ ${p.sigma}` : `α ${p.alpha}`];
+  if (axes.layers.length > 1) parts.push(`layers ${p.layers ?? 'last 4'}`);
+  if (axes.form.length > 1) parts.push(`form ${p.form}`);
+  return parts.join(', ');
+}
+
+function curves(measured: readonly MeasuredPoint[], swept: SweptParam, axes: SweepAxes): PlotSeries[] {
+  const byName = new Map<string, PlotSeries>();
+  for (const m of measured) {
+    const name = seriesName(m.point, swept, axes);
+    let series = byName.get(name);
+    if (!series) byName.set(name, (series = { name, points: [] }));
+    series.points.push({ x: m.point[swept], y: m.accuracy });
+  }
+  return [...byName.values()];
+}
+
+/**
+ * Accuracy against α (a curve per σ) and against σ (a curve per α, log axis), each with the paper's
+ * curve overlaid (REC: Tables 10 and 11); an axis the grid holds at a single value gets no plot.
+ * @param subject what was evaluated, for the titles, e.g. "refcoco (mean of 3 splits)".
+ */
+export function sweepPlots(measured: readonly MeasuredPoint[], axes: SweepAxes, paper: PaperSweeps | null, subject: string): SweepPlot[] {
+  const plot = (swept: SweptParam, symbol: string, logX: boolean): SweepPlot => ({
+    file: `accuracy-vs-${swept}`,
+    spec: {
+      title: `FALIP accuracy vs ${symbol} on ${subject}`,
+      xLabel: swept === 'sigma' ? `${symbol} (tokens)` : symbol,
+      yLabel: 'accuracy (%)',
+      series: [...curves(measured, swept, axes), ...(paper ? [paperCurve(paper[swept])] : [])],
+      logX,
+    },
+  });
+  return [...(axes.alpha.length > 1 ? [plot('alpha', 'α', false)] : []), ...(axes.sigma.length > 1 ? [plot('sigma', 'σ', true)] : [])];
+}
+
+/** Renders the plots into `dir`; returns the written paths, SVG then PNG per plot. */
+export async function writeSweepPlots(dir: string, plots: readonly SweepPlot[]): Promise<string[]> {
+  const written: string[] = [];
+  for (const { file, spec } of plots) {
+    const { svg, png } = await linePlot(spec);
+    for (const [ext, data] of [['svg', svg], ['png', png]] as const) {
+      const target = path.join(dir, `${file}.${ext}`);
+      await writeFileAtomic(target, data);
+      written.push(target);
+    }
+  }
+  return written;
+}

@@ -1,0 +1,167 @@
+import { z } from 'zod';
+import { TASK_NAMES, type TaskName } from '../datasets/dataset-info.js';
+import { checkMethodEntry } from '../prompts/method.js';
+import { taskNamed } from '../tasks/registry.js';
+import { UserError } from '../util/errors.js';
+import { fieldPath, firstIssuePath, issueMessage, safeParseWith } from '../util/schema-check.js';
+import { readYamlFile } from '../util/yaml-file.js';
+import { PAPER_ARCHS, type PaperArch } from './paper-arch.js';
+
+/**
+ * A paper table as a YAML config (configs/*.yaml): columns are dataset splits (with a metric), rows are
+ * methods with their parameters, the task's row options and the paper's numbers. `falip run`
+ * evaluates it, `falip table` re-renders it. The task decides which row options exist.
+ */
+
+/** A method as a config names it: `falip`, or `{ name: falip, alpha: 0.1 }`. */
+export interface MethodEntry {
+  name: string;
+  /** Raw parameter values (validated against the method's parameters, resolved on a model later). */
+  params: Record<string, unknown>;
+}
+
+const methodEntrySchema = z
+  .union([z.string(), z.object({ name: z.string() }).loose()])
+  .transform((e): MethodEntry => {
+    if (typeof e === 'string') return { name: e, params: {} };
+    const { name, ...params } = e;
+    return { name, params };
+  });
+
+const KEY = /^[A-Za-z0-9._+-]+$/;
+const DATA_KEY = /^[^/\s]+\/[^/\s]+$/;
+
+const baseRowSchema = z.object({
+  key: z.string().regex(KEY, 'letters, digits and . _ + - only'),
+  label: z.string(),
+  methods: z.array(methodEntrySchema).min(1).optional(),
+  /** Rows falip cannot compute stay in the table with this status. */
+  status: z.literal('not implemented').optional(),
+  paper: z.record(z.string(), z.number().nullable()).default({}),
+});
+const BASE_ROW_KEYS = new Set(Object.keys(baseRowSchema.shape));
+
+const columnSchema = z.union([
+  z.string().regex(DATA_KEY, 'expected dataset/split'),
+  z
+    .object({
+      key: z.string().min(1).optional(),
+      data: z.string().regex(DATA_KEY, 'expected dataset/split').optional(),
+      label: z.string().optional(),
+      metric: z.string().optional(),
+    })
+    .strict(),
+]);
+
+const tableSchema = z
+  .object({
+    name: z.string().regex(KEY),
+    title: z.string(),
+    task: z.enum(TASK_NAMES),
+    /** The model the paper's numbers were measured on; other geometries get no paper number. */
+    arch: z.enum(Object.keys(PAPER_ARCHS) as [PaperArch, ...PaperArch[]]).default('vit-b-16'),
+    columns: z.array(columnSchema).min(1),
+    rows: z.array(z.record(z.string(), z.unknown())).min(1),
+    baseline: z.string().optional(),
+    average: z.boolean().default(true),
+    footnotes: z.array(z.string()).default([]),
+  })
+  .strict();
+
+export interface ColumnConfig {
+  /** Unique in the table; the paper's numbers are keyed by it. */
+  key: string;
+  /** The dataset split the records come from. */
+  data: string;
+  label: string;
+  /** One of the task's metrics. */
+  metric: string;
+}
+
+export interface RowConfig {
+  key: string;
+  label: string;
+  methods?: MethodEntry[];
+  status?: 'not implemented';
+  paper: Record<string, number | null>;
+  /** The task's row options, parsed with its defaults (REC: setting, subtract). */
+  options: unknown;
+}
+
+export interface TableConfig {
+  name: string;
+  title: string;
+  task: TaskName;
+  arch: PaperArch;
+  columns: ColumnConfig[];
+  rows: RowConfig[];
+  baseline?: string;
+  average: boolean;
+  footnotes: string[];
+}
+
+/** "refcoco/testA" → "refcoco testA". */
+function defaultLabel(data: string): string {
+  return data.replace('/', ' ');
+}
+
+function columnOf(c: z.output<typeof columnSchema>, defaultMetric: string, where: string): ColumnConfig {
+  if (typeof c === 'string') return { key: c, data: c, label: defaultLabel(c), metric: defaultMetric };
+  const data = c.data ?? c.key;
+  if (!data || !DATA_KEY.test(data)) throw new UserError(`${where}: data: expected dataset/split (or a key that is one)`);
+  const metric = c.metric ?? defaultMetric;
+  const key = c.key ?? (metric === defaultMetric ? data : `${data}:${metric}`);
+  return { key, data, label: c.label ?? defaultLabel(key), metric };
+}
+
+/**
+ * Validates a parsed config. `where(path)` locates a field for messages (`file:line`); a config built
+ * in code passes a constant.
+ */
+export function parseTableConfig(value: unknown, where: (path: readonly PropertyKey[]) => string): TableConfig {
+  const fail = (error: z.ZodError, prefix: readonly PropertyKey[] = []): never => {
+    const path = [...prefix, ...firstIssuePath(error)];
+    throw new UserError(`${where(path)}: ${path.length > 0 ? fieldPath(path) : '(top level)'}: ${issueMessage(error)}`);
+  };
+  const top = safeParseWith(tableSchema, value);
+  if (!top.success) fail(top.error);
+  const cfg = top.data!;
+  const task = taskNamed(cfg.task);
+  const columns = cfg.columns.map((c, i) => {
+    const col = columnOf(c, task.defaultMetric, `${where(['columns', i])}: columns[${i}]`);
+    if (!(col.metric in task.metrics)) throw new UserError(`${where(['columns', i])}: columns[${i}].metric: '${col.metric}' is not a ${cfg.task} metric (${Object.keys(task.metrics).join(', ')})`);
+    return col;
+  });
+  const columnKeys = new Set<string>();
+  for (const c of columns) {
+    if (columnKeys.has(c.key)) throw new UserError(`${where(['columns'])}: columns: duplicate column '${c.key}'`);
+    columnKeys.add(c.key);
+  }
+  const rows = cfg.rows.map((raw, i): RowConfig => {
+    const base = Object.fromEntries(Object.entries(raw).filter(([k]) => BASE_ROW_KEYS.has(k)));
+    const rest = Object.fromEntries(Object.entries(raw).filter(([k]) => !BASE_ROW_KEYS.has(k)));
+    const parsed = safeParseWith(baseRowSchema, base);
+    if (!parsed.success) fail(parsed.error, ['rows', i]);
+    const options = safeParseWith(task.rowOptions, rest);
+    if (!options.success) fail(options.error, ['rows', i]);
+    const row = parsed.data!;
+    if (!row.methods && !row.status) throw new UserError(`${where(['rows', i])}: rows[${i}]: a row needs methods (or status: not implemented)`);
+    row.methods?.forEach((m, j) => checkMethodEntry(m.name, m.params, `${where(['rows', i, 'methods', j])}: rows[${i}].methods[${j}]`));
+    for (const col of Object.keys(row.paper)) {
+      if (col !== 'avg' && !columnKeys.has(col)) throw new UserError(`${where(['rows', i, 'paper', col])}: rows[${i}].paper: '${col}' is not a column`);
+    }
+    return { ...row, options: options.data };
+  });
+  const keys = new Set<string>();
+  rows.forEach((r, i) => {
+    if (keys.has(r.key)) throw new UserError(`${where(['rows', i, 'key'])}: rows[${i}].key: duplicate key '${r.key}'`);
+    keys.add(r.key);
+  });
+  if (cfg.baseline && !keys.has(cfg.baseline)) throw new UserError(`${where(['baseline'])}: baseline: no row '${cfg.baseline}'`);
+  return { name: cfg.name, title: cfg.title, task: cfg.task, arch: cfg.arch, columns, rows, ...(cfg.baseline !== undefined && { baseline: cfg.baseline }), average: cfg.average, footnotes: cfg.footnotes };
+}
+
+export async function readTableConfig(file: string): Promise<TableConfig> {
+  const yaml = await readYamlFile(file);
+  return parseTableConfig(yaml.value, (path) => yaml.where(path));
+}

@@ -1,0 +1,109 @@
+import path from 'node:path';
+import { z } from 'zod';
+import { datasetContentHash } from '../../datasets/content-hash.js';
+import { ensureDemoSet } from '../../datasets/demo-set.js';
+import { MANIFEST_FILE, resolveImageRoot } from '../../datasets/dataset-info.js';
+import { readRecManifest } from '../../datasets/rec-manifest.js';
+import { ACCURACY } from '../../report/metrics.js';
+import { seededSubset } from '../sample-subset.js';
+import { defineTask } from '../task-definition.js';
+import { SUBTRACT_DEFAULTS, type SubtractSpec } from './negatives.js';
+import { evaluateRecColumn, PHOTO_TEMPLATE, splitBank, type RecColumnData, type RecOptions } from './rec-eval.js';
+
+const subtractSchema = z.union([
+  z.boolean(),
+  z
+    .object({
+      count: z.number().int().positive().default(SUBTRACT_DEFAULTS.count),
+      from: z.enum(['split', 'other-images']).default(SUBTRACT_DEFAULTS.from),
+      seed: z.number().int().nonnegative().default(SUBTRACT_DEFAULTS.seed),
+    })
+    .strict(),
+]);
+
+const recRowOptions = z
+  .object({
+    setting: z.enum(['gold', 'prop']).default('gold'),
+    subtract: subtractSchema.default(false),
+  })
+  .strict()
+  .transform((o): RecOptions => {
+    const subtract: SubtractSpec | undefined = o.subtract === false ? undefined : o.subtract === true ? SUBTRACT_DEFAULTS : o.subtract;
+    return { setting: o.setting, ...(subtract && { subtract }) };
+  });
+
+const reclipImport = (dataset: string) => (split: string) => `falip data import ${dataset} --reclip-jsonl FILE --images DIR --split ${split}`;
+
+function subtractFootnote(sub: SubtractSpec): string {
+  const from = sub.from === 'split' ? "all captions of the split (as FGVP's code; may include the positive)" : "captions of other images of the split (as the paper's text)";
+  return `Subtract (P): minus the mean logit of ${sub.count} negative captions per sentence drawn from ${from}, seeded (${sub.seed}) per sentence id.`;
+}
+
+/** Referring expression comprehension: pick the box a sentence refers to (paper Table 1 and the ablations). */
+export const recTask = defineTask<RecOptions, RecColumnData>({
+  name: 'rec',
+  recordUnit: 'sentences',
+  sampleUnit: 'refs',
+  datasets: {
+    refcoco: { splits: ['testA', 'testB', 'val'], label: 'RefCOCO', importCommand: reclipImport('refcoco') },
+    'refcoco+': { splits: ['testA', 'testB', 'val'], label: 'RefCOCO+', importCommand: reclipImport('refcoco+') },
+    refcocog: { splits: ['test', 'val'], label: 'RefCOCOg', importCommand: reclipImport('refcocog') },
+    demo: {
+      splits: ['val'],
+      label: 'demo',
+      footnotes: ['The demo set is synthetic and the tiny model has random weights: these accuracies show the machinery only, not CLIP.'],
+      importCommand: () => 'falip data demo',
+      ensure: ensureDemoSet,
+      defaultMethods: ['falip', 'redcircle'],
+    },
+  },
+  defaultMethods: ['falip'],
+  rowOptions: recRowOptions,
+  flags: [
+    { flags: '--setting <setting>', help: 'candidate boxes: gold annotations or detector proposals', defaultValue: 'gold', choices: ['gold', 'prop'] },
+    { flags: '--subtract', help: 'subtract the mean logit of negative captions (the paper\'s "P")' },
+    { flags: '--negatives-from <source>', help: "where negatives come from: any caption of the split (FGVP's code) or other images only (the paper's text)", defaultValue: 'split', choices: ['split', 'other-images'] },
+    { flags: '--negatives <n>', help: 'negative captions per sentence', defaultValue: '500' },
+  ],
+  rowOptionsFromFlags: (f) => ({
+    setting: f.setting,
+    subtract: f.subtract ? { count: Number(f.negatives), from: f.negativesFrom, seed: 0 } : false,
+  }),
+  describeOptions: (o) => ({
+    key: `${o.setting}${o.subtract ? '-p' : ''}`,
+    label: `${o.setting}${o.subtract ? ' (P)' : ''}`,
+    title: `${o.setting} boxes${o.subtract ? ', subtract' : ''}`,
+  }),
+  metrics: { accuracy: ACCURACY },
+  defaultMetric: 'accuracy',
+  paperConfigs: ['table1.yaml'],
+  async loadColumn(key, dir, info, sampling) {
+    const manifest = path.join(dir, MANIFEST_FILE);
+    const all = await readRecManifest(manifest);
+    const imageRoot = resolveImageRoot(dir, info);
+    const samples = seededSubset(all, sampling.limit, sampling.seed);
+    return {
+      key,
+      dir,
+      itemIds: new Set(samples.flatMap((s) => s.sentences.map((t) => t.id))),
+      units: samples.length,
+      contentHash: await datasetContentHash([manifest], imageRoot, all.map((s) => s.image)),
+      samples: { total: all.length, evaluated: samples.length },
+      data: { samples, imageRoot, manifest, bank: splitBank(all) },
+    };
+  },
+  evaluate: evaluateRecColumn,
+  footnotes(rows, columns) {
+    const notes: string[] = [];
+    const templates = new Set(rows.flatMap((r) => r.methods.map((m) => m.captionTemplate ?? PHOTO_TEMPLATE)));
+    notes.push(`Captions: ${[...templates].map((t) => `"${t.replace('{}', '<expr>')}"`).join(', ')} (the expression lowercased); score 100·cos, argmax over the boxes (ties to the first), correct iff IoU > 0.5 with a target.`);
+    const sub = rows.find((r) => r.options.subtract)?.options.subtract;
+    if (sub) {
+      notes.push(subtractFootnote(sub));
+      const small = columns.filter((c) => c.data.bank.length < sub.count);
+      if (small.length > 0) notes.push(`Fewer captions than negatives asked for in ${small.map((c) => `${c.key} (${c.data.bank.length})`).join(', ')}: all of them are the negatives.`);
+    }
+    if (rows.some((r) => r.methods.length > 1)) notes.push("Ensembles (E) sum the methods' logits per box, ReCLIP-style, without weights.");
+    return notes;
+  },
+});

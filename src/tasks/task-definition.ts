@@ -1,0 +1,106 @@
+import type { z } from 'zod';
+import type { DatasetInfo, TaskName } from '../datasets/dataset-info.js';
+import type { Encoder } from '../encoder/encoder.js';
+import type { FeatureCache } from '../encoder/feature-cache.js';
+import type { Method } from '../prompts/method.js';
+import type { Metric } from '../report/metrics.js';
+import type { RecordLog } from '../report/records.js';
+import type { TextFeatures } from './text-features.js';
+
+/** A dataset a task knows by name: the paper's splits and how tables show it. */
+export interface TaskDataset {
+  /** Evaluated when `--split` is not given (the paper's). */
+  splits: string[];
+  /** As the paper's tables name it, e.g. "RefCOCO+". */
+  label: string;
+  /** What every table on it must say (the demo sets are synthetic). */
+  footnotes?: string[];
+  /** The command that imports a split, for the "not imported" error. */
+  importCommand: (split: string) => string;
+  /** Writes the dataset on first use (the generated demo sets). */
+  ensure?: () => Promise<void>;
+  /** `falip eval`'s methods when `--method` is not given, if not the task's. */
+  defaultMethods?: readonly string[];
+}
+
+/** `--limit`: a seeded random subset of the split's samples (refs, images, clouds), never the first N. */
+export interface Sampling {
+  limit?: number;
+  seed: number;
+}
+
+/** One dataset split loaded for evaluation. */
+export interface LoadedColumn<D = unknown> {
+  /** `dataset/split`: the records' `column`. */
+  key: string;
+  dir: string;
+  /** The record ids one row produces here: a resumed run holds no other. */
+  itemIds: ReadonlySet<string>;
+  /** Progress units per row (the sampled samples). */
+  units: number;
+  /** sha256 over what decides the numbers: the manifest's bytes, the class names, the images' names and sizes. */
+  contentHash: string;
+  /** Samples in the split, and in this run. */
+  samples: { total: number; evaluated: number };
+  data: D;
+}
+
+/** One table row for a task: methods whose scores are summed (one = no ensemble), and the task's options. */
+export interface TaskRow<O> {
+  key: string;
+  methods: Method[];
+  options: O;
+}
+
+export interface EvalContext {
+  encoder: Encoder;
+  texts: TextFeatures;
+  records: RecordLog;
+  /** Called with the number of row × sample units done. */
+  progress: (units: number) => void;
+  /** The on-disk feature cache (`--cache DIR`). */
+  cache?: FeatureCache;
+}
+
+/** A flag of `falip eval` that only this task reads. */
+export interface TaskFlag {
+  flags: string;
+  help: string;
+  defaultValue?: string;
+  choices?: readonly string[];
+}
+
+/**
+ * One evaluation task (REC, classification, 3D): everything the generic table, eval and sweep machinery
+ * needs to know about it. Looked up by name in the registry; a dataset names its task in dataset.json.
+ */
+export interface TaskDefinition<O = unknown, D = unknown> {
+  name: TaskName;
+  /** What one record is and what `--limit` samples, for progress bars, help and footnotes. */
+  recordUnit: string;
+  sampleUnit: string;
+  datasets: Record<string, TaskDataset>;
+  /** `falip eval`'s methods when `--method` is not given. */
+  defaultMethods: readonly string[];
+  /** The task's fields of a table row (REC: setting, subtract), defaults filled. */
+  rowOptions: z.ZodType<O>;
+  /** Flags of `falip eval` and `falip sweep` this task reads, and the row options they give. */
+  flags: readonly TaskFlag[];
+  rowOptionsFromFlags(flags: Record<string, unknown>): Record<string, unknown>;
+  /** A row's options as a key suffix, a label suffix and a title phrase, e.g. `gold-p`, `gold (P)`, `gold boxes, subtract`. */
+  describeOptions(options: O): { key: string; label: string; title: string };
+  metrics: Record<string, Metric>;
+  defaultMetric: string;
+  /** The paper's table configs holding this task's rows, for `falip eval`'s paper numbers. */
+  paperConfigs: readonly string[];
+  loadColumn(key: string, dir: string, info: DatasetInfo, sampling: Sampling): Promise<LoadedColumn<D>>;
+  /** Evaluates every row on one column, appending a record per item not yet recorded. */
+  evaluate(rows: readonly TaskRow<O>[], column: LoadedColumn<D>, ctx: EvalContext): Promise<void>;
+  /** What the task's tables must say about these rows and columns (captions, templates, choices). */
+  footnotes(rows: readonly TaskRow<O>[], columns: readonly LoadedColumn<D>[]): string[];
+}
+
+/** Keeps a definition's option and column types. */
+export function defineTask<O, D>(def: TaskDefinition<O, D>): TaskDefinition<O, D> {
+  return def;
+}

@@ -1,0 +1,21 @@
+import type { ImageInput } from '../../src/encoder/encoder.js';
+import { TensorImage } from '../../src/encoder/image-input.js';
+import type { AttentionBias } from '../../src/encoder/requests.js';
+import type { BoxXYWH } from '../../src/image/box.js';
+import type { VisionConfig } from '../../src/model/clip-config.js';
+import { makeMethod } from '../../src/prompts/method.js';
+
+let unique = 0;
+
+/**
+ * Preprocessed pixels as an encoder input. Inputs with the same `key` share the encoder's per-image
+ * work (prefix layers); without one, each call is its own image.
+ */
+export function pixelInput(pixels: Float32Array, key = `pixels-${unique++}`): ImageInput {
+  return new TensorImage(key, pixels, 1, 1);
+}
+
+/** The foveal bias FALIP builds for `box` on a width×height image, with any of its parameters changed. */
+export function falipBias(box: BoxXYWH, width: number, height: number, vision: VisionConfig, params: Record<string, unknown> = {}): AttentionBias {
+  return makeMethod('falip', params, vision, 'test').prepare({ width, height, box }).attention!;
+}

@@ -1,10 +1,15 @@
 import { UserError } from '../../util/errors.js';
 
 /**
- * The float type a graph computes in. Graph inputs and outputs stay float32 in both, so the encoders
- * feed and read every graph the same way; fp16 halves weight memory and uses GPU tensor cores.
+ * How a graph stores its weights and computes. Graph inputs and outputs stay float32 in every precision,
+ * so the encoders feed and read every graph the same way.
+ * - fp32: float32 throughout (the default).
+ * - fp16: float16 weights and activations; halves weight memory and uses GPU tensor cores.
+ * - int8: for CPUs. The Linear layers' weights are int8 (symmetric, one scale per output channel) and their
+ *   inputs are quantized at run time, so those matrix products run on integer kernels (VNNI); everything
+ *   else (LayerNorm, softmax, activations, attention products, patch conv, embeddings) stays float32.
  */
-export const PRECISIONS = ['fp32', 'fp16'] as const;
+export const PRECISIONS = ['fp32', 'fp16', 'int8'] as const;
 export type Precision = (typeof PRECISIONS)[number];
 
 export function parsePrecision(value: string): Precision {

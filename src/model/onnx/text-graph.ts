@@ -1,7 +1,7 @@
 import type { ClipConfig } from '../clip-config.js';
 import { ElemType, GraphBuilder, int } from './graph-builder.js';
 import type { Precision } from './precision.js';
-import { attention, layerNorm, mlp, type TowerContext } from './transformer-ops.js';
+import { attention, layerNorm, mlp, towerContext } from './transformer-ops.js';
 import type { WeightsIndex } from './weights-file.js';
 
 /**
@@ -13,16 +13,7 @@ export function buildTextGraph(cfg: ClipConfig, index: WeightsIndex, weightsFile
   const t = cfg.text;
   const ctx = t.contextLength;
   const g = new GraphBuilder(weightsFile, precision);
-  const c: TowerContext = {
-    g,
-    tower: t,
-    act: cfg.hiddenAct,
-    weight: (key) => {
-      const e = index[key];
-      if (!e) throw new Error(`text weights index has no ${key}`);
-      return g.external(key, e);
-    },
-  };
+  const c = towerContext(g, index, 'text', t, cfg.hiddenAct);
   const ids = g.input('input_ids', ElemType.INT64, ['batch', 'sequence']);
   const seq = g.op('Slice', [g.op('Shape', [ids]), g.constInt64([1]), g.constInt64([2])]);
   const zero = g.constInt64([0]);

@@ -1,6 +1,9 @@
 import { stat } from 'node:fs/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { checkRecDataset, type CheckReport, type PerImageStats } from '../datasets/check-rec.js';
+import { CHECKERS } from '../datasets/checkers.js';
+import type { CheckReport } from '../datasets/check-report.js';
+import { writeClsDemoSet } from '../datasets/classification/demo-cls.js';
+import { readDatasetInfo } from '../datasets/dataset-info.js';
 import { datasetsRoot, listDatasets, requireDataset } from '../datasets/dataset-store.js';
 import { writeDemoSet } from '../datasets/demo-set.js';
 import { IMPORTERS } from '../datasets/importers.js';
@@ -40,12 +43,12 @@ export function register(program: Command): void {
 
   data
     .command('check')
-    .description('check a REC dataset against its images: files decode, sizes match, boxes lie inside, targets are gold ids (exit 1 on errors)')
+    .description('check a dataset against its files: images decode, sizes match, boxes lie inside, labels and targets are valid (exit 1 on errors)')
     .argument('<dataset>', 'a dataset folder, or <name>/<split> of an imported dataset (e.g. refcoco/testA)')
     .addOption(makeOption('json'))
     .action(async (target: string, opts: { json?: boolean }) => {
       const dir = await datasetFolder(target);
-      const report = await checkRecDataset(dir);
+      const report = await CHECKERS[(await readDatasetInfo(dir)).task](dir);
       if (opts.json) console.log(JSON.stringify({ dir, ...report }, null, 2));
       else printReport(dir, report);
       if (!report.ok) throw new CheckFailed(`data check: ${report.errors.length} error(s) in ${dir}`);
@@ -65,6 +68,18 @@ export function register(program: Command): void {
       } else {
         for (const { dir, info } of found) console.log(`${`${info.name}/${info.split}`.padEnd(18)} ${formatCounts(info.counts)}  ${dir}`);
       }
+    });
+
+  data
+    .command('demo-cls')
+    .description('generate the synthetic demo-cls/val classification set (one labelled shape per image, named by colour and kind, with distractors); deterministic per seed')
+    .option('--images <n>', 'number of images to generate', positiveInteger('--images'), 48)
+    .option('--seed <s>', 'random seed; the same seed gives byte-identical files', integer('--seed'), 0)
+    .option('--out-root <dir>', 'datasets folder to write into (default: $FALIP_DATASETS, else <repo>/datasets)')
+    .action(async (opts: { images: number; seed: number; outRoot?: string }) => {
+      const { dir, info } = await writeClsDemoSet(opts.outRoot, { images: opts.images, seed: opts.seed });
+      console.log(`wrote demo-cls/val into ${dir}`);
+      console.log(`  ${formatCounts(info.counts)}`);
     });
 
   data
@@ -97,18 +112,23 @@ function formatCounts(c: DatasetCounts): string {
     .join(', ');
 }
 
+/** A count, or per-item statistics such as `{ mean, min, max }`, as one readable phrase. */
+function countText(value: unknown): string {
+  if (typeof value === 'number') return String(value);
+  if (value && typeof value === 'object') {
+    return Object.entries(value)
+      .map(([k, v]) => `${k} ${typeof v === 'number' && !Number.isInteger(v) ? v.toFixed(2) : String(v)}`)
+      .join(', ');
+  }
+  return String(value);
+}
+
 function printReport(dir: string, report: CheckReport): void {
-  const c = report.counts;
-  console.log(`${dir}: ${c.refs} refs, ${c.sentences} sentences, ${c.images} images`);
-  console.log(`  gold boxes per image: ${formatStats(c.gold_per_image)}`);
-  console.log(`  proposals per image: ${c.proposals_per_image ? formatStats(c.proposals_per_image) : 'none (gold setting only)'}`);
+  console.log(`${dir}:`);
+  for (const [what, value] of Object.entries(report.counts)) console.log(`  ${what.replaceAll('_', ' ')}: ${countText(value)}`);
   printProblems('errors', report.errors, ' (--json lists all)');
   printProblems('warnings', report.warnings, ' (--json lists all)');
   console.log(report.ok ? 'ok' : 'FAILED');
-}
-
-function formatStats(s: PerImageStats): string {
-  return `mean ${s.mean.toFixed(2)}, min ${s.min}, max ${s.max}`;
 }
 
 /** `rest` says where the cut items can be seen. */

@@ -39,7 +39,7 @@ async function evalConfig(name: string, d: DatasetTask, f: EvalFlags, cmd: Comma
     name: `eval-${name}`,
     title: `${task.name === 'rec' ? 'REC' : task.name} on ${name}`,
     task: task.name,
-    columns: splits.flatMap((s) => Object.keys(task.metrics).map((metric) => ({ data: `${name}/${s}`, metric, label: `${name} ${s}${metric === task.defaultMetric ? '' : ` ${task.metrics[metric]!.label}`}` }))),
+    columns: splits.flatMap((s) => (d.dataset.evalMetrics ?? task.evalMetrics).map((metric) => ({ data: `${name}/${s}`, metric, label: `${name} ${s}${metric === task.defaultMetric && task.evalMetrics.length === 1 ? '' : ` ${task.metrics[metric]!.label}`}` }))),
     rows: groups.map((g) => ({ key: g.join('.'), label: `${g.length > 1 ? 'E: ' : ''}${g.join(' + ')}`, methods: g.map((m) => ({ name: m, ...entries.get(m)!.params })), ...options })),
     average: splits.length > 1,
   };
@@ -47,7 +47,7 @@ async function evalConfig(name: string, d: DatasetTask, f: EvalFlags, cmd: Comma
   // Keys and labels name the task's options too ("falip-gold-p", "falip gold (P)").
   const rows = parsed.rows.map((r) => {
     const o = task.describeOptions(r.options);
-    return { ...r, key: `${r.key}-${o.key}`, label: `${r.label} ${o.label}`.trim() };
+    return { ...r, key: o.key ? `${r.key}-${o.key}` : r.key, label: `${r.label} ${o.label}`.trim() };
   });
   const paperRows = await paperRowsFor(task, vision);
   const built = taskRowsOf({ ...parsed, rows }, vision);

@@ -1,3 +1,4 @@
+import type { CheckReport } from './check-report.js';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import pLimit from 'p-limit';
@@ -22,15 +23,7 @@ export interface CheckCounts {
   proposals_per_image?: PerImageStats;
 }
 
-export interface CheckReport {
-  /** No errors; warnings do not fail a check. */
-  ok: boolean;
-  /** `file:line: field: problem`. */
-  errors: string[];
-  warnings: string[];
-  /** Over the lines that passed the schema. */
-  counts: CheckCounts;
-}
+export type RecCheckReport = CheckReport<CheckCounts>;
 
 interface ManifestEntry {
   where: string;
@@ -38,7 +31,7 @@ interface ManifestEntry {
 }
 
 /** Checks a REC dataset folder against its images; every problem is collected, not just the first. */
-export async function checkRecDataset(dir: string): Promise<CheckReport> {
+export async function checkRecDataset(dir: string): Promise<RecCheckReport> {
   const info = await readDatasetInfo(dir);
   const imageRoot = resolveImageRoot(dir, info);
   const manifest = join(dir, MANIFEST_FILE);

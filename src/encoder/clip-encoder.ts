@@ -7,7 +7,7 @@ import { BatchQueue } from './batch-queue.js';
 import { DeviceLock } from './device-lock.js';
 import type { ClsCapture, Encoder, EncoderStats, ImageInput } from './encoder.js';
 import type { Device } from './execution-provider.js';
-import { GraphJobs, unstack, type Feed, type GraphJob } from './graph-jobs.js';
+import { GraphJobs, unstack, type Feed, type GraphJob, type GraphResult } from './graph-jobs.js';
 import { createSession, int64Tensor } from './ort-session.js';
 import type { Ablation, AttentionBias, EncodeRequest } from './requests.js';
 import { unleashResidual } from './unleash.js';
@@ -66,6 +66,7 @@ export class ClipEncoder implements Encoder {
   private readonly textQueue: BatchQueue<readonly number[], Float32Array>;
   private readonly prefixes = new PromiseMemo<Float32Array>();
   private readonly originalCaptures = new PromiseMemo<ClsCapture>();
+  private readonly extraGraphs = new Map<string, () => Promise<string>>();
   private prefixRuns = 0;
 
   constructor(
@@ -102,6 +103,15 @@ export class ClipEncoder implements Encoder {
 
   text(ids: readonly number[]): Promise<Float32Array> {
     return this.textQueue.submit(ids);
+  }
+
+  /**
+   * Runs a graph of the model that the encoder does not know itself (analysis graphs), batched and
+   * locked like every other: `path` builds or finds its .onnx file on first use.
+   */
+  runGraph(job: GraphJob, path: () => Promise<string>): Promise<GraphResult> {
+    if (!this.extraGraphs.has(job.graph)) this.extraGraphs.set(job.graph, path);
+    return this.graphsRun.submit(job);
   }
 
   /** The request's pixels: the edited image, or the input's own (shared) preprocessing. */
@@ -226,6 +236,8 @@ export class ClipEncoder implements Encoder {
   }
 
   private graphPath(graph: string): Promise<string> {
+    const extra = this.extraGraphs.get(graph);
+    if (extra) return extra();
     if (graph === 'text') return this.graphs.textGraph();
     if (graph === TWO_STREAM) return this.graphs.twoStreamGraph();
     if (graph === CLS_PROJECTION) return this.graphs.clsProjectionGraph();

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { TASK_NAMES, type TaskName } from '../datasets/dataset-info.js';
 import { checkMethodEntry } from '../prompts/method.js';
 import { taskNamed } from '../tasks/registry.js';
+import type { TaskDefinition } from '../tasks/task-definition.js';
 import { UserError } from '../util/errors.js';
 import { fieldPath, firstIssuePath, issueMessage, safeParseWith } from '../util/schema-check.js';
 import { readYamlFile } from '../util/yaml-file.js';
@@ -105,13 +106,17 @@ function defaultLabel(data: string): string {
   return data.replace('/', ' ');
 }
 
-function columnOf(c: z.output<typeof columnSchema>, defaultMetric: string, where: string): ColumnConfig {
-  if (typeof c === 'string') return { key: c, data: c, label: defaultLabel(c), metric: defaultMetric };
-  const data = c.data ?? c.key;
+/**
+ * A column's key is its split for a task with one metric (`refcoco/testA`) and split:metric for a task
+ * with several (`cub/all:top5`), so a config and `falip eval` name the same cell the same way.
+ */
+function columnOf(c: z.output<typeof columnSchema>, task: TaskDefinition<any, any>, where: string): ColumnConfig {
+  const spec = typeof c === 'string' ? { data: c } : c;
+  const data = spec.data ?? spec.key;
   if (!data || !DATA_KEY.test(data)) throw new UserError(`${where}: data: expected dataset/split (or a key that is one)`);
-  const metric = c.metric ?? defaultMetric;
-  const key = c.key ?? (metric === defaultMetric ? data : `${data}:${metric}`);
-  return { key, data, label: c.label ?? defaultLabel(key), metric };
+  const metric = spec.metric ?? task.defaultMetric;
+  const key = spec.key ?? (Object.keys(task.metrics).length > 1 ? `${data}:${metric}` : data);
+  return { key, data, label: spec.label ?? defaultLabel(key), metric };
 }
 
 /**
@@ -128,7 +133,7 @@ export function parseTableConfig(value: unknown, where: (path: readonly Property
   const cfg = top.data!;
   const task = taskNamed(cfg.task);
   const columns = cfg.columns.map((c, i) => {
-    const col = columnOf(c, task.defaultMetric, `${where(['columns', i])}: columns[${i}]`);
+    const col = columnOf(c, task, `${where(['columns', i])}: columns[${i}]`);
     if (!(col.metric in task.metrics)) throw new UserError(`${where(['columns', i])}: columns[${i}].metric: '${col.metric}' is not a ${cfg.task} metric (${Object.keys(task.metrics).join(', ')})`);
     return col;
   });

@@ -21,6 +21,8 @@ export interface TaskDataset {
   ensure?: () => Promise<void>;
   /** `falip eval`'s methods when `--method` is not given, if not the task's. */
   defaultMethods?: readonly string[];
+  /** `falip eval`'s metric columns per split, if not the task's. */
+  evalMetrics?: readonly string[];
 }
 
 /** `--limit`: a seeded random subset of the split's samples (refs, images, clouds), never the first N. */
@@ -91,6 +93,8 @@ export interface TaskDefinition<O = unknown, D = unknown> {
   describeOptions(options: O): { key: string; label: string; title: string };
   metrics: Record<string, Metric>;
   defaultMetric: string;
+  /** `falip eval`'s metric columns per split. */
+  evalMetrics: readonly string[];
   /** The paper's table configs holding this task's rows, for `falip eval`'s paper numbers. */
   paperConfigs: readonly string[];
   loadColumn(key: string, dir: string, info: DatasetInfo, sampling: Sampling): Promise<LoadedColumn<D>>;

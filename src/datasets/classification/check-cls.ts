@@ -1,3 +1,4 @@
+import type { CheckReport } from '../check-report.js';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import pLimit from 'p-limit';
@@ -23,15 +24,7 @@ export interface ClsCheckCounts {
   images_per_class: ImagesPerClass;
 }
 
-export interface ClsCheckReport {
-  /** No errors; warnings do not fail a check. */
-  ok: boolean;
-  /** `file:line: field: problem`. */
-  errors: string[];
-  warnings: string[];
-  /** Over the lines that passed the schema. */
-  counts: ClsCheckCounts;
-}
+export type ClsCheckReport = CheckReport<ClsCheckCounts>;
 
 interface ManifestEntry {
   where: string;

@@ -1,4 +1,5 @@
 /** `falip data check` for a point-cloud folder: every manifest line against its h5 file. */
+import type { CheckReport } from '../check-report.js';
 import { join } from 'node:path';
 import { UserError } from '../../util/errors.js';
 import { sha256OfFile } from '../../util/sha256.js';
@@ -14,15 +15,7 @@ export interface PcCheckCounts {
   files: number;
 }
 
-export interface PcCheckReport {
-  /** No errors; warnings do not fail a check. */
-  ok: boolean;
-  /** `file:line: field: problem`. */
-  errors: string[];
-  warnings: string[];
-  /** Over the lines that passed the schema. */
-  counts: PcCheckCounts;
-}
+export type PcCheckReport = CheckReport<PcCheckCounts>;
 
 interface ManifestEntry {
   where: string;

@@ -76,6 +76,7 @@ export const recTask = defineTask<RecOptions, RecColumnData>({
   }),
   metrics: { accuracy: ACCURACY },
   defaultMetric: 'accuracy',
+  evalMetrics: ['accuracy'],
   paperConfigs: ['table1.yaml'],
   async loadColumn(key, dir, info, sampling) {
     const manifest = path.join(dir, MANIFEST_FILE);

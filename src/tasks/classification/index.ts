@@ -1,0 +1,75 @@
+import path from 'node:path';
+import { z } from 'zod';
+import { CLASSES_FILE, readClasses, readClsManifest } from '../../datasets/classification/cls-manifest.js';
+import { ensureClsDemoSet } from '../../datasets/classification/demo-cls.js';
+import { datasetContentHash } from '../../datasets/content-hash.js';
+import { MANIFEST_FILE, resolveImageRoot } from '../../datasets/dataset-info.js';
+import { seededSubset } from '../sample-subset.js';
+import { defineTask } from '../task-definition.js';
+import { evaluateClsColumn, type ClsColumnData, type ClsOptions } from './cls-eval.js';
+import { CLS_METRICS, WATERBIRDS_METRICS } from './cls-metrics.js';
+import { TEMPLATE_SETS } from './text-classifier.js';
+
+const clsRowOptions = z
+  .object({ templates: z.enum(TEMPLATE_SETS as [string, ...string[]]).default('single') })
+  .strict()
+  .transform((o) => o as ClsOptions);
+
+const importCommand = (how: string) => () => `falip data import ${how}`;
+
+/** Zero-shot classification of an image whose object is marked by a box (paper Tables 2, 13, 14). */
+export const classificationTask = defineTask<ClsOptions, ClsColumnData>({
+  name: 'classification',
+  recordUnit: 'images',
+  sampleUnit: 'images',
+  datasets: {
+    stanforddogs: { splits: ['all'], label: 'StanfordDogs', importCommand: importCommand('stanforddogs --root DIR') },
+    cub: { splits: ['all'], label: 'CUB-200-2011', importCommand: importCommand('cub --root CUB_200_2011') },
+    'imagenet-s': { splits: ['val'], label: 'ImageNet-S', importCommand: importCommand('imagenet-s --root ImageNetS919') },
+    waterbirds: { splits: ['test'], label: 'Waterbirds', importCommand: importCommand('waterbirds --root DIR --cub-root CUB_200_2011'), evalMetrics: WATERBIRDS_METRICS },
+    'demo-cls': {
+      splits: ['val'],
+      label: 'demo-cls',
+      footnotes: ['The demo-cls set is synthetic (coloured shapes named by colour and kind) and the tiny model has random weights: these accuracies show the machinery only, not CLIP.'],
+      importCommand: () => 'falip data demo-cls',
+      ensure: ensureClsDemoSet,
+      defaultMethods: ['plain', 'falip', 'redcircle'],
+    },
+  },
+  defaultMethods: ['falip'],
+  rowOptions: clsRowOptions,
+  flags: [{ flags: '--templates <set>', help: "captions per class: the dataset's own template, or CLIP's 80 ImageNet templates averaged", defaultValue: 'single', choices: TEMPLATE_SETS }],
+  rowOptionsFromFlags: (f) => ({ templates: f.templates }),
+  describeOptions: (o) => ({ key: o.templates === 'single' ? '' : o.templates, label: o.templates === 'single' ? '' : `(${o.templates})`, title: o.templates === 'single' ? "the dataset's template" : 'CLIP\'s 80 templates' }),
+  metrics: CLS_METRICS,
+  defaultMetric: 'top1',
+  evalMetrics: ['top1', 'top5'],
+  paperConfigs: ['table2-classification.yaml', 'table13-classification-vitl14.yaml', 'table14-redcircle-enlarge.yaml'],
+  async loadColumn(key, dir, info, sampling) {
+    const manifest = path.join(dir, MANIFEST_FILE);
+    const [all, classes] = await Promise.all([readClsManifest(manifest), readClasses(dir)]);
+    const imageRoot = resolveImageRoot(dir, info);
+    const samples = seededSubset(all, sampling.limit, sampling.seed);
+    return {
+      key,
+      dir,
+      itemIds: new Set(samples.map((s) => s.id)),
+      units: samples.length,
+      contentHash: await datasetContentHash([manifest, path.join(dir, CLASSES_FILE)], imageRoot, all.map((s) => s.image)),
+      samples: { total: all.length, evaluated: samples.length },
+      data: { samples, classes, imageRoot },
+    };
+  },
+  evaluate: evaluateClsColumn,
+  footnotes(rows, columns) {
+    const notes: string[] = [];
+    for (const c of columns) {
+      const { classes } = c.data;
+      notes.push(`${c.key}: ${classes.names.length} classes, names ${classes.names_source}; template "${classes.template}" (${classes.template_source}).`);
+    }
+    if (rows.some((r) => r.options.templates === 'imagenet-80')) notes.push("Rows marked imagenet-80 average the normalized text embeddings of CLIP's 80 ImageNet templates per class (CLIP's prompt ensemble).");
+    notes.push('Score per class 100·cos(image, class text); Top-1/Top-5 over images (micro); the paper does not say whether its Top-1 is per image or per class: mean-per-class columns are available as metrics top1_class_mean/top5_class_mean.');
+    if (rows.some((r) => r.methods.length > 1)) notes.push("Ensembles sum the methods' class logits, without weights.");
+    return notes;
+  },
+});

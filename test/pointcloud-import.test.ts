@@ -7,7 +7,6 @@
 import { spawn } from 'node:child_process';
 import { copyFile, mkdir, readFile, readdir, truncate, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import h5wasm from 'h5wasm/node';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readDatasetInfo } from '../src/datasets/dataset-info.js';
@@ -18,73 +17,13 @@ import { loadCloud, readPcClasses, readPcManifest } from '../src/datasets/pointc
 import { importScanObjectNN, SCANOBJECTNN_CLASSES } from '../src/datasets/pointcloud/scanobjectnn-import.js';
 import { UserError } from '../src/util/errors.js';
 import { useTempFalipDirs } from './helpers/temp-falip-dirs.js';
+import { cloudPoints, MODELNET40_NAMES, STORED_POINTS, writeH5, writeModelNet, type H5Fixture } from './helpers/pointcloud-fixtures.js';
 
 const REPO = resolve(import.meta.dirname, '..');
 const BIN = join(REPO, 'bin', 'falip.js');
-const STORED_POINTS = 2048;
-
-const MODELNET40_NAMES = [
-  'airplane', 'bathtub', 'bed', 'bench', 'bookshelf', 'bottle', 'bowl', 'car', 'chair', 'cone', 'cup', 'curtain', 'desk', 'door',
-  'dresser', 'flower_pot', 'glass_box', 'guitar', 'keyboard', 'lamp', 'laptop', 'mantel', 'monitor', 'night_stand', 'person', 'piano',
-  'plant', 'radio', 'range_hood', 'sink', 'sofa', 'stairs', 'stool', 'table', 'tent', 'toilet', 'tv_stand', 'vase', 'wardrobe', 'xbox',
-];
-
 const dirs = useTempFalipDirs('falip-pointcloud-');
 let work: string;
 let modelnet: string;
-
-/** Cloud `c`'s points, all within the unit sphere, different for every cloud and point. */
-function cloudPoints(c: number, points = STORED_POINTS): Float32Array {
-  const out = new Float32Array(points * 3);
-  for (let j = 0; j < points; j++) {
-    const theta = 0.37 * j + c;
-    const z = Math.sin(0.011 * j + 0.5 * c) * 0.9;
-    const r = Math.sqrt(0.81 - z * z);
-    out.set([r * Math.cos(theta), r * Math.sin(theta), z], j * 3);
-  }
-  return out;
-}
-
-interface H5Fixture {
-  /** Cloud numbers (seeds of cloudPoints), one per row. */
-  clouds: number[];
-  labels: number[];
-  /** Release label layouts: ModelNet40 [n, 1] uint8, ScanObjectNN [n] int64. */
-  labelLayout: 'modelnet' | 'scanobjectnn';
-  /** Changes applied to the data array before it is written (bad input). */
-  editData?: (data: Float32Array) => void;
-  dataShape?: number[];
-  omit?: 'label';
-}
-
-async function writeH5(path: string, f: H5Fixture): Promise<void> {
-  await h5wasm.ready;
-  const n = f.clouds.length;
-  const shape = f.dataShape ?? [n, STORED_POINTS, 3];
-  const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
-  if (!f.dataShape) f.clouds.forEach((c, i) => data.set(cloudPoints(c), i * STORED_POINTS * 3));
-  f.editData?.(data);
-  const file = new h5wasm.File(path, 'w');
-  file.create_dataset({ name: 'data', data, shape, dtype: '<f' });
-  // One label per entry of `labels`, so a fixture can disagree with its data's row count.
-  const rows = f.labels.length;
-  if (f.omit !== 'label') {
-    if (f.labelLayout === 'modelnet') file.create_dataset({ name: 'label', data: Uint8Array.from(f.labels), shape: [rows, 1], dtype: 'B' });
-    else file.create_dataset({ name: 'label', data: BigInt64Array.from(f.labels, BigInt), shape: [rows], dtype: '<q' });
-  }
-  if (f.labelLayout === 'modelnet') file.create_dataset({ name: 'normal', data, shape, dtype: '<f' });
-  else file.create_dataset({ name: 'mask', data: new Int32Array(n * STORED_POINTS).fill(-1), shape: [n, STORED_POINTS], dtype: '<i' });
-  file.close();
-}
-
-/** A ModelNet40 release folder; `files` maps each h5 name to its fixture. */
-async function writeModelNet(dir: string, files: Record<string, H5Fixture>, names = MODELNET40_NAMES): Promise<string> {
-  await mkdir(dir, { recursive: true });
-  for (const [name, fixture] of Object.entries(files)) await writeH5(join(dir, name), fixture);
-  await writeFile(join(dir, 'test_files.txt'), Object.keys(files).map((n) => `data/modelnet40_ply_hdf5_2048/${n}\n`).join(''));
-  await writeFile(join(dir, 'shape_names.txt'), names.map((n) => `${n}\n`).join(''));
-  return dir;
-}
 
 const goodModelNet = (): Record<string, H5Fixture> => ({
   'ply_data_test0.h5': { clouds: [0, 1, 2], labels: [0, 15, 39], labelLayout: 'modelnet' },

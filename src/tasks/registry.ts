@@ -1,10 +1,11 @@
 import type { TaskName } from '../datasets/dataset-info.js';
 import { classificationTask } from './classification/index.js';
+import { pointcloudTask } from './pointcloud/index.js';
 import { recTask } from './rec/index.js';
 import type { TaskDataset, TaskDefinition } from './task-definition.js';
 
 /** Every evaluation task; a new one is a folder under src/tasks/ and a line here. */
-export const TASKS: readonly TaskDefinition<any, any>[] = [recTask, classificationTask];
+export const TASKS: readonly TaskDefinition<any, any>[] = [recTask, classificationTask, pointcloudTask];
 
 export function taskNamed(name: TaskName): TaskDefinition<any, any> {
   const task = TASKS.find((t) => t.name === name);

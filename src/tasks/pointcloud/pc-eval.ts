@@ -1,0 +1,143 @@
+import pLimit from 'p-limit';
+import { CloudFileCache, type LabelledCloud } from '../../datasets/pointcloud/h5-clouds.js';
+import { loadCloud, type PcClasses, type PcSample } from '../../datasets/pointcloud/pc-manifest.js';
+import { TensorImage } from '../../encoder/image-input.js';
+import type { BoxXYWH } from '../../image/box.js';
+import { makeMethod, type Method } from '../../prompts/method.js';
+import { UserError } from '../../util/errors.js';
+import type { EvalRecord } from '../../report/records.js';
+import { sha256Hex } from '../../util/sha256.js';
+import { classLogits, ranking } from '../classification/cls-scoring.js';
+import { textClassifier } from '../classification/text-classifier.js';
+import { ImageFeatures } from '../image-features.js';
+import type { EvalContext, LoadedColumn, TaskRow } from '../task-definition.js';
+import { CLIP_INPUT_SIZE, cloudViews, VIEW_INPUT_LENGTH, viewPlane } from './depth-views.js';
+import { foregroundBox, foregroundTokens } from './foreground.js';
+import { VIEW_COUNT } from './projection.js';
+import { argmax, searchViewWeights, weightedScores, type ViewScores } from './view-weights.js';
+
+/** A point-cloud row's own option: the view weights β, or `search` for PointCLIP's post-search. */
+export interface PcOptions {
+  view_weights: number[] | 'search';
+}
+
+export interface PcColumnData {
+  samples: PcSample[];
+  classes: PcClasses;
+}
+
+export type PcRow = TaskRow<PcOptions>;
+export type PcColumn = LoadedColumn<PcColumnData>;
+
+const CONCURRENCY = 2;
+const TOP_K = 5;
+
+/** The six views of one cloud as encoder inputs, with the foreground each view's prompt marks. */
+interface CloudInput {
+  views: { features: ImageFeatures; box: BoxXYWH | null; tokens: Uint8Array }[];
+}
+
+function cloudInput(sample: PcSample, cloud: LabelledCloud, ctx: EvalContext, patch: number): CloudInput {
+  const { clipInput } = cloudViews(cloud.points);
+  const content = sha256Hex(new Uint8Array(cloud.points.buffer, cloud.points.byteOffset, cloud.points.byteLength));
+  return {
+    views: Array.from({ length: VIEW_COUNT }, (_, v) => {
+      const tensor = clipInput.subarray(v * VIEW_INPUT_LENGTH, (v + 1) * VIEW_INPUT_LENGTH);
+      const key = `${sample.source}#${sample.index}/view${v}`;
+      const input = new TensorImage(key, tensor, CLIP_INPUT_SIZE, CLIP_INPUT_SIZE);
+      const plane = viewPlane(clipInput, v);
+      const disk = ctx.cache && { cache: ctx.cache, contentSha256: `${content}/view${v}` };
+      return { features: new ImageFeatures(ctx.encoder, input, disk), box: foregroundBox(plane, CLIP_INPUT_SIZE), tokens: foregroundTokens(plane, CLIP_INPUT_SIZE, patch) };
+    }),
+  };
+}
+
+/**
+ * Per view the method's class scores: the prompt marks the view's foreground box; a view with no
+ * point gets no prompt (the plain feature), as an empty depth map has nothing to look at.
+ */
+async function viewScores(cloud: CloudInput, methods: readonly Method[], plain: Method, classifier: readonly Float32Array[]): Promise<Float64Array[]> {
+  return Promise.all(
+    cloud.views.map(async (view) => {
+      const sum = new Float64Array(classifier.length);
+      for (const method of methods) {
+        const feature = view.box === null ? await view.features.get(plain, [0, 0, CLIP_INPUT_SIZE, CLIP_INPUT_SIZE]) : await view.features.get(method, view.box, { foregroundTokens: view.tokens });
+        const logits = classLogits(feature, classifier);
+        for (let c = 0; c < sum.length; c++) sum[c]! += logits[c]!;
+      }
+      return sum;
+    }),
+  );
+}
+
+function recordOf(row: PcRow, column: string, sample: PcSample, views: readonly Float64Array[], beta: readonly number[]): EvalRecord {
+  const scores = weightedScores(views, beta);
+  const top5 = ranking(scores, TOP_K);
+  return {
+    row: row.key,
+    column,
+    id: sample.id,
+    pred: argmax(scores),
+    correct: argmax(scores) === sample.label,
+    label: sample.label,
+    top5,
+    view_weights: [...beta],
+  };
+}
+
+/**
+ * Classifies every cloud of a column under every row: the cloud is read and projected once, each
+ * view's feature per method computed once for all rows. Rows with fixed β append a record per cloud as
+ * it is done (resume skips recorded clouds); a `search` row needs every cloud's view scores before it
+ * can choose β, so its records are written at the end of the column.
+ */
+export async function evaluatePcColumn(rows: readonly PcRow[], column: PcColumn, ctx: EvalContext): Promise<void> {
+  const { samples, classes } = column.data;
+  const editing = rows.flatMap((r) => r.methods.filter((m) => m.editsPixels).map((m) => m.name));
+  if (editing.length > 0) {
+    const names = [...new Set(editing)];
+    throw new UserError(`${column.key}: ${names.join(', ')} ${names.length === 1 ? 'edits' : 'edit'} pixels, and a depth map is not a photo: only prompts that leave the pixels alone (plain, falip, pasta, feature-mask) apply to point clouds`);
+  }
+  const plain = makeMethod('plain', {}, ctx.encoder.config.vision, column.key);
+  const classifier = await textClassifier(ctx.texts, classes.names, [classes.template]);
+  const files = new CloudFileCache();
+  const patch = ctx.encoder.config.vision.patchSize;
+  const searched = new Map<string, { sample: PcSample; views: Float64Array[] }[]>();
+  const searchRows = rows.filter((r) => r.options.view_weights === 'search' && samples.some((s) => !ctx.records.has(r.key, column.key, s.id)));
+  for (const r of searchRows) searched.set(r.key, []);
+  const limit = pLimit(CONCURRENCY);
+  try {
+    await Promise.all(
+      samples.map((sample) =>
+        limit(async () => {
+          const todo = rows.filter((r) => searched.has(r.key) || !ctx.records.has(r.key, column.key, sample.id));
+          ctx.progress(rows.length - todo.length);
+          if (todo.length === 0) return;
+          const cloud = cloudInput(sample, await loadCloud(files, sample, classes.names.length), ctx, patch);
+          for (const row of todo) {
+            const views = await viewScores(cloud, row.methods, plain, classifier);
+            if (row.options.view_weights === 'search') {
+              searched.get(row.key)!.push({ sample, views });
+            } else {
+              await ctx.records.append(recordOf(row, column.key, sample, views, row.options.view_weights));
+              ctx.progress(1);
+            }
+          }
+        }),
+      ),
+    );
+  } finally {
+    await files.closeAll();
+  }
+  for (const row of searchRows) {
+    // In manifest order, whatever order the clouds finished in: the search and the log are deterministic.
+    const clouds = searched.get(row.key)!.sort((a, b) => samples.indexOf(a.sample) - samples.indexOf(b.sample));
+    const scores: ViewScores[] = clouds.map((c) => ({ views: c.views, label: c.sample.label }));
+    const { beta } = searchViewWeights(scores, VIEW_COUNT);
+    for (const { sample, views } of clouds) {
+      if (ctx.records.has(row.key, column.key, sample.id)) continue;
+      await ctx.records.append(recordOf(row, column.key, sample, views, beta));
+      ctx.progress(1);
+    }
+  }
+}

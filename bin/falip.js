@@ -8,6 +8,14 @@ process.stdout.on('error', (err) => {
   throw err;
 });
 
+// Ctrl-C: what is recorded stays recorded (records are appended as they finish); say how to go on, and
+// give the cursor back if a progress bar hid it.
+process.once('SIGINT', () => {
+  if (process.stderr.isTTY) process.stderr.write('\x1b[?25h\n');
+  process.stderr.write('falip: interrupted: re-run the same command to resume\n');
+  process.exit(130);
+});
+
 register();
 const { main } = await import('../src/cli/main.ts');
 process.exitCode = await main(process.argv);

@@ -136,7 +136,7 @@ describe('CUB-200-2011', () => {
       [
         'a Latin-1 file',
         { 'classes.txt': Buffer.from(lists['classes.txt'].replace('\uFEFF', '').replace('Sooty', 'S\u00e9oty'), 'latin1') },
-        (r) => `${join(r, 'classes.txt')}:3: (text): not UTF-8 (Latin-1 or another encoding?): convert the file to UTF-8`,
+        (r) => `${join(r, 'classes.txt')}:3: not UTF-8 text (Latin-1 or another encoding?): save it as UTF-8`,
       ],
     ];
     it.each(cases)('%s', async (name, edit, expected) => {

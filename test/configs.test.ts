@@ -173,6 +173,6 @@ describe('table config errors', () => {
     expect((await readTableConfig(bom)).name).toBe('t');
     const latin1 = path.join(tmp, 'latin1.yaml');
     await writeFile(latin1, Buffer.from('name: t\ntitle: caf\xe9\n', 'latin1'));
-    await expect(readTableConfig(latin1)).rejects.toThrow(new UserError(`${latin1}: not UTF-8 text (save it as UTF-8)`));
+    await expect(readTableConfig(latin1)).rejects.toThrow(new UserError(`${latin1}:2: not UTF-8 text (Latin-1 or another encoding?): save it as UTF-8`));
   });
 });

@@ -34,7 +34,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   cli: ['experiments', 'tasks', 'prompts', 'encoder', 'model', 'image', 'datasets', 'report', 'analysis', 'bench'],
   experiments: ['tasks', 'prompts', 'encoder', 'model', 'image', 'datasets', 'report'],
   analysis: ['tasks', 'prompts', 'encoder', 'model', 'image', 'datasets', 'report'],
-  bench: ['prompts', 'encoder', 'model', 'image'],
+  bench: ['experiments', 'tasks', 'prompts', 'encoder', 'model', 'image', 'datasets', 'report'],
   tasks: ['prompts', 'encoder', 'model', 'image', 'datasets', 'report'],
   prompts: ['encoder', 'model', 'image'],
   encoder: ['model', 'image'],

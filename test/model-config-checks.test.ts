@@ -91,11 +91,11 @@ describe('text encodings of config.json, vocab.json, merges.txt', () => {
     const dir = withConfig((c) => (c.vision_config.comment = 'é'));
     const config = path.join(dir, 'config.json');
     writeFileSync(config, Buffer.from(readFileSync(config, 'utf8'), 'latin1'));
-    expect(await configError(dir)).toBe(`${config}: not UTF-8 text (save it as UTF-8)`);
+    expect(await configError(dir)).toBe(`${config}:1: not UTF-8 text (Latin-1 or another encoding?): save it as UTF-8`);
 
     const other = withConfig(() => undefined);
     const merges = path.join(other, 'merges.txt');
     writeFileSync(merges, Buffer.from('#version: 0.2\ncaf\xe9 x\n', 'latin1'));
-    await expect(importModel(other, 'latin1-merges')).rejects.toThrow(`${merges}: not UTF-8 text (save it as UTF-8)`);
+    await expect(importModel(other, 'latin1-merges')).rejects.toThrow(`${merges}:2: not UTF-8 text (Latin-1 or another encoding?): save it as UTF-8`);
   });
 });

@@ -267,8 +267,10 @@ describe('FALIP forms a, b, c', () => {
     const ref = strictRef(c, `${form}|${label}`);
     expect(relErr(r.shared, ref)).toBeLessThan(TOL);
     expect(relErr(r.unshared, ref)).toBeLessThan(TOL);
-    // The layer-0 variant computes the same unbiased prefix: both paths give the same embedding.
-    expect(relErr(r.unshared, r.shared)).toBeLessThan(1e-6);
+    // The layer-0 variant computes the same unbiased prefix: both paths give the same embedding. For
+    // form a the shared path also takes layer 9's CLS row from a one-row product (the CLS-row split),
+    // which sums in another order: agreement to float32 rounding, not bit for bit.
+    expect(relErr(r.unshared, r.shared)).toBeLessThan(form === 'a' ? 1e-5 : 1e-6);
   });
 
   it.each(IMAGES.flatMap((img) => FORMS.map((form) => [img.name, form] as const)))(

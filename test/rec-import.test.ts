@@ -176,26 +176,37 @@ describe('EXPECTED FAILURE: bad input is reported as file:line: field', () => {
     );
   });
 
-  it('keeps a zero-area gold box with a warning, and data check reports it as an error', async () => {
+  it('keeps a zero-area gold box with a warning (it never competes), and data check warns the same', async () => {
     const zero = { ...REFS[0]!, anns: [ann(11, [2, 3, 20, 10]), ann(12, [30, 10, 25.5, 30]), ann(13, [5, 5, 0, 8])] };
     const jsonl = await writeJsonl('zero.jsonl', [zero]);
     const result = await importReclip({ dataset: 'refcoco', jsonl, images, split: 'zero', outRoot: outRoot() });
-    expect(result.warnings).toEqual([`${jsonl}:1: anns[2].bbox: zero-area box [5, 5, 0, 8] kept`]);
+    expect(result.warnings).toEqual([`${jsonl}:1: anns[2].bbox: zero-area box [5, 5, 0, 8] (kept)`]);
     const [sample] = await readRecManifest(join(result.dir, 'manifest.jsonl'));
     expect(sample!.gold.map((g) => g.id)).toEqual(['11', '12', '13']);
 
     const report = await checkRecDataset(result.dir);
-    expect(report.ok).toBe(false);
-    expect(report.errors).toEqual([`${join(result.dir, 'manifest.jsonl')}:1: gold[2].box: zero-area box [5, 5, 0, 8]`]);
+    expect(report.ok).toBe(true);
+    expect(report.warnings).toEqual([`${join(result.dir, 'manifest.jsonl')}:1: gold[2].box: zero-area box [5, 5, 0, 8]`]);
+  });
+
+  it('refuses at import a box that lies entirely outside its image', async () => {
+    const outside = { ...REFS[0]!, anns: [ann(11, [100, 60, 10, 10]), ann(12, [60, 40, 10, 10])] };
+    const jsonl = await writeJsonl('outside-import.jsonl', [outside]);
+    await expect(importReclip({ dataset: 'refcoco', jsonl, images, split: 'outside-import', outRoot: outRoot() })).rejects.toThrow(
+      new UserError(`${jsonl}:1: anns[0].bbox: box [100, 60, 10, 10] lies entirely outside the 64×48 image`),
+    );
   });
 
   it('data check finds boxes outside the image, a wrong recorded size and an unknown target', async () => {
-    const outside = { ...REFS[0]!, anns: [ann(11, [100, 60, 10, 10]), ann(12, [60, 40, 10, 10])] };
-    const jsonl = await writeJsonl('outside.jsonl', [outside, REFS[2]!]);
+    const jsonl = await writeJsonl('outside.jsonl', [REFS[0]!, REFS[2]!]);
     const result = await importReclip({ dataset: 'refcoco', jsonl, images, split: 'outside', outRoot: outRoot() });
     const manifest = join(result.dir, 'manifest.jsonl');
-    // Hand-edit the manifest as a broken converter might: target not among the gold ids.
+    // Hand-edit the manifest as a broken converter might: boxes outside the image, a target not among the gold ids.
     const lines = (await readFile(manifest, 'utf8')).trim().split('\n');
+    const first = JSON.parse(lines[0]!);
+    first.gold[0].box = [100, 60, 10, 10];
+    first.gold[1].box = [60, 40, 10, 10];
+    lines[0] = JSON.stringify(first);
     lines[1] = lines[1]!.replace('"target_ids":["21"]', '"target_ids":["99"]');
     await writeFile(manifest, lines.join('\n') + '\n');
     // The image changes size after import: the recorded size no longer matches.

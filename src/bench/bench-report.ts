@@ -1,4 +1,5 @@
 import type { Device } from '../encoder/execution-provider.js';
+import type { Int8Report } from './int8-drift.js';
 
 /** Everything `falip bench` measured in one run (the `--json` output); ratios use baselines of the same run. */
 export interface BenchReport {
@@ -27,4 +28,6 @@ export interface BenchReport {
   /** Vision-forward FLOPs × plain images/s at `batch_size`. */
   encoder_gflops: number;
   encoder_fraction_of_peak: number;
+  /** With `--precision int8`: int8 against fp32 in the same run. */
+  int8?: Int8Report;
 }

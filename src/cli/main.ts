@@ -15,6 +15,7 @@ async function commandModules(): Promise<Register[]> {
     import('./encode.js'),
     import('./bench.js'),
     import('./methods.js'),
+    import('./viz.js'),
   ]);
   return mods.map((m) => m.register);
 }

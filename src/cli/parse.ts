@@ -3,8 +3,9 @@ import { UserError } from '../util/errors.js';
 
 /** `x,y,w,h` in original pixels. */
 export function parseBox(flag: string, text: string): BoxXYWH {
-  const parts = text.split(',').map((s) => Number(s.trim()));
-  if (parts.length !== 4 || parts.some((n) => !Number.isFinite(n))) throw new UserError(`${flag} ${text}: expected x,y,w,h (4 numbers)`);
+  const fields = text.split(',').map((s) => s.trim());
+  const parts = fields.map(Number);
+  if (parts.length !== 4 || fields.some((f) => f === '') || parts.some((n) => !Number.isFinite(n))) throw new UserError(`${flag} ${text}: expected x,y,w,h (4 numbers)`);
   return [parts[0]!, parts[1]!, parts[2]!, parts[3]!];
 }
 

@@ -3,10 +3,11 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import pLimit from 'p-limit';
 import sharp from 'sharp';
-import { boxArea, type BoxXYWH } from '../image/box.js';
+import { boxProblem } from './box-problems.js';
 import { UserError } from '../util/errors.js';
 import { countRecSamples, DATASET_INFO_FILE, firstRefOfEachImage, MANIFEST_FILE, readDatasetInfo, resolveImageRoot } from './dataset-info.js';
-import { parseRecLine, readJsonLines, type RecSample } from './rec-manifest.js';
+import { parseRecLine, type RecSample } from './rec-manifest.js';
+import { readNonBlankLines } from '../util/text-file.js';
 
 export interface PerImageStats {
   mean: number;
@@ -40,7 +41,7 @@ export async function checkRecDataset(dir: string): Promise<RecCheckReport> {
 
   const entries: ManifestEntry[] = [];
   const firstLineOfId = new Map<string, string>();
-  for (const { line, text } of await readJsonLines(manifest)) {
+  for (const { line, text } of await readNonBlankLines(manifest)) {
     const where = `${manifest}:${line}`;
     let sample: RecSample;
     try {
@@ -60,7 +61,7 @@ export async function checkRecDataset(dir: string): Promise<RecCheckReport> {
       ...(sample.proposals ?? []).map((b, i) => [`proposals[${i}]`, b] as const),
     ];
     for (const [field, box] of boxes) {
-      const problem = boxProblem(box, sample.width, sample.height);
+      const problem = boxProblem(box, sample, 'warning');
       if (problem) (problem.severity === 'error' ? errors : warnings).push(`${where}: ${field}: ${problem.text}`);
     }
     entries.push({ where, sample });
@@ -74,19 +75,6 @@ export async function checkRecDataset(dir: string): Promise<RecCheckReport> {
     warnings.push(`${join(dir, DATASET_INFO_FILE)}: counts: recorded ${JSON.stringify(info.counts)}, manifest has ${JSON.stringify(actual)}`);
   }
   return { ok: errors.length === 0, errors, warnings, counts: countsOf(samples) };
-}
-
-/** Zero-area or entirely outside: no prompt can show it (error). Partly outside: clamped by every method (warning). */
-function boxProblem(b: BoxXYWH, width: number, height: number): { severity: 'error' | 'warning'; text: string } | undefined {
-  const shown = `[${b.join(', ')}]`;
-  if (boxArea(b) === 0) return { severity: 'error', text: `zero-area box ${shown}` };
-  const overlapW = Math.min(b[0] + b[2], width) - Math.max(b[0], 0);
-  const overlapH = Math.min(b[1] + b[3], height) - Math.max(b[1], 0);
-  if (overlapW <= 0 || overlapH <= 0) return { severity: 'error', text: `box ${shown} lies entirely outside the ${width}×${height} image` };
-  if (b[0] < 0 || b[1] < 0 || b[0] + b[2] > width || b[1] + b[3] > height) {
-    return { severity: 'warning', text: `box ${shown} extends outside the ${width}×${height} image` };
-  }
-  return undefined;
 }
 
 /** Fully decodes each image once (a readable header does not mean readable pixels) and compares sizes per line. */

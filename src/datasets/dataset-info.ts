@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readTextFile } from '../util/text-file.js';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { UserError } from '../util/errors.js';
@@ -36,13 +37,8 @@ export type DatasetCounts = DatasetInfo['counts'];
 
 export async function readDatasetInfo(dir: string): Promise<DatasetInfo> {
   const path = join(dir, DATASET_INFO_FILE);
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch {
-    throw new UserError(`${dir}: not a dataset folder (no ${DATASET_INFO_FILE})`);
-  }
-  return parseWith(datasetInfoSchema, parseJsonLine(text, path), path);
+  if (!existsSync(path)) throw new UserError(`${dir}: not a dataset folder (no ${DATASET_INFO_FILE})`);
+  return parseWith(datasetInfoSchema, parseJsonLine(await readTextFile(path), path), path);
 }
 
 export async function writeDatasetInfo(dir: string, info: DatasetInfo): Promise<void> {

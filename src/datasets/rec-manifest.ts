@@ -1,8 +1,8 @@
-import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import type { BoxXYWH } from '../image/box.js';
-import { UserError } from '../util/errors.js';
+import { relativeImagePath } from './image-path.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import { readNonBlankLines } from '../util/text-file.js';
 import { parseJsonLine, parseWith } from '../util/schema-check.js';
 
 /** [x, y, w, h] in original-image pixels (COCO/ReCLIP convention, see src/image/box.ts). */
@@ -16,7 +16,7 @@ const recSampleSchema = z.object({
   /** The ref id; sentence ids extend it, so it must be unique in the manifest. */
   id: z.string().min(1),
   /** Relative to the dataset's image_root. */
-  image: z.string().min(1),
+  image: relativeImagePath,
   width: z.number().int().positive(),
   height: z.number().int().positive(),
   sentences: z.array(z.object({ id: z.string().min(1), text: z.string() })).min(1),
@@ -35,30 +35,9 @@ export function parseRecLine(text: string, where: string): RecSample {
   return parseWith(recSampleSchema, parseJsonLine(text, where), where);
 }
 
-/** A non-blank manifest line with its 1-based line number. */
-export interface NumberedLine {
-  line: number;
-  text: string;
-}
-
-/** The non-blank lines of a JSON Lines file; a missing file is the user's error. */
-export async function readJsonLines(path: string): Promise<NumberedLine[]> {
-  let content: string;
-  try {
-    content = await readFile(path, 'utf8');
-  } catch (err) {
-    throw new UserError(`${path}: cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
-  return content
-    .split(/\r?\n/)
-    .map((text, i) => ({ line: i + 1, text }))
-    .filter(({ text }) => text.trim() !== '');
-}
-
 /** Reads a whole manifest; the first invalid line aborts with `<file>:<line>: <field>: <problem>`. */
 export async function readRecManifest(path: string): Promise<RecSample[]> {
-  const lines = await readJsonLines(path);
-  return lines.map(({ line, text }) => parseRecLine(text, `${path}:${line}`));
+  return (await readNonBlankLines(path)).map(({ text, where }) => parseRecLine(text, where));
 }
 
 export async function writeRecManifest(path: string, samples: readonly RecSample[]): Promise<void> {

@@ -1,8 +1,8 @@
-import { readFile } from 'node:fs/promises';
+import { readTextFile } from '../util/text-file.js';
 import { z } from 'zod';
 import type { BoxXYWH } from '../image/box.js';
 import { UserError } from '../util/errors.js';
-import { parseWith } from '../util/schema-check.js';
+import { parseJsonLine, parseWith } from '../util/schema-check.js';
 
 /** Detector boxes per image id (ids compared as integers, as ReCLIP's `int(image_id)` does). */
 export type DetectionsByImage = ReadonlyMap<number, readonly BoxXYWH[]>;
@@ -21,12 +21,7 @@ const dictForm = z.record(z.string(), z.array(detectionBox));
 const listForm = z.array(z.object({ image_id: imageIdSchema, box: detectionBox }));
 
 export async function readDetections(path: string): Promise<DetectionsByImage> {
-  let json: unknown;
-  try {
-    json = JSON.parse(await readFile(path, 'utf8'));
-  } catch (err) {
-    throw new UserError(`${path}: cannot read detector file: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
+  const json = parseJsonLine(await readTextFile(path), path);
   const byImage = new Map<number, BoxXYWH[]>();
   const add = (rawId: number | string, where: string, boxes: readonly BoxXYWH[]): void => {
     const id = integerImageId(rawId, where);

@@ -3,14 +3,17 @@ import { join, resolve } from 'node:path';
 import pLimit from 'p-limit';
 import sharp from 'sharp';
 import { z } from 'zod';
-import { boxArea, type BoxXYWH } from '../image/box.js';
+import type { BoxXYWH } from '../image/box.js';
+import { boxProblem } from './box-problems.js';
 import { UserError } from '../util/errors.js';
 import { sha256OfFile } from '../util/sha256.js';
 import { countRecSamples, type DatasetInfo } from './dataset-info.js';
 import { datasetDir, writeRecDataset } from './dataset-store.js';
 import type { DatasetImporter } from './importer.js';
+import { relativeImagePath } from './image-path.js';
 import { integerImageId, readDetections } from './reclip-dets.js';
-import { readJsonLines, type RecSample } from './rec-manifest.js';
+import type { RecSample } from './rec-manifest.js';
+import { readNonBlankLines } from '../util/text-file.js';
 import { parseJsonLine, parseWith } from '../util/schema-check.js';
 
 export const RECLIP_DATASETS = ['refcoco', 'refcoco+', 'refcocog'] as const;
@@ -41,7 +44,7 @@ const idSchema = z.union([z.number(), z.string()]);
 
 /** The fields ReCLIP/FALIP read from a line; refer's other keys are ignored. */
 const reclipLineSchema = z.object({
-  file_name: z.string().min(1),
+  file_name: relativeImagePath,
   image_id: idSchema,
   anns: z.array(z.object({ id: idSchema, bbox: z.array(z.number()).length(4, 'expected 4 numbers') })).min(1),
   ann_id: z.union([idSchema, z.array(idSchema).min(1)]),
@@ -63,7 +66,7 @@ export async function importReclip(opts: ReclipImportOptions): Promise<ReclipImp
   const dir = datasetDir(opts.dataset, opts.split, opts.outRoot);
   const detections = opts.dets === undefined ? undefined : await readDetections(opts.dets);
 
-  const parsed: ParsedLine[] = (await readJsonLines(opts.jsonl)).map(({ line, text }) => {
+  const parsed: ParsedLine[] = (await readNonBlankLines(opts.jsonl)).map(({ line, text }) => {
     const where = `${opts.jsonl}:${line}`;
     const ref = parseWith(reclipLineSchema, parseJsonLine(text, where), where);
     return { where, line, ref, image: reclipImageFile(ref.file_name) };
@@ -83,8 +86,7 @@ export async function importReclip(opts: ReclipImportOptions): Promise<ReclipImp
     const { width, height } = sizes.get(image)!;
     const gold = ref.anns.map((ann, i) => {
       const box: BoxXYWH = [ann.bbox[0]!, ann.bbox[1]!, ann.bbox[2]!, ann.bbox[3]!];
-      // Kept so gold indices keep matching the source's anns; the scorer never picks a zero-area box.
-      if (boxArea(box) === 0) warnings.push(`${where}: anns[${i}].bbox: zero-area box [${box.join(', ')}] kept`);
+      reportBox(box, { width, height }, `${where}: anns[${i}].bbox`, warnings);
       return { id: String(ann.id), box };
     });
     const target_ids = (Array.isArray(ref.ann_id) ? ref.ann_id : [ref.ann_id]).map(String);
@@ -103,6 +105,7 @@ export async function importReclip(opts: ReclipImportOptions): Promise<ReclipImp
     if (detections) {
       const boxes = detections.get(integerImageId(ref.image_id, `${where}: image_id`)) ?? [];
       if (boxes.length === 0) fallbackImages.add(image);
+      boxes.forEach((b, i) => reportBox(b, { width, height }, `${opts.dets}: image ${ref.image_id}: [${i}]`, warnings));
       // ReCLIP's fallback: with no detection the only candidate is the whole image.
       sample.proposals = boxes.length > 0 ? [...boxes] : [[0, 0, width, height]];
     }
@@ -122,6 +125,17 @@ export async function importReclip(opts: ReclipImportOptions): Promise<ReclipImp
   };
   await writeRecDataset(dir, samples, info);
   return { dir, info, warnings, fullImageFallbacks: fallbackImages.size };
+}
+
+/**
+ * A box no prompt can show (entirely outside the image) stops the import; a zero-area box is kept, as
+ * the reference keeps it (gold indices keep matching the source's anns, and it never competes), and
+ * reported like one partly outside the image, which every prompt clamps.
+ */
+function reportBox(box: BoxXYWH, size: { width: number; height: number }, where: string, warnings: string[]): void {
+  const problem = boxProblem(box, size, 'warning');
+  if (problem?.severity === 'error') throw new UserError(`${where}: ${problem.text}`);
+  if (problem) warnings.push(`${where}: ${problem.text} (kept)`);
 }
 
 /**

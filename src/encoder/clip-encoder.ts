@@ -2,7 +2,7 @@ import type * as ort from 'onnxruntime-node';
 import { preprocess } from '../image/preprocess.js';
 import { visionTokens, type ClipConfig } from '../model/clip-config.js';
 import type { ModelGraphs } from '../model/graph-cache.js';
-import type { VisionGraphSpec } from '../model/onnx/vision-graph.js';
+import { isClsRowOnlyBias, type VisionGraphSpec } from '../model/onnx/vision-graph.js';
 import { BatchQueue } from './batch-queue.js';
 import { DeviceLock } from './device-lock.js';
 import type { ClsCapture, Encoder, EncoderStats, ImageInput } from './encoder.js';
@@ -19,6 +19,8 @@ export interface EncoderOptions {
   batchSize: number;
   /** Share the unbiased prefix layers across the boxes of an image (exact; off only to measure it). */
   prefixSharing?: boolean;
+  /** With a CLS-row-only bias, run the first biased layer's patch rows once per image too (exact; off only to measure it). */
+  clsRowSplit?: boolean;
 }
 
 /** Bounded memo of per-image work (prefix hidden states, captures): boxes of one image arrive together. */
@@ -65,6 +67,7 @@ export class ClipEncoder implements Encoder {
   private readonly graphsRun: GraphJobs;
   private readonly textQueue: BatchQueue<readonly number[], Float32Array>;
   private readonly prefixes = new PromiseMemo<Float32Array>();
+  private readonly clsRowPrefixes = new PromiseMemo<Record<string, Feed>>();
   private readonly originalCaptures = new PromiseMemo<ClsCapture>();
   private readonly extraGraphs = new Map<string, () => Promise<string>>();
   private prefixRuns = 0;
@@ -92,8 +95,34 @@ export class ClipEncoder implements Encoder {
     if (this.options.prefixSharing === false || first === 0 || request.edit) {
       return this.embeds(this.visionJob({ from: 0, to: L, bias: true, biasFrom: first, capture: false }, { pixel_values: this.pixelFeed(pixels), ...this.biasFeeds(attention) }, attention));
     }
+    if (this.options.clsRowSplit !== false && isClsRowOnlyBias(attention.bias, visionTokens(this.config.vision))) {
+      const pre = await this.clsRowPrefix(input, pixels, first);
+      return this.embeds(this.visionJob({ from: first, to: L, bias: true, capture: false, clsRowSplit: 'per-box' }, { ...pre, ...this.biasFeeds(attention) }, attention));
+    }
     const hidden = await this.prefix(input, pixels, first);
     return this.embeds(this.visionJob({ from: first, to: L, bias: true, capture: false }, { hidden_in: this.hiddenFeed(hidden), ...this.biasFeeds(attention) }, attention));
+  }
+
+  /**
+   * With a bias only on the CLS query row (FALIP's form a), layer `first`'s patch rows are the same for
+   * every box: they run once per image with the unbiased prefix, and only the CLS row per box.
+   */
+  private clsRowPrefix(input: ImageInput, pixels: Float32Array, first: number): Promise<Record<string, Feed>> {
+    return this.clsRowPrefixes.get(`${first}|${input.key}`, async () => {
+      this.prefixRuns++;
+      const v = this.config.vision;
+      const T = visionTokens(v);
+      const H = v.numHeads;
+      const last = first === v.numLayers - 1;
+      const outputs = [...(last ? [] : ['hidden_out']), 'cls_in', 'cls_logits', 'cls_values'];
+      const out = await this.graphsRun.submit(this.visionJob({ from: 0, to: first + 1, bias: false, capture: false, clsRowSplit: 'prefix' }, { pixel_values: this.pixelFeed(pixels) }, undefined, ...outputs));
+      return {
+        ...(!last && { hidden_in: this.hiddenFeed(out.hidden_out!) }),
+        cls_in: { data: out.cls_in!, dims: [v.hiddenSize] },
+        cls_logits: { data: out.cls_logits!, dims: [H, T] },
+        cls_values: { data: out.cls_values!, dims: [H, T, v.hiddenSize / H] },
+      };
+    });
   }
 
   async capture(input: ImageInput, request: EncodeRequest): Promise<ClsCapture> {

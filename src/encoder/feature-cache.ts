@@ -1,24 +1,64 @@
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { statSync } from 'node:fs';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import { UserError } from '../util/errors.js';
+import { sha256Hex } from '../util/sha256.js';
+
+/** First line of every entry: the format, so a file of another kind is never read as features. */
+const MAGIC = 'falip-features 1\n';
+
+/** What an entry says about itself; the data after the header line must agree with all of it. */
+interface EntryHeader {
+  key: string;
+  dtype: 'float32';
+  length: number;
+  sha256: string;
+}
+
+/** Why an entry cannot be used, or null when it can. */
+function problemOf(bytes: Buffer, key: string, expectedLength: number): string | null {
+  const magic = Buffer.from(MAGIC);
+  if (bytes.length < magic.length || !bytes.subarray(0, magic.length).equals(magic)) return 'not a falip feature file';
+  const end = bytes.indexOf(0x0a, magic.length);
+  if (end < 0) return 'truncated header';
+  let header: EntryHeader;
+  try {
+    header = JSON.parse(bytes.subarray(magic.length, end).toString('utf8')) as EntryHeader;
+  } catch {
+    return 'unreadable header';
+  }
+  const data = bytes.subarray(end + 1);
+  if (header.key !== key) return 'holds another key';
+  if (header.dtype !== 'float32' || header.length !== expectedLength) return `holds ${header.length} ${header.dtype} values, expected ${expectedLength} float32`;
+  if (data.length !== 4 * header.length) return `${data.length} data bytes, expected ${4 * header.length}`;
+  if (sha256Hex(data) !== header.sha256) return 'checksum mismatch';
+  return null;
+}
 
 /**
  * Optional on-disk cache of image features (`--cache DIR`), so that re-running a table with one row
- * changed costs only that row. A key is the sha256 of everything that decides a feature — the
- * model's weights and graph version, the image bytes, the method with every parameter, the box —
- * so a parameter that changes pixels or masks can never hit a stale entry.
+ * changed costs only that row. A key is the sha256 of everything that decides a feature — the model
+ * (weights, config, precision), the image content, the method with every parameter, the region — so a
+ * parameter that changes pixels or masks can never hit a stale entry. Each entry carries its key,
+ * dtype, length and the sha256 of its data: a damaged entry is reported, deleted and recomputed,
+ * never used.
  */
 export class FeatureCache {
   hits = 0;
   misses = 0;
+  /** Entries found damaged (and deleted) in this run. */
+  corrupt = 0;
 
   constructor(
     private readonly dir: string,
-    /** Weights sha256 + graph builder version: features of another model never match. */
+    /** Identifies the model: features of another model never match. */
     private readonly modelId: string,
-  ) {}
+  ) {
+    const st = statSync(dir, { throwIfNoEntry: false });
+    if (st && !st.isDirectory()) throw new UserError(`--cache ${dir}: is a file, not a folder`);
+  }
 
   key(parts: readonly string[]): string {
     const h = createHash('sha256').update(this.modelId);
@@ -30,19 +70,36 @@ export class FeatureCache {
     return path.join(this.dir, key.slice(0, 2), `${key}.f32`);
   }
 
-  async get(key: string): Promise<Float32Array | undefined> {
+  async get(key: string, expectedLength: number): Promise<Float32Array | undefined> {
     const f = this.file(key);
-    if (!existsSync(f)) {
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(f);
+    } catch {
       this.misses++;
       return undefined;
     }
-    const buf = await readFile(f);
+    const problem = problemOf(bytes, key, expectedLength);
+    if (problem !== null) {
+      this.corrupt++;
+      this.misses++;
+      process.stderr.write(`falip: ${f}: corrupt feature cache entry (${problem}), recomputing\n`);
+      await rm(f, { force: true });
+      return undefined;
+    }
     this.hits++;
-    return new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4).slice();
+    const data = bytes.subarray(bytes.indexOf(0x0a, MAGIC.length) + 1);
+    return new Float32Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
   }
 
   async put(key: string, value: Float32Array): Promise<void> {
-    await mkdir(path.dirname(this.file(key)), { recursive: true });
-    await writeFileAtomic(this.file(key), new Uint8Array(value.buffer, value.byteOffset, value.byteLength));
+    const data = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+    const header: EntryHeader = { key, dtype: 'float32', length: value.length, sha256: sha256Hex(data) };
+    try {
+      await mkdir(path.dirname(this.file(key)), { recursive: true });
+      await writeFileAtomic(this.file(key), Buffer.concat([Buffer.from(MAGIC), Buffer.from(`${JSON.stringify(header)}\n`), data]));
+    } catch (e) {
+      throw new UserError(`--cache ${this.dir}: cannot write (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
   }
 }

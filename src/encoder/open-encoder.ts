@@ -46,6 +46,20 @@ export function parsePositiveInt(flag: string, value: string): number {
  */
 function checkPrecision(precision: Precision, device: Device): void {
   if (precision === 'fp16' && device === 'cpu') throw new UserError('--precision fp16 is for GPUs (--device cuda or webgpu); the CPU path stays fp32');
+  if (precision === 'int8' && device !== 'cpu') throw new UserError(`--precision int8 is for the CPU (ORT's integer kernels); on --device ${device} use fp16`);
+}
+
+/**
+ * int8 quantizes each model call's activations with one scale for the whole batch, so a result would
+ * depend on which requests happened to share its batch: int8 runs one request per call.
+ */
+function batchSizeOf(flags: EncoderFlags, precision: Precision, device: Device): number {
+  const given = flags.batchSize === undefined ? undefined : parsePositiveInt('--batch-size', flags.batchSize);
+  if (precision === 'int8') {
+    if (given !== undefined && given > 1) throw new UserError(`--batch-size ${given}: int8 quantizes activations per model call, so results would depend on their batch-mates; int8 runs at batch size 1`);
+    return 1;
+  }
+  return given ?? defaultBatchSize(device);
 }
 
 export interface OpenedEncoder {
@@ -66,7 +80,7 @@ export async function openEncoder(flags: EncoderFlags): Promise<OpenedEncoder> {
   const encoder = new ClipEncoder(graphs, {
     device,
     threads: flags.threads === undefined ? undefined : parsePositiveInt('--threads', flags.threads),
-    batchSize: flags.batchSize === undefined ? defaultBatchSize(device) : parsePositiveInt('--batch-size', flags.batchSize),
+    batchSize: batchSizeOf(flags, precision, device),
   });
   const model: ModelSummary = {
     name: graphs.model.name,

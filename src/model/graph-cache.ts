@@ -9,6 +9,7 @@ import { withFsErrors } from './fs-errors.js';
 import { modelIdentity, type ModelIdentity } from './model-identity.js';
 import type { ResolvedModel } from './model-store.js';
 import type { Precision } from './onnx/precision.js';
+import { buildDecompositionGraph, DECOMPOSITION_GRAPH } from './onnx/decomposition-graph.js';
 import { buildTextGraph } from './onnx/text-graph.js';
 import { textWeightEntries, visionWeightEntries } from './onnx/tower-weights.js';
 import {
@@ -203,6 +204,15 @@ export class ModelGraphs {
 
   clsProjectionGraph(): Promise<string> {
     return this.graph('vision', 'vision-cls-projection', (i, f, p) => buildClsProjectionGraph(this.config, i, f, p));
+  }
+
+  /**
+   * The analysis graph that splits the image–text score into per-token, per-head terms (see
+   * decomposition-graph.ts). Not in int8: its quantized out-projection is not the sum of the terms.
+   */
+  decompositionGraph(): Promise<string> {
+    if (this.precision === 'int8') return Promise.reject(new UserError('the score decomposition needs float weights: use --precision fp32 (or fp16)'));
+    return this.graph('vision', DECOMPOSITION_GRAPH, (i, f, p) => buildDecompositionGraph(this.config, i, f, p));
   }
 
   textGraph(): Promise<string> {

@@ -77,7 +77,7 @@ export class RecordLog {
       text = await readFile(path, 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return log;
-      throw err;
+      throw new UserError(`${path}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
     }
     if (text.length === 0) return log;
 
@@ -138,7 +138,8 @@ export class RecordLog {
       await appendFile(this.path, JSON.stringify(record) + '\n');
     } catch (err) {
       this.forget(record);
-      throw err;
+      // A full disk or a folder made read-only under a running job: the user's to fix; nothing recorded is lost.
+      throw new UserError(`${this.path}: cannot append a record (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
     }
   }
 

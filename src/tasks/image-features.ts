@@ -38,7 +38,7 @@ export class ImageFeatures {
   private async fromDiskOrEncoder(key: string, method: Method, box: BoxXYWH, extras: RegionExtras): Promise<Float32Array> {
     if (!this.disk) return this.encode(method, box, extras);
     const diskKey = this.disk.cache.key([this.disk.contentSha256, key]);
-    const cached = await this.disk.cache.get(diskKey);
+    const cached = await this.disk.cache.get(diskKey, this.encoder.config.projectionDim);
     if (cached) return cached;
     const feature = await this.encode(method, box, extras);
     await this.disk.cache.put(diskKey, feature);

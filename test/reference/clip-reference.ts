@@ -393,3 +393,116 @@ export function textForwardRef(cfg: ClipConfig, w: WeightMap, ids: number[]): Fl
     weight(w, 'text_model.final_layer_norm.bias', [D]), tc.layerNormEps);
   return linear(row, 1, D, weight(w, 'text_projection.weight', [P, D]), null, P);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Text-directed decomposition of the image–text score (Gandelsman et al.)
+
+export interface ScoreDecompositionRef {
+  /** 100·cos(image_embeds, text_embeds). */
+  score: number;
+  /** [L,H,T] token i's contribution through head h's value path and out-projection in layer l. */
+  tokenScores: Float64Array;
+  /** The CLS row of the embedding (after pre_layrnorm), the residual stream's start. */
+  embedScore: number;
+  /** [L] each layer's out-projection bias. */
+  outBiasScores: Float64Array;
+  /** [L] each layer's MLP output on the CLS row. */
+  mlpScores: Float64Array;
+  /** post_layernorm's bias. */
+  lnPostBiasScore: number;
+}
+
+/**
+ * The image–text score split into additive terms. The final CLS residual is the sum of the embedding's
+ * CLS row, every layer's attention CLS output (Σ over heads and tokens of p·(LN1(x)·W_Vᵀ + b_V)·W_Oᵀ, plus
+ * the out-projection bias) and every layer's MLP CLS output. post_layernorm is taken as linear with the
+ * final residual's mean and std (each term t maps to γ⊙(t − mean t)/σ, its bias β is a term of its own),
+ * then the projection and the dot with 100·t̂/‖image_embeds‖. The terms sum to the score exactly.
+ * Each term is computed on its own here (the MLP from its own input, not as a difference), so that the
+ * sum equalling the score checks the decomposition rather than restating it.
+ */
+export function scoreDecompositionRef(cfg: ClipConfig, w: WeightMap, pixels: Float32Array | Float64Array, textEmbeds: ArrayLike<number>,
+  opts: Pick<VisionRefOptions, 'attnBias' | 'biasGate'> = {}): ScoreDecompositionRef {
+  const { v, T, D, H, L } = visionDims(cfg);
+  const P = cfg.projectionDim;
+  const dh = D / H;
+  const I = v.intermediateSize;
+  const act = activation(cfg.hiddenAct);
+  let x = visionEmbed(cfg, w, pixels);
+  const embedCls = x.slice(0, D);
+  const tokenTerms = new Float64Array(L * H * T * D); // [L,H,T,D] before the text direction
+  const outBias: Float64Array[] = [];
+  const mlpCls: Float64Array[] = [];
+  for (let l = 0; l < L; l++) {
+    const p = (s: string) => `vision_model.encoder.layers.${l}.${s}`;
+    const out = block(w, `vision_model.encoder.layers.${l}`, v, act, x, T, visionLayerArgs(cfg, l, opts));
+    const a = layerNorm(x, T, D, weight(w, p('layer_norm1.weight'), [D]), weight(w, p('layer_norm1.bias'), [D]), v.layerNormEps);
+    const values = linear(a, T, D, weight(w, p('self_attn.v_proj.weight'), [D, D]), weight(w, p('self_attn.v_proj.bias'), [D]), D);
+    const Wo = weight(w, p('self_attn.out_proj.weight'), [D, D]);
+    const bo = weight(w, p('self_attn.out_proj.bias'), [D]);
+    const attnCls = new Float64Array(bo);
+    for (let h = 0; h < H; h++) {
+      for (let i = 0; i < T; i++) {
+        const prob = out.probs[h * T * T + i]; // row 0 (the CLS query), key i
+        const off = ((l * H + h) * T + i) * D;
+        for (let d = 0; d < D; d++) {
+          let s = 0;
+          for (let f = h * dh; f < (h + 1) * dh; f++) s += values[i * D + f] * Wo[d * D + f];
+          tokenTerms[off + d] = prob * s;
+          attnCls[d] += prob * s;
+        }
+      }
+    }
+    // The MLP's CLS output from its own input: LN2 of the residual after attention, CLS row.
+    const x1 = new Float64Array(D);
+    for (let d = 0; d < D; d++) x1[d] = x[d] + attnCls[d];
+    const m = layerNorm(x1, 1, D, weight(w, p('layer_norm2.weight'), [D]), weight(w, p('layer_norm2.bias'), [D]), v.layerNormEps);
+    const hidden = linear(m, 1, D, weight(w, p('mlp.fc1.weight'), [I, D]), weight(w, p('mlp.fc1.bias'), [I]), I).map(act);
+    mlpCls.push(linear(hidden, 1, I, weight(w, p('mlp.fc2.weight'), [D, I]), weight(w, p('mlp.fc2.bias'), [D]), D));
+    outBias.push(bo);
+    x = out.x;
+  }
+
+  const r = x.slice(0, D);
+  let mean = 0;
+  for (let d = 0; d < D; d++) mean += r[d];
+  mean /= D;
+  let variance = 0;
+  for (let d = 0; d < D; d++) variance += (r[d] - mean) ** 2;
+  const sigma = Math.sqrt(variance / D + v.layerNormEps);
+  const image = projectClsRef(cfg, w, r);
+  const imageNorm = Math.hypot(...image);
+  const textNorm = Math.hypot(...Array.from(textEmbeds));
+  let cos = 0;
+  for (let k = 0; k < P; k++) cos += (image[k] * textEmbeds[k]) / (imageNorm * textNorm);
+  // dir = 100·Wprojᵀ·t̂/‖image‖: the score is pooled·dir for the pooled (post-LN) CLS vector.
+  const Wp = weight(w, 'visual_projection.weight', [P, D]);
+  const dir = new Float64Array(D);
+  for (let d = 0; d < D; d++) {
+    let s = 0;
+    for (let k = 0; k < P; k++) s += Wp[k * D + d] * textEmbeds[k];
+    dir[d] = (100 * s) / (textNorm * imageNorm);
+  }
+  const gamma = weight(w, 'vision_model.post_layernorm.weight', [D]);
+  const beta = weight(w, 'vision_model.post_layernorm.bias', [D]);
+  const termScore = (t: ArrayLike<number>, offset = 0): number => {
+    let tMean = 0;
+    for (let d = 0; d < D; d++) tMean += t[offset + d];
+    tMean /= D;
+    let s = 0;
+    for (let d = 0; d < D; d++) s += (gamma[d] * (t[offset + d] - tMean) * dir[d]) / sigma;
+    return s;
+  };
+  const tokenScores = new Float64Array(L * H * T);
+  for (let j = 0; j < L * H * T; j++) tokenScores[j] = termScore(tokenTerms, j * D);
+  let lnPostBiasScore = 0;
+  for (let d = 0; d < D; d++) lnPostBiasScore += beta[d] * dir[d];
+  return {
+    score: 100 * cos,
+    tokenScores,
+    embedScore: termScore(embedCls),
+    outBiasScores: Float64Array.from(outBias, (b) => termScore(b)),
+    mlpScores: Float64Array.from(mlpCls, (m) => termScore(m)),
+    lnPostBiasScore,
+  };
+}

@@ -5,9 +5,9 @@ import pLimit from 'p-limit';
 import sharp from 'sharp';
 import { UserError } from '../../util/errors.js';
 import { DATASET_INFO_FILE, MANIFEST_FILE, readDatasetInfo, resolveImageRoot } from '../dataset-info.js';
-import { boxProblem } from './box-check.js';
+import { boxProblem } from '../box-problems.js';
 import { CLASSES_FILE, parseClsLine, readClasses, type ClsClasses, type ClsSample } from './cls-manifest.js';
-import { nonBlankLines, readUtf8File } from './text-files.js';
+import { nonBlankLines, readTextFile } from '../../util/text-file.js';
 
 export interface ImagesPerClass {
   min: number;
@@ -56,7 +56,7 @@ export async function checkClsDataset(dir: string): Promise<ClsCheckReport> {
 
   const entries: ManifestEntry[] = [];
   const firstLineOfId = new Map<string, string>();
-  for (const { where, text } of nonBlankLines(await readUtf8File(manifest), manifest)) {
+  for (const { where, text } of nonBlankLines(await readTextFile(manifest), manifest)) {
     let sample: ClsSample;
     try {
       sample = parseClsLine(text, where);

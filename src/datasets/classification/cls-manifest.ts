@@ -1,3 +1,4 @@
+import { relativeImagePath } from '../image-path.js';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -6,7 +7,7 @@ import { writeFileAtomic } from '../../util/atomic-write.js';
 import { UserError } from '../../util/errors.js';
 import { parseJsonLine, parseWith } from '../../util/schema-check.js';
 import { MANIFEST_FILE, writeDatasetInfo, type DatasetCounts, type DatasetInfo } from '../dataset-info.js';
-import { nonBlankLines, readUtf8File } from './text-files.js';
+import { nonBlankLines, readTextFile } from '../../util/text-file.js';
 
 export const CLASSES_FILE = 'classes.json';
 
@@ -21,7 +22,7 @@ const clsSampleSchema = z.object({
   /** Unique in the manifest; the release's own image id where it has one. */
   id: z.string().min(1),
   /** Relative to the dataset's image_root. */
-  image: z.string().min(1),
+  image: relativeImagePath,
   /** Stored size from the image header, the space `box` is in. */
   width: z.number().int().positive(),
   height: z.number().int().positive(),
@@ -74,12 +75,12 @@ export function parseClsLine(text: string, where: string): ClsSample {
 
 /** Reads a whole manifest; the first invalid line aborts with `<file>:<line>: <field>: <problem>`. */
 export async function readClsManifest(path: string): Promise<ClsSample[]> {
-  return nonBlankLines(await readUtf8File(path), path).map(({ text, where }) => parseClsLine(text, where));
+  return nonBlankLines(await readTextFile(path), path).map(({ text, where }) => parseClsLine(text, where));
 }
 
 export async function readClasses(dir: string): Promise<ClsClasses> {
   const path = join(dir, CLASSES_FILE);
-  return parseWith(classesSchema, parseJsonLine(await readUtf8File(path), path), path);
+  return parseWith(classesSchema, parseJsonLine(await readTextFile(path), path), path);
 }
 
 export function countClsSamples(samples: readonly ClsSample[], classes: ClsClasses): DatasetCounts {

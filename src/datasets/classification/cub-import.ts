@@ -4,7 +4,7 @@ import { UserError } from '../../util/errors.js';
 import type { DatasetInfo } from '../dataset-info.js';
 import { datasetDir } from '../dataset-store.js';
 import type { DatasetImporter, ImportReport } from '../importer.js';
-import { boxForManifest } from './box-check.js';
+import { boxForManifest } from '../box-problems.js';
 import { countClsSamples, writeClsDataset, type ClsClasses, type ClsSample } from './cls-manifest.js';
 import { readImageSizes } from './image-headers.js';
 import { table8Note } from './paper-counts.js';

@@ -1,7 +1,7 @@
 import sharp from 'sharp';
 import type { BoxXYWH } from '../../image/box.js';
 import { UserError } from '../../util/errors.js';
-import type { ImageSize } from './box-check.js';
+import type { ImageSize } from '../box-problems.js';
 
 /** ImageNet-S mask ids: 0 = other (background), 1000 = ignore, 1..classCount = classes. */
 const BACKGROUND_ID = 0;

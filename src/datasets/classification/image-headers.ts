@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import pLimit from 'p-limit';
 import sharp from 'sharp';
 import { UserError } from '../../util/errors.js';
-import type { ImageSize } from './box-check.js';
+import type { ImageSize } from '../box-problems.js';
 
 /** An image a release lists, with where it is listed (for the message when it is missing). */
 export interface ListedImage {

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { UserError } from '../../util/errors.js';
 import { REPO_ROOT } from '../../util/repo-paths.js';
 import { parseJsonLine, parseWith } from '../../util/schema-check.js';
-import { nonBlankLines, readUtf8File } from './text-files.js';
+import { nonBlankLines, readTextFile } from '../../util/text-file.js';
 
 /** ImageNet-S919: a mask's class id k in 1..919 is the k-th of these wnids in sorted order. */
 export const IMAGENET_S_CLASS_COUNT = 919;
@@ -36,7 +36,7 @@ export async function readImageNetSClassList(namesFile?: string): Promise<ImageN
   const shipped = await readClassListJson(IMAGENET_S_CLASSNAMES_FILE);
   if (namesFile === undefined) return shipped;
   const path = resolve(namesFile);
-  const text = await readUtf8File(path);
+  const text = await readTextFile(path);
   if (text.trimStart().startsWith('{')) {
     const own = await readClassListJson(path);
     return { ...own, files: [...shipped.files, path] };
@@ -49,7 +49,7 @@ export async function readImageNetSClassList(namesFile?: string): Promise<ImageN
 }
 
 async function readClassListJson(path: string): Promise<ImageNetSClassList> {
-  const list = parseWith(classListSchema, parseJsonLine(await readUtf8File(path), path), path);
+  const list = parseWith(classListSchema, parseJsonLine(await readTextFile(path), path), path);
   // Sorted and unique, or the label ↔ mask id correspondence would silently shift.
   list.names.forEach(({ wnid }, i) => {
     const previous = list.names[i - 1]?.wnid;

@@ -7,7 +7,7 @@ import { sha256Hex } from '../../util/sha256.js';
 import type { DatasetInfo } from '../dataset-info.js';
 import { datasetDir } from '../dataset-store.js';
 import type { DatasetImporter, ImportReport } from '../importer.js';
-import { boxForManifest } from './box-check.js';
+import { boxForManifest } from '../box-problems.js';
 import { writeClsDataset, type ClsClasses, type ClsSample } from './cls-manifest.js';
 import { readImageSize } from './image-headers.js';
 import { table8Note } from './paper-counts.js';

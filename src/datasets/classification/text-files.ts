@@ -1,51 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { nonBlankLines, readTextFile } from '../../util/text-file.js';
 import { UserError } from '../../util/errors.js';
-
-/**
- * Strict UTF-8: a Latin-1 file decoded leniently would put U+FFFD into class names and paths
- * without anyone noticing. With `ignoreBOM` left false the decoder drops a leading BOM, which
- * editors on Windows add to files saved "as UTF-8".
- */
-const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
-const LENIENT_UTF8 = new TextDecoder('utf-8');
-
-/** A text file of a release (or one of ours) as a string; a missing file or non-UTF-8 bytes are the user's error. */
-export async function readUtf8File(path: string): Promise<string> {
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(path);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new UserError(code === 'ENOENT' ? `${path}: file not found` : `${path}: cannot read: ${code ?? (err as Error).message}`);
-  }
-  return decodeUtf8(bytes, path);
-}
-
-/** `bytes` as UTF-8 text; `path` names the file in the error, which gives the line of the first bad byte. */
-export function decodeUtf8(bytes: Uint8Array, path: string): string {
-  try {
-    return STRICT_UTF8.decode(bytes);
-  } catch {
-    const lenient = LENIENT_UTF8.decode(bytes);
-    const before = lenient.slice(0, lenient.indexOf('\uFFFD'));
-    const line = before.split('\n').length;
-    throw new UserError(`${path}:${line}: (text): not UTF-8 (Latin-1 or another encoding?): convert the file to UTF-8`);
-  }
-}
-
-/** A non-blank line with its 1-based number and `file:line` for messages. */
-export interface TextLine {
-  line: number;
-  where: string;
-  text: string;
-}
-
-export function nonBlankLines(text: string, path: string): TextLine[] {
-  return text
-    .split(/\r?\n/)
-    .map((t, i) => ({ line: i + 1, where: `${path}:${i + 1}`, text: t }))
-    .filter(({ text: t }) => t.trim() !== '');
-}
 
 /**
  * One record of a table file (CUB's whitespace-separated lists, Waterbirds' CSV), read by column
@@ -94,6 +48,6 @@ export function tableRow(where: string, columns: readonly string[], fields: read
 
 /** A whitespace-separated text file with a fixed column list and no header (CUB's lists). */
 export async function readWhitespaceTable(path: string, columns: readonly string[]): Promise<TableRow[]> {
-  const text = await readUtf8File(path);
+  const text = await readTextFile(path);
   return nonBlankLines(text, path).map(({ where, text: t }) => tableRow(where, columns, t.trim().split(/\s+/)));
 }

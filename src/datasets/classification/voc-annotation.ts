@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { BoxXYWH } from '../../image/box.js';
 import { UserError } from '../../util/errors.js';
 import { describeIssue, firstIssuePath, safeParseWith } from '../../util/schema-check.js';
-import { decodeUtf8 } from './text-files.js';
+import { decodeUtf8 } from '../../util/text-file.js';
 
 /** One annotated object of a PASCAL-VOC-style file (StanfordDogs' Annotation/ files). */
 export interface VocObject {

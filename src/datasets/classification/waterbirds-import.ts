@@ -5,13 +5,14 @@ import { UserError } from '../../util/errors.js';
 import type { DatasetInfo } from '../dataset-info.js';
 import { datasetDir } from '../dataset-store.js';
 import type { DatasetImporter, ImportReport } from '../importer.js';
-import { boxForManifest } from './box-check.js';
+import { boxForManifest } from '../box-problems.js';
 import { writeClsDataset, type ClsClasses, type ClsSample } from './cls-manifest.js';
 import { readCubBoxes, readCubImageNames } from './cub-import.js';
 import { readImageSizes } from './image-headers.js';
 import { table8Note } from './paper-counts.js';
 import { fileSource } from './source-files.js';
-import { readUtf8File, tableRow, type TableRow } from './text-files.js';
+import { readTextFile } from '../../util/text-file.js';
+import { tableRow, type TableRow } from './text-files.js';
 
 export const WATERBIRDS_SPLITS = ['test', 'val', 'train', 'all'] as const;
 export type WaterbirdsSplit = (typeof WATERBIRDS_SPLITS)[number];
@@ -54,7 +55,7 @@ export interface WaterbirdsImportOptions {
 
 /** metadata.csv as rows by column name; line numbers count the header as line 1. */
 async function readWaterbirdsMetadata(path: string): Promise<TableRow[]> {
-  const text = await readUtf8File(path);
+  const text = await readTextFile(path);
   const records = await new Promise<string[][]>((resolveRows, reject) => {
     const rows: string[][] = [];
     parseString<string[], string[]>(text, { headers: false })

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { UserError } from '../../util/errors.js';
 import { sha256OfFile } from '../../util/sha256.js';
 import { DATASET_INFO_FILE, MANIFEST_FILE, readDatasetInfo } from '../dataset-info.js';
-import { readJsonLines } from '../rec-manifest.js';
+import { readNonBlankLines } from '../../util/text-file.js';
 import { CloudFile } from './h5-clouds.js';
 import { countPcSamples, parsePcLine, readPcClasses, type PcClasses, type PcSample } from './pc-manifest.js';
 
@@ -44,7 +44,7 @@ export async function checkPcDataset(dir: string): Promise<PcCheckReport> {
   const manifest = join(dir, MANIFEST_FILE);
   const entries: ManifestEntry[] = [];
   const firstLineOfId = new Map<string, string>();
-  for (const { line, text } of await readJsonLines(manifest)) {
+  for (const { line, text } of await readNonBlankLines(manifest)) {
     const where = `${manifest}:${line}`;
     let sample: PcSample;
     try {

@@ -10,7 +10,7 @@ import { UserError } from '../../util/errors.js';
 import { parseJsonLine, parseWith } from '../../util/schema-check.js';
 import { readTextFile } from '../../util/text-file.js';
 import { MANIFEST_FILE, writeDatasetInfo, type DatasetCounts, type DatasetInfo } from '../dataset-info.js';
-import { readJsonLines } from '../rec-manifest.js';
+import { readNonBlankLines } from '../../util/text-file.js';
 import type { CloudFileCache, LabelledCloud } from './h5-clouds.js';
 
 export const CLASSES_FILE = 'classes.json';
@@ -69,7 +69,7 @@ export function parsePcLine(text: string, where: string): PcSample {
 
 /** Reads a whole manifest; the first invalid line aborts with `<file>:<line>: <field>: <problem>`. */
 export async function readPcManifest(path: string): Promise<PcSample[]> {
-  return (await readJsonLines(path)).map(({ line, text }) => parsePcLine(text, `${path}:${line}`));
+  return (await readNonBlankLines(path)).map(({ line, text }) => parsePcLine(text, `${path}:${line}`));
 }
 
 export async function readPcClasses(dir: string): Promise<PcClasses> {

@@ -1,6 +1,8 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { boxProblem } from '../../datasets/box-problems.js';
 import { datasetContentHash } from '../../datasets/content-hash.js';
+import { UserError } from '../../util/errors.js';
 import { ensureDemoSet } from '../../datasets/demo-set.js';
 import { MANIFEST_FILE, resolveImageRoot } from '../../datasets/dataset-info.js';
 import { readRecManifest } from '../../datasets/rec-manifest.js';
@@ -81,6 +83,14 @@ export const recTask = defineTask<RecOptions, RecColumnData>({
   async loadColumn(key, dir, info, sampling) {
     const manifest = path.join(dir, MANIFEST_FILE);
     const all = await readRecManifest(manifest);
+    // What `data check` rejects, eval refuses: a box no prompt can show is an error naming its line.
+    all.forEach((s, i) => {
+      const boxes = [...s.gold.map((g, j) => [`gold[${j}].box`, g.box] as const), ...(s.proposals ?? []).map((b, j) => [`proposals[${j}]`, b] as const)];
+      for (const [field, box] of boxes) {
+        const problem = boxProblem(box, s, 'warning');
+        if (problem?.severity === 'error') throw new UserError(`${manifest}:${i + 1}: ${field}: ${problem.text}`);
+      }
+    });
     const imageRoot = resolveImageRoot(dir, info);
     const samples = seededSubset(all, sampling.limit, sampling.seed);
     return {

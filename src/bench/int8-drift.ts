@@ -1,0 +1,86 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { OpenedEncoder } from '../encoder/open-encoder.js';
+import { runTable } from '../experiments/run-table.js';
+import { parseTableConfig } from '../experiments/table-config.js';
+import { RecordLog } from '../report/records.js';
+import { timed } from './timed.js';
+import { encodeAll, warmUp } from './encode-all.js';
+import type { BenchRequest } from './workload.js';
+
+/** What int8 costs in accuracy and gains in speed against fp32, measured in one run. */
+export interface Int8Report {
+  /** Plain images per second at batch 1 (int8 always runs at batch 1, see open-encoder). */
+  images_per_s: { fp32: number; int8: number };
+  /** int8 time over fp32 time, inverted: how many times faster int8 is. */
+  speedup: number;
+  /** Cosine of int8 to fp32 image embeddings over the workload's plain and FALIP requests. */
+  embedding_cosine: { mean: number; min: number };
+  /** REC on the demo set (FALIP and RedCircle, gold boxes): predictions that differ between the precisions. */
+  rec_demo: { predictions: number; changed: number; share: number };
+}
+
+function cosine(a: Float32Array, b: Float32Array): number {
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i]! * b[i]!;
+    na += a[i]! ** 2;
+    nb += b[i]! ** 2;
+  }
+  return dot / Math.sqrt(na * nb);
+}
+
+/** Requests per second of one pass over `requests`. */
+async function rate(encoder: OpenedEncoder['encoder'], requests: readonly BenchRequest[]): Promise<number> {
+  const { seconds } = await timed(() => encodeAll(encoder, requests));
+  return requests.length / seconds;
+}
+
+/** The demo REC predictions of each precision, record by record. */
+async function demoPredictions(opened: OpenedEncoder, out: string): Promise<Map<string, number>> {
+  const cfg = parseTableConfig(
+    {
+      name: 'int8-drift',
+      title: 'int8 drift',
+      task: 'rec',
+      columns: ['demo/val'],
+      rows: [
+        { key: 'falip', label: 'FALIP', methods: ['falip'] },
+        { key: 'redcircle', label: 'RedCircle', methods: ['redcircle'] },
+      ],
+    },
+    () => 'falip bench',
+  );
+  await runTable(cfg, { encoder: opened.encoder, tokenizer: opened.tokenizer, model: opened.model, sampling: { seed: 0 }, out, progress: () => ({ add() {}, stop() {} }) });
+  const log = await RecordLog.open(path.join(out, 'records.jsonl'));
+  return new Map(log.all().map((r) => [`${r.row}|${r.id}`, r.pred]));
+}
+
+export async function int8Drift(fp32: OpenedEncoder, int8: OpenedEncoder, requests: readonly BenchRequest[], rounds: number): Promise<Int8Report> {
+  await Promise.all([warmUp(fp32.encoder, requests, 1), warmUp(int8.encoder, requests, 1)]);
+  let f = 0;
+  let q = 0;
+  for (let r = 0; r < rounds; r++) {
+    // Alternating rounds, each precision keeping its best: the machine drifts more than one round lasts.
+    f = Math.max(f, await rate(fp32.encoder, requests));
+    q = Math.max(q, await rate(int8.encoder, requests));
+  }
+  const [a, b] = await Promise.all([encodeAll(fp32.encoder, requests), encodeAll(int8.encoder, requests)]);
+  const cos = a.map((x, i) => cosine(x, b[i]!));
+  const dir = await mkdtemp(path.join(tmpdir(), 'falip-int8-'));
+  try {
+    const [pf, pq] = [await demoPredictions(fp32, path.join(dir, 'fp32')), await demoPredictions(int8, path.join(dir, 'int8'))];
+    const changed = [...pf].filter(([k, p]) => pq.get(k) !== p).length;
+    return {
+      images_per_s: { fp32: f, int8: q },
+      speedup: q / f,
+      embedding_cosine: { mean: cos.reduce((s, c) => s + c, 0) / cos.length, min: Math.min(...cos) },
+      rec_demo: { predictions: pf.size, changed, share: changed / pf.size },
+    };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}

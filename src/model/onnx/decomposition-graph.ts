@@ -1,0 +1,118 @@
+import { visionTokens, type ClipConfig } from '../clip-config.js';
+import { ElemType, GraphBuilder, int, ints } from './graph-builder.js';
+import type { Precision } from './precision.js';
+import { attention, layerNorm, mlp, towerContext } from './transformer-ops.js';
+import type { WeightsIndex } from './weights-file.js';
+
+/** The cache name of the graph (one per model and precision). */
+export const DECOMPOSITION_GRAPH = 'vision-decomposition';
+
+/** Every output of the graph; `token_scores` [B,L,H,T] is the map, the others are the remaining terms. */
+export const DECOMPOSITION_OUTPUTS = ['image_embeds', 'score', 'token_scores', 'embed_score', 'out_bias_scores', 'mlp_scores', 'ln_post_bias_score'] as const;
+
+/** Row 0 of a [B,T,…] tensor without the axis: [B,…]. */
+function clsOf(g: GraphBuilder, x: string): string {
+  return g.op('Gather', [x, g.constInt64([0], [])], { axis: int(1) });
+}
+
+/** Σ over the last axis of a·b (broadcasting), without that axis. */
+function dot(g: GraphBuilder, a: string, b: string): string {
+  return g.op('ReduceSum', [g.op('Mul', [a, b]), g.constInt64([-1])], { keepdims: int(0) });
+}
+
+/** Stacks per-layer [B,…] tensors into [B,L,…]. */
+function stackLayers(g: GraphBuilder, perLayer: readonly string[]): string {
+  return g.op('Concat', perLayer.map((t) => g.op('Unsqueeze', [t, g.constInt64([1])])), { axis: int(1) });
+}
+
+/**
+ * The vision forward with the image–text score split into additive terms (Gandelsman et al.'s
+ * decomposition, the one FALIP's attention maps use). The final CLS residual r is the embedding's CLS row
+ * plus, per layer, the attention CLS output (Σ over heads h and tokens i of p_{h,i}·v_{h,i}·W_O^h, plus
+ * the out-projection bias) and the MLP's CLS output. post_layernorm is taken as linear with r's own
+ * statistics: a term t becomes γ⊙(t − mean t)/σ(r), and its bias β is a term of its own; the projection
+ * and the dot with 100·t̂/‖image_embeds‖ are linear. So every term is a dot with one direction q in
+ * residual space and the terms sum to the score 100·cos(image, text) exactly (in exact arithmetic).
+ *
+ * The same blocks as the vision graphs (transformer-ops), with the same gated `attn_bias` in every layer,
+ * so a FALIP forward is decomposed as it runs. Inputs: `pixel_values` [B,3,S,S], `attn_bias`
+ * [B,1|H,T,T], `bias_gate` [L,H], `text_embeds` [B,P] (any norm). Outputs: `image_embeds` [B,P],
+ * `score` [B], `token_scores` [B,L,H,T], `embed_score` [B], `out_bias_scores` [B,L], `mlp_scores` [B,L],
+ * `ln_post_bias_score` [B].
+ *
+ * Float weights only: int8 graphs quantize the activations inside the out-projection, which per-token
+ * terms cannot follow, so the terms would not sum to the score.
+ */
+export function buildDecompositionGraph(cfg: ClipConfig, index: WeightsIndex, weightsFile: string, precision: Precision = 'fp32'): Uint8Array {
+  if (precision === 'int8') throw new Error('the decomposition graph needs float weights, not int8');
+  const v = cfg.vision;
+  const L = v.numLayers;
+  const H = v.numHeads;
+  const D = v.hiddenSize;
+  const T = visionTokens(v);
+  const S = v.imageSize;
+  const P = cfg.projectionDim;
+  const g = new GraphBuilder(weightsFile, precision);
+  const c = towerContext(g, index, 'vision', v, cfg.hiddenAct);
+
+  // The embedding as the vision graphs compute it (their builder keeps it private): patch conv, row-major
+  // flattening (token 1 + row·G + col), CLS prepended, positions added, ln_pre.
+  const pixels = g.input('pixel_values', ElemType.FLOAT, ['batch', 3, S, S]);
+  const conv = g.op('Conv', [pixels, c.weight('v.patch')], { kernel_shape: ints([v.patchSize, v.patchSize]), strides: ints([v.patchSize, v.patchSize]) });
+  const patches = g.op('Transpose', [g.op('Reshape', [conv, g.constInt64([0, D, -1])])], { perm: ints([0, 2, 1]) });
+  const batch = g.op('Slice', [g.op('Shape', [pixels]), g.constInt64([0]), g.constInt64([1])]);
+  const clsToken = g.op('Expand', [c.weight('v.cls'), g.op('Concat', [batch, g.constInt64([1, D])], { axis: int(0) })]);
+  let x = layerNorm(c, g.op('Add', [g.op('Concat', [clsToken, patches], { axis: int(1) }), c.weight('v.pos')]), 'v.ln_pre');
+  const embedCls = clsOf(g, x);
+
+  const bias = g.input('attn_bias', ElemType.FLOAT, ['batch', 'bias_heads', T, T]);
+  const gate = g.input('bias_gate', ElemType.FLOAT, [L, H]);
+  const clsProbs: string[] = []; // [B,H,T] per layer
+  const values: string[] = []; // [B,H,T,dh] per layer
+  const mlpCls: string[] = []; // [B,D] per layer
+  for (let l = 0; l < L; l++) {
+    const key = `v.l${l}`;
+    const gateRow = g.op('Reshape', [g.op('Gather', [gate, g.constInt64([l], [])], { axis: int(0) }), g.constInt64([1, H, 1, 1])]);
+    const att = attention(c, layerNorm(c, x, `${key}.ln1`), key, { bias: g.op('Mul', [bias, gateRow]) });
+    clsProbs.push(g.op('Reshape', [g.op('Slice', [att.probs, g.constInt64([0]), g.constInt64([1]), g.constInt64([2])]), g.constInt64([0, H, T])]));
+    values.push(att.values);
+    const afterAttention = g.op('Add', [x, att.out]);
+    const m = mlp(c, layerNorm(c, afterAttention, `${key}.ln2`), key);
+    mlpCls.push(clsOf(g, m));
+    x = g.op('Add', [afterAttention, m]);
+  }
+
+  const r = clsOf(g, x); // [B,D]
+  const pooled = layerNorm(c, r, 'v.ln_post');
+  const image = g.op('MatMul', [pooled, c.weight('v.proj')]); // [B,P]
+  const norm = (t: string) => g.op('Sqrt', [g.op('ReduceSumSquare', [t], { axes: ints([-1]), keepdims: int(1) })]);
+  const text = g.input('text_embeds', ElemType.FLOAT, ['batch', P]);
+  // dir = 100·Wprojᵀ·t̂/‖image‖ [B,D]: the score is pooled·dir.
+  const textUnit = g.op('Div', [text, norm(text)]);
+  const dir = g.op('Mul', [g.op('MatMul', [textUnit, g.op('Transpose', [c.weight('v.proj')], { perm: ints([1, 0]) })]), g.op('Div', [g.constFloat([100], []), norm(image)])]);
+  // q = (γ⊙dir − mean(γ⊙dir))/σ(r): a term t scores t·q, which is γ⊙(t − mean t)/σ(r)·dir.
+  const mean = (t: string) => g.op('ReduceMean', [t], { axes: ints([-1]), keepdims: int(1) });
+  const centred = g.op('Sub', [r, mean(r)]);
+  const sigma = g.op('Sqrt', [g.op('Add', [mean(g.op('Mul', [centred, centred])), g.constFloat([v.layerNormEps], [])])]);
+  const gammaDir = g.op('Mul', [c.weight('v.ln_post.w'), dir]);
+  const q = g.op('Div', [g.op('Sub', [gammaDir, mean(gammaDir)]), sigma]); // [B,D]
+
+  const tokenScores = clsProbs.map((probs, l) => {
+    // Head h's out-projection slice [dh,D] times q: what one unit of its value vector adds to the score.
+    const perHead = g.op('Reshape', [c.weight(`v.l${l}.out.w`), g.constInt64([H, D / H, D])]);
+    const headDir = g.op('MatMul', [perHead, g.op('Unsqueeze', [q, g.constInt64([1, 3])])]); // [B,H,dh,1]
+    const valueScores = g.op('Reshape', [g.op('MatMul', [values[l]!, headDir]), g.constInt64([0, H, T])]);
+    return g.op('Mul', [probs, valueScores]); // [B,H,T]
+  });
+  const q3 = g.op('Unsqueeze', [q, g.constInt64([1])]); // [B,1,D]
+  const outBiases = g.op('Concat', Array.from({ length: L }, (_, l) => g.op('Unsqueeze', [c.weight(`v.l${l}.out.b`), g.constInt64([0])])), { axis: int(0) }); // [L,D]
+
+  g.output('image_embeds', image, ElemType.FLOAT, ['batch', P]);
+  g.output('score', dot(g, pooled, dir), ElemType.FLOAT, ['batch']);
+  g.output('token_scores', stackLayers(g, tokenScores), ElemType.FLOAT, ['batch', L, H, T]);
+  g.output('embed_score', dot(g, embedCls, q), ElemType.FLOAT, ['batch']);
+  g.output('out_bias_scores', dot(g, outBiases, q3), ElemType.FLOAT, ['batch', L]);
+  g.output('mlp_scores', dot(g, stackLayers(g, mlpCls), q3), ElemType.FLOAT, ['batch', L]);
+  g.output('ln_post_bias_score', dot(g, c.weight('v.ln_post.b'), dir), ElemType.FLOAT, ['batch']);
+  return g.toBytes(DECOMPOSITION_GRAPH);
+}

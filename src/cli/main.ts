@@ -15,7 +15,10 @@ async function commandModules(): Promise<Register[]> {
     import('./encode.js'),
     import('./bench.js'),
     import('./methods.js'),
+    import('./merge.js'),
     import('./viz.js'),
+    import('./analyze.js'),
+    import('./report.js'),
   ]);
   return mods.map((m) => m.register);
 }

@@ -17,7 +17,7 @@ export interface OptionSpec {
 
 export const SHARED_OPTIONS = {
   model: { flags: '--model <name|dir>', help: 'registered model name or a Hugging Face CLIP folder', defaultValue: 'tiny' },
-  device: { flags: '--device <device>', help: 'execution provider', defaultValue: 'auto', choices: ['auto', 'cpu', 'cuda', 'webgpu'] },
+  device: { flags: '--device <device>', help: 'execution provider: auto, cpu, cuda, cuda:K (GPU K, e.g. one shard per GPU) or webgpu', defaultValue: 'auto' },
   precision: { flags: '--precision <p>', help: 'float type of the graphs: fp16 is for GPUs', defaultValue: 'fp32', choices: PRECISIONS },
   threads: { flags: '--threads <n>', help: 'CPU threads for inference (default: all cores)' },
   json: { flags: '--json', help: 'print machine-readable JSON on stdout instead of a table' },
@@ -27,6 +27,7 @@ export const SHARED_OPTIONS = {
   split: { flags: '--split <names...>', help: "splits to evaluate, space- or comma-separated (default: the paper's)" },
   batchSize: { flags: '--batch-size <n>', help: 'requests per model call (default: 8 on CPU, 64 on GPUs)' },
   method: { flags: '--method <names...>', help: 'methods, one row each, space- or comma-separated; compose with + (falip methods lists them)' },
+  shard: { flags: '--shard <K/N>', help: 'evaluate shard K (0-based) of N: the items whose id hashes to K, after --limit; put the shards together with falip merge' },
   cache: { flags: '--cache <dir>', help: 'on-disk image-feature cache: re-running a table with one changed row recomputes only that row' },
 } satisfies Record<string, OptionSpec>;
 

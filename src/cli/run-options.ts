@@ -5,6 +5,7 @@ import type { TableConfig } from '../experiments/table-config.js';
 import type { Sampling } from '../tasks/task-definition.js';
 import { makeOption } from './options.js';
 import { parseNumber } from './parse.js';
+import { UserError } from '../util/errors.js';
 import { startProgress } from './progress.js';
 
 /** The options every table-running command (eval, run, sweep) shares. */
@@ -14,23 +15,34 @@ export interface RunFlags extends EncoderFlags {
   out?: string;
   json?: boolean;
   cache?: string;
+  shard?: string;
 }
 
 export function addRunOptions(cmd: Command): Command {
-  for (const name of ['model', 'device', 'threads', 'precision', 'batchSize', 'limit', 'sampleSeed', 'out', 'cache', 'json'] as const) cmd.addOption(makeOption(name));
+  for (const name of ['model', 'device', 'threads', 'precision', 'batchSize', 'limit', 'sampleSeed', 'shard', 'out', 'cache', 'json'] as const) cmd.addOption(makeOption(name));
   return cmd;
+}
+
+/** `--shard 2/8` → shard 2 of 8 (0-based, so 0..7). */
+export function parseShard(text: string): { index: number; count: number } {
+  const m = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(text);
+  const [index, count] = m ? [Number(m[1]), Number(m[2])] : [NaN, NaN];
+  if (!m || count < 1 || index >= count) throw new UserError(`--shard ${text}: expected K/N with 0 ≤ K < N, e.g. 0/8 (shards are numbered from 0, like SLURM array ids)`);
+  return { index, count };
 }
 
 export function samplingOf(flags: RunFlags): Sampling {
   return {
     ...(flags.limit !== undefined && { limit: parsePositiveInt('--limit', flags.limit) }),
     seed: parseNumber('--sample-seed', flags.sampleSeed, Number.isInteger, 'an integer'),
+    ...(flags.shard !== undefined && { shard: parseShard(flags.shard) }),
   };
 }
 
 /** Evaluates the table on an opened encoder with a progress bar. */
-export function runOpened(cfg: TableConfig, opened: OpenedEncoder, flags: RunFlags): Promise<RunTableResult> {
+export function runOpened(cfg: TableConfig, opened: OpenedEncoder, flags: RunFlags, details?: Record<string, unknown>): Promise<RunTableResult> {
   return runTable(cfg, {
+    ...(details && { details }),
     encoder: opened.encoder,
     tokenizer: opened.tokenizer,
     model: opened.model,
@@ -42,7 +54,7 @@ export function runOpened(cfg: TableConfig, opened: OpenedEncoder, flags: RunFla
 }
 
 /** Opens the shared encoder and evaluates the table. */
-export async function runTableWithFlags(cfg: TableConfig, flags: RunFlags): Promise<RunTableResult> {
+export async function runTableWithFlags(cfg: TableConfig, flags: RunFlags, details?: Record<string, unknown>): Promise<RunTableResult> {
   samplingOf(flags); // bad sampling flags fail before a model is opened
-  return runOpened(cfg, await openEncoder(flags), flags);
+  return runOpened(cfg, await openEncoder(flags), flags, details);
 }

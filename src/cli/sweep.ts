@@ -2,10 +2,10 @@ import type { Command } from 'commander';
 import { requireDataset } from '../datasets/dataset-store.js';
 import { datasetTask } from '../experiments/dataset-task.js';
 import { paperNumbersAt, readPaperSweeps } from '../experiments/paper-curves.js';
-import { completeAxes, gridPoints, sweepConfig, type SweepAxes, type SweepPoint } from '../experiments/sweep-grid.js';
-import { sweepPlots, writeSweepPlots, type MeasuredPoint } from '../experiments/sweep-plots.js';
+export type { SweepRowResult } from '../experiments/sweep-plots.js';
+import { completeAxes, sweepConfig, type SweepAxes } from '../experiments/sweep-grid.js';
+import { writeSweepResults, type SweepDetails, type SweepRowResult } from '../experiments/sweep-plots.js';
 import type { MaskForm } from '../prompts/falip-mask.js';
-import { AVERAGE_COLUMN, type ResultCell, type ResultsTable } from '../report/results-table.js';
 import { CheckFailed, UserError } from '../util/errors.js';
 import { splitsOf } from './eval.js';
 import { checkTaskFlags } from './method-flags.js';
@@ -21,12 +21,6 @@ interface SweepFlags extends RunFlags {
   layers?: string[];
   form?: string;
   failBelow?: string;
-}
-
-/** A grid point with its headline accuracy (percent); null where a split of its row was not evaluated. */
-export interface SweepRowResult extends SweepPoint {
-  accuracy: number | null;
-  cells: ResultCell[];
 }
 
 /** The setting with the highest headline accuracy (the first in grid order on ties). */
@@ -52,16 +46,6 @@ function axesFromFlags(f: SweepFlags): SweepAxes {
     ...(f.sigma !== undefined && { sigma: parseNumberList('--sigma', f.sigma, (n) => n > 0, 'positive numbers') }),
     ...(f.layers !== undefined && { layers: f.layers }),
     ...(f.form !== undefined && { form: parseForms(f.form) }),
-  });
-}
-
-/** Each row's accuracy over the splits: the average column when there are several, else the one split. */
-function sweepRowResults(points: readonly SweepPoint[], table: ResultsTable): SweepRowResult[] {
-  return points.map((point) => {
-    const row = table.rows.find((r) => r.key === point.key);
-    if (!row) throw new Error(`sweep: table has no row ${point.key}`);
-    const headline = row.cells.find((c) => c.column === AVERAGE_COLUMN.key) ?? row.cells[0];
-    return { ...point, accuracy: headline?.ours?.accuracy ?? null, cells: row.cells };
   });
 }
 
@@ -116,11 +100,9 @@ export function register(program: Command): void {
     if (splits.length === 0) throw new UserError(`dataset ${dataset}: none of ${given.join(', ')} is imported (\`${d.dataset.importCommand(given[0]!)}\`)`);
     for (const s of given.filter((_, i) => !imported[i])) process.stderr.write(`falip: dataset ${dataset}/${s} is not imported; the sweep runs on ${splits.join(', ')}\n`);
     const cfg = sweepConfig({ dataset, splits, task: d.task, options: d.task.rowOptionsFromFlags(f as unknown as Record<string, unknown>), axes }, d.task.name === 'rec' ? paperNumbersAt(paper) : undefined);
-    const result = await runTableWithFlags(cfg, f);
-
-    const rows = sweepRowResults(gridPoints(axes), result.table);
-    const measured: MeasuredPoint[] = rows.flatMap((r) => (r.accuracy === null ? [] : [{ point: r, accuracy: r.accuracy }]));
-    const plots = measured.length === 0 ? [] : await writeSweepPlots(result.dir, sweepPlots(measured, axes, d.task.name === 'rec' ? paper : null, plotSubject(dataset, splits)));
+    const sweep: SweepDetails = { axes, subject: plotSubject(dataset, splits), paperCurves: d.task.name === 'rec' };
+    const result = await runTableWithFlags(cfg, f, { sweep });
+    const { rows, plots } = await writeSweepResults(result.dir, result.table, sweep);
     const best = bestSetting(rows);
     if (f.json) {
       console.log(JSON.stringify({ dir: result.dir, best: best && { row: best.row, accuracy: best.accuracy }, rows, plots }, null, 2));

@@ -14,6 +14,8 @@ import { unleashResidual } from './unleash.js';
 
 export interface EncoderOptions {
   device: Device;
+  /** Which GPU (ORT's CUDA device id), when there are several. */
+  deviceId?: number;
   threads?: number;
   /** Requests per `session.run`. */
   batchSize: number;
@@ -258,7 +260,7 @@ export class ClipEncoder implements Encoder {
   private session(graph: string): Promise<ort.InferenceSession> {
     let s = this.sessions.get(graph);
     if (!s) {
-      s = this.graphPath(graph).then((p) => createSession(p, { device: this.options.device, threads: this.options.threads }));
+      s = this.graphPath(graph).then((p) => createSession(p, { device: this.options.device, deviceId: this.options.deviceId, threads: this.options.threads }));
       this.sessions.set(graph, s);
     }
     return s;

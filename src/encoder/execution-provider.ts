@@ -33,9 +33,12 @@ export function resolveDevice(choice: DeviceChoice): Device {
   }
 }
 
-export function parseDeviceChoice(value: string): DeviceChoice {
+/** `--device`: a provider, and for CUDA optionally which GPU (`cuda:1`, ORT's device id; one shard per GPU). */
+export function parseDeviceChoice(value: string): { choice: DeviceChoice; deviceId?: number } {
+  const gpu = /^cuda:(\d+)$/.exec(value);
+  if (gpu) return { choice: 'cuda', deviceId: Number(gpu[1]) };
   if (!(DEVICE_CHOICES as readonly string[]).includes(value)) {
-    throw new UserError(`--device ${value}: expected one of ${DEVICE_CHOICES.join(', ')}`);
+    throw new UserError(`--device ${value}: expected one of ${DEVICE_CHOICES.join(', ')}, or cuda:K for GPU K`);
   }
-  return value as DeviceChoice;
+  return { choice: value as DeviceChoice };
 }

@@ -70,7 +70,8 @@ export interface OpenedEncoder {
 
 /** Resolves `--model` (building the tiny model on demand), the device, and opens the shared encoder + tokenizer. */
 export async function openEncoder(flags: EncoderFlags): Promise<OpenedEncoder> {
-  const device = resolveDevice(parseDeviceChoice(flags.device));
+  const { choice, deviceId } = parseDeviceChoice(flags.device);
+  const device = resolveDevice(choice);
   const precision = parsePrecision(flags.precision ?? 'fp32');
   checkPrecision(precision, device);
   if (flags.model === TINY_MODEL) await ensureTinyModel();
@@ -80,6 +81,7 @@ export async function openEncoder(flags: EncoderFlags): Promise<OpenedEncoder> {
   const encoder = new ClipEncoder(graphs, {
     device,
     threads: flags.threads === undefined ? undefined : parsePositiveInt('--threads', flags.threads),
+    ...(deviceId !== undefined && { deviceId }),
     batchSize: batchSizeOf(flags, precision, device),
   });
   const model: ModelSummary = {

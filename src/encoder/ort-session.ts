@@ -4,6 +4,8 @@ import type { Device } from './execution-provider.js';
 
 export interface SessionOptions {
   device: Device;
+  /** ORT's device id of the GPU (CUDA), default 0. */
+  deviceId?: number;
   /** Intra-op threads on CPU; undefined lets ORT use every core. */
   threads?: number;
   /** Where ORT writes the graph after its optimizations (to check that fusions kept the bias Add). */
@@ -17,7 +19,8 @@ const PROVIDER_HINTS: Record<Exclude<Device, 'cpu'>, string> = {
 };
 
 export async function createSession(modelPath: string, opts: SessionOptions): Promise<ort.InferenceSession> {
-  const providers: ort.InferenceSession.ExecutionProviderConfig[] = opts.device === 'cpu' ? ['cpu'] : [opts.device, 'cpu'];
+  const gpu: ort.InferenceSession.ExecutionProviderConfig = opts.device === 'cuda' && opts.deviceId !== undefined ? { name: 'cuda', deviceId: opts.deviceId } : opts.device;
+  const providers: ort.InferenceSession.ExecutionProviderConfig[] = opts.device === 'cpu' ? ['cpu'] : [gpu, 'cpu'];
   try {
     return await ort.InferenceSession.create(modelPath, {
       executionProviders: providers,

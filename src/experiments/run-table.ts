@@ -8,14 +8,14 @@ import { FeatureCache } from '../encoder/feature-cache.js';
 import type { VisionConfig } from '../model/clip-config.js';
 import type { ClipTokenizer } from '../model/tokenizer.js';
 import { makeMethod } from '../prompts/method.js';
-import { buildResultsTable, type ResultsTable } from '../report/results-table.js';
+import type { ResultsTable } from '../report/results-table.js';
 import { checkRecordsBelong, openRunFolder } from '../report/run-folder.js';
 import { taskNamed, taskOfDataset } from '../tasks/registry.js';
 import type { LoadedColumn, Sampling, TaskDefinition, TaskRow } from '../tasks/task-definition.js';
 import { TextFeatures } from '../tasks/text-features.js';
 import { UserError } from '../util/errors.js';
 import { matchesPaperArch, PAPER_ARCHS } from './paper-arch.js';
-import { statusesOf, tableSpecOf, writeTableFiles } from './table-files.js';
+import { renderResults, writeTableFiles, type RenderDetails } from './table-files.js';
 import type { TableConfig } from './table-config.js';
 
 export interface Progress {
@@ -35,6 +35,8 @@ export interface RunTableOptions {
   bootstrapSeed?: number;
   /** Folder of the on-disk feature cache (`--cache`). */
   cacheDir?: string;
+  /** More for run.json's readers (a sweep's axes, for `falip merge` to plot them). */
+  details?: Record<string, unknown>;
 }
 
 export interface RunTableResult {
@@ -81,12 +83,13 @@ async function loadColumns(cfg: TableConfig, task: TaskDefinition<any, any>, sam
   return { columns, missing };
 }
 
-function footnotesOf(cfg: TableConfig, task: TaskDefinition<any, any>, rows: TaskRow<unknown>[], columns: LoadedColumn[], missing: string[], texts: TextFeatures, opts: RunTableOptions, archMatches: boolean): string[] {
+function footnotesOf(cfg: TableConfig, task: TaskDefinition<any, any>, rows: TaskRow<unknown>[], columns: LoadedColumn[], missing: string[], tooLong: number, opts: RunTableOptions, archMatches: boolean): string[] {
   const datasets = [...new Set(cfg.columns.map((c) => c.data.split('/')[0]!))];
   const notes = [...cfg.footnotes, ...datasets.flatMap((d) => taskOfDataset(d)?.dataset.footnotes ?? []), ...task.footnotes(rows, columns)];
   notes.push(...new Set(rows.flatMap((r) => r.methods.map((m) => m.footnote))));
   const m = opts.model;
-  notes.push(`Model: ${m.name} (weights sha256 ${m.sha256.slice(0, 12)}, config ${m.configHash.slice(0, 12)}), ${m.precision}, device ${m.device}.`);
+  // The device is in run.json: it does not change the numbers, and shards run on different ones.
+  notes.push(`Model: ${m.name} (weights sha256 ${m.sha256.slice(0, 12)}, config ${m.configHash.slice(0, 12)}), ${m.precision}.`);
   if (!archMatches) {
     const a = PAPER_ARCHS[cfg.arch];
     notes.push(`The paper's numbers are for ${cfg.arch} (patch ${a.patchSize}, ${a.imageSize} px, ${a.numLayers} layers); this model has patch ${m.vision.patchSize}, ${m.vision.imageSize} px, ${m.vision.numLayers} layers, so none is shown.`);
@@ -99,14 +102,22 @@ function footnotesOf(cfg: TableConfig, task: TaskDefinition<any, any>, rows: Tas
         : `--limit ${opts.sampling.limit} is at least every split's size: all ${task.sampleUnit} were evaluated.`,
     );
   }
-  if (texts.truncated.size > 0) notes.push(`${texts.truncated.size} caption(s) longer than the text encoder's ${opts.encoder.config.text.contextLength} tokens were cut to fit (the reference tokenizer refuses them).`);
+  if (tooLong > 0) notes.push(`${tooLong} caption(s) of the data are longer than the text encoder's ${opts.encoder.config.text.contextLength} tokens and are cut to fit (the reference tokenizer refuses them).`);
   if (missing.length > 0) notes.push(`Not imported: ${missing.join(', ')} (falip data import ...).`);
   return notes;
 }
 
+/** How many of the rows' captions on these columns the text encoder must cut. */
+async function captionsTooLong(task: TaskDefinition<any, any>, rows: TaskRow<unknown>[], columns: LoadedColumn[], opts: RunTableOptions): Promise<number> {
+  const context = opts.encoder.config.text.contextLength;
+  const captions = new Set((await Promise.all(columns.map((c) => task.captions(rows, c)))).flat());
+  return [...captions].filter((t) => opts.tokenizer.encode(t, Number.MAX_SAFE_INTEGER).length > context).length;
+}
+
 /**
  * Evaluates a table config: every row on every imported column, resuming a previous run of the
- * same run key, then writes the table files.
+ * same run key, then writes the table files. Under `--shard K/N` the run holds the shard's items only,
+ * and `falip merge` puts the shards' folders together.
  */
 export async function runTable(cfg: TableConfig, opts: RunTableOptions): Promise<RunTableResult> {
   const task = taskNamed(cfg.task);
@@ -120,11 +131,21 @@ export async function runTable(cfg: TableConfig, opts: RunTableOptions): Promise
     rows: rows.map(rowKeyOf),
     columns: columns.map((c) => ({ key: c.key, content: c.contentHash })),
     sampling: { limit: opts.sampling.limit ?? null, sample_seed: opts.sampling.seed },
+    ...(opts.sampling.shard && { shard: opts.sampling.shard }),
   };
-  const details = { table: cfg.name, title: cfg.title, model: { name: m.name, device: m.device, vision: m.vision }, not_imported: missing };
+  const archMatches = matchesPaperArch(vision, cfg.arch);
+  const render: RenderDetails = {
+    config: cfg,
+    footnotes: footnotesOf(cfg, task, rows, columns, missing, await captionsTooLong(task, rows, columns, opts), opts, archMatches),
+    withheld: archMatches ? [] : cfg.rows.filter((r) => Object.keys(r.paper).length > 0).map((r) => r.key),
+    not_imported: missing,
+    bootstrap_seed: opts.bootstrapSeed ?? 0,
+  };
+  const details = { title: cfg.title, model: { name: m.name, device: m.device, vision: m.vision }, render, ...opts.details };
   const run = await openRunFolder({ name: cfg.name, runKey, details, out: opts.out, provenance: { model: m.name, device: m.device } });
   try {
-    checkRecordsBelong(run.records, new Map(rows.flatMap((r) => columns.map((c) => [JSON.stringify([r.key, c.key]), c.itemIds] as const))));
+    const expected = new Map(rows.flatMap((r) => columns.map((c) => [JSON.stringify([r.key, c.key]), c.itemIds] as const)));
+    checkRecordsBelong(run.records, expected);
     const texts = new TextFeatures(opts.encoder, opts.tokenizer);
     const cache = opts.cacheDir ? new FeatureCache(opts.cacheDir, `${m.sha256}|${m.configHash}|${m.precision}`) : undefined;
     const bar = opts.progress(columns.reduce((s, c) => s + c.units * rows.length, 0), task.sampleUnit);
@@ -140,13 +161,9 @@ export async function runTable(cfg: TableConfig, opts: RunTableOptions): Promise
     const seconds = (performance.now() - t0) / 1000;
     const after = opts.encoder.stats();
     const timing = { seconds, encoderBusyShare: seconds > 0 ? (after.busyMs - before.busyMs) / 1000 / seconds : 0, batches: after.batches - before.batches };
-    const archMatches = matchesPaperArch(vision, cfg.arch);
-    const withheld = new Set(archMatches ? [] : cfg.rows.filter((r) => Object.keys(r.paper).length > 0).map((r) => r.key));
     const records = run.records.all();
-    const table = buildResultsTable(tableSpecOf(cfg, task, footnotesOf(cfg, task, rows, columns, missing, texts, opts, archMatches), withheld), records, {
-      statuses: statusesOf(cfg, missing),
-      seed: opts.bootstrapSeed ?? 0,
-    });
+    await run.markComplete([...expected.values()].reduce((n, ids) => n + ids.size, 0));
+    const table = renderResults(render, records);
     await writeTableFiles(run.dir, table, records.length);
     return { dir: run.dir, resumed: run.resumed, table, timing };
   } finally {

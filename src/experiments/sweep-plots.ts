@@ -1,8 +1,9 @@
 import path from 'node:path';
 import { linePlot, type LinePlotSpec, type PlotSeries } from '../report/plot.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
-import { paperCurve, type PaperSweeps } from './paper-curves.js';
-import type { SweepAxes, SweepPoint } from './sweep-grid.js';
+import { AVERAGE_COLUMN, type ResultCell, type ResultsTable } from '../report/results-table.js';
+import { paperCurve, readPaperSweeps, type PaperSweeps } from './paper-curves.js';
+import { gridPoints, type SweepAxes, type SweepPoint } from './sweep-grid.js';
 
 /** A grid point with its headline accuracy: percent, the mean over the evaluated splits (or the one split). */
 export interface MeasuredPoint {
@@ -68,4 +69,38 @@ export async function writeSweepPlots(dir: string, plots: readonly SweepPlot[]):
     }
   }
   return written;
+}
+
+/** A grid point with its headline accuracy (percent); null where a split of its row was not evaluated. */
+export interface SweepRowResult extends SweepPoint {
+  accuracy: number | null;
+  cells: ResultCell[];
+}
+
+/** What a sweep's folder keeps in run.json so that its plots can be drawn again (after `falip merge`). */
+export interface SweepDetails {
+  axes: SweepAxes;
+  /** What was evaluated, for the titles, e.g. "refcoco (mean of 3 splits)". */
+  subject: string;
+  /** Overlay the paper's Table 10/11 curves (REC sweeps). */
+  paperCurves: boolean;
+}
+
+/** Each row's accuracy over the splits: the average column when there are several, else the one split. */
+export function sweepRowResults(points: readonly SweepPoint[], table: ResultsTable): SweepRowResult[] {
+  return points.map((point) => {
+    const row = table.rows.find((r) => r.key === point.key);
+    if (!row) throw new Error(`sweep: table has no row ${point.key}`);
+    const headline = row.cells.find((c) => c.column === AVERAGE_COLUMN.key) ?? row.cells[0];
+    return { ...point, accuracy: headline?.ours?.accuracy ?? null, cells: row.cells };
+  });
+}
+
+/** The grid's rows and the plots of a finished sweep, written into its folder. */
+export async function writeSweepResults(dir: string, table: ResultsTable, sweep: SweepDetails): Promise<{ rows: SweepRowResult[]; plots: string[] }> {
+  const rows = sweepRowResults(gridPoints(sweep.axes), table);
+  const measured: MeasuredPoint[] = rows.flatMap((r) => (r.accuracy === null ? [] : [{ point: r, accuracy: r.accuracy }]));
+  const paper = sweep.paperCurves ? await readPaperSweeps() : null;
+  const plots = measured.length === 0 ? [] : await writeSweepPlots(dir, sweepPlots(measured, sweep.axes, paper, sweep.subject));
+  return { rows, plots };
 }

@@ -1,7 +1,9 @@
 import path from 'node:path';
 import type { TableConfig } from './table-config.js';
 import type { TaskDefinition } from '../tasks/task-definition.js';
-import type { CellStatus, ResultsTable, TableSpec } from '../report/results-table.js';
+import { buildResultsTable, type CellStatus, type ResultsTable, type TableSpec } from '../report/results-table.js';
+import type { EvalRecord } from '../report/records.js';
+import { taskNamed } from '../tasks/registry.js';
 import { renderCsv } from '../report/render-csv.js';
 import { renderMarkdown } from '../report/render-markdown.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
@@ -43,4 +45,25 @@ export async function writeTableFiles(dir: string, table: ResultsTable, items: n
   await writeFileAtomic(path.join(dir, 'metrics.json'), `${JSON.stringify({ title: table.title, rows: metrics, items }, null, 2)}\n`);
   await writeFileAtomic(path.join(dir, 'table.csv'), await renderCsv(table));
   await writeFileAtomic(path.join(dir, 'table.md'), renderMarkdown(table));
+}
+
+/**
+ * What a results folder needs to render its table from its records alone, kept in run.json: the same
+ * in every shard of a run, so that `falip merge` renders exactly the table an unsharded run writes.
+ */
+export interface RenderDetails {
+  config: TableConfig;
+  footnotes: string[];
+  /** Rows whose paper numbers do not apply to this run (another geometry). */
+  withheld: string[];
+  not_imported: string[];
+  bootstrap_seed: number;
+}
+
+export function renderResults(d: RenderDetails, records: readonly EvalRecord[]): ResultsTable {
+  const task = taskNamed(d.config.task);
+  return buildResultsTable(tableSpecOf(d.config, task, d.footnotes, new Set(d.withheld)), records, {
+    statuses: statusesOf(d.config, d.not_imported),
+    seed: d.bootstrap_seed,
+  });
 }

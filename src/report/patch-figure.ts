@@ -9,8 +9,8 @@ export interface PatchScale {
   kind: 'sequential' | 'signed';
   /** The value drawn at full colour (the row's largest, so the panels of a row compare directly). */
   max: number;
-  /** What the values are, beside the colour bar (e.g. "CLS attn", "score"). */
-  unit: string;
+  /** What the values are, under the colour bar (e.g. "CLS attn", "score"). */
+  unit?: string;
 }
 
 /** One image with a value per patch drawn over it. */
@@ -102,7 +102,7 @@ function colourBar(scale: PatchScale, id: string, x: number, y: number, h: numbe
     `<g transform="translate(${x},${y})"><defs><linearGradient id="${id}" x1="0" y1="0" x2="0" y2="1">${stops}</linearGradient></defs>` +
     `<rect x="0" y="0" width="10" height="${h}" fill="url(#${id})" stroke="#999999" stroke-width="0.5"/>` +
     `<text x="16" y="9" font-size="10">${short(scale.max)}</text>${mid}<text x="16" y="${h}" font-size="10">${lo}</text>` +
-    `<text x="16" y="${h + 13}" font-size="9" fill="#555555">${escapeXml(scale.unit)}</text></g>`
+    `<text x="16" y="${h + 13}" font-size="9" fill="#555555">${escapeXml(scale.unit ?? '')}</text></g>`
   );
 }
 

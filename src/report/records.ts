@@ -143,6 +143,20 @@ export class RecordLog {
     }
   }
 
+  /** Appends many records in one write (a merge); the same rules as `append`. */
+  async appendAll(records: readonly EvalRecord[]): Promise<void> {
+    for (const r of records) {
+      if (this.has(r.row, r.column, r.id)) throw new Error(`record already present: row "${r.row}", column "${r.column}", id "${r.id}"`);
+      this.remember(r);
+    }
+    try {
+      await appendFile(this.path, records.map((r) => JSON.stringify(r) + '\n').join(''));
+    } catch (err) {
+      for (const r of records) this.forget(r);
+      throw new UserError(`${this.path}: cannot append records (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
+  }
+
   private remember(record: EvalRecord): void {
     const key = cellKey(record.row, record.column);
     let cell = this.cells.get(key);

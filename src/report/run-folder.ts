@@ -35,6 +35,8 @@ export interface RunFolder {
   writeJson(name: string, value: unknown): Promise<void>;
   /** Writes `<dir>/<name>` atomically. */
   writeText(name: string, text: string): Promise<void>;
+  /** Records in run.json that every item of the run is recorded (`falip merge` takes only complete shards). */
+  markComplete(items: number): Promise<void>;
   /** Releases the folder's lock (also released when the process exits). */
   close(): void;
 }
@@ -49,6 +51,8 @@ export interface RunJson {
   provenance: Provenance;
   /** Provenance of each later session that resumed the run, which may run other code. */
   resumed_with?: Provenance[];
+  /** Set when every item of the run was recorded: how many records that is. */
+  complete?: { items: number };
 }
 
 /** Every numeric setting whose key mentions "seed", by dotted path, so a reader finds them at a glance. */
@@ -129,6 +133,10 @@ export async function openRunFolder(opts: OpenRunFolderOptions): Promise<RunFold
       records: await RecordLog.open(recordsPath),
       writeJson,
       writeText: (name, text) => writeFileAtomic(join(dir, name), text),
+      markComplete: async (items) => {
+        runJson.complete = { items };
+        await writeJson('run.json', runJson);
+      },
       close: () => lock.release(),
     };
   } catch (e) {

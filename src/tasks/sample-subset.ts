@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import { Rng } from '../util/rng.js';
+import type { Sampling } from './task-definition.js';
 
 /**
  * A seeded random subset of `n` items, kept in their original order: `--limit` must not mean
@@ -16,4 +18,19 @@ export function seededSubset<T>(items: readonly T[], n: number | undefined, seed
     .slice(0, n)
     .sort((a, b) => a - b)
     .map((i) => items[i]!);
+}
+
+/** The shard (0-based) a sample id belongs to out of `count`: a stable hash, so every process agrees. */
+export function shardOfId(id: string, count: number): number {
+  return createHash('sha256').update(id).digest().readUInt32BE(0) % count;
+}
+
+/**
+ * What a run evaluates of a split: `--limit`'s seeded subset first (so every shard samples the same
+ * items), then, under `--shard K/N`, the items whose id hashes to K.
+ */
+export function sampleSplit<T>(all: readonly T[], sampling: Sampling, idOf: (item: T) => string): { sampled: T[]; mine: T[] } {
+  const sampled = seededSubset(all, sampling.limit, sampling.seed);
+  const shard = sampling.shard;
+  return { sampled, mine: shard ? sampled.filter((s) => shardOfId(idOf(s), shard.count) === shard.index) : sampled };
 }

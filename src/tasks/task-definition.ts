@@ -29,6 +29,8 @@ export interface TaskDataset {
 export interface Sampling {
   limit?: number;
   seed: number;
+  /** `--shard K/N`: this process evaluates the sampled items whose id hashes to `index` of `count`. */
+  shard?: { index: number; count: number };
 }
 
 /** One dataset split loaded for evaluation. */
@@ -42,7 +44,7 @@ export interface LoadedColumn<D = unknown> {
   units: number;
   /** sha256 over what decides the numbers: the manifest's bytes, the class names, the images' names and sizes. */
   contentHash: string;
-  /** Samples in the split, and in this run. */
+  /** Samples in the split, and in the run (`--limit`'s subset, before any `--shard`). */
   samples: { total: number; evaluated: number };
   data: D;
 }
@@ -100,6 +102,11 @@ export interface TaskDefinition<O = unknown, D = unknown> {
   loadColumn(key: string, dir: string, info: DatasetInfo, sampling: Sampling): Promise<LoadedColumn<D>>;
   /** Evaluates every row on one column, appending a record per item not yet recorded. */
   evaluate(rows: readonly TaskRow<O>[], column: LoadedColumn<D>, ctx: EvalContext): Promise<void>;
+  /**
+   * Every caption the rows can encode on the column's whole split (whatever `--limit` or `--shard`
+   * picked), so that what tables say of the captions (how many are too long) is the same in every run.
+   */
+  captions(rows: readonly TaskRow<O>[], column: LoadedColumn<D>): Promise<string[]>;
   /** What the task's tables must say about these rows and columns (captions, templates, choices). */
   footnotes(rows: readonly TaskRow<O>[], columns: readonly LoadedColumn<D>[]): string[];
 }

@@ -4,11 +4,11 @@ import { CLASSES_FILE, readClasses, readClsManifest } from '../../datasets/class
 import { ensureClsDemoSet } from '../../datasets/classification/demo-cls.js';
 import { datasetContentHash } from '../../datasets/content-hash.js';
 import { MANIFEST_FILE, resolveImageRoot } from '../../datasets/dataset-info.js';
-import { seededSubset } from '../sample-subset.js';
+import { sampleSplit } from '../sample-subset.js';
 import { defineTask } from '../task-definition.js';
 import { evaluateClsColumn, type ClsColumnData, type ClsOptions } from './cls-eval.js';
 import { CLS_METRICS, WATERBIRDS_METRICS } from './cls-metrics.js';
-import { TEMPLATE_SETS } from './text-classifier.js';
+import { TEMPLATE_SETS, templatesOf } from './text-classifier.js';
 
 const clsRowOptions = z
   .object({ templates: z.enum(TEMPLATE_SETS as [string, ...string[]]).default('single') })
@@ -49,18 +49,24 @@ export const classificationTask = defineTask<ClsOptions, ClsColumnData>({
     const manifest = path.join(dir, MANIFEST_FILE);
     const [all, classes] = await Promise.all([readClsManifest(manifest), readClasses(dir)]);
     const imageRoot = resolveImageRoot(dir, info);
-    const samples = seededSubset(all, sampling.limit, sampling.seed);
+    const { sampled, mine: samples } = sampleSplit(all, sampling, (s) => s.id);
     return {
       key,
       dir,
       itemIds: new Set(samples.map((s) => s.id)),
       units: samples.length,
       contentHash: await datasetContentHash([manifest, path.join(dir, CLASSES_FILE)], imageRoot, all.map((s) => s.image)),
-      samples: { total: all.length, evaluated: samples.length },
+      samples: { total: all.length, evaluated: sampled.length },
       data: { samples, classes, imageRoot },
     };
   },
   evaluate: evaluateClsColumn,
+  async captions(rows, column) {
+    const { names, template } = column.data.classes;
+    const sets = [...new Set(rows.map((r) => r.options.templates))];
+    const templates = (await Promise.all(sets.map((s) => templatesOf(s, template)))).flat();
+    return names.flatMap((n) => templates.map((t) => t.replace('{}', n)));
+  },
   footnotes(rows, columns) {
     const notes: string[] = [];
     for (const c of columns) {

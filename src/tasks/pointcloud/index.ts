@@ -5,7 +5,7 @@ import { MANIFEST_FILE } from '../../datasets/dataset-info.js';
 import { CLASSES_FILE, readPcClasses, readPcManifest } from '../../datasets/pointcloud/pc-manifest.js';
 import { UserError } from '../../util/errors.js';
 import { CLS_METRICS } from '../classification/cls-metrics.js';
-import { seededSubset } from '../sample-subset.js';
+import { sampleSplit } from '../sample-subset.js';
 import { defineTask } from '../task-definition.js';
 import { evaluatePcColumn, type PcColumnData, type PcOptions } from './pc-eval.js';
 import { VIEW_COUNT } from './projection.js';
@@ -55,7 +55,7 @@ export const pointcloudTask = defineTask<PcOptions, PcColumnData>({
   async loadColumn(key, dir, _info, sampling) {
     const manifest = path.join(dir, MANIFEST_FILE);
     const [all, classes] = await Promise.all([readPcManifest(manifest), readPcClasses(dir)]);
-    const samples = seededSubset(all, sampling.limit, sampling.seed);
+    const { sampled, mine: samples } = sampleSplit(all, sampling, (s) => s.id);
     return {
       key,
       dir,
@@ -63,11 +63,12 @@ export const pointcloudTask = defineTask<PcOptions, PcColumnData>({
       units: samples.length,
       // The clouds live in the release's h5 files, named (with their sha256) in dataset.json.
       contentHash: await datasetContentHash([manifest, path.join(dir, CLASSES_FILE), path.join(dir, 'dataset.json')], dir, []),
-      samples: { total: all.length, evaluated: samples.length },
+      samples: { total: all.length, evaluated: sampled.length },
       data: { samples, classes },
     };
   },
   evaluate: evaluatePcColumn,
+  captions: async (_rows, column) => column.data.classes.names.map((n) => column.data.classes.template.replace('{}', n)),
   footnotes(rows, columns) {
     const notes = [
       "PointCLIP V1's zero-shot pipeline: the first 1,024 points, six perspective depth views (128×128, camera at 1.6, harmonic-mean depth, empty = 0), bilinear 128→224 (align corners), no mean/std; per view 100·cos with each class's text, summed over the views with weights β.",

@@ -7,10 +7,10 @@ import { ensureDemoSet } from '../../datasets/demo-set.js';
 import { MANIFEST_FILE, resolveImageRoot } from '../../datasets/dataset-info.js';
 import { readRecManifest } from '../../datasets/rec-manifest.js';
 import { ACCURACY } from '../../report/metrics.js';
-import { seededSubset } from '../sample-subset.js';
+import { sampleSplit } from '../sample-subset.js';
 import { defineTask } from '../task-definition.js';
 import { SUBTRACT_DEFAULTS, type SubtractSpec } from './negatives.js';
-import { evaluateRecColumn, PHOTO_TEMPLATE, splitBank, type RecColumnData, type RecOptions } from './rec-eval.js';
+import { captionOf, evaluateRecColumn, PHOTO_TEMPLATE, splitBank, type RecColumnData, type RecOptions } from './rec-eval.js';
 
 const subtractSchema = z.union([
   z.boolean(),
@@ -92,18 +92,20 @@ export const recTask = defineTask<RecOptions, RecColumnData>({
       }
     });
     const imageRoot = resolveImageRoot(dir, info);
-    const samples = seededSubset(all, sampling.limit, sampling.seed);
+    const { sampled, mine: samples } = sampleSplit(all, sampling, (s) => s.id);
     return {
       key,
       dir,
       itemIds: new Set(samples.flatMap((s) => s.sentences.map((t) => t.id))),
       units: samples.length,
       contentHash: await datasetContentHash([manifest], imageRoot, all.map((s) => s.image)),
-      samples: { total: all.length, evaluated: samples.length },
+      samples: { total: all.length, evaluated: sampled.length },
       data: { samples, imageRoot, manifest, bank: splitBank(all) },
     };
   },
   evaluate: evaluateRecColumn,
+  // Sentences and subtraction's negatives are both captions of the split's bank.
+  captions: async (rows, column) => [...new Set(rows.flatMap((r) => r.methods.flatMap((m) => column.data.bank.map((c) => captionOf(m, c.text)))))],
   footnotes(rows, columns) {
     const notes: string[] = [];
     const templates = new Set(rows.flatMap((r) => r.methods.map((m) => m.captionTemplate ?? PHOTO_TEMPLATE)));

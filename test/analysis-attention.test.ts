@@ -25,7 +25,7 @@ import { makeMethod } from '../src/prompts/method.js';
 import { Rng } from '../src/util/rng.js';
 import { relErr } from './helpers/compare.js';
 import { removeTinyModels, tinyModel } from './helpers/tiny-model.js';
-import { visionForwardRef } from './reference/clip-reference.js';
+import { visionForwardRef, type VisionRefResult } from './reference/clip-reference.js';
 
 const W = 320;
 const H_PX = 240;
@@ -105,26 +105,24 @@ describe('CLS attention rows', () => {
     for (const h of allHeads()) expect(massOn(meanClsRow(boosted, v, BIASED[0]!, [h]), tokens)).toBeGreaterThan(massOn(meanClsRow(plain, v, BIASED[0]!, [h]), tokens));
   });
 
-  it('per-head statistics match the float64 reference', () => {
+  it('per-head statistics match the float64 reference', async () => {
     const v = cfg.vision;
     const H = v.numHeads;
-    const pixels = preprocess(rgb, v.imageSize);
-    return pixels.then((px) => {
-      const gate = Array.from({ length: v.numLayers }, (_, l) => Array.from(strong.gate.subarray(l * H, (l + 1) * H)));
-      const refPlain = visionForwardRef(cfg, weights, px);
-      const refBoosted = visionForwardRef(cfg, weights, px, { attnBias: strong.bias, biasGate: gate });
-      const asCapture = (r: typeof refPlain): ClsCapture => ({
-        imageEmbeds: Float32Array.from(r.imageEmbeds),
-        clsResidual: Float32Array.from(r.clsResidual),
-        clsHeadOut: Float32Array.from(r.clsHeadOut),
-        clsAttn: Float32Array.from(r.clsAttn),
-      });
-      const ours = clsRowStats(boosted, v, tokens);
-      const ref = clsRowStats(asCapture(refBoosted), v, tokens);
-      expect(relErr(ours.inside, ref.inside)).toBeLessThan(1e-4);
-      expect(relErr(ours.entropy, ref.entropy)).toBeLessThan(1e-4);
-      expect(relErr(headChanges(plain, boosted, v), headChanges(asCapture(refPlain), asCapture(refBoosted), v))).toBeLessThan(1e-3);
+    const pixels = await preprocess(rgb, v.imageSize);
+    const gate = Array.from({ length: v.numLayers }, (_, l) => Array.from(strong.gate.subarray(l * H, (l + 1) * H)));
+    const asCapture = (r: VisionRefResult): ClsCapture => ({
+      imageEmbeds: Float32Array.from(r.imageEmbeds),
+      clsResidual: Float32Array.from(r.clsResidual),
+      clsHeadOut: Float32Array.from(r.clsHeadOut),
+      clsAttn: Float32Array.from(r.clsAttn),
     });
+    const refPlain = asCapture(visionForwardRef(cfg, weights, pixels));
+    const refBoosted = asCapture(visionForwardRef(cfg, weights, pixels, { attnBias: strong.bias, biasGate: gate }));
+    const ours = clsRowStats(boosted, v, tokens);
+    const ref = clsRowStats(refBoosted, v, tokens);
+    expect(relErr(ours.inside, ref.inside)).toBeLessThan(1e-4);
+    expect(relErr(ours.entropy, ref.entropy)).toBeLessThan(1e-4);
+    expect(relErr(headChanges(plain, boosted, v), headChanges(refPlain, refBoosted, v))).toBeLessThan(1e-4);
   });
 });
 

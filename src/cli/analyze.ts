@@ -5,7 +5,7 @@ import { datasetBoxSamples, defaultSplit } from '../analysis/box-samples.js';
 import { headSensitivity } from '../analysis/head-sensitivity.js';
 import { headsCsv, headsFigure } from '../analysis/heads-output.js';
 import { openEncoder, parsePositiveInt } from '../encoder/open-encoder.js';
-import { makeMethod } from '../prompts/method.js';
+import { checkMethodEntry, makeMethod } from '../prompts/method.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { UserError } from '../util/errors.js';
 import { methodEntriesFromFlags } from './method-flags.js';
@@ -57,6 +57,7 @@ that row's attention mass on the box's tokens. Rows are ranked by change.`,
     )
     .action(async (dataset: string, o: AnalyzeHeadsFlags, command: Command) => {
       const [entry] = methodEntriesFromFlags([o.prompt], command);
+      checkMethodEntry(entry!.name, entry!.params, '--prompt');
       const sampling = {
         ...(o.limit !== undefined && { limit: parsePositiveInt('--limit', o.limit) }),
         seed: parseNumber('--sample-seed', o.sampleSeed, Number.isInteger, 'an integer'),

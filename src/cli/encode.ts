@@ -51,8 +51,9 @@ export function register(program: Command): void {
     .action(async (o: ImageFlags, command: Command) => {
       if (o.method !== 'plain' && !o.box) throw new UserError(`--method ${o.method} needs --box x,y,w,h`);
       const [entry] = methodEntriesFromFlags([o.method], command);
+      const given = o.box === undefined ? undefined : parseBox('--box', o.box);
       const img = await loadImage(o.image);
-      const box = o.box === undefined ? ([0, 0, img.width, img.height] as const) : parseBox('--box', o.box);
+      const box = given ?? ([0, 0, img.width, img.height] as const);
       validateBox(box, img, `--box ${o.box}`);
       const { encoder } = await openEncoder(o);
       const method = makeMethod(entry!.name, entry!.params, encoder.config.vision, '--method');

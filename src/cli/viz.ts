@@ -6,7 +6,7 @@ import { openEncoder } from '../encoder/open-encoder.js';
 import { loadImage } from '../image/load-image.js';
 import { validateBox } from '../image/validate-box.js';
 import { parseLayers } from '../prompts/layer-spec.js';
-import { makeMethod } from '../prompts/method.js';
+import { checkMethodEntry, makeMethod } from '../prompts/method.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { UserError } from '../util/errors.js';
 import { methodEntriesFromFlags } from './method-flags.js';
@@ -74,6 +74,7 @@ export function register(program: Command): void {
       const needsBox = names.filter((n) => n !== 'plain');
       if (!o.box && needsBox.length > 0) throw new UserError(`--method ${needsBox.join(',')} needs --box x,y,w,h`);
       const entries = methodEntriesFromFlags(names, command);
+      for (const e of entries) checkMethodEntry(e.name, e.params, '--method');
       const image = await loadImage(o.image);
       const box = o.box === undefined ? undefined : parseBox('--box', o.box);
       if (box) validateBox(box, image, `--box ${o.box}`);

@@ -1,0 +1,41 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { expect } from 'vitest';
+
+export const REPO = path.resolve(import.meta.dirname, '../..');
+export const BIN = path.join(REPO, 'bin', 'falip.js');
+
+export interface CliResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** The real CLI in a child process, in the repository, with the current environment plus `env`. */
+export function runFalip(args: readonly string[], env: Record<string, string | undefined> = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: REPO, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+/** Exit 2, exactly one `falip: ...` line on stderr holding every needle, no stack trace. */
+export function expectUserError(r: CliResult, ...needles: string[]): void {
+  const lines = r.stderr.trimEnd().split('\n');
+  expect(r.status, r.stderr).toBe(2);
+  expect(lines, r.stderr).toHaveLength(1);
+  expect(lines[0]).toMatch(/^falip: /);
+  for (const needle of needles) expect(lines[0]).toContain(needle);
+  expect(r.stderr).not.toMatch(/^\s*at /m);
+}
+
+/** Exit 0 (the output is shown when it is not). */
+export function expectOk(r: CliResult): CliResult {
+  expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
+  return r;
+}

@@ -3,6 +3,7 @@ import { crop } from './crop.js';
 import { falip } from './falip.js';
 import { featureMask } from './feature-mask.js';
 import { grayscale } from './grayscale.js';
+import { grayscaleCircle } from './grayscale-circle.js';
 import type { MethodDefinition } from './method-definition.js';
 import type { ParamSpec, ParamTable } from './params.js';
 import { pasta } from './pasta.js';
@@ -24,6 +25,7 @@ export const METHOD_DEFINITIONS: readonly MethodDefinition[] = [
   crop,
   shade,
   grayscale,
+  grayscaleCircle,
   pasta,
   featureMask,
   replaceV,

@@ -7,6 +7,7 @@ import { redCircleBlur } from '../src/prompts/redcircle-blur.js';
 import { BLUR_SIGMA, ENLARGE } from '../src/prompts/shared-params.js';
 import { cropBox } from '../src/prompts/crop.js';
 import { grayscaleOutside } from '../src/prompts/grayscale.js';
+import { grayscaleOutsideEllipse } from '../src/prompts/grayscale-circle.js';
 import { defaultCircleThickness, redCircle } from '../src/prompts/redcircle.js';
 import { SHADE_TEXT_TEMPLATE, SHADE_TINT, shadeBox } from '../src/prompts/shade.js';
 
@@ -229,5 +230,30 @@ describe('grayscaleOutside', () => {
       expect(px(out, x, y)).toEqual(inPillowRect(x, y) ? [r, g, b] : [luma, luma, luma]);
     }
     expect(px(img, 39, 70)[0]).not.toBe(px(img, 39, 70)[1]); // the source is not already gray there
+  });
+});
+
+describe('grayscaleOutsideEllipse (FGVP)', () => {
+  it('grays the pixels outside the inscribed ellipse with 601 luma and keeps the inside in colour', async () => {
+    const img = texturedImage();
+    const out = await grayscaleOutsideEllipse(img, BOX);
+    let gray = 0;
+    let colour = 0;
+    for (const [x, y] of pixels(out)) {
+      const e = ellipseValue(x, y, CORNERS);
+      const [r, g, b] = px(img, x, y);
+      if (e > 1.02) {
+        expect(px(out, x, y)).toEqual(Array(3).fill(Math.round(0.299 * r! + 0.587 * g! + 0.114 * b!)));
+        gray++;
+      } else if (e < 0.98) {
+        expect(px(out, x, y)).toEqual([r, g, b]);
+        colour++;
+      }
+    }
+    // A box corner is outside the ellipse: gray, unlike grayscaleOutside's rectangle.
+    expect(same(img, out, 41, 41)).toBe(false);
+    expect(same(img, await grayscaleOutside(img, BOX), 41, 41)).toBe(true);
+    expect(gray).toBeGreaterThan(0.7 * W * H);
+    expect(colour).toBeGreaterThan(3000);
   });
 });

@@ -11,7 +11,9 @@ import { importImageNetS } from '../src/datasets/classification/imagenet-s-impor
 import { readImageNetSClassList } from '../src/datasets/classification/imagenet-s-classes.js';
 import { combineBoxes, importStanfordDogs } from '../src/datasets/classification/stanforddogs-import.js';
 import { importWaterbirds } from '../src/datasets/classification/waterbirds-import.js';
-import { findImporter } from '../src/datasets/importers.js';
+import { IMPORTERS } from '../src/datasets/importers.js';
+
+const findImporter = (name: string) => IMPORTERS.find((i) => i.name === name);
 import { UserError } from '../src/util/errors.js';
 import { REPO_ROOT } from '../src/util/repo-paths.js';
 import {

@@ -1,13 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import {
-  extendedBoxForVariance,
-  extendedBoxVariance,
-  gaussianBlur,
-  gaussianBlurFloat,
-  pillowBoxRadius,
-  pillowGaussianBlur,
-} from '../src/image/gaussian-blur.js';
+import { pillowBoxRadius, pillowGaussianBlur } from '../src/image/gaussian-blur.js';
+import { extendedBoxForVariance, extendedBoxVariance, gaussianBlur, gaussianBlurFloat } from './reference/gaussian-blur-reference.js';
 import type { RgbImage } from '../src/image/rgb-image.js';
 import { fromSharp, toSharp } from '../src/prompts/raw-image.js';
 

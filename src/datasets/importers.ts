@@ -17,7 +17,3 @@ export const IMPORTERS: readonly DatasetImporter[] = [
   modelnet40Importer,
   scanobjectnnImporter,
 ];
-
-export function findImporter(name: string): DatasetImporter | undefined {
-  return IMPORTERS.find((i) => i.name === name);
-}

@@ -35,10 +35,6 @@ export const METHOD_DEFINITIONS: readonly MethodDefinition[] = [
 
 const BY_NAME = new Map(METHOD_DEFINITIONS.map((d) => [d.name, d]));
 
-export function methodDefinition(name: string): MethodDefinition | undefined {
-  return BY_NAME.get(name);
-}
-
 /**
  * The registered parts of a method name: `redcircle+falip` → redcircle, falip. Longest names first, so
  * `redcircle+blur+unleash` is FALIP's circle (`redcircle+blur`) composed with unleash. Undefined when

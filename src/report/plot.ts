@@ -1,4 +1,4 @@
-import { Resvg } from '@resvg/resvg-js';
+import sharp from 'sharp';
 import { parse, View } from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 
@@ -21,8 +21,9 @@ export interface RenderedPlot {
   png: Uint8Array;
 }
 
-/** PNG width in pixels; the SVG's own size (vega's default 200×200 plot area plus axes) is scaled up. */
+/** PNG width in pixels; the SVG (about 520 px wide) is rasterized at a density that keeps its text sharp there. */
 const PNG_WIDTH = 1200;
+const RASTER_DENSITY = 72 * 3;
 
 function vegaLiteSpec(plot: LinePlotSpec): TopLevelSpec {
   return {
@@ -45,14 +46,14 @@ function vegaLiteSpec(plot: LinePlotSpec): TopLevelSpec {
 
 /**
  * A line plot (one line per series, a point per measurement) rendered headless: vega-lite compiles
- * the spec, vega's View renders SVG without a canvas, resvg rasterizes it. The same input gives the
- * same SVG; the PNG also depends on the system fonts resvg finds for the text.
+ * the spec, vega's View renders SVG without a canvas, sharp (librsvg) rasterizes it. The same input
+ * gives the same SVG; the PNG also depends on the system fonts librsvg finds for the text.
  */
 export async function linePlot(plot: LinePlotSpec): Promise<RenderedPlot> {
   const view = new View(parse(compile(vegaLiteSpec(plot)).spec), { renderer: 'none' });
   try {
     const svg = await view.toSVG();
-    const png = new Resvg(svg, { fitTo: { mode: 'width', value: PNG_WIDTH } }).render().asPng();
+    const png = await sharp(Buffer.from(svg), { density: RASTER_DENSITY }).resize({ width: PNG_WIDTH }).png().toBuffer();
     return { svg, png: new Uint8Array(png) };
   } finally {
     view.finalize();

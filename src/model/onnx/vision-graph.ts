@@ -22,7 +22,7 @@ export type TokenScaleSite = 'residual' | 'attn-input';
 export type ClsRowSplit = 'prefix' | 'per-box';
 
 /**
- * One member of the vision graph family (DESIGN §3). Every variant has the same weights file;
+ * One member of the vision graph family. Every variant has the same weights file;
  * the prefix/suffix pair splits the layers for prefix sharing.
  */
 export interface VisionGraphSpec {

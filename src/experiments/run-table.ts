@@ -90,6 +90,7 @@ function footnotesOf(cfg: TableConfig, task: TaskDefinition<any, any>, rows: Tas
   const m = opts.model;
   // The device is in run.json: it does not change the numbers, and shards run on different ones.
   notes.push(`Model: ${m.name} (weights sha256 ${m.sha256.slice(0, 12)}, config ${m.configHash.slice(0, 12)}), ${m.precision}.`);
+  if (m.precision === 'int8') notes.push("int8: the linear layers run with int8 weights (per output channel) and activations quantized per model call, one request per call; the numbers differ from fp32's (falip bench --precision int8 measures by how much).");
   if (!archMatches) {
     const a = PAPER_ARCHS[cfg.arch];
     notes.push(`The paper's numbers are for ${cfg.arch} (patch ${a.patchSize}, ${a.imageSize} px, ${a.numLayers} layers); this model has patch ${m.vision.patchSize}, ${m.vision.imageSize} px, ${m.vision.numLayers} layers, so none is shown.`);

@@ -3,7 +3,6 @@
  * stderr line naming the file or field, never a stack trace — plus the success paths of
  * `falip encode` and the help texts.
  */
-import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -16,46 +15,17 @@ import { writeSafetensors } from '../src/model/safetensors.js';
 import type { WeightMap } from '../src/model/tensor.js';
 import { ClipTokenizer } from '../src/model/tokenizer.js';
 import { removeTinyModels, tinyModel, type TinyModel } from './helpers/tiny-model.js';
+import { expectUserError, runFalip, type CliResult } from './helpers/cli.js';
 
-const REPO = path.resolve(import.meta.dirname, '..');
-const BIN = path.join(REPO, 'bin', 'falip.js');
-
-interface CliResult {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 let tmp: string;
 let model: TinyModel;
 /** A 320×240 JPEG with a gradient and shapes. */
 let image: string;
 
-/** Runs the CLI asynchronously (so `describe.concurrent` cases overlap) with models and datasets in the temp dir. */
+/** The CLI with models and datasets in the temp dir; asynchronous, so `describe.concurrent` cases overlap. */
 function falip(...args: string[]): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: REPO,
-      env: { ...process.env, FALIP_MODELS: path.join(tmp, 'models'), FALIP_DATASETS: path.join(tmp, 'datasets') },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
-
-/** Exit 2, exactly one `falip: ...` line on stderr holding every needle, no stack trace. */
-function expectUserError(r: CliResult, ...needles: string[]): void {
-  const lines = r.stderr.trimEnd().split('\n');
-  expect(r.status, r.stderr).toBe(2);
-  expect(lines, r.stderr).toHaveLength(1);
-  expect(lines[0]).toMatch(/^falip: /);
-  for (const needle of needles) expect(lines[0]).toContain(needle);
-  expect(r.stderr).not.toMatch(/^\s*at /m);
+  return runFalip(args, { FALIP_MODELS: path.join(tmp, 'models'), FALIP_DATASETS: path.join(tmp, 'datasets') });
 }
 
 /** A copy of the tiny model folder, changed by `edit`. */

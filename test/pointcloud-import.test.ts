@@ -4,9 +4,8 @@
  * `data/modelnet40_ply_hdf5_2048/...` paths, shape_names.txt) and a ScanObjectNN file (label [n], mask).
  * Bad input must be a one-line UserError naming the file; two cases go through the real CLI.
  */
-import { spawn } from 'node:child_process';
 import { copyFile, mkdir, readFile, readdir, truncate, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readDatasetInfo } from '../src/datasets/dataset-info.js';
@@ -17,10 +16,9 @@ import { loadCloud, readPcClasses, readPcManifest } from '../src/datasets/pointc
 import { importScanObjectNN, SCANOBJECTNN_CLASSES } from '../src/datasets/pointcloud/scanobjectnn-import.js';
 import { UserError } from '../src/util/errors.js';
 import { useTempFalipDirs } from './helpers/temp-falip-dirs.js';
+import { runFalip, type CliResult } from './helpers/cli.js';
 import { cloudPoints, MODELNET40_NAMES, STORED_POINTS, writeH5, writeModelNet, type H5Fixture } from './helpers/pointcloud-fixtures.js';
 
-const REPO = resolve(import.meta.dirname, '..');
-const BIN = join(REPO, 'bin', 'falip.js');
 const dirs = useTempFalipDirs('falip-pointcloud-');
 let work: string;
 let modelnet: string;
@@ -45,23 +43,7 @@ async function expectUserError(run: Promise<unknown> | (() => unknown), ...needl
   return message;
 }
 
-interface CliResult {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function falip(...args: string[]): Promise<CliResult> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: REPO, env: { ...process.env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', fail);
-    child.on('close', (status) => done({ status, stdout, stderr }));
-  });
-}
+const falip = (...args: string[]): Promise<CliResult> => runFalip(args);
 
 beforeAll(async () => {
   work = join(dirs.root(), 'work');

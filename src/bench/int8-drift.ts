@@ -5,6 +5,7 @@ import type { OpenedEncoder } from '../encoder/open-encoder.js';
 import { runTable } from '../experiments/run-table.js';
 import { parseTableConfig } from '../experiments/table-config.js';
 import { RecordLog } from '../report/records.js';
+import { cosine } from '../util/vector.js';
 import { timed } from './timed.js';
 import { encodeAll, warmUp } from './encode-all.js';
 import type { BenchRequest } from './workload.js';
@@ -19,18 +20,6 @@ export interface Int8Report {
   embedding_cosine: { mean: number; min: number };
   /** REC on the demo set (FALIP and RedCircle, gold boxes): predictions that differ between the precisions. */
   rec_demo: { predictions: number; changed: number; share: number };
-}
-
-function cosine(a: Float32Array, b: Float32Array): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i]! * b[i]!;
-    na += a[i]! ** 2;
-    nb += b[i]! ** 2;
-  }
-  return dot / Math.sqrt(na * nb);
 }
 
 /** Requests per second of one pass over `requests`. */

@@ -1,8 +1,6 @@
 import type { CheckReport } from './check-report.js';
-import { stat } from 'node:fs/promises';
+import { checkImages } from './check-images.js';
 import { join } from 'node:path';
-import pLimit from 'p-limit';
-import sharp from 'sharp';
 import { boxProblem } from './box-problems.js';
 import { UserError } from '../util/errors.js';
 import { countRecSamples, DATASET_INFO_FILE, firstRefOfEachImage, MANIFEST_FILE, readDatasetInfo, resolveImageRoot } from './dataset-info.js';
@@ -75,32 +73,6 @@ export async function checkRecDataset(dir: string): Promise<RecCheckReport> {
     warnings.push(`${join(dir, DATASET_INFO_FILE)}: counts: recorded ${JSON.stringify(info.counts)}, manifest has ${JSON.stringify(actual)}`);
   }
   return { ok: errors.length === 0, errors, warnings, counts: countsOf(samples) };
-}
-
-/** Fully decodes each image once (a readable header does not mean readable pixels) and compares sizes per line. */
-async function checkImages(entries: readonly ManifestEntry[], imageRoot: string): Promise<string[]> {
-  const byImage = new Map<string, ManifestEntry[]>();
-  for (const e of entries) byImage.set(e.sample.image, [...(byImage.get(e.sample.image) ?? []), e]);
-  const limit = pLimit(4);
-  const perImage = await Promise.all(
-    [...byImage].map(([image, users]) =>
-      limit(async (): Promise<string[]> => {
-        const path = join(imageRoot, image);
-        const first = users[0]!.where;
-        if (!(await stat(path).catch(() => undefined))?.isFile()) return [`${first}: image: not found: ${path}`];
-        let size: { width: number; height: number };
-        try {
-          size = (await sharp(path).raw().toBuffer({ resolveWithObject: true })).info;
-        } catch (err) {
-          return [`${first}: image: ${path} does not decode: ${(err as Error).message}`];
-        }
-        return users
-          .filter(({ sample }) => sample.width !== size.width || sample.height !== size.height)
-          .map(({ where, sample }) => `${where}: width/height: recorded ${sample.width}×${sample.height}, ${path} is ${size.width}×${size.height}`);
-      }),
-    ),
-  );
-  return perImage.flat();
 }
 
 function countsOf(samples: readonly RecSample[]): CheckCounts {

@@ -1,13 +1,14 @@
 import { existsSync } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import sharp from 'sharp';
 import { iou, type BoxXYWH } from '../image/box.js';
-import { UserError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
 import { countRecSamples, MANIFEST_FILE, type DatasetInfo } from './dataset-info.js';
 import { datasetDir, datasetsRoot, writeRecDataset } from './dataset-store.js';
 import type { RecSample } from './rec-manifest.js';
+import { checkDemoOptions, COLOUR_NAMES, IMAGE_SIZES, randInt, renderShapesPng, shapeGrid, SHAPES, shuffle, writeStaged, type DrawnShape } from './demo-shapes.js';
+
+export { DEMO_COLOURS } from './demo-shapes.js';
 
 export interface DemoSetOptions {
   /** Number of images (default 24). */
@@ -16,98 +17,59 @@ export interface DemoSetOptions {
   seed?: number;
 }
 
-/** Non-square sizes in both orientations, so aspect-ratio handling is exercised. */
-const IMAGE_SIZES: readonly (readonly [width: number, height: number])[] = [
-  [256, 192],
-  [192, 256],
-  [288, 160],
-  [224, 168],
-];
-
-/** Far apart in RGB so a test (or a tiny model) can tell them apart from one pixel. */
-export const DEMO_COLOURS = {
-  red: [220, 40, 40],
-  green: [40, 170, 60],
-  blue: [40, 80, 220],
-  yellow: [235, 200, 30],
-  purple: [140, 60, 180],
-  orange: [245, 140, 30],
-} as const satisfies Record<string, readonly [number, number, number]>;
-type ColourName = keyof typeof DEMO_COLOURS;
-
-const SHAPES = ['circle', 'square', 'triangle'] as const;
-type ShapeName = (typeof SHAPES)[number];
-
-const BACKGROUND = 'rgb(240,240,240)';
 const PROPOSAL_JITTER = 3;
-
-interface Shape {
-  shape: ShapeName;
-  colour: ColourName;
-  /** Square bounding box, integer pixels; also the gold box. */
-  box: BoxXYWH;
-}
 
 /** Generates the synthetic `demo/val` REC set: coloured shapes on a plain background, described by colour, shape and position. */
 export async function writeDemoSet(outRoot: string = datasetsRoot(), opts: DemoSetOptions = {}): Promise<{ dir: string; info: DatasetInfo }> {
   const imageCount = opts.images ?? 24;
   const seed = opts.seed ?? 0;
-  if (!Number.isInteger(imageCount) || imageCount < 1) throw new UserError(`--images ${imageCount}: expected a positive integer`);
-  if (!Number.isInteger(seed)) throw new UserError(`--seed ${seed}: expected an integer`);
-
+  checkDemoOptions(imageCount, seed);
   const rng = new Rng(seed);
   const dir = datasetDir('demo', 'val', outRoot);
-  // Built beside the target and swapped in, so a smaller regeneration leaves no stale images behind.
-  const staging = `${dir}.tmp-${process.pid}`;
-  await rm(staging, { recursive: true, force: true });
-  await mkdir(join(staging, 'images'), { recursive: true });
-
-  const samples: RecSample[] = [];
-  for (let i = 0; i < imageCount; i++) {
-    const [width, height] = IMAGE_SIZES[i % IMAGE_SIZES.length]!;
-    const shapes = placeShapes(rng, width, height);
-    const image = `demo_${String(i).padStart(3, '0')}.png`;
-    await writeFile(join(staging, 'images', image), await renderPng(shapes, width, height));
-    const gold = shapes.map((s, j) => ({ id: `${i}-${j}`, box: s.box }));
-    const proposals = proposalsFor(rng, shapes, width, height);
-    for (const j of pickRefs(rng, shapes.length)) {
-      const id = `demo-${String(i).padStart(3, '0')}-${j}`;
-      samples.push({
-        id,
-        image,
-        width,
-        height,
-        sentences: describe(shapes, j, width, height).map((text, k) => ({ id: `${id}:${k}`, text })),
-        gold,
-        target_ids: [gold[j]!.id],
-        proposals,
-      });
+  const info = await writeStaged(dir, async (staging): Promise<DatasetInfo> => {
+    const samples: RecSample[] = [];
+    for (let i = 0; i < imageCount; i++) {
+      const [width, height] = IMAGE_SIZES[i % IMAGE_SIZES.length]!;
+      const shapes = placeShapes(rng, width, height);
+      const image = `demo_${String(i).padStart(3, '0')}.png`;
+      await writeFile(join(staging, 'images', image), await renderShapesPng(shapes, width, height));
+      const gold = shapes.map((s, j) => ({ id: `${i}-${j}`, box: s.box }));
+      const proposals = proposalsFor(rng, shapes, width, height);
+      for (const j of pickRefs(rng, shapes.length)) {
+        const id = `demo-${String(i).padStart(3, '0')}-${j}`;
+        samples.push({
+          id,
+          image,
+          width,
+          height,
+          sentences: describe(shapes, j, width, height).map((text, k) => ({ id: `${id}:${k}`, text })),
+          gold,
+          target_ids: [gold[j]!.id],
+          proposals,
+        });
+      }
     }
-  }
-
-  const info: DatasetInfo = {
-    name: 'demo',
-    split: 'val',
-    task: 'rec',
-    image_root: 'images',
-    sources: [],
-    counts: countRecSamples(samples),
-    created_by: `falip data demo --images ${imageCount} --seed ${seed}`,
-  };
-  await writeRecDataset(staging, samples, info);
-  await rm(dir, { recursive: true, force: true });
-  await rename(staging, dir);
+    const written: DatasetInfo = {
+      name: 'demo',
+      split: 'val',
+      task: 'rec',
+      image_root: 'images',
+      sources: [],
+      counts: countRecSamples(samples),
+      created_by: `falip data demo --images ${imageCount} --seed ${seed}`,
+    };
+    await writeRecDataset(staging, samples, written);
+    return written;
+  });
   return { dir, info };
 }
 
 /** 3–5 shapes in distinct colours, one per grid cell, so they never overlap. */
-function placeShapes(rng: Rng, width: number, height: number): Shape[] {
-  const [cols, rows] = width >= height ? [3, 2] : [2, 3];
-  const cellW = Math.floor(width / cols);
-  const cellH = Math.floor(height / rows);
+function placeShapes(rng: Rng, width: number, height: number): DrawnShape[] {
+  const { cols, rows, cellW, cellH } = shapeGrid(width, height);
   const count = 3 + randInt(rng, 0, 2);
   const cells = shuffle(rng, [...Array(cols * rows).keys()]).slice(0, count);
-  const colours = shuffle(rng, Object.keys(DEMO_COLOURS) as ColourName[]).slice(0, count);
+  const colours = shuffle(rng, COLOUR_NAMES).slice(0, count);
   const cellMin = Math.min(cellW, cellH);
   return cells.map((cell, k) => {
     const side = randInt(rng, Math.floor(0.45 * cellMin), Math.floor(0.8 * cellMin));
@@ -117,27 +79,8 @@ function placeShapes(rng: Rng, width: number, height: number): Shape[] {
   });
 }
 
-/** crispEdges: flat colours with no blended edge pixels, so every pixel inside a shape is exactly its colour. */
-async function renderPng(shapes: readonly Shape[], width: number, height: number): Promise<Buffer> {
-  const elements = shapes.map(({ shape, colour, box: [x, y, s] }) => {
-    const fill = `rgb(${DEMO_COLOURS[colour].join(',')})`;
-    switch (shape) {
-      case 'circle':
-        return `<circle cx="${x + s / 2}" cy="${y + s / 2}" r="${s / 2}" fill="${fill}"/>`;
-      case 'square':
-        return `<rect x="${x}" y="${y}" width="${s}" height="${s}" fill="${fill}"/>`;
-      case 'triangle':
-        return `<polygon points="${x + s / 2},${y} ${x},${y + s} ${x + s},${y + s}" fill="${fill}"/>`;
-    }
-  });
-  const svg =
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" shape-rendering="crispEdges">` +
-    `<rect width="${width}" height="${height}" fill="${BACKGROUND}"/>${elements.join('')}</svg>`;
-  return sharp(Buffer.from(svg)).removeAlpha().png().toBuffer();
-}
-
 /** Each gold box moved by a few pixels, plus 1–2 background boxes, shuffled: the prop setting is not the gold one. */
-function proposalsFor(rng: Rng, shapes: readonly Shape[], width: number, height: number): BoxXYWH[] {
+function proposalsFor(rng: Rng, shapes: readonly DrawnShape[], width: number, height: number): BoxXYWH[] {
   const jitter = (): number => randInt(rng, -PROPOSAL_JITTER, PROPOSAL_JITTER);
   const boxes: BoxXYWH[] = shapes.map(({ box: [x, y, w, h] }) => {
     const left = Math.max(0, x + jitter());
@@ -167,7 +110,7 @@ function pickRefs(rng: Rng, shapeCount: number): number[] {
  * Two unambiguous sentences: colour is unique within an image, so "the <colour> <shape>" names one shape;
  * the positional sentence drops the colour only when the shape alone is unique.
  */
-function describe(shapes: readonly Shape[], j: number, width: number, height: number): [string, string] {
+function describe(shapes: readonly DrawnShape[], j: number, width: number, height: number): [string, string] {
   const { shape, colour, box } = shapes[j]!;
   const where = positionPhrase(box[0] + box[2] / 2, box[1] + box[3] / 2, width, height);
   const shapeIsUnique = shapes.filter((s) => s.shape === shape).length === 1;
@@ -181,21 +124,6 @@ function positionPhrase(cx: number, cy: number, width: number, height: number): 
   if (horizontal) return `on the ${horizontal}`;
   if (vertical) return `at the ${vertical}`;
   return 'in the middle';
-}
-
-/** Uniform integer in [lo, hi]. */
-function randInt(rng: Rng, lo: number, hi: number): number {
-  return lo + Math.floor(rng.next() * (hi - lo + 1));
-}
-
-/** Fisher–Yates on a copy. */
-function shuffle<T>(rng: Rng, items: readonly T[]): T[] {
-  const out = [...items];
-  for (let i = out.length - 1; i > 0; i--) {
-    const k = randInt(rng, 0, i);
-    [out[i], out[k]] = [out[k]!, out[i]!];
-  }
-  return out;
 }
 
 /** The demo set with default options, written on first use (`falip eval demo` and `falip sweep demo`). */

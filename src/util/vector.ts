@@ -9,3 +9,8 @@ export function normalized(v: Float32Array): Float32Array {
   const n = Math.sqrt(dot(v, v));
   return v.map((x) => x / n);
 }
+
+/** Cosine similarity of two vectors. */
+export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  return dot(a, b) / Math.sqrt(dot(a, a) * dot(b, b));
+}

@@ -1,8 +1,6 @@
 import type { CheckReport } from '../check-report.js';
-import { stat } from 'node:fs/promises';
+import { checkImages } from '../check-images.js';
 import { join } from 'node:path';
-import pLimit from 'p-limit';
-import sharp from 'sharp';
 import { UserError } from '../../util/errors.js';
 import { DATASET_INFO_FILE, MANIFEST_FILE, readDatasetInfo, resolveImageRoot } from '../dataset-info.js';
 import { boxProblem } from '../box-problems.js';
@@ -31,8 +29,6 @@ interface ManifestEntry {
   sample: ClsSample;
 }
 
-/** Decoding is the expensive part; two cores, so a few at once. */
-const DECODES_AT_ONCE = 4;
 
 /**
  * Checks a classification dataset folder against its images and classes.json: every line parses,
@@ -86,32 +82,6 @@ export async function checkClsDataset(dir: string): Promise<ClsCheckReport> {
     warnings.push(`${join(dir, DATASET_INFO_FILE)}: counts: recorded ${JSON.stringify(recorded)}, the folder has ${JSON.stringify(actual)}`);
   }
   return { ok: errors.length === 0, errors, warnings, counts: countsOf(samples, classCount) };
-}
-
-/** Fully decodes each image once (a readable header does not mean readable pixels) and compares sizes per line. */
-async function checkImages(entries: readonly ManifestEntry[], imageRoot: string): Promise<string[]> {
-  const byImage = new Map<string, ManifestEntry[]>();
-  for (const e of entries) byImage.set(e.sample.image, [...(byImage.get(e.sample.image) ?? []), e]);
-  const limit = pLimit(DECODES_AT_ONCE);
-  const perImage = await Promise.all(
-    [...byImage].map(([image, users]) =>
-      limit(async (): Promise<string[]> => {
-        const path = join(imageRoot, image);
-        const first = users[0]!.where;
-        if (!(await stat(path).catch(() => undefined))?.isFile()) return [`${first}: image: not found: ${path}`];
-        let size: { width: number; height: number };
-        try {
-          size = (await sharp(path).raw().toBuffer({ resolveWithObject: true })).info;
-        } catch (err) {
-          return [`${first}: image: ${path} does not decode: ${(err as Error).message}`];
-        }
-        return users
-          .filter(({ sample }) => sample.width !== size.width || sample.height !== size.height)
-          .map(({ where, sample }) => `${where}: width/height: recorded ${sample.width}×${sample.height}, ${path} is ${size.width}×${size.height}`);
-      }),
-    ),
-  );
-  return perImage.flat();
 }
 
 function countsOf(samples: readonly ClsSample[], classCount: number): ClsCheckCounts {

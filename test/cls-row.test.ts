@@ -19,6 +19,7 @@ import { foveaBias, type MaskForm } from '../src/prompts/falip-mask.js';
 import { biasGate } from '../src/prompts/layer-spec.js';
 import { visionForwardRef } from './reference/clip-reference.js';
 import { relErr } from './helpers/compare.js';
+import { randomPixels } from './helpers/requests.js';
 import { removeTinyModels, tinyModel, type TinyModel } from './helpers/tiny-model.js';
 
 /** max|diff| / ‖embedding‖ between the split path and the unsplit graphs. */
@@ -63,15 +64,7 @@ async function run(spec: VisionGraphSpec, feeds: Record<string, ort.Tensor>): Pr
   return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.data as Float32Array]));
 }
 
-function pixels(seed: number): Float32Array {
-  const out = new Float32Array(3 * cfg.vision.imageSize ** 2);
-  let s = seed;
-  for (let i = 0; i < out.length; i++) {
-    s = (s * 16807) % 2147483647;
-    out[i] = (s / 2147483647) * 4 - 2;
-  }
-  return out;
-}
+const pixels = (seed: number): Float32Array => randomPixels(cfg.vision.imageSize, seed);
 
 /** n copies of one item, stacked along a new batch axis. */
 function repeat(item: Float32Array, n: number): Float32Array {

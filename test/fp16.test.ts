@@ -22,7 +22,7 @@ import { ElemType } from '../src/model/onnx/graph-builder.js';
 import { float16Bits, toFloat16 } from '../src/model/onnx/precision.js';
 import { ClipTokenizer } from '../src/model/tokenizer.js';
 import { UserError } from '../src/util/errors.js';
-import { falipBias, pixelInput } from './helpers/requests.js';
+import { falipBias, pixelInput, randomPixels } from './helpers/requests.js';
 import { removeTinyModels, tinyModel } from './helpers/tiny-model.js';
 import { cosine, hiddenErr } from './helpers/compare.js';
 
@@ -148,15 +148,7 @@ describe('fp16 graphs', () => {
 });
 
 describe('fp16 numbers on CPU', () => {
-  function pixels(seed: number): Float32Array {
-    const out = new Float32Array(3 * cfg.vision.imageSize ** 2);
-    let s = seed;
-    for (let i = 0; i < out.length; i++) {
-      s = (s * 16807) % 2147483647;
-      out[i] = (s / 2147483647) * 4 - 2;
-    }
-    return out;
-  }
+  const pixels = (seed: number): Float32Array => randomPixels(cfg.vision.imageSize, seed);
 
   it('text embeddings agree with fp32 (cosine > 0.9999), causal mask included', async () => {
     const tokenizer = await ClipTokenizer.fromFiles(path.join(modelDir, 'vocab.json'), path.join(modelDir, 'merges.txt'));

@@ -29,6 +29,7 @@ import { ClipTokenizer } from '../src/model/tokenizer.js';
 import { foveaBias } from '../src/prompts/falip-mask.js';
 import { biasGate } from '../src/prompts/layer-spec.js';
 import { cosine } from './helpers/compare.js';
+import { randomPixels } from './helpers/requests.js';
 import { removeTinyModels, tinyModel, type TinyModel } from './helpers/tiny-model.js';
 
 const { onnx } = onnxProto;
@@ -186,15 +187,7 @@ describe('int8 numbers on CPU', () => {
   const L = () => cfg.vision.numLayers;
   const T = () => visionTokens(cfg.vision);
 
-  function pixels(seed: number): Float32Array {
-    const out = new Float32Array(3 * cfg.vision.imageSize ** 2);
-    let s = seed;
-    for (let i = 0; i < out.length; i++) {
-      s = (s * 16807) % 2147483647;
-      out[i] = (s / 2147483647) * 4 - 2;
-    }
-    return out;
-  }
+  const pixels = (seed: number): Float32Array => randomPixels(cfg.vision.imageSize, seed);
 
   /** FALIP's default: form a on a box inside the image, layers 9-12, all heads. */
   function falip(): Record<string, ort.Tensor> {

@@ -19,3 +19,14 @@ export function pixelInput(pixels: Float32Array, key = `pixels-${unique++}`): Im
 export function falipBias(box: BoxXYWH, width: number, height: number, vision: VisionConfig, params: Record<string, unknown> = {}): AttentionBias {
   return makeMethod('falip', params, vision, 'test').prepare({ width, height, box }).attention!;
 }
+
+/** Seeded pseudo-random pixels in [-2, 2], the range of CLIP-normalized images: a [3,S,S] input. */
+export function randomPixels(imageSize: number, seed: number): Float32Array {
+  const out = new Float32Array(3 * imageSize ** 2);
+  let s = seed;
+  for (let i = 0; i < out.length; i++) {
+    s = (s * 16807) % 2147483647;
+    out[i] = (s / 2147483647) * 4 - 2;
+  }
+  return out;
+}

@@ -9,6 +9,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clsRowStats, entropy, headChanges, massOn, meanClsRow } from '../src/analysis/attention-stats.js';
+import type { BoxSample } from '../src/analysis/box-samples.js';
 import { headSensitivity } from '../src/analysis/head-sensitivity.js';
 import { boxTokens } from '../src/analysis/prompted-view.js';
 import { ClipEncoder } from '../src/encoder/clip-encoder.js';
@@ -127,7 +128,7 @@ describe('CLS attention rows', () => {
 });
 
 describe('head sensitivity', () => {
-  let samples: { id: string; image: string; box: BoxXYWH }[];
+  let samples: BoxSample[];
 
   beforeAll(async () => {
     const files = await Promise.all(
@@ -139,9 +140,9 @@ describe('head sensitivity', () => {
       }),
     );
     samples = [
-      { id: 'a', image: files[0]!, box: [40, 30, 120, 100] },
-      { id: 'b', image: files[0]!, box: [200, 120, 80, 90] },
-      { id: 'c', image: files[1]!, box: [10, 10, 300, 60] },
+      { id: 'a', image: files[0]!, width: W, height: H_PX, box: [40, 30, 120, 100] },
+      { id: 'b', image: files[0]!, width: W, height: H_PX, box: [200, 120, 80, 90] },
+      { id: 'c', image: files[1]!, width: W, height: H_PX, box: [10, 10, 300, 60] },
     ];
   });
 

@@ -11,7 +11,7 @@ import { useTempFalipDirs } from './helpers/temp-falip-dirs.js';
 
 const dirs = useTempFalipDirs('falip-trust-');
 let root: string;
-const env = () => ({ FALIP_MODELS: process.env.FALIP_MODELS, FALIP_DATASETS: process.env.FALIP_DATASETS });
+const env = () => ({ FALIP_MODELS: process.env.FALIP_MODELS, FALIP_DATASETS: process.env.FALIP_DATASETS, FALIP_RESULTS: process.env.FALIP_RESULTS });
 const falip = (...args: string[]) => runFalip([...args, ...(args[0] === 'eval' || args[0] === 'run' ? ['--device', 'cpu'] : [])], env());
 const records = (dir: string) => readFileSync(path.join(dir, 'records.jsonl'), 'utf8').trim().split('\n');
 

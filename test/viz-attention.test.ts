@@ -124,7 +124,7 @@ describe('figure colours', () => {
     const svg = patchFigureSvg({
       title: 't',
       columns: ['a'],
-      rows: [{ label: 'r', scale: { kind: 'signed', max: 1 }, panels: [{ image: 'data:,', values, box: [0.5, 0.5, 0.5, 0.5], caption: 'c' }] }],
+      rows: [{ label: 'r', scale: { kind: 'signed', max: 1 }, panels: [{ image: 'data:,', values, box: [0.5, 0.5, 0.5, 0.5], caption: ['c'] }] }],
       grid: 2,
       aspect: 1,
       legend: [],

@@ -77,7 +77,7 @@ const ATTENTION_LEGEND = [
 ];
 
 const TEXT_LEGEND = [
-  "Colour: each patch's contribution to the image–text score 100·cos(image, text) through the shown heads' value paths (Gandelsman et al.'s decomposition; ln_post linear at the final CLS's mean and std), red positive, blue negative, opacity proportional to |value| up to the row's largest.",
+  "Colour: each patch's contribution to the image–text score 100·cos(image, text) through the shown heads' value paths (Gandelsman et al.'s decomposition; ln_post linear at the final CLS's mean and std), red positive, blue negative, opacity proportional to |value| up to the row's largest, over the image in gray.",
   "Under each panel: the map's total over every token, the CLS token's part of it (not on the grid), and the whole score; the remaining terms (embedding, MLPs, biases) make up the difference.",
 ];
 
@@ -134,18 +134,18 @@ export async function attentionMaps(req: AttentionMapsRequest): Promise<Attentio
           const row = meanClsRow(captures[m]!, v, l, head === null ? allHeads : [head]);
           const inBox = tokens ? massOn(row, tokens) : null;
           stats.push({ method: view.method.name, layer: l + 1, head: head === null ? 'mean' : head + 1, in_box: inBox, cls_self: row[0]!, entropy: entropy(row) });
-          return { image: images[m]!, values: patches(row), box: panelBox, caption: `${inBox === null ? '' : `box ${percent(inBox)} · `}cls ${percent(row[0]!)}` };
+          return { image: images[m]!, values: patches(row), box: panelBox, caption: [`${inBox === null ? '' : `box ${percent(inBox)} · `}cls ${percent(row[0]!)}`] };
         });
         const label = head === null ? `layer ${l + 1} · mean of ${v.numHeads} heads` : `layer ${l + 1} · head ${head + 1}`;
         return { label, scale: { kind: 'sequential' as const, max: rowMax(panels, false), unit: 'CLS attn' }, panels };
       }),
     );
     const svg = patchFigureSvg({ title: `CLS attention, layers ${formatLayers(layers)}`, columns: views.map((x) => x.method.name), rows, grid: gridSize(v), aspect, legend: ATTENTION_LEGEND });
-    figures.set(fileStem('attention', layers), renderFigure(svg));
+    figures.set(fileStem('attention', layers), await renderFigure(svg));
     attention.push({ layers: formatLayers(layers), panels: stats });
   }
 
-  const text = req.text ? await textMaps(req, req.text, views, images, panelBox, aspect, figures) : null;
+  const text = req.text ? await textMaps(req, req.text, views, panelBox, aspect, figures) : null;
   return { figures, attention, text };
 }
 
@@ -154,7 +154,6 @@ async function textMaps(
   req: AttentionMapsRequest,
   text: NonNullable<AttentionMapsRequest['text']>,
   views: readonly PromptedView[],
-  images: readonly string[],
   panelBox: PatchPanel['box'],
   aspect: number,
   figures: Map<string, RenderedFigure>,
@@ -164,6 +163,7 @@ async function textMaps(
   const heads = req.heads.length > 0 ? req.heads : Array.from({ length: v.numHeads }, (_, h) => h);
   const allLayers = Array.from({ length: v.numLayers }, (_, l) => l);
   const allHeads = Array.from({ length: v.numHeads }, (_, h) => h);
+  const images = await Promise.all(views.map((view) => pngDataUri(view.image, PANEL_IMAGE_WIDTH, true)));
   const decompositions: ScoreDecomposition[] = await Promise.all(
     views.map(async (view) => decomposeScore(encoder, await preprocess(view.image, v.imageSize), view.request.attention, text.embeds)),
   );
@@ -173,7 +173,7 @@ async function textMaps(
       const panels = decompositions.map((d, m) => {
         const map = headsMap(d, v, ls, heads);
         const total = map.reduce((s, x) => s + x, 0);
-        return { image: images[m]!, values: patches(map), box: panelBox, caption: `heads ${short(total)} (cls ${short(map[0]!)}) of score ${short(d.score)}` };
+        return { image: images[m]!, values: patches(map), box: panelBox, caption: [`heads ${short(total)} (cls token ${short(map[0]!)})`, `score ${short(d.score)}`] };
       });
       return { label, scale: { kind: 'signed', max: rowMax(panels, true), unit: 'score' }, panels };
     };
@@ -187,7 +187,7 @@ async function textMaps(
       aspect,
       legend: TEXT_LEGEND,
     });
-    figures.set(fileStem('text-map', layers), renderFigure(svg));
+    figures.set(fileStem('text-map', layers), await renderFigure(svg));
     decompositions.forEach((d, m) => {
       const map = headsMap(d, v, layers, heads);
       maps.push({

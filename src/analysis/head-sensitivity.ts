@@ -47,12 +47,14 @@ const STATS: readonly StatName[] = ['change', 'norm', 'entropyPlain', 'entropyPr
  * Per (layer, head), how much `method` changes the head over the samples (FALIP Fig. 6 right: the mean
  * ‖G′ₕ − Gₕ‖ between the original and the prompted image), beside seed paper 003's attention statistics
  * (entropy of the CLS row, and here its mass inside the box), original vs prompted. The original image's
- * capture is computed once per image, however many boxes it has. Rows come ranked by change (ties: lower
- * layer, then head, first); the means are summed in sample order, so the output does not depend on
- * scheduling.
+ * capture is computed once per image, however many boxes it has, and its boxes' prompted captures batch
+ * together. Rows come ranked by change (ties: lower layer, then head, first); the means are summed in
+ * sample order, so the output does not depend on scheduling.
  */
 export async function headSensitivity(encoder: Encoder, samples: readonly BoxSample[], method: Method, onSample: () => void): Promise<HeadSensitivityRow[]> {
   const v = encoder.config.vision;
+  // Every request first: a prompt that cannot be analysed fails before anything is encoded.
+  const requests = samples.map((s) => analysisRequest(method, s, s.box));
   const byImage = new Map<string, number[]>();
   samples.forEach((s, i) => byImage.set(s.image, [...(byImage.get(s.image) ?? []), i]));
   const results = new Array<SampleStats>(samples.length);
@@ -62,12 +64,11 @@ export async function headSensitivity(encoder: Encoder, samples: readonly BoxSam
       limit(async () => {
         const rgb = await loadImage(file);
         const input = new DecodedImage(file, rgb);
-        const original = encoder.capture(input, {});
+        const plain = await encoder.capture(input, {});
         await Promise.all(
           indices.map(async (i) => {
-            const { box } = samples[i]!;
-            const [plain, prompted] = await Promise.all([original, encoder.capture(input, analysisRequest(method, rgb, box))]);
-            const tokens = boxTokens(box, rgb, v);
+            const prompted = await encoder.capture(input, requests[i]!);
+            const tokens = boxTokens(samples[i]!.box, rgb, v);
             const a = clsRowStats(plain, v, tokens);
             const b = clsRowStats(prompted, v, tokens);
             results[i] = { change: headChanges(plain, prompted, v), norm: headNorms(plain, v), entropyPlain: a.entropy, entropyPrompted: b.entropy, inBoxPlain: a.inside, inBoxPrompted: b.inside };

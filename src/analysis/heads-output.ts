@@ -23,7 +23,7 @@ function grid(rows: readonly HeadSensitivityRow[], v: VisionConfig, value: (r: H
 const maxAbs = (a: Float64Array) => a.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
 
 /** The layers × heads heatmaps: the change per head (top 5 marked), and the prompt's effect on two attention statistics. */
-export function headsFigure(rows: readonly HeadSensitivityRow[], v: VisionConfig, title: string): RenderedFigure {
+export function headsFigure(rows: readonly HeadSensitivityRow[], v: VisionConfig, title: string): Promise<RenderedFigure> {
   const change = grid(rows, v, (r) => r.change);
   const inBox = grid(rows, v, (r) => r.in_box_prompted - r.in_box_plain);
   const entropy = grid(rows, v, (r) => r.entropy_prompted - r.entropy_plain);

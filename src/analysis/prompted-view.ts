@@ -45,9 +45,14 @@ export function boxFractions(box: BoxXYWH, size: { width: number; height: number
   return [l / size.width, t / size.height, (r - l) / size.width, (b - t) / size.height];
 }
 
-/** A PNG data URI of an image resized to `width` px wide (aspect kept), for figures. */
-export async function pngDataUri(image: RgbImage, width: number): Promise<string> {
+/**
+ * A PNG data URI of an image resized to `width` px wide (aspect kept), for figures. `muted`: in light
+ * gray, so that red and blue drawn over it read as the values and not as the image's own colours.
+ */
+export async function pngDataUri(image: RgbImage, width: number, muted = false): Promise<string> {
   const height = Math.max(1, Math.round((width * image.height) / image.width));
-  const png = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } }).resize(width, height, { fit: 'fill', kernel: 'lanczos3' }).png().toBuffer();
+  let pipeline = sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } }).resize(width, height, { fit: 'fill', kernel: 'lanczos3' });
+  if (muted) pipeline = pipeline.grayscale().linear(0.45, 140);
+  const png = await pipeline.png().toBuffer();
   return `data:image/png;base64,${png.toString('base64')}`;
 }

@@ -82,7 +82,7 @@ that row's attention mass on the box's tokens. Rows are ranked by change.`,
       };
       if (o.out) {
         await mkdir(o.out, { recursive: true });
-        const figure = headsFigure(rows, encoder.config.vision, `${method.name} vs original on ${dataset}/${split} (${data.samples.length} boxes, ${model.name})`);
+        const figure = await headsFigure(rows, encoder.config.vision, `${method.name} vs original on ${dataset}/${split} (${data.samples.length} boxes, ${model.name})`);
         await writeFileAtomic(path.join(o.out, 'heads.json'), `${JSON.stringify(result, null, 2)}\n`);
         await writeFileAtomic(path.join(o.out, 'heads.csv'), headsCsv(rows));
         await writeFileAtomic(path.join(o.out, 'heads.svg'), figure.svg);

@@ -3,7 +3,6 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { loadRunReport } from '../analysis/run-report.js';
 import { parsePositiveInt } from '../encoder/open-encoder.js';
-import { screenshotHtml } from '../report/headless-chromium.js';
 import { renderHtmlReport } from '../report/html-report.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { UserError } from '../util/errors.js';
@@ -38,6 +37,8 @@ candidates, caption = the sentence. Classification cards: yellow = the image's b
       await writeFileAtomic(out, renderHtmlReport(model));
       console.log(`report: ${out}`);
       if (o.screenshot) {
+        // Loaded only here: every falip command registers this one, and few need a browser.
+        const { screenshotHtml } = await import('../report/headless-chromium.js');
         const problems = await screenshotHtml(out, o.screenshot);
         const all = [...problems.consoleErrors, ...problems.pageErrors, ...problems.failedRequests];
         for (const p of all) process.stderr.write(`falip: report page: ${p}\n`);

@@ -24,7 +24,7 @@ export interface PageProblems {
 }
 
 /** Chromium's path, or a one-line UserError saying how to install it. */
-export function requireChromium(): string {
+function requireChromium(): string {
   if (!existsSync(CHROMIUM_PATH)) throw new UserError(`${CHROMIUM_PATH} not found: install Chromium with \`${CHROMIUM_INSTALL}\``);
   return CHROMIUM_PATH;
 }

@@ -21,8 +21,8 @@ export interface PatchPanel {
   values: ArrayLike<number>;
   /** The region, as fractions of the image's width and height: [x, y, w, h]. */
   box?: readonly [number, number, number, number];
-  /** One line under the panel. */
-  caption: string;
+  /** Lines under the panel. */
+  caption: string[];
 }
 
 export interface PatchRow {
@@ -49,13 +49,13 @@ const PANEL_W = 180;
 const LABEL_W = 150;
 const BAR_W = 70;
 const GAP = 12;
-const CAPTION_H = 18;
+const CAPTION_LINE = 14;
 const HEADER_H = 54;
 const LEGEND_LINE = 15;
 /** Opacity of the inferno tint: the image stays readable under the strongest attention. */
 const SEQUENTIAL_OPACITY = 0.7;
 /** The region's outline: cyan stands out against inferno and against the red/blue of signed maps. */
-export const BOX_COLOUR = '#00e5ff';
+const BOX_COLOUR = '#00e5ff';
 
 function cells(panel: PatchPanel, scale: PatchScale, grid: number, w: number, h: number): string {
   const cw = w / grid;
@@ -83,7 +83,8 @@ function panelSvg(panel: PatchPanel, scale: PatchScale, grid: number, x: number,
     `<image x="0" y="0" width="${w}" height="${h}" preserveAspectRatio="none" href="${panel.image}"/>` +
     `<g shape-rendering="crispEdges">${cells(panel, scale, grid, w, h)}</g>${box}` +
     `<rect x="0" y="0" width="${w}" height="${h}" fill="none" stroke="#999999" stroke-width="0.5"/>` +
-    `<text x="${w / 2}" y="${h + 13}" font-size="11" text-anchor="middle" fill="#222222">${escapeXml(panel.caption)}</text></g>`
+    panel.caption.map((line, i) => `<text x="${w / 2}" y="${h + 13 + i * CAPTION_LINE}" font-size="11" text-anchor="middle" fill="#222222">${escapeXml(line)}</text>`).join('') +
+    '</g>'
   );
 }
 
@@ -113,7 +114,8 @@ function colourBar(scale: PatchScale, id: string, x: number, y: number, h: numbe
 export function patchFigureSvg(spec: PatchFigureSpec): string {
   const w = PANEL_W;
   const h = Math.round(PANEL_W * Math.min(2.5, Math.max(0.4, spec.aspect)));
-  const rowH = h + CAPTION_H + GAP;
+  const captionLines = Math.max(1, ...spec.rows.flatMap((r) => r.panels.map((p) => p.caption.length)));
+  const rowH = h + 4 + captionLines * CAPTION_LINE + GAP;
   const width = LABEL_W + spec.columns.length * (w + GAP) + BAR_W;
   const legendLines = spec.legend.flatMap((l) => wrapText(l, Math.floor(width / 6.2)));
   const height = HEADER_H + spec.rows.length * rowH + legendLines.length * LEGEND_LINE + GAP;

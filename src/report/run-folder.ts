@@ -2,13 +2,13 @@ import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { UserError } from '../util/errors.js';
-import { REPO_ROOT } from '../util/repo-paths.js';
+import { resultsRoot } from '../util/repo-paths.js';
 import { collectProvenance, configHash, type Provenance } from './provenance.js';
 import { RecordLog } from './records.js';
 import { RunLock } from './run-lock.js';
 
 export interface OpenRunFolderOptions {
-  /** Parent of default run folders (default `<repo>/results`). */
+  /** Parent of default run folders (default `$FALIP_RESULTS`, else `<repo>/results`). */
   root?: string;
   /** Run name, e.g. the table id; the folder is `<root>/<name>-<key hash>`. */
   name: string;
@@ -106,7 +106,7 @@ async function makeFolder(dir: string): Promise<void> {
  */
 export async function openRunFolder(opts: OpenRunFolderOptions): Promise<RunFolder> {
   const hash = configHash(opts.runKey);
-  const dir = opts.out ?? join(opts.root ?? join(REPO_ROOT, 'results'), `${opts.name}-${hash}`);
+  const dir = opts.out ?? join(opts.root ?? resultsRoot(), `${opts.name}-${hash}`);
   const runJsonPath = join(dir, 'run.json');
   const recordsPath = join(dir, 'records.jsonl');
 

@@ -1,4 +1,4 @@
-import { Resvg } from '@resvg/resvg-js';
+import sharp from 'sharp';
 
 /** Text for SVG/HTML character data and attribute values. */
 export function escapeXml(text: string): string {
@@ -11,12 +11,12 @@ export interface RenderedFigure {
   png: Uint8Array;
 }
 
-/** The font the figures name; resvg finds it among the system fonts (DejaVu ships with Debian's fontconfig). */
-export const FIGURE_FONT = 'DejaVu Sans, Liberation Sans, Arial, sans-serif';
+/** The fonts the figures name; librsvg (inside sharp) finds them through fontconfig (DejaVu ships with Debian). */
+const FIGURE_FONT = 'DejaVu Sans, Liberation Sans, Arial, sans-serif';
 
-/** Rasterizes an SVG at `zoom` × its own size (2 = sharp on high-density screens). */
-export function renderFigure(svg: string, zoom = 2): RenderedFigure {
-  const png = new Resvg(svg, { fitTo: { mode: 'zoom', value: zoom }, font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans' } }).render().asPng();
+/** Rasterizes an SVG at `zoom` × its own size (2 = sharp on high-density screens), as the sweep plots are. */
+export async function renderFigure(svg: string, zoom = 2): Promise<RenderedFigure> {
+  const png = await sharp(Buffer.from(svg), { density: 72 * zoom }).png().toBuffer();
   return { svg, png: new Uint8Array(png) };
 }
 

@@ -7,43 +7,9 @@ import { checkRecDataset } from '../src/datasets/check-rec.js';
 import { readDatasetInfo } from '../src/datasets/dataset-info.js';
 import { writeDemoSet } from '../src/datasets/demo-set.js';
 import { readRecManifest, type RecSample } from '../src/datasets/rec-manifest.js';
-import type { BoxXYWH } from '../src/image/box.js';
+import { COLOUR_WORDS, colourWordAt, shapeAt, type Decoded } from './helpers/demo-pixels.js';
 
-/** The test's own idea of each colour word, independent of the generator's palette. */
-const COLOUR_WORDS: Record<string, [number, number, number]> = {
-  red: [255, 0, 0],
-  green: [0, 160, 0],
-  blue: [0, 0, 255],
-  yellow: [255, 220, 0],
-  purple: [128, 0, 160],
-  orange: [255, 140, 0],
-  background: [240, 240, 240],
-};
 const SHAPE_WORDS = ['circle', 'square', 'triangle'];
-
-interface Decoded {
-  width: number;
-  data: Buffer;
-}
-
-function nearestColourWord(img: Decoded, x: number, y: number): string {
-  const i = (Math.floor(y) * img.width + Math.floor(x)) * 3;
-  const [r, g, b] = [img.data[i]!, img.data[i + 1]!, img.data[i + 2]!];
-  let best = '';
-  let bestDist = Infinity;
-  for (const [word, [cr, cg, cb]] of Object.entries(COLOUR_WORDS)) {
-    const d = (r - cr) ** 2 + (g - cg) ** 2 + (b - cb) ** 2;
-    if (d < bestDist) [best, bestDist] = [word, d];
-  }
-  return best;
-}
-
-/** Shape from pixels: a square fills its top-left corner, a triangle only its bottom-left, a circle neither. */
-function shapeAt(img: Decoded, [x, y, , h]: BoxXYWH): string {
-  if (nearestColourWord(img, x + 3, y + 3) !== 'background') return 'square';
-  if (nearestColourWord(img, x + 3, y + h - 4) !== 'background') return 'triangle';
-  return 'circle';
-}
 
 let rootA: string;
 let rootB: string;
@@ -101,7 +67,7 @@ describe('writeDemoSet', () => {
       const img = decoded.get(s.image)!;
       const drawn = s.gold.map((g) => {
         const [x, y, w, h] = g.box;
-        return { id: g.id, colour: nearestColourWord(img, x + w / 2, y + h / 2), shape: shapeAt(img, g.box) };
+        return { id: g.id, colour: colourWordAt(img, x + w / 2, y + h / 2), shape: shapeAt(img, g.box) };
       });
       expect(s.target_ids).toHaveLength(1);
       for (const { text } of s.sentences) {

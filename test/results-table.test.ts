@@ -54,6 +54,11 @@ describe('buildResultsTable', () => {
     expect(cellOf('falip', 'testA').delta).toBeCloseTo(-0.5, 10);
   });
 
+  it('states the delta without float noise (100 − 83.6 is 16.4, not 16.400000000000006)', () => {
+    const one: TableSpec = { title: 't', columns: [{ key: 'c', label: 'c' }], rows: [{ key: 'r', label: 'r', paper: { c: 83.6 } }], footnotes: [] };
+    expect(buildResultsTable(one, cell('r', 'c', 5, 5)).rows[0]!.cells[0]!.delta).toBe(16.4);
+  });
+
   it('marks empty cells with the caller’s status and keeps the paper number', () => {
     const b = cellOf('falip', 'testB');
     expect(b).toMatchObject({ ours: null, status: 'not imported', paper: 41.0, delta: null });

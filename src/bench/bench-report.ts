@@ -27,6 +27,7 @@ export interface BenchReport {
   matmul_peak_gflops: number;
   /** Vision-forward FLOPs × plain images/s at `batch_size`. */
   encoder_gflops: number;
+  /** encoder_gflops over the fp32 matmul peak; in an int8 run the integer kernels can pass 1. */
   encoder_fraction_of_peak: number;
   /** With `--precision int8`: int8 against fp32 in the same run. */
   int8?: Int8Report;

@@ -7,7 +7,7 @@ import { parseTableConfig } from '../experiments/table-config.js';
 import { RecordLog } from '../report/records.js';
 import { cosine } from '../util/vector.js';
 import { timed } from './timed.js';
-import { encodeAll, warmUp } from './encode-all.js';
+import { encodeAll, rekeyed, warmUp } from './encode-all.js';
 import type { BenchRequest } from './workload.js';
 
 /** What int8 costs in accuracy and gains in speed against fp32, measured in one run. */
@@ -22,9 +22,10 @@ export interface Int8Report {
   rec_demo: { predictions: number; changed: number; share: number };
 }
 
-/** Requests per second of one pass over `requests`. */
-async function rate(encoder: OpenedEncoder['encoder'], requests: readonly BenchRequest[]): Promise<number> {
-  const { seconds } = await timed(() => encodeAll(encoder, requests));
+/** Requests per second of one pass over `requests`, under keys of this round only. */
+async function rate(encoder: OpenedEncoder['encoder'], requests: readonly BenchRequest[], round: number): Promise<number> {
+  const fresh = await rekeyed(encoder, requests, `round-${round}:`);
+  const { seconds } = await timed(() => encodeAll(encoder, fresh));
   return requests.length / seconds;
 }
 
@@ -54,8 +55,8 @@ export async function int8Drift(fp32: OpenedEncoder, int8: OpenedEncoder, reques
   let q = 0;
   for (let r = 0; r < rounds; r++) {
     // Alternating rounds, each precision keeping its best: the machine drifts more than one round lasts.
-    f = Math.max(f, await rate(fp32.encoder, requests));
-    q = Math.max(q, await rate(int8.encoder, requests));
+    f = Math.max(f, await rate(fp32.encoder, requests, r));
+    q = Math.max(q, await rate(int8.encoder, requests, r));
   }
   const [a, b] = await Promise.all([encodeAll(fp32.encoder, requests), encodeAll(int8.encoder, requests)]);
   const cos = a.map((x, i) => cosine(x, b[i]!));

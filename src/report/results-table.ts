@@ -87,6 +87,11 @@ function averageOf(values: readonly (number | null)[]): number | null {
   return (values as number[]).reduce((s, v) => s + v, 0) / values.length;
 }
 
+/** ours − paper, without binary noise in the last digits (100 − 83.6 is 16.400000000000006 in floats). */
+function difference(ours: number, paper: number): number {
+  return Number((ours - paper).toFixed(10));
+}
+
 /** Mean of the row's column accuracies (not pooled over items, matching how the paper averages). */
 function averageCell(row: TableRowSpec, cells: readonly ResultCell[]): ResultCell {
   const accuracy = averageOf(cells.map((c) => c.ours?.accuracy ?? null));
@@ -98,7 +103,7 @@ function averageCell(row: TableRowSpec, cells: readonly ResultCell[]): ResultCel
     // The average is missing for the same reason as the first column that is missing.
     status: ours === null ? (cells.find((c) => c.status !== null)?.status ?? 'not run') : null,
     paper,
-    delta: ours !== null && paper !== null ? ours.accuracy - paper : null,
+    delta: ours !== null && paper !== null ? difference(ours.accuracy, paper) : null,
     paired: null,
   };
 }
@@ -142,7 +147,7 @@ export function buildResultsTable(spec: TableSpec, records: readonly EvalRecord[
         ours: { accuracy, n, ci },
         status: null,
         paper,
-        delta: paper === null ? null : accuracy - paper,
+        delta: paper === null ? null : difference(accuracy, paper),
         paired: isBaseline ? null : pairedComparison(cellRecords, recordsOf(baselineSpec.key, data), metric, bootstrap),
       };
     });

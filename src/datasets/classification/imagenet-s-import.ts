@@ -96,10 +96,11 @@ export async function importImageNetS(opts: ImageNetSImportOptions): Promise<Imp
     created_by: `falip data import imagenet-s${opts.names === undefined ? '' : ' --names FILE'}`,
   };
   await writeClsDataset(dir, samples, classes, info);
+  // A fallback is only worth a line when some mask needed it.
   const notes = [
     table8Note('imagenet-s', { images: samples.length, classes: classes.names.length }),
-    `${fallbacks('foreground')} mask(s) have no pixel of their own class: their box encloses every labelled pixel (ids other than 0 and 1000)`,
-    `${fallbacks('image')} mask(s) have no labelled pixel at all: their box is the whole image`,
+    ...(fallbacks('foreground') > 0 ? [`${fallbacks('foreground')} mask(s) have no pixel of their own class: their box encloses every labelled pixel (ids other than 0 and 1000)`] : []),
+    ...(fallbacks('image') > 0 ? [`${fallbacks('image')} mask(s) have no labelled pixel at all: their box is the whole image`] : []),
   ];
   return { dir, info, notes, warnings: read.flatMap((r) => r.warnings) };
 }

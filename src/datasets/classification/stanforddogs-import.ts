@@ -114,7 +114,7 @@ export async function importStanfordDogs(opts: DogsImportOptions): Promise<Impor
   await writeClsDataset(dir, samples, classes, info);
   const notes = [
     table8Note('stanforddogs', { images: samples.length, classes: classes.names.length }),
-    `${multi} image(s) show several dogs: their box is ${POLICY_WORDS[opts.multiBox]}`,
+    ...(multi > 0 ? [`${multi} image(s) show several dogs: their box is ${POLICY_WORDS[opts.multiBox]}`] : []),
   ];
   return { dir, info, notes, warnings };
 }

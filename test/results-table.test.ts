@@ -9,7 +9,7 @@ import type { EvalRecord } from '../src/report/records.js';
 import { renderCsv } from '../src/report/render-csv.js';
 import { renderMarkdown, renderTerminal } from '../src/report/render-markdown.js';
 import { buildResultsTable, type TableSpec } from '../src/report/results-table.js';
-import { openRunFolder } from '../src/report/run-folder.js';
+import { keyDifferences, openRunFolder } from '../src/report/run-folder.js';
 import { UserError } from '../src/util/errors.js';
 
 /** `n` records of one cell whose first `k` items (ids i00, i01, …) are correct. */
@@ -173,13 +173,20 @@ describe('openRunFolder', () => {
     changed.close();
   });
 
+  it('names where two run keys differ, list entries by their key', () => {
+    const a = { model: { sha256: 'x' }, columns: [{ key: 'demo/val', content: 'c1' }, { key: 'demo/test', content: 'c2' }], rows: [{ key: 'r' }] };
+    const b = { model: { sha256: 'y' }, columns: [{ key: 'demo/val', content: 'c9' }, { key: 'demo/test', content: 'c2' }], rows: [] };
+    expect(keyDifferences(a, b)).toEqual(['model.sha256', 'columns[demo/val].content', 'rows (1 vs 0 entries)']);
+    expect(keyDifferences(a, structuredClone(a))).toEqual([]);
+  });
+
   it('refuses an --out folder that holds another configuration', async () => {
     const out = join(await mkdtemp(join(tmpdir(), 'falip-out-')), 'mine');
     (await openRunFolder({ name: 'table1', runKey: config, out })).close();
     const other = openRunFolder({ name: 'table1', runKey: { ...config, seed: 4 }, out });
     await expect(other).rejects.toBeInstanceOf(UserError);
     await expect(openRunFolder({ name: 'table1', runKey: { ...config, seed: 4 }, out })).rejects.toThrow(
-      `${out}/run.json: holds a different run (key hash ${configHash(config)}, this one ${configHash({ ...config, seed: 4 })}: another model, data, sampling or method parameter); use another --out`,
+      `${out}/run.json: holds a different run (key hash ${configHash(config)}, this one ${configHash({ ...config, seed: 4 })}; they differ in seed); use another --out`,
     );
     // The refusals released the lock: the folder opens again for its own run.
     (await openRunFolder({ name: 'table1', runKey: config, out })).close();

@@ -67,6 +67,25 @@ export function seedsOf(config: unknown, path = ''): Record<string, number> {
   return seeds;
 }
 
+/**
+ * Where two run keys differ, as paths ("model.sha256", "columns[demo/val].content"): list entries are
+ * named by their `key` field where they have one, so the path says which row or column changed.
+ */
+export function keyDifferences(a: unknown, b: unknown, at = ''): string[] {
+  if (Array.isArray(a) && Array.isArray(b)) {
+    if (a.length !== b.length) return [`${at} (${a.length} vs ${b.length} entries)`];
+    return a.flatMap((x, i) => {
+      const name = (x as { key?: unknown } | null)?.key;
+      return keyDifferences(x, b[i], `${at}[${typeof name === 'string' ? name : i}]`);
+    });
+  }
+  if (a !== null && b !== null && typeof a === 'object' && typeof b === 'object' && !Array.isArray(a) && !Array.isArray(b)) {
+    const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])];
+    return keys.flatMap((k) => keyDifferences((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], at ? `${at}.${k}` : k));
+  }
+  return JSON.stringify(a) === JSON.stringify(b) ? [] : [at || '(the whole key)'];
+}
+
 async function exists(path: string): Promise<boolean> {
   return (await stat(path).catch(() => undefined)) !== undefined;
 }
@@ -115,7 +134,9 @@ export async function openRunFolder(opts: OpenRunFolderOptions): Promise<RunFold
   try {
     const previous = await readRunJson(runJsonPath);
     if (previous && previous.config_hash !== hash) {
-      throw new UserError(`${runJsonPath}: holds a different run (key hash ${previous.config_hash}, this one ${hash}: another model, data, sampling or method parameter); use another --out`);
+      const differs = keyDifferences(previous.key, opts.runKey);
+      const shown = differs.length > 3 ? `${differs.slice(0, 3).join(', ')} and ${differs.length - 3} more` : differs.join(', ');
+      throw new UserError(`${runJsonPath}: holds a different run (key hash ${previous.config_hash}, this one ${hash}; they differ in ${shown}); use another --out`);
     }
     if (!previous && (await exists(recordsPath))) {
       throw new UserError(`${recordsPath}: records without a run.json, so their run is unknown; use another --out`);

@@ -12,9 +12,14 @@ import type { BenchRequest } from './workload.js';
 
 /** What int8 costs in accuracy and gains in speed against fp32, measured in one run. */
 export interface Int8Report {
-  /** Plain images per second at batch 1 (int8 always runs at batch 1, see open-encoder). */
+  /**
+   * Images per second over the requests `int8Drift` was given (falip bench: the workload's plain and
+   * FALIP requests), each precision at the batch size it runs at (`batch_size`).
+   */
   images_per_s: { fp32: number; int8: number };
-  /** int8 time over fp32 time, inverted: how many times faster int8 is. */
+  /** Requests per model call of each encoder: fp32's device batch size; int8 always 1 (see open-encoder). */
+  batch_size: { fp32: number; int8: number };
+  /** int8 time over fp32 time, inverted: how many times faster int8 is, each at its `batch_size`. */
   speedup: number;
   /** Cosine of int8 to fp32 image embeddings over the workload's plain and FALIP requests. */
   embedding_cosine: { mean: number; min: number };
@@ -66,6 +71,7 @@ export async function int8Drift(fp32: OpenedEncoder, int8: OpenedEncoder, reques
     const changed = [...pf].filter(([k, p]) => pq.get(k) !== p).length;
     return {
       images_per_s: { fp32: f, int8: q },
+      batch_size: { fp32: fp32.encoder.options.batchSize, int8: int8.encoder.options.batchSize },
       speedup: q / f,
       embedding_cosine: { mean: cos.reduce((s, c) => s + c, 0) / cos.length, min: Math.min(...cos) },
       rec_demo: { predictions: pf.size, changed, share: changed / pf.size },

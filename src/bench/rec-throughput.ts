@@ -18,10 +18,10 @@ export interface RecPathResult {
  * sharing off. Text encoding is left out of both paths: it is the same work in each.
  */
 export async function naiveRec(encoder: ClipEncoder, w: BenchWorkload, sentences: number): Promise<RecPathResult> {
-  await warmUp(encoder, falipRequests(w, 'naive:', 'request'), encoder.options.batchSize);
+  const requests = falipRequests(w, 'naive:', 'request');
+  await warmUp(encoder, requests, encoder.options.batchSize);
   const { result: features, seconds } = await timed(async () => {
     const out: Float32Array[] = [];
-    const requests = falipRequests(w, 'naive:', 'request');
     for (let image = 0; image < w.pixels.length; image++) {
       const items = requests.filter((_, k) => w.items[k]!.image === image);
       for (let s = 0; s < sentences; s++) {

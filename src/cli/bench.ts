@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { int8Drift } from '../bench/int8-drift.js';
-import { missedTargets, REC_MAX_REL_DIFF, renderBench } from '../bench/render-bench.js';
+import { missedTargets, REC_MAX_REL_DIFF, renderBench, targetsHelp } from '../bench/render-bench.js';
 import { BENCH_PHASES, runBench } from '../bench/run-bench.js';
 import { benchWorkload, falipRequests, plainRequests } from '../bench/workload.js';
 import { ensureDemoSet } from '../datasets/demo-set.js';
@@ -33,7 +33,7 @@ export function register(program: Command): void {
     .addOption(makeOption('device'))
     .addOption(makeOption('threads'))
     .addOption(makeOption('precision'))
-    .option('--check', 'exit 1 when a measurement misses its target (FALIP/plain ≤ 1.05, REC speedup ≥ 8.5, int8 speedup ≥ 2)')
+    .option('--check', `exit 1 when a measurement misses its target (${targetsHelp()})`)
     .addOption(makeOption('json'))
     .action(async (o: BenchFlags) => {
       const counts = {

@@ -21,8 +21,6 @@ export interface EncoderOptions {
   batchSize: number;
   /** Share the unbiased prefix layers across the boxes of an image (exact; off only to measure it). */
   prefixSharing?: boolean;
-  /** With a CLS-row-only bias, run the first biased layer's patch rows once per image too (exact; off only to measure it). */
-  clsRowSplit?: boolean;
 }
 
 /** Bounded memo of per-image work (prefix hidden states, captures): boxes of one image arrive together. */
@@ -33,7 +31,7 @@ const CLS_PROJECTION = 'vision-cls-projection';
 const CAPTURE_OUTPUTS = ['image_embeds', 'cls_residual', 'cls_head_out', 'cls_attn'] as const;
 
 /** 0-based index of the first layer whose gate has any nonzero head, or -1. */
-export function firstGatedLayer(gate: Float32Array, heads: number): number {
+function firstGatedLayer(gate: Float32Array, heads: number): number {
   const i = gate.findIndex((g) => g !== 0);
   return i < 0 ? -1 : Math.floor(i / heads);
 }
@@ -97,7 +95,7 @@ export class ClipEncoder implements Encoder {
     if (this.options.prefixSharing === false || first === 0 || request.edit) {
       return this.embeds(this.visionJob({ from: 0, to: L, bias: true, biasFrom: first, capture: false }, { pixel_values: this.pixelFeed(pixels), ...this.biasFeeds(attention) }, attention));
     }
-    if (this.options.clsRowSplit !== false && isClsRowOnlyBias(attention.bias, visionTokens(this.config.vision))) {
+    if (isClsRowOnlyBias(attention.bias, visionTokens(this.config.vision))) {
       const pre = await this.clsRowPrefix(input, pixels, first);
       return this.embeds(this.visionJob({ from: first, to: L, bias: true, capture: false, clsRowSplit: 'per-box' }, { ...pre, ...this.biasFeeds(attention) }, attention));
     }

@@ -17,24 +17,24 @@ interface EntryHeader {
   sha256: string;
 }
 
-/** Why an entry cannot be used, or null when it can. */
-function problemOf(bytes: Buffer, key: string, expectedLength: number): string | null {
+/** An entry's data bytes (after the header line) when it can be used, else why it cannot. */
+function readEntry(bytes: Buffer, key: string, expectedLength: number): { data: Buffer } | { problem: string } {
   const magic = Buffer.from(MAGIC);
-  if (bytes.length < magic.length || !bytes.subarray(0, magic.length).equals(magic)) return 'not a falip feature file';
+  if (bytes.length < magic.length || !bytes.subarray(0, magic.length).equals(magic)) return { problem: 'not a falip feature file' };
   const end = bytes.indexOf(0x0a, magic.length);
-  if (end < 0) return 'truncated header';
+  if (end < 0) return { problem: 'truncated header' };
   let header: EntryHeader;
   try {
     header = JSON.parse(bytes.subarray(magic.length, end).toString('utf8')) as EntryHeader;
   } catch {
-    return 'unreadable header';
+    return { problem: 'unreadable header' };
   }
   const data = bytes.subarray(end + 1);
-  if (header.key !== key) return 'holds another key';
-  if (header.dtype !== 'float32' || header.length !== expectedLength) return `holds ${header.length} ${header.dtype} values, expected ${expectedLength} float32`;
-  if (data.length !== 4 * header.length) return `${data.length} data bytes, expected ${4 * header.length}`;
-  if (sha256Hex(data) !== header.sha256) return 'checksum mismatch';
-  return null;
+  if (header.key !== key) return { problem: 'holds another key' };
+  if (header.dtype !== 'float32' || header.length !== expectedLength) return { problem: `holds ${header.length} ${header.dtype} values, expected ${expectedLength} float32` };
+  if (data.length !== 4 * header.length) return { problem: `${data.length} data bytes, expected ${4 * header.length}` };
+  if (sha256Hex(data) !== header.sha256) return { problem: 'checksum mismatch' };
+  return { data };
 }
 
 /**
@@ -79,16 +79,16 @@ export class FeatureCache {
       this.misses++;
       return undefined;
     }
-    const problem = problemOf(bytes, key, expectedLength);
-    if (problem !== null) {
+    const entry = readEntry(bytes, key, expectedLength);
+    if ('problem' in entry) {
       this.corrupt++;
       this.misses++;
-      process.stderr.write(`falip: ${f}: corrupt feature cache entry (${problem}), recomputing\n`);
+      process.stderr.write(`falip: ${f}: corrupt feature cache entry (${entry.problem}), recomputing\n`);
       await rm(f, { force: true });
       return undefined;
     }
     this.hits++;
-    const data = bytes.subarray(bytes.indexOf(0x0a, MAGIC.length) + 1);
+    const { data } = entry;
     return new Float32Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
   }
 

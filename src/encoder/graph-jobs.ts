@@ -32,7 +32,7 @@ function feedsKey(job: GraphJob): string {
   return `${job.graph}|${items.join(';')}|${shared.join(';')}|${job.outputs.join(',')}`;
 }
 
-export function stack(parts: readonly Float32Array[]): Float32Array {
+function stack(parts: readonly Float32Array[]): Float32Array {
   const n = parts[0]!.length;
   const out = new Float32Array(parts.length * n);
   parts.forEach((p, i) => {

@@ -1,12 +1,11 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { writeFileAtomic } from '../util/atomic-write.js';
 import { UserError } from '../util/errors.js';
+import { withFsErrors } from '../util/fs-errors.js';
 import { loadCheckpoint, readConfig, type Checkpoint } from './checkpoint.js';
 import type { ClipConfig } from './clip-config.js';
-import { withFsErrors } from './fs-errors.js';
-import { modelIdentity, type ModelIdentity } from './model-identity.js';
+import { configHash, modelIdentity, type ModelIdentity } from './model-identity.js';
 import type { ResolvedModel } from './model-store.js';
 import type { Precision } from './onnx/precision.js';
 import { buildDecompositionGraph, DECOMPOSITION_GRAPH } from './onnx/decomposition-graph.js';
@@ -19,7 +18,7 @@ import {
   visionSpecName,
   type VisionGraphSpec,
 } from './onnx/vision-graph.js';
-import { writeWeightsFile, type WeightsIndex } from './onnx/weights-file.js';
+import { writeWeights, type WeightsIndex } from './onnx/weights-file.js';
 import { checkFile, writeVerifiedFile, type FileCheck } from './verified-file.js';
 import { checkWeightsIndex } from './weights-index-check.js';
 import { checkpointSha256 } from './source-hash.js';
@@ -98,8 +97,7 @@ export class ModelGraphs {
   /** The checkpoint, loaded at most once, and only if it still is the one `open` identified. */
   private checkpoint(): Promise<Checkpoint> {
     this.checkpointPending ??= loadCheckpoint(this.model.sourceDir).then((c) => {
-      const now = modelIdentity(c.sha256, c.config);
-      if (now.sha256 !== this.identity.sha256 || now.configHash !== this.identity.configHash) {
+      if (c.sha256 !== this.identity.sha256 || configHash(c.config) !== this.identity.configHash) {
         throw new UserError(`${this.model.sourceDir}: the checkpoint changed while falip was running; run again`);
       }
       return c;
@@ -153,10 +151,10 @@ export class ModelGraphs {
         await this.rebuild(found, async () => {
           const { weights } = await this.checkpoint();
           const entries = tower === 'vision' ? visionWeightEntries(this.config, weights) : textWeightEntries(this.config, weights);
-          await writeVerifiedFile(path.join(this.dir, this.fileName(tower, 'bin')), async (staging) => {
-            index = await writeWeightsFile(staging, entries, this.precision);
+          await writeVerifiedFile(path.join(this.dir, this.fileName(tower, 'bin')), async (sink) => {
+            index = await writeWeights(sink, entries, this.precision);
           });
-          await writeVerifiedFile(path.join(this.dir, this.fileName(tower, 'index.json')), (staging) => writeFileAtomic(staging, JSON.stringify(index)));
+          await writeVerifiedFile(path.join(this.dir, this.fileName(tower, 'index.json')), (sink) => sink(Buffer.from(JSON.stringify(index))));
         });
         // Both towers prepared: every later graph reads the weights files, so the checkpoint (600 MB
         // for ViT-B/16) need not stay in memory beside ORT's own copy.
@@ -184,7 +182,7 @@ export class ModelGraphs {
         const found = await checkFile(target);
         if (found.state !== 'ok') {
           await this.rebuild(found, () =>
-            writeVerifiedFile(target, (staging) => writeFileAtomic(staging, build(index, this.fileName(tower, 'bin'), this.precision))),
+            writeVerifiedFile(target, (sink) => sink(build(index, this.fileName(tower, 'bin'), this.precision))),
           );
         }
         return target;

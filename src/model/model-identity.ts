@@ -35,7 +35,7 @@ function archShape(c: ClipConfig): unknown {
   return { vision: c.vision, text, projectionDim: c.projectionDim, hiddenAct: c.hiddenAct };
 }
 
-export function archLabel(c: ClipConfig): string {
+function archLabel(c: ClipConfig): string {
   const shape = canonicalJson(archShape(c));
   const known = ARCH_NAMES.find((name) => canonicalJson(archShape(archConfig(name, c.text.vocabSize))) === shape);
   if (known) return known;

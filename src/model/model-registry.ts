@@ -2,8 +2,8 @@ import { existsSync } from 'node:fs';
 import { readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from '../util/errors.js';
+import { withFsErrors } from '../util/fs-errors.js';
 import { loadCheckpoint, type Checkpoint } from './checkpoint.js';
-import { withFsErrors } from './fs-errors.js';
 import { graphsFolderName } from './graph-cache.js';
 import { modelIdentity } from './model-identity.js';
 import {

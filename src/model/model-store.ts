@@ -5,20 +5,18 @@ import { z } from 'zod';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { UserError } from '../util/errors.js';
 import { modelsRoot } from '../util/repo-paths.js';
-import { sha256Hex } from '../util/sha256.js';
+import { sha256Hex, sha256HexSchema } from '../util/sha256.js';
 import { describeIssue, safeParseWith } from '../util/schema-check.js';
 import { canonicalHash } from './model-identity.js';
-
-const Sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 hex digits');
 
 /** models/<name>/model.json: a registered model, where its checkpoint folder is, and what it was when imported. */
 const ModelRecord = z.strictObject({
   name: z.string(),
   source: z.string(),
   /** sha256 of model.safetensors at import. */
-  sha256: Sha256Hex,
+  sha256: sha256HexSchema,
   /** `configHash` of config.json at import: with sha256, the model's identity. */
-  config_hash: Sha256Hex,
+  config_hash: sha256HexSchema,
   arch: z.string(),
   dims: z.record(z.string(), z.number().int().positive()),
 });
@@ -28,7 +26,7 @@ export type ModelRecord = z.infer<typeof ModelRecord>;
  * As stored: the record plus the sha256 of its own canonical JSON, so a record edited or damaged into
  * something that still parses (a different sha256, a changed source) is noticed rather than trusted.
  */
-const StoredModelRecord = ModelRecord.extend({ checksum: Sha256Hex });
+const StoredModelRecord = ModelRecord.extend({ checksum: sha256HexSchema });
 
 /** What models/<name>/model.json holds: nothing, a usable record, or a damaged one (and why). */
 export type ModelRecordState =

@@ -1,6 +1,6 @@
+import { withFsErrors } from '../util/fs-errors.js';
 import { archConfig, type ArchName, type ClipConfig } from './clip-config.js';
 import { byteLevelVocab, clipVocabFromBpeGz, vocabFiles } from './bpe-vocab.js';
-import { withFsErrors } from './fs-errors.js';
 import { randomWeights, writeModelFolder } from './random-weights.js';
 
 export interface RandomModelOptions {

@@ -1,44 +1,27 @@
-import { existsSync } from 'node:fs';
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { sha256OfFile } from '../util/sha256.js';
+import { FileStamp, readStampFile, stampMatches } from './file-stamp.js';
 
 /** `<cacheDir>/source-hash.json`: the checkpoint's sha256 as of the file's size and mtime. */
-const SourceHashMemo = z.strictObject({
-  file: z.string(),
-  size: z.number().int().nonnegative(),
-  mtimeMs: z.number(),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/),
-});
+const SourceHashMemo = FileStamp.extend({ file: z.string() });
 type SourceHashMemo = z.infer<typeof SourceHashMemo>;
 
 function memoPath(cacheDir: string): string {
   return path.join(cacheDir, 'source-hash.json');
 }
 
-/** The memo if it is well-formed; anything else (truncated, edited, an old layout) is no memo at all. */
-async function readMemo(cacheDir: string): Promise<SourceHashMemo | undefined> {
-  const file = memoPath(cacheDir);
-  if (!existsSync(file)) return undefined;
-  try {
-    const parsed = SourceHashMemo.safeParse(JSON.parse(await readFile(file, 'utf8')));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * Hex SHA-256 of `weightsFile`. Hashing a 600 MB checkpoint takes a second, so the result is
  * remembered in the cache folder while the file's size and mtime stay the same; a memo that does not
- * parse is recomputed and rewritten, never trusted.
+ * parse (truncated, edited, an old layout) is no memo at all: recomputed and rewritten, never trusted.
  */
 export async function checkpointSha256(weightsFile: string, cacheDir: string): Promise<string> {
   const st = await stat(weightsFile);
-  const memo = await readMemo(cacheDir);
-  if (memo && memo.file === weightsFile && memo.size === st.size && memo.mtimeMs === st.mtimeMs) return memo.sha256;
+  const memo = await readStampFile(memoPath(cacheDir), SourceHashMemo);
+  if (memo.state === 'ok' && memo.value.file === weightsFile && stampMatches(memo.value, st)) return memo.value.sha256;
   const sha256 = await sha256OfFile(weightsFile);
   // Only a saving for the next run: a read-only cache folder whose graphs are complete still works.
   await rememberSha256(weightsFile, cacheDir, sha256, st).catch(() => undefined);

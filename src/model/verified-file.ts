@@ -1,8 +1,9 @@
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readFile, rename, rm, stat } from 'node:fs/promises';
-import { z } from 'zod';
-import { tempPathFor, writeFileAtomic } from '../util/atomic-write.js';
+import { stat } from 'node:fs/promises';
+import { writeAll, writeAtomically, writeFileAtomic } from '../util/atomic-write.js';
 import { sha256OfFile } from '../util/sha256.js';
+import { FileStamp, readStampFile, stampMatches } from './file-stamp.js';
 
 /**
  * Every file of the graph cache has a manifest beside it (`<file>.manifest.json`) recording its byte
@@ -18,40 +19,25 @@ import { sha256OfFile } from '../util/sha256.js';
  */
 const ALWAYS_HASH_BYTES = 1 << 20;
 
-const Manifest = z.strictObject({
-  size: z.number().int().nonnegative(),
-  mtimeMs: z.number(),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/),
-});
-type Manifest = z.infer<typeof Manifest>;
-
 /** What a cache file's check found: usable, not there yet (build it quietly), or damaged (say so, rebuild). */
 export type FileCheck = { state: 'ok' } | { state: 'missing' } | { state: 'corrupt'; file: string; reason: string };
 
-export function manifestPath(file: string): string {
+/** The manifest (a FileStamp) beside `file`. */
+function manifestPath(file: string): string {
   return `${file}.manifest.json`;
-}
-
-async function readManifest(file: string): Promise<Manifest | string> {
-  const where = manifestPath(file);
-  if (!existsSync(where)) return 'no checksum manifest';
-  try {
-    const parsed = Manifest.safeParse(JSON.parse(await readFile(where, 'utf8')));
-    return parsed.success ? parsed.data : 'unreadable checksum manifest';
-  } catch {
-    return 'unreadable checksum manifest';
-  }
 }
 
 /** Checks `file` against its manifest (see the cost note above). */
 export async function checkFile(file: string): Promise<FileCheck> {
   if (!existsSync(file)) return { state: 'missing' };
   const corrupt = (reason: string): FileCheck => ({ state: 'corrupt', file, reason });
-  const manifest = await readManifest(file);
-  if (typeof manifest === 'string') return corrupt(manifest);
+  const read = await readStampFile(manifestPath(file), FileStamp);
+  if (read.state === 'missing') return corrupt('no checksum manifest');
+  if (read.state === 'unreadable') return corrupt('unreadable checksum manifest');
+  const manifest = read.value;
   const st = await stat(file);
   if (st.size !== manifest.size) return corrupt(`${st.size} bytes, ${manifest.size} written`);
-  if (st.mtimeMs === manifest.mtimeMs && st.size >= ALWAYS_HASH_BYTES) return { state: 'ok' };
+  if (stampMatches(manifest, st) && st.size >= ALWAYS_HASH_BYTES) return { state: 'ok' };
   if ((await sha256OfFile(file)) !== manifest.sha256) return corrupt('sha256 differs from the one recorded when it was written');
   if (st.mtimeMs !== manifest.mtimeMs) {
     // Same bytes, new mtime (copied, touched, or written twice by two processes at once): record the
@@ -62,20 +48,26 @@ export async function checkFile(file: string): Promise<FileCheck> {
 }
 
 /**
- * Writes `file` through `write` (which fills a staging path of this process's own), records its
- * manifest, then renames it into place. The manifest is in place before the file, so another process
- * that sees the file also finds a manifest describing it: two first runs building the same graph at
- * once never take each other's complete file for a damaged one. The rename replaces a damaged file
- * atomically; a process that has it open keeps reading the old inode.
+ * Writes `file` once, through one temporary name of this process's own (`tempPathFor`): `write` streams
+ * its bytes into `sink`, which hashes them as they are written. The file is fsynced and closed, its
+ * manifest recorded, and only then is it renamed into place. The manifest is in place before the file,
+ * so another process that sees the file also finds a manifest describing it: two first runs building
+ * the same graph at once never take each other's complete file for a damaged one. The rename replaces a
+ * damaged file atomically; a process that has it open keeps reading the old inode. On failure the
+ * temporary file is removed and `file` is untouched.
  */
-export async function writeVerifiedFile(file: string, write: (stagingPath: string) => Promise<void>): Promise<void> {
-  const staging = tempPathFor(file);
-  try {
-    await write(staging);
-    const [st, sha256] = await Promise.all([stat(staging), sha256OfFile(staging)]);
-    await writeFileAtomic(manifestPath(file), JSON.stringify({ size: st.size, mtimeMs: st.mtimeMs, sha256 } satisfies Manifest));
-    await rename(staging, file);
-  } finally {
-    await rm(staging, { force: true });
-  }
+export async function writeVerifiedFile(file: string, write: (sink: (bytes: Uint8Array) => Promise<void>) => Promise<void>): Promise<void> {
+  const hash = createHash('sha256');
+  await writeAtomically(
+    file,
+    (handle) =>
+      write(async (bytes) => {
+        hash.update(bytes);
+        await writeAll(handle, bytes);
+      }),
+    async (staging) => {
+      const { size, mtimeMs } = await stat(staging);
+      await writeFileAtomic(manifestPath(file), JSON.stringify({ size, mtimeMs, sha256: hash.digest('hex') } satisfies FileStamp));
+    },
+  );
 }

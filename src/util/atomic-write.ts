@@ -9,13 +9,29 @@ export function tempPathFor(path: string): string {
   return `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
 }
 
+/** The suffix `tempPathFor` adds (`x.onnx.tmp-123-ab12cd34`); kept beside it so the two cannot drift. */
+const TEMP_SUFFIX = /\.tmp-\d+-[0-9a-f]+$/;
+
+/** The file a temporary name of `tempPathFor` stands for (any other path unchanged), for messages. */
+export function withoutTempSuffix(path: string): string {
+  return path.replace(TEMP_SUFFIX, '');
+}
+
 /**
  * Writes `path` so that a reader (or a resumed run after a crash) sees either the old file or the
  * complete new one, never a half-written file: `write` fills a temporary file, which is fsynced and
  * renamed over `path` (rename is atomic within one file system). On failure the temporary file is
  * removed and `path` is untouched. `write` may stream (a ViT-L checkpoint is 1.7 GB).
+ *
+ * `beforeRename`, when given, runs on the complete, fsynced and closed temporary file just before the
+ * rename (to record something about it first); if it fails, the temporary file is removed and `path` is
+ * untouched.
  */
-export async function writeAtomically(path: string, write: (handle: FileHandle) => Promise<void>): Promise<void> {
+export async function writeAtomically(
+  path: string,
+  write: (handle: FileHandle) => Promise<void>,
+  beforeRename?: (tmp: string) => Promise<void>,
+): Promise<void> {
   const tmp = tempPathFor(path);
   const handle = await open(tmp, 'w');
   try {
@@ -28,6 +44,7 @@ export async function writeAtomically(path: string, write: (handle: FileHandle) 
     throw err;
   }
   try {
+    await beforeRename?.(tmp);
     await rename(tmp, path);
   } catch (err) {
     await rm(tmp, { force: true });

@@ -2,6 +2,7 @@ import { visionTokens, type ClipConfig } from '../clip-config.js';
 import { ElemType, GraphBuilder, int, ints } from './graph-builder.js';
 import type { Precision } from './precision.js';
 import { attention, layerNorm, mlp, towerContext } from './transformer-ops.js';
+import { clsOf, embed, gateRow, stackLayers } from './vision-ops.js';
 import type { WeightsIndex } from './weights-file.js';
 
 /** The cache name of the graph (one per model and precision). */
@@ -10,19 +11,9 @@ export const DECOMPOSITION_GRAPH = 'vision-decomposition';
 /** Every output of the graph; `token_scores` [B,L,H,T] is the map, the others are the remaining terms. */
 export const DECOMPOSITION_OUTPUTS = ['image_embeds', 'score', 'token_scores', 'embed_score', 'out_bias_scores', 'mlp_scores', 'ln_post_bias_score'] as const;
 
-/** Row 0 of a [B,T,…] tensor without the axis: [B,…]. */
-function clsOf(g: GraphBuilder, x: string): string {
-  return g.op('Gather', [x, g.constInt64([0], [])], { axis: int(1) });
-}
-
 /** Σ over the last axis of a·b (broadcasting), without that axis. */
 function dot(g: GraphBuilder, a: string, b: string): string {
   return g.op('ReduceSum', [g.op('Mul', [a, b]), g.constInt64([-1])], { keepdims: int(0) });
-}
-
-/** Stacks per-layer [B,…] tensors into [B,L,…]. */
-function stackLayers(g: GraphBuilder, perLayer: readonly string[]): string {
-  return g.op('Concat', perLayer.map((t) => g.op('Unsqueeze', [t, g.constInt64([1])])), { axis: int(1) });
 }
 
 /**
@@ -55,14 +46,8 @@ export function buildDecompositionGraph(cfg: ClipConfig, index: WeightsIndex, we
   const g = new GraphBuilder(weightsFile, precision);
   const c = towerContext(g, index, 'vision', v, cfg.hiddenAct);
 
-  // The embedding as the vision graphs compute it (their builder keeps it private): patch conv, row-major
-  // flattening (token 1 + row·G + col), CLS prepended, positions added, ln_pre.
-  const pixels = g.input('pixel_values', ElemType.FLOAT, ['batch', 3, S, S]);
-  const conv = g.op('Conv', [pixels, c.weight('v.patch')], { kernel_shape: ints([v.patchSize, v.patchSize]), strides: ints([v.patchSize, v.patchSize]) });
-  const patches = g.op('Transpose', [g.op('Reshape', [conv, g.constInt64([0, D, -1])])], { perm: ints([0, 2, 1]) });
-  const batch = g.op('Slice', [g.op('Shape', [pixels]), g.constInt64([0]), g.constInt64([1])]);
-  const clsToken = g.op('Expand', [c.weight('v.cls'), g.op('Concat', [batch, g.constInt64([1, D])], { axis: int(0) })]);
-  let x = layerNorm(c, g.op('Add', [g.op('Concat', [clsToken, patches], { axis: int(1) }), c.weight('v.pos')]), 'v.ln_pre');
+  // The embedding exactly as the vision graphs compute it.
+  let x = embed(c, cfg, g.input('pixel_values', ElemType.FLOAT, ['batch', 3, S, S]));
   const embedCls = clsOf(g, x);
 
   const bias = g.input('attn_bias', ElemType.FLOAT, ['batch', 'bias_heads', T, T]);
@@ -72,8 +57,8 @@ export function buildDecompositionGraph(cfg: ClipConfig, index: WeightsIndex, we
   const mlpCls: string[] = []; // [B,D] per layer
   for (let l = 0; l < L; l++) {
     const key = `v.l${l}`;
-    const gateRow = g.op('Reshape', [g.op('Gather', [gate, g.constInt64([l], [])], { axis: int(0) }), g.constInt64([1, H, 1, 1])]);
-    const att = attention(c, layerNorm(c, x, `${key}.ln1`), key, { bias: g.op('Mul', [bias, gateRow]) });
+    const layerGate = gateRow(g, gate, l, H);
+    const att = attention(c, layerNorm(c, x, `${key}.ln1`), key, { bias: g.op('Mul', [bias, layerGate]) });
     clsProbs.push(g.op('Reshape', [g.op('Slice', [att.probs, g.constInt64([0]), g.constInt64([1]), g.constInt64([2])]), g.constInt64([0, H, T])]));
     values.push(att.values);
     const afterAttention = g.op('Add', [x, att.out]);

@@ -1,7 +1,8 @@
 import { visionTokens, type ClipConfig } from '../clip-config.js';
-import { ElemType, GraphBuilder, int, ints } from './graph-builder.js';
+import { ElemType, GraphBuilder, int } from './graph-builder.js';
 import type { Precision } from './precision.js';
 import { attention, clsQueryLogits, clsRowAttention, layerNorm, mlp, towerContext, type TowerContext } from './transformer-ops.js';
+import { clsOf, clsRow, embed, gateRow, stackLayers } from './vision-ops.js';
 import type { WeightsIndex } from './weights-file.js';
 
 /** Where the feature-mask ablation multiplies token features by `token_scale`. */
@@ -84,42 +85,13 @@ function context(cfg: ClipConfig, g: GraphBuilder, index: WeightsIndex): TowerCo
   return towerContext(g, index, 'vision', cfg.vision, cfg.hiddenAct);
 }
 
-/** pixels [B,3,S,S] → patch tokens with CLS prepended, positions added, ln_pre: [B,T,D]. */
-function embed(c: TowerContext, cfg: ClipConfig, pixels: string): string {
-  const { g } = c;
-  const d = cfg.vision.hiddenSize;
-  const p = cfg.vision.patchSize;
-  const conv = g.op('Conv', [pixels, c.weight('v.patch')], { kernel_shape: ints([p, p]), strides: ints([p, p]) });
-  // Row-major flattening of the grid: token 1 + row·G + col, as CLIP's conv → reshape.
-  const patches = g.op('Transpose', [g.op('Reshape', [conv, g.constInt64([0, d, -1])])], { perm: ints([0, 2, 1]) });
-  const batch = g.op('Slice', [g.op('Shape', [pixels]), g.constInt64([0]), g.constInt64([1])]);
-  const cls = g.op('Expand', [c.weight('v.cls'), g.op('Concat', [batch, g.constInt64([1, d])], { axis: int(0) })]);
-  const tokens = g.op('Concat', [cls, patches], { axis: int(1) });
-  return layerNorm(c, g.op('Add', [tokens, c.weight('v.pos')]), 'v.ln_pre');
-}
-
-/** Row 0 of a [B,T,…] tensor, keeping the axis: [B,1,…]. */
-function clsRow(g: GraphBuilder, x: string): string {
-  return g.op('Slice', [x, g.constInt64([0]), g.constInt64([1]), g.constInt64([1])]);
-}
-
 /** ln_post(CLS residual [B,D] or [B,1,D]) · proj. */
 function projectCls(c: TowerContext, cls: string): string {
   return c.g.op('MatMul', [layerNorm(c, cls, 'v.ln_post'), c.weight('v.proj')]);
 }
 
 function project(c: TowerContext, residual: string): string {
-  return projectCls(c, c.g.op('Gather', [residual, c.g.constInt64([0], [])], { axis: int(1) }));
-}
-
-/** bias_gate row l as [1,H,1,1], so one attention bias serves any choice of layers and heads. */
-function gateRow(g: GraphBuilder, gate: string, layer: number, heads: number): string {
-  return g.op('Reshape', [g.op('Gather', [gate, g.constInt64([layer], [])], { axis: int(0) }), g.constInt64([1, heads, 1, 1])]);
-}
-
-/** Stacks per-layer [B,...] tensors into [B,L,...]. */
-function stackLayers(g: GraphBuilder, perLayer: string[]): string {
-  return g.op('Concat', perLayer.map((t) => g.op('Unsqueeze', [t, g.constInt64([1])])), { axis: int(1) });
+  return projectCls(c, clsOf(c.g, residual));
 }
 
 /** The second half of a block on its residual `x` (all rows or the CLS row): x + MLP(LN2(x)). */
@@ -194,7 +166,7 @@ function layerRange(c: TowerContext, cfg: ClipConfig, spec: VisionGraphSpec): vo
     g.output('hidden_out', x, ElemType.FLOAT, ['batch', T, v.hiddenSize]);
   } else {
     g.output('image_embeds', project(c, x), ElemType.FLOAT, ['batch', cfg.projectionDim]);
-    if (spec.capture) g.output('cls_residual', g.op('Gather', [x, g.constInt64([0], [])], { axis: int(1) }), ElemType.FLOAT, ['batch', v.hiddenSize]);
+    if (spec.capture) g.output('cls_residual', clsOf(g, x), ElemType.FLOAT, ['batch', v.hiddenSize]);
   }
   if (spec.capture) {
     const n = spec.to - spec.from;
@@ -227,7 +199,7 @@ function clsRowPrefix(c: TowerContext, cfg: ClipConfig, k: number): void {
   } else {
     ({ clsLogits, values } = clsQueryLogits(c, a, key));
   }
-  g.output('cls_in', g.op('Gather', [x, g.constInt64([0], [])], { axis: int(1) }), ElemType.FLOAT, ['batch', v.hiddenSize]);
+  g.output('cls_in', clsOf(g, x), ElemType.FLOAT, ['batch', v.hiddenSize]);
   g.output('cls_logits', g.op('Reshape', [clsLogits, g.constInt64([0, v.numHeads, T])]), ElemType.FLOAT, ['batch', v.numHeads, T]);
   g.output('cls_values', values, ElemType.FLOAT, ['batch', v.numHeads, T, dh]);
 }

@@ -31,26 +31,33 @@ function* stored(key: string, t: Tensor, precision: Precision): Generator<Stored
 }
 
 /**
- * Writes tensors one after another (each aligned) into `path`, streaming so that a ViT-L never needs
- * a second copy of its weights in memory. Written to a temporary name and renamed when complete.
- * In fp16 each tensor is converted as it is written; in int8 each Linear weight is quantized per
- * output column and stored as int8 with its float32 scales [out] under `scaleKey(key)`.
+ * Streams tensors one after another (each aligned) into `sink`, so that a ViT-L never needs a second
+ * copy of its weights in memory, and returns where each landed. In fp16 each tensor is converted as it
+ * is written; in int8 each Linear weight is quantized per output column and stored as int8 with its
+ * float32 scales [out] under `scaleKey(key)`.
  */
-export async function writeWeightsFile(path: string, entries: Iterable<[string, Tensor]>, precision: Precision = 'fp32'): Promise<WeightsIndex> {
+export async function writeWeights(sink: (bytes: Uint8Array) => Promise<void>, entries: Iterable<[string, Tensor]>, precision: Precision = 'fp32'): Promise<WeightsIndex> {
   const index: WeightsIndex = {};
   let offset = 0;
-  await writeAtomically(path, async (fh) => {
-    for (const [key, t] of entries) {
-      for (const s of stored(key, t, precision)) {
-        const pad = (ALIGN - (offset % ALIGN)) % ALIGN;
-        if (pad) await writeAll(fh, new Uint8Array(pad));
-        offset += pad;
-        const bytes = new Uint8Array(s.data.buffer, s.data.byteOffset, s.data.byteLength);
-        await writeAll(fh, bytes);
-        index[s.key] = { shape: s.shape, offset, length: bytes.byteLength, elemType: s.elemType };
-        offset += bytes.byteLength;
-      }
+  for (const [key, t] of entries) {
+    for (const s of stored(key, t, precision)) {
+      const pad = (ALIGN - (offset % ALIGN)) % ALIGN;
+      if (pad) await sink(new Uint8Array(pad));
+      offset += pad;
+      const bytes = new Uint8Array(s.data.buffer, s.data.byteOffset, s.data.byteLength);
+      await sink(bytes);
+      index[s.key] = { shape: s.shape, offset, length: bytes.byteLength, elemType: s.elemType };
+      offset += bytes.byteLength;
     }
+  }
+  return index;
+}
+
+/** `writeWeights` into the file `path`, written to a temporary name and renamed when complete. */
+export async function writeWeightsFile(path: string, entries: Iterable<[string, Tensor]>, precision: Precision = 'fp32'): Promise<WeightsIndex> {
+  let index: WeightsIndex = {};
+  await writeAtomically(path, async (fh) => {
+    index = await writeWeights((bytes) => writeAll(fh, bytes), entries, precision);
   });
   return index;
 }

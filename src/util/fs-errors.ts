@@ -1,4 +1,5 @@
-import { UserError } from '../util/errors.js';
+import { withoutTempSuffix } from './atomic-write.js';
+import { UserError } from './errors.js';
 
 /** What a file-system error code means to the user, e.g. `permission denied`. */
 const WORDS: Record<string, string> = {
@@ -13,13 +14,11 @@ const WORDS: Record<string, string> = {
   EEXIST: 'exists and is not a folder',
 };
 
-/** Temporary names of atomic writes (`x.onnx.tmp-123-ab12cd34`) are reported as the file they stand for. */
-const TEMP_SUFFIX = /\.tmp-\d+-[0-9a-f]+$/;
-
 /**
  * Runs `work`, turning the file-system errors a user causes (a read-only or missing folder, a full
  * disk, a file where a folder belongs) into one-line UserErrors naming the path. Other errors pass
- * through unchanged: they are bugs and keep their stack trace.
+ * through unchanged: they are bugs and keep their stack trace. Temporary names of atomic writes
+ * (`x.onnx.tmp-123-ab12cd34`) are reported as the file they stand for.
  */
 export async function withFsErrors<T>(work: () => Promise<T>): Promise<T> {
   try {
@@ -27,7 +26,7 @@ export async function withFsErrors<T>(work: () => Promise<T>): Promise<T> {
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (!(err instanceof UserError) && e?.code && e.code in WORDS && typeof e.path === 'string') {
-      throw new UserError(`${e.path.replace(TEMP_SUFFIX, '')}: ${WORDS[e.code]}`);
+      throw new UserError(`${withoutTempSuffix(e.path)}: ${WORDS[e.code]}`);
     }
     throw err;
   }

@@ -1,0 +1,42 @@
+import type { ClipConfig } from '../clip-config.js';
+import { GraphBuilder, int, ints } from './graph-builder.js';
+import { layerNorm, type TowerContext } from './transformer-ops.js';
+
+/**
+ * Graph pieces every vision graph shares (vision-graph.ts, decomposition-graph.ts): one definition each,
+ * so the analysis graphs compute exactly what the encoder's graphs compute.
+ */
+
+/** pixels [B,3,S,S] → patch tokens with CLS prepended, positions added, ln_pre: [B,T,D]. */
+export function embed(c: TowerContext, cfg: ClipConfig, pixels: string): string {
+  const { g } = c;
+  const d = cfg.vision.hiddenSize;
+  const p = cfg.vision.patchSize;
+  const conv = g.op('Conv', [pixels, c.weight('v.patch')], { kernel_shape: ints([p, p]), strides: ints([p, p]) });
+  // Row-major flattening of the grid: token 1 + row·G + col, as CLIP's conv → reshape.
+  const patches = g.op('Transpose', [g.op('Reshape', [conv, g.constInt64([0, d, -1])])], { perm: ints([0, 2, 1]) });
+  const batch = g.op('Slice', [g.op('Shape', [pixels]), g.constInt64([0]), g.constInt64([1])]);
+  const cls = g.op('Expand', [c.weight('v.cls'), g.op('Concat', [batch, g.constInt64([1, d])], { axis: int(0) })]);
+  const tokens = g.op('Concat', [cls, patches], { axis: int(1) });
+  return layerNorm(c, g.op('Add', [tokens, c.weight('v.pos')]), 'v.ln_pre');
+}
+
+/** Row 0 of a [B,T,…] tensor, keeping the axis: [B,1,…]. */
+export function clsRow(g: GraphBuilder, x: string): string {
+  return g.op('Slice', [x, g.constInt64([0]), g.constInt64([1]), g.constInt64([1])]);
+}
+
+/** Row 0 of a [B,T,…] tensor without the axis: [B,…]. */
+export function clsOf(g: GraphBuilder, x: string): string {
+  return g.op('Gather', [x, g.constInt64([0], [])], { axis: int(1) });
+}
+
+/** bias_gate row l as [1,H,1,1], so one attention bias serves any choice of layers and heads. */
+export function gateRow(g: GraphBuilder, gate: string, layer: number, heads: number): string {
+  return g.op('Reshape', [g.op('Gather', [gate, g.constInt64([layer], [])], { axis: int(0) }), g.constInt64([1, heads, 1, 1])]);
+}
+
+/** Stacks per-layer [B,…] tensors into [B,L,…]. */
+export function stackLayers(g: GraphBuilder, perLayer: readonly string[]): string {
+  return g.op('Concat', perLayer.map((t) => g.op('Unsqueeze', [t, g.constInt64([1])])), { axis: int(1) });
+}

@@ -98,6 +98,17 @@ function patches(row: ArrayLike<number>): Float64Array {
   return Float64Array.from({ length: row.length - 1 }, (_, i) => row[i + 1]!);
 }
 
+/** 0, 1, …, n − 1: every layer or every head. */
+function indices(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i);
+}
+
+function sum(values: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < values.length; i++) s += values[i]!;
+  return s;
+}
+
 function rowMax(panels: readonly PatchPanel[], abs: boolean): number {
   let m = 0;
   for (const p of panels) for (let i = 0; i < p.values.length; i++) m = Math.max(m, abs ? Math.abs(p.values[i]!) : p.values[i]!);
@@ -122,7 +133,7 @@ export async function attentionMaps(req: AttentionMapsRequest): Promise<Attentio
   ]);
   const panelBox = req.box ? boxFractions(req.box, size) : undefined;
   const aspect = size.height / size.width;
-  const allHeads = Array.from({ length: v.numHeads }, (_, h) => h);
+  const allHeads = indices(v.numHeads);
   const figures = new Map<string, RenderedFigure>();
   const attention: AttentionMapsResult['attention'] = [];
 
@@ -145,40 +156,56 @@ export async function attentionMaps(req: AttentionMapsRequest): Promise<Attentio
     attention.push({ layers: formatLayers(layers), panels: stats });
   }
 
-  const text = req.text ? await textMaps(req, req.text, views, panelBox, aspect, figures) : null;
+  const text = req.text ? await textMaps(req, req.text, { views, input, panelBox, aspect, allHeads }, figures) : null;
   return { figures, attention, text };
+}
+
+/** What the text maps share with the attention figures: the prepared views, the image and its box, every head. */
+interface SharedViews {
+  views: readonly PromptedView[];
+  /** The unedited image, whose preprocessed pixels the encoder has already made. */
+  input: DecodedImage;
+  panelBox: PatchPanel['box'];
+  aspect: number;
+  allHeads: readonly number[];
 }
 
 /** The text-directed maps: one decomposition per method, summed per figure row over layers and shown heads. */
 async function textMaps(
   req: AttentionMapsRequest,
   text: NonNullable<AttentionMapsRequest['text']>,
-  views: readonly PromptedView[],
-  panelBox: PatchPanel['box'],
-  aspect: number,
+  { views, input, panelBox, aspect, allHeads }: SharedViews,
   figures: Map<string, RenderedFigure>,
 ): Promise<{ caption: string; maps: TextMapStats[] }> {
   const { encoder } = req;
   const v = encoder.config.vision;
-  const heads = req.heads.length > 0 ? req.heads : Array.from({ length: v.numHeads }, (_, h) => h);
-  const allLayers = Array.from({ length: v.numLayers }, (_, l) => l);
-  const allHeads = Array.from({ length: v.numHeads }, (_, h) => h);
+  const heads = req.heads.length > 0 ? req.heads : allHeads;
   const images = await Promise.all(views.map((view) => pngDataUri(view.image, PANEL_IMAGE_WIDTH, true)));
   const decompositions: ScoreDecomposition[] = await Promise.all(
-    views.map(async (view) => decomposeScore(encoder, await preprocess(view.image, v.imageSize), view.request.attention, text.embeds)),
+    views.map(async (view) => {
+      const pixels = view.request.edit ? await preprocess(view.image, v.imageSize) : await input.pixels(v.imageSize);
+      return decomposeScore(encoder, pixels, view.request.attention, text.embeds);
+    }),
   );
+  // Every head of every layer: the same for each layer selection.
+  const allHeadsShares = decompositions.map((d) => sum(headsMap(d, v, indices(v.numLayers), allHeads)));
   const maps: TextMapStats[] = [];
   for (const layers of req.layerSelections) {
-    const rowOf = (ls: readonly number[], label: string): PatchRow => {
-      const panels = decompositions.map((d, m) => {
-        const map = headsMap(d, v, ls, heads);
-        const total = map.reduce((s, x) => s + x, 0);
-        return { image: images[m]!, values: patches(map), box: panelBox, caption: [`heads ${short(total)} (cls token ${short(map[0]!)})`, `score ${short(d.score)}`] };
-      });
-      return { label, scale: { kind: 'signed', max: rowMax(panels, true), unit: 'score' }, panels };
+    /** A figure row: per method the map of layers `ls` and shown heads, and the map's total. */
+    const rowOf = (ls: readonly number[], label: string): { row: PatchRow; maps: Float64Array[]; totals: number[] } => {
+      const rowMaps = decompositions.map((d) => headsMap(d, v, ls, heads));
+      const totals = rowMaps.map(sum);
+      const panels = decompositions.map((d, m) => ({
+        image: images[m]!,
+        values: patches(rowMaps[m]!),
+        box: panelBox,
+        caption: [`heads ${short(totals[m]!)} (cls token ${short(rowMaps[m]![0]!)})`, `score ${short(d.score)}`],
+      }));
+      return { row: { label, scale: { kind: 'signed', max: rowMax(panels, true), unit: 'score' }, panels }, maps: rowMaps, totals };
     };
     const label = (ls: readonly number[]) => `layer${ls.length > 1 ? 's' : ''} ${formatLayers(ls)} · heads ${headsLabel(heads, v.numHeads)}`;
-    const rows = [rowOf(layers, `Σ ${label(layers)}`), ...(layers.length > 1 ? layers.map((l) => rowOf([l], label([l]))) : [])];
+    const selection = rowOf(layers, `Σ ${label(layers)}`);
+    const rows = [selection.row, ...(layers.length > 1 ? layers.map((l) => rowOf([l], label([l])).row) : [])];
     const svg = patchFigureSvg({
       title: `Text-directed map, layers ${formatLayers(layers)}: "${text.caption}"`,
       columns: views.map((x) => x.method.name),
@@ -189,15 +216,14 @@ async function textMaps(
     });
     figures.set(fileStem('text-map', layers), await renderFigure(svg));
     decompositions.forEach((d, m) => {
-      const map = headsMap(d, v, layers, heads);
       maps.push({
         method: views[m]!.method.name,
         score: d.score,
         layers: formatLayers(layers),
         heads: headsLabel(heads, v.numHeads),
-        shown_heads_share: map.reduce((s, x) => s + x, 0),
-        cls_token_part: map[0]!,
-        all_heads_share: headsMap(d, v, allLayers, allHeads).reduce((s, x) => s + x, 0),
+        shown_heads_share: selection.totals[m]!,
+        cls_token_part: selection.maps[m]![0]!,
+        all_heads_share: allHeadsShares[m]!,
         other_terms: otherTermsTotal(d),
       });
     });

@@ -40,18 +40,26 @@ export function meanClsRow(c: ClsCapture, v: VisionConfig, l: number, heads: rea
   return mean;
 }
 
+/** `f` of each (layer, head)'s CLS row, row-major [L·H]. */
+function perHeadRow(c: ClsCapture, v: VisionConfig, f: (row: Float32Array) => number): Float64Array {
+  const out = new Float64Array(v.numLayers * v.numHeads);
+  for (let l = 0; l < v.numLayers; l++) for (let h = 0; h < v.numHeads; h++) out[l * v.numHeads + h] = f(clsRow(c, v, l, h));
+  return out;
+}
+
+/** Per (layer, head) [L·H]: the entropy of the CLS row (a capture's own, whatever the box). */
+export function clsRowEntropies(c: ClsCapture, v: VisionConfig): Float64Array {
+  return perHeadRow(c, v, entropy);
+}
+
+/** Per (layer, head) [L·H]: the CLS row's mass on `tokens`. */
+export function clsRowMasses(c: ClsCapture, v: VisionConfig, tokens: readonly number[]): Float64Array {
+  return perHeadRow(c, v, (row) => massOn(row, tokens));
+}
+
 /** Per (layer, head), row-major [L·H]: the entropy of the CLS row and its mass on `tokens`. */
 export function clsRowStats(c: ClsCapture, v: VisionConfig, tokens: readonly number[]): { entropy: Float64Array; inside: Float64Array } {
-  const n = v.numLayers * v.numHeads;
-  const out = { entropy: new Float64Array(n), inside: new Float64Array(n) };
-  for (let l = 0; l < v.numLayers; l++) {
-    for (let h = 0; h < v.numHeads; h++) {
-      const row = clsRow(c, v, l, h);
-      out.entropy[l * v.numHeads + h] = entropy(row);
-      out.inside[l * v.numHeads + h] = massOn(row, tokens);
-    }
-  }
-  return out;
+  return { entropy: clsRowEntropies(c, v), inside: clsRowMasses(c, v, tokens) };
 }
 
 /** ‖G′ₕ − Gₕ‖ per (layer, head) [L·H]: how far a prompt moves each head's CLS contribution (Fig. 6 right). */

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { readClsManifest } from '../datasets/classification/cls-manifest.js';
 import { MANIFEST_FILE, resolveImageRoot, type TaskName } from '../datasets/dataset-info.js';
 import { requireDataset } from '../datasets/dataset-store.js';
-import { readRecManifest } from '../datasets/rec-manifest.js';
+import { readRecManifest, targetsOf } from '../datasets/rec-manifest.js';
 import type { BoxXYWH } from '../image/box.js';
 import { taskOfDataset } from '../tasks/registry.js';
 import { seededSubset } from '../tasks/sample-subset.js';
@@ -53,7 +53,7 @@ export async function datasetBoxSamples(dataset: string, split: string, sampling
       const all = await readRecManifest(manifest);
       const refs = seededSubset(all, sampling.limit, sampling.seed);
       const samples = refs.flatMap((ref) => {
-        const targets = ref.gold.filter((g) => ref.target_ids.includes(g.id));
+        const targets = targetsOf(ref);
         return targets.map((t, k) => ({ id: targets.length > 1 ? `${ref.id}#${k}` : ref.id, image: image(ref.image), width: ref.width, height: ref.height, box: t.box }));
       });
       return { dataset, split, task: info.task, samples, counts: { total: all.length, used: refs.length } };

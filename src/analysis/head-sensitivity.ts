@@ -4,7 +4,7 @@ import { DecodedImage } from '../encoder/image-input.js';
 import { loadImage } from '../image/load-image.js';
 import type { VisionConfig } from '../model/clip-config.js';
 import type { Method } from '../prompts/method.js';
-import { clsRowStats, headChanges, headNorms } from './attention-stats.js';
+import { clsRowEntropies, clsRowMasses, clsRowStats, headChanges, headNorms } from './attention-stats.js';
 import type { BoxSample } from './box-samples.js';
 import { analysisRequest, boxTokens } from './prompted-view.js';
 
@@ -65,13 +65,15 @@ export async function headSensitivity(encoder: Encoder, samples: readonly BoxSam
         const rgb = await loadImage(file);
         const input = new DecodedImage(file, rgb);
         const plain = await encoder.capture(input, {});
+        // The original image's numbers that do not depend on the box, shared by its boxes.
+        const norm = headNorms(plain, v);
+        const entropyPlain = clsRowEntropies(plain, v);
         await Promise.all(
           indices.map(async (i) => {
             const prompted = await encoder.capture(input, requests[i]!);
             const tokens = boxTokens(samples[i]!.box, rgb, v);
-            const a = clsRowStats(plain, v, tokens);
             const b = clsRowStats(prompted, v, tokens);
-            results[i] = { change: headChanges(plain, prompted, v), norm: headNorms(plain, v), entropyPlain: a.entropy, entropyPrompted: b.entropy, inBoxPlain: a.inside, inBoxPrompted: b.inside };
+            results[i] = { change: headChanges(plain, prompted, v), norm, entropyPlain, entropyPrompted: b.entropy, inBoxPlain: clsRowMasses(plain, v, tokens), inBoxPrompted: b.inside };
             onSample();
           }),
         );

@@ -5,7 +5,7 @@ import sharp from 'sharp';
 import { readClasses, readClsManifest, type ClsSample } from '../datasets/classification/cls-manifest.js';
 import { MANIFEST_FILE, readDatasetInfo, resolveImageRoot } from '../datasets/dataset-info.js';
 import { datasetDir } from '../datasets/dataset-store.js';
-import { readRecManifest, type RecSample } from '../datasets/rec-manifest.js';
+import { readRecManifest, targetsOf, type RecSample } from '../datasets/rec-manifest.js';
 import type { BoxXYWH } from '../image/box.js';
 import type { ExampleBox, ExampleCard, ReportExamples } from '../report/html-report-model.js';
 import type { EvalRecord } from '../report/records.js';
@@ -53,7 +53,7 @@ async function recItems(dir: string, imageRoot: string): Promise<ColumnItems> {
       const f = (b: BoxXYWH) => fractions(b, sample.width, sample.height);
       const boxes: ExampleBox[] = [
         ...candidates.filter((_, i) => i !== record.pred).map((b) => ({ kind: 'candidate' as const, box: f(b) })),
-        ...sample.gold.filter((g) => sample.target_ids.includes(g.id)).map((g) => ({ kind: 'target' as const, box: f(g.box) })),
+        ...targetsOf(sample).map((g) => ({ kind: 'target' as const, box: f(g.box) })),
         ...(pred ? [{ kind: 'pred' as const, box: f(pred) }] : []),
       ];
       const score = record.scores?.[record.pred];

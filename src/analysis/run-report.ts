@@ -1,41 +1,10 @@
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { HtmlReportModel } from '../report/html-report-model.js';
-import type { EvalRecord } from '../report/records.js';
+import { RecordLog } from '../report/records.js';
 import { readRunJson, type RunJson } from '../report/run-folder.js';
 import { readRunPlots, readRunTable } from '../report/run-table-files.js';
 import { UserError } from '../util/errors.js';
 import { runExamples } from './run-examples.js';
-
-/**
- * records.jsonl read without touching it: a run still writing may have a partial last line, which is
- * skipped (the record log itself would repair the file, and a report must only read).
- */
-async function readRecords(file: string): Promise<EvalRecord[]> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw new UserError(`${file}: cannot read (${(e as NodeJS.ErrnoException).code})`);
-  }
-  const lines = text.split('\n').filter((l) => l.trim() !== '');
-  const records: EvalRecord[] = [];
-  lines.forEach((line, i) => {
-    let r: Partial<EvalRecord>;
-    try {
-      r = JSON.parse(line) as Partial<EvalRecord>;
-    } catch {
-      if (i === lines.length - 1) return;
-      throw new UserError(`${file}:${i + 1}: not valid JSON`);
-    }
-    if (typeof r.row !== 'string' || typeof r.column !== 'string' || typeof r.id !== 'string' || typeof r.pred !== 'number' || typeof r.correct !== 'boolean') {
-      throw new UserError(`${file}:${i + 1}: not a falip record (row, column, id, pred, correct)`);
-    }
-    records.push(r as EvalRecord);
-  });
-  return records;
-}
 
 interface RunDetails {
   title?: string;
@@ -66,7 +35,7 @@ function aboutLines(dir: string, run: RunJson, records: number): string[] {
 export async function loadRunReport(dir: string, perRow: number): Promise<HtmlReportModel> {
   const run = await readRunJson(path.join(dir, 'run.json'));
   if (!run) throw new UserError(`${dir}: not a results folder (no run.json)`);
-  const [records, table, plots] = await Promise.all([readRecords(path.join(dir, 'records.jsonl')), readRunTable(dir), readRunPlots(dir)]);
+  const [records, table, plots] = await Promise.all([RecordLog.read(path.join(dir, 'records.jsonl')), readRunTable(dir), readRunPlots(dir)]);
   const labels = new Map((table?.rows ?? []).map((r) => [r.key, r.label]));
   return {
     title: ((run.details ?? {}) as RunDetails).title ?? table?.title ?? run.name,

@@ -4,20 +4,16 @@ import type { Command } from 'commander';
 import { datasetBoxSamples, defaultSplit } from '../analysis/box-samples.js';
 import { headSensitivity } from '../analysis/head-sensitivity.js';
 import { headsCsv, headsFigure } from '../analysis/heads-output.js';
-import { openEncoder, parsePositiveInt } from '../encoder/open-encoder.js';
+import { openEncoder, parsePositiveInt, type EncoderFlags } from '../encoder/open-encoder.js';
 import { checkMethodEntry, makeMethod } from '../prompts/method.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { UserError } from '../util/errors.js';
 import { methodEntriesFromFlags } from './method-flags.js';
 import { addMethodParamOptions, makeOption } from './options.js';
-import { parseNumber } from './parse.js';
 import { startProgress } from './progress.js';
+import { samplingOf } from './run-options.js';
 
-interface AnalyzeHeadsFlags {
-  model: string;
-  device: string;
-  threads?: string;
-  batchSize?: string;
+interface AnalyzeHeadsFlags extends EncoderFlags {
   split?: string;
   limit?: string;
   sampleSeed: string;
@@ -58,10 +54,7 @@ that row's attention mass on the box's tokens. Rows are ranked by change.`,
     .action(async (dataset: string, o: AnalyzeHeadsFlags, command: Command) => {
       const [entry] = methodEntriesFromFlags([o.prompt], command);
       checkMethodEntry(entry!.name, entry!.params, '--prompt');
-      const sampling = {
-        ...(o.limit !== undefined && { limit: parsePositiveInt('--limit', o.limit) }),
-        seed: parseNumber('--sample-seed', o.sampleSeed, Number.isInteger, 'an integer'),
-      };
+      const sampling = samplingOf(o);
       const top = parsePositiveInt('--top', o.top);
       const split = o.split ?? defaultSplit(dataset);
       const data = await datasetBoxSamples(dataset, split, sampling);

@@ -70,11 +70,11 @@ export function register(program: Command): void {
   addRunOptions(cmd).action(async (name: string, f: EvalFlags, command: Command) => {
     const d = await datasetTask(name);
     checkTaskFlags(d.task, command, name);
-    samplingOf(f);
+    const sampling = samplingOf(f);
     await d.dataset.ensure?.();
     await requireSomeSplit(name, d, splitsOf(d, f.split));
     const opened = await openEncoder(f);
     const cfg = await evalConfig(name, d, f, command, opened.model.vision);
-    printTableResult(await runOpened(cfg, opened, f), f.json);
+    printTableResult(await runOpened(cfg, opened, f, sampling), f.json);
   });
 }

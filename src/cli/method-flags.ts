@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { MethodEntry } from '../experiments/table-config.js';
 import { paramTableOf } from '../prompts/method.js';
 import { allMethodParams, methodParts } from '../prompts/registry.js';
@@ -34,10 +34,8 @@ export function checkTaskFlags(task: TaskDefinition<any, any>, cmd: Command, dat
   for (const other of TASKS) {
     if (other === task) continue;
     for (const f of other.flags) {
-      const long = f.flags.split(/[ ,]/)[0]!;
-      const property = long.replace(/^--/, '').replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
-      const ownToo = task.flags.some((t) => t.flags.split(/[ ,]/)[0] === long);
-      if (!ownToo && given(cmd, property)) throw new UserError(`${long}: applies to ${other.name} datasets; ${dataset} is ${task.name}`);
+      const option = new Option(f.flags);
+      if (given(cmd, option.attributeName())) throw new UserError(`${option.long}: applies to ${other.name} datasets; ${dataset} is ${task.name}`);
     }
   }
 }

@@ -60,15 +60,10 @@ export function addMethodParamOptions(cmd: Command): Command {
   return cmd;
 }
 
-/** Every task's own flags, once each (tasks share no flag names), with the task named in the help. */
+/** Every task's own flags, with the task named in the help (tasks share no flag names: commander refuses a repeated flag). */
 export function addTaskOptions(cmd: Command): Command {
-  const seen = new Set<string>();
   for (const task of TASKS) {
-    for (const f of task.flags as readonly TaskFlag[]) {
-      if (seen.has(f.flags)) continue;
-      seen.add(f.flags);
-      cmd.addOption(optionOf({ ...f, help: `${f.help} [${task.name}]` }));
-    }
+    for (const f of task.flags as readonly TaskFlag[]) cmd.addOption(optionOf({ ...f, help: `${f.help} [${task.name}]` }));
   }
   return cmd;
 }

@@ -24,14 +24,15 @@ export function addRunOptions(cmd: Command): Command {
 }
 
 /** `--shard 2/8` → shard 2 of 8 (0-based, so 0..7). */
-export function parseShard(text: string): { index: number; count: number } {
+function parseShard(text: string): { index: number; count: number } {
   const m = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(text);
   const [index, count] = m ? [Number(m[1]), Number(m[2])] : [NaN, NaN];
   if (!m || count < 1 || index >= count) throw new UserError(`--shard ${text}: expected K/N with 0 ≤ K < N, e.g. 0/8 (shards are numbered from 0, like SLURM array ids)`);
   return { index, count };
 }
 
-export function samplingOf(flags: RunFlags): Sampling {
+/** The sampling flags (--limit, --sample-seed, --shard); commands without --shard pass none. */
+export function samplingOf(flags: Pick<RunFlags, 'limit' | 'sampleSeed' | 'shard'>): Sampling {
   return {
     ...(flags.limit !== undefined && { limit: parsePositiveInt('--limit', flags.limit) }),
     seed: parseNumber('--sample-seed', flags.sampleSeed, Number.isInteger, 'an integer'),
@@ -39,22 +40,24 @@ export function samplingOf(flags: RunFlags): Sampling {
   };
 }
 
-/** Evaluates the table on an opened encoder with a progress bar. */
-export function runOpened(cfg: TableConfig, opened: OpenedEncoder, flags: RunFlags, details?: Record<string, unknown>): Promise<RunTableResult> {
+/**
+ * Evaluates the table on an opened encoder with a progress bar. `sampling` is `samplingOf(flags)`,
+ * parsed by the caller before any work so that bad sampling flags fail first.
+ */
+export function runOpened(cfg: TableConfig, opened: OpenedEncoder, flags: RunFlags, sampling: Sampling, details?: Record<string, unknown>): Promise<RunTableResult> {
   return runTable(cfg, {
     ...(details && { details }),
     encoder: opened.encoder,
     tokenizer: opened.tokenizer,
     model: opened.model,
-    sampling: samplingOf(flags),
+    sampling,
     out: flags.out,
     cacheDir: flags.cache,
     progress: (total, unit) => startProgress(cfg.name, total, unit),
   });
 }
 
-/** Opens the shared encoder and evaluates the table. */
-export async function runTableWithFlags(cfg: TableConfig, flags: RunFlags, details?: Record<string, unknown>): Promise<RunTableResult> {
-  samplingOf(flags); // bad sampling flags fail before a model is opened
-  return runOpened(cfg, await openEncoder(flags), flags, details);
+/** Opens the shared encoder and evaluates the table (`sampling` as for `runOpened`: parsed before the model is opened). */
+export async function runTableWithFlags(cfg: TableConfig, flags: RunFlags, sampling: Sampling, details?: Record<string, unknown>): Promise<RunTableResult> {
+  return runOpened(cfg, await openEncoder(flags), flags, sampling, details);
 }

@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
-import { requireDataset } from '../datasets/dataset-store.js';
-import { datasetTask } from '../experiments/dataset-task.js';
+import { datasetTask, requireSomeSplit } from '../experiments/dataset-task.js';
 import { paperNumbersAt, readPaperSweeps } from '../experiments/paper-curves.js';
-export type { SweepRowResult } from '../experiments/sweep-plots.js';
 import { completeAxes, sweepConfig, type SweepAxes } from '../experiments/sweep-grid.js';
 import { writeSweepResults, type SweepDetails, type SweepRowResult } from '../experiments/sweep-plots.js';
 import type { MaskForm } from '../prompts/falip-mask.js';
@@ -89,19 +87,17 @@ export function register(program: Command): void {
     const failBelow = f.failBelow === undefined ? undefined : parseNumber('--fail-below', f.failBelow);
     const d = await datasetTask(dataset);
     checkTaskFlags(d.task, command, dataset);
-    samplingOf(f);
+    const sampling = samplingOf(f);
     const axes = axesFromFlags(f);
-    const paper = await readPaperSweeps();
+    // The paper's sweeps (Tables 10, 11) are REC's: other tasks have no numbers to put beside theirs.
+    const paperCurves = d.task.name === 'rec';
+    const paper = paperCurves ? await readPaperSweeps() : undefined;
     await d.dataset.ensure?.();
     // The headline is the mean over the splits: only imported ones count (a missing one is named on stderr).
-    const given = splitsOf(d, f.split);
-    const imported = (await Promise.allSettled(given.map((s) => requireDataset(dataset, s)))).map((c) => c.status === 'fulfilled');
-    const splits = given.filter((_, i) => imported[i]);
-    if (splits.length === 0) throw new UserError(`dataset ${dataset}: none of ${given.join(', ')} is imported (\`${d.dataset.importCommand(given[0]!)}\`)`);
-    for (const s of given.filter((_, i) => !imported[i])) process.stderr.write(`falip: dataset ${dataset}/${s} is not imported; the sweep runs on ${splits.join(', ')}\n`);
-    const cfg = sweepConfig({ dataset, splits, task: d.task, options: d.task.rowOptionsFromFlags(f as unknown as Record<string, unknown>), axes }, d.task.name === 'rec' ? paperNumbersAt(paper) : undefined);
-    const sweep: SweepDetails = { axes, subject: plotSubject(dataset, splits), paperCurves: d.task.name === 'rec' };
-    const result = await runTableWithFlags(cfg, f, { sweep });
+    const splits = await requireSomeSplit(dataset, d, splitsOf(d, f.split), (imported) => `the sweep runs on ${imported.join(', ')}`);
+    const cfg = sweepConfig({ dataset, splits, task: d.task, options: d.task.rowOptionsFromFlags(f as unknown as Record<string, unknown>), axes }, paper && paperNumbersAt(paper));
+    const sweep: SweepDetails = { axes, subject: plotSubject(dataset, splits), paperCurves };
+    const result = await runTableWithFlags(cfg, f, sampling, { sweep });
     const { rows, plots } = await writeSweepResults(result.dir, result.table, sweep);
     const best = bestSetting(rows);
     if (f.json) {

@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { attentionMaps } from '../analysis/attention-maps.js';
-import { openEncoder } from '../encoder/open-encoder.js';
+import { openEncoder, type EncoderFlags } from '../encoder/open-encoder.js';
 import { loadImage } from '../image/load-image.js';
 import { validateBox } from '../image/validate-box.js';
 import { parseLayers } from '../prompts/layer-spec.js';
@@ -13,10 +13,7 @@ import { methodEntriesFromFlags } from './method-flags.js';
 import { addMethodParamOptions, listValues, makeOption } from './options.js';
 import { parseBox } from './parse.js';
 
-interface VizAttentionFlags {
-  model: string;
-  device: string;
-  threads?: string;
+interface VizAttentionFlags extends EncoderFlags {
   image: string;
   box?: string;
   method?: string[];

@@ -1,11 +1,9 @@
-import type { CheckReport } from './check-report.js';
+import { checkManifestLines, type CheckReport } from './check-report.js';
 import { checkImages } from './check-images.js';
 import { join } from 'node:path';
 import { boxProblem } from './box-problems.js';
-import { UserError } from '../util/errors.js';
 import { countRecSamples, DATASET_INFO_FILE, firstRefOfEachImage, MANIFEST_FILE, readDatasetInfo, resolveImageRoot } from './dataset-info.js';
-import { parseRecLine, type RecSample } from './rec-manifest.js';
-import { readNonBlankLines } from '../util/text-file.js';
+import { parseRecLine, sampleBoxes, type RecSample } from './rec-manifest.js';
 
 export interface PerImageStats {
   mean: number;
@@ -24,11 +22,6 @@ export interface CheckCounts {
 
 export type RecCheckReport = CheckReport<CheckCounts>;
 
-interface ManifestEntry {
-  where: string;
-  sample: RecSample;
-}
-
 /** Checks a REC dataset folder against its images; every problem is collected, not just the first. */
 export async function checkRecDataset(dir: string): Promise<RecCheckReport> {
   const info = await readDatasetInfo(dir);
@@ -37,33 +30,14 @@ export async function checkRecDataset(dir: string): Promise<RecCheckReport> {
   const errors: string[] = [];
   const warnings: string[] = [];
 
-  const entries: ManifestEntry[] = [];
-  const firstLineOfId = new Map<string, string>();
-  for (const { line, text } of await readNonBlankLines(manifest)) {
-    const where = `${manifest}:${line}`;
-    let sample: RecSample;
-    try {
-      sample = parseRecLine(text, where);
-    } catch (err) {
-      if (!(err instanceof UserError)) throw err;
-      errors.push(err.message);
-      continue;
-    }
-    const first = firstLineOfId.get(sample.id);
-    if (first !== undefined) errors.push(`${where}: id: duplicate ref id ${sample.id} (first at ${first})`);
-    else firstLineOfId.set(sample.id, where);
+  const entries = await checkManifestLines(manifest, parseRecLine, 'ref id', errors, ({ where, sample }) => {
     const goldIds = new Set(sample.gold.map((g) => g.id));
     for (const t of sample.target_ids) if (!goldIds.has(t)) errors.push(`${where}: target_ids: ${t} is not a gold id`);
-    const boxes = [
-      ...sample.gold.map((g, i) => [`gold[${i}].box`, g.box] as const),
-      ...(sample.proposals ?? []).map((b, i) => [`proposals[${i}]`, b] as const),
-    ];
-    for (const [field, box] of boxes) {
+    for (const [field, box] of sampleBoxes(sample)) {
       const problem = boxProblem(box, sample, 'warning');
       if (problem) (problem.severity === 'error' ? errors : warnings).push(`${where}: ${field}: ${problem.text}`);
     }
-    entries.push({ where, sample });
-  }
+  });
 
   errors.push(...(await checkImages(entries, imageRoot)));
   const samples = entries.map((e) => e.sample);

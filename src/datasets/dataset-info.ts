@@ -6,9 +6,12 @@ import { UserError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import type { RecSample } from './rec-manifest.js';
 import { parseJsonLine, parseWith } from '../util/schema-check.js';
+import { sha256HexSchema } from '../util/sha256.js';
 
 export const DATASET_INFO_FILE = 'dataset.json';
 export const MANIFEST_FILE = 'manifest.jsonl';
+/** The label space of a classification or point-cloud dataset (names and text template). */
+export const CLASSES_FILE = 'classes.json';
 
 const count = z.number().int().nonnegative();
 
@@ -24,7 +27,7 @@ const datasetInfoSchema = z.object({
   /** Absolute, or relative to the dataset folder (the generated demo sets keep their images inside). */
   image_root: z.string().min(1),
   /** The imported files with their sha256, so a result can name exactly which data it was run on. */
-  sources: z.array(z.object({ file: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 hex digits') })),
+  sources: z.array(z.object({ file: z.string(), sha256: sha256HexSchema })),
   /** What the manifest holds, by name (REC: refs, sentences, images, gold_boxes, proposals; each image counted once). */
   counts: z.record(z.string(), count),
   /** Import choices that change the data (e.g. StanfordDogs' multi-box policy), for footnotes and run keys. */

@@ -2,8 +2,8 @@ import { mkdir, readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { UserError } from '../util/errors.js';
 import { REPO_ROOT } from '../util/repo-paths.js';
-import { DATASET_INFO_FILE, MANIFEST_FILE, readDatasetInfo, writeDatasetInfo, type DatasetInfo } from './dataset-info.js';
-import { writeRecManifest, type RecSample } from './rec-manifest.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
+import { CLASSES_FILE, DATASET_INFO_FILE, MANIFEST_FILE, readDatasetInfo, writeDatasetInfo, type DatasetInfo } from './dataset-info.js';
 
 /** An imported dataset split on disk. */
 export interface StoredDataset {
@@ -46,10 +46,15 @@ export async function requireDataset(name: string, split: string, root: string =
   return { dir, info: await readDatasetInfo(dir) };
 }
 
-/** Writes manifest.jsonl, then dataset.json: a folder only lists as a dataset once both are complete. */
-export async function writeRecDataset(dir: string, samples: readonly RecSample[], info: DatasetInfo): Promise<void> {
+/**
+ * Writes manifest.jsonl (one sample per line), classes.json when the task has a label space, then
+ * dataset.json: a folder only counts as a dataset once dataset.json exists, so a crash mid-import
+ * never leaves a half dataset that looks whole.
+ */
+export async function writeDatasetFolder(dir: string, samples: readonly object[], info: DatasetInfo, classes?: object): Promise<void> {
   await mkdir(dir, { recursive: true });
-  await writeRecManifest(join(dir, MANIFEST_FILE), samples);
+  await writeFileAtomic(join(dir, MANIFEST_FILE), samples.map((s) => JSON.stringify(s) + '\n').join(''));
+  if (classes !== undefined) await writeFileAtomic(join(dir, CLASSES_FILE), JSON.stringify(classes, null, 2) + '\n');
   await writeDatasetInfo(dir, info);
 }
 

@@ -4,11 +4,9 @@ import { join } from 'node:path';
 import { iou, type BoxXYWH } from '../image/box.js';
 import { Rng } from '../util/rng.js';
 import { countRecSamples, MANIFEST_FILE, type DatasetInfo } from './dataset-info.js';
-import { datasetDir, datasetsRoot, writeRecDataset } from './dataset-store.js';
+import { datasetDir, datasetsRoot, writeDatasetFolder } from './dataset-store.js';
 import type { RecSample } from './rec-manifest.js';
 import { checkDemoOptions, COLOUR_NAMES, IMAGE_SIZES, randInt, renderShapesPng, shapeGrid, SHAPES, shuffle, writeStaged, type DrawnShape } from './demo-shapes.js';
-
-export { DEMO_COLOURS } from './demo-shapes.js';
 
 export interface DemoSetOptions {
   /** Number of images (default 24). */
@@ -58,7 +56,7 @@ export async function writeDemoSet(outRoot: string = datasetsRoot(), opts: DemoS
       counts: countRecSamples(samples),
       created_by: `falip data demo --images ${imageCount} --seed ${seed}`,
     };
-    await writeRecDataset(staging, samples, written);
+    await writeDatasetFolder(staging, samples, written);
     return written;
   });
   return { dir, info };

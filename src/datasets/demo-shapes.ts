@@ -8,7 +8,7 @@ import type { Rng } from '../util/rng.js';
 /** What the synthetic demo sets draw: flat coloured shapes on a plain background. */
 
 /** Far apart in RGB so a test (or a tiny model) can tell them apart from one pixel. */
-export const DEMO_COLOURS = {
+const DEMO_COLOURS = {
   red: [220, 40, 40],
   green: [40, 170, 60],
   blue: [40, 80, 220],

@@ -1,15 +1,9 @@
 import { z } from 'zod';
 import type { BoxXYWH } from '../image/box.js';
 import { relativeImagePath } from './image-path.js';
-import { writeFileAtomic } from '../util/atomic-write.js';
+import { boxSchema } from './manifest-fields.js';
 import { readNonBlankLines } from '../util/text-file.js';
 import { parseJsonLine, parseWith } from '../util/schema-check.js';
-
-/** [x, y, w, h] in original-image pixels (COCO/ReCLIP convention, see src/image/box.ts). */
-const boxSchema = z
-  .array(z.number())
-  .length(4, 'expected 4 numbers')
-  .transform((b): BoxXYWH => [b[0]!, b[1]!, b[2]!, b[3]!]);
 
 /** One line of a REC manifest: one referred object ("ref") with all its sentences. */
 const recSampleSchema = z.object({
@@ -40,6 +34,12 @@ export async function readRecManifest(path: string): Promise<RecSample[]> {
   return (await readNonBlankLines(path)).map(({ text, where }) => parseRecLine(text, where));
 }
 
-export async function writeRecManifest(path: string, samples: readonly RecSample[]): Promise<void> {
-  await writeFileAtomic(path, samples.map((s) => JSON.stringify(s) + '\n').join(''));
+/** Every box of a sample with its manifest field (`gold[i].box`, `proposals[i]`), for checks that name the field. */
+export function sampleBoxes(sample: RecSample): (readonly [field: string, box: BoxXYWH])[] {
+  return [...sample.gold.map((g, i) => [`gold[${i}].box`, g.box] as const), ...(sample.proposals ?? []).map((b, i) => [`proposals[${i}]`, b] as const)];
+}
+
+/** The gold entries that are the referred object. */
+export function targetsOf(sample: RecSample): RecSample['gold'] {
+  return sample.gold.filter((g) => sample.target_ids.includes(g.id));
 }

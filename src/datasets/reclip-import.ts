@@ -1,16 +1,15 @@
 import { stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import pLimit from 'p-limit';
-import sharp from 'sharp';
+import { resolve } from 'node:path';
 import { z } from 'zod';
 import type { BoxXYWH } from '../image/box.js';
 import { boxProblem } from './box-problems.js';
 import { UserError } from '../util/errors.js';
-import { sha256OfFile } from '../util/sha256.js';
 import { countRecSamples, type DatasetInfo } from './dataset-info.js';
-import { datasetDir, writeRecDataset } from './dataset-store.js';
+import { datasetDir, writeDatasetFolder } from './dataset-store.js';
 import type { DatasetImporter } from './importer.js';
 import { relativeImagePath } from './image-path.js';
+import { readImageSizes } from './image-headers.js';
+import { fileSource } from './source-files.js';
 import { integerImageId, readDetections } from './reclip-dets.js';
 import type { RecSample } from './rec-manifest.js';
 import { readNonBlankLines } from '../util/text-file.js';
@@ -66,13 +65,12 @@ export async function importReclip(opts: ReclipImportOptions): Promise<ReclipImp
   const dir = datasetDir(opts.dataset, opts.split, opts.outRoot);
   const detections = opts.dets === undefined ? undefined : await readDetections(opts.dets);
 
-  const parsed: ParsedLine[] = (await readNonBlankLines(opts.jsonl)).map(({ line, text }) => {
-    const where = `${opts.jsonl}:${line}`;
+  const parsed: ParsedLine[] = (await readNonBlankLines(opts.jsonl)).map(({ line, where, text }) => {
     const ref = parseWith(reclipLineSchema, parseJsonLine(text, where), where);
     return { where, line, ref, image: reclipImageFile(ref.file_name) };
   });
   if (parsed.length === 0) throw new UserError(`${opts.jsonl}: no refs in the file`);
-  const sizes = await readImageSizes(parsed, imageRoot);
+  const sizes = await readImageSizes(parsed, imageRoot, 'file_name');
 
   const warnings: string[] = [];
   const seenIds = new Map<string, number>();
@@ -112,8 +110,7 @@ export async function importReclip(opts: ReclipImportOptions): Promise<ReclipImp
     return sample;
   });
 
-  const sources = [{ file: resolve(opts.jsonl), sha256: await sha256OfFile(opts.jsonl) }];
-  if (opts.dets !== undefined) sources.push({ file: resolve(opts.dets), sha256: await sha256OfFile(opts.dets) });
+  const sources = [await fileSource(opts.jsonl), ...(opts.dets === undefined ? [] : [await fileSource(opts.dets)])];
   const info: DatasetInfo = {
     name: opts.dataset,
     split: opts.split,
@@ -123,7 +120,7 @@ export async function importReclip(opts: ReclipImportOptions): Promise<ReclipImp
     counts: countRecSamples(samples),
     created_by: `falip data import ${opts.dataset} (ReCLIP jsonl${opts.dets === undefined ? '' : ' + detector file'})`,
   };
-  await writeRecDataset(dir, samples, info);
+  await writeDatasetFolder(dir, samples, info);
   return { dir, info, warnings, fullImageFallbacks: fallbackImages.size };
 }
 
@@ -145,29 +142,6 @@ function reportBox(box: BoxXYWH, size: { width: number; height: number }, where:
 export function reclipImageFile(fileName: string): string {
   if (!/coco/i.test(fileName)) return fileName;
   return fileName.split('_').slice(0, -1).join('_') + '.jpg';
-}
-
-/** Stored (not EXIF-rotated) size of every referenced image, from its header; the first line naming a bad image is reported. */
-async function readImageSizes(lines: readonly ParsedLine[], imageRoot: string): Promise<Map<string, { width: number; height: number }>> {
-  const firstUse = new Map<string, string>();
-  for (const { image, where } of lines) if (!firstUse.has(image)) firstUse.set(image, where);
-  const limit = pLimit(8);
-  const entries = await Promise.all(
-    [...firstUse].map(([image, where]) =>
-      limit(async () => {
-        const path = join(imageRoot, image);
-        if (!(await stat(path).catch(() => undefined))?.isFile()) throw new UserError(`${where}: file_name: image not found: ${path}`);
-        const meta = await sharp(path)
-          .metadata()
-          .catch((err: Error) => {
-            throw new UserError(`${where}: file_name: cannot read image ${path}: ${err.message}`);
-          });
-        if (!meta.width || !meta.height) throw new UserError(`${where}: file_name: image ${path} has no size in its header`);
-        return [image, { width: meta.width, height: meta.height }] as const;
-      }),
-    ),
-  );
-  return new Map(entries);
 }
 
 /** `falip data import refcoco|refcoco+|refcocog`: ReCLIP's files for one split. */

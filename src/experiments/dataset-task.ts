@@ -33,16 +33,20 @@ export async function datasetTask(name: string): Promise<DatasetTask> {
 }
 
 /**
- * Evaluating nothing is an input error that names the import command; when only some splits are
- * imported, the others stay in the table as "not imported" and stderr says so.
+ * The imported ones of `splits`, in order. Evaluating nothing is an input error that names the import
+ * command; when only some splits are imported, stderr names the others (eval keeps them in its table
+ * as "not imported"; `whatRuns`, given the imported splits, ends each such line, e.g. what a sweep runs on).
  */
-export async function requireSomeSplit(name: string, d: DatasetTask, splits: readonly string[]): Promise<void> {
+export async function requireSomeSplit(name: string, d: DatasetTask, splits: readonly string[], whatRuns?: (imported: readonly string[]) => string): Promise<string[]> {
+  if (splits.length === 0) throw new UserError(`dataset ${name}: no split given`);
   const checks = await Promise.allSettled(splits.map((s) => requireDataset(name, s)));
   const missing = splits.filter((_, i) => checks[i]!.status === 'rejected');
+  const imported = splits.filter((_, i) => checks[i]!.status === 'fulfilled');
   const hint = (s: string) => `dataset ${name}/${s} is not imported: run \`${d.dataset.importCommand(s)}\``;
-  if (missing.length === splits.length) {
+  if (imported.length === 0) {
     const reason = (checks[0] as PromiseRejectedResult).reason as Error;
     throw reason instanceof UserError && /not imported/.test(reason.message) ? new UserError(hint(splits[0]!)) : reason;
   }
-  for (const s of missing) process.stderr.write(`falip: ${hint(s)}\n`);
+  for (const s of missing) process.stderr.write(`falip: ${hint(s)}${whatRuns ? `; ${whatRuns(imported)}` : ''}\n`);
+  return imported;
 }

@@ -63,18 +63,19 @@ export async function mergeShards(dirs: readonly string[], out: string): Promise
     }
   }
   const seen = new Map<string, string>();
-  const records: EvalRecord[] = [];
+  const keyed: { key: string; record: EvalRecord }[] = [];
   for (const s of shards) {
     for (const r of s.records) {
       const key = JSON.stringify([r.row, r.column, r.id]);
       const other = seen.get(key);
       if (other) throw new UserError(`${s.dir}: record row "${r.row}", column "${r.column}", id "${r.id}" is also in ${other}: the shards overlap`);
       seen.set(key, s.dir);
-      records.push(r);
+      keyed.push({ key, record: r });
     }
   }
-  const order = (r: EvalRecord) => JSON.stringify([r.row, r.column, r.id]);
-  records.sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
+  // Canonical order: by that key, computed once per record.
+  keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const records = keyed.map((k) => k.record);
   const details = { ...(first.run.details ?? {}), merged_from: shards.map((s) => s.dir) };
   const run = await openRunFolder({ name: first.run.name, runKey: baseKey(first.run.key), details, out, provenance: { merged_shards: first.count } });
   try {

@@ -2,7 +2,7 @@ import type { BoxXYWH } from '../image/box.js';
 import { pillowGaussianBlur } from '../image/gaussian-blur.js';
 import type { RgbImage } from '../image/rgb-image.js';
 import { defineMethod } from './method-definition.js';
-import { pillowFilledRectangle } from './pillow-rectangle.js';
+import { insideRectangleFrom } from './pillow-rectangle.js';
 import { BLUR_SIGMA } from './shared-params.js';
 
 /**
@@ -11,15 +11,7 @@ import { BLUR_SIGMA } from './shared-params.js';
  * then the original pixels put back inside the box (the rectangle Pillow fills for the mask).
  */
 export async function blurOutside(img: RgbImage, box: BoxXYWH, sigma: number): Promise<RgbImage> {
-  const inside = pillowFilledRectangle(box, img.width, img.height);
-  const blurred = pillowGaussianBlur(img, sigma);
-  if (inside === null) return blurred;
-  const out = new Uint8Array(blurred.data);
-  for (let y = inside.top; y < inside.top + inside.height; y++) {
-    const start = (y * img.width + inside.left) * 3;
-    out.set(img.data.subarray(start, start + inside.width * 3), start);
-  }
-  return { width: img.width, height: img.height, data: out };
+  return insideRectangleFrom(img, pillowGaussianBlur(img, sigma), box);
 }
 
 export const blur = defineMethod({

@@ -1,9 +1,8 @@
 import type { AttentionBias } from '../encoder/requests.js';
-import { boxToTokenRegion } from '../image/token-grid.js';
 import { gridSize } from '../model/clip-config.js';
 import { foveaBias } from './falip-mask.js';
 import { biasGate } from './layer-spec.js';
-import { defineMethod, type PrepareContext } from './method-definition.js';
+import { defineMethod, tokenRegionOf, type PrepareContext } from './method-definition.js';
 import type { ResolvedParams } from './params.js';
 import { UserError } from '../util/errors.js';
 import { ALPHA, FORM, HEADS, LAYERS, SIGMA, TOKENS } from './shared-params.js';
@@ -13,7 +12,7 @@ export const FALIP_PARAMS = { alpha: ALPHA, sigma: SIGMA, form: FORM, layers: LA
 /** The foveal attention bias that makes the image encoder look at the context's box. */
 export function falipAttention(p: ResolvedParams<typeof FALIP_PARAMS>, ctx: PrepareContext): AttentionBias {
   const v = ctx.vision;
-  const region = boxToTokenRegion(ctx.box, ctx.width, ctx.height, v.imageSize, v.patchSize);
+  const region = tokenRegionOf(ctx);
   if (p.tokens === 'foreground' && !ctx.foregroundTokens) throw new UserError('falip tokens foreground: this task has no foreground tokens (they come from depth maps)');
   const only = p.tokens === 'foreground' ? ctx.foregroundTokens : undefined;
   return {

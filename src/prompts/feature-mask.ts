@@ -1,6 +1,6 @@
-import { boxToTokenRegion, regionTokens } from '../image/token-grid.js';
+import { regionTokens } from '../image/token-grid.js';
 import { gridSize } from '../model/clip-config.js';
-import { defineMethod } from './method-definition.js';
+import { defineMethod, tokenRegionOf } from './method-definition.js';
 import { enumParam } from './params.js';
 import { LAYERS } from './shared-params.js';
 
@@ -23,7 +23,7 @@ export const featureMask = defineMethod({
     const grid = gridSize(v);
     const scale = new Float32Array(grid * grid + 1);
     scale[0] = 1;
-    for (const t of regionTokens(boxToTokenRegion(ctx.box, ctx.width, ctx.height, v.imageSize, v.patchSize), grid)) scale[t] = 1;
+    for (const t of regionTokens(tokenRegionOf(ctx), grid)) scale[t] = 1;
     return { ablation: { kind: 'token-scale', scale, site: p.site, layers: p.layers } };
   },
 });

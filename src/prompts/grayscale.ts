@@ -1,7 +1,7 @@
 import type { BoxXYWH } from '../image/box.js';
 import type { RgbImage } from '../image/rgb-image.js';
 import { defineMethod } from './method-definition.js';
-import { pillowFilledRectangle } from './pillow-rectangle.js';
+import { insideRectangleFrom } from './pillow-rectangle.js';
 
 /**
  * The whole image in gray: the rounded ITU-R 601 luma 0.299R + 0.587G + 0.114B in all three channels.
@@ -21,14 +21,7 @@ export function grayImage(img: RgbImage): RgbImage {
  * as for blur and shade, so the prompts mark identical pixels.
  */
 export async function grayscaleOutside(img: RgbImage, box: BoxXYWH): Promise<RgbImage> {
-  const out = grayImage(img);
-  const inside = pillowFilledRectangle(box, img.width, img.height);
-  if (inside === null) return out;
-  for (let y = inside.top; y < inside.top + inside.height; y++) {
-    const start = (y * img.width + inside.left) * 3;
-    out.data.set(img.data.subarray(start, start + inside.width * 3), start);
-  }
-  return out;
+  return insideRectangleFrom(img, grayImage(img), box);
 }
 
 export const grayscale = defineMethod({

@@ -1,5 +1,6 @@
 import type { EncodeRequest } from '../encoder/requests.js';
 import type { BoxXYWH } from '../image/box.js';
+import { boxToTokenRegion, type TokenRegion } from '../image/token-grid.js';
 import type { VisionConfig } from '../model/clip-config.js';
 import type { ParamTable, ResolvedParams } from './params.js';
 
@@ -16,6 +17,11 @@ export interface PrepareContext {
   vision: VisionConfig;
   /** The region's foreground tokens (grid², 1 = foreground), where the task has them (depth maps). */
   foregroundTokens?: Uint8Array;
+}
+
+/** The patch tokens the context's box covers on its model's token grid. */
+export function tokenRegionOf(ctx: PrepareContext): TokenRegion {
+  return boxToTokenRegion(ctx.box, ctx.width, ctx.height, ctx.vision.imageSize, ctx.vision.patchSize);
 }
 
 /**

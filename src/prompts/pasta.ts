@@ -1,8 +1,8 @@
 import type { AttentionBias } from '../encoder/requests.js';
-import { boxToTokenRegion, regionTokens } from '../image/token-grid.js';
+import { regionTokens } from '../image/token-grid.js';
 import { gridSize } from '../model/clip-config.js';
 import { biasGate } from './layer-spec.js';
-import { defineMethod, type PrepareContext } from './method-definition.js';
+import { defineMethod, tokenRegionOf, type PrepareContext } from './method-definition.js';
 import { numberParam } from './params.js';
 import { HEADS, LAYERS } from './shared-params.js';
 
@@ -19,7 +19,7 @@ function pastaAttention(coefficient: number, layers: number[], heads: number[] |
   const T = grid * grid + 1;
   const keyBias = new Float32Array(T).fill(Math.log(coefficient));
   keyBias[0] = 0;
-  for (const t of regionTokens(boxToTokenRegion(ctx.box, ctx.width, ctx.height, v.imageSize, v.patchSize), grid)) keyBias[t] = 0;
+  for (const t of regionTokens(tokenRegionOf(ctx), grid)) keyBias[t] = 0;
   const bias = new Float32Array(T * T);
   for (let q = 0; q < T; q++) bias.set(keyBias, q * T);
   return { bias, gate: biasGate(layers, v.numLayers, v.numHeads, heads ?? undefined) };

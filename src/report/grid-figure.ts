@@ -1,4 +1,4 @@
-import { hex, inferno, infernoStops, NEGATIVE, POSITIVE, signedTint } from './colour-maps.js';
+import { colourBarGradient, hex, scaleTint } from './colour-maps.js';
 import type { PatchScale } from './patch-figure.js';
 import { escapeXml, short, svgDocument, wrapText } from './svg-figure.js';
 
@@ -29,12 +29,8 @@ const GAP = 40;
 const BAR_W = 56;
 const HEADER_H = 64;
 
-function cellFill(value: number, scale: PatchScale): { fill: string; opacity: number } {
-  const t = scale.max > 0 ? value / scale.max : 0;
-  if (scale.kind === 'sequential') return { fill: hex(inferno(t)), opacity: 1 };
-  const tint = signedTint(t, 1);
-  return { fill: hex(tint.rgb), opacity: tint.opacity };
-}
+/** Cells are opaque: no image under them. */
+const TINT_OPACITY = { sequential: 1, signed: 1 };
 
 function panelSvg(spec: GridFigureSpec, panel: GridPanel, index: number, x: number, y: number): string {
   const w = spec.columns * CELL;
@@ -45,21 +41,17 @@ function panelSvg(spec: GridFigureSpec, panel: GridPanel, index: number, x: numb
     parts.push(`<text x="-6" y="${r * CELL + CELL / 2 + 4}" font-size="10" text-anchor="end">${r + 1}</text>`);
     for (let c = 0; c < spec.columns; c++) {
       const i = r * spec.columns + c;
-      const { fill, opacity } = cellFill(panel.values[i]!, panel.scale);
-      parts.push(`<rect x="${c * CELL}" y="${r * CELL}" width="${CELL}" height="${CELL}" fill="${fill}" fill-opacity="${opacity.toFixed(3)}" stroke="#dddddd" stroke-width="0.5"/>`);
+      const tint = scaleTint(panel.values[i]!, panel.scale, TINT_OPACITY);
+      parts.push(`<rect x="${c * CELL}" y="${r * CELL}" width="${CELL}" height="${CELL}" fill="${hex(tint.rgb)}" fill-opacity="${tint.opacity.toFixed(3)}" stroke="#dddddd" stroke-width="0.5"/>`);
       const mark = panel.marks?.get(i);
       if (mark) parts.push(`<text x="${c * CELL + CELL / 2}" y="${r * CELL + CELL / 2 + 4}" font-size="11" font-weight="bold" text-anchor="middle" fill="#00e5ff" stroke="#000000" stroke-width="2" paint-order="stroke">${escapeXml(mark)}</text>`);
     }
   }
   parts.push(`<text x="${w / 2}" y="${h + 16}" font-size="11" text-anchor="middle">${escapeXml(spec.columnName)}</text>`);
   parts.push(`<text x="-30" y="${h / 2}" font-size="11" text-anchor="middle" transform="rotate(-90 -30 ${h / 2})">${escapeXml(spec.rowName)}</text>`);
-  const stops =
-    panel.scale.kind === 'sequential'
-      ? infernoStops().map((s) => `<stop offset="${(1 - s.offset).toFixed(3)}" stop-color="${s.colour}"/>`).reverse().join('')
-      : `<stop offset="0" stop-color="${hex(POSITIVE)}"/><stop offset="0.5" stop-color="#ffffff"/><stop offset="1" stop-color="${hex(NEGATIVE)}"/>`;
   const lo = panel.scale.kind === 'sequential' ? '0' : short(-panel.scale.max);
   parts.push(
-    `<g transform="translate(${w + 10},0)"><defs><linearGradient id="g${index}" x1="0" y1="0" x2="0" y2="1">${stops}</linearGradient></defs>` +
+    `<g transform="translate(${w + 10},0)">${colourBarGradient(panel.scale.kind, `g${index}`)}` +
       `<rect width="10" height="${h}" fill="url(#g${index})" stroke="#999999" stroke-width="0.5"/>` +
       `<text x="14" y="9" font-size="10">${short(panel.scale.max)}</text><text x="14" y="${h}" font-size="10">${lo}</text></g>`,
   );

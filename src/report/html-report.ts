@@ -1,5 +1,6 @@
 import { REPORT_CSS, REPORT_JS } from './html-report-assets.js';
 import type { HtmlReportModel, ReportCell, ReportExamples, ReportTable } from './html-report-model.js';
+import { fixed1, signed1 } from './render-markdown.js';
 import { escapeXml as escapeHtml } from './svg-figure.js';
 
 /**
@@ -8,18 +9,9 @@ import { escapeXml as escapeHtml } from './svg-figure.js';
  */
 const CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'";
 
-function fixed1(x: number): string {
-  return x.toFixed(1);
-}
-
-function signed1(x: number): string {
-  const t = x.toFixed(1);
-  return t.startsWith('-') ? `−${t.slice(1)}` : `+${t}`;
-}
-
 function cellHtml(c: ReportCell): string {
   const paper = c.paper === null ? '' : `paper ${fixed1(c.paper)}`;
-  const delta = c.delta === null ? '' : ` · <span class="${c.delta >= 0 ? 'delta-pos' : 'delta-neg'}">Δ ${signed1(c.delta)}</span>`;
+  const delta = c.delta === null ? '' : ` · <span class="${c.delta >= 0 ? 'delta-pos' : 'delta-neg'}">Δ ${signed1(c.delta, '−')}</span>`;
   const sub = paper || delta ? `<span class="sub">${paper}${delta}</span>` : '';
   if (!c.ours) return `<td><span class="status">${escapeHtml(c.status ?? 'not run')}</span>${sub}</td>`;
   const { accuracy, ci, n } = c.ours;

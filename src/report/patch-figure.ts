@@ -1,4 +1,4 @@
-import { hex, inferno, infernoStops, NEGATIVE, POSITIVE, signedTint } from './colour-maps.js';
+import { colourBarGradient, hex, scaleTint, type ScaleKind } from './colour-maps.js';
 import { escapeXml, short, svgDocument, wrapText } from './svg-figure.js';
 
 /**
@@ -6,7 +6,7 @@ import { escapeXml, short, svgDocument, wrapText } from './svg-figure.js';
  * red for positive and blue for negative with opacity ∝ |value| / `max` (score contributions).
  */
 export interface PatchScale {
-  kind: 'sequential' | 'signed';
+  kind: ScaleKind;
   /** The value drawn at full colour (the row's largest, so the panels of a row compare directly). */
   max: number;
   /** What the values are, under the colour bar (e.g. "CLS attn", "score"). */
@@ -52,8 +52,8 @@ const GAP = 12;
 const CAPTION_LINE = 14;
 const HEADER_H = 54;
 const LEGEND_LINE = 15;
-/** Opacity of the inferno tint: the image stays readable under the strongest attention. */
-const SEQUENTIAL_OPACITY = 0.7;
+/** Opacity of the tint at full colour, over the image: inferno lighter, so the image stays readable under the strongest attention. */
+const TINT_OPACITY = { sequential: 0.7, signed: 0.85 };
 /** The region's outline: cyan stands out against inferno and against the red/blue of signed maps. */
 const BOX_COLOUR = '#00e5ff';
 
@@ -63,9 +63,7 @@ function cells(panel: PatchPanel, scale: PatchScale, grid: number, w: number, h:
   const out: string[] = [];
   for (let r = 0; r < grid; r++) {
     for (let c = 0; c < grid; c++) {
-      const value = panel.values[r * grid + c]!;
-      const t = scale.max > 0 ? value / scale.max : 0;
-      const tint = scale.kind === 'sequential' ? { rgb: inferno(t), opacity: SEQUENTIAL_OPACITY } : signedTint(t);
+      const tint = scaleTint(panel.values[r * grid + c]!, scale, TINT_OPACITY);
       const [fill, opacity] = [hex(tint.rgb), tint.opacity];
       if (opacity === 0) continue;
       out.push(`<rect x="${(c * cw).toFixed(2)}" y="${(r * ch).toFixed(2)}" width="${cw.toFixed(2)}" height="${ch.toFixed(2)}" fill="${fill}" fill-opacity="${opacity.toFixed(3)}"/>`);
@@ -90,17 +88,10 @@ function panelSvg(panel: PatchPanel, scale: PatchScale, grid: number, x: number,
 
 /** A vertical colour bar for one row, with its end values. */
 function colourBar(scale: PatchScale, id: string, x: number, y: number, h: number): string {
-  const stops =
-    scale.kind === 'sequential'
-      ? infernoStops()
-          .reverse()
-          .map((s) => `<stop offset="${(1 - s.offset).toFixed(3)}" stop-color="${s.colour}"/>`)
-          .join('')
-      : `<stop offset="0" stop-color="${hex(POSITIVE)}"/><stop offset="0.5" stop-color="#ffffff"/><stop offset="1" stop-color="${hex(NEGATIVE)}"/>`;
   const lo = scale.kind === 'sequential' ? '0' : short(-scale.max);
   const mid = scale.kind === 'signed' ? `<text x="16" y="${h / 2 + 4}" font-size="10">0</text>` : '';
   return (
-    `<g transform="translate(${x},${y})"><defs><linearGradient id="${id}" x1="0" y1="0" x2="0" y2="1">${stops}</linearGradient></defs>` +
+    `<g transform="translate(${x},${y})">${colourBarGradient(scale.kind, id)}` +
     `<rect x="0" y="0" width="10" height="${h}" fill="url(#${id})" stroke="#999999" stroke-width="0.5"/>` +
     `<text x="16" y="9" font-size="10">${short(scale.max)}</text>${mid}<text x="16" y="${h}" font-size="10">${lo}</text>` +
     `<text x="16" y="${h + 13}" font-size="9" fill="#555555">${escapeXml(scale.unit ?? '')}</text></g>`

@@ -35,16 +35,19 @@ const evalRecordSchema = z
   })
   .loose();
 
+/** One parsed line, or why it is not a record (and whether it was JSON at all). */
+type ParsedLine = { record: EvalRecord } | { problem: string; json: boolean };
+
 /** Parses one line; returns a reason instead of throwing so the caller can decide what a bad line means. */
-function parseRecordLine(line: string): EvalRecord | string {
+function parseRecordLine(line: string): ParsedLine {
   let json: unknown;
   try {
     json = JSON.parse(line);
   } catch {
-    return 'not valid JSON';
+    return { problem: 'not valid JSON', json: false };
   }
   const parsed = safeParseWith(evalRecordSchema, json);
-  return parsed.success ? parsed.data : describeIssue(parsed.error);
+  return parsed.success ? { record: parsed.data } : { problem: describeIssue(parsed.error), json: true };
 }
 
 /** A JSON array key cannot collide the way "a|b" + "c" and "a" + "b|c" would with a separator. */
@@ -71,39 +74,58 @@ export class RecordLog {
 
   /** Reads an existing log (or starts an empty one if the file does not exist yet). */
   static async open(path: string): Promise<RecordLog> {
+    const { log, rewrite } = await RecordLog.load(path, 'repair');
+    // Rewrite so the next append starts on a fresh line instead of gluing onto the broken tail.
+    if (rewrite) await writeFileAtomic(path, log.inFileOrder.map((r) => JSON.stringify(r) + '\n').join(''));
+    return log;
+  }
+
+  /**
+   * The records of a log, in file order, read without touching the file (a report, while a run may
+   * still be writing): a last line that is not JSON is an append in progress and is skipped; a last
+   * line that is JSON but not a record is corrupt, as anywhere else. No file reads as no records.
+   */
+  static async read(path: string): Promise<readonly EvalRecord[]> {
+    return (await RecordLog.load(path, 'read')).log.all();
+  }
+
+  /**
+   * Parses the file. 'repair': any broken last line is an interrupted append, dropped, and the file
+   * needs a rewrite; 'read': only a last line that is not JSON is (a prefix of a record is never JSON).
+   */
+  private static async load(path: string, mode: 'repair' | 'read'): Promise<{ log: RecordLog; rewrite: boolean }> {
     const log = new RecordLog(path);
     let text: string;
     try {
       text = await readFile(path, 'utf8');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return log;
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { log, rewrite: false };
       throw new UserError(`${path}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
     }
-    if (text.length === 0) return log;
+    if (text.length === 0) return { log, rewrite: false };
 
     const lines = text.split('\n');
     // A well-formed log ends with '\n'; anything after the last one is an unfinished append.
     const endsWithNewline = lines.at(-1) === '';
     if (endsWithNewline) lines.pop();
-    let needsRewrite = !endsWithNewline;
+    let rewrite = !endsWithNewline;
     for (const [index, line] of lines.entries()) {
       const parsed = parseRecordLine(line);
       const isLast = index === lines.length - 1;
-      if (typeof parsed === 'string') {
-        if (isLast) {
-          needsRewrite = true;
+      if ('problem' in parsed) {
+        if (isLast && (mode === 'repair' || !parsed.json)) {
+          rewrite = true;
           break;
         }
-        throw new UserError(`${path}:${index + 1}: corrupt record (${parsed}); only the last line may be cut short by an interrupted run`);
+        throw new UserError(`${path}:${index + 1}: corrupt record (${parsed.problem})${isLast ? '' : '; only the last line may be cut short by an interrupted run'}`);
       }
-      if (log.has(parsed.row, parsed.column, parsed.id)) {
-        throw new UserError(`${path}:${index + 1}: duplicate record for row "${parsed.row}", column "${parsed.column}", id "${parsed.id}"`);
+      const { record } = parsed;
+      if (log.has(record.row, record.column, record.id)) {
+        throw new UserError(`${path}:${index + 1}: duplicate record for row "${record.row}", column "${record.column}", id "${record.id}"`);
       }
-      log.remember(parsed);
+      log.remember(record);
     }
-    // Rewrite so the next append starts on a fresh line instead of gluing onto the broken tail.
-    if (needsRewrite) await writeFileAtomic(path, log.inFileOrder.map((r) => JSON.stringify(r) + '\n').join(''));
-    return log;
+    return { log, rewrite };
   }
 
   has(row: string, column: string, id: string): boolean {

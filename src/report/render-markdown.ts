@@ -2,13 +2,14 @@ import type { PairedComparison } from './metrics.js';
 import type { ResultCell, ResultsTable } from './results-table.js';
 
 /** One decimal, as the paper prints accuracies. */
-function fixed1(x: number): string {
+export function fixed1(x: number): string {
   return x.toFixed(1);
 }
 
-function signed1(x: number): string {
+/** One decimal with its sign always shown; `minus` replaces the ASCII '-' (HTML shows U+2212 '−'). */
+export function signed1(x: number, minus = '-'): string {
   const text = x.toFixed(1);
-  return text.startsWith('-') ? text : `+${text}`;
+  return text.startsWith('-') ? `${minus}${text.slice(1)}` : `+${text}`;
 }
 
 /**

@@ -1,7 +1,11 @@
+import { readFile } from 'node:fs/promises';
 import type { Encoder, ImageInput } from '../encoder/encoder.js';
 import type { FeatureCache } from '../encoder/feature-cache.js';
+import { DecodedImage } from '../encoder/image-input.js';
 import type { BoxXYWH } from '../image/box.js';
+import { loadImage } from '../image/load-image.js';
 import type { Method } from '../prompts/method.js';
+import { sha256Hex } from '../util/sha256.js';
 import { normalized } from '../util/vector.js';
 
 /** What else decides a prompt besides its method and box (a depth view's foreground tokens). */
@@ -23,6 +27,13 @@ export class ImageFeatures {
     /** The on-disk cache and the image content's sha256, when `--cache` is on. */
     private readonly disk?: { cache: FeatureCache; contentSha256: string },
   ) {}
+
+  /** The features of an image file, decoded once; with `--cache`, keyed on disk by the file's sha256. */
+  static async forFile(encoder: Encoder, file: string, cache?: FeatureCache): Promise<ImageFeatures> {
+    const decoded = await loadImage(file);
+    const disk = cache && { cache, contentSha256: sha256Hex(await readFile(file)) };
+    return new ImageFeatures(encoder, new DecodedImage(file, decoded), disk);
+  }
 
   get(method: Method, box: BoxXYWH, extras: RegionExtras = {}): Promise<Float32Array> {
     // The foreground tokens follow from the image itself, so they need no place in the key.

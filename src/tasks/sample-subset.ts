@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Rng } from '../util/rng.js';
-import type { Sampling } from './task-definition.js';
+import type { LoadedColumn, Sampling } from './task-definition.js';
 
 /**
  * A seeded random subset of `n` items, kept in their original order: `--limit` must not mean
@@ -33,4 +33,25 @@ export function sampleSplit<T>(all: readonly T[], sampling: Sampling, idOf: (ite
   const sampled = seededSubset(all, sampling.limit, sampling.seed);
   const shard = sampling.shard;
   return { sampled, mine: shard ? sampled.filter((s) => shardOfId(idOf(s), shard.count) === shard.index) : sampled };
+}
+
+/**
+ * A split loaded as a column: `sampleSplit`'s items of this run become the column's data, their ids
+ * (or, with `itemIdsOf`, the ids of the records each produces) its item ids.
+ */
+export function sampledColumn<T extends { id: string }, D>(
+  split: { key: string; dir: string; all: readonly T[]; sampling: Sampling; contentHash: string; itemIdsOf?: (sample: T) => readonly string[] },
+  dataOf: (samples: T[]) => D,
+): LoadedColumn<D> {
+  const { key, dir, all, sampling, contentHash, itemIdsOf = (s) => [s.id] } = split;
+  const { sampled, mine: samples } = sampleSplit(all, sampling, (s) => s.id);
+  return {
+    key,
+    dir,
+    itemIds: new Set(samples.flatMap(itemIdsOf)),
+    units: samples.length,
+    contentHash,
+    samples: { total: all.length, evaluated: sampled.length },
+    data: dataOf(samples),
+  };
 }

@@ -80,8 +80,7 @@ export interface TaskFlag {
  */
 export interface TaskDefinition<O = unknown, D = unknown> {
   name: TaskName;
-  /** What one record is and what `--limit` samples, for progress bars, help and footnotes. */
-  recordUnit: string;
+  /** What `--limit` samples, for progress bars, help and footnotes. */
   sampleUnit: string;
   datasets: Record<string, TaskDataset>;
   /** `falip eval`'s methods when `--method` is not given. */

@@ -5,8 +5,6 @@ import { normalized } from '../util/vector.js';
 /** Normalized text features, each text encoded once per model (captions repeat across methods and rows). */
 export class TextFeatures {
   private readonly cache = new Map<string, Promise<Float32Array>>();
-  /** Texts longer than the context, cut to it (the reference tokenizer refuses them): footnoted. */
-  readonly truncated = new Set<string>();
 
   constructor(
     private readonly encoder: Encoder,
@@ -16,12 +14,8 @@ export class TextFeatures {
   get(text: string): Promise<Float32Array> {
     let p = this.cache.get(text);
     if (!p) {
-      const context = this.encoder.config.text.contextLength;
-      let ids = this.tokenizer.encode(text, Number.MAX_SAFE_INTEGER);
-      if (ids.length > context) {
-        this.truncated.add(text);
-        ids = this.tokenizer.encode(text, context);
-      }
+      // Texts longer than the context are cut to it (the reference tokenizer refuses them); run-table footnotes how many.
+      const ids = this.tokenizer.encode(text, this.encoder.config.text.contextLength);
       p = this.encoder.text(ids).then(normalized);
       this.cache.set(text, p);
     }

@@ -1,11 +1,9 @@
-import type { CheckReport } from '../check-report.js';
+import { checkManifestLines, recordUserError, type CheckReport } from '../check-report.js';
 import { checkImages } from '../check-images.js';
 import { join } from 'node:path';
-import { UserError } from '../../util/errors.js';
-import { DATASET_INFO_FILE, MANIFEST_FILE, readDatasetInfo, resolveImageRoot } from '../dataset-info.js';
+import { CLASSES_FILE, DATASET_INFO_FILE, MANIFEST_FILE, readDatasetInfo, resolveImageRoot } from '../dataset-info.js';
 import { boxProblem } from '../box-problems.js';
-import { CLASSES_FILE, parseClsLine, readClasses, type ClsClasses, type ClsSample } from './cls-manifest.js';
-import { nonBlankLines, readTextFile } from '../../util/text-file.js';
+import { parseClsLine, readClasses, type ClsSample } from './cls-manifest.js';
 
 export interface ImagesPerClass {
   min: number;
@@ -24,11 +22,6 @@ export interface ClsCheckCounts {
 
 export type ClsCheckReport = CheckReport<ClsCheckCounts>;
 
-interface ManifestEntry {
-  where: string;
-  sample: ClsSample;
-}
-
 
 /**
  * Checks a classification dataset folder against its images and classes.json: every line parses,
@@ -42,35 +35,14 @@ export async function checkClsDataset(dir: string): Promise<ClsCheckReport> {
   const errors: string[] = [];
   const warnings: string[] = [];
 
-  let classes: ClsClasses | undefined;
-  try {
-    classes = await readClasses(dir);
-  } catch (err) {
-    if (!(err instanceof UserError)) throw err;
-    errors.push(err.message);
-  }
-
-  const entries: ManifestEntry[] = [];
-  const firstLineOfId = new Map<string, string>();
-  for (const { where, text } of nonBlankLines(await readTextFile(manifest), manifest)) {
-    let sample: ClsSample;
-    try {
-      sample = parseClsLine(text, where);
-    } catch (err) {
-      if (!(err instanceof UserError)) throw err;
-      errors.push(err.message);
-      continue;
-    }
-    const first = firstLineOfId.get(sample.id);
-    if (first !== undefined) errors.push(`${where}: id: duplicate id ${sample.id} (first at ${first})`);
-    else firstLineOfId.set(sample.id, where);
+  const classes = await recordUserError(errors, () => readClasses(dir));
+  const entries = await checkManifestLines(manifest, parseClsLine, 'id', errors, ({ where, sample }) => {
     if (classes && sample.label >= classes.names.length) {
       errors.push(`${where}: label: ${sample.label} is out of range (${join(dir, CLASSES_FILE)} has ${classes.names.length} classes)`);
     }
     const problem = boxProblem(sample.box, sample);
     if (problem) (problem.severity === 'error' ? errors : warnings).push(`${where}: box: ${problem.text}`);
-    entries.push({ where, sample });
-  }
+  });
 
   errors.push(...(await checkImages(entries, imageRoot)));
   const samples = entries.map((e) => e.sample);

@@ -1,21 +1,13 @@
 import { relativeImagePath } from '../image-path.js';
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import type { BoxXYWH } from '../../image/box.js';
-import { writeFileAtomic } from '../../util/atomic-write.js';
+import { boxSchema, templateSchema } from '../manifest-fields.js';
 import { UserError } from '../../util/errors.js';
 import { parseJsonLine, parseWith } from '../../util/schema-check.js';
-import { MANIFEST_FILE, writeDatasetInfo, type DatasetCounts, type DatasetInfo } from '../dataset-info.js';
-import { nonBlankLines, readTextFile } from '../../util/text-file.js';
+import { CLASSES_FILE, type DatasetInfo } from '../dataset-info.js';
+import { writeDatasetFolder } from '../dataset-store.js';
+import { readNonBlankLines, readTextFile } from '../../util/text-file.js';
 
-export const CLASSES_FILE = 'classes.json';
-
-/** [x, y, w, h] in original-image pixels (COCO convention, see src/image/box.ts). */
-const boxSchema = z
-  .array(z.number())
-  .length(4, 'expected 4 numbers')
-  .transform((b): BoxXYWH => [b[0]!, b[1]!, b[2]!, b[3]!]);
 
 /** One line of a classification manifest: one image, its class and the one box FALIP's mask is built from. */
 const clsSampleSchema = z.object({
@@ -42,9 +34,6 @@ const clsSampleSchema = z.object({
 });
 
 export type ClsSample = z.output<typeof clsSampleSchema>;
-
-/** Exactly one `{}`: the class name's slot. */
-const templateSchema = z.string().refine((t) => t.split('{}').length === 2, 'expected exactly one {} (where the class name goes)');
 
 /** classes.json: the label space of a classification dataset and how its texts are made. */
 const classesSchema = z
@@ -75,7 +64,7 @@ export function parseClsLine(text: string, where: string): ClsSample {
 
 /** Reads a whole manifest; the first invalid line aborts with `<file>:<line>: <field>: <problem>`. */
 export async function readClsManifest(path: string): Promise<ClsSample[]> {
-  return nonBlankLines(await readTextFile(path), path).map(({ text, where }) => parseClsLine(text, where));
+  return (await readNonBlankLines(path)).map(({ text, where }) => parseClsLine(text, where));
 }
 
 export async function readClasses(dir: string): Promise<ClsClasses> {
@@ -83,14 +72,12 @@ export async function readClasses(dir: string): Promise<ClsClasses> {
   return parseWith(classesSchema, parseJsonLine(await readTextFile(path), path), path);
 }
 
-export function countClsSamples(samples: readonly ClsSample[], classes: ClsClasses): DatasetCounts {
+/** The counts every classification dataset records (importers add their own after these). */
+export function countClsSamples(samples: readonly ClsSample[], classes: ClsClasses): { images: number; classes: number } {
   return { images: samples.length, classes: classes.names.length };
 }
 
-/**
- * Writes manifest.jsonl, classes.json, then dataset.json: a folder only counts as a dataset once
- * dataset.json exists, so a crash mid-import never leaves a half dataset that looks whole.
- */
+/** Writes the dataset folder (see writeDatasetFolder) after checking labels and ids. */
 export async function writeClsDataset(dir: string, samples: readonly ClsSample[], classes: ClsClasses, info: DatasetInfo): Promise<void> {
   const bad = samples.find((s) => s.label >= classes.names.length);
   if (bad) throw new Error(`writeClsDataset: sample ${bad.id} has label ${bad.label}, but there are ${classes.names.length} classes`);
@@ -101,8 +88,5 @@ export async function writeClsDataset(dir: string, samples: readonly ClsSample[]
     if (other !== undefined) throw new UserError(`${s.image}: id: ${s.id} is also the id of ${other}`);
     imageOfId.set(s.id, s.image);
   }
-  await mkdir(dir, { recursive: true });
-  await writeFileAtomic(join(dir, MANIFEST_FILE), samples.map((s) => JSON.stringify(s) + '\n').join(''));
-  await writeFileAtomic(join(dir, CLASSES_FILE), JSON.stringify(classes, null, 2) + '\n');
-  await writeDatasetInfo(dir, info);
+  await writeDatasetFolder(dir, samples, info, classes);
 }

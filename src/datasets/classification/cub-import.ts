@@ -6,9 +6,9 @@ import { datasetDir } from '../dataset-store.js';
 import type { DatasetImporter, ImportReport } from '../importer.js';
 import { boxForManifest } from '../box-problems.js';
 import { countClsSamples, writeClsDataset, type ClsClasses, type ClsSample } from './cls-manifest.js';
-import { readImageSizes } from './image-headers.js';
+import { readImageSizes } from '../image-headers.js';
 import { table8Note } from './paper-counts.js';
-import { fileSource } from './source-files.js';
+import { fileSource } from '../source-files.js';
 import { readWhitespaceTable, type TableRow } from './text-files.js';
 
 export const CUB_SPLITS = ['all', 'train', 'test'] as const;
@@ -135,7 +135,7 @@ export async function importCub(opts: CubImportOptions): Promise<ImportReport> {
     created_by: `falip data import cub --split ${opts.split}`,
   };
   await writeClsDataset(dir, samples, classes, info);
-  const notes = opts.split === 'all' ? [table8Note('cub', { images: samples.length, classes: classes.names.length })] : [];
+  const notes = opts.split === 'all' ? [table8Note('cub', countClsSamples(samples, classes))] : [];
   return { dir, info, notes, warnings };
 }
 

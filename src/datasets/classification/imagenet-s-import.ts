@@ -7,13 +7,13 @@ import type { DatasetInfo } from '../dataset-info.js';
 import { datasetDir } from '../dataset-store.js';
 import type { DatasetImporter, ImportReport } from '../importer.js';
 import { boxForManifest } from '../box-problems.js';
-import { writeClsDataset, type ClsClasses, type ClsSample } from './cls-manifest.js';
+import { countClsSamples, writeClsDataset, type ClsClasses, type ClsSample } from './cls-manifest.js';
 import { boxFromIdMask, rescaleBox, type MaskBoxSource } from './id-mask-box.js';
-import { readImageSize } from './image-headers.js';
+import { readImageSize } from '../image-headers.js';
 import { readImageNetSClassList } from './imagenet-s-classes.js';
 import { table8Note } from './paper-counts.js';
 import { listEntries, requireSameFolders, stem } from './release-folders.js';
-import { fileSource, folderSource } from './source-files.js';
+import { fileSource, folderSource } from '../source-files.js';
 
 /** Alpha-CLIP's ImageNet-S zero-shot evaluation uses this single template; FALIP states none. */
 export const IMAGENET_S_TEMPLATE = 'a photo of a {}.';
@@ -71,6 +71,7 @@ export async function importImageNetS(opts: ImageNetSImportOptions): Promise<Imp
   const read = await Promise.all(images.map((img) => limit(() => readImage(img, imagesDir, masksDir, list.wnids.length))));
   const samples = read.map((r) => r.sample);
   const fallbacks = (from: MaskBoxSource): number => samples.filter((s) => s.box_from === from).length;
+  const [fromForeground, fromImage] = [fallbacks('foreground'), fallbacks('image')];
 
   const classes: ClsClasses = {
     names: list.names,
@@ -89,7 +90,7 @@ export async function importImageNetS(opts: ImageNetSImportOptions): Promise<Imp
     task: 'classification',
     image_root: imagesDir,
     sources: [...(await Promise.all(list.files.map(fileSource))), folderSource(masksDir, read.map((r) => r.mask))],
-    counts: { images: samples.length, classes: classes.names.length, box_from_foreground: fallbacks('foreground'), box_from_image: fallbacks('image') },
+    counts: { ...countClsSamples(samples, classes), box_from_foreground: fromForeground, box_from_image: fromImage },
     options: {
       box_source: "mask: bounding box of the image's own class pixels (exclusive ends); else of all labelled pixels (not 0, not 1000); else the whole image",
     },
@@ -98,9 +99,9 @@ export async function importImageNetS(opts: ImageNetSImportOptions): Promise<Imp
   await writeClsDataset(dir, samples, classes, info);
   // A fallback is only worth a line when some mask needed it.
   const notes = [
-    table8Note('imagenet-s', { images: samples.length, classes: classes.names.length }),
-    ...(fallbacks('foreground') > 0 ? [`${fallbacks('foreground')} mask(s) have no pixel of their own class: their box encloses every labelled pixel (ids other than 0 and 1000)`] : []),
-    ...(fallbacks('image') > 0 ? [`${fallbacks('image')} mask(s) have no labelled pixel at all: their box is the whole image`] : []),
+    table8Note('imagenet-s', countClsSamples(samples, classes)),
+    ...(fromForeground > 0 ? [`${fromForeground} mask(s) have no pixel of their own class: their box encloses every labelled pixel (ids other than 0 and 1000)`] : []),
+    ...(fromImage > 0 ? [`${fromImage} mask(s) have no labelled pixel at all: their box is the whole image`] : []),
   ];
   return { dir, info, notes, warnings: read.flatMap((r) => r.warnings) };
 }

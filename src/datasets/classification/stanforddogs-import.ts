@@ -8,11 +8,11 @@ import type { DatasetInfo } from '../dataset-info.js';
 import { datasetDir } from '../dataset-store.js';
 import type { DatasetImporter, ImportReport } from '../importer.js';
 import { boxForManifest } from '../box-problems.js';
-import { writeClsDataset, type ClsClasses, type ClsSample } from './cls-manifest.js';
-import { readImageSize } from './image-headers.js';
+import { countClsSamples, writeClsDataset, type ClsClasses, type ClsSample } from './cls-manifest.js';
+import { readImageSize } from '../image-headers.js';
 import { table8Note } from './paper-counts.js';
 import { listEntries, requireSameFolders, stem } from './release-folders.js';
-import { folderSource } from './source-files.js';
+import { folderSource } from '../source-files.js';
 import { parseVocAnnotation } from './voc-annotation.js';
 
 /** What one box per image means when an image shows several dogs (the paper does not say). */
@@ -107,13 +107,13 @@ export async function importStanfordDogs(opts: DogsImportOptions): Promise<Impor
     task: 'classification',
     image_root: imagesDir,
     sources: [folderSource(annotationDir, read.map((r) => r.annotation))],
-    counts: { images: samples.length, classes: classes.names.length, objects: samples.reduce((n, s) => n + s.objects!, 0), multi_object_images: multi },
+    counts: { ...countClsSamples(samples, classes), objects: samples.reduce((n, s) => n + s.objects!, 0), multi_object_images: multi },
     options: { multi_box: opts.multiBox, box_source: 'Annotation bndbox (xmax − xmin, no +1), clamped to the image' },
     created_by: `falip data import stanforddogs --multi-box ${opts.multiBox}`,
   };
   await writeClsDataset(dir, samples, classes, info);
   const notes = [
-    table8Note('stanforddogs', { images: samples.length, classes: classes.names.length }),
+    table8Note('stanforddogs', countClsSamples(samples, classes)),
     ...(multi > 0 ? [`${multi} image(s) show several dogs: their box is ${POLICY_WORDS[opts.multiBox]}`] : []),
   ];
   return { dir, info, notes, warnings };

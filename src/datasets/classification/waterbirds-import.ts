@@ -6,11 +6,11 @@ import type { DatasetInfo } from '../dataset-info.js';
 import { datasetDir } from '../dataset-store.js';
 import type { DatasetImporter, ImportReport } from '../importer.js';
 import { boxForManifest } from '../box-problems.js';
-import { writeClsDataset, type ClsClasses, type ClsSample } from './cls-manifest.js';
+import { countClsSamples, writeClsDataset, type ClsClasses, type ClsSample } from './cls-manifest.js';
 import { readCubBoxes, readCubImageNames } from './cub-import.js';
-import { readImageSizes } from './image-headers.js';
+import { readImageSizes } from '../image-headers.js';
 import { table8Note } from './paper-counts.js';
-import { fileSource } from './source-files.js';
+import { fileSource } from '../source-files.js';
 import { readTextFile } from '../../util/text-file.js';
 import { tableRow, type TableRow } from './text-files.js';
 
@@ -139,8 +139,7 @@ export async function importWaterbirds(opts: WaterbirdsImportOptions): Promise<I
     image_root: root,
     sources: await Promise.all([metadata, cubImagesFile, cubBoxesFile].map(fileSource)),
     counts: {
-      images: samples.length,
-      classes: WATERBIRDS_CLASSES.names.length,
+      ...countClsSamples(samples, WATERBIRDS_CLASSES),
       landbird_on_land: inGroup(0, 0),
       landbird_on_water: inGroup(0, 1),
       waterbird_on_land: inGroup(1, 0),
@@ -150,7 +149,7 @@ export async function importWaterbirds(opts: WaterbirdsImportOptions): Promise<I
     created_by: `falip data import waterbirds --split ${opts.split}`,
   };
   await writeClsDataset(dir, samples, WATERBIRDS_CLASSES, info);
-  const notes = opts.split === 'test' ? [table8Note('waterbirds', { images: samples.length, classes: WATERBIRDS_CLASSES.names.length })] : [];
+  const notes = opts.split === 'test' ? [table8Note('waterbirds', countClsSamples(samples, WATERBIRDS_CLASSES))] : [];
   return { dir, info, notes, warnings };
 }
 

@@ -1,12 +1,11 @@
 /** `falip data check` for a point-cloud folder: every manifest line against its h5 file. */
-import type { CheckReport } from '../check-report.js';
+import { checkManifestLines, recordUserError, type CheckReport, type ManifestEntry } from '../check-report.js';
 import { join } from 'node:path';
 import { UserError } from '../../util/errors.js';
 import { sha256OfFile } from '../../util/sha256.js';
 import { DATASET_INFO_FILE, MANIFEST_FILE, readDatasetInfo } from '../dataset-info.js';
-import { readNonBlankLines } from '../../util/text-file.js';
 import { CloudFile } from './h5-clouds.js';
-import { countPcSamples, parsePcLine, readPcClasses, type PcClasses, type PcSample } from './pc-manifest.js';
+import { countPcSamples, parsePcLine, readPcClasses, type PcSample } from './pc-manifest.js';
 
 export interface PcCheckCounts {
   clouds: number;
@@ -16,11 +15,6 @@ export interface PcCheckCounts {
 }
 
 export type PcCheckReport = CheckReport<PcCheckCounts>;
-
-interface ManifestEntry {
-  where: string;
-  sample: PcSample;
-}
 
 /**
  * Checks a point-cloud dataset folder: manifest lines parse, ids are unique, every source file opens
@@ -33,35 +27,13 @@ export async function checkPcDataset(dir: string): Promise<PcCheckReport> {
   const warnings: string[] = [];
   if (info.task !== 'pointcloud') throw new UserError(`${dir}: a ${info.task} dataset, not a point-cloud one`);
 
-  let classes: PcClasses | undefined;
-  try {
-    classes = await readPcClasses(dir);
-  } catch (err) {
-    if (!(err instanceof UserError)) throw err;
-    errors.push(err.message);
-  }
-
+  const classes = await recordUserError(errors, () => readPcClasses(dir));
   const manifest = join(dir, MANIFEST_FILE);
-  const entries: ManifestEntry[] = [];
-  const firstLineOfId = new Map<string, string>();
-  for (const { line, text } of await readNonBlankLines(manifest)) {
-    const where = `${manifest}:${line}`;
-    let sample: PcSample;
-    try {
-      sample = parsePcLine(text, where);
-    } catch (err) {
-      if (!(err instanceof UserError)) throw err;
-      errors.push(err.message);
-      continue;
-    }
-    const first = firstLineOfId.get(sample.id);
-    if (first !== undefined) errors.push(`${where}: id: duplicate cloud id ${sample.id} (first at ${first})`);
-    else firstLineOfId.set(sample.id, where);
+  const entries = await checkManifestLines(manifest, parsePcLine, 'cloud id', errors, ({ where, sample }) => {
     if (classes && sample.label >= classes.names.length) errors.push(`${where}: label: ${sample.label} is not a class (${classes.names.length} names)`);
-    entries.push({ where, sample });
-  }
+  });
 
-  const bySource = new Map<string, ManifestEntry[]>();
+  const bySource = new Map<string, ManifestEntry<PcSample>[]>();
   for (const e of entries) bySource.set(e.sample.source, [...(bySource.get(e.sample.source) ?? []), e]);
   const recorded = new Map(info.sources.map((s) => [s.file, s.sha256]));
   for (const [source, users] of bySource) {
@@ -92,7 +64,7 @@ async function openOrProblem(source: string): Promise<CloudFile | string> {
 }
 
 /** Each line's row against the file: it exists, its points are finite, its label is the manifest's. */
-function checkRows(file: CloudFile | string, users: readonly ManifestEntry[], classCount: number | undefined): string[] {
+function checkRows(file: CloudFile | string, users: readonly ManifestEntry<PcSample>[], classCount: number | undefined): string[] {
   if (typeof file === 'string') return [`${users[0]!.where}: source: ${file}`];
   const errors: string[] = [];
   try {

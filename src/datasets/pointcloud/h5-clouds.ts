@@ -102,18 +102,14 @@ export class CloudFile {
     return values;
   }
 
-  /**
-   * Cloud `index` with its label; the label must name one of `classCount` classes and every point must be
-   * finite (PointCLIP's projection would silently drop NaN points and turn ∞ into garbage pixels).
-   */
+  /** Cloud `index` with its label; the label must name one of `classCount` classes and every point must be finite. */
   cloud(index: number, classCount: number): LabelledCloud {
     if (!Number.isInteger(index) || index < 0 || index >= this.count) {
       throw new UserError(`${this.path}: cloud ${index} is past the end (the file holds ${this.count} clouds, 0..${this.count - 1})`);
     }
     const label = this.label(index, classCount);
     const points = this.points(index);
-    const bad = firstNonFinitePoint(points);
-    if (bad >= 0) throw new UserError(`${this.path}: data[${index}]: point ${bad} is not finite (${pointText(points, bad)})`);
+    requireFinite(this.path, index, points);
     return { points, label };
   }
 
@@ -131,15 +127,15 @@ export class CloudFile {
   }
 }
 
-/** Index of the first point with a NaN or ∞ coordinate, or −1. */
-export function firstNonFinitePoint(points: PointsXYZ): number {
-  for (let i = 0; i < points.length; i++) if (!Number.isFinite(points[i]!)) return Math.floor(i / 3);
-  return -1;
-}
-
-/** "x, y, z" of point `p`. */
-export function pointText(points: PointsXYZ, p: number): string {
-  return Array.from(points.subarray(p * 3, p * 3 + 3)).join(', ');
+/**
+ * Every coordinate of cloud `index` of `path` is finite; else a UserError naming the first bad point
+ * (PointCLIP's projection would silently drop NaN points and turn ∞ into garbage pixels).
+ */
+export function requireFinite(path: string, index: number, points: PointsXYZ): void {
+  const i = points.findIndex((x) => !Number.isFinite(x));
+  if (i < 0) return;
+  const p = Math.floor(i / 3);
+  throw new UserError(`${path}: data[${index}]: point ${p} is not finite (${Array.from(points.subarray(p * 3, p * 3 + 3)).join(', ')})`);
 }
 
 /** Open files by absolute path, so that evaluating 2,468 clouds opens each h5 file once. */

@@ -4,13 +4,13 @@
  * files, so evaluation never meets a bad cloud and never copies one.
  */
 import { basename, extname } from 'node:path';
-import { sha256OfFile } from '../../util/sha256.js';
 import { UserError } from '../../util/errors.js';
 import { type DatasetInfo } from '../dataset-info.js';
-import { datasetDir } from '../dataset-store.js';
+import { datasetDir, writeDatasetFolder } from '../dataset-store.js';
+import { fileSource } from '../source-files.js';
 import type { ImportReport } from '../importer.js';
-import { CloudFile, firstNonFinitePoint, pointText, POINTS_PER_CLOUD } from './h5-clouds.js';
-import { countPcSamples, pcClasses, writePcDataset, type PcSample } from './pc-manifest.js';
+import { CloudFile, POINTS_PER_CLOUD, requireFinite } from './h5-clouds.js';
+import { countPcSamples, pcClasses, type PcSample } from './pc-manifest.js';
 import { CAMERA_DISTANCE } from './points.js';
 
 /** Point-cloud datasets have one split: FALIP evaluates on the releases' test files. */
@@ -67,8 +67,7 @@ export async function importClouds(spec: CloudImportSpec): Promise<ImportReport>
         const points = file.points(start, end);
         for (let i = start; i < end; i++) {
           const cloud = points.subarray((i - start) * POINTS_PER_CLOUD * 3, (i - start + 1) * POINTS_PER_CLOUD * 3);
-          const bad = firstNonFinitePoint(cloud);
-          if (bad >= 0) throw new UserError(`${file.path}: data[${i}]: point ${bad} is not finite (${pointText(cloud, bad)})`);
+          requireFinite(file.path, i, cloud);
           const radius = maxRadius(cloud);
           largestRadius = Math.max(largestRadius, radius);
           // Unit-sphere clouds (the releases are believed to be centred and scaled) sit wholly in front of the camera.
@@ -87,7 +86,7 @@ export async function importClouds(spec: CloudImportSpec): Promise<ImportReport>
   if (spec.first !== undefined && spec.first > stored) throw new UserError(`--first ${spec.first}: the file(s) hold only ${stored} clouds`);
   const classes = pcClasses(spec.rawNames, spec.namesSource);
   const sources = [];
-  for (const file of [...spec.files, ...spec.otherSources]) sources.push({ file, sha256: await sha256OfFile(file) });
+  for (const file of [...spec.files, ...spec.otherSources]) sources.push(await fileSource(file));
   const info: DatasetInfo = {
     name: spec.name,
     split: POINTCLOUD_SPLIT,
@@ -98,7 +97,7 @@ export async function importClouds(spec: CloudImportSpec): Promise<ImportReport>
     ...(spec.options ? { options: spec.options } : {}),
     created_by: spec.createdBy,
   };
-  await writePcDataset(dir, samples, classes, info);
+  await writeDatasetFolder(dir, samples, info, classes);
 
   const kept = spec.first === undefined ? `${samples.length} clouds` : `the first ${samples.length} of ${stored} clouds`;
   const paper = samples.length === spec.paperCount ? 'matches' : `differs by ${samples.length - spec.paperCount}`;

@@ -2,18 +2,15 @@
  * A point-cloud dataset folder: manifest.jsonl (one line per cloud, pointing into the release's own h5
  * files, which are read on demand and never copied), classes.json, and dataset.json.
  */
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { writeFileAtomic } from '../../util/atomic-write.js';
 import { UserError } from '../../util/errors.js';
 import { parseJsonLine, parseWith } from '../../util/schema-check.js';
-import { readTextFile } from '../../util/text-file.js';
-import { MANIFEST_FILE, writeDatasetInfo, type DatasetCounts, type DatasetInfo } from '../dataset-info.js';
-import { readNonBlankLines } from '../../util/text-file.js';
+import { readNonBlankLines, readTextFile } from '../../util/text-file.js';
+import { CLASSES_FILE, type DatasetCounts } from '../dataset-info.js';
+import { templateSchema } from '../manifest-fields.js';
 import type { CloudFileCache, LabelledCloud } from './h5-clouds.js';
 
-export const CLASSES_FILE = 'classes.json';
 
 /** PointCLIP's zero-shot prompt, used for every point-cloud dataset (it has no ScanObjectNN-specific one). */
 export const POINTCLOUD_TEMPLATE = 'point cloud depth map of a {}.';
@@ -31,9 +28,6 @@ const pcSampleSchema = z.object({
 });
 
 export type PcSample = z.output<typeof pcSampleSchema>;
-
-/** Exactly one `{}`: the class name's slot. */
-const templateSchema = z.string().refine((t) => t.split('{}').length === 2, 'expected exactly one {} (where the class name goes)');
 
 /** classes.json: the label space and how its prompts are made. */
 const pcClassesSchema = z
@@ -69,7 +63,7 @@ export function parsePcLine(text: string, where: string): PcSample {
 
 /** Reads a whole manifest; the first invalid line aborts with `<file>:<line>: <field>: <problem>`. */
 export async function readPcManifest(path: string): Promise<PcSample[]> {
-  return (await readNonBlankLines(path)).map(({ line, text }) => parsePcLine(text, `${path}:${line}`));
+  return (await readNonBlankLines(path)).map(({ text, where }) => parsePcLine(text, where));
 }
 
 export async function readPcClasses(dir: string): Promise<PcClasses> {
@@ -91,15 +85,4 @@ export async function loadCloud(cache: CloudFileCache, sample: PcSample, classCo
     throw new UserError(`${sample.source}: label[${sample.index}]: the file says ${cloud.label}, the manifest (cloud ${sample.id}) says ${sample.label}: re-import the dataset`);
   }
   return cloud;
-}
-
-/**
- * Writes manifest.jsonl, classes.json, then dataset.json: a folder only counts as a dataset once
- * dataset.json exists, so a crash mid-import never leaves a half dataset that looks whole.
- */
-export async function writePcDataset(dir: string, samples: readonly PcSample[], classes: PcClasses, info: DatasetInfo): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  await writeFileAtomic(join(dir, MANIFEST_FILE), samples.map((s) => JSON.stringify(s) + '\n').join(''));
-  await writeFileAtomic(join(dir, CLASSES_FILE), JSON.stringify(classes, null, 2) + '\n');
-  await writeDatasetInfo(dir, info);
 }

@@ -2,7 +2,7 @@
 import { stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { UserError } from '../../util/errors.js';
-import { readTextFile } from '../../util/text-file.js';
+import { readNonBlankLines } from '../../util/text-file.js';
 
 /** A non-blank, trimmed line with its `file:line`. */
 interface ListLine {
@@ -11,10 +11,7 @@ interface ListLine {
 }
 
 async function listLines(path: string): Promise<ListLine[]> {
-  return (await readTextFile(path))
-    .split(/\r?\n/)
-    .map((text, i) => ({ where: `${path}:${i + 1}`, text: text.trim() }))
-    .filter((l) => l.text !== '');
+  return (await readNonBlankLines(path)).map(({ where, text }) => ({ where, text: text.trim() }));
 }
 
 /**

@@ -1,14 +1,10 @@
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
 import type { ClsClasses, ClsSample } from '../../datasets/classification/cls-manifest.js';
-import { DecodedImage } from '../../encoder/image-input.js';
-import { loadImage } from '../../image/load-image.js';
 import type { EvalRecord } from '../../report/records.js';
-import { sha256Hex } from '../../util/sha256.js';
 import { ImageFeatures } from '../image-features.js';
 import type { EvalContext, LoadedColumn, TaskRow } from '../task-definition.js';
-import { classLogits, ranking } from './cls-scoring.js';
+import { classLogits, classRecord } from './cls-scoring.js';
 import { templatesOf, textClassifier, type TemplateSet } from './text-classifier.js';
 
 /** A classification row's own option: which captions make the text classifier. */
@@ -27,7 +23,6 @@ export type ClsColumn = LoadedColumn<ClsColumnData>;
 
 /** Images decoded and encoded at the same time; enough to keep the encoder's batches full. */
 const CONCURRENCY = 4;
-const TOP_K = 5;
 
 /**
  * Classifies every image of a column under every row: the image is decoded once for all rows, each
@@ -50,10 +45,7 @@ export async function evaluateClsColumn(rows: readonly ClsRow[], column: ClsColu
         const todo = rows.filter((row) => !ctx.records.has(row.key, column.key, sample.id));
         ctx.progress(rows.length - todo.length);
         if (todo.length === 0) return;
-        const file = path.resolve(imageRoot, sample.image);
-        const decoded = await loadImage(file);
-        const disk = ctx.cache && { cache: ctx.cache, contentSha256: sha256Hex(await readFile(file)) };
-        const features = new ImageFeatures(ctx.encoder, new DecodedImage(file, decoded), disk);
+        const features = await ImageFeatures.forFile(ctx.encoder, path.resolve(imageRoot, sample.image), ctx.cache);
         const records = await Promise.all(todo.map(async (row) => recordOf(row, sample, column.key, features, await classifierOf(row.options.templates))));
         for (const r of records) {
           await ctx.records.append(r);
@@ -70,16 +62,10 @@ async function recordOf(row: ClsRow, sample: ClsSample, column: string, features
     const logits = classLogits(await features.get(method, sample.box), classifier);
     for (let c = 0; c < scores.length; c++) scores[c]! += logits[c]!;
   }
-  const top5 = ranking(scores, TOP_K);
+  const record = classRecord(row.key, column, sample.id, scores, sample.label);
   return {
-    row: row.key,
-    column,
-    id: sample.id,
-    pred: top5[0]!,
-    correct: top5[0] === sample.label,
-    label: sample.label,
-    top5,
-    top5_scores: top5.map((c) => Math.round(scores[c]! * 1e4) / 1e4),
+    ...record,
+    top5_scores: record.top5.map((c) => Math.round(scores[c]! * 1e4) / 1e4),
     ...(sample.group && { group: sample.group }),
   };
 }

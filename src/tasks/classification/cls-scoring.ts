@@ -1,3 +1,4 @@
+import type { EvalRecord } from '../../report/records.js';
 import { dot } from '../../util/vector.js';
 import { LOGIT_SCALE } from '../rec/rec-scoring.js';
 
@@ -11,4 +12,16 @@ export function ranking(scores: ArrayLike<number>, k: number): number[] {
   const order = Array.from({ length: scores.length }, (_, i) => i);
   order.sort((a, b) => scores[b]! - scores[a]! || a - b);
   return order.slice(0, k);
+}
+
+/** The classes a classification record lists, best first. */
+const TOP_K = 5;
+
+/**
+ * The fields every classification record (images, clouds) has, in this order: the prediction is the
+ * best-ranked class (ties to the lower index), `top5` the TOP_K best.
+ */
+export function classRecord(row: string, column: string, id: string, scores: ArrayLike<number>, label: number): EvalRecord & { label: number; top5: number[] } {
+  const top5 = ranking(scores, TOP_K);
+  return { row, column, id, pred: top5[0]!, correct: top5[0] === label, label, top5 };
 }

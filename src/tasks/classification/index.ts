@@ -1,10 +1,10 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { CLASSES_FILE, readClasses, readClsManifest } from '../../datasets/classification/cls-manifest.js';
+import { readClasses, readClsManifest } from '../../datasets/classification/cls-manifest.js';
 import { ensureClsDemoSet } from '../../datasets/classification/demo-cls.js';
 import { datasetContentHash } from '../../datasets/content-hash.js';
-import { MANIFEST_FILE, resolveImageRoot } from '../../datasets/dataset-info.js';
-import { sampleSplit } from '../sample-subset.js';
+import { CLASSES_FILE, MANIFEST_FILE, resolveImageRoot } from '../../datasets/dataset-info.js';
+import { sampledColumn } from '../sample-subset.js';
 import { defineTask } from '../task-definition.js';
 import { evaluateClsColumn, type ClsColumnData, type ClsOptions } from './cls-eval.js';
 import { CLS_METRICS, WATERBIRDS_METRICS } from './cls-metrics.js';
@@ -20,7 +20,6 @@ const importCommand = (how: string) => () => `falip data import ${how}`;
 /** Zero-shot classification of an image whose object is marked by a box (paper Tables 2, 13, 14). */
 export const classificationTask = defineTask<ClsOptions, ClsColumnData>({
   name: 'classification',
-  recordUnit: 'images',
   sampleUnit: 'images',
   datasets: {
     stanforddogs: { splits: ['all'], label: 'StanfordDogs', importCommand: importCommand('stanforddogs --root DIR') },
@@ -49,16 +48,8 @@ export const classificationTask = defineTask<ClsOptions, ClsColumnData>({
     const manifest = path.join(dir, MANIFEST_FILE);
     const [all, classes] = await Promise.all([readClsManifest(manifest), readClasses(dir)]);
     const imageRoot = resolveImageRoot(dir, info);
-    const { sampled, mine: samples } = sampleSplit(all, sampling, (s) => s.id);
-    return {
-      key,
-      dir,
-      itemIds: new Set(samples.map((s) => s.id)),
-      units: samples.length,
-      contentHash: await datasetContentHash([manifest, path.join(dir, CLASSES_FILE)], imageRoot, all.map((s) => s.image)),
-      samples: { total: all.length, evaluated: sampled.length },
-      data: { samples, classes, imageRoot },
-    };
+    const contentHash = await datasetContentHash([manifest, path.join(dir, CLASSES_FILE)], imageRoot, all.map((s) => s.image));
+    return sampledColumn({ key, dir, all, sampling, contentHash }, (samples) => ({ samples, classes, imageRoot }));
   },
   evaluate: evaluateClsColumn,
   async captions(rows, column) {

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { REPO_ROOT } from '../../util/repo-paths.js';
 import { parseWith, parseJsonLine } from '../../util/schema-check.js';
 import { readTextFile } from '../../util/text-file.js';
+import { normalized } from '../../util/vector.js';
 import type { TextFeatures } from '../text-features.js';
 
 /** Which captions describe a class: the dataset's one template, or CLIP's 80-template ImageNet ensemble. */
@@ -28,13 +29,5 @@ export async function templatesOf(set: TemplateSet, single: string): Promise<str
  * templates the normalized mean of their normalized embeddings (CLIP's prompt ensembling). [C][P].
  */
 export async function textClassifier(texts: TextFeatures, names: readonly string[], templates: readonly string[]): Promise<Float32Array[]> {
-  return Promise.all(
-    names.map(async (name) => {
-      const mean = await texts.mean(templates.map((t) => t.replace('{}', name)));
-      let norm = 0;
-      for (const x of mean) norm += x * x;
-      norm = Math.sqrt(norm);
-      return mean.map((x) => x / norm);
-    }),
-  );
+  return Promise.all(names.map(async (name) => normalized(await texts.mean(templates.map((t) => t.replace('{}', name))))));
 }

@@ -1,11 +1,11 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { datasetContentHash } from '../../datasets/content-hash.js';
-import { MANIFEST_FILE } from '../../datasets/dataset-info.js';
-import { CLASSES_FILE, readPcClasses, readPcManifest } from '../../datasets/pointcloud/pc-manifest.js';
+import { CLASSES_FILE, DATASET_INFO_FILE, MANIFEST_FILE } from '../../datasets/dataset-info.js';
+import { readPcClasses, readPcManifest } from '../../datasets/pointcloud/pc-manifest.js';
 import { UserError } from '../../util/errors.js';
 import { CLS_METRICS } from '../classification/cls-metrics.js';
-import { sampleSplit } from '../sample-subset.js';
+import { sampledColumn } from '../sample-subset.js';
 import { defineTask } from '../task-definition.js';
 import { evaluatePcColumn, type PcColumnData, type PcOptions } from './pc-eval.js';
 import { VIEW_COUNT } from './projection.js';
@@ -32,7 +32,6 @@ const isDefaultBeta = (b: PcOptions['view_weights']) => b !== 'search' && b.ever
 /** 3D recognition from PointCLIP's six depth views (paper Table 3). */
 export const pointcloudTask = defineTask<PcOptions, PcColumnData>({
   name: 'pointcloud',
-  recordUnit: 'clouds',
   sampleUnit: 'clouds',
   datasets: {
     modelnet40: { splits: ['test'], label: 'ModelNet40', importCommand: () => 'falip data import modelnet40 --root modelnet40_ply_hdf5_2048' },
@@ -55,17 +54,9 @@ export const pointcloudTask = defineTask<PcOptions, PcColumnData>({
   async loadColumn(key, dir, _info, sampling) {
     const manifest = path.join(dir, MANIFEST_FILE);
     const [all, classes] = await Promise.all([readPcManifest(manifest), readPcClasses(dir)]);
-    const { sampled, mine: samples } = sampleSplit(all, sampling, (s) => s.id);
-    return {
-      key,
-      dir,
-      itemIds: new Set(samples.map((s) => s.id)),
-      units: samples.length,
-      // The clouds live in the release's h5 files, named (with their sha256) in dataset.json.
-      contentHash: await datasetContentHash([manifest, path.join(dir, CLASSES_FILE), path.join(dir, 'dataset.json')], dir, []),
-      samples: { total: all.length, evaluated: sampled.length },
-      data: { samples, classes },
-    };
+    // The clouds live in the release's h5 files, named (with their sha256) in dataset.json.
+    const contentHash = await datasetContentHash([manifest, path.join(dir, CLASSES_FILE), path.join(dir, DATASET_INFO_FILE)], dir, []);
+    return sampledColumn({ key, dir, all, sampling, contentHash }, (samples) => ({ samples, classes }));
   },
   evaluate: evaluatePcColumn,
   captions: async (_rows, column) => column.data.classes.names.map((n) => column.data.classes.template.replace('{}', n)),

@@ -7,14 +7,14 @@ import { makeMethod, type Method } from '../../prompts/method.js';
 import { UserError } from '../../util/errors.js';
 import type { EvalRecord } from '../../report/records.js';
 import { sha256Hex } from '../../util/sha256.js';
-import { classLogits, ranking } from '../classification/cls-scoring.js';
+import { classLogits, classRecord } from '../classification/cls-scoring.js';
 import { textClassifier } from '../classification/text-classifier.js';
 import { ImageFeatures } from '../image-features.js';
 import type { EvalContext, LoadedColumn, TaskRow } from '../task-definition.js';
 import { CLIP_INPUT_SIZE, cloudViews, VIEW_INPUT_LENGTH, viewPlane } from './depth-views.js';
 import { foregroundBox, foregroundTokens } from './foreground.js';
 import { VIEW_COUNT } from './projection.js';
-import { argmax, searchViewWeights, weightedScores, type ViewScores } from './view-weights.js';
+import { searchViewWeights, weightedScores, type ViewScores } from './view-weights.js';
 
 /** A point-cloud row's own option: the view weights β, or `search` for PointCLIP's post-search. */
 export interface PcOptions {
@@ -30,7 +30,6 @@ export type PcRow = TaskRow<PcOptions>;
 export type PcColumn = LoadedColumn<PcColumnData>;
 
 const CONCURRENCY = 2;
-const TOP_K = 5;
 
 /** The six views of one cloud as encoder inputs, with the foreground each view's prompt marks. */
 interface CloudInput {
@@ -71,18 +70,7 @@ async function viewScores(cloud: CloudInput, methods: readonly Method[], plain: 
 }
 
 function recordOf(row: PcRow, column: string, sample: PcSample, views: readonly Float64Array[], beta: readonly number[]): EvalRecord {
-  const scores = weightedScores(views, beta);
-  const top5 = ranking(scores, TOP_K);
-  return {
-    row: row.key,
-    column,
-    id: sample.id,
-    pred: argmax(scores),
-    correct: argmax(scores) === sample.label,
-    label: sample.label,
-    top5,
-    view_weights: [...beta],
-  };
+  return { ...classRecord(row.key, column, sample.id, weightedScores(views, beta), sample.label), view_weights: [...beta] };
 }
 
 /**
@@ -129,9 +117,10 @@ export async function evaluatePcColumn(rows: readonly PcRow[], column: PcColumn,
   } finally {
     await files.closeAll();
   }
+  const position = new Map(samples.map((s, i) => [s, i]));
   for (const row of searchRows) {
     // In manifest order, whatever order the clouds finished in: the search and the log are deterministic.
-    const clouds = searched.get(row.key)!.sort((a, b) => samples.indexOf(a.sample) - samples.indexOf(b.sample));
+    const clouds = searched.get(row.key)!.sort((a, b) => position.get(a.sample)! - position.get(b.sample)!);
     const scores: ViewScores[] = clouds.map((c) => ({ views: c.views, label: c.sample.label }));
     const { beta } = searchViewWeights(scores, VIEW_COUNT);
     for (const { sample, views } of clouds) {

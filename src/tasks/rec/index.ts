@@ -5,9 +5,9 @@ import { datasetContentHash } from '../../datasets/content-hash.js';
 import { UserError } from '../../util/errors.js';
 import { ensureDemoSet } from '../../datasets/demo-set.js';
 import { MANIFEST_FILE, resolveImageRoot } from '../../datasets/dataset-info.js';
-import { readRecManifest } from '../../datasets/rec-manifest.js';
+import { readRecManifest, sampleBoxes } from '../../datasets/rec-manifest.js';
 import { ACCURACY } from '../../report/metrics.js';
-import { sampleSplit } from '../sample-subset.js';
+import { sampledColumn } from '../sample-subset.js';
 import { defineTask } from '../task-definition.js';
 import { SUBTRACT_DEFAULTS, type SubtractSpec } from './negatives.js';
 import { captionOf, evaluateRecColumn, PHOTO_TEMPLATE, splitBank, type RecColumnData, type RecOptions } from './rec-eval.js';
@@ -44,7 +44,6 @@ function subtractFootnote(sub: SubtractSpec): string {
 /** Referring expression comprehension: pick the box a sentence refers to (paper Table 1 and the ablations). */
 export const recTask = defineTask<RecOptions, RecColumnData>({
   name: 'rec',
-  recordUnit: 'sentences',
   sampleUnit: 'refs',
   datasets: {
     refcoco: { splits: ['testA', 'testB', 'val'], label: 'RefCOCO', importCommand: reclipImport('refcoco') },
@@ -85,23 +84,15 @@ export const recTask = defineTask<RecOptions, RecColumnData>({
     const all = await readRecManifest(manifest);
     // What `data check` rejects, eval refuses: a box no prompt can show is an error naming its line.
     all.forEach((s, i) => {
-      const boxes = [...s.gold.map((g, j) => [`gold[${j}].box`, g.box] as const), ...(s.proposals ?? []).map((b, j) => [`proposals[${j}]`, b] as const)];
-      for (const [field, box] of boxes) {
+      for (const [field, box] of sampleBoxes(s)) {
         const problem = boxProblem(box, s, 'warning');
         if (problem?.severity === 'error') throw new UserError(`${manifest}:${i + 1}: ${field}: ${problem.text}`);
       }
     });
     const imageRoot = resolveImageRoot(dir, info);
-    const { sampled, mine: samples } = sampleSplit(all, sampling, (s) => s.id);
-    return {
-      key,
-      dir,
-      itemIds: new Set(samples.flatMap((s) => s.sentences.map((t) => t.id))),
-      units: samples.length,
-      contentHash: await datasetContentHash([manifest], imageRoot, all.map((s) => s.image)),
-      samples: { total: all.length, evaluated: sampled.length },
-      data: { samples, imageRoot, manifest, bank: splitBank(all) },
-    };
+    const contentHash = await datasetContentHash([manifest], imageRoot, all.map((s) => s.image));
+    // A ref's records are its sentences'.
+    return sampledColumn({ key, dir, all, sampling, contentHash, itemIdsOf: (s) => s.sentences.map((t) => t.id) }, (samples) => ({ samples, imageRoot, manifest, bank: splitBank(all) }));
   },
   evaluate: evaluateRecColumn,
   // Sentences and subtraction's negatives are both captions of the split's bank.

@@ -1,14 +1,10 @@
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
-import type { RecSample } from '../../datasets/rec-manifest.js';
-import { DecodedImage } from '../../encoder/image-input.js';
+import { targetsOf, type RecSample } from '../../datasets/rec-manifest.js';
 import type { BoxXYWH } from '../../image/box.js';
-import { loadImage } from '../../image/load-image.js';
 import type { Method } from '../../prompts/method.js';
 import type { EvalRecord } from '../../report/records.js';
 import { UserError } from '../../util/errors.js';
-import { sha256Hex } from '../../util/sha256.js';
 import { ImageFeatures } from '../image-features.js';
 import type { EvalContext, LoadedColumn, TaskRow } from '../task-definition.js';
 import { sampleNegatives, type BankCaption, type SubtractSpec } from './negatives.js';
@@ -77,10 +73,7 @@ export async function evaluateRecColumn(rows: readonly RecRow[], column: RecColu
         ctx.progress(todo.filter((t) => t.sentences.length === 0).length);
         const work = todo.filter((t) => t.sentences.length > 0);
         if (work.length === 0) return;
-        const file = path.resolve(imageRoot, image);
-        const decoded = await loadImage(file);
-        const disk = ctx.cache && { cache: ctx.cache, contentSha256: sha256Hex(await readFile(file)) };
-        const features = new ImageFeatures(ctx.encoder, new DecodedImage(file, decoded), disk);
+        const features = await ImageFeatures.forFile(ctx.encoder, path.resolve(imageRoot, image), ctx.cache);
         // Refs of an image run concurrently so their boxes land in the same encoder batches;
         // records are appended in a fixed order afterwards.
         const results = await Promise.all(work.map((w) => scoreRef(w.row, w.sample, w.sentences, features, column, ctx, `${manifest}:${w.line}`)));
@@ -105,7 +98,7 @@ async function scoreRef(
   const { setting, subtract } = row.options;
   const boxes = boxesOf(sample, setting, where);
   const candidates = candidateIndices(boxes, sample.width, sample.height);
-  const targets = sample.gold.filter((g) => sample.target_ids.includes(g.id)).map((g) => g.box);
+  const targets = targetsOf(sample).map((g) => g.box);
   const feats = await Promise.all(row.methods.map((m) => Promise.all(candidates.map((i) => features.get(m, boxes[i]!)))));
   return Promise.all(
     sentences.map(async (sentence) => {

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { sha256Hex, sha256OfFile } from '../../util/sha256.js';
+import { sha256Hex, sha256OfFile } from '../util/sha256.js';
 
 /** One entry of dataset.json's `sources`. */
 export interface SourceFile {

@@ -2,8 +2,8 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import pLimit from 'p-limit';
 import sharp from 'sharp';
-import { UserError } from '../../util/errors.js';
-import type { ImageSize } from '../box-problems.js';
+import { UserError } from '../util/errors.js';
+import type { ImageSize } from './box-problems.js';
 
 /** An image a release lists, with where it is listed (for the message when it is missing). */
 export interface ListedImage {
@@ -18,14 +18,15 @@ const HEADER_READS_AT_ONCE = 8;
 
 /**
  * The stored size (not EXIF-rotated, as FALIP's preprocessing does not rotate) of every listed
- * image, from its header. The first missing or unreadable image stops the import as `where: field: problem`.
+ * image, from its header, read once however often it is listed. The first missing or unreadable image
+ * stops the import as `where: field: problem`, `where` being the first place that lists it.
  */
 export async function readImageSizes(images: readonly ListedImage[], root: string, field: string): Promise<Map<string, ImageSize>> {
+  const firstUse = new Map<string, string>();
+  for (const { image, where } of images) if (!firstUse.has(image)) firstUse.set(image, where);
   const limit = pLimit(HEADER_READS_AT_ONCE);
   const entries = await Promise.all(
-    images.map(({ image, where }) =>
-      limit(async () => [image, await readImageSize(join(root, image), where, field)] as const),
-    ),
+    [...firstUse].map(([image, where]) => limit(async () => [image, await readImageSize(join(root, image), where, field)] as const)),
   );
   return new Map(entries);
 }

@@ -10,18 +10,17 @@ import { DecodedImage } from '../src/encoder/image-input.js';
 import type { AttentionBias, EncodeRequest, ImageEdit, TokenScaleSite } from '../src/encoder/requests.js';
 import type { BoxXYWH } from '../src/image/box.js';
 import { preprocess } from '../src/image/preprocess.js';
-import type { RgbImage } from '../src/image/rgb-image.js';
 import { boxToTokenRegion, regionTokens, type TokenRegion } from '../src/image/token-grid.js';
 import { gridSize, visionTokens, type ClipConfig } from '../src/model/clip-config.js';
 import { ModelGraphs } from '../src/model/graph-cache.js';
 import type { WeightMap } from '../src/model/tensor.js';
 import { makeMethod } from '../src/prompts/method.js';
 import { UserError } from '../src/util/errors.js';
-import { Rng } from '../src/util/rng.js';
 import path from 'node:path';
 import { removeTinyModels, tinyModel } from './helpers/tiny-model.js';
 import { twoStreamForwardRef, unleashRef, visionForwardRef, type VisionRefResult } from './reference/clip-reference.js';
 import { relErr } from './helpers/compare.js';
+import { gateRows, randomImage } from './helpers/requests.js';
 
 /** Graph (float32) vs reference (float64): max|diff| / ‖reference‖, end to end. */
 const TOL = 1e-4;
@@ -29,17 +28,6 @@ const TOL = 1e-4;
 const SAME = 1e-6;
 /** An ablation that changes the embedding by less than this relative amount counts as a no-op (they move it by 0.17..0.7). */
 const CHANGED = 1e-2;
-
-/** A seeded random RGB image. */
-function randomImage(width: number, height: number, seed: number): RgbImage {
-  const rng = new Rng(seed);
-  return { width, height, data: Uint8Array.from({ length: width * height * 3 }, () => Math.floor(rng.next() * 256)) };
-}
-
-/** The reference's gate form: gate[l][h]. */
-function gateRows(gate: Float32Array, heads: number): number[][] {
-  return Array.from({ length: gate.length / heads }, (_, l) => Array.from(gate.subarray(l * heads, (l + 1) * heads)));
-}
 
 function refOptions(attention: AttentionBias, heads: number) {
   return { attnBias: attention.bias, biasGate: gateRows(attention.gate, heads) };

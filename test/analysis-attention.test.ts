@@ -23,8 +23,8 @@ import { visionTokens, type ClipConfig } from '../src/model/clip-config.js';
 import { ModelGraphs } from '../src/model/graph-cache.js';
 import type { WeightMap } from '../src/model/tensor.js';
 import { makeMethod } from '../src/prompts/method.js';
-import { Rng } from '../src/util/rng.js';
 import { relErr } from './helpers/compare.js';
+import { randomImage } from './helpers/requests.js';
 import { removeTinyModels, tinyModel } from './helpers/tiny-model.js';
 import { visionForwardRef, type VisionRefResult } from './reference/clip-reference.js';
 
@@ -45,11 +45,6 @@ let boosted: ClsCapture;
 let tokens: number[];
 let scratch: string;
 
-function randomImage(seed: number): RgbImage {
-  const rng = new Rng(seed);
-  return { width: W, height: H_PX, data: Uint8Array.from({ length: W * H_PX * 3 }, () => Math.floor(rng.next() * 256)) };
-}
-
 const allHeads = () => Array.from({ length: cfg.vision.numHeads }, (_, h) => h);
 
 beforeAll(async () => {
@@ -57,7 +52,7 @@ beforeAll(async () => {
   ({ config: cfg, weights } = tiny);
   const graphs = await ModelGraphs.open({ name: 'tiny', sourceDir: tiny.dir, cacheDir: path.join(tiny.root, 'cache') });
   encoder = new ClipEncoder(graphs, { device: 'cpu', threads: 2, batchSize: 4 });
-  rgb = randomImage(7);
+  rgb = randomImage(W, H_PX, 7);
   input = new DecodedImage('image', rgb);
   strong = makeMethod('falip', { alpha: 5 }, cfg.vision, 'test').prepare({ width: W, height: H_PX, box: BOX }).attention!;
   [plain, boosted] = await Promise.all([encoder.capture(input, {}), encoder.capture(input, { attention: strong })]);
@@ -133,7 +128,7 @@ describe('head sensitivity', () => {
   beforeAll(async () => {
     const files = await Promise.all(
       [21, 22].map(async (seed, i) => {
-        const img = randomImage(seed);
+        const img = randomImage(W, H_PX, seed);
         const file = path.join(scratch, `img${i}.png`);
         await sharp(img.data, { raw: { width: W, height: H_PX, channels: 3 } }).png().toFile(file);
         return file;

@@ -16,6 +16,7 @@ import { ClipTokenizer } from '../src/model/tokenizer.js';
 import { makeMethod } from '../src/prompts/method.js';
 import { Rng } from '../src/util/rng.js';
 import { cosine, relErr } from './helpers/compare.js';
+import { gateRows } from './helpers/requests.js';
 import { removeTinyModels, tinyModel } from './helpers/tiny-model.js';
 import { scoreDecompositionRef, visionForwardRef, type ScoreDecompositionRef } from './reference/clip-reference.js';
 
@@ -37,8 +38,7 @@ let falip: AttentionBias;
 const all = (n: number) => Array.from({ length: n }, (_, i) => i);
 
 function refOptions(a: AttentionBias) {
-  const H = cfg.vision.numHeads;
-  return { attnBias: a.bias, biasGate: Array.from({ length: cfg.vision.numLayers }, (_, l) => Array.from(a.gate.subarray(l * H, (l + 1) * H))) };
+  return { attnBias: a.bias, biasGate: gateRows(a.gate, cfg.vision.numHeads) };
 }
 
 function refTotal(d: ScoreDecompositionRef): number {

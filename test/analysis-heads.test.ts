@@ -4,12 +4,12 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Command } from 'commander';
 import sharp from 'sharp';
-import { beforeAll, afterAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, afterAll, describe, expect, it } from 'vitest';
 import { register } from '../src/cli/analyze.js';
 import type { HeadSensitivityRow } from '../src/analysis/head-sensitivity.js';
 import { UserError } from '../src/util/errors.js';
+import { runInProcess } from './helpers/cli.js';
 import { useTempFalipDirs } from './helpers/temp-falip-dirs.js';
 import { removeTinyModels, tinyModel } from './helpers/tiny-model.js';
 
@@ -24,16 +24,8 @@ interface HeadsJson {
 }
 
 /** Runs the command; returns what it printed on stdout. */
-async function analyze(...args: string[]): Promise<string[]> {
-  const program = new Command('falip').exitOverride();
-  register(program);
-  const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
-  try {
-    await program.parseAsync(['node', 'falip', 'analyze', 'heads', ...args, '--model', modelDir, '--device', 'cpu']);
-    return log.mock.calls.map((c) => String(c[0]));
-  } finally {
-    log.mockRestore();
-  }
+function analyze(...args: string[]): Promise<string[]> {
+  return runInProcess(register, ['analyze', 'heads', ...args, '--model', modelDir, '--device', 'cpu']);
 }
 
 beforeAll(async () => {

@@ -9,7 +9,7 @@ import { expectedShapes } from '../src/model/expected-shapes.js';
 import { randomWeights, writeModelFolder } from '../src/model/random-weights.js';
 import { readSafetensors, writeSafetensors } from '../src/model/safetensors.js';
 import { numel, type Tensor, type WeightMap } from '../src/model/tensor.js';
-import { UserError } from '../src/util/errors.js';
+import { escapeRegExp, userErrorMessage } from './helpers/errors.js';
 
 const config = archConfig('tiny', 514);
 const vocabFiles = { vocabJson: '{"a": 0}\n', mergesTxt: '#version: 0.2\n' };
@@ -35,14 +35,8 @@ async function folderWith(name: string, tensors: WeightMap): Promise<string> {
   return dir;
 }
 
-async function loadError(dir: string): Promise<Error> {
-  const err = await loadCheckpoint(dir).then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(UserError);
-  return err as Error;
-}
+/** The one-line UserError message of loading `dir`. */
+const loadError = (dir: string): Promise<string> => userErrorMessage(loadCheckpoint(dir));
 
 function concatRows(...parts: Tensor[]): Tensor {
   const data = new Float32Array(parts.reduce((n, t) => n + t.data.length, 0));
@@ -182,46 +176,42 @@ describe('loadCheckpoint', () => {
   it('EXPECTED FAILURE: a missing tensor is named with the file', async () => {
     const name = 'vision_model.encoder.layers.10.self_attn.k_proj.bias';
     const dir = await folderWith('missing', new Map([...weights1].filter(([n]) => n !== name)));
-    const err = await loadError(dir);
-    expect(err.message).toContain(join(dir, 'model.safetensors'));
-    expect(err.message).toContain(`missing tensor ${name}`);
+    const message = await loadError(dir);
+    expect(message).toContain(join(dir, 'model.safetensors'));
+    expect(message).toContain(`missing tensor ${name}`);
   });
 
   it('EXPECTED FAILURE: a wrong shape names the tensor, expected and actual shapes', async () => {
     const name = 'vision_model.encoder.layers.2.mlp.fc1.weight';
     const bad = new Map(weights1);
     bad.set(name, { shape: [128, 64], data: new Float32Array(128 * 64) });
-    const err = await loadError(await folderWith('shape', bad));
-    expect(err.message).toContain(`tensor ${name} has shape [128, 64], expected [256, 64]`);
+    const message = await loadError(await folderWith('shape', bad));
+    expect(message).toContain(`tensor ${name} has shape [128, 64], expected [256, 64]`);
   });
 
   it('EXPECTED FAILURE: token embedding rows that disagree with vocab_size', async () => {
     const bad = new Map(weights1);
     bad.set('text_model.embeddings.token_embedding.weight', { shape: [49408, 64], data: new Float32Array(49408 * 64) });
-    const err = await loadError(await folderWith('vocab', bad));
-    expect(err.message).toMatch(/token_embedding\.weight has 49408 rows but config\.json text_config\.vocab_size is 514/);
+    const message = await loadError(await folderWith('vocab', bad));
+    expect(message).toMatch(/token_embedding\.weight has 49408 rows but config\.json text_config\.vocab_size is 514/);
   });
 
   it('EXPECTED FAILURE: missing model.safetensors, missing or corrupt config.json', async () => {
     const noWeights = join(root, 'no-weights');
     await cp(seed1, noWeights, { recursive: true });
     await rm(join(noWeights, 'model.safetensors'));
-    expect((await loadError(noWeights)).message).toBe(`${join(noWeights, 'model.safetensors')}: not found`);
+    expect(await loadError(noWeights)).toBe(`${join(noWeights, 'model.safetensors')}: not found`);
 
     const corrupt = join(root, 'corrupt-config');
     await cp(seed1, corrupt, { recursive: true });
     await writeFile(join(corrupt, 'config.json'), '{"vision_config": ');
-    expect((await loadError(corrupt)).message).toMatch(new RegExp(`^${escape(join(corrupt, 'config.json'))}: `));
+    expect(await loadError(corrupt)).toMatch(new RegExp(`^${escapeRegExp(join(corrupt, 'config.json'))}: `));
 
     const notClip = join(root, 'not-clip');
     await cp(seed1, notClip, { recursive: true });
     await writeFile(join(notClip, 'config.json'), '{"model_type": "bert"}');
-    expect((await loadError(notClip)).message).toBe(`${join(notClip, 'config.json')}: missing vision_config/text_config (not a CLIPConfig)`);
+    expect(await loadError(notClip)).toBe(`${join(notClip, 'config.json')}: missing vision_config/text_config (not a CLIPConfig)`);
 
-    expect((await loadError(join(root, 'nowhere'))).message).toBe(`${join(root, 'nowhere', 'config.json')}: not found`);
+    expect(await loadError(join(root, 'nowhere'))).toBe(`${join(root, 'nowhere', 'config.json')}: not found`);
   });
 });
-
-function escape(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}

@@ -3,7 +3,7 @@
  * stderr line naming the file or field, never a stack trace — plus the success paths of
  * `falip encode` and the help texts.
  */
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -14,7 +14,7 @@ import { preprocess } from '../src/image/preprocess.js';
 import { writeSafetensors } from '../src/model/safetensors.js';
 import type { WeightMap } from '../src/model/tensor.js';
 import { ClipTokenizer } from '../src/model/tokenizer.js';
-import { removeTinyModels, tinyModel, type TinyModel } from './helpers/tiny-model.js';
+import { copyTinyModel, removeTinyModels, tinyModel, type FolderEdit, type TinyModel } from './helpers/tiny-model.js';
 import { expectUserError, runFalip, type CliResult } from './helpers/cli.js';
 
 
@@ -28,12 +28,8 @@ function falip(...args: string[]): Promise<CliResult> {
   return runFalip(args, { FALIP_MODELS: path.join(tmp, 'models'), FALIP_DATASETS: path.join(tmp, 'datasets') });
 }
 
-/** A copy of the tiny model folder, changed by `edit`. */
-function modelCopy(name: string, edit: (dir: string) => void | Promise<void>): Promise<string> {
-  const dir = path.join(tmp, name);
-  cpSync(model.dir, dir, { recursive: true });
-  return Promise.resolve(edit(dir)).then(() => dir);
-}
+/** A copy of the tiny model folder in the temp dir, changed by `edit`. */
+const modelCopy = (name: string, edit: FolderEdit): Promise<string> => copyTinyModel(tmp, name, edit);
 
 beforeAll(async () => {
   tmp = mkdtempSync(path.join(tmpdir(), 'falip-cli-'));

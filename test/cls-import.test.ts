@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -14,7 +13,6 @@ import { importWaterbirds } from '../src/datasets/classification/waterbirds-impo
 import { IMPORTERS } from '../src/datasets/importers.js';
 
 const findImporter = (name: string) => IMPORTERS.find((i) => i.name === name);
-import { UserError } from '../src/util/errors.js';
 import { REPO_ROOT } from '../src/util/repo-paths.js';
 import {
   CUB_IMAGES,
@@ -29,22 +27,14 @@ import {
   writeJpeg,
   writeWaterbirdsRelease,
 } from './helpers/cls-release-fixtures.js';
+import { runFalip } from './helpers/cli.js';
+import { userErrorMessage } from './helpers/errors.js';
 import { useTempFalipDirs } from './helpers/temp-falip-dirs.js';
 
 const dirs = useTempFalipDirs('falip-cls-import-');
 const work = (...parts: string[]): string => join(dirs.root(), ...parts);
 const sha256 = async (path: string): Promise<string> => createHash('sha256').update(await readFile(path)).digest('hex');
 
-/** The UserError an import (or any call) rejects with; anything else fails the test. */
-async function userError(promise: Promise<unknown>): Promise<string> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(UserError);
-  expect((err as Error).message).not.toContain('\n');
-  return (err as Error).message;
-}
 
 /** A copy of the CUB fixture whose lists are edited; the images are shared through a symlink. */
 async function cubVariant(name: string, edit: Partial<Record<CubFile, string | Uint8Array>>): Promise<string> {
@@ -143,16 +133,12 @@ describe('CUB-200-2011', () => {
     ];
     it.each(cases)('%s', async (name, edit, expected) => {
       const root = await cubVariant(name.replaceAll(' ', '-'), edit);
-      expect(await userError(importCub({ root, split: 'all', outRoot: work('bad') }))).toBe(expected(root));
+      expect(await userErrorMessage(importCub({ root, split: 'all', outRoot: work('bad') }))).toBe(expected(root));
     });
 
-    it('the CLI exits 2 with one stderr line and no stack trace', () => {
+    it('the CLI exits 2 with one stderr line and no stack trace', { timeout: 60_000 }, async () => {
       const root = work('variants', 'wrong-column-count');
-      const run = spawnSync(process.execPath, [join(REPO_ROOT, 'bin', 'falip.js'), 'data', 'import', 'cub', '--root', root, '--out-root', work('bad')], {
-        encoding: 'utf8',
-        env: { ...process.env },
-        timeout: 60_000,
-      });
+      const run = await runFalip(['data', 'import', 'cub', '--root', root, '--out-root', work('bad')]);
       expect(run.status).toBe(2);
       expect(run.stderr).toBe(`falip: ${join(root, 'images.txt')}:2: (line): expected 2 columns (image_id, image_name), found 3\n`);
     });
@@ -205,7 +191,7 @@ describe('Waterbirds', () => {
       const root = work('wb-variants', name);
       await mkdir(root, { recursive: true });
       await writeFile(join(root, 'metadata.csv'), metadata);
-      return userError(importWaterbirds({ root, cubRoot, split: 'test', outRoot: work('bad') }));
+      return userErrorMessage(importWaterbirds({ root, cubRoot, split: 'test', outRoot: work('bad') }));
     }
     const metadata = (): string => waterbirdsMetadata(CUB_IMAGES.slice(0, 2));
     const line2 = '0,1,001.Black_footed_Albatross/Black_footed_Albatross_0001.jpg,1,2,1,/o/ocean/00000001.jpg';
@@ -288,21 +274,21 @@ describe('StanfordDogs', () => {
 
     it('malformed XML names the line', async () => {
       const root = await dogsVariant('malformed', goodXml().replace('<xmax>30</xmax>', '<xmax>30</xmx>'));
-      expect(await userError(importStanfordDogs({ root, multiBox: 'union', outRoot: work('bad') }))).toBe(
+      expect(await userErrorMessage(importStanfordDogs({ root, multiBox: 'union', outRoot: work('bad') }))).toBe(
         `${join(root, 'Annotation', 'n02085620-Chihuahua', 'n02085620_7')}:21: (xml): Expected closing tag 'xmax' (opened in line 21, col 4) instead of closing tag 'xmx'.`,
       );
     });
 
     it('a missing bndbox field names the object and its line', async () => {
       const root = await dogsVariant('no-xmax', goodXml().replace('<xmax>70</xmax>', ''));
-      expect(await userError(importStanfordDogs({ root, multiBox: 'union', outRoot: work('bad') }))).toBe(
+      expect(await userErrorMessage(importStanfordDogs({ root, multiBox: 'union', outRoot: work('bad') }))).toBe(
         `${join(root, 'Annotation', 'n02085620-Chihuahua', 'n02085620_7')}:25: annotation.object[1].bndbox.xmax: missing`,
       );
     });
 
     it('a zero-area dog box', async () => {
       const root = await dogsVariant('zero', goodXml().replace('<xmax>70</xmax>', '<xmax>35</xmax>'));
-      expect(await userError(importStanfordDogs({ root, multiBox: 'union', outRoot: work('bad') }))).toBe(
+      expect(await userErrorMessage(importStanfordDogs({ root, multiBox: 'union', outRoot: work('bad') }))).toBe(
         `${join(root, 'Annotation', 'n02085620-Chihuahua', 'n02085620_7')}:25: object[1].bndbox: zero-area box [35, 5, 0, 35]`,
       );
     });
@@ -310,12 +296,12 @@ describe('StanfordDogs', () => {
     it('an image without its annotation, and an annotation without its image', async () => {
       let root = await dogsVariant('no-annotation');
       await rm(join(root, 'Annotation', 'n02085620-Chihuahua', 'n02085620_7'));
-      expect(await userError(importStanfordDogs({ root, multiBox: 'union', outRoot: work('bad') }))).toBe(
+      expect(await userErrorMessage(importStanfordDogs({ root, multiBox: 'union', outRoot: work('bad') }))).toBe(
         `${join(root, 'Images', 'n02085620-Chihuahua', 'n02085620_7.jpg')}: annotation: no annotation file ${join(root, 'Annotation', 'n02085620-Chihuahua', 'n02085620_7')}`,
       );
       root = await dogsVariant('no-image');
       await rm(join(root, 'Images', 'n02085620-Chihuahua', 'n02085620_7.jpg'));
-      expect(await userError(importStanfordDogs({ root, multiBox: 'union', outRoot: work('bad') }))).toBe(
+      expect(await userErrorMessage(importStanfordDogs({ root, multiBox: 'union', outRoot: work('bad') }))).toBe(
         `${join(root, 'Annotation', 'n02085620-Chihuahua', 'n02085620_7')}: image: no image n02085620-Chihuahua/n02085620_7.jpg under ${join(root, 'Images')}`,
       );
     });
@@ -377,7 +363,7 @@ describe('ImageNet-S', () => {
     expect((await readClasses(report.dir)).names[299]).toBe('class 299');
     expect((await readClasses(report.dir)).source_ids![299]).toBe(meerkat);
     await writeFile(lines, 'a\nb\n');
-    expect(await userError(importImageNetS({ root: root(), names: lines, outRoot: work('bad') }))).toBe(
+    expect(await userErrorMessage(importImageNetS({ root: root(), names: lines, outRoot: work('bad') }))).toBe(
       `${lines}: expected 919 names (one per line, in the sorted-wnid order), found 2`,
     );
     const json = work('names.json');
@@ -385,7 +371,7 @@ describe('ImageNet-S', () => {
     const swapped = [...shipped.names];
     [swapped[0], swapped[1]] = [swapped[1]!, swapped[0]!];
     await writeFile(json, JSON.stringify({ source: 'test', names: swapped }));
-    expect(await userError(importImageNetS({ root: root(), names: json, outRoot: work('bad') }))).toBe(
+    expect(await userErrorMessage(importImageNetS({ root: root(), names: json, outRoot: work('bad') }))).toBe(
       `${json}: names[1].wnid: ${shipped.names[0]!.wnid} does not sort after ${shipped.names[1]!.wnid} (expected the 919 wnids sorted, each once)`,
     );
   });
@@ -401,25 +387,25 @@ describe('ImageNet-S', () => {
 
     it('an unknown class id in a mask', async () => {
       const r = await variant('unknown-id', (v) => writeIdMask(join(v, 'validation-segmentation', meerkat, 'a.png'), 8, 8, (x, y) => (x === 3 && y === 2 ? 950 : 300)));
-      expect(await userError(importImageNetS({ root: r, outRoot: work('bad') }))).toBe(
+      expect(await userErrorMessage(importImageNetS({ root: r, outRoot: work('bad') }))).toBe(
         `${join(r, 'validation-segmentation', meerkat, 'a.png')}: pixel (3, 2): unknown class id 950 (expected 0 = other, 1000 = ignore or 1..919)`,
       );
     });
 
     it('a mask without its image, an image without its mask, a folder that is no class', async () => {
       let r = await variant('orphan-mask', (v) => writeIdMask(join(v, 'validation-segmentation', meerkat, 'b.png'), 8, 8, () => 300));
-      expect(await userError(importImageNetS({ root: r, outRoot: work('bad') }))).toBe(
+      expect(await userErrorMessage(importImageNetS({ root: r, outRoot: work('bad') }))).toBe(
         `${join(r, 'validation-segmentation', meerkat, 'b.png')}: image: no image ${meerkat}/b.JPEG under ${join(r, 'validation')}`,
       );
       r = await variant('orphan-image', (v) => writeJpeg(join(v, 'validation', meerkat, 'c.JPEG'), 8, 8));
-      expect(await userError(importImageNetS({ root: r, outRoot: work('bad') }))).toBe(
+      expect(await userErrorMessage(importImageNetS({ root: r, outRoot: work('bad') }))).toBe(
         `${join(r, 'validation', meerkat, 'c.JPEG')}: mask: no mask ${meerkat}/c.png under ${join(r, 'validation-segmentation')}`,
       );
       r = await variant('not-a-class', async (v) => {
         await writeJpeg(join(v, 'validation', 'n99999999', 'd.JPEG'), 8, 8);
         await writeIdMask(join(v, 'validation-segmentation', 'n99999999', 'd.png'), 8, 8, () => 0);
       });
-      expect(await userError(importImageNetS({ root: r, outRoot: work('bad') }))).toBe(
+      expect(await userErrorMessage(importImageNetS({ root: r, outRoot: work('bad') }))).toBe(
         `${join(r, 'validation', 'n99999999')}: folder: n99999999 is not one of the 919 ImageNet-S classes`,
       );
     });

@@ -19,7 +19,7 @@ import { foveaBias, type MaskForm } from '../src/prompts/falip-mask.js';
 import { biasGate } from '../src/prompts/layer-spec.js';
 import { visionForwardRef } from './reference/clip-reference.js';
 import { relErr } from './helpers/compare.js';
-import { randomPixels } from './helpers/requests.js';
+import { gateRows, randomPixels } from './helpers/requests.js';
 import { removeTinyModels, tinyModel, type TinyModel } from './helpers/tiny-model.js';
 
 /** max|diff| / ‖embedding‖ between the split path and the unsplit graphs. */
@@ -170,8 +170,7 @@ describe('CLS-row split of the first biased layer (form a)', () => {
     const b = bias(REGIONS[0]!.region);
     const gate = biasGate([8, 9, 10, 11], L, H);
     const { split } = await threePaths(px, [b], gate);
-    const gateRows = Array.from({ length: L }, (_, l) => Array.from(gate.subarray(l * H, (l + 1) * H)));
-    const ref = visionForwardRef(cfg, model.weights, px, { attnBias: b, biasGate: gateRows }).imageEmbeds;
+    const ref = visionForwardRef(cfg, model.weights, px, { attnBias: b, biasGate: gateRows(gate, H) }).imageEmbeds;
     expect(relErr(split[0]!, ref)).toBeLessThan(1e-4); // onnx-vs-reference.test.ts's end-to-end tolerance
   });
 

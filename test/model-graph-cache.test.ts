@@ -1,4 +1,4 @@
-import { cpSync, existsSync, openSync, readdirSync, readFileSync, renameSync, statSync, truncateSync, utimesSync, writeFileSync, writeSync, closeSync } from 'node:fs';
+import { existsSync, openSync, readdirSync, readFileSync, renameSync, statSync, truncateSync, utimesSync, writeFileSync, writeSync, closeSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi, type MockInstance } from 'vitest';
 import { createSession, int64Tensor } from '../src/encoder/ort-session.js';
@@ -8,9 +8,9 @@ import { importModel } from '../src/model/model-registry.js';
 import { resolveModel, type ResolvedModel } from '../src/model/model-store.js';
 import { ClipTokenizer } from '../src/model/tokenizer.js';
 import { checkWeightsIndex } from '../src/model/weights-index-check.js';
-import { UserError } from '../src/util/errors.js';
 import { sha256OfFile } from '../src/util/sha256.js';
-import { removeTinyModels, tinyModel, type TinyModel } from './helpers/tiny-model.js';
+import { userErrorMessage } from './helpers/errors.js';
+import { copyTinyModel, editConfig, removeTinyModels, tinyModel, type TinyModel } from './helpers/tiny-model.js';
 import { useTempFalipDirs } from './helpers/temp-falip-dirs.js';
 
 const dirs = useTempFalipDirs('falip-graph-cache-');
@@ -63,11 +63,7 @@ describe('identity', () => {
   });
 
   it('a changed config over the same weights never reuses graphs', async () => {
-    const dir = path.join(dirs.root(), 'eps');
-    cpSync(tiny.dir, dir, { recursive: true });
-    const config = JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8'));
-    config.text_config.layer_norm_eps = 1e-6;
-    writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config));
+    const dir = await copyTinyModel(dirs.root(), 'eps', (d) => editConfig(d, (c) => (c.text_config.layer_norm_eps = 1e-6)));
     const other = await ModelGraphs.open({ ...model, sourceDir: dir });
     const base = await ModelGraphs.open(model);
     expect(other.identity.sha256).toBe(base.identity.sha256);
@@ -76,15 +72,11 @@ describe('identity', () => {
   });
 
   it('a registered model whose config.json changed since import is refused', async () => {
-    const dir = path.join(dirs.root(), 'registered');
-    cpSync(tiny.dir, dir, { recursive: true });
+    const dir = await copyTinyModel(dirs.root(), 'registered');
     await importModel(dir, 'registered');
-    const config = JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8'));
-    config.vision_config.layer_norm_eps = 1e-6;
-    writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config));
-    const err = await ModelGraphs.open(await resolveModel('registered')).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(UserError);
-    expect((err as Error).message).toBe(
+    editConfig(dir, (c) => (c.vision_config.layer_norm_eps = 1e-6));
+    const resolved = await resolveModel('registered');
+    expect(await userErrorMessage(ModelGraphs.open(resolved))).toBe(
       `model 'registered': ${path.join(dir, 'config.json')} changed since it was imported; re-import it: falip model import ${dir} --name registered --force`,
     );
   });
@@ -102,11 +94,22 @@ describe('verified graph cache', () => {
     }
   });
 
-  it('a flipped byte in the cached .onnx is reported once, rebuilt, and gives the same embedding', async () => {
+  // The text graph's .onnx (flipped mid-file) and its weights .bin: both are caught by their sha256 and rebuilt.
+  it.each([
+    { what: 'the cached .onnx', fileOf: (graphs: ModelGraphs) => graphs.textGraph(), at: (file: string) => Math.floor(statSync(file).size / 2) },
+    {
+      what: 'the weights .bin',
+      fileOf: async (graphs: ModelGraphs) => {
+        await graphs.textGraph();
+        return path.join(graphs.dir, 'text.bin');
+      },
+      at: () => 5000,
+    },
+  ])('a flipped byte in $what is reported once, rebuilt, and gives the same embedding', async ({ fileOf, at }) => {
     const graphs = await ModelGraphs.open(model);
-    const file = await graphs.textGraph();
+    const file = await fileOf(graphs);
     const good = await sha256OfFile(file);
-    flipByte(file, Math.floor(statSync(file).size / 2));
+    flipByte(file, at(file));
     const lines = captureStderr();
     const reopened = await ModelGraphs.open(model);
     expect(await textEmbedding(reopened)).toEqual(reference);
@@ -123,20 +126,6 @@ describe('verified graph cache', () => {
     const lines = captureStderr();
     expect(await textEmbedding(await ModelGraphs.open(model))).toEqual(reference);
     expect(lines()).toHaveLength(1);
-  });
-
-  it('a flipped byte in the weights .bin is reported once, rebuilt, and gives the same embedding', async () => {
-    const graphs = await ModelGraphs.open(model);
-    await graphs.textGraph();
-    const bin = path.join(graphs.dir, 'text.bin');
-    const good = await sha256OfFile(bin);
-    flipByte(bin, 5000);
-    const lines = captureStderr();
-    const reopened = await ModelGraphs.open(model);
-    expect(await textEmbedding(reopened)).toEqual(reference);
-    await reopened.textGraph();
-    expect(lines()).toEqual([`falip: ${bin}: corrupt cache entry (sha256 differs from the one recorded when it was written), rebuilding\n`]);
-    expect(await sha256OfFile(bin)).toBe(good);
   });
 
   it('a truncated vision .bin is caught by its size, before any graph uses it', async () => {
@@ -181,8 +170,7 @@ describe('verified graph cache', () => {
   });
 
   it('a damaged entry whose checkpoint is gone names the folder to delete', async () => {
-    const dir = path.join(dirs.root(), 'vanishing');
-    cpSync(tiny.dir, dir, { recursive: true });
+    const dir = await copyTinyModel(dirs.root(), 'vanishing');
     const vanishing = { ...model, sourceDir: dir, cacheDir: path.join(dirs.root(), 'cache-vanishing') };
     const first = await ModelGraphs.open(vanishing);
     await first.textGraph();
@@ -190,9 +178,7 @@ describe('verified graph cache', () => {
     flipByte(path.join(first.dir, 'text.bin'), 5000);
     renameSync(path.join(dir, 'model.safetensors'), path.join(dir, 'moved.safetensors'));
     captureStderr();
-    const err = await reopened.textGraph().catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(UserError);
-    expect((err as Error).message).toBe(
+    expect(await userErrorMessage(reopened.textGraph())).toBe(
       `${path.join(first.dir, 'text.bin')}: corrupt cache entry that cannot be rebuilt (${path.join(dir, 'model.safetensors')}: not found); delete ${first.dir}`,
     );
   });

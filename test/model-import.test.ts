@@ -1,5 +1,5 @@
-import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { configHash } from '../src/model/model-identity.js';
@@ -7,13 +7,13 @@ import { ensureTinyModel, importModel, listModels, TINY_MODEL } from '../src/mod
 import { modelRecordPath, readModelRecord, resolveModel } from '../src/model/model-store.js';
 import { writeRandomModel } from '../src/model/random-model.js';
 import { UserError } from '../src/util/errors.js';
-import { removeTinyModels, tinyModel, type TinyModel } from './helpers/tiny-model.js';
+import { REPO, runFalip } from './helpers/cli.js';
+import { escapeRegExp, userErrorMessage } from './helpers/errors.js';
+import { copyTinyModel, editConfig, removeTinyModels, tinyModel, type FolderEdit, type TinyModel } from './helpers/tiny-model.js';
 import { useTempFalipDirs } from './helpers/temp-falip-dirs.js';
 
-const REPO = path.resolve(import.meta.dirname, '..');
 const dirs = useTempFalipDirs('falip-model-import-');
 let tiny: TinyModel;
-let copies = 0;
 
 beforeAll(async () => {
   tiny = await tinyModel();
@@ -23,32 +23,13 @@ afterAll(() => removeTinyModels());
 type Json = Record<string, any>;
 
 /** A copy of the tiny model folder, changed by `edit`. */
-function modelCopy(edit: (dir: string) => void = () => undefined): string {
-  const dir = path.join(dirs.root(), `copy-${copies++}`);
-  cpSync(tiny.dir, dir, { recursive: true });
-  edit(dir);
-  return dir;
-}
+const modelCopy = (edit?: FolderEdit): Promise<string> => copyTinyModel(dirs.root(), edit);
 
-function editConfig(dir: string, edit: (c: Json) => void): void {
-  const file = path.join(dir, 'config.json');
-  const config = JSON.parse(readFileSync(file, 'utf8')) as Json;
-  edit(config);
-  writeFileSync(file, JSON.stringify(config));
-}
-
-async function importError(dir: string, name: string): Promise<string> {
-  const err = await importModel(dir, name).then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(UserError);
-  return (err as Error).message;
-}
+const importError = (dir: string, name: string): Promise<string> => userErrorMessage(importModel(dir, name));
 
 describe('import cross-checks the config against the weights', () => {
   it('a 6-layer config over 12-layer weights is refused, naming both counts', async () => {
-    const dir = modelCopy((d) => editConfig(d, (c) => (c.vision_config.num_hidden_layers = 6)));
+    const dir = await modelCopy((d) => editConfig(d, (c) => (c.vision_config.num_hidden_layers = 6)));
     expect(await importError(dir, 'six')).toBe(
       `${path.join(dir, 'model.safetensors')}: the weights have 12 vision layers but config.json vision_config.num_hidden_layers is 6`,
     );
@@ -56,31 +37,31 @@ describe('import cross-checks the config against the weights', () => {
   });
 
   it('and the reverse: more layers in the config than in the weights', async () => {
-    const dir = modelCopy((d) => editConfig(d, (c) => (c.text_config.num_hidden_layers = 5)));
+    const dir = await modelCopy((d) => editConfig(d, (c) => (c.text_config.num_hidden_layers = 5)));
     expect(await importError(dir, 'five')).toMatch(/the weights have 4 text layers but config\.json text_config\.num_hidden_layers is 5$/);
   });
 
   it('a width or vocabulary the weights do not have names both numbers', async () => {
-    const wide = modelCopy((d) => editConfig(d, (c) => (c.text_config.hidden_size = 128)));
+    const wide = await modelCopy((d) => editConfig(d, (c) => (c.text_config.hidden_size = 128)));
     expect(await importError(wide, 'wide')).toMatch(/token_embedding\.weight has 64 columns but config\.json text_config\.hidden_size is 128$/);
-    const mlp = modelCopy((d) => editConfig(d, (c) => (c.vision_config.intermediate_size = 512)));
+    const mlp = await modelCopy((d) => editConfig(d, (c) => (c.vision_config.intermediate_size = 512)));
     expect(await importError(mlp, 'mlp')).toMatch(/layers\.0\.mlp\.fc1\.weight has 256 rows but config\.json vision_config\.intermediate_size is 512$/);
-    const vocab = modelCopy((d) => editConfig(d, (c) => (c.text_config.vocab_size = 49408)));
+    const vocab = await modelCopy((d) => editConfig(d, (c) => (c.text_config.vocab_size = 49408)));
     expect(await importError(vocab, 'vocab')).toMatch(/token_embedding\.weight has 514 rows but config\.json text_config\.vocab_size is 49408$/);
   });
 });
 
 describe('import parses the tokenizer files', () => {
   it('garbage vocab.json is refused at import, not at encode', async () => {
-    const notJson = modelCopy((d) => writeFileSync(path.join(d, 'vocab.json'), 'garbage'));
-    expect(await importError(notJson, 'g1')).toMatch(new RegExp(`^${escape(path.join(notJson, 'vocab.json'))}: not valid JSON`));
-    const tooSmall = modelCopy((d) => writeFileSync(path.join(d, 'vocab.json'), '{"a": 0}'));
+    const notJson = await modelCopy((d) => writeFileSync(path.join(d, 'vocab.json'), 'garbage'));
+    expect(await importError(notJson, 'g1')).toMatch(new RegExp(`^${escapeRegExp(path.join(notJson, 'vocab.json'))}: not valid JSON`));
+    const tooSmall = await modelCopy((d) => writeFileSync(path.join(d, 'vocab.json'), '{"a": 0}'));
     expect(await importError(tooSmall, 'g2')).toBe(`${path.join(tooSmall, 'vocab.json')}: vocabulary has no <|startoftext|> token`);
     expect(await readModelRecord('g1')).toBeUndefined();
   });
 
   it("a vocabulary whose size is not the token embedding's rows names both", async () => {
-    const dir = modelCopy((d) => {
+    const dir = await modelCopy((d) => {
       const vocab = JSON.parse(readFileSync(path.join(d, 'vocab.json'), 'utf8')) as Record<string, number>;
       vocab['extra</w>'] = 514;
       writeFileSync(path.join(d, 'vocab.json'), JSON.stringify(vocab));
@@ -91,20 +72,20 @@ describe('import parses the tokenizer files', () => {
   });
 
   it('a merge that makes a symbol without an id is refused', async () => {
-    const dir = modelCopy((d) => writeFileSync(path.join(d, 'merges.txt'), '#version: 0.2\nc at</w>\n'));
+    const dir = await modelCopy((d) => writeFileSync(path.join(d, 'merges.txt'), '#version: 0.2\nc at</w>\n'));
     expect(await importError(dir, 'merge')).toMatch(/merges\.txt: line 2: merge "c at<\/w>" makes a symbol .*vocab\.json has no id for$/);
   });
 });
 
 describe('names and records', () => {
   it('records the identity; reusing a name is refused without --force and names the existing source', async () => {
-    const first = modelCopy();
+    const first = await modelCopy();
     const rec = await importModel(first, 'reuse');
     expect(rec.config_hash).toBe(configHash(tiny.config));
     expect(rec.arch).toBe('tiny');
     expect(JSON.parse(readFileSync(modelRecordPath('reuse'), 'utf8')).config_hash).toBe(rec.config_hash);
 
-    const second = modelCopy();
+    const second = await modelCopy();
     expect(await importError(second, 'reuse')).toBe(`model 'reuse' is already registered from ${first}; pass --force to replace it`);
     expect((await readModelRecord('reuse'))!.source).toBe(first);
     const replaced = await importModel(second, 'reuse', { force: true });
@@ -113,17 +94,15 @@ describe('names and records', () => {
   });
 
   it('a truncated model.json is one line saying to re-import', async () => {
-    await importModel(modelCopy(), 'truncated');
+    await importModel(await modelCopy(), 'truncated');
     const file = modelRecordPath('truncated');
     writeFileSync(file, readFileSync(file, 'utf8').slice(0, 40));
-    const err = await resolveModel('truncated').catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(UserError);
-    expect((err as Error).message).toBe(`${file}: corrupt model record (not valid JSON); re-import it: falip model import DIR --name truncated --force`);
+    expect(await userErrorMessage(resolveModel('truncated'))).toBe(`${file}: corrupt model record (not valid JSON); re-import it: falip model import DIR --name truncated --force`);
     expect(await listModels()).toContainEqual({ name: 'truncated', problem: `${file}: not valid JSON` });
   });
 
   it('an edited model.json that still parses fails its checksum', async () => {
-    await importModel(modelCopy(), 'edited');
+    await importModel(await modelCopy(), 'edited');
     const file = modelRecordPath('edited');
     const rec = JSON.parse(readFileSync(file, 'utf8')) as Json;
     rec.sha256 = '0'.repeat(64);
@@ -147,7 +126,7 @@ describe('names and records', () => {
   });
 
   it('a registered model whose checkpoint folder is gone is one line', async () => {
-    const dir = modelCopy();
+    const dir = await modelCopy();
     await importModel(dir, 'gone');
     renameSync(dir, `${dir}-moved`);
     await expect(resolveModel('gone')).rejects.toThrow(
@@ -166,9 +145,7 @@ describe('the models folder', () => {
       await expect(importModel(tiny.dir, 'x')).rejects.toThrow(`${file}: the models folder is a file (set by FALIP_MODELS); expected a folder`);
       await expect(listModels()).rejects.toBeInstanceOf(UserError);
       process.env.FALIP_MODELS = path.join(file, 'models');
-      const err = await importModel(tiny.dir, 'x').catch((e: unknown) => e);
-      expect(err).toBeInstanceOf(UserError);
-      expect((err as Error).message).toMatch(/a-file.*: a part of this path is a file, not a folder$/);
+      expect(await userErrorMessage(importModel(tiny.dir, 'x'))).toMatch(/a-file.*: a part of this path is a file, not a folder$/);
     } finally {
       process.env.FALIP_MODELS = saved;
     }
@@ -208,19 +185,11 @@ describe('the models folder', () => {
 });
 
 describe('through the CLI', () => {
-  it('falip model import over a 12-layer checkpoint with a 6-layer config exits 2 with one stderr line', () => {
-    const dir = modelCopy((d) => editConfig(d, (c) => (c.vision_config.num_hidden_layers = 6)));
-    const r = spawnSync(process.execPath, [path.join(REPO, 'bin/falip.js'), 'model', 'import', dir, '--name', 'cli-six'], {
-      cwd: REPO,
-      env: { ...process.env, FALIP_MODELS: path.join(dirs.root(), 'cli-models') },
-      encoding: 'utf8',
-    });
+  it('falip model import over a 12-layer checkpoint with a 6-layer config exits 2 with one stderr line', async () => {
+    const dir = await modelCopy((d) => editConfig(d, (c) => (c.vision_config.num_hidden_layers = 6)));
+    const r = await runFalip(['model', 'import', dir, '--name', 'cli-six'], { FALIP_MODELS: path.join(dirs.root(), 'cli-models') });
     expect(r.status, r.stderr).toBe(2);
     expect(r.stderr).toBe(`falip: ${path.join(dir, 'model.safetensors')}: the weights have 12 vision layers but config.json vision_config.num_hidden_layers is 6\n`);
     rmSync(dir, { recursive: true });
   });
 });
-
-function escape(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}

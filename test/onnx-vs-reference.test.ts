@@ -28,18 +28,12 @@ import type { MaskForm } from '../src/prompts/falip-mask.js';
 import { textForwardRef, visionForwardRef } from './reference/clip-reference.js';
 import { cosine, hiddenErr, relErr } from './helpers/compare.js';
 import { removeTinyModels, tinyModel } from './helpers/tiny-model.js';
-import { falipBias, pixelInput } from './helpers/requests.js';
+import { falipBias, gateRows, pixelInput } from './helpers/requests.js';
 
 const TOL = 1e-4;
 
 function cosineDistance(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return 1 - cosine(a, b);
-}
-
-/** The reference's biasGate: gate [L,H] row-major as rows. */
-function gateRows(gate: Float32Array, cfg: ClipConfig): number[][] {
-  const H = cfg.vision.numHeads;
-  return Array.from({ length: cfg.vision.numLayers }, (_, l) => Array.from(gate.subarray(l * H, (l + 1) * H)));
 }
 
 const GRADIENTS =
@@ -127,7 +121,7 @@ function strictRef(c: ImageCase, key?: string): Float64Array {
     ref = visionForwardRef(cfg, weights, c.pixels, {
       hiddenIn: Float64Array.from(c.onnxHidden8),
       startLayer: 8,
-      ...(attention && { attnBias: attention.bias, biasGate: gateRows(attention.gate, cfg) }),
+      ...(attention && { attnBias: attention.bias, biasGate: gateRows(attention.gate, cfg.vision.numHeads) }),
     }).imageEmbeds;
     strictRefs.set(memo, ref);
   }
@@ -282,7 +276,7 @@ describe('FALIP forms a, b, c', () => {
         hiddenIn: c.refHidden8,
         startLayer: 8,
         attnBias: r.attention.bias,
-        biasGate: gateRows(r.attention.gate, cfg),
+        biasGate: gateRows(r.attention.gate, cfg.vision.numHeads),
       }).imageEmbeds;
       expect(relErr(r.shared, ref)).toBeLessThan(TOL);
     },
@@ -300,7 +294,7 @@ describe('other layer selections', () => {
       unsharedEncoder.image(pixelInput(c.pixels), { attention }),
       onnxHidden(c.pixels, 11),
     ]);
-    const biasGate = gateRows(attention.gate, cfg);
+    const biasGate = gateRows(attention.gate, cfg.vision.numHeads);
     const strict = visionForwardRef(cfg, weights, c.pixels, { hiddenIn: Float64Array.from(hidden11), startLayer: 11, attnBias: attention.bias, biasGate });
     expect(relErr(shared, strict.imageEmbeds)).toBeLessThan(TOL);
     expect(relErr(unshared, strict.imageEmbeds)).toBeLessThan(TOL);
@@ -320,7 +314,7 @@ describe('other layer selections', () => {
       onnxHidden(c.pixels, 4, attention),
     ]);
     expect(relErr(unshared, shared)).toBeLessThan(1e-6);
-    const biasGate = gateRows(attention.gate, cfg);
+    const biasGate = gateRows(attention.gate, cfg.vision.numHeads);
     const ref4 = visionForwardRef(cfg, weights, c.pixels, { endLayer: 4, attnBias: attention.bias, biasGate });
     // Strict on the biased layers' output; the unbiased state after layer 4 differs by far more.
     expect(hiddenErr(hidden4, ref4.hidden)).toBeLessThan(TOL);
@@ -368,7 +362,7 @@ describe('the mask matters', () => {
     expect(relErr(r.shared, correctRef)).toBeLessThan(TOL);
     expect(relErr(misplaced, correctRef)).toBeGreaterThan(TOL);
     // ...while the misplaced mask is itself computed faithfully: the difference is the placement.
-    const biasGate = gateRows(r.attention.gate, cfg);
+    const biasGate = gateRows(r.attention.gate, cfg.vision.numHeads);
     const misplacedRef = visionForwardRef(cfg, weights, c.pixels, { hiddenIn: Float64Array.from(c.onnxHidden8), startLayer: 8, attnBias: transposed, biasGate });
     expect(relErr(misplaced, misplacedRef.imageEmbeds)).toBeLessThan(TOL);
   });

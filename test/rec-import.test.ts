@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkRecDataset } from '../src/datasets/check-rec.js';
 import { readDatasetInfo } from '../src/datasets/dataset-info.js';
@@ -11,6 +10,7 @@ import { importReclip, reclipImageFile } from '../src/datasets/reclip-import.js'
 import { taskOfDataset } from '../src/tasks/registry.js';
 import { readRecManifest } from '../src/datasets/rec-manifest.js';
 import { UserError } from '../src/util/errors.js';
+import { writeJpeg } from './helpers/cls-release-fixtures.js';
 
 let work: string;
 let images: string;
@@ -54,9 +54,8 @@ async function writeJsonl(name: string, lines: readonly (object | string)[]): Pr
   return path;
 }
 
-async function writeImage(name: string, width: number, height: number): Promise<void> {
-  await sharp({ create: { width, height, channels: 3, background: { r: 90, g: 120, b: 150 } } }).jpeg().toFile(join(images, name));
-}
+/** A flat-colour JPEG in the images folder. */
+const writeImage = (name: string, width: number, height: number): Promise<void> => writeJpeg(join(images, name), width, height);
 
 const sha256 = async (path: string): Promise<string> => createHash('sha256').update(await readFile(path)).digest('hex');
 

@@ -7,9 +7,9 @@
  */
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { Command } from 'commander';
+import type { Command } from 'commander';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { register as registerEval } from '../src/cli/eval.js';
 import { register as registerReport } from '../src/cli/report.js';
 import { CHROMIUM_INSTALL, CHROMIUM_PATH, withHtmlPage } from '../src/report/headless-chromium.js';
@@ -17,6 +17,7 @@ import type { ReportExamples } from '../src/report/html-report-model.js';
 import { PAGE_SIZE } from '../src/report/html-report-assets.js';
 import { renderHtmlReport } from '../src/report/html-report.js';
 import { readRunTable } from '../src/report/run-table-files.js';
+import { runInProcess } from './helpers/cli.js';
 import { useTempFalipDirs } from './helpers/temp-falip-dirs.js';
 import { removeTinyModels, tinyModel } from './helpers/tiny-model.js';
 
@@ -24,17 +25,7 @@ const dirs = useTempFalipDirs('falip-report-');
 const EXAMPLES = 30;
 let modelDir: string;
 
-async function falip(register: (p: Command) => void, ...args: string[]): Promise<string[]> {
-  const program = new Command('falip').exitOverride();
-  register(program);
-  const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
-  try {
-    await program.parseAsync(['node', 'falip', ...args]);
-    return log.mock.calls.map((c) => String(c[0]));
-  } finally {
-    log.mockRestore();
-  }
-}
+const falip = (register: (p: Command) => void, ...args: string[]): Promise<string[]> => runInProcess(register, args);
 
 /** The example data the page embeds, read back from the file. */
 function embeddedExamples(html: string): ReportExamples {

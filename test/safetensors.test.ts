@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSafetensors, writeSafetensors } from '../src/model/safetensors.js';
 import type { WeightMap } from '../src/model/tensor.js';
-import { UserError } from '../src/util/errors.js';
+import { userErrorMessage } from './helpers/errors.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -27,14 +27,9 @@ function u16le(values: number[]): Buffer {
   return b;
 }
 
+/** Reading `path` fails with a one-line UserError naming it and matching `pattern`. */
 async function expectUserError(path: string, pattern: RegExp): Promise<void> {
-  const err = await readSafetensors(path).then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(UserError);
-  expect((err as Error).message).toContain(path);
-  expect((err as Error).message).toMatch(pattern);
+  expect(await userErrorMessage(readSafetensors(path), path)).toMatch(pattern);
 }
 
 describe('writeSafetensors', () => {

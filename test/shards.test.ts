@@ -10,26 +10,29 @@ import { promisify } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { shardOfId } from '../src/tasks/sample-subset.js';
+import { BIN, expectOk, REPO, runFalip, type CliResult } from './helpers/cli.js';
 import { useTempFalipDirs } from './helpers/temp-falip-dirs.js';
 
+/** The shipped example scripts, run with bash. */
 const run = promisify(execFile);
-const REPO = path.resolve(import.meta.dirname, '..');
-const BIN = path.join(REPO, 'bin', 'falip.js');
 const dirs = useTempFalipDirs('falip-shards-');
 
-/** The CLI in a child process; resolves with its output, rejects with it and the exit code. */
-async function falip(...args: string[]): Promise<{ stdout: string; stderr: string }> {
-  return run(process.execPath, [BIN, ...args], { env: process.env, cwd: REPO, maxBuffer: 1 << 24 });
+/** The CLI in a child process (asynchronous, so shards run at once); it must exit 0. */
+async function falip(...args: string[]): Promise<CliResult> {
+  return expectOk(await runFalip(args));
 }
 
-async function falipFails(...args: string[]): Promise<{ code: number; stderr: string }> {
-  try {
-    await falip(...args);
-  } catch (e) {
-    const err = e as { code: number; stderr: string };
-    return { code: err.code, stderr: err.stderr };
-  }
-  throw new Error(`falip ${args.join(' ')} succeeded`);
+/** The CLI in a child process that must fail: its exit code and stderr. */
+async function falipFails(...args: string[]): Promise<{ code: number | null; stderr: string }> {
+  const r = await runFalip(args);
+  expect(r.status, `falip ${args.join(' ')} succeeded`).not.toBe(0);
+  return { code: r.status, stderr: r.stderr };
+}
+
+/** The lines of a records.jsonl: none for an empty file (where splitting '' would yield ['']). */
+function recordLines(file: string): string[] {
+  const text = readFileSync(file, 'utf8').trim();
+  return text === '' ? [] : text.split('\n');
 }
 
 const TABLE_FILES = ['metrics.json', 'table.csv', 'table.md'];
@@ -47,6 +50,11 @@ describe('shards', () => {
     expect(counts.reduce((a, b) => a + b, 0)).toBe(300);
     for (const c of counts) expect(c).toBeGreaterThan(70);
     expect(ids.map((id) => shardOfId(id, 3))).toEqual(ids.map((id) => shardOfId(id, 3)));
+    // Pinned: the hash (first 4 bytes of the id's SHA-256, big-endian, mod N) must not change, or a
+    // resumed or merged run would mix two partitions.
+    expect(counts).toEqual([81, 107, 112]);
+    expect(ids.slice(0, 12).map((id) => shardOfId(id, 3))).toEqual([2, 1, 0, 0, 1, 1, 0, 2, 0, 1, 1, 1]);
+    expect(['ref-0', 'ref-1', 'ref-2', 'ref-3'].map((id) => shardOfId(id, 8))).toEqual([3, 7, 0, 4]);
   });
 
   it('three shards run at once and merged equal one unsharded run, file for file', async () => {
@@ -57,9 +65,9 @@ describe('shards', () => {
     expect(merged.stderr).toContain('merged 3 shards');
     for (const f of TABLE_FILES) expect(readFileSync(out(`merged/${f}`), 'utf8'), f).toBe(readFileSync(out(`whole/${f}`), 'utf8'));
     // Each shard holds only its own items, and together they hold every record once.
-    const records = [0, 1, 2].map((k) => readFileSync(out(`shard-${k}/records.jsonl`), 'utf8').trim().split('\n'));
-    expect(records.every((r) => r.length > 0)).toBe(true);
-    expect(records.flat().length).toBe(readFileSync(out('whole/records.jsonl'), 'utf8').trim().split('\n').length);
+    const records = [0, 1, 2].map((k) => recordLines(out(`shard-${k}/records.jsonl`)));
+    for (const [k, r] of records.entries()) expect(r.length, `shard ${k}`).toBeGreaterThan(0);
+    expect(records.flat().length).toBe(recordLines(out('whole/records.jsonl')).length);
     // The merged run has the unsharded run's key: it is the same run.
     expect(JSON.parse(readFileSync(out('merged/run.json'), 'utf8')).config_hash).toBe(JSON.parse(readFileSync(out('whole/run.json'), 'utf8')).config_hash);
   });
@@ -69,6 +77,7 @@ describe('shards', () => {
     const missing = await falipFails('merge', out('shard-0'), out('shard-2'), '--out', out('m1'));
     expect(missing).toEqual({ code: 2, stderr: 'falip: shard 1/3 is missing (given: 0, 2)\n' });
     const twice = await falipFails('merge', out('shard-0'), out('shard-1'), out('shard-1'), out('shard-2'), '--out', out('m2'));
+    expect(twice.code).toBe(2);
     expect(twice.stderr).toBe(`falip: shard 1/3 is given twice: ${out('shard-1')} and ${out('shard-1')}\n`);
     await falip('eval', 'demo', '--shard', '1/3', '--alpha', '0.5', '--method', 'falip', '--out', out('other-1'), '--device', 'cpu');
     const foreign = await falipFails('merge', out('shard-0'), out('other-1'), out('shard-2'), '--out', out('m3'));
@@ -79,6 +88,7 @@ describe('shards', () => {
     const lines = readFileSync(file, 'utf8').trim().split('\n');
     writeFileSync(file, lines.slice(0, -1).join('\n') + '\n');
     const unfinished = await falipFails('merge', out('shard-0'), out('shard-1'), out('shard-2'), '--out', out('m4'));
+    expect(unfinished.code).toBe(2);
     expect(unfinished.stderr).toBe(`falip: ${out('shard-2')}: shard 2/3 is incomplete (${lines.length - 1} of ${lines.length} records): re-run its command to finish it\n`);
     // Re-running the shard's command resumes it to complete, and the merge goes through.
     await falip('eval', 'demo', '--shard', '2/3', '--out', out('shard-2'), '--device', 'cpu');

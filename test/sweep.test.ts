@@ -4,8 +4,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Command } from 'commander';
-import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { bestSetting, checkFailBelow, register } from '../src/cli/sweep.js';
 import { writeDemoSet } from '../src/datasets/demo-set.js';
 import { linePlot } from '../src/report/plot.js';
@@ -14,6 +13,7 @@ import { completeAxes, gridPoints, sweepConfig, type SweepPoint } from '../src/e
 import { sweepPlots, type MeasuredPoint, type SweepRowResult } from '../src/experiments/sweep-plots.js';
 import { CheckFailed } from '../src/util/errors.js';
 import { recTask } from '../src/tasks/rec/index.js';
+import { runInProcess } from './helpers/cli.js';
 import { useTempFalipDirs } from './helpers/temp-falip-dirs.js';
 
 let paper: PaperSweeps;
@@ -143,16 +143,9 @@ describe('falip sweep end to end', () => {
 
   /** The command as main() runs it: errors propagate to the caller, which maps CheckFailed to exit 1. */
   async function sweep(...args: string[]): Promise<{ stdout: string }> {
-    const program = new Command('falip').exitOverride();
-    register(program);
-    const log = vi.spyOn(console, 'log').mockImplementation(() => {});
-    try {
-      const grid = ['--alpha', '0.05,0.6', '--sigma', '1,100', '--layers', '12', '--layers', '10,12'];
-      await program.parseAsync(['node', 'falip', 'sweep', 'demo', ...grid, '--limit', '4', '--device', 'cpu', '--out', path.join(tmp, 'out'), ...args]);
-      return { stdout: log.mock.calls.map((c) => String(c[0])).join('\n') };
-    } finally {
-      log.mockRestore();
-    }
+    const grid = ['--alpha', '0.05,0.6', '--sigma', '1,100', '--layers', '12', '--layers', '10,12'];
+    const printed = await runInProcess(register, ['sweep', 'demo', ...grid, '--limit', '4', '--device', 'cpu', '--out', path.join(tmp, 'out'), ...args]);
+    return { stdout: printed.join('\n') };
   }
 
   it('fails with --fail-below 101, passes with --fail-below 0, and writes the table and plots', async () => {

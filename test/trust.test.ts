@@ -11,13 +11,13 @@ import { useTempFalipDirs } from './helpers/temp-falip-dirs.js';
 
 const dirs = useTempFalipDirs('falip-trust-');
 let root: string;
-const env = () => ({ FALIP_MODELS: process.env.FALIP_MODELS, FALIP_DATASETS: process.env.FALIP_DATASETS, FALIP_RESULTS: process.env.FALIP_RESULTS });
-const falip = (...args: string[]) => runFalip([...args, ...(args[0] === 'eval' || args[0] === 'run' ? ['--device', 'cpu'] : [])], env());
+/** The CLI (runFalip passes on this process's environment, FALIP_MODELS/DATASETS/RESULTS included). */
+const falip = (...args: string[]) => runFalip([...args, ...(args[0] === 'eval' || args[0] === 'run' ? ['--device', 'cpu'] : [])]);
 const records = (dir: string) => readFileSync(path.join(dir, 'records.jsonl'), 'utf8').trim().split('\n');
 
 beforeAll(async () => {
   root = dirs.root();
-  expectOk(await runFalip(['model', 'tiny'], env()));
+  expectOk(await runFalip(['model', 'tiny']));
 });
 
 describe('the four ways to wrong numbers', () => {
@@ -27,15 +27,15 @@ describe('the four ways to wrong numbers', () => {
     expectOk(await falip('data', 'demo', '--seed', '1', '--out-root', d1));
     expectOk(await falip('data', 'demo', '--seed', '6', '--out-root', d6));
     const out = path.join(root, 'x');
-    expectOk(await runFalip(['eval', 'demo', '--out', out, '--device', 'cpu'], { ...env(), FALIP_DATASETS: d1 }));
+    expectOk(await runFalip(['eval', 'demo', '--out', out, '--device', 'cpu'], { FALIP_DATASETS: d1 }));
     const n = records(out).length;
-    const again = await runFalip(['eval', 'demo', '--out', out, '--device', 'cpu'], { ...env(), FALIP_DATASETS: d6 });
+    const again = await runFalip(['eval', 'demo', '--out', out, '--device', 'cpu'], { FALIP_DATASETS: d6 });
     expectUserError(again, `${out}/run.json: holds a different run`);
     expect(again.stderr).toContain('they differ in columns[demo/val].content');
     expect(records(out)).toHaveLength(n);
     // Without --out the other data is another run with its own folder.
-    const a = expectOk(await runFalip(['eval', 'demo', '--device', 'cpu', '--json'], { ...env(), FALIP_DATASETS: d1 }));
-    const b = expectOk(await runFalip(['eval', 'demo', '--device', 'cpu', '--json'], { ...env(), FALIP_DATASETS: d6 }));
+    const a = expectOk(await runFalip(['eval', 'demo', '--device', 'cpu', '--json'], { FALIP_DATASETS: d1 }));
+    const b = expectOk(await runFalip(['eval', 'demo', '--device', 'cpu', '--json'], { FALIP_DATASETS: d6 }));
     expect(JSON.parse(a.stdout).dir).not.toBe(JSON.parse(b.stdout).dir);
     expect(JSON.parse(b.stdout).resumed).toBe(false);
   });
@@ -52,11 +52,11 @@ describe('the four ways to wrong numbers', () => {
 
   it('a config that does not fit its weights is refused at import, and the config is part of the model', async () => {
     const dir = path.join(root, 'six');
-    expectOk(await runFalip(['model', 'random', '--arch', 'tiny', '--out', dir], env()));
+    expectOk(await runFalip(['model', 'random', '--arch', 'tiny', '--out', dir]));
     const cfg = JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8'));
     cfg.vision_config.num_hidden_layers = 6;
     writeFileSync(path.join(dir, 'config.json'), JSON.stringify(cfg));
-    expectUserError(await runFalip(['model', 'import', dir, '--name', 'six'], env()), 'the weights have 12 vision layers but config.json vision_config.num_hidden_layers is 6');
+    expectUserError(await runFalip(['model', 'import', dir, '--name', 'six']), 'the weights have 12 vision layers but config.json vision_config.num_hidden_layers is 6');
   });
 
   it('two runs on one folder: the second is refused naming the holder, and the first completes alone', async () => {
@@ -147,7 +147,7 @@ describe('small mistakes that passed silently', () => {
   });
 
   it('falip bench --check exits 1 when a target is missed', async () => {
-    const r = await runFalip(['bench', '--images', '1', '--boxes', '2', '--sentences', '1', '--check', '--device', 'cpu'], env());
+    const r = await runFalip(['bench', '--images', '1', '--boxes', '2', '--sentences', '1', '--check', '--device', 'cpu']);
     // The tiny model cannot meet the REC speedup target with two boxes: a failed check, not bad input.
     expect(r.status).toBe(1);
     expect(r.stderr.trim().split('\n').at(-1)).toMatch(/^falip: bench targets missed: .*REC speedup over the per-box path [\d.]+ < 8\.5/);

@@ -5,13 +5,13 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Command } from 'commander';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { register } from '../src/cli/viz.js';
 import { hex, inferno, signedTint } from '../src/report/colour-maps.js';
 import { patchFigureSvg } from '../src/report/patch-figure.js';
 import { UserError } from '../src/util/errors.js';
+import { runInProcess } from './helpers/cli.js';
 import { useTempFalipDirs } from './helpers/temp-falip-dirs.js';
 import { removeTinyModels, tinyModel } from './helpers/tiny-model.js';
 
@@ -27,15 +27,8 @@ interface VizJson {
 }
 
 async function viz(...args: string[]): Promise<VizJson> {
-  const program = new Command('falip').exitOverride();
-  register(program);
-  const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
-  try {
-    await program.parseAsync(['node', 'falip', 'viz', 'attention', '--model', modelDir, '--device', 'cpu', '--image', image, ...args, '--json']);
-    return JSON.parse(String(log.mock.calls.at(-1)![0])) as VizJson;
-  } finally {
-    log.mockRestore();
-  }
+  const printed = await runInProcess(register, ['viz', 'attention', '--model', modelDir, '--device', 'cpu', '--image', image, ...args, '--json']);
+  return JSON.parse(printed.at(-1)!) as VizJson;
 }
 
 beforeAll(async () => {

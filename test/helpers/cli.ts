@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { expect } from 'vitest';
+import { Command } from 'commander';
+import { expect, vi } from 'vitest';
 
 export const REPO = path.resolve(import.meta.dirname, '../..');
 export const BIN = path.join(REPO, 'bin', 'falip.js');
@@ -38,4 +39,21 @@ export function expectUserError(r: CliResult, ...needles: string[]): void {
 export function expectOk(r: CliResult): CliResult {
   expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
   return r;
+}
+
+/**
+ * One command module in this process, as main() runs it: registered on a fresh `falip` program that
+ * throws instead of exiting, so errors (UserError, CheckFailed, commander's) propagate to the caller.
+ * Returns what it printed with console.log, one string a call; console.log is silenced meanwhile.
+ */
+export async function runInProcess(register: (program: Command) => void, args: readonly string[]): Promise<string[]> {
+  const program = new Command('falip').exitOverride();
+  register(program);
+  const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
+  try {
+    await program.parseAsync(['node', 'falip', ...args]);
+    return log.mock.calls.map((c) => String(c[0]));
+  } finally {
+    log.mockRestore();
+  }
 }

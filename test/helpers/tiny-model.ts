@@ -4,10 +4,11 @@
  *
  *   const { dir, config, weights } = await tinyModel();          // seed 3
  *   afterAll(() => removeTinyModels());
+ *   const bad = await copyTinyModel(root, (d) => editConfig(d, (c) => (c.vision_config.num_hidden_layers = 6)));
  *
  * Test files run in separate workers (vitest forks), so the memo below is per test file.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadCheckpoint } from '../../src/model/checkpoint.js';
@@ -56,4 +57,35 @@ export async function removeTinyModels(): Promise<void> {
     const m = await p.catch(() => undefined);
     if (m) rmSync(m.root, { recursive: true, force: true });
   }
+}
+
+/** config.json as parsed JSON, for tests that break it on purpose. */
+export type ConfigJson = Record<string, any>;
+
+/** Changes a model folder's config.json in place: parsed, passed to `edit`, written back. */
+export function editConfig(dir: string, edit: (config: ConfigJson) => void): void {
+  const file = path.join(dir, 'config.json');
+  const config = JSON.parse(readFileSync(file, 'utf8')) as ConfigJson;
+  edit(config);
+  writeFileSync(file, JSON.stringify(config));
+}
+
+/** Changes a copied model folder (its files may be edited, removed or renamed). */
+export type FolderEdit = (dir: string) => void | Promise<void>;
+
+let copies = 0;
+
+/**
+ * A copy of the tiny model folder (seed TINY_SEED) as `root/name` (default `copy-N`, a new N each call),
+ * then changed by `edit`. Returns the copy's path.
+ */
+export async function copyTinyModel(root: string, edit?: FolderEdit): Promise<string>;
+export async function copyTinyModel(root: string, name: string, edit?: FolderEdit): Promise<string>;
+export async function copyTinyModel(root: string, nameOrEdit?: string | FolderEdit, edit?: FolderEdit): Promise<string> {
+  const name = typeof nameOrEdit === 'string' ? nameOrEdit : `copy-${copies++}`;
+  const change = typeof nameOrEdit === 'function' ? nameOrEdit : edit;
+  const dir = path.join(root, name);
+  cpSync((await tinyModel()).dir, dir, { recursive: true });
+  await change?.(dir);
+  return dir;
 }

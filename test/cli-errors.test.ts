@@ -3,7 +3,7 @@
  * stderr line naming the file or field, never a stack trace — plus the success paths of
  * `falip encode` and the help texts.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -15,7 +15,7 @@ import { writeSafetensors } from '../src/model/safetensors.js';
 import type { WeightMap } from '../src/model/tensor.js';
 import { ClipTokenizer } from '../src/model/tokenizer.js';
 import { copyTinyModel, removeTinyModels, tinyModel, type FolderEdit, type TinyModel } from './helpers/tiny-model.js';
-import { expectUserError, runFalip, type CliResult } from './helpers/cli.js';
+import { expectOk, expectUserError, runFalip, type CliResult } from './helpers/cli.js';
 
 
 let tmp: string;
@@ -223,5 +223,30 @@ describe.concurrent('success cases', () => {
     for (const opt of ['--box', '--method', '--alpha', '--sigma', '--layers', '--form', '--dump-pixels', '--device', '--threads', '--json', '--model', '--image']) {
       expect(r.stdout).toContain(opt);
     }
+  });
+});
+
+describe('falip data check', () => {
+  it('takes a folder, <name>/<split>, or a bare <name> with one split; exit 1 on errors, 2 on a name it cannot resolve', async () => {
+    const datasets = path.join(tmp, 'datasets');
+    expectOk(await falip('data', 'demo'));
+    const val = path.join(datasets, 'demo', 'val');
+    for (const target of [val, 'demo/val', 'demo']) {
+      const r = expectOk(await falip('data', 'check', target));
+      expect(r.stdout).toContain(`${val}:\n  refs: 57\n`);
+      expect(r.stdout.trimEnd().endsWith('ok')).toBe(true);
+    }
+    // A second split makes the bare name ambiguous; its broken line fails the check (exit 1).
+    const other = path.join(datasets, 'demo', 'other');
+    cpSync(val, other, { recursive: true });
+    const manifest = path.join(other, 'manifest.jsonl');
+    const lines = readFileSync(manifest, 'utf8').split('\n');
+    writeFileSync(manifest, [lines[0], '{"id": 1}', ...lines.slice(2)].join('\n'));
+    expectUserError(await falip('data', 'check', 'demo'), 'demo: 2 splits are imported (demo/other, demo/val): name one');
+    expectUserError(await falip('data', 'check', 'nosuch'), 'nosuch: neither a dataset folder nor an imported dataset');
+    const failed = await falip('data', 'check', 'demo/other');
+    expect(failed.status).toBe(1);
+    expect(failed.stdout).toContain(`${manifest}:2: id: expected string, received number`);
+    expect(failed.stderr).toBe(`falip: data check: 1 error(s) in ${other}\n`);
   });
 });

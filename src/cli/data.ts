@@ -1,4 +1,5 @@
 import { stat } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { CHECKERS } from '../datasets/checkers.js';
 import type { CheckReport } from '../datasets/check-report.js';
@@ -44,7 +45,7 @@ export function register(program: Command): void {
   data
     .command('check')
     .description('check a dataset against its files: images decode, sizes match, boxes lie inside, labels and targets are valid (exit 1 on errors)')
-    .argument('<dataset>', 'a dataset folder, or <name>/<split> of an imported dataset (e.g. refcoco/testA)')
+    .argument('<dataset>', 'a dataset folder, <name>/<split> of an imported dataset (e.g. refcoco/testA), or <name> when one split is imported')
     .addOption(makeOption('json'))
     .action(async (target: string, opts: { json?: boolean }) => {
       const dir = await datasetFolder(target);
@@ -97,12 +98,19 @@ export function register(program: Command): void {
   registerViews(data);
 }
 
-/** A path to an existing folder wins; otherwise `<name>/<split>` names an imported dataset. */
+/**
+ * A path to an existing folder wins; otherwise `<name>/<split>` names an imported dataset, and a bare
+ * `<name>` its only imported split (as `falip eval <name>` takes it).
+ */
 async function datasetFolder(target: string): Promise<string> {
   if ((await stat(target).catch(() => undefined))?.isDirectory()) return target;
   const parts = target.split('/');
-  if (parts.length !== 2) throw new UserError(`${target}: neither a dataset folder nor <name>/<split>`);
-  return (await requireDataset(parts[0]!, parts[1]!)).dir;
+  if (parts.length === 2) return (await requireDataset(parts[0]!, parts[1]!)).dir;
+  if (parts.length !== 1) throw new UserError(`${target}: neither a dataset folder nor <name>/<split>`);
+  const splits = (await listDatasets()).filter((d) => basename(dirname(d.dir)) === target);
+  if (splits.length === 1) return splits[0]!.dir;
+  if (splits.length === 0) throw new UserError(`${target}: neither a dataset folder nor an imported dataset (falip data list)`);
+  throw new UserError(`${target}: ${splits.length} splits are imported (${splits.map((d) => `${target}/${basename(d.dir)}`).join(', ')}): name one`);
 }
 
 /** `{ refs: 57, gold_boxes: 96 }` → "57 refs, 96 gold boxes". */

@@ -56,7 +56,9 @@ export async function headSensitivity(encoder: Encoder, samples: readonly BoxSam
   // Every request first: a prompt that cannot be analysed fails before anything is encoded.
   const requests = samples.map((s) => analysisRequest(method, s, s.box));
   const byImage = new Map<string, number[]>();
-  samples.forEach((s, i) => byImage.set(s.image, [...(byImage.get(s.image) ?? []), i]));
+  samples.forEach((s, i) => {
+byImage.set(s.image, [...(byImage.get(s.image) ?? []), i]);
+});
   const results = new Array<SampleStats>(samples.length);
   const limit = pLimit(CONCURRENCY);
   await Promise.all(
@@ -104,6 +106,8 @@ function rankHeads(mean: SampleStats, v: VisionConfig): HeadSensitivityRow[] {
     in_box_prompted: mean.inBoxPrompted[i]!,
   }));
   rows.sort((a, b) => b.change - a.change || a.layer - b.layer || a.head - b.head);
-  rows.forEach((r, k) => (r.rank = k + 1));
+  rows.forEach((r, k) => {
+r.rank = k + 1;
+});
   return rows;
 }

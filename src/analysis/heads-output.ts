@@ -10,7 +10,7 @@ const COLUMNS = ['rank', 'layer', 'head', 'change', 'norm_plain', 'entropy_plain
 
 /** heads.csv: one line per (layer, head) in rank order; numbers at full precision. */
 export function headsCsv(rows: readonly HeadSensitivityRow[]): string {
-  return [COLUMNS.join(','), ...rows.map((r) => COLUMNS.map((c) => String(r[c])).join(','))].join('\n') + '\n';
+  return `${[COLUMNS.join(','), ...rows.map((r) => COLUMNS.map((c) => String(r[c])).join(','))].join('\n')}\n`;
 }
 
 /** A [L·H] grid (row-major by layer) of one quantity of the rows. */

@@ -79,7 +79,7 @@ export function registerViews(data: Command): void {
         clip_input: { file: 'views.npy', shape: CLOUD_INPUT_SHAPE, dtype: 'float32' },
         views: perView,
       };
-      await writeFileAtomic(join(out, 'views.json'), JSON.stringify(summary, null, 2) + '\n');
+      await writeFileAtomic(join(out, 'views.json'), `${JSON.stringify(summary, null, 2)}\n`);
       console.log(`cloud ${sample.id} (${summary.class}): wrote view-0..${perView.length - 1}.png, views.npy, views.json into ${out}`);
       for (const p of perView) {
         console.log(`  view ${p.view}: ${p.points_kept} points kept, ${p.occupied_pixels} pixels occupied, foreground ${p.foreground_box ? `[${p.foreground_box.join(', ')}]` : 'none'}`);

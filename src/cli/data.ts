@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { CHECKERS } from '../datasets/checkers.js';
 import type { CheckReport } from '../datasets/check-report.js';
 import { writeClsDemoSet } from '../datasets/classification/demo-cls.js';

@@ -3,7 +3,7 @@ import type { MethodEntry } from '../experiments/table-config.js';
 import { paramTableOf } from '../prompts/method.js';
 import { allMethodParams, methodParts } from '../prompts/registry.js';
 import { TASKS } from '../tasks/registry.js';
-import type { TaskDefinition } from '../tasks/task-definition.js';
+import type { AnyTask } from '../tasks/task-definition.js';
 import { UserError } from '../util/errors.js';
 import { flagOf, flagProperty } from './options.js';
 
@@ -30,7 +30,7 @@ export function methodEntriesFromFlags(names: readonly string[], cmd: Command): 
 }
 
 /** A flag of another task than the dataset's is refused rather than ignored. */
-export function checkTaskFlags(task: TaskDefinition<any, any>, cmd: Command, dataset: string): void {
+export function checkTaskFlags(task: AnyTask, cmd: Command, dataset: string): void {
   for (const other of TASKS) {
     if (other === task) continue;
     for (const f of other.flags) {

@@ -1,4 +1,4 @@
-import { Command, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import { ARCH_NAMES, type ArchName } from '../model/clip-config.js';
 import { ensureTinyModel, importModel, listModels, TINY_MODEL } from '../model/model-registry.js';
 import { writeRandomModel } from '../model/random-model.js';

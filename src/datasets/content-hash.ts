@@ -28,6 +28,8 @@ export async function datasetContentHash(files: readonly string[], imageRoot: st
       }),
     ),
   );
-  names.forEach((name, i) => hash.update(`\0${name}\0${sizes[i]}`));
+  names.forEach((name, i) => {
+hash.update(`\0${name}\0${sizes[i]}`);
+});
   return hash.digest('hex');
 }

@@ -45,7 +45,7 @@ export async function readDatasetInfo(dir: string): Promise<DatasetInfo> {
 }
 
 export async function writeDatasetInfo(dir: string, info: DatasetInfo): Promise<void> {
-  await writeFileAtomic(join(dir, DATASET_INFO_FILE), JSON.stringify(info, null, 2) + '\n');
+  await writeFileAtomic(join(dir, DATASET_INFO_FILE), `${JSON.stringify(info, null, 2)}\n`);
 }
 
 export function resolveImageRoot(dir: string, info: DatasetInfo): string {

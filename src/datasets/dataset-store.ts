@@ -53,8 +53,8 @@ export async function requireDataset(name: string, split: string, root: string =
  */
 export async function writeDatasetFolder(dir: string, samples: readonly object[], info: DatasetInfo, classes?: object): Promise<void> {
   await mkdir(dir, { recursive: true });
-  await writeFileAtomic(join(dir, MANIFEST_FILE), samples.map((s) => JSON.stringify(s) + '\n').join(''));
-  if (classes !== undefined) await writeFileAtomic(join(dir, CLASSES_FILE), JSON.stringify(classes, null, 2) + '\n');
+  await writeFileAtomic(join(dir, MANIFEST_FILE), samples.map((s) => `${JSON.stringify(s)}\n`).join(''));
+  if (classes !== undefined) await writeFileAtomic(join(dir, CLASSES_FILE), `${JSON.stringify(classes, null, 2)}\n`);
   await writeDatasetInfo(dir, info);
 }
 

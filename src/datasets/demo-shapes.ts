@@ -43,14 +43,12 @@ export interface DrawnShape {
 export async function renderShapesPng(shapes: readonly DrawnShape[], width: number, height: number): Promise<Buffer> {
   const elements = shapes.map(({ shape, colour, box: [x, y, s] }) => {
     const fill = `rgb(${DEMO_COLOURS[colour].join(',')})`;
-    switch (shape) {
-      case 'circle':
-        return `<circle cx="${x + s / 2}" cy="${y + s / 2}" r="${s / 2}" fill="${fill}"/>`;
-      case 'square':
-        return `<rect x="${x}" y="${y}" width="${s}" height="${s}" fill="${fill}"/>`;
-      case 'triangle':
-        return `<polygon points="${x + s / 2},${y} ${x},${y + s} ${x + s},${y + s}" fill="${fill}"/>`;
-    }
+    const outline: Record<ShapeName, string> = {
+      circle: `<circle cx="${x + s / 2}" cy="${y + s / 2}" r="${s / 2}"`,
+      square: `<rect x="${x}" y="${y}" width="${s}" height="${s}"`,
+      triangle: `<polygon points="${x + s / 2},${y} ${x},${y + s} ${x + s},${y + s}"`,
+    };
+    return `${outline[shape]} fill="${fill}"/>`;
   });
   const svg =
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" shape-rendering="crispEdges">` +

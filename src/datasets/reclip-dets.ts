@@ -28,7 +28,9 @@ export async function readDetections(path: string): Promise<DetectionsByImage> {
     byImage.set(id, [...(byImage.get(id) ?? []), ...boxes]);
   };
   if (Array.isArray(json)) {
-    parseWith(listForm, json, path).forEach((d, i) => add(d.image_id, `${path}: [${i}].image_id`, [d.box]));
+    parseWith(listForm, json, path).forEach((d, i) => {
+add(d.image_id, `${path}: [${i}].image_id`, [d.box]);
+});
   } else {
     for (const [key, boxes] of Object.entries(parseWith(dictForm, json, path))) add(key, `${path}: key "${key}"`, boxes);
   }

@@ -103,7 +103,9 @@ export async function importReclip(opts: ReclipImportOptions): Promise<ReclipImp
     if (detections) {
       const boxes = detections.get(integerImageId(ref.image_id, `${where}: image_id`)) ?? [];
       if (boxes.length === 0) fallbackImages.add(image);
-      boxes.forEach((b, i) => reportBox(b, { width, height }, `${opts.dets}: image ${ref.image_id}: [${i}]`, warnings));
+      boxes.forEach((b, i) => {
+reportBox(b, { width, height }, `${opts.dets}: image ${ref.image_id}: [${i}]`, warnings);
+});
       // ReCLIP's fallback: with no detection the only candidate is the whole image.
       sample.proposals = boxes.length > 0 ? [...boxes] : [[0, 0, width, height]];
     }
@@ -141,7 +143,7 @@ function reportBox(box: BoxXYWH, size: { width: number; height: number }, where:
  */
 export function reclipImageFile(fileName: string): string {
   if (!/coco/i.test(fileName)) return fileName;
-  return fileName.split('_').slice(0, -1).join('_') + '.jpg';
+  return `${fileName.split('_').slice(0, -1).join('_')}.jpg`;
 }
 
 /** `falip data import refcoco|refcoco+|refcocog`: ReCLIP's files for one split. */

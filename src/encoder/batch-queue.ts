@@ -20,7 +20,10 @@ export class BatchQueue<Req, Res> {
     return new Promise<Res>((resolve, reject) => {
       const key = this.keyOf(req);
       let list = this.pending.get(key);
-      if (!list) this.pending.set(key, (list = []));
+      if (!list) {
+        list = [];
+        this.pending.set(key, list);
+      }
       list.push({ req, resolve, reject });
       this.schedule();
     });
@@ -59,7 +62,9 @@ export class BatchQueue<Req, Res> {
         try {
           const results = await this.run(key, items.map((i) => i.req));
           if (results.length !== items.length) throw new Error(`batch returned ${results.length} results for ${items.length} requests`);
-          items.forEach((item, i) => item.resolve(results[i]!));
+          items.forEach((item, i) => {
+item.resolve(results[i]!);
+});
         } catch (err) {
           // Only the requests of the failed batch learn about the error; the queue keeps going.
           for (const item of items) item.reject(err);

@@ -279,7 +279,11 @@ export class ClipEncoder implements Encoder {
     if (len > ctx) throw new Error(`token sequence of ${len} exceeds the context of ${ctx}`);
     // Zero padding after EOT is inert: the causal mask keeps later positions out of the EOT feature.
     const ids = new BigInt64Array(texts.length * len);
-    texts.forEach((t, b) => t.forEach((id, i) => (ids[b * len + i] = BigInt(id))));
+    texts.forEach((t, b) => {
+t.forEach((id, i) => {
+ids[b * len + i] = BigInt(id);
+});
+});
     const session = await this.session('text');
     const out = await this.lock.run(() => session.run({ input_ids: int64Tensor(ids, [texts.length, len]) }));
     return unstack(out.text_embeds!.data as Float32Array, texts.length, 'text graph');

@@ -21,7 +21,10 @@ export class DecodedImage implements ImageInput {
 
   pixels(size: number): Promise<Float32Array> {
     let p = this.preprocessed.get(size);
-    if (!p) this.preprocessed.set(size, (p = preprocess(this.rgb, size)));
+    if (!p) {
+      p = preprocess(this.rgb, size);
+      this.preprocessed.set(size, p);
+    }
     return p;
   }
 }

@@ -3,11 +3,11 @@ import path from 'node:path';
 import { DATASET_INFO_FILE, readDatasetInfo } from '../datasets/dataset-info.js';
 import { datasetsRoot, requireDataset } from '../datasets/dataset-store.js';
 import { taskNamed, taskOfDataset, TASKS } from '../tasks/registry.js';
-import type { TaskDataset, TaskDefinition } from '../tasks/task-definition.js';
+import type { TaskDataset, AnyTask } from '../tasks/task-definition.js';
 import { UserError } from '../util/errors.js';
 
 export interface DatasetTask {
-  task: TaskDefinition<any, any>;
+  task: AnyTask;
   /** The task's defaults for the dataset; imported datasets of other names get generic ones. */
   dataset: TaskDataset;
 }

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { VisionConfig } from '../model/clip-config.js';
-import type { TaskDefinition } from '../tasks/task-definition.js';
+import type { AnyTask } from '../tasks/task-definition.js';
 import { canonicalJson } from '../util/canonical-json.js';
 import { REPO_ROOT } from '../util/repo-paths.js';
 import { matchesPaperArch } from './paper-arch.js';
@@ -22,7 +22,7 @@ export interface PaperRow {
 }
 
 /** The paper's rows of a task that apply to a model of this geometry, built on it. */
-export async function paperRowsFor(task: TaskDefinition<any, any>, vision: VisionConfig, configDir = CONFIG_DIR): Promise<PaperRow[]> {
+export async function paperRowsFor(task: AnyTask, vision: VisionConfig, configDir = CONFIG_DIR): Promise<PaperRow[]> {
   const configs: TableConfig[] = await Promise.all(task.paperConfigs.map((f) => readTableConfig(path.join(configDir, f))));
   return configs
     .filter((cfg) => matchesPaperArch(vision, cfg.arch))

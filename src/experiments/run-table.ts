@@ -11,7 +11,7 @@ import { makeMethod } from '../prompts/method.js';
 import type { ResultsTable } from '../report/results-table.js';
 import { checkRecordsBelong, openRunFolder } from '../report/run-folder.js';
 import { taskNamed, taskOfDataset } from '../tasks/registry.js';
-import type { LoadedColumn, Sampling, TaskDefinition, TaskRow } from '../tasks/task-definition.js';
+import type { LoadedColumn, Sampling, AnyTask, TaskRow } from '../tasks/task-definition.js';
 import { TextFeatures } from '../tasks/text-features.js';
 import { UserError } from '../util/errors.js';
 import { matchesPaperArch, PAPER_ARCHS } from './paper-arch.js';
@@ -66,7 +66,7 @@ export function taskRowsOf(cfg: TableConfig, vision: VisionConfig): TaskRow<unkn
 }
 
 /** The columns whose dataset split is imported, loaded for evaluation (seeded subset under --limit). */
-async function loadColumns(cfg: TableConfig, task: TaskDefinition<any, any>, sampling: Sampling): Promise<{ columns: LoadedColumn[]; missing: string[] }> {
+async function loadColumns(cfg: TableConfig, task: AnyTask, sampling: Sampling): Promise<{ columns: LoadedColumn[]; missing: string[] }> {
   const columns: LoadedColumn[] = [];
   const missing: string[] = [];
   for (const data of [...new Set(cfg.columns.map((c) => c.data))]) {
@@ -83,7 +83,7 @@ async function loadColumns(cfg: TableConfig, task: TaskDefinition<any, any>, sam
   return { columns, missing };
 }
 
-function footnotesOf(cfg: TableConfig, task: TaskDefinition<any, any>, rows: TaskRow<unknown>[], columns: LoadedColumn[], missing: string[], tooLong: number, opts: RunTableOptions, archMatches: boolean): string[] {
+function footnotesOf(cfg: TableConfig, task: AnyTask, rows: TaskRow<unknown>[], columns: LoadedColumn[], missing: string[], tooLong: number, opts: RunTableOptions, archMatches: boolean): string[] {
   const datasets = [...new Set(cfg.columns.map((c) => c.data.split('/')[0]!))];
   const notes = [...cfg.footnotes, ...datasets.flatMap((d) => taskOfDataset(d)?.dataset.footnotes ?? []), ...task.footnotes(rows, columns)];
   notes.push(...new Set(rows.flatMap((r) => r.methods.map((m) => m.footnote))));
@@ -109,7 +109,7 @@ function footnotesOf(cfg: TableConfig, task: TaskDefinition<any, any>, rows: Tas
 }
 
 /** How many of the rows' captions on these columns the text encoder must cut. */
-async function captionsTooLong(task: TaskDefinition<any, any>, rows: TaskRow<unknown>[], columns: LoadedColumn[], opts: RunTableOptions): Promise<number> {
+async function captionsTooLong(task: AnyTask, rows: TaskRow<unknown>[], columns: LoadedColumn[], opts: RunTableOptions): Promise<number> {
   const context = opts.encoder.config.text.contextLength;
   const captions = new Set((await Promise.all(columns.map((c) => task.captions(rows, c)))).flat());
   return [...captions].filter((t) => opts.tokenizer.encode(t, Number.MAX_SAFE_INTEGER).length > context).length;

@@ -1,5 +1,5 @@
 import type { MaskForm } from '../prompts/falip-mask.js';
-import type { TaskDefinition } from '../tasks/task-definition.js';
+import type { AnyTask } from '../tasks/task-definition.js';
 import { parseTableConfig, type RowConfig, type TableConfig } from './table-config.js';
 
 /**
@@ -28,7 +28,7 @@ export interface SweepPoint {
 export interface SweepRequest {
   dataset: string;
   splits: string[];
-  task: TaskDefinition<any, any>;
+  task: AnyTask;
   /** The task's row options as raw values (REC: `{ setting: 'gold' }`). */
   options: Record<string, unknown>;
   axes: SweepAxes;

@@ -32,7 +32,10 @@ function curves(measured: readonly MeasuredPoint[], swept: SweptParam, axes: Swe
   for (const m of measured) {
     const name = seriesName(m.point, swept, axes);
     let series = byName.get(name);
-    if (!series) byName.set(name, (series = { name, points: [] }));
+    if (!series) {
+      series = { name, points: [] };
+      byName.set(name, series);
+    }
     series.points.push({ x: m.point[swept], y: m.accuracy });
   }
   return [...byName.values()];

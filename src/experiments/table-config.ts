@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { TASK_NAMES, type TaskName } from '../datasets/dataset-info.js';
 import { checkMethodEntry } from '../prompts/method.js';
 import { taskNamed } from '../tasks/registry.js';
-import type { TaskDefinition } from '../tasks/task-definition.js';
+import type { AnyTask } from '../tasks/task-definition.js';
 import { UserError } from '../util/errors.js';
 import { fieldPath, firstIssuePath, issueMessage, safeParseWith } from '../util/schema-check.js';
 import { readYamlFile } from '../util/yaml-file.js';
@@ -110,7 +110,7 @@ function defaultLabel(data: string): string {
  * A column's key is its split for a task with one metric (`refcoco/testA`) and split:metric for a task
  * with several (`cub/all:top5`), so a config and `falip eval` name the same cell the same way.
  */
-function columnOf(c: z.output<typeof columnSchema>, task: TaskDefinition<any, any>, where: string): ColumnConfig {
+function columnOf(c: z.output<typeof columnSchema>, task: AnyTask, where: string): ColumnConfig {
   const spec = typeof c === 'string' ? { data: c } : c;
   const data = spec.data ?? spec.key;
   if (!data || !DATA_KEY.test(data)) throw new UserError(`${where}: data: expected dataset/split (or a key that is one)`);
@@ -151,7 +151,9 @@ export function parseTableConfig(value: unknown, where: (path: readonly Property
     if (!options.success) fail(options.error, ['rows', i]);
     const row = parsed.data!;
     if (!row.methods && !row.status) throw new UserError(`${where(['rows', i])}: rows[${i}]: a row needs methods (or status: not implemented)`);
-    row.methods?.forEach((m, j) => checkMethodEntry(m.name, m.params, `${where(['rows', i, 'methods', j])}: rows[${i}].methods[${j}]`));
+    row.methods?.forEach((m, j) => {
+checkMethodEntry(m.name, m.params, `${where(['rows', i, 'methods', j])}: rows[${i}].methods[${j}]`);
+});
     for (const col of Object.keys(row.paper)) {
       if (col !== 'avg' && !columnKeys.has(col)) throw new UserError(`${where(['rows', i, 'paper', col])}: rows[${i}].paper: '${col}' is not a column`);
     }

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { TableConfig } from './table-config.js';
-import type { TaskDefinition } from '../tasks/task-definition.js';
+import type { AnyTask } from '../tasks/task-definition.js';
 import { buildResultsTable, type CellStatus, type ResultsTable, type TableSpec } from '../report/results-table.js';
 import type { EvalRecord } from '../report/records.js';
 import { taskNamed } from '../tasks/registry.js';
@@ -9,7 +9,7 @@ import { renderMarkdown } from '../report/render-markdown.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 
 /** The table a config describes, before any result: its paper numbers kept only on rows run as the paper ran them. */
-export function tableSpecOf(cfg: TableConfig, task: TaskDefinition<any, any>, footnotes: string[], withheld: ReadonlySet<string> = new Set()): TableSpec {
+export function tableSpecOf(cfg: TableConfig, task: AnyTask, footnotes: string[], withheld: ReadonlySet<string> = new Set()): TableSpec {
   return {
     title: cfg.title,
     columns: cfg.columns.map((c) => ({ key: c.key, label: c.label, data: c.data, metric: task.metrics[c.metric]! })),

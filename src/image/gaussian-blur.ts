@@ -26,7 +26,7 @@ function checkSigma(sigma: number): void {
   if (!(sigma >= 0) || !Number.isFinite(sigma)) throw new RangeError(`Gaussian blur σ must be finite and ≥ 0, got ${sigma}`);
 }
 
-const clamp = (i: number, last: number): number => (i < 0 ? 0 : i > last ? last : i);
+const clamp = (i: number, last: number): number => (i < 0 ? 0 : Math.min(i , last));
 
 const f32 = Math.fround;
 const ONE = 1 << 24; // Pillow's fixed point: weights in units of 2^-24

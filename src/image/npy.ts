@@ -20,7 +20,7 @@ export function encodeNpyFloat32(data: Float32Array, shape: readonly number[]): 
   const dict = `{'descr': '<f4', 'fortran_order': False, 'shape': ${shapeTuple(shape)}, }`;
   // Pad with spaces so that preamble + header (ending in '\n') is a multiple of ALIGNMENT.
   const unpadded = PREAMBLE_BYTES + dict.length + 1;
-  const header = dict + ' '.repeat((ALIGNMENT - (unpadded % ALIGNMENT)) % ALIGNMENT) + '\n';
+  const header = `${dict + ' '.repeat((ALIGNMENT - (unpadded % ALIGNMENT)) % ALIGNMENT)}\n`;
   const out = Buffer.alloc(PREAMBLE_BYTES + header.length + 4 * data.length);
   MAGIC.copy(out, 0);
   out[6] = 1;

@@ -83,6 +83,6 @@ export async function clipVocabFromBpeGz(path: string): Promise<BpeVocab> {
 export function vocabFiles(v: BpeVocab): VocabFiles {
   return {
     vocabJson: JSON.stringify(v.vocab),
-    mergesTxt: ['#version: 0.2', ...v.merges].join('\n') + '\n',
+    mergesTxt: `${['#version: 0.2', ...v.merges].join('\n')}\n`,
   };
 }

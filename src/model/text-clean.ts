@@ -5,6 +5,7 @@ import { decodeHTML } from 'entities';
  * use. JS `\s` differs (it adds U+FEFF and lacks U+001C–U+001F and U+0085), and those differences
  * would change token ids.
  */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: Python's whitespace class includes these control characters
 const PYTHON_WHITESPACE_RUN = /[\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+/g;
 
 const CURLY_SINGLE_QUOTES = /[\u2018\u2019\u201a\u201b]/g;

@@ -115,7 +115,7 @@ export class ClipTokenizer {
       for (let i = 0; i + 1 < symbols.length; i++) {
         const rank = this.mergeRanks.get(`${symbols[i]} ${symbols[i + 1]}`);
         if (rank !== undefined && (best === undefined || rank < best.rank)) {
-          best = { first: symbols[i], second: symbols[i + 1], rank };
+          best = { first: symbols[i]!, second: symbols[i + 1]!, rank };
         }
       }
       if (!best) break;
@@ -125,7 +125,7 @@ export class ClipTokenizer {
           merged.push(best.first + best.second);
           i++;
         } else {
-          merged.push(symbols[i]);
+          merged.push(symbols[i]!);
         }
       }
       symbols = merged;
@@ -146,7 +146,7 @@ function parseVocabJson(path: string, text: string): Record<string, number> {
 
 function parseMergesTxt(path: string, text: string): string[] {
   const [header, ...lines] = text.split(/\r?\n/);
-  if (!header.startsWith('#version')) throw new UserError(`${path}: first line is not a "#version" header`);
+  if (!header!.startsWith('#version')) throw new UserError(`${path}: first line is not a "#version" header`);
   const bad = lines.findIndex((line) => line !== '' && line.split(' ').length !== 2);
   if (bad >= 0) throw new UserError(`${path}: line ${bad + 2} is not a merge "a b"`);
   return lines.filter((line) => line !== '');

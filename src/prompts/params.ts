@@ -23,10 +23,14 @@ export interface ParamSpec<T = unknown, R = T> {
   show(resolved: R): string;
 }
 
-export type ParamTable = Record<string, ParamSpec<any, any>>;
+/** Any parameter's spec: its value types differ per entry and are read back through `ResolvedParams`. */
+// biome-ignore lint/suspicious/noExplicitAny: an existential type; `unknown` would make `resolve`'s argument uncallable
+export type AnyParamSpec = ParamSpec<any, any>;
+
+export type ParamTable = Record<string, AnyParamSpec>;
 
 /** What `prepare` receives: every parameter resolved on the model. */
-export type ResolvedParams<P extends ParamTable> = { [K in keyof P]: P[K] extends ParamSpec<any, infer R> ? R : never };
+export type ResolvedParams<P extends ParamTable> = { [K in keyof P]: P[K] extends ParamSpec<infer _T, infer R> ? R : never };
 
 /** A string that is a number becomes one; anything else goes to the schema as it is (and fails there). */
 function numberFromFlag(text: string): unknown {

@@ -116,11 +116,17 @@ export function patchFigureSvg(spec: PatchFigureSpec): string {
   });
   spec.rows.forEach((row, r) => {
     const y = HEADER_H + r * rowH;
-    wrapText(row.label, 22).forEach((line, i) => parts.push(`<text x="${GAP}" y="${y + 16 + i * 15}" font-size="12">${escapeXml(line)}</text>`));
-    row.panels.forEach((panel, c) => parts.push(panelSvg(panel, row.scale, spec.grid, LABEL_W + c * (w + GAP), y, w, h)));
+    wrapText(row.label, 22).forEach((line, i) => {
+parts.push(`<text x="${GAP}" y="${y + 16 + i * 15}" font-size="12">${escapeXml(line)}</text>`);
+});
+    row.panels.forEach((panel, c) => {
+parts.push(panelSvg(panel, row.scale, spec.grid, LABEL_W + c * (w + GAP), y, w, h));
+});
     parts.push(colourBar(row.scale, `bar${r}`, LABEL_W + spec.columns.length * (w + GAP), y, h));
   });
   const legendY = HEADER_H + spec.rows.length * rowH + 4;
-  legendLines.forEach((line, i) => parts.push(`<text x="${GAP}" y="${legendY + i * LEGEND_LINE}" font-size="11" fill="#333333">${escapeXml(line)}</text>`));
+  legendLines.forEach((line, i) => {
+parts.push(`<text x="${GAP}" y="${legendY + i * LEGEND_LINE}" font-size="11" fill="#333333">${escapeXml(line)}</text>`);
+});
   return svgDocument(width, height, parts.join('\n'));
 }

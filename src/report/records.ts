@@ -76,7 +76,7 @@ export class RecordLog {
   static async open(path: string): Promise<RecordLog> {
     const { log, rewrite } = await RecordLog.load(path, 'repair');
     // Rewrite so the next append starts on a fresh line instead of gluing onto the broken tail.
-    if (rewrite) await writeFileAtomic(path, log.inFileOrder.map((r) => JSON.stringify(r) + '\n').join(''));
+    if (rewrite) await writeFileAtomic(path, log.inFileOrder.map((r) => `${JSON.stringify(r)}\n`).join(''));
     return log;
   }
 
@@ -157,7 +157,7 @@ export class RecordLog {
     }
     this.remember(record);
     try {
-      await appendFile(this.path, JSON.stringify(record) + '\n');
+      await appendFile(this.path, `${JSON.stringify(record)}\n`);
     } catch (err) {
       this.forget(record);
       // A full disk or a folder made read-only under a running job: the user's to fix; nothing recorded is lost.
@@ -172,7 +172,7 @@ export class RecordLog {
       this.remember(r);
     }
     try {
-      await appendFile(this.path, records.map((r) => JSON.stringify(r) + '\n').join(''));
+      await appendFile(this.path, records.map((r) => `${JSON.stringify(r)}\n`).join(''));
     } catch (err) {
       for (const r of records) this.forget(r);
       throw new UserError(`${this.path}: cannot append records (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
@@ -182,7 +182,10 @@ export class RecordLog {
   private remember(record: EvalRecord): void {
     const key = cellKey(record.row, record.column);
     let cell = this.cells.get(key);
-    if (!cell) this.cells.set(key, (cell = new Map()));
+    if (!cell) {
+      cell = new Map();
+      this.cells.set(key, cell);
+    }
     cell.set(record.id, record);
     this.inFileOrder.push(record);
   }

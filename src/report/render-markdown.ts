@@ -19,7 +19,7 @@ export function signed1(x: number, minus = '-'): string {
 function sharedCounts(table: ResultsTable): Map<string, number | null> {
   const counts = new Map<string, number | null>();
   table.columns.forEach((column, c) => {
-    const ns = new Set(table.rows.flatMap((row) => (row.cells[c]!.ours ? [row.cells[c]!.ours!.n] : [])));
+    const ns = new Set(table.rows.flatMap((row) => (row.cells[c]!.ours ? [row.cells[c]!.ours.n] : [])));
     counts.set(column.key, ns.size === 1 ? [...ns][0]! : null);
   });
   return counts;
@@ -88,18 +88,20 @@ function pairedHeading(table: ResultsTable): string {
 }
 
 function markdownGrid(grid: TextGrid): string[] {
-  const escape = (text: string): string => text.replaceAll('|', '\\|');
-  const line = (cells: string[]): string => `| ${cells.map(escape).join(' | ')} |`;
+  const escapePipes = (text: string): string => text.replaceAll('|', '\\|');
+  const line = (cells: string[]): string => `| ${cells.map(escapePipes).join(' | ')} |`;
   return [line(grid.header), line(grid.header.map((_, i) => (i === 0 ? '---' : '---:'))), ...grid.body.map(line)];
 }
 
 /** GitHub Markdown: the results table, numbered footnotes, then the paired comparisons. */
 export function renderMarkdown(table: ResultsTable): string {
   const out = [`### ${table.title}`, '', ...markdownGrid(mainGrid(table, (s) => `*${s}*`)), ''];
-  [...table.footnotes, intervalNote(table)].forEach((note, i) => out.push(`${i + 1}. ${note}`));
+  [...table.footnotes, intervalNote(table)].forEach((note, i) => {
+out.push(`${i + 1}. ${note}`);
+});
   const paired = pairedGrid(table);
   if (paired) out.push('', `#### ${pairedHeading(table)}`, '', ...markdownGrid(paired));
-  return out.join('\n') + '\n';
+  return `${out.join('\n')}\n`;
 }
 
 function alignedGrid(grid: TextGrid): string[] {
@@ -115,6 +117,8 @@ export function renderTerminal(table: ResultsTable): string {
   const paired = pairedGrid(table);
   if (paired) out.push('', pairedHeading(table), ...alignedGrid(paired));
   out.push('');
-  [...table.footnotes, intervalNote(table)].forEach((note, i) => out.push(`[${i + 1}] ${note}`));
-  return out.join('\n') + '\n';
+  [...table.footnotes, intervalNote(table)].forEach((note, i) => {
+out.push(`[${i + 1}] ${note}`);
+});
+  return `${out.join('\n')}\n`;
 }

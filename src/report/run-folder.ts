@@ -145,7 +145,7 @@ export async function openRunFolder(opts: OpenRunFolderOptions): Promise<RunFold
     const runJson: RunJson = previous
       ? { ...previous, ...(opts.details && { details: opts.details }), resumed_with: [...(previous.resumed_with ?? []), provenance] }
       : { name: opts.name, config_hash: hash, key: opts.runKey, ...(opts.details && { details: opts.details }), seeds: seedsOf(opts.runKey), provenance };
-    const writeJson = (name: string, value: unknown): Promise<void> => writeFileAtomic(join(dir, name), JSON.stringify(value, null, 2) + '\n');
+    const writeJson = (name: string, value: unknown): Promise<void> => writeFileAtomic(join(dir, name), `${JSON.stringify(value, null, 2)}\n`);
     await writeJson('run.json', runJson);
     return {
       dir,

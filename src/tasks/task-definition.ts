@@ -110,6 +110,10 @@ export interface TaskDefinition<O = unknown, D = unknown> {
   footnotes(rows: readonly TaskRow<O>[], columns: readonly LoadedColumn<D>[]): string[];
 }
 
+/** Any task: each has its own option and column types, which only its own functions see. */
+// biome-ignore lint/suspicious/noExplicitAny: an existential type; `unknown` would make the task's own callbacks uncallable
+export type AnyTask = TaskDefinition<any, any>;
+
 /** Keeps a definition's option and column types. */
 export function defineTask<O, D>(def: TaskDefinition<O, D>): TaskDefinition<O, D> {
   return def;

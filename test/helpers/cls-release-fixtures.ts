@@ -49,9 +49,9 @@ export type CubFile = 'classes.txt' | 'images.txt' | 'image_class_labels.txt' | 
 
 /** The five CUB lists as text (classes.txt with a UTF-8 BOM, as a Windows editor saves it). */
 export function cubLists(): Record<CubFile, string> {
-  const lines = (f: (img: CubFixtureImage) => string): string => CUB_IMAGES.map(f).join('\n') + '\n';
+  const lines = (f: (img: CubFixtureImage) => string): string => `${CUB_IMAGES.map(f).join('\n')}\n`;
   return {
-    'classes.txt': '\uFEFF' + CUB_FOLDERS.map((f, i) => `${i + 1} ${f}`).join('\n') + '\n',
+    'classes.txt': `\uFEFF${CUB_FOLDERS.map((f, i) => `${i + 1} ${f}`).join('\n')}\n`,
     'images.txt': lines((i) => `${i.id} ${i.name}`),
     'image_class_labels.txt': lines((i) => `${i.id} ${i.classId}`),
     'train_test_split.txt': lines((i) => `${i.id} ${i.isTrain ? 1 : 0}`),
@@ -81,7 +81,7 @@ export function waterbirdsMetadata(images: readonly CubFixtureImage[] = CUB_IMAG
     const r = waterbirdsRow(img);
     return `${i},${img.id},${img.name},${r.y},${r.split},${r.place},${r.scene}`;
   });
-  return [header, ...rows].join('\n') + '\n';
+  return `${[header, ...rows].join('\n')}\n`;
 }
 
 export async function writeWaterbirdsRelease(root: string, metadata = waterbirdsMetadata()): Promise<void> {

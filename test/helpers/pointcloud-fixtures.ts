@@ -45,7 +45,9 @@ export async function writeH5(path: string, f: H5Fixture): Promise<void> {
   const n = f.clouds.length;
   const shape = f.dataShape ?? [n, STORED_POINTS, 3];
   const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
-  if (!f.dataShape) f.clouds.forEach((c, i) => data.set(cloudPoints(c), i * STORED_POINTS * 3));
+  if (!f.dataShape) f.clouds.forEach((c, i) => {
+data.set(cloudPoints(c), i * STORED_POINTS * 3);
+});
   f.editData?.(data);
   const file = new h5wasm.File(path, 'w');
   file.create_dataset({ name: 'data', data, shape, dtype: '<f' });

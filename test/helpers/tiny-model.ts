@@ -60,6 +60,7 @@ export async function removeTinyModels(): Promise<void> {
 }
 
 /** config.json as parsed JSON, for tests that break it on purpose. */
+// biome-ignore lint/suspicious/noExplicitAny: tests reach into config.json's nested fields freely
 export type ConfigJson = Record<string, any>;
 
 /** Changes a model folder's config.json in place: parsed, passed to `edit`, written back. */

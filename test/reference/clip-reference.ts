@@ -61,13 +61,13 @@ function layerNorm(x: Float64Array, n: number, d: number, g: Float64Array, b: Fl
   for (let i = 0; i < n; i++) {
     const o = i * d;
     let mean = 0;
-    for (let k = 0; k < d; k++) mean += x[o + k];
+    for (let k = 0; k < d; k++) mean += x[o + k]!;
     mean /= d;
     let v = 0;
-    for (let k = 0; k < d; k++) v += (x[o + k] - mean) ** 2;
+    for (let k = 0; k < d; k++) v += (x[o + k]! - mean) ** 2;
     v /= d;
     const inv = 1 / Math.sqrt(v + eps);
-    for (let k = 0; k < d; k++) y[o + k] = (x[o + k] - mean) * inv * g[k] + b[k];
+    for (let k = 0; k < d; k++) y[o + k] = (x[o + k]! - mean) * inv * g[k]! + b[k]!;
   }
   return y;
 }
@@ -80,8 +80,8 @@ function linear(x: Float64Array, n: number, dIn: number, W: Float64Array, b: Flo
     for (let o = 0; o < dOut; o++) {
       const wo = o * dIn;
       let s = 0;
-      for (let k = 0; k < dIn; k++) s += x[xi + k] * W[wo + k];
-      y[i * dOut + o] = b ? s + b[o] : s;
+      for (let k = 0; k < dIn; k++) s += x[xi + k]! * W[wo + k]!;
+      y[i * dOut + o] = b ? s + b[o]! : s;
     }
   }
   return y;
@@ -147,12 +147,12 @@ function block(
   if (args.scale && args.scaleAt !== 'attn-input') {
     // Feature mask on the residual stream itself: the scaled stream is what the layer (and every later layer) sees.
     x = new Float64Array(xIn);
-    for (let t = 0; t < n; t++) for (let k = 0; k < D; k++) x[t * D + k] *= args.scale[t];
+    for (let t = 0; t < n; t++) for (let k = 0; k < D; k++) x[t * D + k]! *= args.scale[t]!;
   }
 
   const a = layerNorm(x, n, D, weight(w, p('layer_norm1.weight'), [D]), weight(w, p('layer_norm1.bias'), [D]), tc.layerNormEps);
   if (args.scale && args.scaleAt === 'attn-input') {
-    for (let t = 0; t < n; t++) for (let k = 0; k < D; k++) a[t * D + k] *= args.scale[t];
+    for (let t = 0; t < n; t++) for (let k = 0; k < D; k++) a[t * D + k]! *= args.scale[t]!;
   }
   const proj = (name: string) =>
     linear(a, n, D, weight(w, p(`self_attn.${name}.weight`), [D, D]), weight(w, p(`self_attn.${name}.bias`), [D]), D);
@@ -182,16 +182,16 @@ function block(
       for (let j = 0; j <= last; j++) {
         let s = 0;
         const qi = i * D, kj = j * D;
-        for (let f = f0; f < f1; f++) s += q[qi + f] * k[kj + f];
+        for (let f = f0; f < f1; f++) s += q[qi + f]! * k[kj + f]!;
         s *= scale;
         // Skip a zero gate entirely so that −∞ entries in an ungated bias do not produce 0·(−∞) = NaN.
-        if (gate !== 0) s += gate * bias![biasOff + i * n + j];
+        if (gate !== 0) s += gate * bias![biasOff + i * n + j]!;
         logits[j] = s;
         if (s > max) max = s;
       }
       let sum = 0;
-      for (let j = 0; j <= last; j++) sum += (logits[j] = Math.exp(logits[j] - max));
-      for (let j = 0; j <= last; j++) probs[h * n * n + i * n + j] = logits[j] / sum;
+      for (let j = 0; j <= last; j++) sum += (logits[j] = Math.exp(logits[j]! - max));
+      for (let j = 0; j <= last; j++) probs[h * n * n + i * n + j] = logits[j]! / sum;
     }
   }
 
@@ -199,9 +199,9 @@ function block(
   for (let h = 0; h < H; h++) {
     for (let i = 0; i < n; i++) {
       for (let j = 0; j < n; j++) {
-        const pij = P[h * n * n + i * n + j];
+        const pij = P[h * n * n + i * n + j]!;
         if (pij === 0) continue;
-        for (let f = h * dh; f < (h + 1) * dh; f++) o[i * D + f] += pij * v[j * D + f];
+        for (let f = h * dh; f < (h + 1) * dh; f++) o[i * D + f]! += pij * v[j * D + f]!;
       }
     }
   }
@@ -215,19 +215,19 @@ function block(
   for (let h = 0; h < H; h++) {
     for (let d = 0; d < D; d++) {
       let s = 0;
-      for (let f = h * dh; f < (h + 1) * dh; f++) s += o[f] * Wo[d * D + f];
+      for (let f = h * dh; f < (h + 1) * dh; f++) s += o[f]! * Wo[d * D + f]!;
       clsHeadOut[h * D + d] = s;
     }
   }
 
   const x1 = new Float64Array(n * D);
-  for (let t = 0; t < n * D; t++) x1[t] = x[t] + attn[t];
+  for (let t = 0; t < n * D; t++) x1[t] = x[t]! + attn[t]!;
 
   const m = layerNorm(x1, n, D, weight(w, p('layer_norm2.weight'), [D]), weight(w, p('layer_norm2.bias'), [D]), tc.layerNormEps);
   const hdn = linear(m, n, D, weight(w, p('mlp.fc1.weight'), [I, D]), weight(w, p('mlp.fc1.bias'), [I]), I);
-  for (let t = 0; t < hdn.length; t++) hdn[t] = act(hdn[t]);
+  for (let t = 0; t < hdn.length; t++) hdn[t] = act(hdn[t]!);
   const mlp = linear(hdn, n, I, weight(w, p('mlp.fc2.weight'), [D, I]), weight(w, p('mlp.fc2.bias'), [D]), D);
-  for (let t = 0; t < n * D; t++) x1[t] += mlp[t];
+  for (let t = 0; t < n * D; t++) x1[t]! += mlp[t]!;
 
   return { x: x1, probs, clsHeadOut };
 }
@@ -250,7 +250,7 @@ function visionEmbed(cfg: ClipConfig, w: WeightMap, pixels: Float32Array | Float
   const cls = weight(w, 'vision_model.embeddings.class_embedding', [D]);
   const pos = weight(w, 'vision_model.embeddings.position_embedding.weight', [T, D]);
   const x = new Float64Array(T * D);
-  for (let d = 0; d < D; d++) x[d] = cls[d] + pos[d];
+  for (let d = 0; d < D; d++) x[d] = cls[d]! + pos[d]!;
   for (let r = 0; r < G; r++) {
     for (let c = 0; c < G; c++) {
       const t = 1 + r * G + c; // row-major patch order
@@ -260,11 +260,11 @@ function visionEmbed(cfg: ClipConfig, w: WeightMap, pixels: Float32Array | Float
         for (let ch = 0; ch < 3; ch++) {
           for (let i = 0; i < p; i++) {
             for (let j = 0; j < p; j++) {
-              s += Wp[((d * 3 + ch) * p + i) * p + j] * pixels[(ch * S + r * p + i) * S + c * p + j];
+              s += Wp[((d * 3 + ch) * p + i) * p + j]! * pixels[(ch * S + r * p + i) * S + c * p + j]!;
             }
           }
         }
-        x[t * D + d] = s + pos[t * D + d];
+        x[t * D + d] = s + pos[t * D + d]!;
       }
     }
   }
@@ -355,7 +355,7 @@ export function unleashRef(cfg: ClipConfig, w: WeightMap, original: VisionRefRes
     if (!(Number.isInteger(l) && l >= 0 && l < L)) throw new Error(`reference: unleash layer ${l} out of range`);
     for (let h = 0; h < H; h++) {
       const off = (l * H + h) * D;
-      for (let d = 0; d < D; d++) cls[d] += (headWeights[h] - 1) * (prompted.clsHeadOut[off + d] - original.clsHeadOut[off + d]);
+      for (let d = 0; d < D; d++) cls[d]! += (headWeights[h]! - 1) * (prompted.clsHeadOut[off + d]! - original.clsHeadOut[off + d]!);
     }
   }
   return projectClsRef(cfg, w, cls);
@@ -379,16 +379,16 @@ export function textForwardRef(cfg: ClipConfig, w: WeightMap, ids: number[]): Fl
   const pos = weight(w, 'text_model.embeddings.position_embedding.weight', [tc.contextLength, D]);
   let x: Float64Array = new Float64Array(n * D);
   for (let t = 0; t < n; t++) {
-    const id = ids[t];
+    const id = ids[t]!;
     if (!(Number.isInteger(id) && id >= 0 && id < tc.vocabSize)) throw new Error(`reference: token id ${id} out of vocabulary`);
-    for (let d = 0; d < D; d++) x[t * D + d] = tok[id * D + d] + pos[t * D + d];
+    for (let d = 0; d < D; d++) x[t * D + d] = tok[id * D + d]! + pos[t * D + d]!;
   }
   const act = activation(cfg.hiddenAct);
   for (let l = 0; l < tc.numLayers; l++) x = block(w, `text_model.encoder.layers.${l}`, tc, act, x, n, { causal: true }).x;
 
   // Pool at EOT, the largest id (first occurrence on ties, like torch.argmax).
   let eot = 0;
-  for (let t = 1; t < n; t++) if (ids[t] > ids[eot]) eot = t;
+  for (let t = 1; t < n; t++) if (ids[t]! > ids[eot]!) eot = t;
   const row = layerNorm(x.slice(eot * D, (eot + 1) * D), 1, D, weight(w, 'text_model.final_layer_norm.weight', [D]),
     weight(w, 'text_model.final_layer_norm.bias', [D]), tc.layerNormEps);
   return linear(row, 1, D, weight(w, 'text_projection.weight', [P, D]), null, P);
@@ -443,19 +443,19 @@ export function scoreDecompositionRef(cfg: ClipConfig, w: WeightMap, pixels: Flo
     const attnCls = new Float64Array(bo);
     for (let h = 0; h < H; h++) {
       for (let i = 0; i < T; i++) {
-        const prob = out.probs[h * T * T + i]; // row 0 (the CLS query), key i
+        const prob = out.probs[h * T * T + i]!; // row 0 (the CLS query), key i
         const off = ((l * H + h) * T + i) * D;
         for (let d = 0; d < D; d++) {
           let s = 0;
-          for (let f = h * dh; f < (h + 1) * dh; f++) s += values[i * D + f] * Wo[d * D + f];
+          for (let f = h * dh; f < (h + 1) * dh; f++) s += values[i * D + f]! * Wo[d * D + f]!;
           tokenTerms[off + d] = prob * s;
-          attnCls[d] += prob * s;
+          attnCls[d]! += prob * s;
         }
       }
     }
     // The MLP's CLS output from its own input: LN2 of the residual after attention, CLS row.
     const x1 = new Float64Array(D);
-    for (let d = 0; d < D; d++) x1[d] = x[d] + attnCls[d];
+    for (let d = 0; d < D; d++) x1[d] = x[d]! + attnCls[d]!;
     const m = layerNorm(x1, 1, D, weight(w, p('layer_norm2.weight'), [D]), weight(w, p('layer_norm2.bias'), [D]), v.layerNormEps);
     const hidden = linear(m, 1, D, weight(w, p('mlp.fc1.weight'), [I, D]), weight(w, p('mlp.fc1.bias'), [I]), I).map(act);
     mlpCls.push(linear(hidden, 1, I, weight(w, p('mlp.fc2.weight'), [D, I]), weight(w, p('mlp.fc2.bias'), [D]), D));
@@ -465,38 +465,38 @@ export function scoreDecompositionRef(cfg: ClipConfig, w: WeightMap, pixels: Flo
 
   const r = x.slice(0, D);
   let mean = 0;
-  for (let d = 0; d < D; d++) mean += r[d];
+  for (let d = 0; d < D; d++) mean += r[d]!;
   mean /= D;
   let variance = 0;
-  for (let d = 0; d < D; d++) variance += (r[d] - mean) ** 2;
+  for (let d = 0; d < D; d++) variance += (r[d]! - mean) ** 2;
   const sigma = Math.sqrt(variance / D + v.layerNormEps);
   const image = projectClsRef(cfg, w, r);
   const imageNorm = Math.hypot(...image);
   const textNorm = Math.hypot(...Array.from(textEmbeds));
   let cos = 0;
-  for (let k = 0; k < P; k++) cos += (image[k] * textEmbeds[k]) / (imageNorm * textNorm);
+  for (let k = 0; k < P; k++) cos += (image[k]! * textEmbeds[k]!) / (imageNorm * textNorm);
   // dir = 100·Wprojᵀ·t̂/‖image‖: the score is pooled·dir for the pooled (post-LN) CLS vector.
   const Wp = weight(w, 'visual_projection.weight', [P, D]);
   const dir = new Float64Array(D);
   for (let d = 0; d < D; d++) {
     let s = 0;
-    for (let k = 0; k < P; k++) s += Wp[k * D + d] * textEmbeds[k];
+    for (let k = 0; k < P; k++) s += Wp[k * D + d]! * textEmbeds[k]!;
     dir[d] = (100 * s) / (textNorm * imageNorm);
   }
   const gamma = weight(w, 'vision_model.post_layernorm.weight', [D]);
   const beta = weight(w, 'vision_model.post_layernorm.bias', [D]);
   const termScore = (t: ArrayLike<number>, offset = 0): number => {
     let tMean = 0;
-    for (let d = 0; d < D; d++) tMean += t[offset + d];
+    for (let d = 0; d < D; d++) tMean += t[offset + d]!;
     tMean /= D;
     let s = 0;
-    for (let d = 0; d < D; d++) s += (gamma[d] * (t[offset + d] - tMean) * dir[d]) / sigma;
+    for (let d = 0; d < D; d++) s += (gamma[d]! * (t[offset + d]! - tMean) * dir[d]!) / sigma;
     return s;
   };
   const tokenScores = new Float64Array(L * H * T);
   for (let j = 0; j < L * H * T; j++) tokenScores[j] = termScore(tokenTerms, j * D);
   let lnPostBiasScore = 0;
-  for (let d = 0; d < D; d++) lnPostBiasScore += beta[d] * dir[d];
+  for (let d = 0; d < D; d++) lnPostBiasScore += beta[d]! * dir[d]!;
   return {
     score: 100 * cos,
     tokenScores,

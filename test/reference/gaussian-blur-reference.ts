@@ -33,7 +33,7 @@ function checkSigma(sigma: number): void {
   if (!(sigma >= 0) || !Number.isFinite(sigma)) throw new RangeError(`Gaussian blur σ must be finite and ≥ 0, got ${sigma}`);
 }
 
-const clamp = (i: number, last: number): number => (i < 0 ? 0 : i > last ? last : i);
+const clamp = (i: number, last: number): number => (i < 0 ? 0 : Math.min(i , last));
 
 /**
  * One extended-box pass along a line of `n` samples, where each sample is a vector of `vec` contiguous
@@ -120,7 +120,7 @@ export function gaussianBlur(img: RgbImage, sigma: number): RgbImage {
   const out = new Uint8Array(blurred.length);
   for (let i = 0; i < blurred.length; i++) {
     const v = (blurred[i]! + 0.5) | 0; // values are ≥ −ε, so truncation of v + ½ rounds half up
-    out[i] = v > 255 ? 255 : v;
+    out[i] = Math.min(v , 255);
   }
   return { width, height, data: out };
 }

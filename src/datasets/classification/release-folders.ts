@@ -1,3 +1,4 @@
+import type { Dirent } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { UserError } from '../../util/errors.js';
 
@@ -6,7 +7,7 @@ import { UserError } from '../../util/errors.js';
  * own loaders use for label order). Hidden entries (`.DS_Store`, `._x` from macOS archives) are not data.
  */
 export async function listEntries(dir: string, kind: 'folders' | 'files', what: string): Promise<string[]> {
-  let entries;
+  let entries: Dirent[];
   try {
     entries = await readdir(dir, { withFileTypes: true });
   } catch (err) {

@@ -5,7 +5,7 @@
  */
 import { basename, extname } from 'node:path';
 import { UserError } from '../../util/errors.js';
-import { type DatasetInfo } from '../dataset-info.js';
+import type { DatasetInfo } from '../dataset-info.js';
 import { datasetDir, writeDatasetFolder } from '../dataset-store.js';
 import { fileSource } from '../source-files.js';
 import type { ImportReport } from '../importer.js';

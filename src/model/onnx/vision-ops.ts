@@ -1,5 +1,5 @@
 import type { ClipConfig } from '../clip-config.js';
-import { GraphBuilder, int, ints } from './graph-builder.js';
+import { type GraphBuilder, int, ints } from './graph-builder.js';
 import { layerNorm, type TowerContext } from './transformer-ops.js';
 
 /**

@@ -35,7 +35,10 @@ export async function evaluateClsColumn(rows: readonly ClsRow[], column: ClsColu
   const classifiers = new Map<TemplateSet, Promise<Float32Array[]>>();
   const classifierOf = (set: TemplateSet): Promise<Float32Array[]> => {
     let c = classifiers.get(set);
-    if (!c) classifiers.set(set, (c = templatesOf(set, classes.template).then((t) => textClassifier(ctx.texts, classes.names, t))));
+    if (!c) {
+      c = templatesOf(set, classes.template).then((t) => textClassifier(ctx.texts, classes.names, t));
+      classifiers.set(set, c);
+    }
     return c;
   };
   const limit = pLimit(CONCURRENCY);

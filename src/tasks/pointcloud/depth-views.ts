@@ -86,7 +86,9 @@ export const CLOUD_INPUT_SHAPE = [VIEW_COUNT, CHANNELS, CLIP_INPUT_SIZE, CLIP_IN
 export function cloudViews(points: PointsXYZ): CloudViews {
   const maps = projectSixViews(points);
   const clipInput = new Float32Array(maps.length * VIEW_INPUT_LENGTH);
-  maps.forEach((map, v) => clipInput.set(depthMapToClipInput(map), v * VIEW_INPUT_LENGTH));
+  maps.forEach((map, v) => {
+clipInput.set(depthMapToClipInput(map), v * VIEW_INPUT_LENGTH);
+});
   return { maps, clipInput };
 }
 

@@ -109,8 +109,8 @@ export function projectView(points: PointsXYZ, rotation: Mat3): DepthMap {
     if (!(row >= 0 && row <= size - 1 && col >= 0 && col <= size - 1 && depth >= 0)) continue;
     const weight = f32(1 / denominator);
     const pixel = row * size + col;
-    weightSum[pixel] += weight;
-    valueSum[pixel] += f32(depth * weight);
+    weightSum[pixel]! += weight;
+    valueSum[pixel]! += f32(depth * weight);
     pointsKept++;
   }
   const depth = new Float32Array(size * size);

@@ -109,7 +109,9 @@ async function scoreRef(
         const negMean = subtract
           ? await ctx.texts.mean(sampleNegatives(column.data.bank, sentence.id, sample.image, subtract).map((t) => captionOf(method, t)))
           : undefined;
-        candidates.forEach((c, k) => (scores[c]! += boxLogit(feats[mi]![k]!, caption, negMean)));
+        candidates.forEach((c, k) => {
+scores[c]! += boxLogit(feats[mi]![k]!, caption, negMean);
+});
       }
       const pred = predictBox(scores, candidates);
       return {

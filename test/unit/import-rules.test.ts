@@ -1,0 +1,84 @@
+/**
+ * The dependency rules of the source tree: cli → experiments → tasks → prompts/encoder → model/image,
+ * nothing imports the CLI, and prompts see the encoder only through its types-only request module.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const SRC = path.resolve(import.meta.dirname, '../..', 'src');
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const p = path.join(dir, name);
+    return statSync(p).isDirectory() ? sourceFiles(p) : p.endsWith('.ts') ? [p] : [];
+  });
+}
+
+/** Every relative import of a file, as a path under src/ ("encoder/requests.ts"); `import type` included. */
+function importsOf(file: string): { target: string; typeOnly: boolean }[] {
+  const text = readFileSync(file, 'utf8');
+  const found: { target: string; typeOnly: boolean }[] = [];
+  for (const m of text.matchAll(/^(?:import|export)\s+(type\s+)?[^'";]*?from\s+'(\.[^']+)'/gm)) {
+    const resolved = path.relative(SRC, path.resolve(path.dirname(file), m[2]!)).replace(/\.js$/, '.ts');
+    found.push({ target: resolved, typeOnly: Boolean(m[1]) });
+  }
+  return found;
+}
+
+const FILES = sourceFiles(SRC).map((f) => ({ file: path.relative(SRC, f), imports: importsOf(f) }));
+const layer = (p: string) => p.split(path.sep)[0]!;
+
+/** What each top-level folder may import (besides itself and util/). */
+const ALLOWED: Record<string, readonly string[]> = {
+  cli: ['experiments', 'tasks', 'prompts', 'encoder', 'model', 'image', 'datasets', 'report', 'analysis', 'bench'],
+  experiments: ['tasks', 'prompts', 'encoder', 'model', 'image', 'datasets', 'report'],
+  analysis: ['tasks', 'prompts', 'encoder', 'model', 'image', 'datasets', 'report'],
+  bench: ['experiments', 'tasks', 'prompts', 'encoder', 'model', 'image', 'datasets', 'report'],
+  tasks: ['prompts', 'encoder', 'model', 'image', 'datasets', 'report'],
+  prompts: ['encoder', 'model', 'image'],
+  encoder: ['model', 'image'],
+  report: ['model'],
+  datasets: ['image', 'model'],
+  model: [],
+  image: [],
+  util: [],
+};
+
+describe('import rules', () => {
+  it('the tree has the folders the rules name', () => {
+    expect(FILES.length).toBeGreaterThan(50);
+    for (const f of FILES) expect(Object.keys(ALLOWED), f.file).toContain(layer(f.file));
+  });
+
+  it('each folder imports only the folders below it', () => {
+    const violations = FILES.flatMap((f) =>
+      f.imports
+        .filter((i) => {
+          const from = layer(f.file);
+          const to = layer(i.target);
+          return to !== from && to !== 'util' && !ALLOWED[from]!.includes(to);
+        })
+        .map((i) => `${f.file} → ${i.target}`),
+    );
+    expect(violations).toEqual([]);
+  });
+
+  it('prompts import nothing from the encoder but its types-only request module, and nothing from model/onnx', () => {
+    const fromPrompts = FILES.filter((f) => layer(f.file) === 'prompts').flatMap((f) => f.imports.map((i) => ({ ...i, file: f.file })));
+    const encoderImports = fromPrompts.filter((i) => layer(i.target) === 'encoder');
+    expect(encoderImports.length).toBeGreaterThan(0);
+    for (const i of encoderImports) {
+      expect(i.target, i.file).toBe(path.join('encoder', 'requests.ts'));
+      expect(i.typeOnly, `${i.file} imports the request types with 'import type'`).toBe(true);
+    }
+    expect(fromPrompts.filter((i) => i.target.startsWith(path.join('model', 'onnx')))).toEqual([]);
+  });
+
+  it('the request module holds types only', () => {
+    const text = readFileSync(path.join(SRC, 'encoder', 'requests.ts'), 'utf8');
+    const code = text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, '');
+    const statements = code.split('\n').filter((l) => /^(export|import|const|let|function|class)\b/.test(l.trim()));
+    for (const s of statements) expect(s.trim(), s).toMatch(/^(export (type|interface)|import type|export type)/);
+  });
+});

@@ -111,7 +111,8 @@ function sum(values: ArrayLike<number>): number {
 
 function rowMax(panels: readonly PatchPanel[], abs: boolean): number {
   let m = 0;
-  for (const p of panels) for (let i = 0; i < p.values.length; i++) m = Math.max(m, abs ? Math.abs(p.values[i]!) : p.values[i]!);
+  for (const p of panels)
+    for (let i = 0; i < p.values.length; i++) m = Math.max(m, abs ? Math.abs(p.values[i]!) : p.values[i]!);
   return m;
 }
 
@@ -144,14 +145,34 @@ export async function attentionMaps(req: AttentionMapsRequest): Promise<Attentio
         const panels = views.map((view, m) => {
           const row = meanClsRow(captures[m]!, v, l, head === null ? allHeads : [head]);
           const inBox = tokens ? massOn(row, tokens) : null;
-          stats.push({ method: view.method.name, layer: l + 1, head: head === null ? 'mean' : head + 1, in_box: inBox, cls_self: row[0]!, entropy: entropy(row) });
-          return { image: images[m]!, values: patches(row), box: panelBox, caption: [`${inBox === null ? '' : `box ${percent(inBox)} · `}cls ${percent(row[0]!)}`] };
+          stats.push({
+            method: view.method.name,
+            layer: l + 1,
+            head: head === null ? 'mean' : head + 1,
+            in_box: inBox,
+            cls_self: row[0]!,
+            entropy: entropy(row),
+          });
+          return {
+            image: images[m]!,
+            values: patches(row),
+            box: panelBox,
+            caption: [`${inBox === null ? '' : `box ${percent(inBox)} · `}cls ${percent(row[0]!)}`],
+          };
         });
-        const label = head === null ? `layer ${l + 1} · mean of ${v.numHeads} heads` : `layer ${l + 1} · head ${head + 1}`;
+        const label =
+          head === null ? `layer ${l + 1} · mean of ${v.numHeads} heads` : `layer ${l + 1} · head ${head + 1}`;
         return { label, scale: { kind: 'sequential' as const, max: rowMax(panels, false), unit: 'CLS attn' }, panels };
       }),
     );
-    const svg = patchFigureSvg({ title: `CLS attention, layers ${formatLayers(layers)}`, columns: views.map((x) => x.method.name), rows, grid: gridSize(v), aspect, legend: ATTENTION_LEGEND });
+    const svg = patchFigureSvg({
+      title: `CLS attention, layers ${formatLayers(layers)}`,
+      columns: views.map((x) => x.method.name),
+      rows,
+      grid: gridSize(v),
+      aspect,
+      legend: ATTENTION_LEGEND,
+    });
     figures.set(fileStem('attention', layers), await renderFigure(svg));
     attention.push({ layers: formatLayers(layers), panels: stats });
   }
@@ -201,9 +222,14 @@ async function textMaps(
         box: panelBox,
         caption: [`heads ${short(totals[m]!)} (cls token ${short(rowMaps[m]![0]!)})`, `score ${short(d.score)}`],
       }));
-      return { row: { label, scale: { kind: 'signed', max: rowMax(panels, true), unit: 'score' }, panels }, maps: rowMaps, totals };
+      return {
+        row: { label, scale: { kind: 'signed', max: rowMax(panels, true), unit: 'score' }, panels },
+        maps: rowMaps,
+        totals,
+      };
     };
-    const label = (ls: readonly number[]) => `layer${ls.length > 1 ? 's' : ''} ${formatLayers(ls)} · heads ${headsLabel(heads, v.numHeads)}`;
+    const label = (ls: readonly number[]) =>
+      `layer${ls.length > 1 ? 's' : ''} ${formatLayers(ls)} · heads ${headsLabel(heads, v.numHeads)}`;
     const selection = rowOf(layers, `Σ ${label(layers)}`);
     const rows = [selection.row, ...(layers.length > 1 ? layers.map((l) => rowOf([l], label([l])).row) : [])];
     const svg = patchFigureSvg({

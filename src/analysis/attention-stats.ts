@@ -43,7 +43,8 @@ export function meanClsRow(c: ClsCapture, v: VisionConfig, l: number, heads: rea
 /** `f` of each (layer, head)'s CLS row, row-major [L·H]. */
 function perHeadRow(c: ClsCapture, v: VisionConfig, f: (row: Float32Array) => number): Float64Array {
   const out = new Float64Array(v.numLayers * v.numHeads);
-  for (let l = 0; l < v.numLayers; l++) for (let h = 0; h < v.numHeads; h++) out[l * v.numHeads + h] = f(clsRow(c, v, l, h));
+  for (let l = 0; l < v.numLayers; l++)
+    for (let h = 0; h < v.numHeads; h++) out[l * v.numHeads + h] = f(clsRow(c, v, l, h));
   return out;
 }
 
@@ -58,7 +59,11 @@ export function clsRowMasses(c: ClsCapture, v: VisionConfig, tokens: readonly nu
 }
 
 /** Per (layer, head), row-major [L·H]: the entropy of the CLS row and its mass on `tokens`. */
-export function clsRowStats(c: ClsCapture, v: VisionConfig, tokens: readonly number[]): { entropy: Float64Array; inside: Float64Array } {
+export function clsRowStats(
+  c: ClsCapture,
+  v: VisionConfig,
+  tokens: readonly number[],
+): { entropy: Float64Array; inside: Float64Array } {
   return { entropy: clsRowEntropies(c, v), inside: clsRowMasses(c, v, tokens) };
 }
 

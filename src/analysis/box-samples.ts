@@ -54,16 +54,30 @@ export async function datasetBoxSamples(dataset: string, split: string, sampling
       const refs = seededSubset(all, sampling.limit, sampling.seed);
       const samples = refs.flatMap((ref) => {
         const targets = targetsOf(ref);
-        return targets.map((t, k) => ({ id: targets.length > 1 ? `${ref.id}#${k}` : ref.id, image: image(ref.image), width: ref.width, height: ref.height, box: t.box }));
+        return targets.map((t, k) => ({
+          id: targets.length > 1 ? `${ref.id}#${k}` : ref.id,
+          image: image(ref.image),
+          width: ref.width,
+          height: ref.height,
+          box: t.box,
+        }));
       });
       return { dataset, split, task: info.task, samples, counts: { total: all.length, used: refs.length } };
     }
     case 'classification': {
       const all = await readClsManifest(manifest);
       const used = seededSubset(all, sampling.limit, sampling.seed);
-      return { dataset, split, task: info.task, samples: used.map((s) => ({ id: s.id, image: image(s.image), width: s.width, height: s.height, box: s.box })), counts: { total: all.length, used: used.length } };
+      return {
+        dataset,
+        split,
+        task: info.task,
+        samples: used.map((s) => ({ id: s.id, image: image(s.image), width: s.width, height: s.height, box: s.box })),
+        counts: { total: all.length, used: used.length },
+      };
     }
     default:
-      throw new UserError(`dataset ${dataset}/${split} is a ${info.task} dataset; head analyses need image boxes (REC or classification)`);
+      throw new UserError(
+        `dataset ${dataset}/${split} is a ${info.task} dataset; head analyses need image boxes (REC or classification)`,
+      );
   }
 }

@@ -51,14 +51,19 @@ const STATS: readonly StatName[] = ['change', 'norm', 'entropyPlain', 'entropyPr
  * together. Rows come ranked by change (ties: lower layer, then head, first); the means are summed in
  * sample order, so the output does not depend on scheduling.
  */
-export async function headSensitivity(encoder: Encoder, samples: readonly BoxSample[], method: Method, onSample: () => void): Promise<HeadSensitivityRow[]> {
+export async function headSensitivity(
+  encoder: Encoder,
+  samples: readonly BoxSample[],
+  method: Method,
+  onSample: () => void,
+): Promise<HeadSensitivityRow[]> {
   const v = encoder.config.vision;
   // Every request first: a prompt that cannot be analysed fails before anything is encoded.
   const requests = samples.map((s) => analysisRequest(method, s, s.box));
   const byImage = new Map<string, number[]>();
   samples.forEach((s, i) => {
-byImage.set(s.image, [...(byImage.get(s.image) ?? []), i]);
-});
+    byImage.set(s.image, [...(byImage.get(s.image) ?? []), i]);
+  });
   const results = new Array<SampleStats>(samples.length);
   const limit = pLimit(CONCURRENCY);
   await Promise.all(
@@ -75,7 +80,14 @@ byImage.set(s.image, [...(byImage.get(s.image) ?? []), i]);
             const prompted = await encoder.capture(input, requests[i]!);
             const tokens = boxTokens(samples[i]!.box, rgb, v);
             const b = clsRowStats(prompted, v, tokens);
-            results[i] = { change: headChanges(plain, prompted, v), norm, entropyPlain, entropyPrompted: b.entropy, inBoxPlain: clsRowMasses(plain, v, tokens), inBoxPrompted: b.inside };
+            results[i] = {
+              change: headChanges(plain, prompted, v),
+              norm,
+              entropyPlain,
+              entropyPrompted: b.entropy,
+              inBoxPlain: clsRowMasses(plain, v, tokens),
+              inBoxPrompted: b.inside,
+            };
             onSample();
           }),
         );
@@ -107,7 +119,7 @@ function rankHeads(mean: SampleStats, v: VisionConfig): HeadSensitivityRow[] {
   }));
   rows.sort((a, b) => b.change - a.change || a.layer - b.layer || a.head - b.head);
   rows.forEach((r, k) => {
-r.rank = k + 1;
-});
+    r.rank = k + 1;
+  });
   return rows;
 }

@@ -24,7 +24,9 @@ export interface PromptedView {
 export function analysisRequest(method: Method, size: { width: number; height: number }, box: BoxXYWH): EncodeRequest {
   const request = method.prepare({ width: size.width, height: size.height, box });
   if (request.ablation) {
-    throw new UserError(`method ${method.name}: an ablation (${request.ablation.kind}) is not one forward pass, so it has no attention of its own to analyse; use its prompt without the ablation`);
+    throw new UserError(
+      `method ${method.name}: an ablation (${request.ablation.kind}) is not one forward pass, so it has no attention of its own to analyse; use its prompt without the ablation`,
+    );
   }
   return request;
 }
@@ -51,7 +53,11 @@ export function boxFractions(box: BoxXYWH, size: { width: number; height: number
  */
 export async function pngDataUri(image: RgbImage, width: number, muted = false): Promise<string> {
   const height = Math.max(1, Math.round((width * image.height) / image.width));
-  let pipeline = sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } }).resize(width, height, { fit: 'fill', kernel: 'lanczos3' });
+  let pipeline = sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } }).resize(
+    width,
+    height,
+    { fit: 'fill', kernel: 'lanczos3' },
+  );
   if (muted) pipeline = pipeline.grayscale().linear(0.45, 140);
   const png = await pipeline.png().toBuffer();
   return `data:image/png;base64,${png.toString('base64')}`;

@@ -32,7 +32,10 @@ interface RunKey {
 interface ColumnItems {
   imageRoot: string;
   /** Record id → the card of a record of it, minus the record's own fields. */
-  cardOf: (record: EvalRecord, setting: 'gold' | 'prop') => Omit<ExampleCard, 'row' | 'column' | 'id' | 'correct'> | null;
+  cardOf: (
+    record: EvalRecord,
+    setting: 'gold' | 'prop',
+  ) => Omit<ExampleCard, 'row' | 'column' | 'id' | 'correct'> | null;
 }
 
 function fractions(b: BoxXYWH, width: number, height: number): ExampleBox['box'] {
@@ -41,7 +44,8 @@ function fractions(b: BoxXYWH, width: number, height: number): ExampleBox['box']
 
 async function recItems(dir: string, imageRoot: string): Promise<ColumnItems> {
   const bySentence = new Map<string, { sample: RecSample; text: string }>();
-  for (const sample of await readRecManifest(path.join(dir, MANIFEST_FILE))) for (const s of sample.sentences) bySentence.set(s.id, { sample, text: s.text });
+  for (const sample of await readRecManifest(path.join(dir, MANIFEST_FILE)))
+    for (const s of sample.sentences) bySentence.set(s.id, { sample, text: s.text });
   return {
     imageRoot,
     cardOf(record, setting) {
@@ -61,7 +65,11 @@ async function recItems(dir: string, imageRoot: string): Promise<ColumnItems> {
         image: sample.image,
         caption: text,
         boxes,
-        lines: [{ text: `predicted ${setting} box ${record.pred + 1} of ${candidates.length}${typeof score === 'number' ? ` (score ${score.toFixed(2)})` : ''}` }],
+        lines: [
+          {
+            text: `predicted ${setting} box ${record.pred + 1} of ${candidates.length}${typeof score === 'number' ? ` (score ${score.toFixed(2)})` : ''}`,
+          },
+        ],
       };
     },
   };
@@ -89,7 +97,10 @@ async function clsItems(dir: string, imageRoot: string): Promise<ColumnItems> {
 
 async function thumbnail(file: string): Promise<string> {
   try {
-    const jpeg = await sharp(file).resize(THUMBNAIL, THUMBNAIL, { fit: 'inside', withoutEnlargement: true }).jpeg({ quality: 80 }).toBuffer();
+    const jpeg = await sharp(file)
+      .resize(THUMBNAIL, THUMBNAIL, { fit: 'inside', withoutEnlargement: true })
+      .jpeg({ quality: 80 })
+      .toBuffer();
     return `data:image/jpeg;base64,${jpeg.toString('base64')}`;
   } catch (e) {
     throw new UserError(`${file}: cannot make a thumbnail (${(e as Error).message.split('\n')[0]})`);
@@ -111,15 +122,24 @@ const LEGENDS: Record<string, ReportExamples['legend']> = {
  * classification: the image, its box, the top 5 classes) and a thumbnail of its image, shared by the
  * cards of that image. The datasets are read from where the run's columns name them.
  */
-export async function runExamples(run: RunJson, records: readonly EvalRecord[], rowLabels: ReadonlyMap<string, string>, perRow: number): Promise<ReportExamples | { missing: string }> {
+export async function runExamples(
+  run: RunJson,
+  records: readonly EvalRecord[],
+  rowLabels: ReadonlyMap<string, string>,
+  perRow: number,
+): Promise<ReportExamples | { missing: string }> {
   const key = run.key as RunKey;
   const task = key.task ?? '';
-  if (!(task in LEGENDS)) return { missing: `examples are drawn for REC and classification runs; this run's task is ${task || 'not recorded'}` };
+  if (!(task in LEGENDS))
+    return {
+      missing: `examples are drawn for REC and classification runs; this run's task is ${task || 'not recorded'}`,
+    };
   const columns = new Map<string, ColumnItems>();
   for (const { key: column } of key.columns ?? []) {
     const [name, split] = column.split('/') as [string, string];
     const dir = datasetDir(name, split);
-    if (!existsSync(path.join(dir, MANIFEST_FILE))) return { missing: `dataset ${column} is not at ${dir} (FALIP_DATASETS), so its images cannot be shown` };
+    if (!existsSync(path.join(dir, MANIFEST_FILE)))
+      return { missing: `dataset ${column} is not at ${dir} (FALIP_DATASETS), so its images cannot be shown` };
     const imageRoot = resolveImageRoot(dir, await readDatasetInfo(dir));
     columns.set(column, task === 'rec' ? await recItems(dir, imageRoot) : await clsItems(dir, imageRoot));
   }
@@ -131,7 +151,15 @@ export async function runExamples(run: RunJson, records: readonly EvalRecord[], 
     for (const record of seededSubset(own, perRow, EXAMPLE_SEED)) {
       const items = columns.get(record.column);
       const card = items?.cardOf(record, settings.get(row.key)!);
-      if (card) cards.push({ row: row.key, column: record.column, id: record.id, correct: record.correct, ...card, image: path.resolve(items!.imageRoot, card.image) });
+      if (card)
+        cards.push({
+          row: row.key,
+          column: record.column,
+          id: record.id,
+          correct: record.correct,
+          ...card,
+          image: path.resolve(items!.imageRoot, card.image),
+        });
     }
   }
   const files = [...new Set(cards.map((c) => c.image))];

@@ -22,7 +22,9 @@ function aboutLines(dir: string, run: RunJson, records: number): string[] {
   const details = (run.details ?? {}) as RunDetails;
   const key = run.key as RunKeyView;
   const p = run.provenance;
-  const sampling = key.sampling?.limit ? `seeded subset of ${key.sampling.limit} per split (seed ${key.sampling.sample_seed ?? 0})` : 'every sample';
+  const sampling = key.sampling?.limit
+    ? `seeded subset of ${key.sampling.limit} per split (seed ${key.sampling.sample_seed ?? 0})`
+    : 'every sample';
   return [
     `Run folder: ${path.resolve(dir)} (run key ${run.config_hash})`,
     `Task ${key.task ?? '?'} on ${(key.columns ?? []).map((c) => c.key).join(', ') || 'no imported split'}; ${sampling}; ${records} records`,
@@ -35,13 +37,20 @@ function aboutLines(dir: string, run: RunJson, records: number): string[] {
 export async function loadRunReport(dir: string, perRow: number): Promise<HtmlReportModel> {
   const run = await readRunJson(path.join(dir, 'run.json'));
   if (!run) throw new UserError(`${dir}: not a results folder (no run.json)`);
-  const [records, table, plots] = await Promise.all([RecordLog.read(path.join(dir, 'records.jsonl')), readRunTable(dir), readRunPlots(dir)]);
+  const [records, table, plots] = await Promise.all([
+    RecordLog.read(path.join(dir, 'records.jsonl')),
+    readRunTable(dir),
+    readRunPlots(dir),
+  ]);
   const labels = new Map((table?.rows ?? []).map((r) => [r.key, r.label]));
   return {
     title: ((run.details ?? {}) as RunDetails).title ?? table?.title ?? run.name,
     about: aboutLines(dir, run, records.length),
     table,
     plots,
-    examples: perRow > 0 ? await runExamples(run, records, labels, perRow) : { missing: 'no examples asked for (--examples 0)' },
+    examples:
+      perRow > 0
+        ? await runExamples(run, records, labels, perRow)
+        : { missing: 'no examples asked for (--examples 0)' },
   };
 }

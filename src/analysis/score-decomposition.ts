@@ -28,18 +28,30 @@ function biasFeeds(attention: AttentionBias | undefined, v: VisionConfig): { att
   const T = visionTokens(v);
   const bias = attention?.bias ?? new Float32Array(T * T);
   const gate = attention?.gate ?? new Float32Array(v.numLayers * v.numHeads);
-  return { attn_bias: { data: bias, dims: [bias.length / (T * T), T, T] }, bias_gate: { data: gate, dims: [v.numLayers, v.numHeads] } };
+  return {
+    attn_bias: { data: bias, dims: [bias.length / (T * T), T, T] },
+    bias_gate: { data: gate, dims: [v.numLayers, v.numHeads] },
+  };
 }
 
 /** Decomposes the score of preprocessed `pixels` [3,S,S] under `attention` against a text embedding. */
-export async function decomposeScore(encoder: ClipEncoder, pixels: Float32Array, attention: AttentionBias | undefined, textEmbeds: Float32Array): Promise<ScoreDecomposition> {
+export async function decomposeScore(
+  encoder: ClipEncoder,
+  pixels: Float32Array,
+  attention: AttentionBias | undefined,
+  textEmbeds: Float32Array,
+): Promise<ScoreDecomposition> {
   const v = encoder.config.vision;
   const S = v.imageSize;
   const { attn_bias, bias_gate } = biasFeeds(attention, v);
   const out = await encoder.runGraph(
     {
       graph: DECOMPOSITION_GRAPH,
-      items: { pixel_values: { data: pixels, dims: [3, S, S] }, attn_bias, text_embeds: { data: textEmbeds, dims: [textEmbeds.length] } },
+      items: {
+        pixel_values: { data: pixels, dims: [3, S, S] },
+        attn_bias,
+        text_embeds: { data: textEmbeds, dims: [textEmbeds.length] },
+      },
       shared: { bias_gate },
       outputs: DECOMPOSITION_OUTPUTS,
     },
@@ -56,7 +68,12 @@ export async function decomposeScore(encoder: ClipEncoder, pixels: Float32Array,
 }
 
 /** The text-directed map of chosen layers and heads (0-based): Σ over them of each token's term, [T]. */
-export function headsMap(d: ScoreDecomposition, v: VisionConfig, layers: readonly number[], heads: readonly number[]): Float64Array {
+export function headsMap(
+  d: ScoreDecomposition,
+  v: VisionConfig,
+  layers: readonly number[],
+  heads: readonly number[],
+): Float64Array {
   const T = visionTokens(v);
   const map = new Float64Array(T);
   for (const l of layers) {

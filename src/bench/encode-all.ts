@@ -12,10 +12,17 @@ export function encodeAll(encoder: Encoder, requests: readonly BenchRequest[]): 
  * The same requests under keys that start with `prefix`: the encoder memoizes per-image prefix layers by
  * key, so a timed pass over keys it has already seen would measure the memo, not the encoder.
  */
-export async function rekeyed(encoder: Encoder, requests: readonly BenchRequest[], prefix: string): Promise<BenchRequest[]> {
+export async function rekeyed(
+  encoder: Encoder,
+  requests: readonly BenchRequest[],
+  prefix: string,
+): Promise<BenchRequest[]> {
   const size = encoder.config.vision.imageSize;
   return Promise.all(
-    requests.map(async (r) => ({ input: new TensorImage(`${prefix}${r.input.key}`, await r.input.pixels(size), r.input.width, r.input.height), request: r.request })),
+    requests.map(async (r) => ({
+      input: new TensorImage(`${prefix}${r.input.key}`, await r.input.pixels(size), r.input.width, r.input.height),
+      request: r.request,
+    })),
   );
 }
 
@@ -28,7 +35,11 @@ export async function warmUp(encoder: Encoder, requests: readonly BenchRequest[]
 }
 
 /** Requests per second of `encodeAll` over `requests`, after a warm-up. */
-export async function requestsPerSecond(encoder: Encoder, requests: readonly BenchRequest[], batchSize: number): Promise<number> {
+export async function requestsPerSecond(
+  encoder: Encoder,
+  requests: readonly BenchRequest[],
+  batchSize: number,
+): Promise<number> {
   await warmUp(encoder, requests, batchSize);
   const { seconds } = await timed(() => encodeAll(encoder, requests));
   return requests.length / seconds;

@@ -28,7 +28,11 @@ export interface Int8Report {
 }
 
 /** Requests per second of one pass over `requests`, under keys of this round only. */
-async function rate(encoder: OpenedEncoder['encoder'], requests: readonly BenchRequest[], round: number): Promise<number> {
+async function rate(
+  encoder: OpenedEncoder['encoder'],
+  requests: readonly BenchRequest[],
+  round: number,
+): Promise<number> {
   const fresh = await rekeyed(encoder, requests, `round-${round}:`);
   const { seconds } = await timed(() => encodeAll(encoder, fresh));
   return requests.length / seconds;
@@ -49,12 +53,24 @@ async function demoPredictions(opened: OpenedEncoder, out: string): Promise<Map<
     },
     () => 'falip bench',
   );
-  await runTable(cfg, { encoder: opened.encoder, tokenizer: opened.tokenizer, model: opened.model, sampling: { seed: 0 }, out, progress: () => ({ add() {}, stop() {} }) });
+  await runTable(cfg, {
+    encoder: opened.encoder,
+    tokenizer: opened.tokenizer,
+    model: opened.model,
+    sampling: { seed: 0 },
+    out,
+    progress: () => ({ add() {}, stop() {} }),
+  });
   const log = await RecordLog.open(path.join(out, 'records.jsonl'));
   return new Map(log.all().map((r) => [`${r.row}|${r.id}`, r.pred]));
 }
 
-export async function int8Drift(fp32: OpenedEncoder, int8: OpenedEncoder, requests: readonly BenchRequest[], rounds: number): Promise<Int8Report> {
+export async function int8Drift(
+  fp32: OpenedEncoder,
+  int8: OpenedEncoder,
+  requests: readonly BenchRequest[],
+  rounds: number,
+): Promise<Int8Report> {
   await Promise.all([warmUp(fp32.encoder, requests, 1), warmUp(int8.encoder, requests, 1)]);
   let f = 0;
   let q = 0;
@@ -67,7 +83,10 @@ export async function int8Drift(fp32: OpenedEncoder, int8: OpenedEncoder, reques
   const cos = a.map((x, i) => cosine(x, b[i]!));
   const dir = await mkdtemp(path.join(tmpdir(), 'falip-int8-'));
   try {
-    const [pf, pq] = [await demoPredictions(fp32, path.join(dir, 'fp32')), await demoPredictions(int8, path.join(dir, 'int8'))];
+    const [pf, pq] = [
+      await demoPredictions(fp32, path.join(dir, 'fp32')),
+      await demoPredictions(int8, path.join(dir, 'int8')),
+    ];
     const changed = [...pf].filter(([k, p]) => pq.get(k) !== p).length;
     return {
       images_per_s: { fp32: f, int8: q },

@@ -59,6 +59,7 @@ export async function falipRec(encoder: ClipEncoder, w: BenchWorkload, sentences
 
 /** Largest relative difference between the two paths' features of the same (image, box, sentence). */
 export function recPathsDiff(a: RecPathResult, b: RecPathResult): number {
-  if (a.features.length !== b.features.length) throw new Error(`REC paths produced ${a.features.length} and ${b.features.length} features`);
+  if (a.features.length !== b.features.length)
+    throw new Error(`REC paths produced ${a.features.length} and ${b.features.length} features`);
   return Math.max(...a.features.map((f, i) => maxRelativeDiff(f, b.features[i]!)));
 }

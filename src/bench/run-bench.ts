@@ -26,7 +26,13 @@ export interface BenchOptions {
   onPhaseDone?: (phase: BenchPhase) => void;
 }
 
-export const BENCH_PHASES = ['plain, batch 1', 'FALIP vs plain, batch N', 'REC, naive', 'REC, falip', 'matmul peak'] as const;
+export const BENCH_PHASES = [
+  'plain, batch 1',
+  'FALIP vs plain, batch N',
+  'REC, naive',
+  'REC, falip',
+  'matmul peak',
+] as const;
 export type BenchPhase = (typeof BENCH_PHASES)[number];
 
 const MATMUL_REPETITIONS = 10;
@@ -54,7 +60,12 @@ async function bestOfAlternating(
  */
 export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const cfg = o.graphs.config;
-  const workload = benchWorkload(cfg.vision, { images: o.images, boxes: o.boxes }, makeMethod('falip', {}, cfg.vision, 'falip bench'), o.seed ?? 0);
+  const workload = benchWorkload(
+    cfg.vision,
+    { images: o.images, boxes: o.boxes },
+    makeMethod('falip', {}, cfg.vision, 'falip bench'),
+    o.seed ?? 0,
+  );
   const encoder = (batchSize: number, prefixSharing: boolean) =>
     new ClipEncoder(o.graphs, { device: o.device, threads: o.threads, batchSize, prefixSharing });
   // Batch 1 without sharing serves both the batch-1 baseline and the reference's per-box forwards.
@@ -80,7 +91,11 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     matmulPeakGflops({
       device: o.device,
       threads: o.threads,
-      shape: o.matmulShape ?? [o.batchSize * visionTokens(cfg.vision), cfg.vision.hiddenSize, cfg.vision.intermediateSize],
+      shape: o.matmulShape ?? [
+        o.batchSize * visionTokens(cfg.vision),
+        cfg.vision.hiddenSize,
+        cfg.vision.intermediateSize,
+      ],
       repetitions: MATMUL_REPETITIONS,
     }),
   );

@@ -82,6 +82,13 @@ export function plainRequests(w: BenchWorkload): BenchRequest[] {
  * One FALIP request per (image, box) pair. With `shareBy: 'image'` the boxes of an image have one key
  * (the encoder may share its prefix layers); with 'request' every request has its own.
  */
-export function falipRequests(w: BenchWorkload, keyPrefix: string, shareBy: 'image' | 'request' = 'image'): BenchRequest[] {
-  return w.items.map((it, k) => ({ input: inputOf(it, `${keyPrefix}${shareBy === 'image' ? it.image : `${it.image}-${k}`}`), request: it.request }));
+export function falipRequests(
+  w: BenchWorkload,
+  keyPrefix: string,
+  shareBy: 'image' | 'request' = 'image',
+): BenchRequest[] {
+  return w.items.map((it, k) => ({
+    input: inputOf(it, `${keyPrefix}${shareBy === 'image' ? it.image : `${it.image}-${k}`}`),
+    request: it.request,
+  }));
 }

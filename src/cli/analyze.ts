@@ -38,7 +38,11 @@ export function register(program: Command): void {
     .option('--split <name>', "the split to analyse (default: the dataset's first paper split)")
     .addOption(makeOption('limit'))
     .addOption(makeOption('sampleSeed'))
-    .option('--prompt <method>', 'the visual prompt compared with the original image (a registered method, e.g. redcircle, falip, redcircle+blur)', 'redcircle')
+    .option(
+      '--prompt <method>',
+      'the visual prompt compared with the original image (a registered method, e.g. redcircle, falip, redcircle+blur)',
+      'redcircle',
+    )
     .option('--top <n>', 'heads printed', '5')
     .option('--out <dir>', 'also write heads.csv, heads.json and the heatmaps heads.svg/heads.png there');
   addMethodParamOptions(heads)
@@ -75,14 +79,20 @@ that row's attention mass on the box's tokens. Rows are ranked by change.`,
       };
       if (o.out) {
         await mkdir(o.out, { recursive: true });
-        const figure = await headsFigure(rows, encoder.config.vision, `${method.name} vs original on ${dataset}/${split} (${data.samples.length} boxes, ${model.name})`);
+        const figure = await headsFigure(
+          rows,
+          encoder.config.vision,
+          `${method.name} vs original on ${dataset}/${split} (${data.samples.length} boxes, ${model.name})`,
+        );
         await writeFileAtomic(path.join(o.out, 'heads.json'), `${JSON.stringify(result, null, 2)}\n`);
         await writeFileAtomic(path.join(o.out, 'heads.csv'), headsCsv(rows));
         await writeFileAtomic(path.join(o.out, 'heads.svg'), figure.svg);
         await writeFileAtomic(path.join(o.out, 'heads.png'), figure.png);
       }
       if (o.json) return console.log(JSON.stringify(result));
-      console.log(`${method.name} vs original, ${dataset}/${split}: ${data.samples.length} boxes (${data.counts.used} of ${data.counts.total} ${data.task === 'rec' ? 'refs' : 'images'}), model ${model.name}`);
+      console.log(
+        `${method.name} vs original, ${dataset}/${split}: ${data.samples.length} boxes (${data.counts.used} of ${data.counts.total} ${data.task === 'rec' ? 'refs' : 'images'}), model ${model.name}`,
+      );
       console.log(`top ${Math.min(top, rows.length)} heads by mean ‖G′ₕ − Gₕ‖ (layer, head 1-based):`);
       const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
       const line = (cells: string[]) => cells.map((c, i) => c.padStart([4, 6, 5, 10, 10, 22, 22][i]!)).join('');
@@ -100,6 +110,9 @@ that row's attention mass on the box's tokens. Rows are ranked by change.`,
           ]),
         );
       }
-      if (o.out) console.log(`\nwritten: ${['heads.csv', 'heads.json', 'heads.svg', 'heads.png'].map((f) => path.join(o.out!, f)).join(', ')}`);
+      if (o.out)
+        console.log(
+          `\nwritten: ${['heads.csv', 'heads.json', 'heads.svg', 'heads.png'].map((f) => path.join(o.out!, f)).join(', ')}`,
+        );
     });
 }

@@ -24,7 +24,9 @@ const INT8_ROUNDS = 3;
 export function register(program: Command): void {
   program
     .command('bench')
-    .description('measure the encoder: plain and FALIP throughput, the REC speedup over per-box forwards, the share of the matmul peak; with --precision int8 also int8 against fp32')
+    .description(
+      'measure the encoder: plain and FALIP throughput, the REC speedup over per-box forwards, the share of the matmul peak; with --precision int8 also int8 against fp32',
+    )
     .addOption(makeOption('model'))
     .option('--images <n>', 'seeded random images (preprocessed tensors, no decoding)', '4')
     .option('--boxes <n>', 'seeded random boxes per image', '10')
@@ -47,18 +49,32 @@ export function register(program: Command): void {
       const int8 = opened.model.precision === 'int8';
       const progress = startProgress('bench', BENCH_PHASES.length + (int8 ? 1 : 0), 'phases');
       const { device, threads, batchSize } = opened.encoder.options;
-      const report = await runBench({ graphs: opened.encoder.graphs, device, threads, batchSize, ...counts, onPhaseDone: () => progress.add(1) }).finally(() => progress.stop());
+      const report = await runBench({
+        graphs: opened.encoder.graphs,
+        device,
+        threads,
+        batchSize,
+        ...counts,
+        onPhaseDone: () => progress.add(1),
+      }).finally(() => progress.stop());
       if (int8) {
         await ensureDemoSet();
         const fp32 = await openEncoder({ ...o, precision: 'fp32' });
         const v = fp32.encoder.config.vision;
         const w = benchWorkload(v, counts, makeMethod('falip', {}, v, 'falip bench'), 0);
-        report.int8 = await int8Drift(fp32, opened, [...plainRequests(w), ...falipRequests(w, 'drift:', 'request')], INT8_ROUNDS);
+        report.int8 = await int8Drift(
+          fp32,
+          opened,
+          [...plainRequests(w), ...falipRequests(w, 'drift:', 'request')],
+          INT8_ROUNDS,
+        );
       }
       console.log(o.json ? JSON.stringify(report) : renderBench(report));
       // In int8 the two paths quantize different activations: they agree only as far as int8 agrees with fp32.
       if (!int8 && report.rec.max_rel_diff > REC_MAX_REL_DIFF) {
-        throw new CheckFailed(`the naive and falip REC paths differ by ${report.rec.max_rel_diff.toExponential(2)} (limit ${REC_MAX_REL_DIFF})`);
+        throw new CheckFailed(
+          `the naive and falip REC paths differ by ${report.rec.max_rel_diff.toExponential(2)} (limit ${REC_MAX_REL_DIFF})`,
+        );
       }
       const missed = missedTargets(report);
       if (o.check && missed.length > 0) throw new CheckFailed(`bench targets missed: ${missed.join('; ')}`);

@@ -29,7 +29,9 @@ Files written into --out:
 export function registerViews(data: Command): void {
   data
     .command('views')
-    .description("write one cloud's six PointCLIP depth views: PNGs to look at, CLIP's input as .npy, foreground boxes as JSON")
+    .description(
+      "write one cloud's six PointCLIP depth views: PNGs to look at, CLIP's input as .npy, foreground boxes as JSON",
+    )
     .argument('<dataset>', 'an imported point-cloud dataset, e.g. modelnet40 or scanobjectnn')
     .requiredOption('--index <n>', '0-based position of the cloud in the manifest')
     .requiredOption('--out <dir>', 'folder to write into (created if missing)')
@@ -39,11 +41,15 @@ export function registerViews(data: Command): void {
       if (!/^\d+$/.test(opts.index)) throw new UserError(`--index ${opts.index}: expected a non-negative integer`);
       const index = Number(opts.index);
       const { dir, info } = await requireDataset(name, opts.split);
-      if (info.task !== 'pointcloud') throw new UserError(`${name}/${opts.split} is a ${info.task} dataset, not a point-cloud one`);
+      if (info.task !== 'pointcloud')
+        throw new UserError(`${name}/${opts.split} is a ${info.task} dataset, not a point-cloud one`);
       const samples = await readPcManifest(join(dir, MANIFEST_FILE));
       const classes = await readPcClasses(dir);
       const sample = samples[index];
-      if (!sample) throw new UserError(`--index ${index}: past the end of ${name}/${opts.split} (${samples.length} clouds, 0..${samples.length - 1})`);
+      if (!sample)
+        throw new UserError(
+          `--index ${index}: past the end of ${name}/${opts.split} (${samples.length} clouds, 0..${samples.length - 1})`,
+        );
 
       const cache = new CloudFileCache();
       const cloud = await loadCloud(cache, sample, classes.names.length).finally(() => cache.closeAll());
@@ -53,7 +59,9 @@ export function registerViews(data: Command): void {
       const perView = [];
       for (const [v, map] of views.maps.entries()) {
         // Without 'b-w' sharp writes one-channel raw input as an RGB PNG.
-        const gray = sharp(depthPreviewGray(map), { raw: { width: DEPTH_MAP_SIZE, height: DEPTH_MAP_SIZE, channels: 1 } });
+        const gray = sharp(depthPreviewGray(map), {
+          raw: { width: DEPTH_MAP_SIZE, height: DEPTH_MAP_SIZE, channels: 1 },
+        });
         const png = await gray.toColourspace('b-w').png().toBuffer();
         await writeFileAtomic(join(out, `view-${v}.png`), png);
         perView.push({
@@ -80,9 +88,13 @@ export function registerViews(data: Command): void {
         views: perView,
       };
       await writeFileAtomic(join(out, 'views.json'), `${JSON.stringify(summary, null, 2)}\n`);
-      console.log(`cloud ${sample.id} (${summary.class}): wrote view-0..${perView.length - 1}.png, views.npy, views.json into ${out}`);
+      console.log(
+        `cloud ${sample.id} (${summary.class}): wrote view-0..${perView.length - 1}.png, views.npy, views.json into ${out}`,
+      );
       for (const p of perView) {
-        console.log(`  view ${p.view}: ${p.points_kept} points kept, ${p.occupied_pixels} pixels occupied, foreground ${p.foreground_box ? `[${p.foreground_box.join(', ')}]` : 'none'}`);
+        console.log(
+          `  view ${p.view}: ${p.points_kept} points kept, ${p.occupied_pixels} pixels occupied, foreground ${p.foreground_box ? `[${p.foreground_box.join(', ')}]` : 'none'}`,
+        );
       }
     });
 }

@@ -17,7 +17,9 @@ import { makeOption } from './options.js';
 const SHOWN_PROBLEMS = 20;
 
 export function register(program: Command): void {
-  const data = program.command('data').description('datasets: import them as released, check them, list them, generate the demo sets');
+  const data = program
+    .command('data')
+    .description('datasets: import them as released, check them, list them, generate the demo sets');
 
   const importer = data
     .command('import')
@@ -44,8 +46,13 @@ export function register(program: Command): void {
 
   data
     .command('check')
-    .description('check a dataset against its files: images decode, sizes match, boxes lie inside, labels and targets are valid (exit 1 on errors)')
-    .argument('<dataset>', 'a dataset folder, <name>/<split> of an imported dataset (e.g. refcoco/testA), or <name> when one split is imported')
+    .description(
+      'check a dataset against its files: images decode, sizes match, boxes lie inside, labels and targets are valid (exit 1 on errors)',
+    )
+    .argument(
+      '<dataset>',
+      'a dataset folder, <name>/<split> of an imported dataset (e.g. refcoco/testA), or <name> when one split is imported',
+    )
     .addOption(makeOption('json'))
     .action(async (target: string, opts: { json?: boolean }) => {
       const dir = await datasetFolder(target);
@@ -63,17 +70,26 @@ export function register(program: Command): void {
       const root = datasetsRoot();
       const found = await listDatasets(root);
       if (opts.json) {
-        console.log(JSON.stringify(found.map(({ dir, info }) => ({ dir, ...info })), null, 2));
+        console.log(
+          JSON.stringify(
+            found.map(({ dir, info }) => ({ dir, ...info })),
+            null,
+            2,
+          ),
+        );
       } else if (found.length === 0) {
         console.log(`no datasets under ${root}: run \`falip data import ...\` or \`falip data demo\``);
       } else {
-        for (const { dir, info } of found) console.log(`${`${info.name}/${info.split}`.padEnd(18)} ${formatCounts(info.counts)}  ${dir}`);
+        for (const { dir, info } of found)
+          console.log(`${`${info.name}/${info.split}`.padEnd(18)} ${formatCounts(info.counts)}  ${dir}`);
       }
     });
 
   data
     .command('demo-cls')
-    .description('generate the synthetic demo-cls/val classification set (one labelled shape per image, named by colour and kind, with distractors); deterministic per seed')
+    .description(
+      'generate the synthetic demo-cls/val classification set (one labelled shape per image, named by colour and kind, with distractors); deterministic per seed',
+    )
     .option('--images <n>', 'number of images to generate', positiveInteger('--images'), 48)
     .option('--seed <s>', 'random seed; the same seed gives byte-identical files', integer('--seed'), 0)
     .option('--out-root <dir>', 'datasets folder to write into (default: $FALIP_DATASETS, else <repo>/datasets)')
@@ -85,7 +101,9 @@ export function register(program: Command): void {
 
   data
     .command('demo')
-    .description('generate the synthetic demo/val REC set (coloured shapes with sentences, gold boxes and proposals); deterministic per seed')
+    .description(
+      'generate the synthetic demo/val REC set (coloured shapes with sentences, gold boxes and proposals); deterministic per seed',
+    )
     .option('--images <n>', 'number of images to generate', positiveInteger('--images'), 24)
     .option('--seed <s>', 'random seed; the same seed gives byte-identical files', integer('--seed'), 0)
     .option('--out-root <dir>', 'datasets folder to write into (default: $FALIP_DATASETS, else <repo>/datasets)')
@@ -109,8 +127,11 @@ async function datasetFolder(target: string): Promise<string> {
   if (parts.length !== 1) throw new UserError(`${target}: neither a dataset folder nor <name>/<split>`);
   const splits = (await listDatasets()).filter((d) => basename(dirname(d.dir)) === target);
   if (splits.length === 1) return splits[0]!.dir;
-  if (splits.length === 0) throw new UserError(`${target}: neither a dataset folder nor an imported dataset (falip data list)`);
-  throw new UserError(`${target}: ${splits.length} splits are imported (${splits.map((d) => `${target}/${basename(d.dir)}`).join(', ')}): name one`);
+  if (splits.length === 0)
+    throw new UserError(`${target}: neither a dataset folder nor an imported dataset (falip data list)`);
+  throw new UserError(
+    `${target}: ${splits.length} splits are imported (${splits.map((d) => `${target}/${basename(d.dir)}`).join(', ')}): name one`,
+  );
 }
 
 /** `{ refs: 57, gold_boxes: 96 }` → "57 refs, 96 gold boxes". */
@@ -133,7 +154,8 @@ function countText(value: unknown): string {
 
 function printReport(dir: string, report: CheckReport): void {
   console.log(`${dir}:`);
-  for (const [what, value] of Object.entries(report.counts)) console.log(`  ${what.replaceAll('_', ' ')}: ${countText(value)}`);
+  for (const [what, value] of Object.entries(report.counts))
+    console.log(`  ${what.replaceAll('_', ' ')}: ${countText(value)}`);
   printProblems('errors', report.errors, ' (--json lists all)');
   printProblems('warnings', report.warnings, ' (--json lists all)');
   console.log(report.ok ? 'ok' : 'FAILED');

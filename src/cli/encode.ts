@@ -63,7 +63,11 @@ export function register(program: Command): void {
         await writeNpy(o.dumpPixels, await input.pixels(S), [3, S, S]);
       }
       const embedding = await encoder.image(input, method.prepare({ width: img.width, height: img.height, box }));
-      printEmbedding(o.json, { embedding: Array.from(embedding) }, `image_embeds: ${embedding.length} values, norm ${norm(embedding).toFixed(4)}`);
+      printEmbedding(
+        o.json,
+        { embedding: Array.from(embedding) },
+        `image_embeds: ${embedding.length} values, norm ${norm(embedding).toFixed(4)}`,
+      );
     });
 
   encode
@@ -83,6 +87,7 @@ export function register(program: Command): void {
         }),
       );
       if (o.json) return console.log(JSON.stringify(rows));
-      for (const r of rows) console.log(`${JSON.stringify(r.text)}: ${r.ids.length} tokens, norm ${norm(r.embedding).toFixed(4)}`);
+      for (const r of rows)
+        console.log(`${JSON.stringify(r.text)}: ${r.ids.length} tokens, norm ${norm(r.embedding).toFixed(4)}`);
     });
 }

@@ -26,7 +26,13 @@ export function splitsOf(d: DatasetTask, given: readonly string[] | undefined): 
  * `falip eval` as a one-off table config: one row per method (and one for the ensemble), one column per
  * split and metric, the paper's number beside ours where the paper ran the same experiment.
  */
-async function evalConfig(name: string, d: DatasetTask, f: EvalFlags, cmd: Command, vision: VisionConfig): Promise<TableConfig> {
+async function evalConfig(
+  name: string,
+  d: DatasetTask,
+  f: EvalFlags,
+  cmd: Command,
+  vision: VisionConfig,
+): Promise<TableConfig> {
   const { task } = d;
   const splits = splitsOf(d, f.split);
   const methods = listValues(f.method) ?? [...(d.dataset.defaultMethods ?? task.defaultMethods)];
@@ -39,8 +45,19 @@ async function evalConfig(name: string, d: DatasetTask, f: EvalFlags, cmd: Comma
     name: `eval-${name}`,
     title: `${task.name === 'rec' ? 'REC' : task.name} on ${name}`,
     task: task.name,
-    columns: splits.flatMap((s) => (d.dataset.evalMetrics ?? task.evalMetrics).map((metric) => ({ data: `${name}/${s}`, metric, label: `${name} ${s}${metric === task.defaultMetric && task.evalMetrics.length === 1 ? '' : ` ${task.metrics[metric]!.label}`}` }))),
-    rows: groups.map((g) => ({ key: g.join('.'), label: `${g.length > 1 ? 'E: ' : ''}${g.join(' + ')}`, methods: g.map((m) => ({ name: m, ...entries.get(m)!.params })), ...options })),
+    columns: splits.flatMap((s) =>
+      (d.dataset.evalMetrics ?? task.evalMetrics).map((metric) => ({
+        data: `${name}/${s}`,
+        metric,
+        label: `${name} ${s}${metric === task.defaultMetric && task.evalMetrics.length === 1 ? '' : ` ${task.metrics[metric]!.label}`}`,
+      })),
+    ),
+    rows: groups.map((g) => ({
+      key: g.join('.'),
+      label: `${g.length > 1 ? 'E: ' : ''}${g.join(' + ')}`,
+      methods: g.map((m) => ({ name: m, ...entries.get(m)!.params })),
+      ...options,
+    })),
     average: splits.length > 1,
   };
   const parsed = parseTableConfig(draft, () => 'falip eval');
@@ -61,7 +78,9 @@ async function evalConfig(name: string, d: DatasetTask, f: EvalFlags, cmd: Comma
 export function register(program: Command): void {
   const cmd = program
     .command('eval <dataset>')
-    .description("evaluate methods on a dataset's splits (REC: refcoco, refcoco+, refcocog, demo; classification: cub, stanforddogs, imagenet-s, waterbirds, demo-cls; 3D: modelnet40, scanobjectnn) beside the paper's numbers")
+    .description(
+      "evaluate methods on a dataset's splits (REC: refcoco, refcoco+, refcocog, demo; classification: cub, stanforddogs, imagenet-s, waterbirds, demo-cls; 3D: modelnet40, scanobjectnn) beside the paper's numbers",
+    )
     .addOption(makeOption('split'))
     .addOption(makeOption('method'))
     .option('--ensemble <m1,m2,...>', "add a row summing these methods' scores (ReCLIP-style ensemble)");

@@ -25,7 +25,9 @@ async function commandModules(): Promise<Register[]> {
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('falip')
-    .description('FALIP benchmark and evaluation harness: foveal attention masks in CLIP, the paper\'s tables, sweeps and baselines')
+    .description(
+      "FALIP benchmark and evaluation harness: foveal attention masks in CLIP, the paper's tables, sweeps and baselines",
+    )
     .version(process.env.npm_package_version ?? '0.1.0')
     .exitOverride();
   for (const register of await commandModules()) register(program);
@@ -40,7 +42,8 @@ export async function main(argv: string[]): Promise<number> {
 /** Exit codes: 0 ok, 1 a failed check, 2 bad input. Only bugs print a stack trace. */
 function exitCodeFor(err: unknown): number {
   if (err instanceof CommanderError) {
-    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help')
+      return 0;
     return 2;
   }
   if (err instanceof UserError) {

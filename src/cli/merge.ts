@@ -7,7 +7,9 @@ import { printTableResult } from './table-output.js';
 export function register(program: Command): void {
   program
     .command('merge <dirs...>')
-    .description('put the results folders of one run\'s shards (--shard K/N) together: checks they are the same run, every shard once, complete and disjoint; writes the table an unsharded run writes')
+    .description(
+      "put the results folders of one run's shards (--shard K/N) together: checks they are the same run, every shard once, complete and disjoint; writes the table an unsharded run writes",
+    )
     .requiredOption('--out <dir>', 'the merged results folder (empty or new)')
     .addOption(makeOption('json'))
     .action(async (dirs: string[], o: { out: string; json?: boolean }) => {

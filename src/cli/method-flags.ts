@@ -21,11 +21,18 @@ export function methodEntriesFromFlags(names: readonly string[], cmd: Command): 
   const params = allMethodParams().filter(([name]) => given(cmd, flagProperty(name)));
   const tables = names.map((n) => paramTableOf(methodParts(n) ?? []));
   for (const [name] of params) {
-    if (!tables.some((t) => name in t)) throw new UserError(`${flagOf(name)}: not read by ${names.length === 1 ? `method ${names[0]}` : `any of the methods ${names.join(', ')}`}`);
+    if (!tables.some((t) => name in t))
+      throw new UserError(
+        `${flagOf(name)}: not read by ${names.length === 1 ? `method ${names[0]}` : `any of the methods ${names.join(', ')}`}`,
+      );
   }
   return names.map((n, i) => ({
     name: n,
-    params: Object.fromEntries(params.filter(([name]) => name in tables[i]!).map(([name, spec]) => [name, spec.fromFlag(flags[flagProperty(name)]!)])),
+    params: Object.fromEntries(
+      params
+        .filter(([name]) => name in tables[i]!)
+        .map(([name, spec]) => [name, spec.fromFlag(flags[flagProperty(name)]!)]),
+    ),
   }));
 }
 
@@ -35,7 +42,8 @@ export function checkTaskFlags(task: AnyTask, cmd: Command, dataset: string): vo
     if (other === task) continue;
     for (const f of other.flags) {
       const option = new Option(f.flags);
-      if (given(cmd, option.attributeName())) throw new UserError(`${option.long}: applies to ${other.name} datasets; ${dataset} is ${task.name}`);
+      if (given(cmd, option.attributeName()))
+        throw new UserError(`${option.long}: applies to ${other.name} datasets; ${dataset} is ${task.name}`);
     }
   }
 }

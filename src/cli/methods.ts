@@ -12,12 +12,18 @@ export function register(program: Command): void {
       const list = METHOD_DEFINITIONS.map((d) => ({
         name: d.name,
         summary: d.summary,
-        params: Object.entries(d.params).map(([name, spec]: [string, ParamSpec]) => ({ name, flag: flagOf(name), help: spec.help })),
+        params: Object.entries(d.params).map(([name, spec]: [string, ParamSpec]) => ({
+          name,
+          flag: flagOf(name),
+          help: spec.help,
+        })),
         ...(d.needs && { needs: d.needs }),
       }));
       if (o.json) return console.log(JSON.stringify(list, null, 2));
       for (const m of list) {
-        console.log(`${m.name}\n  ${m.summary}${m.needs ? ` (compose with a prompt that sets the ${m.needs.join(', ')})` : ''}`);
+        console.log(
+          `${m.name}\n  ${m.summary}${m.needs ? ` (compose with a prompt that sets the ${m.needs.join(', ')})` : ''}`,
+        );
         for (const p of m.params) console.log(`    ${p.flag.padEnd(20)} ${p.help}`);
       }
     });

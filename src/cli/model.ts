@@ -14,12 +14,17 @@ export function register(program: Command): void {
     .addOption(new Option('--arch <arch>', 'architecture').choices(ARCH_NAMES).makeOptionMandatory())
     .requiredOption('--out <dir>', 'folder to write (config.json, model.safetensors, vocab.json, merges.txt)')
     .option('--seed <n>', 'random seed', '0')
-    .option('--bpe <file>', "CLIP's bpe_simple_vocab_16e6.txt.gz: write CLIP's real vocabulary instead of a byte-level one")
+    .option(
+      '--bpe <file>',
+      "CLIP's bpe_simple_vocab_16e6.txt.gz: write CLIP's real vocabulary instead of a byte-level one",
+    )
     .action(async (o: { arch: ArchName; out: string; seed: string; bpe?: string }) => {
       const seed = Number(o.seed);
       if (!Number.isInteger(seed) || seed < 0) throw new UserError(`--seed ${o.seed}: expected a non-negative integer`);
       const c = await writeRandomModel({ arch: o.arch, seed, out: o.out, bpe: o.bpe });
-      console.log(`wrote ${o.arch} (vision ${c.vision.numLayers}x${c.vision.hiddenSize}, text ${c.text.numLayers}x${c.text.hiddenSize}, vocab ${c.text.vocabSize}) to ${o.out}`);
+      console.log(
+        `wrote ${o.arch} (vision ${c.vision.numLayers}x${c.vision.hiddenSize}, text ${c.text.numLayers}x${c.text.hiddenSize}, vocab ${c.text.vocabSize}) to ${o.out}`,
+      );
     });
 
   model
@@ -32,12 +37,16 @@ export function register(program: Command): void {
 
   model
     .command('import <dir>')
-    .description('register a Hugging Face CLIP folder (config.json, model.safetensors, vocab.json, merges.txt) under a name')
+    .description(
+      'register a Hugging Face CLIP folder (config.json, model.safetensors, vocab.json, merges.txt) under a name',
+    )
     .requiredOption('--name <name>', 'name to use with --model')
     .option('--force', 'replace a model already registered under --name')
     .action(async (dir: string, o: { name: string; force?: boolean }) => {
       const rec = await importModel(dir, o.name, { force: o.force });
-      console.log(`registered '${rec.name}' (${rec.arch}, sha256 ${rec.sha256.slice(0, 12)}, config ${rec.config_hash.slice(0, 8)}) from ${rec.source}`);
+      console.log(
+        `registered '${rec.name}' (${rec.arch}, sha256 ${rec.sha256.slice(0, 12)}, config ${rec.config_hash.slice(0, 8)}) from ${rec.source}`,
+      );
     });
 
   model
@@ -46,15 +55,25 @@ export function register(program: Command): void {
     .addOption(makeOption('json'))
     .action(async (o: { json?: boolean }) => {
       const listings = await listModels();
-      if (o.json) return console.log(JSON.stringify(listings.map((l) => ('record' in l ? l.record : l)), null, 2));
-      if (listings.length === 0) return console.log('no models registered (falip model tiny, or falip model import DIR --name NAME)');
+      if (o.json)
+        return console.log(
+          JSON.stringify(
+            listings.map((l) => ('record' in l ? l.record : l)),
+            null,
+            2,
+          ),
+        );
+      if (listings.length === 0)
+        return console.log('no models registered (falip model tiny, or falip model import DIR --name NAME)');
       for (const l of listings) {
         if ('problem' in l) {
           console.log(`${l.name.padEnd(16)} damaged: ${l.problem} (falip model import DIR --name ${l.name} --force)`);
           continue;
         }
         const r = l.record;
-        console.log(`${r.name.padEnd(16)} ${r.arch.padEnd(24)} ${r.sha256.slice(0, 12)} ${r.config_hash.slice(0, 8)}  ${r.source}`);
+        console.log(
+          `${r.name.padEnd(16)} ${r.arch.padEnd(24)} ${r.sha256.slice(0, 12)} ${r.config_hash.slice(0, 8)}  ${r.source}`,
+        );
       }
     });
 }

@@ -16,19 +16,44 @@ export interface OptionSpec {
 }
 
 export const SHARED_OPTIONS = {
-  model: { flags: '--model <name|dir>', help: 'registered model name or a Hugging Face CLIP folder', defaultValue: 'tiny' },
-  device: { flags: '--device <device>', help: 'execution provider: auto, cpu, cuda, cuda:K (GPU K, e.g. one shard per GPU) or webgpu', defaultValue: 'auto' },
-  precision: { flags: '--precision <p>', help: 'float type of the graphs: fp16 is for GPUs', defaultValue: 'fp32', choices: PRECISIONS },
+  model: {
+    flags: '--model <name|dir>',
+    help: 'registered model name or a Hugging Face CLIP folder',
+    defaultValue: 'tiny',
+  },
+  device: {
+    flags: '--device <device>',
+    help: 'execution provider: auto, cpu, cuda, cuda:K (GPU K, e.g. one shard per GPU) or webgpu',
+    defaultValue: 'auto',
+  },
+  precision: {
+    flags: '--precision <p>',
+    help: 'float type of the graphs: fp16 is for GPUs',
+    defaultValue: 'fp32',
+    choices: PRECISIONS,
+  },
   threads: { flags: '--threads <n>', help: 'CPU threads for inference (default: all cores)' },
   json: { flags: '--json', help: 'print machine-readable JSON on stdout instead of a table' },
-  limit: { flags: '--limit <n>', help: 'evaluate a seeded random subset of N samples per split (REC: refs, with all their sentences; classification: images; 3D: clouds), not the first N' },
+  limit: {
+    flags: '--limit <n>',
+    help: 'evaluate a seeded random subset of N samples per split (REC: refs, with all their sentences; classification: images; 3D: clouds), not the first N',
+  },
   sampleSeed: { flags: '--sample-seed <n>', help: 'seed of the --limit subset', defaultValue: '0' },
   out: { flags: '--out <dir>', help: 'results folder (default: results/<run name>-<run key hash>)' },
   split: { flags: '--split <names...>', help: "splits to evaluate, space- or comma-separated (default: the paper's)" },
   batchSize: { flags: '--batch-size <n>', help: 'requests per model call (default: 8 on CPU, 64 on GPUs)' },
-  method: { flags: '--method <names...>', help: 'methods, one row each, space- or comma-separated; compose with + (falip methods lists them)' },
-  shard: { flags: '--shard <K/N>', help: 'evaluate shard K (0-based) of N: the items whose id hashes to K, after --limit; put the shards together with falip merge' },
-  cache: { flags: '--cache <dir>', help: 'on-disk image-feature cache: re-running a table with one changed row recomputes only that row' },
+  method: {
+    flags: '--method <names...>',
+    help: 'methods, one row each, space- or comma-separated; compose with + (falip methods lists them)',
+  },
+  shard: {
+    flags: '--shard <K/N>',
+    help: 'evaluate shard K (0-based) of N: the items whose id hashes to K, after --limit; put the shards together with falip merge',
+  },
+  cache: {
+    flags: '--cache <dir>',
+    help: 'on-disk image-feature cache: re-running a table with one changed row recomputes only that row',
+  },
 } satisfies Record<string, OptionSpec>;
 
 export type SharedOptionName = keyof typeof SHARED_OPTIONS;
@@ -56,14 +81,18 @@ export function flagProperty(param: string): string {
 
 /** One `--<param>` per method parameter in the registry, with the parameter's own help; no defaults (a flag given is a value). */
 export function addMethodParamOptions(cmd: Command): Command {
-  for (const [name, spec] of allMethodParams()) cmd.addOption(new Option(`${flagOf(name)} ${spec.placeholder}`, `${spec.help}; applies to the methods that read it`));
+  for (const [name, spec] of allMethodParams())
+    cmd.addOption(
+      new Option(`${flagOf(name)} ${spec.placeholder}`, `${spec.help}; applies to the methods that read it`),
+    );
   return cmd;
 }
 
 /** Every task's own flags, with the task named in the help (tasks share no flag names: commander refuses a repeated flag). */
 export function addTaskOptions(cmd: Command): Command {
   for (const task of TASKS) {
-    for (const f of task.flags as readonly TaskFlag[]) cmd.addOption(optionOf({ ...f, help: `${f.help} [${task.name}]` }));
+    for (const f of task.flags as readonly TaskFlag[])
+      cmd.addOption(optionOf({ ...f, help: `${f.help} [${task.name}]` }));
   }
   return cmd;
 }
@@ -71,5 +100,8 @@ export function addTaskOptions(cmd: Command): Command {
 /** Lists from `--x a,b c` (commas and spaces both separate): one entry per item, empty ones dropped. */
 export function listValues(values: readonly string[] | string | undefined): string[] | undefined {
   if (values === undefined) return undefined;
-  return (typeof values === 'string' ? [values] : values).flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
+  return (typeof values === 'string' ? [values] : values)
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter((v) => v !== '');
 }

@@ -5,16 +5,28 @@ import { UserError } from '../util/errors.js';
 export function parseBox(flag: string, text: string): BoxXYWH {
   const fields = text.split(',').map((s) => s.trim());
   const parts = fields.map(Number);
-  if (parts.length !== 4 || fields.some((f) => f === '') || parts.some((n) => !Number.isFinite(n))) throw new UserError(`${flag} ${text}: expected x,y,w,h (4 numbers)`);
+  if (parts.length !== 4 || fields.some((f) => f === '') || parts.some((n) => !Number.isFinite(n)))
+    throw new UserError(`${flag} ${text}: expected x,y,w,h (4 numbers)`);
   return [parts[0]!, parts[1]!, parts[2]!, parts[3]!];
 }
 
-export function parseNumber(flag: string, text: string, check: (n: number) => boolean = Number.isFinite, expected = 'a number'): number {
+export function parseNumber(
+  flag: string,
+  text: string,
+  check: (n: number) => boolean = Number.isFinite,
+  expected = 'a number',
+): number {
   const n = Number(text);
-  if (text.trim() === '' || !Number.isFinite(n) || !check(n)) throw new UserError(`${flag} ${text}: expected ${expected}`);
+  if (text.trim() === '' || !Number.isFinite(n) || !check(n))
+    throw new UserError(`${flag} ${text}: expected ${expected}`);
   return n;
 }
 
-export function parseNumberList(flag: string, text: string, check?: (n: number) => boolean, expected?: string): number[] {
+export function parseNumberList(
+  flag: string,
+  text: string,
+  check?: (n: number) => boolean,
+  expected?: string,
+): number[] {
   return text.split(',').map((s) => parseNumber(flag, s.trim(), check, expected));
 }

@@ -18,7 +18,11 @@ export function startProgress(label: string, total: number, unit: string): Progr
   const rate = () => done / Math.max((performance.now() - t0) / 1000, 1e-9);
   if (process.stderr.isTTY) {
     const bar = new cliProgress.SingleBar(
-      { format: `${label} [{bar}] {value}/{total} ${unit} | {rate} ${unit}/s | ETA {eta_formatted}`, stream: process.stderr, hideCursor: true },
+      {
+        format: `${label} [{bar}] {value}/{total} ${unit} | {rate} ${unit}/s | ETA {eta_formatted}`,
+        stream: process.stderr,
+        hideCursor: true,
+      },
       cliProgress.Presets.shades_classic,
     );
     bar.start(total, 0, { rate: '0.0' });
@@ -38,7 +42,9 @@ export function startProgress(label: string, total: number, unit: string): Progr
       if (now - last >= PLAIN_INTERVAL_S * 1000 || done === total) {
         last = now;
         const eta = rate() > 0 ? (total - done) / rate() : 0;
-        process.stderr.write(`${label}: ${done}/${total} ${unit}, ${rate().toFixed(1)} ${unit}/s, ETA ${eta.toFixed(0)} s\n`);
+        process.stderr.write(
+          `${label}: ${done}/${total} ${unit}, ${rate().toFixed(1)} ${unit}/s, ETA ${eta.toFixed(0)} s\n`,
+        );
       }
     },
     stop() {},

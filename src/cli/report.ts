@@ -16,10 +16,19 @@ interface ReportFlags {
 export function register(program: Command): void {
   program
     .command('report <run_dir>')
-    .description('one self-contained HTML page of a results folder: the table beside the paper, the sweep plots, and example items with their boxes')
+    .description(
+      'one self-contained HTML page of a results folder: the table beside the paper, the sweep plots, and example items with their boxes',
+    )
     .option('--out <file>', 'the HTML file (default: <run_dir>/report.html)')
-    .option('--examples <n>', 'example items per table row: a seeded sample of its records, shown as 256 px thumbnails, paged (0 = none)', '60')
-    .option('--screenshot <file.png>', 'also render the page in headless Chromium (/usr/bin/chromium) and save a full-page screenshot')
+    .option(
+      '--examples <n>',
+      'example items per table row: a seeded sample of its records, shown as 256 px thumbnails, paged (0 = none)',
+      '60',
+    )
+    .option(
+      '--screenshot <file.png>',
+      'also render the page in headless Chromium (/usr/bin/chromium) and save a full-page screenshot',
+    )
     .addHelpText(
       'after',
       `
@@ -30,7 +39,8 @@ candidates, caption = the sentence. Classification cards: yellow = the image's b
 (the true class in bold green).`,
     )
     .action(async (dir: string, o: ReportFlags) => {
-      if (!(await stat(dir).catch(() => undefined))?.isDirectory()) throw new UserError(`${dir}: not a folder (give a results folder, e.g. results/eval-demo-…)`);
+      if (!(await stat(dir).catch(() => undefined))?.isDirectory())
+        throw new UserError(`${dir}: not a folder (give a results folder, e.g. results/eval-demo-…)`);
       const perRow = o.examples === '0' ? 0 : parsePositiveInt('--examples', o.examples);
       const out = o.out ?? path.join(dir, 'report.html');
       const model = await loadRunReport(dir, perRow);
@@ -42,7 +52,9 @@ candidates, caption = the sentence. Classification cards: yellow = the image's b
         const problems = await screenshotHtml(out, o.screenshot);
         const all = [...problems.consoleErrors, ...problems.pageErrors, ...problems.failedRequests];
         for (const p of all) process.stderr.write(`falip: report page: ${p}\n`);
-        console.log(`screenshot: ${o.screenshot}${all.length > 0 ? ` (${all.length} page problem(s), see stderr)` : ''}`);
+        console.log(
+          `screenshot: ${o.screenshot}${all.length > 0 ? ` (${all.length} page problem(s), see stderr)` : ''}`,
+        );
       }
     });
 }

@@ -19,7 +19,20 @@ export interface RunFlags extends EncoderFlags {
 }
 
 export function addRunOptions(cmd: Command): Command {
-  for (const name of ['model', 'device', 'threads', 'precision', 'batchSize', 'limit', 'sampleSeed', 'shard', 'out', 'cache', 'json'] as const) cmd.addOption(makeOption(name));
+  for (const name of [
+    'model',
+    'device',
+    'threads',
+    'precision',
+    'batchSize',
+    'limit',
+    'sampleSeed',
+    'shard',
+    'out',
+    'cache',
+    'json',
+  ] as const)
+    cmd.addOption(makeOption(name));
   return cmd;
 }
 
@@ -27,7 +40,10 @@ export function addRunOptions(cmd: Command): Command {
 function parseShard(text: string): { index: number; count: number } {
   const m = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(text);
   const [index, count] = m ? [Number(m[1]), Number(m[2])] : [NaN, NaN];
-  if (!m || count < 1 || index >= count) throw new UserError(`--shard ${text}: expected K/N with 0 ≤ K < N, e.g. 0/8 (shards are numbered from 0, like SLURM array ids)`);
+  if (!m || count < 1 || index >= count)
+    throw new UserError(
+      `--shard ${text}: expected K/N with 0 ≤ K < N, e.g. 0/8 (shards are numbered from 0, like SLURM array ids)`,
+    );
   return { index, count };
 }
 
@@ -44,7 +60,13 @@ export function samplingOf(flags: Pick<RunFlags, 'limit' | 'sampleSeed' | 'shard
  * Evaluates the table on an opened encoder with a progress bar. `sampling` is `samplingOf(flags)`,
  * parsed by the caller before any work so that bad sampling flags fail first.
  */
-export function runOpened(cfg: TableConfig, opened: OpenedEncoder, flags: RunFlags, sampling: Sampling, details?: Record<string, unknown>): Promise<RunTableResult> {
+export function runOpened(
+  cfg: TableConfig,
+  opened: OpenedEncoder,
+  flags: RunFlags,
+  sampling: Sampling,
+  details?: Record<string, unknown>,
+): Promise<RunTableResult> {
   return runTable(cfg, {
     ...(details && { details }),
     encoder: opened.encoder,
@@ -58,6 +80,11 @@ export function runOpened(cfg: TableConfig, opened: OpenedEncoder, flags: RunFla
 }
 
 /** Opens the shared encoder and evaluates the table (`sampling` as for `runOpened`: parsed before the model is opened). */
-export async function runTableWithFlags(cfg: TableConfig, flags: RunFlags, sampling: Sampling, details?: Record<string, unknown>): Promise<RunTableResult> {
+export async function runTableWithFlags(
+  cfg: TableConfig,
+  flags: RunFlags,
+  sampling: Sampling,
+  details?: Record<string, unknown>,
+): Promise<RunTableResult> {
   return runOpened(cfg, await openEncoder(flags), flags, sampling, details);
 }

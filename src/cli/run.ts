@@ -7,7 +7,9 @@ export function register(program: Command): void {
   addRunOptions(
     program
       .command('run <config>')
-      .description("evaluate a table config (configs/*.yaml): every row on every imported split, our number beside the paper's; re-running resumes"),
+      .description(
+        "evaluate a table config (configs/*.yaml): every row on every imported split, our number beside the paper's; re-running resumes",
+      ),
   ).action(async (file: string, flags: RunFlags) => {
     const cfg = await readTableConfig(file);
     printTableResult(await runTableWithFlags(cfg, flags, samplingOf(flags)), flags.json);

@@ -33,7 +33,8 @@ const MASK_FORMS: readonly MaskForm[] = ['a', 'b', 'c'];
 function parseForms(text: string): MaskForm[] {
   return text.split(',').map((s) => {
     const form = s.trim();
-    if (!(MASK_FORMS as readonly string[]).includes(form)) throw new UserError(`--form ${text}: expected a comma-separated list of ${MASK_FORMS.join(', ')}`);
+    if (!(MASK_FORMS as readonly string[]).includes(form))
+      throw new UserError(`--form ${text}: expected a comma-separated list of ${MASK_FORMS.join(', ')}`);
     return form as MaskForm;
   });
 }
@@ -50,16 +51,20 @@ function axesFromFlags(f: SweepFlags): SweepAxes {
 export function bestSetting(rows: readonly SweepRowResult[]): BestSetting | null {
   let best: BestSetting | null = null;
   for (const r of rows) {
-    if (r.accuracy !== null && (best === null || r.accuracy > best.accuracy)) best = { row: r.key, label: r.label, accuracy: r.accuracy };
+    if (r.accuracy !== null && (best === null || r.accuracy > best.accuracy))
+      best = { row: r.key, label: r.label, accuracy: r.accuracy };
   }
   return best;
 }
 
 /** `--fail-below`: a sweep whose best setting stays under `minAccuracy` percent fails the check. */
 export function checkFailBelow(best: BestSetting | null, minAccuracy: number): void {
-  if (best === null) throw new CheckFailed(`--fail-below ${minAccuracy}: no setting has an accuracy (are the splits imported?)`);
+  if (best === null)
+    throw new CheckFailed(`--fail-below ${minAccuracy}: no setting has an accuracy (are the splits imported?)`);
   if (best.accuracy < minAccuracy) {
-    throw new CheckFailed(`best setting ${best.row} (${best.label}) reaches ${best.accuracy.toFixed(1)}%, below --fail-below ${minAccuracy}`);
+    throw new CheckFailed(
+      `best setting ${best.row} (${best.label}) reaches ${best.accuracy.toFixed(1)}%, below --fail-below ${minAccuracy}`,
+    );
   }
 }
 
@@ -75,11 +80,17 @@ function collectLayers(spec: string, previous: string[] | undefined): string[] {
 export function register(program: Command): void {
   const cmd = program
     .command('sweep <dataset>')
-    .description("evaluate FALIP over a grid of α × σ × layers × form in one run, plot accuracy against α and σ beside the paper's curves")
+    .description(
+      "evaluate FALIP over a grid of α × σ × layers × form in one run, plot accuracy against α and σ beside the paper's curves",
+    )
     .addOption(makeOption('split'))
     .option('--alpha <list>', 'mask peak values α, comma-separated, e.g. 0.05,0.1,0.2 (default 0.2)')
     .option('--sigma <list>', 'Gaussian σ values in tokens, comma-separated, e.g. 1,100,300 (default 100)')
-    .option('--layers <spec>', "1-based layers that get the mask, one selection per flag: --layers 9-12 --layers 1,3,5-7 (default: the last 4)", collectLayers)
+    .option(
+      '--layers <spec>',
+      '1-based layers that get the mask, one selection per flag: --layers 9-12 --layers 1,3,5-7 (default: the last 4)',
+      collectLayers,
+    )
     .option('--form <list>', 'mask forms, comma-separated from a, b, c (default a)')
     .option('--fail-below <acc>', "exit 1 when the best setting's accuracy (%, mean over the splits) is below this");
   addTaskOptions(cmd);
@@ -94,18 +105,42 @@ export function register(program: Command): void {
     const paper = paperCurves ? await readPaperSweeps() : undefined;
     await d.dataset.ensure?.();
     // The headline is the mean over the splits: only imported ones count (a missing one is named on stderr).
-    const splits = await requireSomeSplit(dataset, d, splitsOf(d, f.split), (imported) => `the sweep runs on ${imported.join(', ')}`);
-    const cfg = sweepConfig({ dataset, splits, task: d.task, options: d.task.rowOptionsFromFlags(f as unknown as Record<string, unknown>), axes }, paper && paperNumbersAt(paper));
+    const splits = await requireSomeSplit(
+      dataset,
+      d,
+      splitsOf(d, f.split),
+      (imported) => `the sweep runs on ${imported.join(', ')}`,
+    );
+    const cfg = sweepConfig(
+      {
+        dataset,
+        splits,
+        task: d.task,
+        options: d.task.rowOptionsFromFlags(f as unknown as Record<string, unknown>),
+        axes,
+      },
+      paper && paperNumbersAt(paper),
+    );
     const sweep: SweepDetails = { axes, subject: plotSubject(dataset, splits), paperCurves };
     const result = await runTableWithFlags(cfg, f, sampling, { sweep });
     const { rows, plots } = await writeSweepResults(result.dir, result.table, sweep);
     const best = bestSetting(rows);
     if (f.json) {
-      console.log(JSON.stringify({ dir: result.dir, best: best && { row: best.row, accuracy: best.accuracy }, rows, plots }, null, 2));
+      console.log(
+        JSON.stringify(
+          { dir: result.dir, best: best && { row: best.row, accuracy: best.accuracy }, rows, plots },
+          null,
+          2,
+        ),
+      );
     } else {
       printTableResult(result, false);
       for (const p of plots) console.log(`plot: ${p}`);
-      console.log(best ? `best: ${best.label} (${best.row}): ${best.accuracy.toFixed(1)}%` : 'best: none (no setting was evaluated)');
+      console.log(
+        best
+          ? `best: ${best.label} (${best.row}): ${best.accuracy.toFixed(1)}%`
+          : 'best: none (no setting was evaluated)',
+      );
     }
     if (failBelow !== undefined) checkFailBelow(best, failBelow);
   });

@@ -15,6 +15,8 @@ export function printTableResult(result: PrintableResult, json: boolean | undefi
   console.log(`\nresults: ${result.dir}${result.resumed ? ' (resumed)' : ''}`);
   if (result.timing) {
     const t = result.timing;
-    process.stderr.write(`evaluated in ${t.seconds.toFixed(1)} s; encoder busy ${(100 * t.encoderBusyShare).toFixed(0)}% of it (${t.batches} batches)\n`);
+    process.stderr.write(
+      `evaluated in ${t.seconds.toFixed(1)} s; encoder busy ${(100 * t.encoderBusyShare).toFixed(0)}% of it (${t.batches} batches)\n`,
+    );
   }
 }

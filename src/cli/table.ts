@@ -28,10 +28,12 @@ interface ResultsFolder {
 async function readResultsFolder(dir: string): Promise<ResultsFolder> {
   const runJson = await readRunJson(path.join(dir, 'run.json'));
   const file = path.join(dir, 'records.jsonl');
-  if (!runJson || !existsSync(file)) throw new UserError(`${dir}: not a falip results folder (no run.json and records.jsonl)`);
+  if (!runJson || !existsSync(file))
+    throw new UserError(`${dir}: not a falip results folder (no run.json and records.jsonl)`);
   const key = runJson.key as { rows?: RunRowKey[] };
   const vision = (runJson.details as { model?: { vision?: VisionConfig } } | undefined)?.model?.vision;
-  if (!key.rows || !vision) throw new UserError(`${dir}/run.json: has no rows or model geometry (made by an older falip?)`);
+  if (!key.rows || !vision)
+    throw new UserError(`${dir}/run.json: has no rows or model geometry (made by an older falip?)`);
   return { dir, rows: new Map(key.rows.map((r) => [r.key, r])), vision, records: (await RecordLog.open(file)).all() };
 }
 
@@ -43,9 +45,12 @@ function difference(ran: RunRowKey, paper: RunRowKey): string {
   const diffs = ran.methods.flatMap((m, i) =>
     Object.keys(m.params)
       .filter((k) => canonicalJson(m.params[k]) !== canonicalJson(paper.methods[i]!.params[k]))
-      .map((k) => `${m.name} ${k} ${JSON.stringify(m.params[k])} (paper ${JSON.stringify(paper.methods[i]!.params[k])})`),
+      .map(
+        (k) => `${m.name} ${k} ${JSON.stringify(m.params[k])} (paper ${JSON.stringify(paper.methods[i]!.params[k])})`,
+      ),
   );
-  if (canonicalJson(ran.options) !== canonicalJson(paper.options)) diffs.push(`options ${canonicalJson(ran.options)} (paper ${canonicalJson(paper.options)})`);
+  if (canonicalJson(ran.options) !== canonicalJson(paper.options))
+    diffs.push(`options ${canonicalJson(ran.options)} (paper ${canonicalJson(paper.options)})`);
   return diffs.join(', ');
 }
 
@@ -53,7 +58,10 @@ function difference(ran: RunRowKey, paper: RunRowKey): string {
  * Which rows' paper numbers apply to what the folders hold: a row keeps the paper's number only if the
  * folder that ran it used the same methods, parameters and options on a model of the paper's geometry.
  */
-function withheldRows(cfg: TableConfig, folders: readonly ResultsFolder[]): { withheld: Set<string>; reasons: string[] } {
+function withheldRows(
+  cfg: TableConfig,
+  folders: readonly ResultsFolder[],
+): { withheld: Set<string>; reasons: string[] } {
   const withheld = new Set<string>();
   const reasons: string[] = [];
   for (const row of cfg.rows) {
@@ -99,7 +107,10 @@ export function register(program: Command): void {
   program
     .command('table <config>')
     .description('re-render a table config from existing results folders without recomputing anything')
-    .requiredOption('--from <dirs...>', 'results folders whose records.jsonl fill the table (rows and columns matched by key)')
+    .requiredOption(
+      '--from <dirs...>',
+      'results folders whose records.jsonl fill the table (rows and columns matched by key)',
+    )
     .option('--out <dir>', 'also write table.csv, table.md and metrics.json there')
     .addOption(makeOption('json'))
     .action(async (file: string, o: { from: string[]; out?: string; json?: boolean }) => {
@@ -108,8 +119,14 @@ export function register(program: Command): void {
       const folders = await Promise.all(o.from.map(readResultsFolder));
       const records = collectRecords(folders);
       const { withheld, reasons } = withheldRows(cfg, folders);
-      const footnotes = [...cfg.footnotes, ...reasons, `Rendered from ${o.from.join(', ')} (see each run.json for methods, model and seeds).`];
-      const table = buildResultsTable(tableSpecOf(cfg, task, footnotes, withheld), records, { statuses: statusesOf(cfg, []) });
+      const footnotes = [
+        ...cfg.footnotes,
+        ...reasons,
+        `Rendered from ${o.from.join(', ')} (see each run.json for methods, model and seeds).`,
+      ];
+      const table = buildResultsTable(tableSpecOf(cfg, task, footnotes, withheld), records, {
+        statuses: statusesOf(cfg, []),
+      });
       if (o.out) {
         await mkdir(o.out, { recursive: true });
         await writeTableFiles(o.out, table, records.length);

@@ -51,15 +51,30 @@ export function register(program: Command): void {
   const viz = program.command('viz').description("figures of what CLIP's image encoder attends to");
   const attention = viz
     .command('attention')
-    .description('CLS attention over the patch grid (and, with --text, the text-directed score map), methods side by side')
+    .description(
+      'CLS attention over the patch grid (and, with --text, the text-directed score map), methods side by side',
+    )
     .addOption(makeOption('model'))
     .addOption(makeOption('device'))
     .addOption(makeOption('threads'))
     .requiredOption('--image <file>', 'image file (JPEG, PNG, WebP, ...)')
     .option('--box <x,y,w,h>', 'region in original pixels (needed by every method but plain)')
-    .addOption(new Option('--method <names...>', 'methods, one column each, space- or comma-separated (default: plain,falip,redcircle with --box, plain without)'))
-    .addOption(new Option('--show-layers <selections...>', 'layers to draw, 1-based ("9-12", "1,3,5-7", "last 4", "all"); one figure per selection').default(['last 4'], 'last 4'))
-    .option('--show-heads <heads>', 'heads drawn one by one below each layer\'s head mean, 1-based (e.g. "1,3"); the text map sums these heads (default: the mean only; all heads in the text map)')
+    .addOption(
+      new Option(
+        '--method <names...>',
+        'methods, one column each, space- or comma-separated (default: plain,falip,redcircle with --box, plain without)',
+      ),
+    )
+    .addOption(
+      new Option(
+        '--show-layers <selections...>',
+        'layers to draw, 1-based ("9-12", "1,3,5-7", "last 4", "all"); one figure per selection',
+      ).default(['last 4'], 'last 4'),
+    )
+    .option(
+      '--show-heads <heads>',
+      'heads drawn one by one below each layer\'s head mean, 1-based (e.g. "1,3"); the text map sums these heads (default: the mean only; all heads in the text map)',
+    )
     .option('--text <caption>', 'also draw the text-directed map of this caption (e.g. "a photo of a red square")')
     .requiredOption('--out <dir>', 'folder for the figures and viz.json');
   addMethodParamOptions(attention)
@@ -84,13 +99,31 @@ export function register(program: Command): void {
         return layers;
       });
       const heads = o.showHeads === undefined ? [] : parseLayers(o.showHeads, v.numHeads, 'heads');
-      const text = o.text === undefined ? undefined : { caption: o.text, embeds: await encoder.text(tokenizer.encode(o.text, encoder.config.text.contextLength)) };
+      const text =
+        o.text === undefined
+          ? undefined
+          : {
+              caption: o.text,
+              embeds: await encoder.text(tokenizer.encode(o.text, encoder.config.text.contextLength)),
+            };
 
-      const result = await attentionMaps({ encoder, image, key: path.resolve(o.image), box, methods, layerSelections, heads, text });
+      const result = await attentionMaps({
+        encoder,
+        image,
+        key: path.resolve(o.image),
+        box,
+        methods,
+        layerSelections,
+        heads,
+        text,
+      });
       await mkdir(o.out, { recursive: true });
       const files: string[] = [];
       for (const [stem, figure] of result.figures) {
-        for (const [ext, data] of [['svg', figure.svg], ['png', figure.png]] as const) {
+        for (const [ext, data] of [
+          ['svg', figure.svg],
+          ['png', figure.png],
+        ] as const) {
           const file = path.join(o.out, `${stem}.${ext}`);
           await writeFileAtomic(file, data);
           files.push(file);
@@ -111,11 +144,15 @@ export function register(program: Command): void {
       for (const selection of result.attention) {
         console.log(`layers ${selection.layers}: share of CLS attention inside the box (head mean)`);
         for (const p of selection.panels.filter((x) => x.head === 'mean')) {
-          console.log(`  layer ${String(p.layer).padStart(2)}  ${p.method.padEnd(18)} ${p.in_box === null ? '  –' : `${(100 * p.in_box).toFixed(1).padStart(5)}%`}`);
+          console.log(
+            `  layer ${String(p.layer).padStart(2)}  ${p.method.padEnd(18)} ${p.in_box === null ? '  –' : `${(100 * p.in_box).toFixed(1).padStart(5)}%`}`,
+          );
         }
       }
       for (const t of result.text?.maps ?? []) {
-        console.log(`text map ${t.method}, layers ${t.layers}, heads ${t.heads}: ${t.shown_heads_share.toFixed(3)} of score ${t.score.toFixed(3)} (all heads ${t.all_heads_share.toFixed(3)}, other terms ${t.other_terms.toFixed(3)})`);
+        console.log(
+          `text map ${t.method}, layers ${t.layers}, heads ${t.heads}: ${t.shown_heads_share.toFixed(3)} of score ${t.score.toFixed(3)} (all heads ${t.all_heads_share.toFixed(3)}, other terms ${t.other_terms.toFixed(3)})`,
+        );
       }
       console.log(`\nfigures: ${[...files, summaryFile].join(', ')}`);
     });

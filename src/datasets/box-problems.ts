@@ -21,11 +21,16 @@ function formatBox(b: BoxXYWH): string {
  * and eval. A zero-area box is an error unless `zeroArea` says otherwise: REC keeps zero-area gold boxes
  * (as the reference, which never lets them compete) so that gold indices keep matching the source.
  */
-export function boxProblem(b: BoxXYWH, { width, height }: ImageSize, zeroArea: BoxProblem['severity'] = 'error'): BoxProblem | undefined {
+export function boxProblem(
+  b: BoxXYWH,
+  { width, height }: ImageSize,
+  zeroArea: BoxProblem['severity'] = 'error',
+): BoxProblem | undefined {
   if (!b.every(Number.isFinite)) return { severity: 'error', text: `box ${formatBox(b)} is not finite` };
   if (boxArea(b) === 0) return { severity: zeroArea, text: `zero-area box ${formatBox(b)}` };
   const [l, t, r, bt] = clampedCorners(b, width, height);
-  if (r <= l || bt <= t) return { severity: 'error', text: `box ${formatBox(b)} lies entirely outside the ${width}×${height} image` };
+  if (r <= l || bt <= t)
+    return { severity: 'error', text: `box ${formatBox(b)} lies entirely outside the ${width}×${height} image` };
   if (b[0] < 0 || b[1] < 0 || b[0] + b[2] > width || b[1] + b[3] > height) {
     return { severity: 'warning', text: `box ${formatBox(b)} extends outside the ${width}×${height} image` };
   }

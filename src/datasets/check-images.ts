@@ -36,7 +36,10 @@ export async function checkImages(uses: readonly ImageUse[], imageRoot: string):
         }
         return users
           .filter(({ sample }) => sample.width !== size.width || sample.height !== size.height)
-          .map(({ where, sample }) => `${where}: width/height: recorded ${sample.width}×${sample.height}, ${path} is ${size.width}×${size.height}`);
+          .map(
+            ({ where, sample }) =>
+              `${where}: width/height: recorded ${sample.width}×${sample.height}, ${path} is ${size.width}×${size.height}`,
+          );
       }),
     ),
   );

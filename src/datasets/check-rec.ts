@@ -2,7 +2,14 @@ import { checkManifestLines, type CheckReport } from './check-report.js';
 import { checkImages } from './check-images.js';
 import { join } from 'node:path';
 import { boxProblem } from './box-problems.js';
-import { countRecSamples, DATASET_INFO_FILE, firstRefOfEachImage, MANIFEST_FILE, readDatasetInfo, resolveImageRoot } from './dataset-info.js';
+import {
+  countRecSamples,
+  DATASET_INFO_FILE,
+  firstRefOfEachImage,
+  MANIFEST_FILE,
+  readDatasetInfo,
+  resolveImageRoot,
+} from './dataset-info.js';
 import { parseRecLine, sampleBoxes, type RecSample } from './rec-manifest.js';
 
 export interface PerImageStats {
@@ -44,7 +51,9 @@ export async function checkRecDataset(dir: string): Promise<RecCheckReport> {
   // Only meaningful when every line parsed; otherwise the skipped lines already explain the difference.
   const actual = countRecSamples(samples);
   if (errors.length === 0 && JSON.stringify(info.counts) !== JSON.stringify(actual)) {
-    warnings.push(`${join(dir, DATASET_INFO_FILE)}: counts: recorded ${JSON.stringify(info.counts)}, manifest has ${JSON.stringify(actual)}`);
+    warnings.push(
+      `${join(dir, DATASET_INFO_FILE)}: counts: recorded ${JSON.stringify(info.counts)}, manifest has ${JSON.stringify(actual)}`,
+    );
   }
   return { ok: errors.length === 0, errors, warnings, counts: countsOf(samples) };
 }
@@ -57,11 +66,16 @@ function countsOf(samples: readonly RecSample[]): CheckCounts {
     images: perImage.length,
     gold_per_image: stats(perImage.map((s) => s.gold.length)),
   };
-  if (perImage.some((s) => s.proposals)) counts.proposals_per_image = stats(perImage.map((s) => s.proposals?.length ?? 0));
+  if (perImage.some((s) => s.proposals))
+    counts.proposals_per_image = stats(perImage.map((s) => s.proposals?.length ?? 0));
   return counts;
 }
 
 function stats(values: readonly number[]): PerImageStats {
   if (values.length === 0) return { mean: 0, min: 0, max: 0 };
-  return { mean: values.reduce((a, b) => a + b, 0) / values.length, min: Math.min(...values), max: Math.max(...values) };
+  return {
+    mean: values.reduce((a, b) => a + b, 0) / values.length,
+    min: Math.min(...values),
+    max: Math.max(...values),
+  };
 }

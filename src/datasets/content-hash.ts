@@ -10,7 +10,11 @@ import { UserError } from '../util/errors.js';
  * image's file changes the hash; hashing the images' bytes themselves would take minutes on a full
  * split, and a same-size replacement of an image is not a case worth that cost.
  */
-export async function datasetContentHash(files: readonly string[], imageRoot: string, images: Iterable<string>): Promise<string> {
+export async function datasetContentHash(
+  files: readonly string[],
+  imageRoot: string,
+  images: Iterable<string>,
+): Promise<string> {
   const hash = createHash('sha256');
   for (const f of files) {
     hash.update(`${path.basename(f)}\0`);
@@ -23,13 +27,14 @@ export async function datasetContentHash(files: readonly string[], imageRoot: st
       limit(async () => {
         const file = path.resolve(imageRoot, name);
         const st = await stat(file).catch(() => undefined);
-        if (!st?.isFile()) throw new UserError(`${file}: image not found (re-import the dataset or check its image folder)`);
+        if (!st?.isFile())
+          throw new UserError(`${file}: image not found (re-import the dataset or check its image folder)`);
         return st.size;
       }),
     ),
   );
   names.forEach((name, i) => {
-hash.update(`\0${name}\0${sizes[i]}`);
-});
+    hash.update(`\0${name}\0${sizes[i]}`);
+  });
   return hash.digest('hex');
 }

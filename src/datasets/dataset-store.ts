@@ -3,7 +3,14 @@ import { join, resolve } from 'node:path';
 import { UserError } from '../util/errors.js';
 import { REPO_ROOT } from '../util/repo-paths.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
-import { CLASSES_FILE, DATASET_INFO_FILE, MANIFEST_FILE, readDatasetInfo, writeDatasetInfo, type DatasetInfo } from './dataset-info.js';
+import {
+  CLASSES_FILE,
+  DATASET_INFO_FILE,
+  MANIFEST_FILE,
+  readDatasetInfo,
+  writeDatasetInfo,
+  type DatasetInfo,
+} from './dataset-info.js';
 
 /** An imported dataset split on disk. */
 export interface StoredDataset {
@@ -20,8 +27,12 @@ export function datasetsRoot(): string {
 
 /** `<root>/<name>/<split>/`; both parts become folder names, so they must be plain names. */
 export function datasetDir(name: string, split: string, root: string = datasetsRoot()): string {
-  for (const [what, value] of [['dataset name', name], ['split', split]] as const) {
-    if (!/^[A-Za-z0-9][A-Za-z0-9+._-]*$/.test(value)) throw new UserError(`${what} "${value}": use letters, digits and + . _ - only`);
+  for (const [what, value] of [
+    ['dataset name', name],
+    ['split', split],
+  ] as const) {
+    if (!/^[A-Za-z0-9][A-Za-z0-9+._-]*$/.test(value))
+      throw new UserError(`${what} "${value}": use letters, digits and + . _ - only`);
   }
   return join(resolve(root), name, split);
 }
@@ -38,7 +49,11 @@ export async function listDatasets(root: string = datasetsRoot()): Promise<Store
   return found;
 }
 
-export async function requireDataset(name: string, split: string, root: string = datasetsRoot()): Promise<StoredDataset> {
+export async function requireDataset(
+  name: string,
+  split: string,
+  root: string = datasetsRoot(),
+): Promise<StoredDataset> {
   const dir = datasetDir(name, split, root);
   if (!(await isFile(join(dir, DATASET_INFO_FILE)))) {
     throw new UserError(`dataset ${name}/${split} is not imported (see falip data import --help)`);
@@ -51,7 +66,12 @@ export async function requireDataset(name: string, split: string, root: string =
  * dataset.json: a folder only counts as a dataset once dataset.json exists, so a crash mid-import
  * never leaves a half dataset that looks whole.
  */
-export async function writeDatasetFolder(dir: string, samples: readonly object[], info: DatasetInfo, classes?: object): Promise<void> {
+export async function writeDatasetFolder(
+  dir: string,
+  samples: readonly object[],
+  info: DatasetInfo,
+  classes?: object,
+): Promise<void> {
   await mkdir(dir, { recursive: true });
   await writeFileAtomic(join(dir, MANIFEST_FILE), samples.map((s) => `${JSON.stringify(s)}\n`).join(''));
   if (classes !== undefined) await writeFileAtomic(join(dir, CLASSES_FILE), `${JSON.stringify(classes, null, 2)}\n`);

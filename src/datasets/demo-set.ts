@@ -6,7 +6,18 @@ import { Rng } from '../util/rng.js';
 import { countRecSamples, MANIFEST_FILE, type DatasetInfo } from './dataset-info.js';
 import { datasetDir, datasetsRoot, writeDatasetFolder } from './dataset-store.js';
 import type { RecSample } from './rec-manifest.js';
-import { checkDemoOptions, COLOUR_NAMES, IMAGE_SIZES, randInt, renderShapesPng, shapeGrid, SHAPES, shuffle, writeStaged, type DrawnShape } from './demo-shapes.js';
+import {
+  checkDemoOptions,
+  COLOUR_NAMES,
+  IMAGE_SIZES,
+  randInt,
+  renderShapesPng,
+  shapeGrid,
+  SHAPES,
+  shuffle,
+  writeStaged,
+  type DrawnShape,
+} from './demo-shapes.js';
 
 export interface DemoSetOptions {
   /** Number of images (default 24). */
@@ -18,7 +29,10 @@ export interface DemoSetOptions {
 const PROPOSAL_JITTER = 3;
 
 /** Generates the synthetic `demo/val` REC set: coloured shapes on a plain background, described by colour, shape and position. */
-export async function writeDemoSet(outRoot: string = datasetsRoot(), opts: DemoSetOptions = {}): Promise<{ dir: string; info: DatasetInfo }> {
+export async function writeDemoSet(
+  outRoot: string = datasetsRoot(),
+  opts: DemoSetOptions = {},
+): Promise<{ dir: string; info: DatasetInfo }> {
   const imageCount = opts.images ?? 24;
   const seed = opts.seed ?? 0;
   checkDemoOptions(imageCount, seed);

@@ -21,18 +21,25 @@ const HEADER_READS_AT_ONCE = 8;
  * image, from its header, read once however often it is listed. The first missing or unreadable image
  * stops the import as `where: field: problem`, `where` being the first place that lists it.
  */
-export async function readImageSizes(images: readonly ListedImage[], root: string, field: string): Promise<Map<string, ImageSize>> {
+export async function readImageSizes(
+  images: readonly ListedImage[],
+  root: string,
+  field: string,
+): Promise<Map<string, ImageSize>> {
   const firstUse = new Map<string, string>();
   for (const { image, where } of images) if (!firstUse.has(image)) firstUse.set(image, where);
   const limit = pLimit(HEADER_READS_AT_ONCE);
   const entries = await Promise.all(
-    [...firstUse].map(([image, where]) => limit(async () => [image, await readImageSize(join(root, image), where, field)] as const)),
+    [...firstUse].map(([image, where]) =>
+      limit(async () => [image, await readImageSize(join(root, image), where, field)] as const),
+    ),
   );
   return new Map(entries);
 }
 
 export async function readImageSize(path: string, where: string, field: string): Promise<ImageSize> {
-  if (!(await stat(path).catch(() => undefined))?.isFile()) throw new UserError(`${where}: ${field}: image not found: ${path}`);
+  if (!(await stat(path).catch(() => undefined))?.isFile())
+    throw new UserError(`${where}: ${field}: image not found: ${path}`);
   const meta = await sharp(path)
     .metadata()
     .catch((err: Error) => {

@@ -8,4 +8,6 @@ export const boxSchema = z
   .transform((b): BoxXYWH => [b[0]!, b[1]!, b[2]!, b[3]!]);
 
 /** A classes.json text template: exactly one `{}`, the class name's slot. */
-export const templateSchema = z.string().refine((t) => t.split('{}').length === 2, 'expected exactly one {} (where the class name goes)');
+export const templateSchema = z
+  .string()
+  .refine((t) => t.split('{}').length === 2, 'expected exactly one {} (where the class name goes)');

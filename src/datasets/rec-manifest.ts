@@ -36,7 +36,10 @@ export async function readRecManifest(path: string): Promise<RecSample[]> {
 
 /** Every box of a sample with its manifest field (`gold[i].box`, `proposals[i]`), for checks that name the field. */
 export function sampleBoxes(sample: RecSample): (readonly [field: string, box: BoxXYWH])[] {
-  return [...sample.gold.map((g, i) => [`gold[${i}].box`, g.box] as const), ...(sample.proposals ?? []).map((b, i) => [`proposals[${i}]`, b] as const)];
+  return [
+    ...sample.gold.map((g, i) => [`gold[${i}].box`, g.box] as const),
+    ...(sample.proposals ?? []).map((b, i) => [`proposals[${i}]`, b] as const),
+  ];
 }
 
 /** The gold entries that are the referred object. */

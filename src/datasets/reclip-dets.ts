@@ -10,7 +10,10 @@ export type DetectionsByImage = ReadonlyMap<number, readonly BoxXYWH[]>;
 /** ReCLIP reads `Box(x=b[0], y=b[1], w=b[2], h=b[3])`; anything after (a score, a class) is ignored. */
 const detectionBox = z
   .array(z.unknown())
-  .refine((b) => b.length >= 4 && b.slice(0, 4).every((v) => typeof v === 'number' && Number.isFinite(v)), 'expected [x, y, w, h, ...] starting with 4 numbers')
+  .refine(
+    (b) => b.length >= 4 && b.slice(0, 4).every((v) => typeof v === 'number' && Number.isFinite(v)),
+    'expected [x, y, w, h, ...] starting with 4 numbers',
+  )
   .transform((b): BoxXYWH => [b[0] as number, b[1] as number, b[2] as number, b[3] as number]);
 
 const imageIdSchema = z.union([z.number(), z.string()]);
@@ -29,10 +32,11 @@ export async function readDetections(path: string): Promise<DetectionsByImage> {
   };
   if (Array.isArray(json)) {
     parseWith(listForm, json, path).forEach((d, i) => {
-add(d.image_id, `${path}: [${i}].image_id`, [d.box]);
-});
+      add(d.image_id, `${path}: [${i}].image_id`, [d.box]);
+    });
   } else {
-    for (const [key, boxes] of Object.entries(parseWith(dictForm, json, path))) add(key, `${path}: key "${key}"`, boxes);
+    for (const [key, boxes] of Object.entries(parseWith(dictForm, json, path)))
+      add(key, `${path}: key "${key}"`, boxes);
   }
   return byImage;
 }

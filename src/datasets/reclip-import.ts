@@ -61,7 +61,8 @@ interface ParsedLine {
 
 export async function importReclip(opts: ReclipImportOptions): Promise<ReclipImportResult> {
   const imageRoot = resolve(opts.images);
-  if (!(await stat(imageRoot).catch(() => undefined))?.isDirectory()) throw new UserError(`--images ${opts.images}: not a folder`);
+  if (!(await stat(imageRoot).catch(() => undefined))?.isDirectory())
+    throw new UserError(`--images ${opts.images}: not a folder`);
   const dir = datasetDir(opts.dataset, opts.split, opts.outRoot);
   const detections = opts.dets === undefined ? undefined : await readDetections(opts.dets);
 
@@ -78,7 +79,8 @@ export async function importReclip(opts: ReclipImportOptions): Promise<ReclipImp
   const samples = parsed.map(({ where, line, ref, image }): RecSample => {
     const id = String(ref.ref_id ?? line);
     const firstLine = seenIds.get(id);
-    if (firstLine !== undefined) throw new UserError(`${where}: ref_id: duplicate ref id ${id} (first on line ${firstLine})`);
+    if (firstLine !== undefined)
+      throw new UserError(`${where}: ref_id: duplicate ref id ${id} (first on line ${firstLine})`);
     seenIds.set(id, line);
 
     const { width, height } = sizes.get(image)!;
@@ -89,7 +91,8 @@ export async function importReclip(opts: ReclipImportOptions): Promise<ReclipImp
     });
     const target_ids = (Array.isArray(ref.ann_id) ? ref.ann_id : [ref.ann_id]).map(String);
     for (const t of target_ids) {
-      if (!gold.some((g) => g.id === t)) throw new UserError(`${where}: ann_id: ${t} is not the id of any entry of anns`);
+      if (!gold.some((g) => g.id === t))
+        throw new UserError(`${where}: ann_id: ${t} is not the id of any entry of anns`);
     }
     const sample: RecSample = {
       id,
@@ -104,8 +107,8 @@ export async function importReclip(opts: ReclipImportOptions): Promise<ReclipImp
       const boxes = detections.get(integerImageId(ref.image_id, `${where}: image_id`)) ?? [];
       if (boxes.length === 0) fallbackImages.add(image);
       boxes.forEach((b, i) => {
-reportBox(b, { width, height }, `${opts.dets}: image ${ref.image_id}: [${i}]`, warnings);
-});
+        reportBox(b, { width, height }, `${opts.dets}: image ${ref.image_id}: [${i}]`, warnings);
+      });
       // ReCLIP's fallback: with no detection the only candidate is the whole image.
       sample.proposals = boxes.length > 0 ? [...boxes] : [[0, 0, width, height]];
     }
@@ -152,14 +155,39 @@ export const reclipImporters: readonly DatasetImporter[] = RECLIP_DATASETS.map((
   task: 'rec',
   summary: `import a ${dataset} split from ReCLIP's jsonl (+ optional detector file) into <datasets>/${dataset}/<split>/`,
   options: [
-    { flags: '--reclip-jsonl <file>', help: `ReCLIP's ${dataset}_<split>.jsonl: one referred object per line, with anns, ann_id and sentences`, required: true },
-    { flags: '--dets <file>', help: `detector boxes for the prop setting (ReCLIP's ${dataset}_dets_dict.json); without it only the gold setting can run` },
-    { flags: '--images <dir>', help: 'folder holding the COCO train2014 images the jsonl file names point to', required: true },
-    { flags: '--split <name>', help: 'split name to store the import under, e.g. val, testA, testB, test', required: true },
+    {
+      flags: '--reclip-jsonl <file>',
+      help: `ReCLIP's ${dataset}_<split>.jsonl: one referred object per line, with anns, ann_id and sentences`,
+      required: true,
+    },
+    {
+      flags: '--dets <file>',
+      help: `detector boxes for the prop setting (ReCLIP's ${dataset}_dets_dict.json); without it only the gold setting can run`,
+    },
+    {
+      flags: '--images <dir>',
+      help: 'folder holding the COCO train2014 images the jsonl file names point to',
+      required: true,
+    },
+    {
+      flags: '--split <name>',
+      help: 'split name to store the import under, e.g. val, testA, testB, test',
+      required: true,
+    },
   ],
   async run(o, outRoot) {
-    const result = await importReclip({ dataset, jsonl: o.reclipJsonl!, dets: o.dets, images: o.images!, split: o.split!, outRoot });
-    const notes = result.fullImageFallbacks > 0 ? [`${result.fullImageFallbacks} image(s) without detections use the full image as their only proposal`] : [];
+    const result = await importReclip({
+      dataset,
+      jsonl: o.reclipJsonl!,
+      dets: o.dets,
+      images: o.images!,
+      split: o.split!,
+      outRoot,
+    });
+    const notes =
+      result.fullImageFallbacks > 0
+        ? [`${result.fullImageFallbacks} image(s) without detections use the full image as their only proposal`]
+        : [];
     return { dir: result.dir, info: result.info, notes, warnings: result.warnings };
   },
 }));

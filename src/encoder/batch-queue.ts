@@ -60,11 +60,15 @@ export class BatchQueue<Req, Res> {
       for (let next = this.nextBatch(); next; next = this.nextBatch()) {
         const [key, items] = next;
         try {
-          const results = await this.run(key, items.map((i) => i.req));
-          if (results.length !== items.length) throw new Error(`batch returned ${results.length} results for ${items.length} requests`);
+          const results = await this.run(
+            key,
+            items.map((i) => i.req),
+          );
+          if (results.length !== items.length)
+            throw new Error(`batch returned ${results.length} results for ${items.length} requests`);
           items.forEach((item, i) => {
-item.resolve(results[i]!);
-});
+            item.resolve(results[i]!);
+          });
         } catch (err) {
           // Only the requests of the failed batch learn about the error; the queue keeps going.
           for (const item of items) item.reject(err);

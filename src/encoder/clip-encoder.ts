@@ -78,7 +78,11 @@ export class ClipEncoder implements Encoder {
   ) {
     this.config = graphs.config;
     this.graphsRun = new GraphJobs((name) => this.session(name), this.lock, options.batchSize);
-    this.textQueue = new BatchQueue((_key, ids) => this.runText(ids), options.batchSize, () => 'text');
+    this.textQueue = new BatchQueue(
+      (_key, ids) => this.runText(ids),
+      options.batchSize,
+      () => 'text',
+    );
   }
 
   stats(): EncoderStats {
@@ -91,16 +95,37 @@ export class ClipEncoder implements Encoder {
     const attention = request.attention;
     const L = this.config.vision.numLayers;
     const first = attention ? firstGatedLayer(attention.gate, this.config.vision.numHeads) : -1;
-    if (!attention || first < 0) return this.embeds(this.visionJob({ from: 0, to: L, bias: false, capture: false }, { pixel_values: this.pixelFeed(pixels) }));
+    if (!attention || first < 0)
+      return this.embeds(
+        this.visionJob({ from: 0, to: L, bias: false, capture: false }, { pixel_values: this.pixelFeed(pixels) }),
+      );
     if (this.options.prefixSharing === false || first === 0 || request.edit) {
-      return this.embeds(this.visionJob({ from: 0, to: L, bias: true, biasFrom: first, capture: false }, { pixel_values: this.pixelFeed(pixels), ...this.biasFeeds(attention) }, attention));
+      return this.embeds(
+        this.visionJob(
+          { from: 0, to: L, bias: true, biasFrom: first, capture: false },
+          { pixel_values: this.pixelFeed(pixels), ...this.biasFeeds(attention) },
+          attention,
+        ),
+      );
     }
     if (isClsRowOnlyBias(attention.bias, visionTokens(this.config.vision))) {
       const pre = await this.clsRowPrefix(input, pixels, first);
-      return this.embeds(this.visionJob({ from: first, to: L, bias: true, capture: false, clsRowSplit: 'per-box' }, { ...pre, ...this.biasFeeds(attention) }, attention));
+      return this.embeds(
+        this.visionJob(
+          { from: first, to: L, bias: true, capture: false, clsRowSplit: 'per-box' },
+          { ...pre, ...this.biasFeeds(attention) },
+          attention,
+        ),
+      );
     }
     const hidden = await this.prefix(input, pixels, first);
-    return this.embeds(this.visionJob({ from: first, to: L, bias: true, capture: false }, { hidden_in: this.hiddenFeed(hidden), ...this.biasFeeds(attention) }, attention));
+    return this.embeds(
+      this.visionJob(
+        { from: first, to: L, bias: true, capture: false },
+        { hidden_in: this.hiddenFeed(hidden), ...this.biasFeeds(attention) },
+        attention,
+      ),
+    );
   }
 
   /**
@@ -115,7 +140,14 @@ export class ClipEncoder implements Encoder {
       const H = v.numHeads;
       const last = first === v.numLayers - 1;
       const outputs = [...(last ? [] : ['hidden_out']), 'cls_in', 'cls_logits', 'cls_values'];
-      const out = await this.graphsRun.submit(this.visionJob({ from: 0, to: first + 1, bias: false, capture: false, clsRowSplit: 'prefix' }, { pixel_values: this.pixelFeed(pixels) }, undefined, ...outputs));
+      const out = await this.graphsRun.submit(
+        this.visionJob(
+          { from: 0, to: first + 1, bias: false, capture: false, clsRowSplit: 'prefix' },
+          { pixel_values: this.pixelFeed(pixels) },
+          undefined,
+          ...outputs,
+        ),
+      );
       return {
         ...(!last && { hidden_in: this.hiddenFeed(out.hidden_out!) }),
         cls_in: { data: out.cls_in!, dims: [v.hiddenSize] },
@@ -154,7 +186,14 @@ export class ClipEncoder implements Encoder {
   private prefix(input: ImageInput, pixels: Float32Array, upTo: number): Promise<Float32Array> {
     return this.prefixes.get(`${upTo}|${input.key}`, async () => {
       this.prefixRuns++;
-      const out = await this.graphsRun.submit(this.visionJob({ from: 0, to: upTo, bias: false, capture: false }, { pixel_values: this.pixelFeed(pixels) }, undefined, 'hidden_out'));
+      const out = await this.graphsRun.submit(
+        this.visionJob(
+          { from: 0, to: upTo, bias: false, capture: false },
+          { pixel_values: this.pixelFeed(pixels) },
+          undefined,
+          'hidden_out',
+        ),
+      );
       return out.hidden_out!;
     });
   }
@@ -169,7 +208,11 @@ export class ClipEncoder implements Encoder {
         const pixels = await this.pixelsOf(input, request);
         const job = this.visionJob(
           { from: 0, to: v.numLayers, bias: true, capture: false, tokenScale: a.site },
-          { pixel_values: this.pixelFeed(pixels), ...this.biasFeeds(attention), token_scale: { data: a.scale, dims: [T] } },
+          {
+            pixel_values: this.pixelFeed(pixels),
+            ...this.biasFeeds(attention),
+            token_scale: { data: a.scale, dims: [T] },
+          },
           attention,
         );
         job.shared!.token_scale_gate = { data: this.layerGate(a.layers), dims: [v.numLayers] };
@@ -180,8 +223,15 @@ export class ClipEncoder implements Encoder {
         const [probs, out] = a.probabilitiesFrom === 'edited' ? [edited, original] : [original, edited];
         return this.embeds({
           graph: TWO_STREAM,
-          items: { pixel_values: this.pixelFeed(out), pixel_values_probs: this.pixelFeed(probs), ...this.biasFeeds(attention) },
-          shared: { bias_gate: this.gateFeed(attention), swap_gate: { data: this.layerGate(a.layers), dims: [v.numLayers] } },
+          items: {
+            pixel_values: this.pixelFeed(out),
+            pixel_values_probs: this.pixelFeed(probs),
+            ...this.biasFeeds(attention),
+          },
+          shared: {
+            bias_gate: this.gateFeed(attention),
+            swap_gate: { data: this.layerGate(a.layers), dims: [v.numLayers] },
+          },
           outputs: ['image_embeds'],
         });
       }
@@ -190,8 +240,16 @@ export class ClipEncoder implements Encoder {
           this.originalCaptures.get(input.key, async () => this.runCapture(await input.pixels(v.imageSize), undefined)),
           this.capture(input, request),
         ]);
-        const residual = unleashResidual(original, prompted, a.layers, a.headWeight, { L: v.numLayers, H: v.numHeads, D: v.hiddenSize });
-        return this.embeds({ graph: CLS_PROJECTION, items: { cls_residual: { data: residual, dims: [v.hiddenSize] } }, outputs: ['image_embeds'] });
+        const residual = unleashResidual(original, prompted, a.layers, a.headWeight, {
+          L: v.numLayers,
+          H: v.numHeads,
+          D: v.hiddenSize,
+        });
+        return this.embeds({
+          graph: CLS_PROJECTION,
+          items: { cls_residual: { data: residual, dims: [v.hiddenSize] } },
+          outputs: ['image_embeds'],
+        });
       }
     }
   }
@@ -199,15 +257,27 @@ export class ClipEncoder implements Encoder {
   private async runCapture(pixels: Float32Array, attention: AttentionBias | undefined): Promise<ClsCapture> {
     const a = attention ?? this.noAttention();
     const spec: VisionGraphSpec = { from: 0, to: this.config.vision.numLayers, bias: true, capture: true };
-    const out = await this.graphsRun.submit(this.visionJob(spec, { pixel_values: this.pixelFeed(pixels), ...this.biasFeeds(a) }, a, ...CAPTURE_OUTPUTS));
-    return { imageEmbeds: out.image_embeds!, clsResidual: out.cls_residual!, clsHeadOut: out.cls_head_out!, clsAttn: out.cls_attn! };
+    const out = await this.graphsRun.submit(
+      this.visionJob(spec, { pixel_values: this.pixelFeed(pixels), ...this.biasFeeds(a) }, a, ...CAPTURE_OUTPUTS),
+    );
+    return {
+      imageEmbeds: out.image_embeds!,
+      clsResidual: out.cls_residual!,
+      clsHeadOut: out.cls_head_out!,
+      clsAttn: out.cls_attn!,
+    };
   }
 
   private async embeds(job: GraphJob): Promise<Float32Array> {
     return (await this.graphsRun.submit(job)).image_embeds!;
   }
 
-  private visionJob(spec: VisionGraphSpec, items: Record<string, Feed>, attention?: AttentionBias, ...outputs: string[]): GraphJob {
+  private visionJob(
+    spec: VisionGraphSpec,
+    items: Record<string, Feed>,
+    attention?: AttentionBias,
+    ...outputs: string[]
+  ): GraphJob {
     return {
       graph: `vision:${JSON.stringify(spec)}`,
       items,
@@ -258,7 +328,13 @@ export class ClipEncoder implements Encoder {
   private session(graph: string): Promise<ort.InferenceSession> {
     let s = this.sessions.get(graph);
     if (!s) {
-      s = this.graphPath(graph).then((p) => createSession(p, { device: this.options.device, deviceId: this.options.deviceId, threads: this.options.threads }));
+      s = this.graphPath(graph).then((p) =>
+        createSession(p, {
+          device: this.options.device,
+          deviceId: this.options.deviceId,
+          threads: this.options.threads,
+        }),
+      );
       this.sessions.set(graph, s);
     }
     return s;
@@ -280,10 +356,10 @@ export class ClipEncoder implements Encoder {
     // Zero padding after EOT is inert: the causal mask keeps later positions out of the EOT feature.
     const ids = new BigInt64Array(texts.length * len);
     texts.forEach((t, b) => {
-t.forEach((id, i) => {
-ids[b * len + i] = BigInt(id);
-});
-});
+      t.forEach((id, i) => {
+        ids[b * len + i] = BigInt(id);
+      });
+    });
     const session = await this.session('text');
     const out = await this.lock.run(() => session.run({ input_ids: int64Tensor(ids, [texts.length, len]) }));
     return unstack(out.text_embeds!.data as Float32Array, texts.length, 'text graph');

@@ -16,7 +16,10 @@ function cudaProviderInstalled(): boolean {
   const require = createRequire(import.meta.url);
   const pkg = path.dirname(require.resolve('onnxruntime-node/package.json'));
   const bin = path.join(pkg, 'bin', 'napi-v6', `${process.platform}`, `${process.arch}`);
-  return existsSync(path.join(bin, 'libonnxruntime_providers_cuda.so')) || existsSync(path.join(bin, 'onnxruntime_providers_cuda.dll'));
+  return (
+    existsSync(path.join(bin, 'libonnxruntime_providers_cuda.so')) ||
+    existsSync(path.join(bin, 'onnxruntime_providers_cuda.dll'))
+  );
 }
 
 /** Picks the device: `auto` means CUDA when its provider is installed, else CPU. */
@@ -25,7 +28,8 @@ export function resolveDevice(choice: DeviceChoice): Device {
     case 'auto':
       return cudaProviderInstalled() ? 'cuda' : 'cpu';
     case 'cuda':
-      if (!cudaProviderInstalled()) throw new UserError(`--device cuda: the CUDA execution provider is not installed; ${CUDA_INSTALL_HINT}`);
+      if (!cudaProviderInstalled())
+        throw new UserError(`--device cuda: the CUDA execution provider is not installed; ${CUDA_INSTALL_HINT}`);
       return 'cuda';
     case 'cpu':
     case 'webgpu':

@@ -20,7 +20,8 @@ interface EntryHeader {
 /** An entry's data bytes (after the header line) when it can be used, else why it cannot. */
 function readEntry(bytes: Buffer, key: string, expectedLength: number): { data: Buffer } | { problem: string } {
   const magic = Buffer.from(MAGIC);
-  if (bytes.length < magic.length || !bytes.subarray(0, magic.length).equals(magic)) return { problem: 'not a falip feature file' };
+  if (bytes.length < magic.length || !bytes.subarray(0, magic.length).equals(magic))
+    return { problem: 'not a falip feature file' };
   const end = bytes.indexOf(0x0a, magic.length);
   if (end < 0) return { problem: 'truncated header' };
   let header: EntryHeader;
@@ -31,7 +32,8 @@ function readEntry(bytes: Buffer, key: string, expectedLength: number): { data: 
   }
   const data = bytes.subarray(end + 1);
   if (header.key !== key) return { problem: 'holds another key' };
-  if (header.dtype !== 'float32' || header.length !== expectedLength) return { problem: `holds ${header.length} ${header.dtype} values, expected ${expectedLength} float32` };
+  if (header.dtype !== 'float32' || header.length !== expectedLength)
+    return { problem: `holds ${header.length} ${header.dtype} values, expected ${expectedLength} float32` };
   if (data.length !== 4 * header.length) return { problem: `${data.length} data bytes, expected ${4 * header.length}` };
   if (sha256Hex(data) !== header.sha256) return { problem: 'checksum mismatch' };
   return { data };
@@ -97,9 +99,14 @@ export class FeatureCache {
     const header: EntryHeader = { key, dtype: 'float32', length: value.length, sha256: sha256Hex(data) };
     try {
       await mkdir(path.dirname(this.file(key)), { recursive: true });
-      await writeFileAtomic(this.file(key), Buffer.concat([Buffer.from(MAGIC), Buffer.from(`${JSON.stringify(header)}\n`), data]));
+      await writeFileAtomic(
+        this.file(key),
+        Buffer.concat([Buffer.from(MAGIC), Buffer.from(`${JSON.stringify(header)}\n`), data]),
+      );
     } catch (e) {
-      throw new UserError(`--cache ${this.dir}: cannot write (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+      throw new UserError(
+        `--cache ${this.dir}: cannot write (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+      );
     }
   }
 }

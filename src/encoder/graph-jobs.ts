@@ -44,7 +44,8 @@ function stack(parts: readonly Float32Array[]): Float32Array {
 
 /** Splits a batch output into per-request copies; a NaN means the model (or its input) is broken. */
 export function unstack(data: Float32Array, batch: number, what: string): Float32Array[] {
-  if (data.some((x) => Number.isNaN(x))) throw new UserError(`${what}: the model produced NaN (check the checkpoint's weights)`);
+  if (data.some((x) => Number.isNaN(x)))
+    throw new UserError(`${what}: the model produced NaN (check the checkpoint's weights)`);
   const n = data.length / batch;
   return Array.from({ length: batch }, (_, i) => data.slice(i * n, (i + 1) * n));
 }
@@ -72,7 +73,8 @@ export class GraphJobs {
     const first = jobs[0]!;
     const B = jobs.length;
     const feeds: Record<string, ort.Tensor> = {};
-    for (const [name, f] of Object.entries(first.items)) feeds[name] = floatTensor(stack(jobs.map((j) => j.items[name]!.data)), [B, ...f.dims]);
+    for (const [name, f] of Object.entries(first.items))
+      feeds[name] = floatTensor(stack(jobs.map((j) => j.items[name]!.data)), [B, ...f.dims]);
     for (const [name, f] of Object.entries(first.shared ?? {})) feeds[name] = floatTensor(f.data, [...f.dims]);
     const session = await this.sessionOf(first.graph);
     const out = await this.lock.run(() => session.run(feeds));

@@ -39,7 +39,8 @@ export class TensorImage implements ImageInput {
   ) {}
 
   async pixels(size: number): Promise<Float32Array> {
-    if (this.tensor.length !== 3 * size * size) throw new RangeError(`${this.key}: a tensor of ${this.tensor.length} values is not [3,${size},${size}]`);
+    if (this.tensor.length !== 3 * size * size)
+      throw new RangeError(`${this.key}: a tensor of ${this.tensor.length} values is not [3,${size},${size}]`);
     return this.tensor;
   }
 }

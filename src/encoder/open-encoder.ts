@@ -36,7 +36,8 @@ export function defaultBatchSize(device: Device): number {
 
 export function parsePositiveInt(flag: string, value: string): number {
   const n = Number(value);
-  if (!/^\s*\d+\s*$/.test(value) || !Number.isInteger(n) || n < 1) throw new UserError(`${flag} ${value}: expected a positive integer`);
+  if (!/^\s*\d+\s*$/.test(value) || !Number.isInteger(n) || n < 1)
+    throw new UserError(`${flag} ${value}: expected a positive integer`);
   return n;
 }
 
@@ -45,8 +46,10 @@ export function parsePositiveInt(flag: string, value: string): number {
  * node and widening the weights at load: as fast as fp32 and less accurate, so it is refused.
  */
 function checkPrecision(precision: Precision, device: Device): void {
-  if (precision === 'fp16' && device === 'cpu') throw new UserError('--precision fp16 is for GPUs (--device cuda or webgpu); the CPU path stays fp32');
-  if (precision === 'int8' && device !== 'cpu') throw new UserError(`--precision int8 is for the CPU (ORT's integer kernels); on --device ${device} use fp16`);
+  if (precision === 'fp16' && device === 'cpu')
+    throw new UserError('--precision fp16 is for GPUs (--device cuda or webgpu); the CPU path stays fp32');
+  if (precision === 'int8' && device !== 'cpu')
+    throw new UserError(`--precision int8 is for the CPU (ORT's integer kernels); on --device ${device} use fp16`);
 }
 
 /**
@@ -56,7 +59,10 @@ function checkPrecision(precision: Precision, device: Device): void {
 function batchSizeOf(flags: EncoderFlags, precision: Precision, device: Device): number {
   const given = flags.batchSize === undefined ? undefined : parsePositiveInt('--batch-size', flags.batchSize);
   if (precision === 'int8') {
-    if (given !== undefined && given > 1) throw new UserError(`--batch-size ${given}: int8 quantizes activations per model call, so results would depend on their batch-mates; int8 runs at batch size 1`);
+    if (given !== undefined && given > 1)
+      throw new UserError(
+        `--batch-size ${given}: int8 quantizes activations per model call, so results would depend on their batch-mates; int8 runs at batch size 1`,
+      );
     return 1;
   }
   return given ?? defaultBatchSize(device);
@@ -77,7 +83,10 @@ export async function openEncoder(flags: EncoderFlags): Promise<OpenedEncoder> {
   if (flags.model === TINY_MODEL) await ensureTinyModel();
   const resolved = await resolveModel(flags.model);
   const graphs = await ModelGraphs.open(resolved, { precision });
-  const tokenizer = await ClipTokenizer.fromFiles(path.join(resolved.sourceDir, 'vocab.json'), path.join(resolved.sourceDir, 'merges.txt'));
+  const tokenizer = await ClipTokenizer.fromFiles(
+    path.join(resolved.sourceDir, 'vocab.json'),
+    path.join(resolved.sourceDir, 'merges.txt'),
+  );
   const encoder = new ClipEncoder(graphs, {
     device,
     threads: flags.threads === undefined ? undefined : parsePositiveInt('--threads', flags.threads),

@@ -19,7 +19,8 @@ const PROVIDER_HINTS: Record<Exclude<Device, 'cpu'>, string> = {
 };
 
 export async function createSession(modelPath: string, opts: SessionOptions): Promise<ort.InferenceSession> {
-  const gpu: ort.InferenceSession.ExecutionProviderConfig = opts.device === 'cuda' && opts.deviceId !== undefined ? { name: 'cuda', deviceId: opts.deviceId } : opts.device;
+  const gpu: ort.InferenceSession.ExecutionProviderConfig =
+    opts.device === 'cuda' && opts.deviceId !== undefined ? { name: 'cuda', deviceId: opts.deviceId } : opts.device;
   const providers: ort.InferenceSession.ExecutionProviderConfig[] = opts.device === 'cpu' ? ['cpu'] : [gpu, 'cpu'];
   try {
     return await ort.InferenceSession.create(modelPath, {
@@ -33,7 +34,9 @@ export async function createSession(modelPath: string, opts: SessionOptions): Pr
   } catch (e) {
     if (opts.device !== 'cpu') {
       const reason = (e as Error).message.split('\n')[0]!.replace(/^.*?(Failed to get a WebGPU adapter)/, '$1');
-      throw new UserError(`--device ${opts.device}: cannot start the ${opts.device} execution provider (${reason})${PROVIDER_HINTS[opts.device]}`);
+      throw new UserError(
+        `--device ${opts.device}: cannot start the ${opts.device} execution provider (${reason})${PROVIDER_HINTS[opts.device]}`,
+      );
     }
     throw e;
   }

@@ -34,7 +34,8 @@ export function unleashResidual(
   const weights = typeof headWeights === 'number' ? Array<number>(H).fill(headWeights) : headWeights;
   if (weights.length !== H) throw new RangeError(`unleash: ${weights.length} head weights for ${H} heads`);
   for (const c of [original, prompted]) {
-    if (c.clsHeadOut.length !== L * H * D || c.clsResidual.length !== D) throw new RangeError('unleash: capture does not match the model dimensions');
+    if (c.clsHeadOut.length !== L * H * D || c.clsResidual.length !== D)
+      throw new RangeError('unleash: capture does not match the model dimensions');
   }
   const cls = Float64Array.from(prompted.clsResidual);
   for (const l of layers) {
@@ -43,7 +44,8 @@ export function unleashResidual(
       const extra = weights[h]! - 1;
       if (extra === 0) continue;
       const offset = (l * H + h) * D;
-      for (let d = 0; d < D; d++) cls[d]! += extra * (prompted.clsHeadOut[offset + d]! - original.clsHeadOut[offset + d]!);
+      for (let d = 0; d < D; d++)
+        cls[d]! += extra * (prompted.clsHeadOut[offset + d]! - original.clsHeadOut[offset + d]!);
     }
   }
   return Float32Array.from(cls);

@@ -25,11 +25,20 @@ export async function datasetTask(name: string): Promise<DatasetTask> {
     const info = await readDatasetInfo(path.join(dir, split)).catch(() => undefined);
     if (info) {
       const task = taskNamed(info.task);
-      return { task, dataset: { splits, label: name, importCommand: () => `falip data import ... (${DATASET_INFO_FILE} of ${name} says ${info.task})` } };
+      return {
+        task,
+        dataset: {
+          splits,
+          label: name,
+          importCommand: () => `falip data import ... (${DATASET_INFO_FILE} of ${name} says ${info.task})`,
+        },
+      };
     }
   }
   const known_ = TASKS.flatMap((t) => Object.keys(t.datasets));
-  throw new UserError(`dataset ${name}: not a dataset falip knows (${known_.join(', ')}) and nothing is imported under ${dir}`);
+  throw new UserError(
+    `dataset ${name}: not a dataset falip knows (${known_.join(', ')}) and nothing is imported under ${dir}`,
+  );
 }
 
 /**
@@ -37,7 +46,12 @@ export async function datasetTask(name: string): Promise<DatasetTask> {
  * command; when only some splits are imported, stderr names the others (eval keeps them in its table
  * as "not imported"; `whatRuns`, given the imported splits, ends each such line, e.g. what a sweep runs on).
  */
-export async function requireSomeSplit(name: string, d: DatasetTask, splits: readonly string[], whatRuns?: (imported: readonly string[]) => string): Promise<string[]> {
+export async function requireSomeSplit(
+  name: string,
+  d: DatasetTask,
+  splits: readonly string[],
+  whatRuns?: (imported: readonly string[]) => string,
+): Promise<string[]> {
   if (splits.length === 0) throw new UserError(`dataset ${name}: no split given`);
   const checks = await Promise.allSettled(splits.map((s) => requireDataset(name, s)));
   const missing = splits.filter((_, i) => checks[i]!.status === 'rejected');

@@ -24,7 +24,8 @@ function baseKey(key: unknown): Record<string, unknown> {
 async function readShard(dir: string): Promise<Shard> {
   const run = await readRunJson(path.join(dir, 'run.json'));
   const file = path.join(dir, 'records.jsonl');
-  if (!run || !existsSync(file)) throw new UserError(`${dir}: not a falip results folder (no run.json and records.jsonl)`);
+  if (!run || !existsSync(file))
+    throw new UserError(`${dir}: not a falip results folder (no run.json and records.jsonl)`);
   const shard = (run.key as { shard?: { index: number; count: number } }).shard;
   if (!shard) throw new UserError(`${dir}: not a shard (made without --shard K/N)`);
   return { dir, run, ...shard, records: (await RecordLog.open(file)).all() };
@@ -49,17 +50,30 @@ export async function mergeShards(dirs: readonly string[], out: string): Promise
   const first = shards[0]!;
   const base = configHash(baseKey(first.run.key));
   for (const s of shards) {
-    if (configHash(baseKey(s.run.key)) !== base) throw new UserError(`${s.dir}: another run than ${first.dir} (run key ${configHash(baseKey(s.run.key))} vs ${base}: model, data, sampling or methods differ)`);
-    if (s.count !== first.count) throw new UserError(`${s.dir}: shard ${s.index}/${s.count}, but ${first.dir} is one of ${first.count}`);
+    if (configHash(baseKey(s.run.key)) !== base)
+      throw new UserError(
+        `${s.dir}: another run than ${first.dir} (run key ${configHash(baseKey(s.run.key))} vs ${base}: model, data, sampling or methods differ)`,
+      );
+    if (s.count !== first.count)
+      throw new UserError(`${s.dir}: shard ${s.index}/${s.count}, but ${first.dir} is one of ${first.count}`);
   }
   for (let k = 0; k < first.count; k++) {
     const copies = shards.filter((s) => s.index === k);
-    if (copies.length === 0) throw new UserError(`shard ${k}/${first.count} is missing (given: ${shards.map((s) => s.index).sort((a, b) => a - b).join(', ')})`);
-    if (copies.length > 1) throw new UserError(`shard ${k}/${first.count} is given twice: ${copies.map((s) => s.dir).join(' and ')}`);
+    if (copies.length === 0)
+      throw new UserError(
+        `shard ${k}/${first.count} is missing (given: ${shards
+          .map((s) => s.index)
+          .sort((a, b) => a - b)
+          .join(', ')})`,
+      );
+    if (copies.length > 1)
+      throw new UserError(`shard ${k}/${first.count} is given twice: ${copies.map((s) => s.dir).join(' and ')}`);
   }
   for (const s of shards) {
     if (!s.run.complete || s.run.complete.items !== s.records.length) {
-      throw new UserError(`${s.dir}: shard ${s.index}/${s.count} is incomplete (${s.records.length} of ${s.run.complete?.items ?? 'its'} records): re-run its command to finish it`);
+      throw new UserError(
+        `${s.dir}: shard ${s.index}/${s.count} is incomplete (${s.records.length} of ${s.run.complete?.items ?? 'its'} records): re-run its command to finish it`,
+      );
     }
   }
   const seen = new Map<string, string>();
@@ -68,7 +82,10 @@ export async function mergeShards(dirs: readonly string[], out: string): Promise
     for (const r of s.records) {
       const key = JSON.stringify([r.row, r.column, r.id]);
       const other = seen.get(key);
-      if (other) throw new UserError(`${s.dir}: record row "${r.row}", column "${r.column}", id "${r.id}" is also in ${other}: the shards overlap`);
+      if (other)
+        throw new UserError(
+          `${s.dir}: record row "${r.row}", column "${r.column}", id "${r.id}" is also in ${other}: the shards overlap`,
+        );
       seen.set(key, s.dir);
       keyed.push({ key, record: r });
     }
@@ -77,7 +94,13 @@ export async function mergeShards(dirs: readonly string[], out: string): Promise
   keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   const records = keyed.map((k) => k.record);
   const details = { ...(first.run.details ?? {}), merged_from: shards.map((s) => s.dir) };
-  const run = await openRunFolder({ name: first.run.name, runKey: baseKey(first.run.key), details, out, provenance: { merged_shards: first.count } });
+  const run = await openRunFolder({
+    name: first.run.name,
+    runKey: baseKey(first.run.key),
+    details,
+    out,
+    provenance: { merged_shards: first.count },
+  });
   try {
     if (run.records.all().length > 0) throw new UserError(`${out}: already holds records; merge into an empty --out`);
     const render = (details as { render?: RenderDetails }).render;

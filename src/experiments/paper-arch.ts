@@ -13,7 +13,10 @@ export const PAPER_ARCHS = {
 
 export type PaperArch = keyof typeof PAPER_ARCHS;
 
-export function matchesPaperArch(v: Pick<VisionConfig, 'patchSize' | 'imageSize' | 'numLayers'>, arch: PaperArch): boolean {
+export function matchesPaperArch(
+  v: Pick<VisionConfig, 'patchSize' | 'imageSize' | 'numLayers'>,
+  arch: PaperArch,
+): boolean {
   const a = PAPER_ARCHS[arch];
   return v.patchSize === a.patchSize && v.imageSize === a.imageSize && v.numLayers === a.numLayers;
 }

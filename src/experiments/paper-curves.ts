@@ -47,14 +47,18 @@ export function paperCurve(rows: readonly PaperSweepRow[]): PlotSeries {
 /** The paper reports its sweeps on REC with gold boxes, without P, and everything but the swept value at FALIP's defaults. */
 function atPaperFixedSettings(p: SweepPoint, options: unknown): boolean {
   const o = options as { setting?: string; subtract?: unknown };
-  return o.setting === 'gold' && o.subtract === undefined && p.form === 'a' && (p.layers === null || p.layers === '9-12');
+  return (
+    o.setting === 'gold' && o.subtract === undefined && p.form === 'a' && (p.layers === null || p.layers === '9-12')
+  );
 }
 
 /** Looks a grid point up in Table 10 (σ 100) or Table 11 (α 0.2); no numbers where the paper has no such row. */
 export function paperNumbersAt(sweeps: PaperSweeps): PaperNumbersAt {
   return (p, options) => {
     if (!atPaperFixedSettings(p, options)) return {};
-    const row = (p.sigma === 100 && sweeps.alpha.find((r) => r.x === p.alpha)) || (p.alpha === 0.2 && sweeps.sigma.find((r) => r.x === p.sigma));
+    const row =
+      (p.sigma === 100 && sweeps.alpha.find((r) => r.x === p.alpha)) ||
+      (p.alpha === 0.2 && sweeps.sigma.find((r) => r.x === p.sigma));
     return row ? row.paper : {};
   };
 }

@@ -11,7 +11,10 @@ export const CONFIG_DIR = path.join(REPO_ROOT, 'configs');
 
 /** What makes two rows the same experiment: their methods with resolved parameters, and the task's options. */
 export function sameExperiment(a: RunRowKey, b: RunRowKey): boolean {
-  return canonicalJson({ methods: a.methods, options: a.options }) === canonicalJson({ methods: b.methods, options: b.options });
+  return (
+    canonicalJson({ methods: a.methods, options: a.options }) ===
+    canonicalJson({ methods: b.methods, options: b.options })
+  );
 }
 
 /** One paper row as it would run on a model: its run key and the paper's numbers. */
@@ -23,12 +26,18 @@ export interface PaperRow {
 
 /** The paper's rows of a task that apply to a model of this geometry, built on it. */
 export async function paperRowsFor(task: AnyTask, vision: VisionConfig, configDir = CONFIG_DIR): Promise<PaperRow[]> {
-  const configs: TableConfig[] = await Promise.all(task.paperConfigs.map((f) => readTableConfig(path.join(configDir, f))));
+  const configs: TableConfig[] = await Promise.all(
+    task.paperConfigs.map((f) => readTableConfig(path.join(configDir, f))),
+  );
   return configs
     .filter((cfg) => matchesPaperArch(vision, cfg.arch))
     .flatMap((cfg) => {
       const built = taskRowsOf(cfg, vision);
-      return built.map((row) => ({ config: cfg.name, key: rowKeyOf(row), paper: cfg.rows.find((r) => r.key === row.key)!.paper }));
+      return built.map((row) => ({
+        config: cfg.name,
+        key: rowKeyOf(row),
+        paper: cfg.rows.find((r) => r.key === row.key)!.paper,
+      }));
     });
 }
 

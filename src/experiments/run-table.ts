@@ -62,11 +62,21 @@ export function rowKeyOf(row: TaskRow<unknown>): RunRowKey {
 export function taskRowsOf(cfg: TableConfig, vision: VisionConfig): TaskRow<unknown>[] {
   return cfg.rows
     .filter((r) => !r.status && r.methods)
-    .map((r) => ({ key: r.key, methods: r.methods!.map((m, j) => makeMethod(m.name, m.params, vision, `${cfg.name}: row ${r.key}: methods[${j}]`)), options: r.options }));
+    .map((r) => ({
+      key: r.key,
+      methods: r.methods!.map((m, j) =>
+        makeMethod(m.name, m.params, vision, `${cfg.name}: row ${r.key}: methods[${j}]`),
+      ),
+      options: r.options,
+    }));
 }
 
 /** The columns whose dataset split is imported, loaded for evaluation (seeded subset under --limit). */
-async function loadColumns(cfg: TableConfig, task: AnyTask, sampling: Sampling): Promise<{ columns: LoadedColumn[]; missing: string[] }> {
+async function loadColumns(
+  cfg: TableConfig,
+  task: AnyTask,
+  sampling: Sampling,
+): Promise<{ columns: LoadedColumn[]; missing: string[] }> {
   const columns: LoadedColumn[] = [];
   const missing: string[] = [];
   for (const data of [...new Set(cfg.columns.map((c) => c.data))]) {
@@ -77,39 +87,70 @@ async function loadColumns(cfg: TableConfig, task: AnyTask, sampling: Sampling):
       continue;
     }
     const info = await readDatasetInfo(dir);
-    if (info.task !== task.name) throw new UserError(`${dir}: dataset ${data} is for ${info.task}, the table ${cfg.name} is ${task.name}`);
+    if (info.task !== task.name)
+      throw new UserError(`${dir}: dataset ${data} is for ${info.task}, the table ${cfg.name} is ${task.name}`);
     columns.push(await task.loadColumn(data, dir, info, sampling));
   }
   return { columns, missing };
 }
 
-function footnotesOf(cfg: TableConfig, task: AnyTask, rows: TaskRow<unknown>[], columns: LoadedColumn[], missing: string[], tooLong: number, opts: RunTableOptions, archMatches: boolean): string[] {
+function footnotesOf(
+  cfg: TableConfig,
+  task: AnyTask,
+  rows: TaskRow<unknown>[],
+  columns: LoadedColumn[],
+  missing: string[],
+  tooLong: number,
+  opts: RunTableOptions,
+  archMatches: boolean,
+): string[] {
   const datasets = [...new Set(cfg.columns.map((c) => c.data.split('/')[0]!))];
-  const notes = [...cfg.footnotes, ...datasets.flatMap((d) => taskOfDataset(d)?.dataset.footnotes ?? []), ...task.footnotes(rows, columns)];
+  const notes = [
+    ...cfg.footnotes,
+    ...datasets.flatMap((d) => taskOfDataset(d)?.dataset.footnotes ?? []),
+    ...task.footnotes(rows, columns),
+  ];
   notes.push(...new Set(rows.flatMap((r) => r.methods.map((m) => m.footnote))));
   const m = opts.model;
   // The device is in run.json: it does not change the numbers, and shards run on different ones.
-  notes.push(`Model: ${m.name} (weights sha256 ${m.sha256.slice(0, 12)}, config ${m.configHash.slice(0, 12)}), ${m.precision}.`);
-  if (m.precision === 'int8') notes.push("int8: the linear layers run with int8 weights (per output channel) and activations quantized per model call, one request per call; the numbers differ from fp32's (falip bench --precision int8 measures by how much).");
+  notes.push(
+    `Model: ${m.name} (weights sha256 ${m.sha256.slice(0, 12)}, config ${m.configHash.slice(0, 12)}), ${m.precision}.`,
+  );
+  if (m.precision === 'int8')
+    notes.push(
+      "int8: the linear layers run with int8 weights (per output channel) and activations quantized per model call, one request per call; the numbers differ from fp32's (falip bench --precision int8 measures by how much).",
+    );
   if (!archMatches) {
     const a = PAPER_ARCHS[cfg.arch];
-    notes.push(`The paper's numbers are for ${cfg.arch} (patch ${a.patchSize}, ${a.imageSize} px, ${a.numLayers} layers); this model has patch ${m.vision.patchSize}, ${m.vision.imageSize} px, ${m.vision.numLayers} layers, so none is shown.`);
+    notes.push(
+      `The paper's numbers are for ${cfg.arch} (patch ${a.patchSize}, ${a.imageSize} px, ${a.numLayers} layers); this model has patch ${m.vision.patchSize}, ${m.vision.imageSize} px, ${m.vision.numLayers} layers, so none is shown.`,
+    );
   }
   if (opts.sampling.limit !== undefined) {
-    const sampled = columns.filter((c) => c.samples.evaluated < c.samples.total).map((c) => `${c.key} ${c.samples.evaluated} of ${c.samples.total}`);
+    const sampled = columns
+      .filter((c) => c.samples.evaluated < c.samples.total)
+      .map((c) => `${c.key} ${c.samples.evaluated} of ${c.samples.total}`);
     notes.push(
       sampled.length > 0
         ? `Seeded random subset of ${task.sampleUnit} (--limit ${opts.sampling.limit}, --sample-seed ${opts.sampling.seed}): ${sampled.join(', ')}; the paper uses every one.`
         : `--limit ${opts.sampling.limit} is at least every split's size: all ${task.sampleUnit} were evaluated.`,
     );
   }
-  if (tooLong > 0) notes.push(`${tooLong} caption(s) of the data are longer than the text encoder's ${opts.encoder.config.text.contextLength} tokens and are cut to fit (the reference tokenizer refuses them).`);
+  if (tooLong > 0)
+    notes.push(
+      `${tooLong} caption(s) of the data are longer than the text encoder's ${opts.encoder.config.text.contextLength} tokens and are cut to fit (the reference tokenizer refuses them).`,
+    );
   if (missing.length > 0) notes.push(`Not imported: ${missing.join(', ')} (falip data import ...).`);
   return notes;
 }
 
 /** How many of the rows' captions on these columns the text encoder must cut. */
-async function captionsTooLong(task: AnyTask, rows: TaskRow<unknown>[], columns: LoadedColumn[], opts: RunTableOptions): Promise<number> {
+async function captionsTooLong(
+  task: AnyTask,
+  rows: TaskRow<unknown>[],
+  columns: LoadedColumn[],
+  opts: RunTableOptions,
+): Promise<number> {
   const context = opts.encoder.config.text.contextLength;
   const captions = new Set((await Promise.all(columns.map((c) => task.captions(rows, c)))).flat());
   return [...captions].filter((t) => opts.tokenizer.encode(t, Number.MAX_SAFE_INTEGER).length > context).length;
@@ -137,31 +178,68 @@ export async function runTable(cfg: TableConfig, opts: RunTableOptions): Promise
   const archMatches = matchesPaperArch(vision, cfg.arch);
   const render: RenderDetails = {
     config: cfg,
-    footnotes: footnotesOf(cfg, task, rows, columns, missing, await captionsTooLong(task, rows, columns, opts), opts, archMatches),
+    footnotes: footnotesOf(
+      cfg,
+      task,
+      rows,
+      columns,
+      missing,
+      await captionsTooLong(task, rows, columns, opts),
+      opts,
+      archMatches,
+    ),
     withheld: archMatches ? [] : cfg.rows.filter((r) => Object.keys(r.paper).length > 0).map((r) => r.key),
     not_imported: missing,
     bootstrap_seed: opts.bootstrapSeed ?? 0,
   };
-  const details = { title: cfg.title, model: { name: m.name, device: m.device, vision: m.vision }, render, ...opts.details };
-  const run = await openRunFolder({ name: cfg.name, runKey, details, out: opts.out, provenance: { model: m.name, device: m.device } });
+  const details = {
+    title: cfg.title,
+    model: { name: m.name, device: m.device, vision: m.vision },
+    render,
+    ...opts.details,
+  };
+  const run = await openRunFolder({
+    name: cfg.name,
+    runKey,
+    details,
+    out: opts.out,
+    provenance: { model: m.name, device: m.device },
+  });
   try {
-    const expected = new Map(rows.flatMap((r) => columns.map((c) => [JSON.stringify([r.key, c.key]), c.itemIds] as const)));
+    const expected = new Map(
+      rows.flatMap((r) => columns.map((c) => [JSON.stringify([r.key, c.key]), c.itemIds] as const)),
+    );
     checkRecordsBelong(run.records, expected);
     const texts = new TextFeatures(opts.encoder, opts.tokenizer);
-    const cache = opts.cacheDir ? new FeatureCache(opts.cacheDir, `${m.sha256}|${m.configHash}|${m.precision}`) : undefined;
-    const bar = opts.progress(columns.reduce((s, c) => s + c.units * rows.length, 0), task.sampleUnit);
+    const cache = opts.cacheDir
+      ? new FeatureCache(opts.cacheDir, `${m.sha256}|${m.configHash}|${m.precision}`)
+      : undefined;
+    const bar = opts.progress(
+      columns.reduce((s, c) => s + c.units * rows.length, 0),
+      task.sampleUnit,
+    );
     const before = opts.encoder.stats();
     const t0 = performance.now();
     try {
       for (const column of columns) {
-        await task.evaluate(rows, column, { encoder: opts.encoder, texts, records: run.records, progress: (n) => bar.add(n), cache });
+        await task.evaluate(rows, column, {
+          encoder: opts.encoder,
+          texts,
+          records: run.records,
+          progress: (n) => bar.add(n),
+          cache,
+        });
       }
     } finally {
       bar.stop();
     }
     const seconds = (performance.now() - t0) / 1000;
     const after = opts.encoder.stats();
-    const timing = { seconds, encoderBusyShare: seconds > 0 ? (after.busyMs - before.busyMs) / 1000 / seconds : 0, batches: after.batches - before.batches };
+    const timing = {
+      seconds,
+      encoderBusyShare: seconds > 0 ? (after.busyMs - before.busyMs) / 1000 / seconds : 0,
+      batches: after.batches - before.batches,
+    };
     const records = run.records.all();
     await run.markComplete([...expected.values()].reduce((n, ids) => n + ids.size, 0));
     const table = renderResults(render, records);

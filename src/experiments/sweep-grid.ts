@@ -75,7 +75,9 @@ function pointOf(alpha: number, sigma: number, layers: string | null, form: Mask
 
 /** The cartesian product, alpha varying slowest (the table reads as one block per alpha). */
 export function gridPoints(axes: SweepAxes): SweepPoint[] {
-  return axes.alpha.flatMap((a) => axes.sigma.flatMap((s) => axes.layers.flatMap((l) => axes.form.map((f) => pointOf(a, s, l, f)))));
+  return axes.alpha.flatMap((a) =>
+    axes.sigma.flatMap((s) => axes.layers.flatMap((l) => axes.form.map((f) => pointOf(a, s, l, f)))),
+  );
 }
 
 /** FALIP's reference setting, the baseline that paired comparisons are made against when the grid holds it. */
@@ -103,7 +105,15 @@ export function sweepConfig(req: SweepRequest, paperNumbersAt?: PaperNumbersAt):
         key: p.key,
         label: p.label,
         ...req.options,
-        methods: [{ name: 'falip', alpha: p.alpha, sigma: p.sigma, ...(p.layers !== null && { layers: p.layers }), form: p.form }],
+        methods: [
+          {
+            name: 'falip',
+            alpha: p.alpha,
+            sigma: p.sigma,
+            ...(p.layers !== null && { layers: p.layers }),
+            form: p.form,
+          },
+        ],
       })),
       ...(baseline !== undefined && { baseline }),
       average: columns.length > 1,
@@ -115,6 +125,9 @@ export function sweepConfig(req: SweepRequest, paperNumbersAt?: PaperNumbersAt):
   return {
     ...cfg,
     title: label ? `FALIP sweep on ${req.dataset} (${label}, ${points.length} settings)` : cfg.title,
-    rows: cfg.rows.map((r, i) => ({ ...r, paper: paperNumbersAt ? paperOfColumns(paperNumbersAt(points[i]!, r.options), columns) : {} })),
+    rows: cfg.rows.map((r, i) => ({
+      ...r,
+      paper: paperNumbersAt ? paperOfColumns(paperNumbersAt(points[i]!, r.options), columns) : {},
+    })),
   };
 }

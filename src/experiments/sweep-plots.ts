@@ -46,7 +46,12 @@ function curves(measured: readonly MeasuredPoint[], swept: SweptParam, axes: Swe
  * curve overlaid (REC: Tables 10 and 11); an axis the grid holds at a single value gets no plot.
  * @param subject what was evaluated, for the titles, e.g. "refcoco (mean of 3 splits)".
  */
-export function sweepPlots(measured: readonly MeasuredPoint[], axes: SweepAxes, paper: PaperSweeps | null, subject: string): SweepPlot[] {
+export function sweepPlots(
+  measured: readonly MeasuredPoint[],
+  axes: SweepAxes,
+  paper: PaperSweeps | null,
+  subject: string,
+): SweepPlot[] {
   const plot = (swept: SweptParam, symbol: string, logX: boolean): SweepPlot => ({
     file: `accuracy-vs-${swept}`,
     spec: {
@@ -57,7 +62,10 @@ export function sweepPlots(measured: readonly MeasuredPoint[], axes: SweepAxes, 
       logX,
     },
   });
-  return [...(axes.alpha.length > 1 ? [plot('alpha', 'α', false)] : []), ...(axes.sigma.length > 1 ? [plot('sigma', 'σ', true)] : [])];
+  return [
+    ...(axes.alpha.length > 1 ? [plot('alpha', 'α', false)] : []),
+    ...(axes.sigma.length > 1 ? [plot('sigma', 'σ', true)] : []),
+  ];
 }
 
 /** Renders the plots into `dir`; returns the written paths, SVG then PNG per plot. */
@@ -65,7 +73,10 @@ export async function writeSweepPlots(dir: string, plots: readonly SweepPlot[]):
   const written: string[] = [];
   for (const { file, spec } of plots) {
     const { svg, png } = await linePlot(spec);
-    for (const [ext, data] of [['svg', svg], ['png', png]] as const) {
+    for (const [ext, data] of [
+      ['svg', svg],
+      ['png', png],
+    ] as const) {
       const target = path.join(dir, `${file}.${ext}`);
       await writeFileAtomic(target, data);
       written.push(target);
@@ -100,10 +111,17 @@ export function sweepRowResults(points: readonly SweepPoint[], table: ResultsTab
 }
 
 /** The grid's rows and the plots of a finished sweep, written into its folder. */
-export async function writeSweepResults(dir: string, table: ResultsTable, sweep: SweepDetails): Promise<{ rows: SweepRowResult[]; plots: string[] }> {
+export async function writeSweepResults(
+  dir: string,
+  table: ResultsTable,
+  sweep: SweepDetails,
+): Promise<{ rows: SweepRowResult[]; plots: string[] }> {
   const rows = sweepRowResults(gridPoints(sweep.axes), table);
-  const measured: MeasuredPoint[] = rows.flatMap((r) => (r.accuracy === null ? [] : [{ point: r, accuracy: r.accuracy }]));
+  const measured: MeasuredPoint[] = rows.flatMap((r) =>
+    r.accuracy === null ? [] : [{ point: r, accuracy: r.accuracy }],
+  );
   const paper = sweep.paperCurves ? await readPaperSweeps() : null;
-  const plots = measured.length === 0 ? [] : await writeSweepPlots(dir, sweepPlots(measured, sweep.axes, paper, sweep.subject));
+  const plots =
+    measured.length === 0 ? [] : await writeSweepPlots(dir, sweepPlots(measured, sweep.axes, paper, sweep.subject));
   return { rows, plots };
 }

@@ -21,13 +21,11 @@ export interface MethodEntry {
   params: Record<string, unknown>;
 }
 
-const methodEntrySchema = z
-  .union([z.string(), z.object({ name: z.string() }).loose()])
-  .transform((e): MethodEntry => {
-    if (typeof e === 'string') return { name: e, params: {} };
-    const { name, ...params } = e;
-    return { name, params };
-  });
+const methodEntrySchema = z.union([z.string(), z.object({ name: z.string() }).loose()]).transform((e): MethodEntry => {
+  if (typeof e === 'string') return { name: e, params: {} };
+  const { name, ...params } = e;
+  return { name, params };
+});
 
 const KEY = /^[A-Za-z0-9._+-]+$/;
 const DATA_KEY = /^[^/\s]+\/[^/\s]+$/;
@@ -113,7 +111,8 @@ function defaultLabel(data: string): string {
 function columnOf(c: z.output<typeof columnSchema>, task: AnyTask, where: string): ColumnConfig {
   const spec = typeof c === 'string' ? { data: c } : c;
   const data = spec.data ?? spec.key;
-  if (!data || !DATA_KEY.test(data)) throw new UserError(`${where}: data: expected dataset/split (or a key that is one)`);
+  if (!data || !DATA_KEY.test(data))
+    throw new UserError(`${where}: data: expected dataset/split (or a key that is one)`);
   const metric = spec.metric ?? task.defaultMetric;
   const key = spec.key ?? (Object.keys(task.metrics).length > 1 ? `${data}:${metric}` : data);
   return { key, data, label: spec.label ?? defaultLabel(key), metric };
@@ -134,7 +133,10 @@ export function parseTableConfig(value: unknown, where: (path: readonly Property
   const task = taskNamed(cfg.task);
   const columns = cfg.columns.map((c, i) => {
     const col = columnOf(c, task, `${where(['columns', i])}: columns[${i}]`);
-    if (!(col.metric in task.metrics)) throw new UserError(`${where(['columns', i])}: columns[${i}].metric: '${col.metric}' is not a ${cfg.task} metric (${Object.keys(task.metrics).join(', ')})`);
+    if (!(col.metric in task.metrics))
+      throw new UserError(
+        `${where(['columns', i])}: columns[${i}].metric: '${col.metric}' is not a ${cfg.task} metric (${Object.keys(task.metrics).join(', ')})`,
+      );
     return col;
   });
   const columnKeys = new Set<string>();
@@ -150,12 +152,14 @@ export function parseTableConfig(value: unknown, where: (path: readonly Property
     const options = safeParseWith(task.rowOptions, rest);
     if (!options.success) fail(options.error, ['rows', i]);
     const row = parsed.data!;
-    if (!row.methods && !row.status) throw new UserError(`${where(['rows', i])}: rows[${i}]: a row needs methods (or status: not implemented)`);
+    if (!row.methods && !row.status)
+      throw new UserError(`${where(['rows', i])}: rows[${i}]: a row needs methods (or status: not implemented)`);
     row.methods?.forEach((m, j) => {
-checkMethodEntry(m.name, m.params, `${where(['rows', i, 'methods', j])}: rows[${i}].methods[${j}]`);
-});
+      checkMethodEntry(m.name, m.params, `${where(['rows', i, 'methods', j])}: rows[${i}].methods[${j}]`);
+    });
     for (const col of Object.keys(row.paper)) {
-      if (col !== 'avg' && !columnKeys.has(col)) throw new UserError(`${where(['rows', i, 'paper', col])}: rows[${i}].paper: '${col}' is not a column`);
+      if (col !== 'avg' && !columnKeys.has(col))
+        throw new UserError(`${where(['rows', i, 'paper', col])}: rows[${i}].paper: '${col}' is not a column`);
     }
     return { ...row, options: options.data };
   });
@@ -164,8 +168,19 @@ checkMethodEntry(m.name, m.params, `${where(['rows', i, 'methods', j])}: rows[${
     if (keys.has(r.key)) throw new UserError(`${where(['rows', i, 'key'])}: rows[${i}].key: duplicate key '${r.key}'`);
     keys.add(r.key);
   });
-  if (cfg.baseline && !keys.has(cfg.baseline)) throw new UserError(`${where(['baseline'])}: baseline: no row '${cfg.baseline}'`);
-  return { name: cfg.name, title: cfg.title, task: cfg.task, arch: cfg.arch, columns, rows, ...(cfg.baseline !== undefined && { baseline: cfg.baseline }), average: cfg.average, footnotes: cfg.footnotes };
+  if (cfg.baseline && !keys.has(cfg.baseline))
+    throw new UserError(`${where(['baseline'])}: baseline: no row '${cfg.baseline}'`);
+  return {
+    name: cfg.name,
+    title: cfg.title,
+    task: cfg.task,
+    arch: cfg.arch,
+    columns,
+    rows,
+    ...(cfg.baseline !== undefined && { baseline: cfg.baseline }),
+    average: cfg.average,
+    footnotes: cfg.footnotes,
+  };
 }
 
 export async function readTableConfig(file: string): Promise<TableConfig> {

@@ -9,11 +9,20 @@ import { renderMarkdown } from '../report/render-markdown.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 
 /** The table a config describes, before any result: its paper numbers kept only on rows run as the paper ran them. */
-export function tableSpecOf(cfg: TableConfig, task: AnyTask, footnotes: string[], withheld: ReadonlySet<string> = new Set()): TableSpec {
+export function tableSpecOf(
+  cfg: TableConfig,
+  task: AnyTask,
+  footnotes: string[],
+  withheld: ReadonlySet<string> = new Set(),
+): TableSpec {
   return {
     title: cfg.title,
     columns: cfg.columns.map((c) => ({ key: c.key, label: c.label, data: c.data, metric: task.metrics[c.metric]! })),
-    rows: cfg.rows.map((r) => (withheld.has(r.key) ? { key: r.key, label: r.label, paper: {}, paperWithheld: true } : { key: r.key, label: r.label, paper: r.paper })),
+    rows: cfg.rows.map((r) =>
+      withheld.has(r.key)
+        ? { key: r.key, label: r.label, paper: {}, paperWithheld: true }
+        : { key: r.key, label: r.label, paper: r.paper },
+    ),
     ...(cfg.baseline !== undefined && { baselineRow: cfg.baseline }),
     footnotes,
     average: cfg.average,
@@ -39,10 +48,16 @@ export async function writeTableFiles(dir: string, table: ResultsTable, items: n
     row: row.key,
     label: row.label,
     cells: Object.fromEntries(
-      row.cells.map((c) => [c.column, { ours: c.ours, paper: c.paper, delta: c.delta, status: c.status, paired_vs_baseline: c.paired }]),
+      row.cells.map((c) => [
+        c.column,
+        { ours: c.ours, paper: c.paper, delta: c.delta, status: c.status, paired_vs_baseline: c.paired },
+      ]),
     ),
   }));
-  await writeFileAtomic(path.join(dir, 'metrics.json'), `${JSON.stringify({ title: table.title, rows: metrics, items }, null, 2)}\n`);
+  await writeFileAtomic(
+    path.join(dir, 'metrics.json'),
+    `${JSON.stringify({ title: table.title, rows: metrics, items }, null, 2)}\n`,
+  );
   await writeFileAtomic(path.join(dir, 'table.csv'), await renderCsv(table));
   await writeFileAtomic(path.join(dir, 'table.md'), renderMarkdown(table));
 }

@@ -18,6 +18,10 @@ export function iou(a: BoxXYWH, b: BoxXYWH): number {
 }
 
 /** Corners (left, top, right, bottom) clamped to the image, as the reference does before any prompt. */
-export function clampedCorners(b: BoxXYWH, width: number, height: number): [l: number, t: number, r: number, bt: number] {
+export function clampedCorners(
+  b: BoxXYWH,
+  width: number,
+  height: number,
+): [l: number, t: number, r: number, bt: number] {
   return [Math.max(b[0], 0), Math.max(b[1], 0), Math.min(b[0] + b[2], width), Math.min(b[1] + b[3], height)];
 }

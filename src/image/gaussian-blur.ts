@@ -23,10 +23,11 @@ import type { RgbImage } from './rgb-image.js';
 export const BOX_PASSES = 3;
 
 function checkSigma(sigma: number): void {
-  if (!(sigma >= 0) || !Number.isFinite(sigma)) throw new RangeError(`Gaussian blur σ must be finite and ≥ 0, got ${sigma}`);
+  if (!(sigma >= 0) || !Number.isFinite(sigma))
+    throw new RangeError(`Gaussian blur σ must be finite and ≥ 0, got ${sigma}`);
 }
 
-const clamp = (i: number, last: number): number => (i < 0 ? 0 : Math.min(i , last));
+const clamp = (i: number, last: number): number => (i < 0 ? 0 : Math.min(i, last));
 
 const f32 = Math.fround;
 const ONE = 1 << 24; // Pillow's fixed point: weights in units of 2^-24
@@ -97,7 +98,8 @@ export function pillowGaussianBlur(img: RgbImage, sigma: number): RgbImage {
   checkSigma(sigma);
   const { width, height } = img;
   const rowLen = width * 3;
-  if (img.data.length !== rowLen * height) throw new RangeError(`expected ${rowLen * height} bytes, got ${img.data.length}`);
+  if (img.data.length !== rowLen * height)
+    throw new RangeError(`expected ${rowLen * height} bytes, got ${img.data.length}`);
   let src = new Uint8Array(img.data);
   const radius = pillowBoxRadius(sigma);
   if (radius === 0 || src.length === 0) return { width, height, data: src };

@@ -32,7 +32,9 @@ export async function preprocess(img: RgbImage, size: number): Promise<Float32Ar
 export async function preprocessInto(img: RgbImage, size: number, out: Float32Array, offset: number): Promise<void> {
   const plane = size * size;
   if (offset < 0 || offset + 3 * plane > out.length) {
-    throw new RangeError(`preprocessInto: [3,${size},${size}] at offset ${offset} does not fit in ${out.length} floats`);
+    throw new RangeError(
+      `preprocessInto: [3,${size},${size}] at offset ${offset} does not fit in ${out.length} floats`,
+    );
   }
   // libvips' 'cubic' kernel is Catmull-Rom (a = −0.5) widened when downscaling, like PIL's BICUBIC.
   const pixels = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } })

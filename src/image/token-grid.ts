@@ -21,7 +21,13 @@ function patchIndex(v: number, patchSize: number): number {
  * (the preprocessing is a square resize), then take every patch the box touches, at least 1×1.
  * The operation order matches the reference's float64 Python so border cases round the same way.
  */
-export function boxToTokenRegion(box: BoxXYWH, imgW: number, imgH: number, imageSize: number, patchSize: number): TokenRegion {
+export function boxToTokenRegion(
+  box: BoxXYWH,
+  imgW: number,
+  imgH: number,
+  imageSize: number,
+  patchSize: number,
+): TokenRegion {
   const [l, t, r, b] = clampedCorners(box, imgW, imgH);
   const sx = imageSize / imgW;
   const sy = imageSize / imgH;

@@ -66,7 +66,10 @@ type SizeWitness = [tensor: string, axis: number, what: string, field: string, e
  * whatever the split); readConfig checks that it divides the width.
  */
 function checkAgainstConfig(named: WeightMap, config: ClipConfig, file: string): void {
-  for (const [tower, section, c] of [['vision_model', 'vision_config', config.vision], ['text_model', 'text_config', config.text]] as const) {
+  for (const [tower, section, c] of [
+    ['vision_model', 'vision_config', config.vision],
+    ['text_model', 'text_config', config.text],
+  ] as const) {
     const present = layersIn(named, tower);
     if (present !== c.numLayers) {
       throw new UserError(
@@ -80,12 +83,24 @@ function checkAgainstConfig(named: WeightMap, config: ClipConfig, file: string):
     ['vision_model.embeddings.class_embedding', 0, 'elements', 'vision_config.hidden_size', v.hiddenSize],
     ['vision_model.embeddings.patch_embedding.weight', 2, 'kernel rows', 'vision_config.patch_size', v.patchSize],
     ['vision_model.encoder.layers.0.mlp.fc1.weight', 0, 'rows', 'vision_config.intermediate_size', v.intermediateSize],
-    ['vision_model.embeddings.position_embedding.weight', 0, 'rows', `(vision_config.image_size / patch_size)² + 1 tokens`, visionTokens(v)],
+    [
+      'vision_model.embeddings.position_embedding.weight',
+      0,
+      'rows',
+      `(vision_config.image_size / patch_size)² + 1 tokens`,
+      visionTokens(v),
+    ],
     ['visual_projection.weight', 0, 'rows', 'projection_dim', config.projectionDim],
     ['text_model.embeddings.token_embedding.weight', 0, 'rows', 'text_config.vocab_size', t.vocabSize],
     ['text_model.embeddings.token_embedding.weight', 1, 'columns', 'text_config.hidden_size', t.hiddenSize],
     ['text_model.encoder.layers.0.mlp.fc1.weight', 0, 'rows', 'text_config.intermediate_size', t.intermediateSize],
-    ['text_model.embeddings.position_embedding.weight', 0, 'rows', 'text_config.max_position_embeddings', t.contextLength],
+    [
+      'text_model.embeddings.position_embedding.weight',
+      0,
+      'rows',
+      'text_config.max_position_embeddings',
+      t.contextLength,
+    ],
   ];
   for (const [tensor, axis, what, field, expected] of witnesses) {
     const actual = named.get(tensor)?.shape[axis];
@@ -106,7 +121,9 @@ function selectExpected(named: WeightMap, config: ClipConfig, file: string): Wei
       continue;
     }
     if (t.shape.length !== expected.length || t.shape.some((n, i) => n !== expected[i])) {
-      throw new UserError(`${file}: tensor ${name} has shape [${t.shape.join(', ')}], expected [${expected.join(', ')}]`);
+      throw new UserError(
+        `${file}: tensor ${name} has shape [${t.shape.join(', ')}], expected [${expected.join(', ')}]`,
+      );
     }
     weights.set(name, t);
   }

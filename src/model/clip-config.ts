@@ -68,16 +68,19 @@ export function fromHfConfig(json: unknown, where = 'config.json'): ClipConfig {
     const x = obj[key] ?? fallback;
     const field = section ? `${section}.${key}` : key;
     if (x === undefined) return fail(field, 'missing');
-    if (!Number.isSafeInteger(x) || (x as number) <= 0) fail(field, `must be a positive integer, got ${JSON.stringify(x)}`);
+    if (!Number.isSafeInteger(x) || (x as number) <= 0)
+      fail(field, `must be a positive integer, got ${JSON.stringify(x)}`);
     return x as number;
   };
   const eps = (obj: JsonObject, section: string): number => {
     const x = obj.layer_norm_eps ?? DEFAULT_LAYER_NORM_EPS;
-    if (typeof x !== 'number' || !Number.isFinite(x) || x <= 0) fail(`${section}.layer_norm_eps`, `must be a finite number > 0, got ${JSON.stringify(x)}`);
+    if (typeof x !== 'number' || !Number.isFinite(x) || x <= 0)
+      fail(`${section}.layer_norm_eps`, `must be a finite number > 0, got ${JSON.stringify(x)}`);
     return x as number;
   };
   const act = v.hidden_act ?? t.hidden_act ?? 'quick_gelu';
-  if (act !== 'quick_gelu' && act !== 'gelu') fail('vision_config.hidden_act', `${JSON.stringify(act)} is not supported (quick_gelu or gelu)`);
+  if (act !== 'quick_gelu' && act !== 'gelu')
+    fail('vision_config.hidden_act', `${JSON.stringify(act)} is not supported (quick_gelu or gelu)`);
   const config: ClipConfig = {
     vision: {
       hiddenSize: size(v, 'vision_config', 'hidden_size'),
@@ -100,13 +103,19 @@ export function fromHfConfig(json: unknown, where = 'config.json'): ClipConfig {
     projectionDim: size(json, '', 'projection_dim'),
     hiddenAct: act as ClipConfig['hiddenAct'],
   };
-  for (const [section, c] of [['vision_config', config.vision], ['text_config', config.text]] as const) {
+  for (const [section, c] of [
+    ['vision_config', config.vision],
+    ['text_config', config.text],
+  ] as const) {
     if (c.hiddenSize % c.numHeads !== 0) {
       fail(`${section}.hidden_size`, `${c.hiddenSize} is not a multiple of num_attention_heads ${c.numHeads}`);
     }
   }
   if (config.vision.imageSize % config.vision.patchSize !== 0) {
-    fail('vision_config.image_size', `${config.vision.imageSize} is not a multiple of patch_size ${config.vision.patchSize}`);
+    fail(
+      'vision_config.image_size',
+      `${config.vision.imageSize} is not a multiple of patch_size ${config.vision.patchSize}`,
+    );
   }
   return config;
 }
@@ -159,22 +168,70 @@ export function archConfig(arch: ArchName, vocabSize: number): ClipConfig {
     case 'tiny':
       // ViT-B/16's token layout (patch 16, 224 px, 197 tokens, 12 layers) with small widths.
       return {
-        vision: { hiddenSize: 64, intermediateSize: 256, numLayers: 12, numHeads: 4, layerNormEps: eps, patchSize: 16, imageSize: 224 },
-        text: { hiddenSize: 64, intermediateSize: 256, numLayers: 4, numHeads: 4, layerNormEps: eps, contextLength: 77, vocabSize },
+        vision: {
+          hiddenSize: 64,
+          intermediateSize: 256,
+          numLayers: 12,
+          numHeads: 4,
+          layerNormEps: eps,
+          patchSize: 16,
+          imageSize: 224,
+        },
+        text: {
+          hiddenSize: 64,
+          intermediateSize: 256,
+          numLayers: 4,
+          numHeads: 4,
+          layerNormEps: eps,
+          contextLength: 77,
+          vocabSize,
+        },
         projectionDim: 32,
         hiddenAct: 'quick_gelu',
       };
     case 'vit-b-16':
       return {
-        vision: { hiddenSize: 768, intermediateSize: 3072, numLayers: 12, numHeads: 12, layerNormEps: eps, patchSize: 16, imageSize: 224 },
-        text: { hiddenSize: 512, intermediateSize: 2048, numLayers: 12, numHeads: 8, layerNormEps: eps, contextLength: 77, vocabSize },
+        vision: {
+          hiddenSize: 768,
+          intermediateSize: 3072,
+          numLayers: 12,
+          numHeads: 12,
+          layerNormEps: eps,
+          patchSize: 16,
+          imageSize: 224,
+        },
+        text: {
+          hiddenSize: 512,
+          intermediateSize: 2048,
+          numLayers: 12,
+          numHeads: 8,
+          layerNormEps: eps,
+          contextLength: 77,
+          vocabSize,
+        },
         projectionDim: 512,
         hiddenAct: 'quick_gelu',
       };
     case 'vit-l-14':
       return {
-        vision: { hiddenSize: 1024, intermediateSize: 4096, numLayers: 24, numHeads: 16, layerNormEps: eps, patchSize: 14, imageSize: 224 },
-        text: { hiddenSize: 768, intermediateSize: 3072, numLayers: 12, numHeads: 12, layerNormEps: eps, contextLength: 77, vocabSize },
+        vision: {
+          hiddenSize: 1024,
+          intermediateSize: 4096,
+          numLayers: 24,
+          numHeads: 16,
+          layerNormEps: eps,
+          patchSize: 14,
+          imageSize: 224,
+        },
+        text: {
+          hiddenSize: 768,
+          intermediateSize: 3072,
+          numLayers: 12,
+          numHeads: 12,
+          layerNormEps: eps,
+          contextLength: 77,
+          vocabSize,
+        },
         projectionDim: 768,
         hiddenAct: 'quick_gelu',
       };

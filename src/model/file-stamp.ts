@@ -16,7 +16,10 @@ export const FileStamp = z.strictObject({
 export type FileStamp = z.infer<typeof FileStamp>;
 
 /** Whether a file's stat still has the size and mtime `stamp` was taken at. */
-export function stampMatches(stamp: Pick<FileStamp, 'size' | 'mtimeMs'>, st: { size: number; mtimeMs: number }): boolean {
+export function stampMatches(
+  stamp: Pick<FileStamp, 'size' | 'mtimeMs'>,
+  st: { size: number; mtimeMs: number },
+): boolean {
   return stamp.size === st.size && stamp.mtimeMs === st.mtimeMs;
 }
 

@@ -77,7 +77,8 @@ export class ModelGraphs {
 
   static open(model: ResolvedModel, opts: GraphOptions = {}): Promise<ModelGraphs> {
     return withFsErrors(async () => {
-      if (!existsSync(model.sourceDir)) throw new UserError(`${model.sourceDir}: checkpoint folder not found (model '${model.name}')`);
+      if (!existsSync(model.sourceDir))
+        throw new UserError(`${model.sourceDir}: checkpoint folder not found (model '${model.name}')`);
       const config = await readConfig(path.join(model.sourceDir, 'config.json'));
       const weightsFile = path.join(model.sourceDir, 'model.safetensors');
       if (!existsSync(weightsFile)) throw new UserError(`${weightsFile}: not found`);
@@ -121,7 +122,9 @@ export class ModelGraphs {
       await build();
     } catch (err) {
       if (found.state !== 'corrupt' || !(err instanceof UserError)) throw err;
-      throw new UserError(`${found.file}: corrupt cache entry that cannot be rebuilt (${err.message}); delete ${this.dir}`);
+      throw new UserError(
+        `${found.file}: corrupt cache entry that cannot be rebuilt (${err.message}); delete ${this.dir}`,
+      );
     }
   }
 
@@ -150,11 +153,14 @@ export class ModelGraphs {
         let index: WeightsIndex = {};
         await this.rebuild(found, async () => {
           const { weights } = await this.checkpoint();
-          const entries = tower === 'vision' ? visionWeightEntries(this.config, weights) : textWeightEntries(this.config, weights);
+          const entries =
+            tower === 'vision' ? visionWeightEntries(this.config, weights) : textWeightEntries(this.config, weights);
           await writeVerifiedFile(path.join(this.dir, this.fileName(tower, 'bin')), async (sink) => {
             index = await writeWeights(sink, entries, this.precision);
           });
-          await writeVerifiedFile(path.join(this.dir, this.fileName(tower, 'index.json')), (sink) => sink(Buffer.from(JSON.stringify(index))));
+          await writeVerifiedFile(path.join(this.dir, this.fileName(tower, 'index.json')), (sink) =>
+            sink(Buffer.from(JSON.stringify(index))),
+          );
         });
         // Both towers prepared: every later graph reads the weights files, so the checkpoint (600 MB
         // for ViT-B/16) need not stay in memory beside ORT's own copy.
@@ -172,7 +178,11 @@ export class ModelGraphs {
    * Its tower's weights are verified first every time: a cached graph is only as good as the `.bin`
    * it points into.
    */
-  private graph(tower: Tower, name: string, build: (index: WeightsIndex, weightsFile: string, precision: Precision) => Uint8Array): Promise<string> {
+  private graph(
+    tower: Tower,
+    name: string,
+    build: (index: WeightsIndex, weightsFile: string, precision: Precision) => Uint8Array,
+  ): Promise<string> {
     const graphName = this.fileName(name, 'onnx');
     let p = this.graphs.get(graphName);
     if (!p) {
@@ -209,7 +219,10 @@ export class ModelGraphs {
    * decomposition-graph.ts). Not in int8: its quantized out-projection is not the sum of the terms.
    */
   decompositionGraph(): Promise<string> {
-    if (this.precision === 'int8') return Promise.reject(new UserError('the score decomposition needs float weights: use --precision fp32 (or fp16)'));
+    if (this.precision === 'int8')
+      return Promise.reject(
+        new UserError('the score decomposition needs float weights: use --precision fp32 (or fp16)'),
+      );
     return this.graph('vision', DECOMPOSITION_GRAPH, (i, f, p) => buildDecompositionGraph(this.config, i, f, p));
   }
 

@@ -112,8 +112,12 @@ export function ensureTinyModel(): Promise<void> {
   return withFsErrors(async () => {
     const found = await inspectModelRecord(TINY_MODEL);
     const source = path.join(modelDir(TINY_MODEL), 'checkpoint');
-    if (found.state === 'ok' && found.record.source === source && existsSync(path.join(source, 'model.safetensors'))) return;
-    if (found.state === 'corrupt') process.stderr.write(`falip: ${found.file}: corrupt model record (${found.reason}), regenerating the tiny model\n`);
+    if (found.state === 'ok' && found.record.source === source && existsSync(path.join(source, 'model.safetensors')))
+      return;
+    if (found.state === 'corrupt')
+      process.stderr.write(
+        `falip: ${found.file}: corrupt model record (${found.reason}), regenerating the tiny model\n`,
+      );
     await writeRandomModel({ arch: 'tiny', seed: TINY_SEED, out: source });
     await importModel(source, TINY_MODEL, { force: true });
   });

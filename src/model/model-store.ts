@@ -49,7 +49,9 @@ export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 export function modelsFolder(): string {
   const root = modelsRoot();
   if (existsSync(root) && !statSync(root).isDirectory()) {
-    throw new UserError(`${root}: the models folder is a file${process.env.FALIP_MODELS ? ' (set by FALIP_MODELS)' : ''}; expected a folder`);
+    throw new UserError(
+      `${root}: the models folder is a file${process.env.FALIP_MODELS ? ' (set by FALIP_MODELS)' : ''}; expected a folder`,
+    );
   }
   return root;
 }
@@ -85,7 +87,9 @@ export async function readModelRecord(name: string): Promise<ModelRecord | undef
   const found = await inspectModelRecord(name);
   if (found.state === 'missing') return undefined;
   if (found.state === 'corrupt') {
-    throw new UserError(`${found.file}: corrupt model record (${found.reason}); re-import it: falip model import DIR --name ${name} --force`);
+    throw new UserError(
+      `${found.file}: corrupt model record (${found.reason}); re-import it: falip model import DIR --name ${name} --force`,
+    );
   }
   return found.record;
 }
@@ -105,17 +109,28 @@ export async function resolveModel(spec: string): Promise<ResolvedModel> {
     const rec = await readModelRecord(spec);
     if (rec) {
       if (!existsSync(rec.source)) {
-        throw new UserError(`model '${rec.name}': its checkpoint folder ${rec.source} is gone; re-import it: falip model import DIR --name ${rec.name} --force`);
+        throw new UserError(
+          `model '${rec.name}': its checkpoint folder ${rec.source} is gone; re-import it: falip model import DIR --name ${rec.name} --force`,
+        );
       }
-      return { name: rec.name, sourceDir: rec.source, cacheDir: modelDir(rec.name), registered: { sha256: rec.sha256, configHash: rec.config_hash } };
+      return {
+        name: rec.name,
+        sourceDir: rec.source,
+        cacheDir: modelDir(rec.name),
+        registered: { sha256: rec.sha256, configHash: rec.config_hash },
+      };
     }
   }
   const dir = path.resolve(spec);
   if (!existsSync(dir)) {
     throw new UserError(`model '${spec}': neither a registered model (falip model list) nor a folder`);
   }
-  if (!statSync(dir).isDirectory()) throw new UserError(`model '${spec}': ${dir} is a file; expected a checkpoint folder or a registered name`);
+  if (!statSync(dir).isDirectory())
+    throw new UserError(`model '${spec}': ${dir} is a file; expected a checkpoint folder or a registered name`);
   // The path's tail keeps the folder recognisable; its hash keeps two long paths with the same tail apart.
-  const slug = `${dir.replace(/[^A-Za-z0-9]+/g, '_').replace(/^_+/, '').slice(-60)}-${sha256Hex(dir).slice(0, 8)}`;
+  const slug = `${dir
+    .replace(/[^A-Za-z0-9]+/g, '_')
+    .replace(/^_+/, '')
+    .slice(-60)}-${sha256Hex(dir).slice(0, 8)}`;
   return { name: dir, sourceDir: dir, cacheDir: path.join(modelsFolder(), 'by-path', slug) };
 }

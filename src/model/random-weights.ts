@@ -103,7 +103,12 @@ export interface VocabFiles {
 }
 
 /** Writes a Hugging Face-layout model folder; every file appears whole or not at all. */
-export async function writeModelFolder(dir: string, config: ClipConfig, weights: WeightMap, vocabFiles: VocabFiles): Promise<void> {
+export async function writeModelFolder(
+  dir: string,
+  config: ClipConfig,
+  weights: WeightMap,
+  vocabFiles: VocabFiles,
+): Promise<void> {
   await mkdir(dir, { recursive: true });
   await writeFileAtomic(join(dir, 'config.json'), `${JSON.stringify(toHfConfig(config), null, 2)}\n`);
   // transformers refuses safetensors files whose metadata lacks a known format.
@@ -111,4 +116,3 @@ export async function writeModelFolder(dir: string, config: ClipConfig, weights:
   await writeFileAtomic(join(dir, 'vocab.json'), vocabFiles.vocabJson);
   await writeFileAtomic(join(dir, 'merges.txt'), vocabFiles.mergesTxt);
 }
-

@@ -29,8 +29,16 @@ export async function checkpointSha256(weightsFile: string, cacheDir: string): P
 }
 
 /** Records a hash computed elsewhere (import hashes the weights while reading them) so the first run need not redo it. */
-export async function rememberSha256(weightsFile: string, cacheDir: string, sha256: string, st?: { size: number; mtimeMs: number }): Promise<void> {
+export async function rememberSha256(
+  weightsFile: string,
+  cacheDir: string,
+  sha256: string,
+  st?: { size: number; mtimeMs: number },
+): Promise<void> {
   const { size, mtimeMs } = st ?? (await stat(weightsFile));
   await mkdir(cacheDir, { recursive: true });
-  await writeFileAtomic(memoPath(cacheDir), JSON.stringify({ file: weightsFile, size, mtimeMs, sha256 } satisfies SourceHashMemo));
+  await writeFileAtomic(
+    memoPath(cacheDir),
+    JSON.stringify({ file: weightsFile, size, mtimeMs, sha256 } satisfies SourceHashMemo),
+  );
 }

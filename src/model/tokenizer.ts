@@ -10,8 +10,7 @@ import { cleanText } from './text-clean.js';
  * runs of other non-space characters. The reference uses `\s` here; after cleanText the only
  * whitespace Python recognizes is ' ', and writing ' ' keeps U+FEFF a symbol as it is there.
  */
-const WORD_PATTERN =
-  /<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^ \p{L}\p{N}]+/gu;
+const WORD_PATTERN = /<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^ \p{L}\p{N}]+/gu;
 
 const VocabJson = z.record(z.string(), z.number().int().nonnegative());
 
@@ -38,13 +37,16 @@ export class ClipTokenizer {
     }
     for (const byte of BYTE_TO_CHAR.values()) {
       for (const symbol of [byte, byte + END_OF_WORD]) {
-        if (!(symbol in vocab)) throw new UserError(`${vocabPath}: vocabulary has no byte symbol ${JSON.stringify(symbol)}`);
+        if (!(symbol in vocab))
+          throw new UserError(`${vocabPath}: vocabulary has no byte symbol ${JSON.stringify(symbol)}`);
       }
     }
     const merges = parseMergesTxt(mergesPath, await readTextFile(mergesPath));
     const unknown = merges.findIndex((m) => !(m.replace(' ', '') in vocab));
     if (unknown >= 0) {
-      throw new UserError(`${mergesPath}: line ${unknown + 2}: merge "${merges[unknown]}" makes a symbol ${vocabPath} has no id for`);
+      throw new UserError(
+        `${mergesPath}: line ${unknown + 2}: merge "${merges[unknown]}" makes a symbol ${vocabPath} has no id for`,
+      );
     }
     return new ClipTokenizer(vocab, merges);
   }

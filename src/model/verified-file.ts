@@ -38,11 +38,14 @@ export async function checkFile(file: string): Promise<FileCheck> {
   const st = await stat(file);
   if (st.size !== manifest.size) return corrupt(`${st.size} bytes, ${manifest.size} written`);
   if (stampMatches(manifest, st) && st.size >= ALWAYS_HASH_BYTES) return { state: 'ok' };
-  if ((await sha256OfFile(file)) !== manifest.sha256) return corrupt('sha256 differs from the one recorded when it was written');
+  if ((await sha256OfFile(file)) !== manifest.sha256)
+    return corrupt('sha256 differs from the one recorded when it was written');
   if (st.mtimeMs !== manifest.mtimeMs) {
     // Same bytes, new mtime (copied, touched, or written twice by two processes at once): record the
     // new mtime so the next run need not hash again. Best effort: a read-only cache still works.
-    await writeFileAtomic(manifestPath(file), JSON.stringify({ ...manifest, mtimeMs: st.mtimeMs })).catch(() => undefined);
+    await writeFileAtomic(manifestPath(file), JSON.stringify({ ...manifest, mtimeMs: st.mtimeMs })).catch(
+      () => undefined,
+    );
   }
   return { state: 'ok' };
 }
@@ -56,7 +59,10 @@ export async function checkFile(file: string): Promise<FileCheck> {
  * damaged file atomically; a process that has it open keeps reading the old inode. On failure the
  * temporary file is removed and `file` is untouched.
  */
-export async function writeVerifiedFile(file: string, write: (sink: (bytes: Uint8Array) => Promise<void>) => Promise<void>): Promise<void> {
+export async function writeVerifiedFile(
+  file: string,
+  write: (sink: (bytes: Uint8Array) => Promise<void>) => Promise<void>,
+): Promise<void> {
   const hash = createHash('sha256');
   await writeAtomically(
     file,
@@ -67,7 +73,10 @@ export async function writeVerifiedFile(file: string, write: (sink: (bytes: Uint
       }),
     async (staging) => {
       const { size, mtimeMs } = await stat(staging);
-      await writeFileAtomic(manifestPath(file), JSON.stringify({ size, mtimeMs, sha256: hash.digest('hex') } satisfies FileStamp));
+      await writeFileAtomic(
+        manifestPath(file),
+        JSON.stringify({ size, mtimeMs, sha256: hash.digest('hex') } satisfies FileStamp),
+      );
     },
   );
 }

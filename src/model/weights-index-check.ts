@@ -31,7 +31,8 @@ export function checkWeightsIndex(json: unknown, binBytes: number): WeightsIndex
   for (const [key, t] of Object.entries(parsed.data)) {
     const bytes = ELEMENT_BYTES.get(t.elemType);
     if (bytes === undefined) return `weights index: ${key} has unknown dtype ${t.elemType}`;
-    if (t.length !== numel(t.shape) * bytes) return `weights index: ${key} has ${t.length} bytes for shape [${t.shape.join(', ')}]`;
+    if (t.length !== numel(t.shape) * bytes)
+      return `weights index: ${key} has ${t.length} bytes for shape [${t.shape.join(', ')}]`;
     if (t.offset + t.length > binBytes) return `weights index: ${key} ends past the ${binBytes}-byte weights file`;
   }
   return parsed.data as WeightsIndex;

@@ -19,5 +19,10 @@ export const blur = defineMethod({
   summary: 'blur: the image Gaussian-blurred outside the box, the box itself unchanged (ReCLIP)',
   params: { blur_sigma: BLUR_SIGMA },
   fills: ['edit'],
-  prepare: (p, ctx) => ({ edit: { key: `blur σ ${p.blur_sigma} at [${ctx.box.join(',')}]`, apply: (img) => blurOutside(img, ctx.box, p.blur_sigma) } }),
+  prepare: (p, ctx) => ({
+    edit: {
+      key: `blur σ ${p.blur_sigma} at [${ctx.box.join(',')}]`,
+      apply: (img) => blurOutside(img, ctx.box, p.blur_sigma),
+    },
+  }),
 });

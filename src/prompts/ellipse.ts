@@ -66,5 +66,9 @@ export async function insideEllipseFrom(inside: RgbImage, outside: RgbImage, ell
     .composite([{ input: redShapeSvg(inside, ellipsePath(ellipse)), blend: 'dest-in' }])
     .raw()
     .toBuffer();
-  return fromSharp(toSharp(outside).composite([{ input: insideOnly, raw: { width: inside.width, height: inside.height, channels: 4 } }]));
+  return fromSharp(
+    toSharp(outside).composite([
+      { input: insideOnly, raw: { width: inside.width, height: inside.height, channels: 4 } },
+    ]),
+  );
 }

@@ -64,10 +64,19 @@ export function foveaBias(region: TokenRegion, grid: number, spec: FoveaSpec, on
  * zeroing the slot first so buffers can be reused across batches. With `onlyTokens` (grid², 1 = keep)
  * the Gaussian still spans the region's rectangle but only the kept tokens get their values.
  */
-export function writeFoveaBias(region: TokenRegion, grid: number, spec: FoveaSpec, out: Float32Array, offset: number, onlyTokens?: Uint8Array): void {
+export function writeFoveaBias(
+  region: TokenRegion,
+  grid: number,
+  spec: FoveaSpec,
+  out: Float32Array,
+  offset: number,
+  onlyTokens?: Uint8Array,
+): void {
   const tokens = grid * grid + 1;
   if (offset < 0 || offset + tokens * tokens > out.length) {
-    throw new RangeError(`writeFoveaBias: ${tokens}×${tokens} at offset ${offset} does not fit in ${out.length} floats`);
+    throw new RangeError(
+      `writeFoveaBias: ${tokens}×${tokens} at offset ${offset} does not fit in ${out.length} floats`,
+    );
   }
   out.fill(0, offset, offset + tokens * tokens);
   const h = region.r1 - region.r0 + 1;

@@ -13,7 +13,8 @@ export const FALIP_PARAMS = { alpha: ALPHA, sigma: SIGMA, form: FORM, layers: LA
 export function falipAttention(p: ResolvedParams<typeof FALIP_PARAMS>, ctx: PrepareContext): AttentionBias {
   const v = ctx.vision;
   const region = tokenRegionOf(ctx);
-  if (p.tokens === 'foreground' && !ctx.foregroundTokens) throw new UserError('falip tokens foreground: this task has no foreground tokens (they come from depth maps)');
+  if (p.tokens === 'foreground' && !ctx.foregroundTokens)
+    throw new UserError('falip tokens foreground: this task has no foreground tokens (they come from depth maps)');
   const only = p.tokens === 'foreground' ? ctx.foregroundTokens : undefined;
   return {
     bias: foveaBias(region, gridSize(v), { form: p.form, alpha: p.alpha, sigma: p.sigma }, only),
@@ -27,10 +28,15 @@ export const falip = defineMethod({
   summary: 'foveal attention mask: a Gaussian over the box tokens added to the attention logits (image unchanged)',
   params: FALIP_PARAMS,
   fills: ['attention'],
-  notes: (p) =>
-    [
-      ...(p.form === 'a' ? [] : ['forms b and c are described only in words (Fig. 8): b writes the region values into the region columns of every query row (the CLS row included), c on the diagonal at the region tokens; our reading']),
-      ...(p.tokens === 'foreground' ? ['only the region tokens whose patch has foreground get the mask (our reading of "foreground positions")'] : []),
-    ],
+  notes: (p) => [
+    ...(p.form === 'a'
+      ? []
+      : [
+          'forms b and c are described only in words (Fig. 8): b writes the region values into the region columns of every query row (the CLS row included), c on the diagonal at the region tokens; our reading',
+        ]),
+    ...(p.tokens === 'foreground'
+      ? ['only the region tokens whose patch has foreground get the mask (our reading of "foreground positions")']
+      : []),
+  ],
   prepare: (p, ctx) => ({ attention: falipAttention(p, ctx) }),
 });

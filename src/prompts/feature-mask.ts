@@ -9,7 +9,12 @@ import { LAYERS } from './shared-params.js';
  * shows the idea); our default is the residual stream at the input of FALIP's layers, the same place
  * FALIP steers, with the same reach.
  */
-const SITE = enumParam({ label: 'site', help: 'where token features are multiplied: the residual stream or the attention input', values: ['residual', 'attn-input'], default: 'residual' });
+const SITE = enumParam({
+  label: 'site',
+  help: 'where token features are multiplied: the residual stream or the attention input',
+  values: ['residual', 'attn-input'],
+  default: 'residual',
+});
 
 /** The feature-mask ablation (paper Table 5 / Fig. 7a). */
 export const featureMask = defineMethod({
@@ -17,7 +22,9 @@ export const featureMask = defineMethod({
   summary: 'feature mask (Fig. 7a): token features × a region mask (1 on CLS and the box tokens, 0 elsewhere)',
   params: { site: SITE, layers: LAYERS },
   fills: ['ablation'],
-  notes: () => ['feature mask: the site and layers are our choice (the paper gives neither); CLS is kept because it becomes the embedding'],
+  notes: () => [
+    'feature mask: the site and layers are our choice (the paper gives neither); CLS is kept because it becomes the embedding',
+  ],
   prepare: (p, ctx) => {
     const v = ctx.vision;
     const grid = gridSize(v);

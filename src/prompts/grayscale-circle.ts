@@ -17,5 +17,7 @@ export const grayscaleCircle = defineMethod({
   summary: "FGVP's gray outside the ellipse: the image in gray outside the ellipse inscribed in the box",
   params: {},
   fills: ['edit'],
-  prepare: (_p, ctx) => ({ edit: { key: `grayscale-circle at [${ctx.box.join(',')}]`, apply: (img) => grayscaleOutsideEllipse(img, ctx.box) } }),
+  prepare: (_p, ctx) => ({
+    edit: { key: `grayscale-circle at [${ctx.box.join(',')}]`, apply: (img) => grayscaleOutsideEllipse(img, ctx.box) },
+  }),
 });

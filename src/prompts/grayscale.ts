@@ -29,5 +29,7 @@ export const grayscale = defineMethod({
   summary: "grayscale: the image in gray outside the box, the box itself in colour (FGVP's box mask)",
   params: {},
   fills: ['edit'],
-  prepare: (_p, ctx) => ({ edit: { key: `grayscale at [${ctx.box.join(',')}]`, apply: (img) => grayscaleOutside(img, ctx.box) } }),
+  prepare: (_p, ctx) => ({
+    edit: { key: `grayscale at [${ctx.box.join(',')}]`, apply: (img) => grayscaleOutside(img, ctx.box) },
+  }),
 });

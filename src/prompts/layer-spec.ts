@@ -59,7 +59,12 @@ function checkIndices(what: string, indices: readonly number[], count: number): 
  * @param layers 0-based layers, as returned by parseLayers.
  * @param heads 0-based heads; all heads when omitted (the reference broadcasts its mask to every head).
  */
-export function biasGate(layers: readonly number[], numLayers: number, numHeads: number, heads?: readonly number[]): Float32Array {
+export function biasGate(
+  layers: readonly number[],
+  numLayers: number,
+  numHeads: number,
+  heads?: readonly number[],
+): Float32Array {
   const gate = new Float32Array(numLayers * numHeads);
   const chosenHeads = heads ?? Array.from({ length: numHeads }, (_, h) => h);
   checkIndices('layer', layers, numLayers);

@@ -35,21 +35,29 @@ export function methodNames(): string[] {
 
 function partsOf(name: string, where: string): MethodDefinition[] {
   const parts = methodParts(name);
-  if (!parts) throw new UserError(`${where}: unknown method '${name}' (one of ${methodNames().join(', ')}; compose with +)`);
+  if (!parts)
+    throw new UserError(`${where}: unknown method '${name}' (one of ${methodNames().join(', ')}; compose with +)`);
   const filled = new Map<RequestSlot, string>();
   for (const part of parts) {
     for (const slot of part.fills) {
       const other = filled.get(slot);
-      if (other) throw new UserError(`${where}: method '${name}': ${other} and ${part.name} both set the ${slot === 'edit' ? 'image edit' : slot}; compose prompts that do different things`);
+      if (other)
+        throw new UserError(
+          `${where}: method '${name}': ${other} and ${part.name} both set the ${slot === 'edit' ? 'image edit' : slot}; compose prompts that do different things`,
+        );
       filled.set(slot, part.name);
     }
   }
   for (const part of parts) {
     for (const slot of part.needs ?? []) {
-      if (!filled.has(slot)) throw new UserError(`${where}: method '${name}': ${part.name} needs a part that sets the ${slot === 'edit' ? 'image edit' : slot} (e.g. redcircle+${part.name})`);
+      if (!filled.has(slot))
+        throw new UserError(
+          `${where}: method '${name}': ${part.name} needs a part that sets the ${slot === 'edit' ? 'image edit' : slot} (e.g. redcircle+${part.name})`,
+        );
     }
   }
-  if (parts.filter((p) => p.captionTemplate).length > 1) throw new UserError(`${where}: method '${name}': two parts have their own caption`);
+  if (parts.filter((p) => p.captionTemplate).length > 1)
+    throw new UserError(`${where}: method '${name}': two parts have their own caption`);
   return parts;
 }
 
@@ -73,7 +81,9 @@ function checkedEntry(name: string, raw: Record<string, unknown>, where: string)
   const unread = Object.keys(raw).filter((k) => !(k in table));
   if (unread.length > 0) {
     const reads = Object.keys(table);
-    throw new UserError(`${where}: method '${name}' does not read ${unread.join(', ')} (${reads.length > 0 ? `it reads ${reads.join(', ')}` : 'it has no parameters'})`);
+    throw new UserError(
+      `${where}: method '${name}' does not read ${unread.join(', ')} (${reads.length > 0 ? `it reads ${reads.join(', ')}` : 'it has no parameters'})`,
+    );
   }
   const schema = z.object(Object.fromEntries(Object.entries(table).map(([k, spec]) => [k, spec.schema]))).strict();
   return { parts, table, values: parseWith(schema, raw, where) as Record<string, unknown> };
@@ -111,6 +121,7 @@ export function makeMethod(name: string, raw: Record<string, unknown>, vision: V
     editsPixels: parts.some((p) => p.fills.includes('edit')),
     ...(captionTemplate !== undefined && { captionTemplate }),
     footnote: `Method ${name}: ${parts.map((p) => p.summary).join('; with ')}${params ? ` (${params})` : ''}${notes.length > 0 ? `; ${notes.join('; ')}` : ''}.`,
-    prepare: (ctx) => Object.assign({}, ...parts.map((part) => part.prepare(pick(part) as never, { ...ctx, vision }))) as EncodeRequest,
+    prepare: (ctx) =>
+      Object.assign({}, ...parts.map((part) => part.prepare(pick(part) as never, { ...ctx, vision }))) as EncodeRequest,
   };
 }

@@ -30,7 +30,9 @@ export type AnyParamSpec = ParamSpec<any, any>;
 export type ParamTable = Record<string, AnyParamSpec>;
 
 /** What `prepare` receives: every parameter resolved on the model. */
-export type ResolvedParams<P extends ParamTable> = { [K in keyof P]: P[K] extends ParamSpec<infer _T, infer R> ? R : never };
+export type ResolvedParams<P extends ParamTable> = {
+  [K in keyof P]: P[K] extends ParamSpec<infer _T, infer R> ? R : never;
+};
 
 /** A string that is a number becomes one; anything else goes to the schema as it is (and fails there). */
 function numberFromFlag(text: string): unknown {
@@ -71,14 +73,21 @@ export function autoIntegerParam(o: { label: string; help: string; autoMeans: st
     label: o.label,
     help: `${o.help} (default auto: ${o.autoMeans})`,
     placeholder: '<n|auto>',
-    schema: z.union([z.literal('auto'), z.number().int('expected an integer or auto').gte(1, 'expected at least 1')]).default('auto'),
+    schema: z
+      .union([z.literal('auto'), z.number().int('expected an integer or auto').gte(1, 'expected at least 1')])
+      .default('auto'),
     fromFlag: (text) => (text.trim() === 'auto' ? 'auto' : numberFromFlag(text)),
     resolve: (v) => v,
     show: (v) => (v === 'auto' ? o.autoMeans : `${v} px`),
   };
 }
 
-export function enumParam<const V extends readonly [string, ...string[]]>(o: { label: string; help: string; values: V; default: V[number] }): ParamSpec<V[number]> {
+export function enumParam<const V extends readonly [string, ...string[]]>(o: {
+  label: string;
+  help: string;
+  values: V;
+  default: V[number];
+}): ParamSpec<V[number]> {
   return {
     label: o.label,
     help: `${o.help} (${o.values.join(' | ')}; default ${o.default})`,

@@ -6,14 +6,24 @@ import { defineMethod, tokenRegionOf, type PrepareContext } from './method-defin
 import { numberParam } from './params.js';
 import { HEADS, LAYERS } from './shared-params.js';
 
-const COEFFICIENT = numberParam({ label: 'coefficient', help: "PASTA's factor on the attention to keys outside the box", default: 0.01, above: 0 });
+const COEFFICIENT = numberParam({
+  label: 'coefficient',
+  help: "PASTA's factor on the attention to keys outside the box",
+  default: 0.01,
+  above: 0,
+});
 
 /**
  * Every query's unnormalized attention to keys outside the region multiplied by `coefficient` before
  * renormalization, which is exactly an additive log(coefficient) on those logits. The CLS key counts as
  * inside (it is kept).
  */
-function pastaAttention(coefficient: number, layers: number[], heads: number[] | null, ctx: PrepareContext): AttentionBias {
+function pastaAttention(
+  coefficient: number,
+  layers: number[],
+  heads: number[] | null,
+  ctx: PrepareContext,
+): AttentionBias {
   const v = ctx.vision;
   const grid = gridSize(v);
   const T = grid * grid + 1;
@@ -32,8 +42,12 @@ export const pasta = defineMethod({
   params: { coefficient: COEFFICIENT, layers: LAYERS, heads: HEADS },
   fills: ['attention'],
   notes: (p) => [
-    ...(p.heads === null ? ['PASTA steers heads chosen by profiling them on the task; that profiling is not reproduced: every head of the chosen layers (our choice)'] : []),
-    'the layers are our choice (FALIP\'s by default); the paper gives none for PASTA',
+    ...(p.heads === null
+      ? [
+          'PASTA steers heads chosen by profiling them on the task; that profiling is not reproduced: every head of the chosen layers (our choice)',
+        ]
+      : []),
+    "the layers are our choice (FALIP's by default); the paper gives none for PASTA",
   ],
   prepare: (p, ctx) => ({ attention: pastaAttention(p.coefficient, p.layers, p.heads, ctx) }),
 });

@@ -36,7 +36,9 @@ export const REDCIRCLE_PARAMS = { circle_thickness: CIRCLE_THICKNESS, enlarge: E
 /** What an enlarged ellipse does at the image border, for footnotes. */
 export function enlargeNotes(enlarge: number): string[] {
   if (enlarge === 0) return [];
-  return [`the ellipse's box grows by ${enlarge} px on each side and is clamped to the image, so at a border it stops at the image's edge (at most the image's inscribed ellipse)`];
+  return [
+    `the ellipse's box grows by ${enlarge} px on each side and is clamped to the image, so at a border it stops at the image's edge (at most the image's inscribed ellipse)`,
+  ];
 }
 
 /** The RedCircle edit of one box, shared by the prompts that show CLIP the RedCircle image. */

@@ -56,6 +56,7 @@ export function methodParts(name: string): MethodDefinition[] | undefined {
 /** Every parameter any registered method reads, once per name (shared parameters are one object). */
 export function allMethodParams(): [string, ParamSpec][] {
   const seen = new Map<string, ParamSpec>();
-  for (const d of METHOD_DEFINITIONS) for (const [k, spec] of Object.entries(d.params as ParamTable)) if (!seen.has(k)) seen.set(k, spec);
+  for (const d of METHOD_DEFINITIONS)
+    for (const [k, spec] of Object.entries(d.params as ParamTable)) if (!seen.has(k)) seen.set(k, spec);
   return [...seen];
 }

@@ -8,6 +8,9 @@ export const replaceV = defineMethod({
   summary: "replace v (Fig. 7b): the original image's stream, with attention probabilities from the RedCircle image",
   params: { ...REDCIRCLE_PARAMS, layers: LAYERS },
   fills: ['edit', 'ablation'],
-  notes: () => ['replace v: the layers are our choice (FALIP\'s by default); the paper gives none'],
-  prepare: (p, ctx) => ({ edit: redCircleEdit(p, ctx.box), ablation: { kind: 'two-stream', probabilitiesFrom: 'edited', layers: p.layers } }),
+  notes: () => ["replace v: the layers are our choice (FALIP's by default); the paper gives none"],
+  prepare: (p, ctx) => ({
+    edit: redCircleEdit(p, ctx.box),
+    ablation: { kind: 'two-stream', probabilitiesFrom: 'edited', layers: p.layers },
+  }),
 });

@@ -2,7 +2,11 @@ import { defineMethod } from './method-definition.js';
 import { numberParam } from './params.js';
 import { LAYERS } from './shared-params.js';
 
-const HEAD_WEIGHT = numberParam({ label: 'head weight', help: "w in G' → G + w(G' − G) for every head (2 = the paper's 2G' − G)", default: 2 });
+const HEAD_WEIGHT = numberParam({
+  label: 'head weight',
+  help: "w in G' → G + w(G' − G) for every head (2 = the paper's 2G' − G)",
+  default: 2,
+});
 
 /**
  * Unleash (paper Sec. 4.4, Eq. 5–6): composed with a prompt that edits the image (`redcircle+unleash`),
@@ -15,7 +19,7 @@ export const unleash = defineMethod({
   fills: ['ablation'],
   needs: ['edit'],
   notes: () => [
-    "unleash: all heads, the out-projection split per head, recomposed after the forward passes and before ln_post (the edits do not reach later layers); the paper leaves these open",
+    'unleash: all heads, the out-projection split per head, recomposed after the forward passes and before ln_post (the edits do not reach later layers); the paper leaves these open',
   ],
   prepare: (p) => ({ ablation: { kind: 'unleash', layers: p.layers, headWeight: p.head_weight } }),
 });

@@ -51,7 +51,11 @@ function percentileInterval(sortedStats: Float64Array, level: number): [number, 
  * `statistic` of `iterations` resamples (with replacement) of n item indices, sorted ascending. The
  * statistic reads the resample as a list of indices, so one resample serves paired cells too.
  */
-function resampledStatistics(n: number, statistic: (indices: Uint32Array) => number, opts: BootstrapOptions): Float64Array {
+function resampledStatistics(
+  n: number,
+  statistic: (indices: Uint32Array) => number,
+  opts: BootstrapOptions,
+): Float64Array {
   const { iterations = 2000, seed = 0 } = opts;
   if (n === 0) throw new Error('bootstrap of an empty sample');
   if (!Number.isInteger(seed)) throw new Error(`bootstrap seed must be an integer, got ${seed}`);
@@ -76,7 +80,10 @@ function meanOfResample(values: readonly number[]): (indices: Uint32Array) => nu
 /** Mean of `values` with a percentile bootstrap interval (percent when `values` are booleans). */
 export function bootstrapCI(values: readonly boolean[] | readonly number[], opts: BootstrapOptions = {}): MeanInterval {
   const numbers = asValues(values);
-  const [lo, hi] = percentileInterval(resampledStatistics(numbers.length, meanOfResample(numbers), opts), opts.level ?? 0.95);
+  const [lo, hi] = percentileInterval(
+    resampledStatistics(numbers.length, meanOfResample(numbers), opts),
+    opts.level ?? 0.95,
+  );
   return { mean: mean(numbers), lo, hi };
 }
 
@@ -85,13 +92,20 @@ export function bootstrapCI(values: readonly boolean[] | readonly number[], opts
  * interval from resampling item indices jointly, which keeps the pairing and so is much tighter
  * than two independent intervals.
  */
-export function pairedBootstrapDiff(a: readonly boolean[] | readonly number[], b: readonly boolean[] | readonly number[], opts: BootstrapOptions = {}): DiffInterval {
+export function pairedBootstrapDiff(
+  a: readonly boolean[] | readonly number[],
+  b: readonly boolean[] | readonly number[],
+  opts: BootstrapOptions = {},
+): DiffInterval {
   if (a.length !== b.length) throw new Error(`paired bootstrap needs equal lengths, got ${a.length} and ${b.length}`);
   const va = asValues(a);
   const vb = asValues(b);
   // Resampling indices jointly is the same as resampling the per-item differences.
   const itemDiffs = va.map((x, i) => x - vb[i]!);
-  const [lo, hi] = percentileInterval(resampledStatistics(itemDiffs.length, meanOfResample(itemDiffs), opts), opts.level ?? 0.95);
+  const [lo, hi] = percentileInterval(
+    resampledStatistics(itemDiffs.length, meanOfResample(itemDiffs), opts),
+    opts.level ?? 0.95,
+  );
   return { diff: mean(itemDiffs), lo, hi };
 }
 
@@ -100,7 +114,11 @@ export function pairedBootstrapDiff(a: readonly boolean[] | readonly number[], b
  * from resampling the items; `statistic` receives the indices of one resample (all of them, in order,
  * for the point estimate).
  */
-export function bootstrapStatistic(n: number, statistic: (indices: Uint32Array) => number, opts: BootstrapOptions = {}): MeanInterval {
+export function bootstrapStatistic(
+  n: number,
+  statistic: (indices: Uint32Array) => number,
+  opts: BootstrapOptions = {},
+): MeanInterval {
   const all = Uint32Array.from({ length: n }, (_, i) => i);
   const [lo, hi] = percentileInterval(resampledStatistics(n, statistic, opts), opts.level ?? 0.95);
   return { mean: statistic(all), lo, hi };

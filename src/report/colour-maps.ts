@@ -43,7 +43,11 @@ export function signedTint(t: number, maxOpacity = 0.85): { rgb: Rgb; opacity: n
  * The tint of `value` on a scale at full colour at `max`: inferno at `opacity.sequential`, or the
  * sign's colour at up to `opacity.signed`.
  */
-export function scaleTint(value: number, scale: { kind: ScaleKind; max: number }, opacity: { sequential: number; signed: number }): { rgb: Rgb; opacity: number } {
+export function scaleTint(
+  value: number,
+  scale: { kind: ScaleKind; max: number },
+  opacity: { sequential: number; signed: number },
+): { rgb: Rgb; opacity: number } {
   const t = scale.max > 0 ? value / scale.max : 0;
   return scale.kind === 'sequential' ? { rgb: inferno(t), opacity: opacity.sequential } : signedTint(t, opacity.signed);
 }

@@ -35,20 +35,32 @@ const TINT_OPACITY = { sequential: 1, signed: 1 };
 function panelSvg(spec: GridFigureSpec, panel: GridPanel, index: number, x: number, y: number): string {
   const w = spec.columns * CELL;
   const h = spec.rows * CELL;
-  const parts = [`<text x="${w / 2}" y="-22" font-size="12" font-weight="bold" text-anchor="middle">${escapeXml(panel.title)}</text>`];
-  for (let c = 0; c < spec.columns; c++) parts.push(`<text x="${c * CELL + CELL / 2}" y="-6" font-size="10" text-anchor="middle">${c + 1}</text>`);
+  const parts = [
+    `<text x="${w / 2}" y="-22" font-size="12" font-weight="bold" text-anchor="middle">${escapeXml(panel.title)}</text>`,
+  ];
+  for (let c = 0; c < spec.columns; c++)
+    parts.push(`<text x="${c * CELL + CELL / 2}" y="-6" font-size="10" text-anchor="middle">${c + 1}</text>`);
   for (let r = 0; r < spec.rows; r++) {
     parts.push(`<text x="-6" y="${r * CELL + CELL / 2 + 4}" font-size="10" text-anchor="end">${r + 1}</text>`);
     for (let c = 0; c < spec.columns; c++) {
       const i = r * spec.columns + c;
       const tint = scaleTint(panel.values[i]!, panel.scale, TINT_OPACITY);
-      parts.push(`<rect x="${c * CELL}" y="${r * CELL}" width="${CELL}" height="${CELL}" fill="${hex(tint.rgb)}" fill-opacity="${tint.opacity.toFixed(3)}" stroke="#dddddd" stroke-width="0.5"/>`);
+      parts.push(
+        `<rect x="${c * CELL}" y="${r * CELL}" width="${CELL}" height="${CELL}" fill="${hex(tint.rgb)}" fill-opacity="${tint.opacity.toFixed(3)}" stroke="#dddddd" stroke-width="0.5"/>`,
+      );
       const mark = panel.marks?.get(i);
-      if (mark) parts.push(`<text x="${c * CELL + CELL / 2}" y="${r * CELL + CELL / 2 + 4}" font-size="11" font-weight="bold" text-anchor="middle" fill="#00e5ff" stroke="#000000" stroke-width="2" paint-order="stroke">${escapeXml(mark)}</text>`);
+      if (mark)
+        parts.push(
+          `<text x="${c * CELL + CELL / 2}" y="${r * CELL + CELL / 2 + 4}" font-size="11" font-weight="bold" text-anchor="middle" fill="#00e5ff" stroke="#000000" stroke-width="2" paint-order="stroke">${escapeXml(mark)}</text>`,
+        );
     }
   }
-  parts.push(`<text x="${w / 2}" y="${h + 16}" font-size="11" text-anchor="middle">${escapeXml(spec.columnName)}</text>`);
-  parts.push(`<text x="-30" y="${h / 2}" font-size="11" text-anchor="middle" transform="rotate(-90 -30 ${h / 2})">${escapeXml(spec.rowName)}</text>`);
+  parts.push(
+    `<text x="${w / 2}" y="${h + 16}" font-size="11" text-anchor="middle">${escapeXml(spec.columnName)}</text>`,
+  );
+  parts.push(
+    `<text x="-30" y="${h / 2}" font-size="11" text-anchor="middle" transform="rotate(-90 -30 ${h / 2})">${escapeXml(spec.rowName)}</text>`,
+  );
   const lo = panel.scale.kind === 'sequential' ? '0' : short(-panel.scale.max);
   parts.push(
     `<g transform="translate(${w + 10},0)">${colourBarGradient(panel.scale.kind, `g${index}`)}` +
@@ -68,7 +80,9 @@ export function gridFigureSvg(spec: GridFigureSpec): string {
   const body = [
     `<text x="12" y="22" font-size="15" font-weight="bold">${escapeXml(spec.title)}</text>`,
     ...spec.panels.map((p, i) => panelSvg(spec, p, i, MARGIN + i * (panelW + GAP), HEADER_H)),
-    ...legend.map((line, i) => `<text x="12" y="${legendY + i * 15}" font-size="11" fill="#333333">${escapeXml(line)}</text>`),
+    ...legend.map(
+      (line, i) => `<text x="12" y="${legendY + i * 15}" font-size="11" fill="#333333">${escapeXml(line)}</text>`,
+    ),
   ];
   return svgDocument(width, height, body.join('\n'));
 }

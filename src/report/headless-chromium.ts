@@ -14,7 +14,15 @@ export const CHROMIUM_INSTALL = 'apt-get install -y chromium';
  * Headless and quiet: no sandbox (containers run as root), no GPU, and none of the background traffic
  * (updates, sync, QUIC probes) that would show up as requests a report page never made.
  */
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 /** What went wrong while a page loaded and ran. */
 export interface PageProblems {
@@ -25,7 +33,8 @@ export interface PageProblems {
 
 /** Chromium's path, or a one-line UserError saying how to install it. */
 function requireChromium(): string {
-  if (!existsSync(CHROMIUM_PATH)) throw new UserError(`${CHROMIUM_PATH} not found: install Chromium with \`${CHROMIUM_INSTALL}\``);
+  if (!existsSync(CHROMIUM_PATH))
+    throw new UserError(`${CHROMIUM_PATH} not found: install Chromium with \`${CHROMIUM_INSTALL}\``);
   return CHROMIUM_PATH;
 }
 
@@ -33,7 +42,11 @@ function requireChromium(): string {
  * Opens a local HTML file in headless Chromium (a fresh profile each time), runs `use` on the loaded
  * page and reports every console error, uncaught exception and failed request seen meanwhile.
  */
-export async function withHtmlPage<T>(file: string, use: (page: Page) => Promise<T>, viewport = { width: 1280, height: 900 }): Promise<{ result: T; problems: PageProblems }> {
+export async function withHtmlPage<T>(
+  file: string,
+  use: (page: Page) => Promise<T>,
+  viewport = { width: 1280, height: 900 },
+): Promise<{ result: T; problems: PageProblems }> {
   const executablePath = requireChromium();
   const profile = await mkdtemp(path.join(tmpdir(), 'falip-chromium-'));
   const browser = await puppeteer.launch({ executablePath, headless: true, args: CHROMIUM_ARGS, userDataDir: profile });
@@ -43,7 +56,9 @@ export async function withHtmlPage<T>(file: string, use: (page: Page) => Promise
     const problems: PageProblems = { consoleErrors: [], pageErrors: [], failedRequests: [] };
     page.on('console', (m) => m.type() === 'error' && problems.consoleErrors.push(m.text()));
     page.on('pageerror', (e) => problems.pageErrors.push(String(e)));
-    page.on('requestfailed', (r) => problems.failedRequests.push(`${r.url().slice(0, 120)} (${r.failure()?.errorText ?? 'failed'})`));
+    page.on('requestfailed', (r) =>
+      problems.failedRequests.push(`${r.url().slice(0, 120)} (${r.failure()?.errorText ?? 'failed'})`),
+    );
     await page.goto(pathToFileURL(path.resolve(file)).href, { waitUntil: 'load' });
     return { result: await use(page), problems };
   } finally {
@@ -54,6 +69,8 @@ export async function withHtmlPage<T>(file: string, use: (page: Page) => Promise
 
 /** A full-page PNG screenshot of a local HTML file. */
 export async function screenshotHtml(file: string, png: string): Promise<PageProblems> {
-  const { problems } = await withHtmlPage(file, (page) => page.screenshot({ path: png as `${string}.png`, fullPage: true }));
+  const { problems } = await withHtmlPage(file, (page) =>
+    page.screenshot({ path: png as `${string}.png`, fullPage: true }),
+  );
   return problems;
 }

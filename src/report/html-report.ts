@@ -11,7 +11,10 @@ const CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; scrip
 
 function cellHtml(c: ReportCell): string {
   const paper = c.paper === null ? '' : `paper ${fixed1(c.paper)}`;
-  const delta = c.delta === null ? '' : ` · <span class="${c.delta >= 0 ? 'delta-pos' : 'delta-neg'}">Δ ${signed1(c.delta, '−')}</span>`;
+  const delta =
+    c.delta === null
+      ? ''
+      : ` · <span class="${c.delta >= 0 ? 'delta-pos' : 'delta-neg'}">Δ ${signed1(c.delta, '−')}</span>`;
   const sub = paper || delta ? `<span class="sub">${paper}${delta}</span>` : '';
   if (!c.ours) return `<td><span class="status">${escapeHtml(c.status ?? 'not run')}</span>${sub}</td>`;
   const { accuracy, ci, n } = c.ours;
@@ -21,8 +24,16 @@ function cellHtml(c: ReportCell): string {
 
 function tableHtml(t: ReportTable): string {
   const head = `<tr><th>Method</th>${t.columns.map((c) => `<th>${escapeHtml(c.label)}</th>`).join('')}</tr>`;
-  const body = t.rows.map((r) => `<tr data-row="${escapeHtml(r.key)}"><td class="label">${escapeHtml(r.label)}</td>${r.cells.map(cellHtml).join('')}</tr>`).join('\n');
-  const notes = t.footnotes.length > 0 ? `<ol class="footnotes">${t.footnotes.map((f) => `<li>${escapeHtml(f)}</li>`).join('')}</ol>` : '';
+  const body = t.rows
+    .map(
+      (r) =>
+        `<tr data-row="${escapeHtml(r.key)}"><td class="label">${escapeHtml(r.label)}</td>${r.cells.map(cellHtml).join('')}</tr>`,
+    )
+    .join('\n');
+  const notes =
+    t.footnotes.length > 0
+      ? `<ol class="footnotes">${t.footnotes.map((f) => `<li>${escapeHtml(f)}</li>`).join('')}</ol>`
+      : '';
   return `<h3>${escapeHtml(t.title)}</h3>\n<table class="results" id="results-table"><thead>${head}</thead><tbody>\n${body}\n</tbody></table>\n${notes}`;
 }
 

@@ -40,11 +40,17 @@ function select(records: readonly EvalRecord[], indices: Uint32Array): EvalRecor
  * `metric` of one cell's records, non-empty (an empty cell has a status, not metrics). Sorted by id
  * first: records are appended in completion order, and the bootstrap must not depend on it.
  */
-export function cellMetrics(records: readonly EvalRecord[], metric: Metric = ACCURACY, opts: BootstrapOptions = {}): CellMetrics {
+export function cellMetrics(
+  records: readonly EvalRecord[],
+  metric: Metric = ACCURACY,
+  opts: BootstrapOptions = {},
+): CellMetrics {
   if (records.length === 0) throw new Error('cellMetrics of an empty cell');
   const sorted = [...records].sort(compareIds);
   const { mean, lo, hi } =
-    'perItem' in metric ? bootstrapCI(sorted.map(metric.perItem), opts) : bootstrapStatistic(sorted.length, (ix) => metric.ofRecords(select(sorted, ix)), opts);
+    'perItem' in metric
+      ? bootstrapCI(sorted.map(metric.perItem), opts)
+      : bootstrapStatistic(sorted.length, (ix) => metric.ofRecords(select(sorted, ix)), opts);
   return { n: records.length, accuracy: mean, ci: [lo, hi] };
 }
 
@@ -66,6 +72,10 @@ export function pairedComparison(
     const { diff, lo, hi } = pairedBootstrapDiff(shared.map(metric.perItem), base.map(metric.perItem), opts);
     return { n: shared.length, diff, ci: [lo, hi] };
   }
-  const { mean, lo, hi } = bootstrapStatistic(shared.length, (ix) => metric.ofRecords(select(shared, ix)) - metric.ofRecords(select(base, ix)), opts);
+  const { mean, lo, hi } = bootstrapStatistic(
+    shared.length,
+    (ix) => metric.ofRecords(select(shared, ix)) - metric.ofRecords(select(base, ix)),
+    opts,
+  );
   return { n: shared.length, diff: mean, ci: [lo, hi] };
 }

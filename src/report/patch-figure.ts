@@ -66,13 +66,23 @@ function cells(panel: PatchPanel, scale: PatchScale, grid: number, w: number, h:
       const tint = scaleTint(panel.values[r * grid + c]!, scale, TINT_OPACITY);
       const [fill, opacity] = [hex(tint.rgb), tint.opacity];
       if (opacity === 0) continue;
-      out.push(`<rect x="${(c * cw).toFixed(2)}" y="${(r * ch).toFixed(2)}" width="${cw.toFixed(2)}" height="${ch.toFixed(2)}" fill="${fill}" fill-opacity="${opacity.toFixed(3)}"/>`);
+      out.push(
+        `<rect x="${(c * cw).toFixed(2)}" y="${(r * ch).toFixed(2)}" width="${cw.toFixed(2)}" height="${ch.toFixed(2)}" fill="${fill}" fill-opacity="${opacity.toFixed(3)}"/>`,
+      );
     }
   }
   return out.join('');
 }
 
-function panelSvg(panel: PatchPanel, scale: PatchScale, grid: number, x: number, y: number, w: number, h: number): string {
+function panelSvg(
+  panel: PatchPanel,
+  scale: PatchScale,
+  grid: number,
+  x: number,
+  y: number,
+  w: number,
+  h: number,
+): string {
   const box = panel.box
     ? `<rect x="${(panel.box[0] * w).toFixed(1)}" y="${(panel.box[1] * h).toFixed(1)}" width="${(panel.box[2] * w).toFixed(1)}" height="${(panel.box[3] * h).toFixed(1)}" fill="none" stroke="${BOX_COLOUR}" stroke-width="2"/>`
     : '';
@@ -81,7 +91,12 @@ function panelSvg(panel: PatchPanel, scale: PatchScale, grid: number, x: number,
     `<image x="0" y="0" width="${w}" height="${h}" preserveAspectRatio="none" href="${panel.image}"/>` +
     `<g shape-rendering="crispEdges">${cells(panel, scale, grid, w, h)}</g>${box}` +
     `<rect x="0" y="0" width="${w}" height="${h}" fill="none" stroke="#999999" stroke-width="0.5"/>` +
-    panel.caption.map((line, i) => `<text x="${w / 2}" y="${h + 13 + i * CAPTION_LINE}" font-size="11" text-anchor="middle" fill="#222222">${escapeXml(line)}</text>`).join('') +
+    panel.caption
+      .map(
+        (line, i) =>
+          `<text x="${w / 2}" y="${h + 13 + i * CAPTION_LINE}" font-size="11" text-anchor="middle" fill="#222222">${escapeXml(line)}</text>`,
+      )
+      .join('') +
     '</g>'
   );
 }
@@ -112,21 +127,25 @@ export function patchFigureSvg(spec: PatchFigureSpec): string {
   const height = HEADER_H + spec.rows.length * rowH + legendLines.length * LEGEND_LINE + GAP;
   const parts: string[] = [`<text x="${GAP}" y="22" font-size="15" font-weight="bold">${escapeXml(spec.title)}</text>`];
   spec.columns.forEach((name, c) => {
-    parts.push(`<text x="${LABEL_W + c * (w + GAP) + w / 2}" y="${HEADER_H - 8}" font-size="13" font-weight="bold" text-anchor="middle">${escapeXml(name)}</text>`);
+    parts.push(
+      `<text x="${LABEL_W + c * (w + GAP) + w / 2}" y="${HEADER_H - 8}" font-size="13" font-weight="bold" text-anchor="middle">${escapeXml(name)}</text>`,
+    );
   });
   spec.rows.forEach((row, r) => {
     const y = HEADER_H + r * rowH;
     wrapText(row.label, 22).forEach((line, i) => {
-parts.push(`<text x="${GAP}" y="${y + 16 + i * 15}" font-size="12">${escapeXml(line)}</text>`);
-});
+      parts.push(`<text x="${GAP}" y="${y + 16 + i * 15}" font-size="12">${escapeXml(line)}</text>`);
+    });
     row.panels.forEach((panel, c) => {
-parts.push(panelSvg(panel, row.scale, spec.grid, LABEL_W + c * (w + GAP), y, w, h));
-});
+      parts.push(panelSvg(panel, row.scale, spec.grid, LABEL_W + c * (w + GAP), y, w, h));
+    });
     parts.push(colourBar(row.scale, `bar${r}`, LABEL_W + spec.columns.length * (w + GAP), y, h));
   });
   const legendY = HEADER_H + spec.rows.length * rowH + 4;
   legendLines.forEach((line, i) => {
-parts.push(`<text x="${GAP}" y="${legendY + i * LEGEND_LINE}" font-size="11" fill="#333333">${escapeXml(line)}</text>`);
-});
+    parts.push(
+      `<text x="${GAP}" y="${legendY + i * LEGEND_LINE}" font-size="11" fill="#333333">${escapeXml(line)}</text>`,
+    );
+  });
   return svgDocument(width, height, parts.join('\n'));
 }

@@ -38,7 +38,13 @@ function vegaLiteSpec(plot: LinePlotSpec): TopLevelSpec {
       x: { field: 'x', type: 'quantitative', title: plot.xLabel, scale: plot.logX ? { type: 'log' } : { zero: false } },
       y: { field: 'y', type: 'quantitative', title: plot.yLabel, scale: { zero: false } },
       // The legend keeps the caller's series order instead of sorting names.
-      color: { field: 'series', type: 'nominal', title: null, scale: { domain: plot.series.map((s) => s.name) }, legend: { labelLimit: 0 } },
+      color: {
+        field: 'series',
+        type: 'nominal',
+        title: null,
+        scale: { domain: plot.series.map((s) => s.name) },
+        legend: { labelLimit: 0 },
+      },
       order: { field: 'x', type: 'quantitative' },
     },
   };
@@ -53,7 +59,10 @@ export async function linePlot(plot: LinePlotSpec): Promise<RenderedPlot> {
   const view = new View(parse(compile(vegaLiteSpec(plot)).spec), { renderer: 'none' });
   try {
     const svg = await view.toSVG();
-    const png = await sharp(Buffer.from(svg), { density: RASTER_DENSITY }).resize({ width: PNG_WIDTH }).png().toBuffer();
+    const png = await sharp(Buffer.from(svg), { density: RASTER_DENSITY })
+      .resize({ width: PNG_WIDTH })
+      .png()
+      .toBuffer();
     return { svg, png: new Uint8Array(png) };
   } finally {
     view.finalize();

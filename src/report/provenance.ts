@@ -7,7 +7,6 @@ import { join } from 'node:path';
 import { canonicalJson } from '../util/canonical-json.js';
 import { REPO_ROOT } from '../util/repo-paths.js';
 
-
 /** Where a result came from: enough to tell two runs' software and checkout apart. */
 export interface Provenance {
   falip_version: string;

@@ -117,11 +117,15 @@ export class RecordLog {
           rewrite = true;
           break;
         }
-        throw new UserError(`${path}:${index + 1}: corrupt record (${parsed.problem})${isLast ? '' : '; only the last line may be cut short by an interrupted run'}`);
+        throw new UserError(
+          `${path}:${index + 1}: corrupt record (${parsed.problem})${isLast ? '' : '; only the last line may be cut short by an interrupted run'}`,
+        );
       }
       const { record } = parsed;
       if (log.has(record.row, record.column, record.id)) {
-        throw new UserError(`${path}:${index + 1}: duplicate record for row "${record.row}", column "${record.column}", id "${record.id}"`);
+        throw new UserError(
+          `${path}:${index + 1}: duplicate record for row "${record.row}", column "${record.column}", id "${record.id}"`,
+        );
       }
       log.remember(record);
     }
@@ -161,21 +165,26 @@ export class RecordLog {
     } catch (err) {
       this.forget(record);
       // A full disk or a folder made read-only under a running job: the user's to fix; nothing recorded is lost.
-      throw new UserError(`${this.path}: cannot append a record (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+      throw new UserError(
+        `${this.path}: cannot append a record (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+      );
     }
   }
 
   /** Appends many records in one write (a merge); the same rules as `append`. */
   async appendAll(records: readonly EvalRecord[]): Promise<void> {
     for (const r of records) {
-      if (this.has(r.row, r.column, r.id)) throw new Error(`record already present: row "${r.row}", column "${r.column}", id "${r.id}"`);
+      if (this.has(r.row, r.column, r.id))
+        throw new Error(`record already present: row "${r.row}", column "${r.column}", id "${r.id}"`);
       this.remember(r);
     }
     try {
       await appendFile(this.path, records.map((r) => `${JSON.stringify(r)}\n`).join(''));
     } catch (err) {
       for (const r of records) this.forget(r);
-      throw new UserError(`${this.path}: cannot append records (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+      throw new UserError(
+        `${this.path}: cannot append records (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+      );
     }
   }
 

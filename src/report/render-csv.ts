@@ -1,7 +1,20 @@
 import { writeToString } from 'fast-csv';
 import type { ResultsTable } from './results-table.js';
 
-const HEADERS = ['row', 'column', 'ours', 'ci_lo', 'ci_hi', 'n', 'paper', 'delta', 'status', 'paired_diff', 'paired_lo', 'paired_hi'] as const;
+const HEADERS = [
+  'row',
+  'column',
+  'ours',
+  'ci_lo',
+  'ci_hi',
+  'n',
+  'paper',
+  'delta',
+  'status',
+  'paired_diff',
+  'paired_lo',
+  'paired_hi',
+] as const;
 
 type CsvLine = Record<(typeof HEADERS)[number], string | number>;
 

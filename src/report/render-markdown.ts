@@ -26,7 +26,12 @@ function sharedCounts(table: ResultsTable): Map<string, number | null> {
 }
 
 /** "44.2 ±1.3 (paper 44.2, Δ +0.0)", "not imported (paper 40.1)"; ± is half the interval width. */
-function cellText(cell: ResultCell, showN: boolean, emphasizeStatus: (s: string) => string, paperWithheld: boolean): string {
+function cellText(
+  cell: ResultCell,
+  showN: boolean,
+  emphasizeStatus: (s: string) => string,
+  paperWithheld: boolean,
+): string {
   const paper = paperWithheld
     ? ' (custom: paper n/a)'
     : cell.paper === null
@@ -62,7 +67,10 @@ interface TextGrid {
 function mainGrid(table: ResultsTable, emphasizeStatus: (s: string) => string): TextGrid {
   const counts = sharedCounts(table);
   return {
-    header: ['Method', ...table.columns.map((c) => (counts.get(c.key) === null ? c.label : `${c.label} (n=${counts.get(c.key)})`))],
+    header: [
+      'Method',
+      ...table.columns.map((c) => (counts.get(c.key) === null ? c.label : `${c.label} (n=${counts.get(c.key)})`)),
+    ],
     body: table.rows.map((row) => [
       row.label,
       ...row.cells.map((cell) => cellText(cell, counts.get(cell.column) === null, emphasizeStatus, row.paperWithheld)),
@@ -97,8 +105,8 @@ function markdownGrid(grid: TextGrid): string[] {
 export function renderMarkdown(table: ResultsTable): string {
   const out = [`### ${table.title}`, '', ...markdownGrid(mainGrid(table, (s) => `*${s}*`)), ''];
   [...table.footnotes, intervalNote(table)].forEach((note, i) => {
-out.push(`${i + 1}. ${note}`);
-});
+    out.push(`${i + 1}. ${note}`);
+  });
   const paired = pairedGrid(table);
   if (paired) out.push('', `#### ${pairedHeading(table)}`, '', ...markdownGrid(paired));
   return `${out.join('\n')}\n`;
@@ -107,7 +115,11 @@ out.push(`${i + 1}. ${note}`);
 function alignedGrid(grid: TextGrid): string[] {
   const all = [grid.header, ...grid.body];
   const widths = grid.header.map((_, c) => Math.max(...all.map((cells) => cells[c]!.length)));
-  const line = (cells: string[]): string => cells.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd();
+  const line = (cells: string[]): string =>
+    cells
+      .map((cell, c) => cell.padEnd(widths[c]!))
+      .join('  ')
+      .trimEnd();
   return [line(grid.header), widths.map((w) => '-'.repeat(w)).join('  '), ...grid.body.map(line)];
 }
 
@@ -118,7 +130,7 @@ export function renderTerminal(table: ResultsTable): string {
   if (paired) out.push('', pairedHeading(table), ...alignedGrid(paired));
   out.push('');
   [...table.footnotes, intervalNote(table)].forEach((note, i) => {
-out.push(`[${i + 1}] ${note}`);
-});
+    out.push(`[${i + 1}] ${note}`);
+  });
   return `${out.join('\n')}\n`;
 }

@@ -121,8 +121,16 @@ function groupByCell(records: readonly EvalRecord[]): Map<string, EvalRecord[]> 
 }
 
 /** Fills a paper-style table with our numbers, the paper's, their difference, and paired comparisons. */
-export function buildResultsTable(spec: TableSpec, records: readonly EvalRecord[], opts: BuildTableOptions = {}): ResultsTable {
-  const bootstrap: Required<BootstrapOptions> = { iterations: opts.iterations ?? 2000, seed: opts.seed ?? 0, level: opts.level ?? 0.95 };
+export function buildResultsTable(
+  spec: TableSpec,
+  records: readonly EvalRecord[],
+  opts: BuildTableOptions = {},
+): ResultsTable {
+  const bootstrap: Required<BootstrapOptions> = {
+    iterations: opts.iterations ?? 2000,
+    seed: opts.seed ?? 0,
+    level: opts.level ?? 0.95,
+  };
   const groups = groupByCell(records);
   const recordsOf = (row: string, column: string): EvalRecord[] => groups.get(JSON.stringify([row, column])) ?? [];
   const baselineSpec = spec.baselineRow === undefined ? undefined : spec.rows.find((r) => r.key === spec.baselineRow);

@@ -79,9 +79,18 @@ export function keyDifferences(a: unknown, b: unknown, at = ''): string[] {
       return keyDifferences(x, b[i], `${at}[${typeof name === 'string' ? name : i}]`);
     });
   }
-  if (a !== null && b !== null && typeof a === 'object' && typeof b === 'object' && !Array.isArray(a) && !Array.isArray(b)) {
+  if (
+    a !== null &&
+    b !== null &&
+    typeof a === 'object' &&
+    typeof b === 'object' &&
+    !Array.isArray(a) &&
+    !Array.isArray(b)
+  ) {
     const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])];
-    return keys.flatMap((k) => keyDifferences((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], at ? `${at}.${k}` : k));
+    return keys.flatMap((k) =>
+      keyDifferences((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], at ? `${at}.${k}` : k),
+    );
   }
   return JSON.stringify(a) === JSON.stringify(b) ? [] : [at || '(the whole key)'];
 }
@@ -135,17 +144,32 @@ export async function openRunFolder(opts: OpenRunFolderOptions): Promise<RunFold
     const previous = await readRunJson(runJsonPath);
     if (previous && previous.config_hash !== hash) {
       const differs = keyDifferences(previous.key, opts.runKey);
-      const shown = differs.length > 3 ? `${differs.slice(0, 3).join(', ')} and ${differs.length - 3} more` : differs.join(', ');
-      throw new UserError(`${runJsonPath}: holds a different run (key hash ${previous.config_hash}, this one ${hash}; they differ in ${shown}); use another --out`);
+      const shown =
+        differs.length > 3 ? `${differs.slice(0, 3).join(', ')} and ${differs.length - 3} more` : differs.join(', ');
+      throw new UserError(
+        `${runJsonPath}: holds a different run (key hash ${previous.config_hash}, this one ${hash}; they differ in ${shown}); use another --out`,
+      );
     }
     if (!previous && (await exists(recordsPath))) {
       throw new UserError(`${recordsPath}: records without a run.json, so their run is unknown; use another --out`);
     }
     const provenance = collectProvenance(opts.provenance);
     const runJson: RunJson = previous
-      ? { ...previous, ...(opts.details && { details: opts.details }), resumed_with: [...(previous.resumed_with ?? []), provenance] }
-      : { name: opts.name, config_hash: hash, key: opts.runKey, ...(opts.details && { details: opts.details }), seeds: seedsOf(opts.runKey), provenance };
-    const writeJson = (name: string, value: unknown): Promise<void> => writeFileAtomic(join(dir, name), `${JSON.stringify(value, null, 2)}\n`);
+      ? {
+          ...previous,
+          ...(opts.details && { details: opts.details }),
+          resumed_with: [...(previous.resumed_with ?? []), provenance],
+        }
+      : {
+          name: opts.name,
+          config_hash: hash,
+          key: opts.runKey,
+          ...(opts.details && { details: opts.details }),
+          seeds: seedsOf(opts.runKey),
+          provenance,
+        };
+    const writeJson = (name: string, value: unknown): Promise<void> =>
+      writeFileAtomic(join(dir, name), `${JSON.stringify(value, null, 2)}\n`);
     await writeJson('run.json', runJson);
     return {
       dir,
@@ -174,7 +198,9 @@ export function checkRecordsBelong(records: RecordLog, expected: ReadonlyMap<str
   for (const [index, r] of records.all().entries()) {
     const ids = expected.get(JSON.stringify([r.row, r.column]));
     if (!ids?.has(r.id)) {
-      throw new UserError(`${records.path}:${index + 1}: a record of row "${r.row}", column "${r.column}", id "${r.id}" is not an item of this run; use another --out`);
+      throw new UserError(
+        `${records.path}:${index + 1}: a record of row "${r.row}", column "${r.column}", id "${r.id}" is not an item of this run; use another --out`,
+      );
     }
   }
 }

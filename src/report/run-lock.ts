@@ -60,7 +60,12 @@ export class RunLock {
 
   static acquire(dir: string): RunLock {
     const file = path.join(dir, LOCK_FILE);
-    const me: LockHolder = { pid: process.pid, host: hostname(), started: new Date().toISOString(), command: process.argv.slice(2).join(' ') };
+    const me: LockHolder = {
+      pid: process.pid,
+      host: hostname(),
+      started: new Date().toISOString(),
+      command: process.argv.slice(2).join(' '),
+    };
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
         const fd = openSync(file, 'wx');
@@ -71,11 +76,14 @@ export class RunLock {
         }
         return new RunLock(file);
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new UserError(`${dir}: cannot write a lock file there (${(e as NodeJS.ErrnoException).code})`);
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST')
+          throw new UserError(`${dir}: cannot write a lock file there (${(e as NodeJS.ErrnoException).code})`);
       }
       const holder = readHolder(file);
       if (!isStale(file, holder)) {
-        const who = holder ? `pid ${holder.pid} on ${holder.host} since ${holder.started} (falip ${holder.command})` : 'a process that is starting';
+        const who = holder
+          ? `pid ${holder.pid} on ${holder.host} since ${holder.started} (falip ${holder.command})`
+          : 'a process that is starting';
         throw new UserError(`${dir}: in use by ${who}; wait for it to finish, or use another --out`);
       }
       // Renaming is atomic: of two processes taking over the same stale lock only one succeeds, and the
@@ -87,7 +95,9 @@ export class RunLock {
         continue;
       }
       rmSync(aside, { force: true });
-      process.stderr.write(`falip: ${dir}: took over the lock of ${holder ? `pid ${holder.pid}, which is no longer running` : 'an unreadable lock file'}\n`);
+      process.stderr.write(
+        `falip: ${dir}: took over the lock of ${holder ? `pid ${holder.pid}, which is no longer running` : 'an unreadable lock file'}\n`,
+      );
     }
     throw new UserError(`${dir}: another process took the lock at the same moment; try again`);
   }

@@ -34,7 +34,11 @@ function markdownCells(line: string): string[] {
 function fromMarkdown(markdown: string): { labels: string[]; footnotes: string[] } {
   const lines = markdown.split('\n');
   const header = lines.find((l) => l.startsWith('|'));
-  const labels = header ? markdownCells(header).slice(1).map((l) => l.replace(/ \(n=\d+\)$/, '')) : [];
+  const labels = header
+    ? markdownCells(header)
+        .slice(1)
+        .map((l) => l.replace(/ \(n=\d+\)$/, ''))
+    : [];
   const footnotes: string[] = [];
   for (const line of lines) {
     if (line.startsWith('####')) break;
@@ -71,12 +75,17 @@ export async function readRunTable(dir: string): Promise<ReportTable | null> {
 /** The sweep plots of a run folder (`accuracy-vs-<axis>.png`, else its .svg), by name. */
 export async function readRunPlots(dir: string): Promise<ReportPlot[]> {
   const names = await readdir(dir);
-  const stems = [...new Set(names.filter((n) => /^accuracy-vs-.+\.(png|svg)$/.test(n)).map((n) => n.replace(/\.(png|svg)$/, '')))].sort();
+  const stems = [
+    ...new Set(names.filter((n) => /^accuracy-vs-.+\.(png|svg)$/.test(n)).map((n) => n.replace(/\.(png|svg)$/, ''))),
+  ].sort();
   return Promise.all(
     stems.map(async (stem) => {
       const png = names.includes(`${stem}.png`);
       const bytes = await readFile(path.join(dir, `${stem}.${png ? 'png' : 'svg'}`));
-      return { title: stem.replaceAll('-', ' '), dataUri: `data:image/${png ? 'png' : 'svg+xml'};base64,${bytes.toString('base64')}` };
+      return {
+        title: stem.replaceAll('-', ' '),
+        dataUri: `data:image/${png ? 'png' : 'svg+xml'};base64,${bytes.toString('base64')}`,
+      };
     }),
   );
 }

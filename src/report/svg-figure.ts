@@ -16,7 +16,9 @@ const FIGURE_FONT = 'DejaVu Sans, Liberation Sans, Arial, sans-serif';
 
 /** Rasterizes an SVG at `zoom` × its own size (2 = sharp on high-density screens), as the sweep plots are. */
 export async function renderFigure(svg: string, zoom = 2): Promise<RenderedFigure> {
-  const png = await sharp(Buffer.from(svg), { density: 72 * zoom }).png().toBuffer();
+  const png = await sharp(Buffer.from(svg), { density: 72 * zoom })
+    .png()
+    .toBuffer();
   return { svg, png: new Uint8Array(png) };
 }
 
@@ -32,7 +34,13 @@ export function svgDocument(width: number, height: number, body: string): string
 export function short(x: number): string {
   if (x === 0) return '0';
   const a = Math.abs(x);
-  return a >= 100 ? x.toFixed(0) : a >= 1 ? x.toPrecision(3) : a >= 0.001 ? x.toFixed(Math.min(6, 2 - Math.floor(Math.log10(a)))) : x.toExponential(1);
+  return a >= 100
+    ? x.toFixed(0)
+    : a >= 1
+      ? x.toPrecision(3)
+      : a >= 0.001
+        ? x.toFixed(Math.min(6, 2 - Math.floor(Math.log10(a))))
+        : x.toExponential(1);
 }
 
 /** Breaks a label into lines of at most `width` characters at spaces. */

@@ -46,7 +46,12 @@ export class ImageFeatures {
     return f;
   }
 
-  private async fromDiskOrEncoder(key: string, method: Method, box: BoxXYWH, extras: RegionExtras): Promise<Float32Array> {
+  private async fromDiskOrEncoder(
+    key: string,
+    method: Method,
+    box: BoxXYWH,
+    extras: RegionExtras,
+  ): Promise<Float32Array> {
     if (!this.disk) return this.encode(method, box, extras);
     const diskKey = this.disk.cache.key([this.disk.contentSha256, key]);
     const cached = await this.disk.cache.get(diskKey, this.encoder.config.projectionDim);

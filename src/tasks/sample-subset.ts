@@ -29,7 +29,11 @@ export function shardOfId(id: string, count: number): number {
  * What a run evaluates of a split: `--limit`'s seeded subset first (so every shard samples the same
  * items), then, under `--shard K/N`, the items whose id hashes to K.
  */
-export function sampleSplit<T>(all: readonly T[], sampling: Sampling, idOf: (item: T) => string): { sampled: T[]; mine: T[] } {
+export function sampleSplit<T>(
+  all: readonly T[],
+  sampling: Sampling,
+  idOf: (item: T) => string,
+): { sampled: T[]; mine: T[] } {
   const sampled = seededSubset(all, sampling.limit, sampling.seed);
   const shard = sampling.shard;
   return { sampled, mine: shard ? sampled.filter((s) => shardOfId(idOf(s), shard.count) === shard.index) : sampled };
@@ -40,7 +44,14 @@ export function sampleSplit<T>(all: readonly T[], sampling: Sampling, idOf: (ite
  * (or, with `itemIdsOf`, the ids of the records each produces) its item ids.
  */
 export function sampledColumn<T extends { id: string }, D>(
-  split: { key: string; dir: string; all: readonly T[]; sampling: Sampling; contentHash: string; itemIdsOf?: (sample: T) => readonly string[] },
+  split: {
+    key: string;
+    dir: string;
+    all: readonly T[];
+    sampling: Sampling;
+    contentHash: string;
+    itemIdsOf?: (sample: T) => readonly string[];
+  },
   dataOf: (samples: T[]) => D,
 ): LoadedColumn<D> {
   const { key, dir, all, sampling, contentHash, itemIdsOf = (s) => [s.id] } = split;

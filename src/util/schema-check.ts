@@ -2,7 +2,10 @@ import type { z } from 'zod';
 import { UserError } from './errors.js';
 
 /** A missing field reads "missing" rather than zod's "expected string, received undefined". */
-const MESSAGES = { error: (issue: { code: string; input?: unknown }) => (issue.code === 'invalid_type' && issue.input === undefined ? 'missing' : undefined) };
+const MESSAGES = {
+  error: (issue: { code: string; input?: unknown }) =>
+    issue.code === 'invalid_type' && issue.input === undefined ? 'missing' : undefined,
+};
 
 /** The first problem of a failed parse as `<field path>: <problem>`, e.g. `gold[2].box: expected 4 numbers`. */
 export function describeIssue(error: z.ZodError): string {
@@ -38,7 +41,9 @@ export function parseWith<S extends z.ZodType>(schema: S, value: unknown, where:
 /** `['gold', 2, 'box']` → `gold[2].box`; the empty path (the whole value) → `(line)`. */
 export function fieldPath(path: readonly PropertyKey[]): string {
   if (path.length === 0) return '(line)';
-  return path.map((key, i) => (typeof key === 'number' ? `[${key}]` : i === 0 ? String(key) : `.${String(key)}`)).join('');
+  return path
+    .map((key, i) => (typeof key === 'number' ? `[${key}]` : i === 0 ? String(key) : `.${String(key)}`))
+    .join('');
 }
 
 /** Parses one line of a JSON Lines file, naming `file:line` when it is not JSON. */

@@ -31,4 +31,3 @@ export async function readYamlFile(file: string): Promise<YamlFile> {
     },
   };
 }
-

@@ -18,7 +18,12 @@ import { makeMethod } from '../../src/prompts/method.js';
 import { UserError } from '../../src/util/errors.js';
 import path from 'node:path';
 import { removeTinyModels, tinyModel } from '../helpers/tiny-model.js';
-import { twoStreamForwardRef, unleashRef, visionForwardRef, type VisionRefResult } from '../reference/clip-reference.js';
+import {
+  twoStreamForwardRef,
+  unleashRef,
+  visionForwardRef,
+  type VisionRefResult,
+} from '../reference/clip-reference.js';
 import { relErr } from '../helpers/compare.js';
 import { gateRows, randomImage } from '../helpers/requests.js';
 
@@ -77,9 +82,14 @@ beforeAll(async () => {
   input = new DecodedImage('original', originalRgb);
   toPrompted = { key: 'prompted', apply: async () => promptedRgb };
   toOriginal = { key: 'same image', apply: async () => originalRgb };
-  [original, prompted] = await Promise.all([preprocess(originalRgb, v.imageSize), preprocess(promptedRgb, v.imageSize)]);
+  [original, prompted] = await Promise.all([
+    preprocess(originalRgb, v.imageSize),
+    preprocess(promptedRgb, v.imageSize),
+  ]);
   regions = BOXES.map((b) => boxToTokenRegion(b, IMAGE_W, IMAGE_H, v.imageSize, v.patchSize));
-  falip = BOXES.map((box) => makeMethod('falip', {}, v, 'test').prepare({ width: IMAGE_W, height: IMAGE_H, box }).attention!);
+  falip = BOXES.map(
+    (box) => makeMethod('falip', {}, v, 'test').prepare({ width: IMAGE_W, height: IMAGE_H, box }).attention!,
+  );
   plainRef = visionForwardRef(cfg, weights, original);
   promptedRef = visionForwardRef(cfg, weights, prompted);
 });
@@ -105,7 +115,10 @@ const embed = (request: EncodeRequest) => encoder.image(input, request);
 
 describe('capture', () => {
   it('matches the reference without and with a FALIP bias (batched together)', async () => {
-    const [plain, ...boxed] = await Promise.all([encoder.capture(input, {}), ...falip.map((attention) => encoder.capture(input, { attention }))]);
+    const [plain, ...boxed] = await Promise.all([
+      encoder.capture(input, {}),
+      ...falip.map((attention) => encoder.capture(input, { attention })),
+    ]);
     expectCaptureMatches(plain, plainRef);
     boxed.forEach((c, i) => {
       const ref = visionForwardRef(cfg, weights, original, refOptions(falip[i]!, H));
@@ -114,7 +127,9 @@ describe('capture', () => {
       // the CLS attention far more than the graph's error.
       const l = LAST4[0]!;
       const first = (a: Float32Array | Float64Array) => a.subarray(l * H * T, (l + 1) * H * T);
-      expect(relErr(first(c.clsAttn), first(plainRef.clsAttn))).toBeGreaterThan(10 * relErr(first(c.clsAttn), first(ref.clsAttn)));
+      expect(relErr(first(c.clsAttn), first(plainRef.clsAttn))).toBeGreaterThan(
+        10 * relErr(first(c.clsAttn), first(ref.clsAttn)),
+      );
     });
   });
 
@@ -126,7 +141,7 @@ describe('capture', () => {
 describe('unleash', () => {
   it('with weight 1 is the prompted image unchanged', async () => {
     const embeds = await embed({ edit: toPrompted, ablation: { kind: 'unleash', layers: LAST4, headWeight: 1 } });
-    expect(relErr(embeds, (await encoder.image(input, { edit: toPrompted })))).toBeLessThan(SAME);
+    expect(relErr(embeds, await encoder.image(input, { edit: toPrompted }))).toBeLessThan(SAME);
     expect(relErr(embeds, promptedRef.imageEmbeds)).toBeLessThan(TOL);
   });
 
@@ -143,44 +158,75 @@ describe('unleash', () => {
   });
 
   it('needs a part that edits the image', () => {
-    expect(() => makeMethod('unleash', {}, cfg.vision, 'test')).toThrow(/unleash needs a part that sets the image edit/);
+    expect(() => makeMethod('unleash', {}, cfg.vision, 'test')).toThrow(
+      /unleash needs a part that sets the image edit/,
+    );
   });
 });
 
 describe('feature mask', () => {
   it('the prompt keeps CLS and exactly the region, in the last 4 layers at the residual stream', () => {
-    const request = makeMethod('feature-mask', {}, cfg.vision, 'test').prepare({ width: IMAGE_W, height: IMAGE_H, box: BOXES[0]! });
-    expect(request.ablation).toEqual({ kind: 'token-scale', scale: regionScale(regions[0]!), site: 'residual', layers: LAST4 });
+    const request = makeMethod('feature-mask', {}, cfg.vision, 'test').prepare({
+      width: IMAGE_W,
+      height: IMAGE_H,
+      box: BOXES[0]!,
+    });
+    expect(request.ablation).toEqual({
+      kind: 'token-scale',
+      scale: regionScale(regions[0]!),
+      site: 'residual',
+      layers: LAST4,
+    });
     const kept = new Set([0, ...regionTokens(regions[0]!, gridSize(cfg.vision))]);
     regionScale(regions[0]!).forEach((s, t) => {
-expect(s).toBe(kept.has(t) ? 1 : 0);
-});
-  });
-
-  it.each<TokenScaleSite>(['residual', 'attn-input'])('at %s matches the reference and changes the embedding', async (site) => {
-    const scales = regions.map(regionScale);
-    const embeds = await Promise.all(scales.map((scale) => embed({ ablation: { kind: 'token-scale', scale, site, layers: LAST4 } })));
-    embeds.forEach((e, i) => {
-      const ref = visionForwardRef(cfg, weights, original, { tokenScale: scales[i], tokenScaleLayers: layerFlags(LAST4, L), tokenScaleAt: site });
-      expect(relErr(e, ref.imageEmbeds)).toBeLessThan(TOL);
-      expect(relErr(e, plainRef.imageEmbeds)).toBeGreaterThan(CHANGED);
+      expect(s).toBe(kept.has(t) ? 1 : 0);
     });
   });
+
+  it.each<TokenScaleSite>(['residual', 'attn-input'])(
+    'at %s matches the reference and changes the embedding',
+    async (site) => {
+      const scales = regions.map(regionScale);
+      const embeds = await Promise.all(
+        scales.map((scale) => embed({ ablation: { kind: 'token-scale', scale, site, layers: LAST4 } })),
+      );
+      embeds.forEach((e, i) => {
+        const ref = visionForwardRef(cfg, weights, original, {
+          tokenScale: scales[i],
+          tokenScaleLayers: layerFlags(LAST4, L),
+          tokenScaleAt: site,
+        });
+        expect(relErr(e, ref.imageEmbeds)).toBeLessThan(TOL);
+        expect(relErr(e, plainRef.imageEmbeds)).toBeGreaterThan(CHANGED);
+      });
+    },
+  );
 
   it('with every token kept is the plain (biased) embedding, at both sites', async () => {
     const ones = new Float32Array(T).fill(1);
     const plain = await encoder.capture(input, { attention: falip[0] });
     for (const site of ['residual', 'attn-input'] as const) {
-      expect(relErr(await embed({ attention: falip[0], ablation: { kind: 'token-scale', scale: ones, site, layers: [0, 11] } }), plain.imageEmbeds)).toBeLessThan(SAME);
+      expect(
+        relErr(
+          await embed({ attention: falip[0], ablation: { kind: 'token-scale', scale: ones, site, layers: [0, 11] } }),
+          plain.imageEmbeds,
+        ),
+      ).toBeLessThan(SAME);
     }
   });
 
   it('combines with an attention bias', async () => {
     const scale = regionScale(regions[0]!);
     const layers = [5, 11];
-    const e = await embed({ attention: falip[0], ablation: { kind: 'token-scale', scale, site: 'attn-input', layers } });
+    const e = await embed({
+      attention: falip[0],
+      ablation: { kind: 'token-scale', scale, site: 'attn-input', layers },
+    });
     const ref = visionForwardRef(cfg, weights, original, {
-      ...refOptions(falip[0]!, H), tokenScale: scale, tokenScaleLayers: layerFlags(layers, L), tokenScaleAt: 'attn-input',
+      ...refOptions(falip[0]!, H),
+      tokenScale: scale,
+      tokenScaleLayers: layerFlags(layers, L),
+      tokenScaleAt: 'attn-input',
     });
     expect(relErr(e, ref.imageEmbeds)).toBeLessThan(TOL);
   });
@@ -188,22 +234,36 @@ expect(s).toBe(kept.has(t) ? 1 : 0);
 
 describe('two-stream q/k/v replacement', () => {
   it('"replace v" (q,k from the RedCircle image, v from the original) matches the reference', async () => {
-    const e = await embed({ edit: toPrompted, ablation: { kind: 'two-stream', probabilitiesFrom: 'edited', layers: LAST4 } });
+    const e = await embed({
+      edit: toPrompted,
+      ablation: { kind: 'two-stream', probabilitiesFrom: 'edited', layers: LAST4 },
+    });
     const ref = twoStreamForwardRef(cfg, weights, original, prompted, { swapLayers: layerFlags(LAST4, L) });
     expect(relErr(e, ref)).toBeLessThan(TOL);
     expect(relErr(e, plainRef.imageEmbeds)).toBeGreaterThan(CHANGED);
   });
 
   it('"replace q,k" (q,k from the original with the foveal mask, v from the RedCircle image) matches the reference', async () => {
-    const e = await embed({ edit: toPrompted, attention: falip[0], ablation: { kind: 'two-stream', probabilitiesFrom: 'original', layers: LAST4 } });
-    const ref = twoStreamForwardRef(cfg, weights, prompted, original, { swapLayers: layerFlags(LAST4, L), ...refOptions(falip[0]!, H) });
+    const e = await embed({
+      edit: toPrompted,
+      attention: falip[0],
+      ablation: { kind: 'two-stream', probabilitiesFrom: 'original', layers: LAST4 },
+    });
+    const ref = twoStreamForwardRef(cfg, weights, prompted, original, {
+      swapLayers: layerFlags(LAST4, L),
+      ...refOptions(falip[0]!, H),
+    });
     expect(relErr(e, ref)).toBeLessThan(TOL);
     expect(relErr(e, promptedRef.imageEmbeds)).toBeGreaterThan(CHANGED);
   });
 
   it('with the same image in both streams and the swap on the biased layers is the biased single stream', async () => {
     // The streams agree up to the first biased layer; from there both use the biased probabilities.
-    const embeds = await embed({ edit: toOriginal, attention: falip[0], ablation: { kind: 'two-stream', probabilitiesFrom: 'original', layers: LAST4 } });
+    const embeds = await embed({
+      edit: toOriginal,
+      attention: falip[0],
+      ablation: { kind: 'two-stream', probabilitiesFrom: 'original', layers: LAST4 },
+    });
     expect(relErr(embeds, (await encoder.capture(input, { attention: falip[0] })).imageEmbeds)).toBeLessThan(SAME);
   });
 
@@ -220,7 +280,8 @@ describe('two-stream q/k/v replacement', () => {
 });
 
 describe('PASTA', () => {
-  const pasta = (params: Record<string, unknown>, box: BoxXYWH) => makeMethod('pasta', params, cfg.vision, 'test').prepare({ width: IMAGE_W, height: IMAGE_H, box }).attention!;
+  const pasta = (params: Record<string, unknown>, box: BoxXYWH) =>
+    makeMethod('pasta', params, cfg.vision, 'test').prepare({ width: IMAGE_W, height: IMAGE_H, box }).attention!;
 
   it('scales attention to keys outside the region by the coefficient, CLS kept', () => {
     const grid = gridSize(cfg.vision);

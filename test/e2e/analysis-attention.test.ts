@@ -54,7 +54,8 @@ beforeAll(async () => {
   encoder = new ClipEncoder(graphs, { device: 'cpu', threads: 2, batchSize: 4 });
   rgb = randomImage(W, H_PX, 7);
   input = new DecodedImage('image', rgb);
-  strong = makeMethod('falip', { alpha: 5 }, cfg.vision, 'test').prepare({ width: W, height: H_PX, box: BOX }).attention!;
+  strong = makeMethod('falip', { alpha: 5 }, cfg.vision, 'test').prepare({ width: W, height: H_PX, box: BOX })
+    .attention!;
   [plain, boosted] = await Promise.all([encoder.capture(input, {}), encoder.capture(input, { attention: strong })]);
   tokens = boxTokens(BOX, rgb, cfg.vision);
   scratch = mkdtempSync(path.join(tmpdir(), 'falip-attn-'));
@@ -98,7 +99,10 @@ describe('CLS attention rows', () => {
       expect(inside(boosted, l) - inside(plain, l)).toBeGreaterThan(0.3);
     }
     // In the first biased layer the logits differ only by the mask, so every head gains.
-    for (const h of allHeads()) expect(massOn(meanClsRow(boosted, v, BIASED[0]!, [h]), tokens)).toBeGreaterThan(massOn(meanClsRow(plain, v, BIASED[0]!, [h]), tokens));
+    for (const h of allHeads())
+      expect(massOn(meanClsRow(boosted, v, BIASED[0]!, [h]), tokens)).toBeGreaterThan(
+        massOn(meanClsRow(plain, v, BIASED[0]!, [h]), tokens),
+      );
   });
 
   it('per-head statistics match the float64 reference', async () => {
@@ -130,7 +134,9 @@ describe('head sensitivity', () => {
       [21, 22].map(async (seed, i) => {
         const img = randomImage(W, H_PX, seed);
         const file = path.join(scratch, `img${i}.png`);
-        await sharp(img.data, { raw: { width: W, height: H_PX, channels: 3 } }).png().toFile(file);
+        await sharp(img.data, { raw: { width: W, height: H_PX, channels: 3 } })
+          .png()
+          .toFile(file);
         return file;
       }),
     );
@@ -165,7 +171,12 @@ describe('head sensitivity', () => {
   });
 
   it('compares RedCircle with the original image in every layer', async () => {
-    const rows = await headSensitivity(encoder, samples, makeMethod('redcircle', {}, cfg.vision, 'test'), () => undefined);
+    const rows = await headSensitivity(
+      encoder,
+      samples,
+      makeMethod('redcircle', {}, cfg.vision, 'test'),
+      () => undefined,
+    );
     expect(rows.every((r) => r.change > 0)).toBe(true);
   });
 });

@@ -5,7 +5,12 @@
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { headsMap, decomposeScore, otherTermsTotal, type ScoreDecomposition } from '../../src/analysis/score-decomposition.js';
+import {
+  headsMap,
+  decomposeScore,
+  otherTermsTotal,
+  type ScoreDecomposition,
+} from '../../src/analysis/score-decomposition.js';
 import { ClipEncoder } from '../../src/encoder/clip-encoder.js';
 import type { AttentionBias } from '../../src/encoder/requests.js';
 import { preprocess } from '../../src/image/preprocess.js';
@@ -60,10 +65,17 @@ beforeAll(async () => {
   encoder = new ClipEncoder(graphs, { device: 'cpu', threads: 2, batchSize: 4 });
   const rng = new Rng(5);
   const [W, H] = [320, 240];
-  pixels = await preprocess({ width: W, height: H, data: Uint8Array.from({ length: W * H * 3 }, () => Math.floor(rng.next() * 256)) }, cfg.vision.imageSize);
+  pixels = await preprocess(
+    { width: W, height: H, data: Uint8Array.from({ length: W * H * 3 }, () => Math.floor(rng.next() * 256)) },
+    cfg.vision.imageSize,
+  );
   const tokenizer = await ClipTokenizer.fromFiles(path.join(tiny.dir, 'vocab.json'), path.join(tiny.dir, 'merges.txt'));
   text = await encoder.text(tokenizer.encode('a photo of the red square', cfg.text.contextLength));
-  falip = makeMethod('falip', { alpha: 5 }, cfg.vision, 'test').prepare({ width: W, height: H, box: [40, 30, 120, 100] }).attention!;
+  falip = makeMethod('falip', { alpha: 5 }, cfg.vision, 'test').prepare({
+    width: W,
+    height: H,
+    box: [40, 30, 120, 100],
+  }).attention!;
 });
 
 afterAll(() => removeTinyModels());
@@ -103,7 +115,8 @@ describe('score decomposition', () => {
     const ref = scoreDecompositionRef(cfg, weights, pixels, text, refOptions(falip));
     const T = visionTokens(v);
     let refShare = 0;
-    for (const l of [8, 9, 10, 11]) for (const h of [1, 3]) for (let t = 0; t < T; t++) refShare += ref.tokenScores[(l * v.numHeads + h) * T + t]!;
+    for (const l of [8, 9, 10, 11])
+      for (const h of [1, 3]) for (let t = 0; t < T; t++) refShare += ref.tokenScores[(l * v.numHeads + h) * T + t]!;
     const sum = (m: Float64Array) => m.reduce((s, x) => s + x, 0);
     expect(Math.abs(sum(headsMap(d, v, [8, 9, 10, 11], [1, 3])) - refShare)).toBeLessThan(TOL * Math.abs(ref.score));
     const parts = sum(headsMap(d, v, all(8), all(v.numHeads))) + sum(headsMap(d, v, [8, 9, 10, 11], all(v.numHeads)));

@@ -35,7 +35,7 @@ beforeAll(async () => {
 afterAll(() => removeTinyModels());
 
 describe('falip analyze heads', () => {
-  it('ranks FALIP\'s heads on REC targets: layers 1-8 never move; CSV, JSON and heatmaps are written, the same each time', async () => {
+  it("ranks FALIP's heads on REC targets: layers 1-8 never move; CSV, JSON and heatmaps are written, the same each time", async () => {
     const out = path.join(dirs.root(), 'heads');
     const [json] = await analyze('demo', '--limit', '6', '--prompt', 'falip', '--alpha', '2', '--out', out, '--json');
     const result = JSON.parse(json!) as HeadsJson;
@@ -46,7 +46,9 @@ describe('falip analyze heads', () => {
     expect(result.heads.filter((r) => r.layer <= 8).every((r) => r.change === 0)).toBe(true);
     expect(result.heads.slice(0, 16).every((r) => r.layer >= 9)).toBe(true);
     const csv = readFileSync(path.join(out, 'heads.csv'), 'utf8').trim().split('\n');
-    expect(csv[0]).toBe('rank,layer,head,change,norm_plain,entropy_plain,entropy_prompted,in_box_plain,in_box_prompted');
+    expect(csv[0]).toBe(
+      'rank,layer,head,change,norm_plain,entropy_plain,entropy_prompted,in_box_plain,in_box_prompted',
+    );
     expect(csv).toHaveLength(49);
     expect((await sharp(path.join(out, 'heads.png')).metadata()).width).toBeGreaterThan(500);
     const first = readFileSync(path.join(out, 'heads.json'), 'utf8');

@@ -37,7 +37,9 @@ describe('benchWorkload', () => {
     const b = benchWorkload(v, { images: 2, boxes: 5 }, falip, 7);
     expect(a.items.map((i) => i.box)).toEqual(b.items.map((i) => i.box));
     expect(a.items.map((i) => i.image)).toEqual([0, 0, 0, 0, 0, 1, 1, 1, 1, 1]);
-    for (const { box: [x, y, w, h] } of a.items) {
+    for (const {
+      box: [x, y, w, h],
+    } of a.items) {
       expect(x).toBeGreaterThanOrEqual(0);
       expect(y).toBeGreaterThanOrEqual(0);
       expect(x + w).toBeLessThanOrEqual(BENCH_FRAME.width);
@@ -59,7 +61,13 @@ describe('runBench on the tiny model', () => {
     await writeRandomModel({ arch: 'tiny', seed: 0, out });
     const graphs = await ModelGraphs.open(await resolveModel(out));
     report = await runBench({
-      graphs, device: 'cpu', batchSize: 4, images: 2, boxes: 3, sentences: 2, matmulShape: [256, 256, 256],
+      graphs,
+      device: 'cpu',
+      batchSize: 4,
+      images: 2,
+      boxes: 3,
+      sentences: 2,
+      matmulShape: [256, 256, 256],
       onPhaseDone: (p) => phases.push(p),
     });
   });
@@ -72,9 +80,16 @@ describe('runBench on the tiny model', () => {
 
   it('measures finite positive numbers', () => {
     const measured = [
-      report.images_per_s.batch1, report.images_per_s.batchN, report.falip_over_plain,
-      report.rec.naive_per_s, report.rec.falip_per_s, report.rec.speedup, report.encoder_busy_share,
-      report.matmul_peak_gflops, report.encoder_gflops, report.encoder_fraction_of_peak,
+      report.images_per_s.batch1,
+      report.images_per_s.batchN,
+      report.falip_over_plain,
+      report.rec.naive_per_s,
+      report.rec.falip_per_s,
+      report.rec.speedup,
+      report.encoder_busy_share,
+      report.matmul_peak_gflops,
+      report.encoder_gflops,
+      report.encoder_fraction_of_peak,
     ];
     for (const x of measured) {
       expect(Number.isFinite(x)).toBe(true);

@@ -17,7 +17,6 @@ import { ClipTokenizer } from '../../src/model/tokenizer.js';
 import { copyTinyModel, removeTinyModels, tinyModel, type FolderEdit, type TinyModel } from '../helpers/tiny-model.js';
 import { expectOk, expectUserError, runFalip, type CliResult } from '../helpers/cli.js';
 
-
 let tmp: string;
 let model: TinyModel;
 /** A 320×240 JPEG with a gradient and shapes. */
@@ -91,7 +90,9 @@ describe.concurrent('EXPECTED FAILURE: bad input exits 2 with one line naming th
   });
 
   it('config.json that is not JSON', async () => {
-    const dir = await modelCopy('bad-config', (d) => writeFileSync(path.join(d, 'config.json'), '{"vision_config": {"hidden_size": 64,'));
+    const dir = await modelCopy('bad-config', (d) =>
+      writeFileSync(path.join(d, 'config.json'), '{"vision_config": {"hidden_size": 64,'),
+    );
     const r = await falip('encode', 'image', '--model', dir, '--image', image, '--device', 'cpu');
     expectUserError(r, path.join(dir, 'config.json'), 'JSON');
   });
@@ -112,12 +113,38 @@ describe.concurrent('EXPECTED FAILURE: bad input exits 2 with one line naming th
   });
 
   it('--box of zero area', async () => {
-    const r = await falip('encode', 'image', '--model', model.dir, '--image', image, '--box', '10,20,0,30', '--method', 'falip', '--device', 'cpu');
+    const r = await falip(
+      'encode',
+      'image',
+      '--model',
+      model.dir,
+      '--image',
+      image,
+      '--box',
+      '10,20,0,30',
+      '--method',
+      'falip',
+      '--device',
+      'cpu',
+    );
     expectUserError(r, '--box', 'zero area');
   });
 
   it('--box entirely outside the image', async () => {
-    const r = await falip('encode', 'image', '--model', model.dir, '--image', image, '--box', '400,300,50,50', '--method', 'falip', '--device', 'cpu');
+    const r = await falip(
+      'encode',
+      'image',
+      '--model',
+      model.dir,
+      '--image',
+      image,
+      '--box',
+      '400,300,50,50',
+      '--method',
+      'falip',
+      '--device',
+      'cpu',
+    );
     expectUserError(r, '--box', 'outside', '320x240');
   });
 
@@ -146,7 +173,10 @@ function cudaProviderInstalled(): boolean {
   const require = createRequire(import.meta.url);
   const pkg = path.dirname(require.resolve('onnxruntime-node/package.json'));
   const bin = path.join(pkg, 'bin', 'napi-v6', process.platform, process.arch);
-  return existsSync(path.join(bin, 'libonnxruntime_providers_cuda.so')) || existsSync(path.join(bin, 'onnxruntime_providers_cuda.dll'));
+  return (
+    existsSync(path.join(bin, 'libonnxruntime_providers_cuda.so')) ||
+    existsSync(path.join(bin, 'onnxruntime_providers_cuda.dll'))
+  );
 }
 
 /** Parses an NPY v1/v2 little-endian float32 file. */
@@ -161,7 +191,12 @@ function readNpy(file: string): { shape: number[]; descr: string; data: Float32A
   expect(header.endsWith('\n')).toBe(true);
   const descr = /'descr':\s*'([^']+)'/.exec(header)![1]!;
   expect(header).toMatch(/'fortran_order':\s*False/);
-  const shape = /'shape':\s*\(([^)]*)\)/.exec(header)![1]!.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+  const shape = /'shape':\s*\(([^)]*)\)/
+    .exec(header)![1]!
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map(Number);
   const body = buf.subarray(start + headerLen);
   const data = new Float32Array(body.length / 4);
   for (let i = 0; i < data.length; i++) data[i] = body.readFloatLE(4 * i);
@@ -171,7 +206,23 @@ function readNpy(file: string): { shape: number[]; descr: string; data: Float32A
 describe.concurrent('success cases', () => {
   it('encode image --method falip --json prints the embedding; --dump-pixels writes the preprocessed tensor', async () => {
     const npy = path.join(tmp, 'pixels.npy');
-    const r = await falip('encode', 'image', '--model', model.dir, '--image', image, '--box', '10,20,100,80', '--method', 'falip', '--json', '--device', 'cpu', '--dump-pixels', npy);
+    const r = await falip(
+      'encode',
+      'image',
+      '--model',
+      model.dir,
+      '--image',
+      image,
+      '--box',
+      '10,20,100,80',
+      '--method',
+      'falip',
+      '--json',
+      '--device',
+      'cpu',
+      '--dump-pixels',
+      npy,
+    );
     expect(r.status, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout) as { embedding: number[] };
     expect(out.embedding).toHaveLength(model.config.projectionDim);
@@ -220,7 +271,20 @@ describe.concurrent('success cases', () => {
   it('falip encode image --help exits 0 and mentions every option', async () => {
     const r = await falip('encode', 'image', '--help');
     expect(r.status, r.stderr).toBe(0);
-    for (const opt of ['--box', '--method', '--alpha', '--sigma', '--layers', '--form', '--dump-pixels', '--device', '--threads', '--json', '--model', '--image']) {
+    for (const opt of [
+      '--box',
+      '--method',
+      '--alpha',
+      '--sigma',
+      '--layers',
+      '--form',
+      '--dump-pixels',
+      '--device',
+      '--threads',
+      '--json',
+      '--model',
+      '--image',
+    ]) {
       expect(r.stdout).toContain(opt);
     }
   });
@@ -242,7 +306,10 @@ describe('falip data check', () => {
     const manifest = path.join(other, 'manifest.jsonl');
     const lines = readFileSync(manifest, 'utf8').split('\n');
     writeFileSync(manifest, [lines[0], '{"id": 1}', ...lines.slice(2)].join('\n'));
-    expectUserError(await falip('data', 'check', 'demo'), 'demo: 2 splits are imported (demo/other, demo/val): name one');
+    expectUserError(
+      await falip('data', 'check', 'demo'),
+      'demo: 2 splits are imported (demo/other, demo/val): name one',
+    );
     expectUserError(await falip('data', 'check', 'nosuch'), 'nosuch: neither a dataset folder nor an imported dataset');
     const failed = await falip('data', 'check', 'demo/other');
     expect(failed.status).toBe(1);

@@ -39,13 +39,36 @@ beforeAll(async () => {
 afterAll(() => removeTinyModels());
 
 const config = (rows: unknown[]) =>
-  parseTableConfig({ name: 'cls-test', title: 't', task: 'classification', columns: [{ data: 'demo-cls/val', metric: 'top1' }, { data: 'demo-cls/val', metric: 'top5' }], rows }, () => 'test');
+  parseTableConfig(
+    {
+      name: 'cls-test',
+      title: 't',
+      task: 'classification',
+      columns: [
+        { data: 'demo-cls/val', metric: 'top1' },
+        { data: 'demo-cls/val', metric: 'top5' },
+      ],
+      rows,
+    },
+    () => 'test',
+  );
 
 function options(out: string): RunTableOptions {
-  return { encoder: opened.encoder, tokenizer: opened.tokenizer, model: opened.model, sampling: { seed: 0 }, out, progress: () => ({ add() {}, stop() {} }) };
+  return {
+    encoder: opened.encoder,
+    tokenizer: opened.tokenizer,
+    model: opened.model,
+    sampling: { seed: 0 },
+    out,
+    progress: () => ({ add() {}, stop() {} }),
+  };
 }
 
-const parse = (text: string) => text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as EvalRecord & { label: number; top5: number[]; top5_scores: number[] });
+const parse = (text: string) =>
+  text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as EvalRecord & { label: number; top5: number[]; top5_scores: number[] });
 
 const normalize = (v: Float64Array) => {
   const n = Math.sqrt(v.reduce((s, x) => s + x * x, 0));
@@ -53,23 +76,46 @@ const normalize = (v: Float64Array) => {
 };
 
 describe('classification on demo-cls', () => {
-  it('records id, label, pred, top5 and correct, with the float64 reference model\'s scores and ranking', async () => {
+  it("records id, label, pred, top5 and correct, with the float64 reference model's scores and ranking", async () => {
     const out = path.join(dirs.root(), 'run');
-    const result = await runTable(config([{ key: 'plain', label: 'CLIP', methods: ['plain'] }, { key: 'falip', label: 'FALIP', methods: [{ name: 'falip', alpha: 2 }] }]), options(out));
+    const result = await runTable(
+      config([
+        { key: 'plain', label: 'CLIP', methods: ['plain'] },
+        { key: 'falip', label: 'FALIP', methods: [{ name: 'falip', alpha: 2 }] },
+      ]),
+      options(out),
+    );
     const records = parse(await readFile(path.join(out, 'records.jsonl'), 'utf8'));
     expect(records).toHaveLength(2 * samples.length);
     const { config: cfg, weights } = tiny;
     // The reference classifier: "a photo of a <name>." through the float64 text tower.
-    const text = names.map((n) => normalize(textForwardRef(cfg, weights, opened.tokenizer.encode(`a photo of a ${n}.`, 77))));
+    const text = names.map((n) =>
+      normalize(textForwardRef(cfg, weights, opened.tokenizer.encode(`a photo of a ${n}.`, 77))),
+    );
     let compared = 0;
     for (const s of samples) {
       const img = await loadImage(path.join(demoDir, 'images', s.image));
       const pixels = await preprocess(img, cfg.vision.imageSize);
       for (const row of ['plain', 'falip'] as const) {
-        const request = makeMethod(row, row === 'falip' ? { alpha: 2 } : {}, cfg.vision, 'test').prepare({ width: img.width, height: img.height, box: s.box });
+        const request = makeMethod(row, row === 'falip' ? { alpha: 2 } : {}, cfg.vision, 'test').prepare({
+          width: img.width,
+          height: img.height,
+          box: s.box,
+        });
         const H = cfg.vision.numHeads;
-        const gate = request.attention && Array.from({ length: cfg.vision.numLayers }, (_, l) => Array.from(request.attention!.gate.subarray(l * H, (l + 1) * H)));
-        const image = normalize(visionForwardRef(cfg, weights, pixels, request.attention ? { attnBias: request.attention.bias, biasGate: gate } : {}).imageEmbeds);
+        const gate =
+          request.attention &&
+          Array.from({ length: cfg.vision.numLayers }, (_, l) =>
+            Array.from(request.attention!.gate.subarray(l * H, (l + 1) * H)),
+          );
+        const image = normalize(
+          visionForwardRef(
+            cfg,
+            weights,
+            pixels,
+            request.attention ? { attnBias: request.attention.bias, biasGate: gate } : {},
+          ).imageEmbeds,
+        );
         const scores = text.map((t) => 100 * t.reduce((sum, x, i) => sum + x * image[i]!, 0));
         const r = records.find((x) => x.row === row && x.id === s.id)!;
         expect(r.label).toBe(s.label);
@@ -92,7 +138,10 @@ describe('classification on demo-cls', () => {
   });
 
   it('resumes a run cut in the middle to the same records', async () => {
-    const cfg = config([{ key: 'plain', label: 'CLIP', methods: ['plain'] }, { key: 'redcircle', label: 'RedCircle', methods: ['redcircle'] }]);
+    const cfg = config([
+      { key: 'plain', label: 'CLIP', methods: ['plain'] },
+      { key: 'redcircle', label: 'RedCircle', methods: ['redcircle'] },
+    ]);
     const out = path.join(dirs.root(), 'resume');
     await runTable(cfg, options(out));
     const file = path.join(out, 'records.jsonl');
@@ -115,27 +164,49 @@ describe('classification on demo-cls', () => {
     const mean = a.map((x, i) => (x + b[i]!) / 2);
     const n = Math.sqrt(mean.reduce((s, x) => s + x * x, 0));
     ensemble!.forEach((x, i) => {
-expect(x).toBeCloseTo(mean[i]! / n, 6);
-});
+      expect(x).toBeCloseTo(mean[i]! / n, 6);
+    });
   });
 });
 
 describe('classification metrics', () => {
-  const rec = (label: number, pred: number, top5: number[], group?: { y: number; place: number }) => ({ row: 'r', column: 'c', id: `${label}-${pred}-${Math.random()}`, pred, correct: pred === label, label, top5, ...(group && { group }) });
+  const rec = (label: number, pred: number, top5: number[], group?: { y: number; place: number }) => ({
+    row: 'r',
+    column: 'c',
+    id: `${label}-${pred}-${Math.random()}`,
+    pred,
+    correct: pred === label,
+    label,
+    top5,
+    ...(group && { group }),
+  });
   const m = CLS_METRICS;
   const value = (name: string, records: EvalRecord[]) => {
     const metric = m[name]!;
-    return 'perItem' in metric ? records.reduce((s, r) => s + metric.perItem(r), 0) / records.length : metric.ofRecords(records);
+    return 'perItem' in metric
+      ? records.reduce((s, r) => s + metric.perItem(r), 0) / records.length
+      : metric.ofRecords(records);
   };
 
   it('top-1, top-5, their means per class, and Waterbirds groups, computed by hand', () => {
     // Class 0: 3 images, 2 right (top-1), all 3 in the top 5; class 1: 1 image, wrong, not in the top 5.
-    const records = [rec(0, 0, [0, 1, 2, 3, 4]), rec(0, 0, [0, 1, 2, 3, 4]), rec(0, 1, [1, 0, 2, 3, 4]), rec(1, 0, [0, 2, 3, 4, 5])];
+    const records = [
+      rec(0, 0, [0, 1, 2, 3, 4]),
+      rec(0, 0, [0, 1, 2, 3, 4]),
+      rec(0, 1, [1, 0, 2, 3, 4]),
+      rec(1, 0, [0, 2, 3, 4, 5]),
+    ];
     expect(value('top1', records)).toBe(50);
     expect(value('top5', records)).toBe(75);
     expect(value('top1_class_mean', records)).toBeCloseTo((100 * (2 / 3 + 0)) / 2, 9);
     expect(value('top5_class_mean', records)).toBeCloseTo((100 * (1 + 0)) / 2, 9);
-    const birds = [rec(0, 0, [0, 1], { y: 0, place: 0 }), rec(0, 1, [1, 0], { y: 0, place: 1 }), rec(1, 1, [1, 0], { y: 1, place: 0 }), rec(1, 1, [1, 0], { y: 1, place: 1 }), rec(0, 0, [0, 1], { y: 0, place: 1 })];
+    const birds = [
+      rec(0, 0, [0, 1], { y: 0, place: 0 }),
+      rec(0, 1, [1, 0], { y: 0, place: 1 }),
+      rec(1, 1, [1, 0], { y: 1, place: 0 }),
+      rec(1, 1, [1, 0], { y: 1, place: 1 }),
+      rec(0, 0, [0, 1], { y: 0, place: 1 }),
+    ];
     expect(value('landbird_water', birds)).toBe(50);
     expect(value('waterbird_land', birds)).toBe(100);
     expect(value('worst_group', birds)).toBe(50);

@@ -33,8 +33,10 @@ import { useTempFalipDirs } from '../helpers/temp-falip-dirs.js';
 
 const dirs = useTempFalipDirs('falip-cls-import-');
 const work = (...parts: string[]): string => join(dirs.root(), ...parts);
-const sha256 = async (path: string): Promise<string> => createHash('sha256').update(await readFile(path)).digest('hex');
-
+const sha256 = async (path: string): Promise<string> =>
+  createHash('sha256')
+    .update(await readFile(path))
+    .digest('hex');
 
 /** A copy of the CUB fixture whose lists are edited; the images are shared through a symlink. */
 async function cubVariant(name: string, edit: Partial<Record<CubFile, string | Uint8Array>>): Promise<string> {
@@ -73,21 +75,37 @@ describe('CUB-200-2011', () => {
     expect(report.warnings).toEqual([
       `${join(cub, 'bounding_boxes.txt')}:10: box: box [20, 30, 15, 20] extends outside the 30×40 image; clamped to [20, 30, 10, 10]`,
     ]);
-    expect(report.notes).toEqual(["10 images, 5 classes: differs from the paper's Table 8 (11,788 images, 200 classes)"]);
+    expect(report.notes).toEqual([
+      "10 images, 5 classes: differs from the paper's Table 8 (11,788 images, 200 classes)",
+    ]);
 
     const classes = await readClasses(report.dir);
-    expect(classes.names).toEqual(['Black footed Albatross', 'Laysan Albatross', 'Sooty Albatross', 'Groove billed Ani', 'Crested Auklet']);
+    expect(classes.names).toEqual([
+      'Black footed Albatross',
+      'Laysan Albatross',
+      'Sooty Albatross',
+      'Groove billed Ani',
+      'Crested Auklet',
+    ]);
     expect(classes.template).toBe('a photo of a {}, a type of bird.');
     expect(classes.source_ids![0]).toBe('001.Black_footed_Albatross');
 
     const info = await readDatasetInfo(report.dir);
-    expect(info).toMatchObject({ name: 'cub', split: 'all', task: 'classification', image_root: join(cub, 'images'), counts: { images: 10, classes: 5 } });
+    expect(info).toMatchObject({
+      name: 'cub',
+      split: 'all',
+      task: 'classification',
+      image_root: join(cub, 'images'),
+      counts: { images: 10, classes: 5 },
+    });
     expect(info.sources).toEqual(
       await Promise.all(
-        ['classes.txt', 'images.txt', 'image_class_labels.txt', 'train_test_split.txt', 'bounding_boxes.txt'].map(async (f) => ({
-          file: join(cub, f),
-          sha256: await sha256(join(cub, f)),
-        })),
+        ['classes.txt', 'images.txt', 'image_class_labels.txt', 'train_test_split.txt', 'bounding_boxes.txt'].map(
+          async (f) => ({
+            file: join(cub, f),
+            sha256: await sha256(join(cub, f)),
+          }),
+        ),
       ),
     );
     expect(await checkClsDataset(report.dir)).toMatchObject({
@@ -101,7 +119,13 @@ describe('CUB-200-2011', () => {
   it('imports the train or test split alone', async () => {
     const report = await importCub({ root: work('CUB_200_2011'), split: 'test', outRoot: work('out') });
     expect(report.dir).toBe(work('out', 'cub', 'test'));
-    expect((await readClsManifest(join(report.dir, 'manifest.jsonl'))).map((s) => s.id)).toEqual(['1', '3', '5', '7', '9']);
+    expect((await readClsManifest(join(report.dir, 'manifest.jsonl'))).map((s) => s.id)).toEqual([
+      '1',
+      '3',
+      '5',
+      '7',
+      '9',
+    ]);
     expect(report.notes).toEqual([]);
     expect(report.info.counts).toEqual({ images: 5, classes: 5 });
   });
@@ -112,22 +136,53 @@ describe('CUB-200-2011', () => {
       [
         'missing image',
         { 'images.txt': lists['images.txt'].replace('0003.jpg', '0099.jpg') },
-        (r) => `${join(r, 'images.txt')}:3: image_name: image not found: ${join(r, 'images', '002.Laysan_Albatross/Laysan_Albatross_0099.jpg')}`,
+        (r) =>
+          `${join(r, 'images.txt')}:3: image_name: image not found: ${join(r, 'images', '002.Laysan_Albatross/Laysan_Albatross_0099.jpg')}`,
       ],
-      ['zero-area box', { 'bounding_boxes.txt': lists['bounding_boxes.txt'].replace('2 3.5 2 12.25 10', '2 3.5 2 0 10') }, (r) => `${join(r, 'bounding_boxes.txt')}:2: box: zero-area box [3.5, 2, 0, 10]`],
+      [
+        'zero-area box',
+        { 'bounding_boxes.txt': lists['bounding_boxes.txt'].replace('2 3.5 2 12.25 10', '2 3.5 2 0 10') },
+        (r) => `${join(r, 'bounding_boxes.txt')}:2: box: zero-area box [3.5, 2, 0, 10]`,
+      ],
       [
         'box outside the image',
         { 'bounding_boxes.txt': lists['bounding_boxes.txt'].replace('3 4.5 2 12.25 10', '3 41 2 5 5') },
         (r) => `${join(r, 'bounding_boxes.txt')}:3: box: box [41, 2, 5, 5] lies entirely outside the 40×30 image`,
       ],
-      ['unknown class id', { 'image_class_labels.txt': lists['image_class_labels.txt'].replace('4 2\n', '4 9\n') }, (r) => `${join(r, 'image_class_labels.txt')}:4: class_id: unknown class id 9 (classes.txt has 1..5)`],
-      ['wrong column count', { 'images.txt': lists['images.txt'].replace('2 ', '2 extra ') }, (r) => `${join(r, 'images.txt')}:2: (line): expected 2 columns (image_id, image_name), found 3`],
-      ['non-numeric value', { 'bounding_boxes.txt': lists['bounding_boxes.txt'].replace('1 2.5', '1 abc') }, (r) => `${join(r, 'bounding_boxes.txt')}:1: x: expected a number, got "abc"`],
-      ['an image without a box', { 'bounding_boxes.txt': lists['bounding_boxes.txt'].replace(/^5 .*\n/m, '') }, (r) => `${join(r, 'images.txt')}:5: image_id: image 5 has no line in ${join(r, 'bounding_boxes.txt')}`],
-      ['a duplicate image id', { 'train_test_split.txt': lists['train_test_split.txt'].replace('3 0', '2 0') }, (r) => `${join(r, 'train_test_split.txt')}:3: image_id: duplicate image id 2 (first at ${join(r, 'train_test_split.txt')}:2)`],
+      [
+        'unknown class id',
+        { 'image_class_labels.txt': lists['image_class_labels.txt'].replace('4 2\n', '4 9\n') },
+        (r) => `${join(r, 'image_class_labels.txt')}:4: class_id: unknown class id 9 (classes.txt has 1..5)`,
+      ],
+      [
+        'wrong column count',
+        { 'images.txt': lists['images.txt'].replace('2 ', '2 extra ') },
+        (r) => `${join(r, 'images.txt')}:2: (line): expected 2 columns (image_id, image_name), found 3`,
+      ],
+      [
+        'non-numeric value',
+        { 'bounding_boxes.txt': lists['bounding_boxes.txt'].replace('1 2.5', '1 abc') },
+        (r) => `${join(r, 'bounding_boxes.txt')}:1: x: expected a number, got "abc"`,
+      ],
+      [
+        'an image without a box',
+        { 'bounding_boxes.txt': lists['bounding_boxes.txt'].replace(/^5 .*\n/m, '') },
+        (r) => `${join(r, 'images.txt')}:5: image_id: image 5 has no line in ${join(r, 'bounding_boxes.txt')}`,
+      ],
+      [
+        'a duplicate image id',
+        { 'train_test_split.txt': lists['train_test_split.txt'].replace('3 0', '2 0') },
+        (r) =>
+          `${join(r, 'train_test_split.txt')}:3: image_id: duplicate image id 2 (first at ${join(r, 'train_test_split.txt')}:2)`,
+      ],
       [
         'a Latin-1 file',
-        { 'classes.txt': Buffer.from(lists['classes.txt'].replace('\uFEFF', '').replace('Sooty', 'S\u00e9oty'), 'latin1') },
+        {
+          'classes.txt': Buffer.from(
+            lists['classes.txt'].replace('\uFEFF', '').replace('Sooty', 'S\u00e9oty'),
+            'latin1',
+          ),
+        },
         (r) => `${join(r, 'classes.txt')}:3: not UTF-8 text (Latin-1 or another encoding?): save it as UTF-8`,
       ],
     ];
@@ -140,14 +195,21 @@ describe('CUB-200-2011', () => {
       const root = work('variants', 'wrong-column-count');
       const run = await runFalip(['data', 'import', 'cub', '--root', root, '--out-root', work('bad')]);
       expect(run.status).toBe(2);
-      expect(run.stderr).toBe(`falip: ${join(root, 'images.txt')}:2: (line): expected 2 columns (image_id, image_name), found 3\n`);
+      expect(run.stderr).toBe(
+        `falip: ${join(root, 'images.txt')}:2: (line): expected 2 columns (image_id, image_name), found 3\n`,
+      );
     });
   });
 });
 
 describe('Waterbirds', () => {
   it('imports the test split with CUB boxes, labels from y and the (y, place) groups', async () => {
-    const report = await importWaterbirds({ root: work('waterbirds'), cubRoot: work('CUB_200_2011'), split: 'test', outRoot: work('out') });
+    const report = await importWaterbirds({
+      root: work('waterbirds'),
+      cubRoot: work('CUB_200_2011'),
+      split: 'test',
+      outRoot: work('out'),
+    });
     const samples = await readClsManifest(join(report.dir, 'manifest.jsonl'));
     expect(samples.map((s) => s.id)).toEqual(['1', '2', '3', '4', '5', '6']);
     expect(samples.map((s) => s.label)).toEqual([1, 1, 0, 0, 1, 1]);
@@ -165,7 +227,14 @@ describe('Waterbirds', () => {
     expect(samples[3]).toMatchObject({ group: { y: 0, place: 0 }, place_scene: 'forest/broadleaf' });
     const classes = await readClasses(report.dir);
     expect(classes).toMatchObject({ names: ['landbird', 'waterbird'], template: 'a photo of a {}.' });
-    expect(report.info.counts).toEqual({ images: 6, classes: 2, landbird_on_land: 1, landbird_on_water: 1, waterbird_on_land: 2, waterbird_on_water: 2 });
+    expect(report.info.counts).toEqual({
+      images: 6,
+      classes: 2,
+      landbird_on_land: 1,
+      landbird_on_water: 1,
+      waterbird_on_land: 2,
+      waterbird_on_water: 2,
+    });
     expect(report.info.sources.map((s) => s.file)).toEqual([
       work('waterbirds', 'metadata.csv'),
       work('CUB_200_2011', 'images.txt'),
@@ -178,11 +247,29 @@ describe('Waterbirds', () => {
   });
 
   it('imports every split with --split all, clamping the CUB box that pokes out', async () => {
-    const report = await importWaterbirds({ root: work('waterbirds'), cubRoot: work('CUB_200_2011'), split: 'all', outRoot: work('out') });
+    const report = await importWaterbirds({
+      root: work('waterbirds'),
+      cubRoot: work('CUB_200_2011'),
+      split: 'all',
+      outRoot: work('out'),
+    });
     const samples = await readClsManifest(join(report.dir, 'manifest.jsonl'));
-    expect(samples.map((s) => s.source_split)).toEqual(['test', 'test', 'test', 'test', 'test', 'test', 'val', 'val', 'train', 'train']);
+    expect(samples.map((s) => s.source_split)).toEqual([
+      'test',
+      'test',
+      'test',
+      'test',
+      'test',
+      'test',
+      'val',
+      'val',
+      'train',
+      'train',
+    ]);
     expect(samples[9]!.box).toEqual([20, 30, 10, 10]);
-    expect(report.warnings).toEqual([`${work('waterbirds', 'metadata.csv')}:11: box: box [20, 30, 15, 20] extends outside the 30×40 image; clamped to [20, 30, 10, 10]`]);
+    expect(report.warnings).toEqual([
+      `${work('waterbirds', 'metadata.csv')}:11: box: box [20, 30, 15, 20] extends outside the 30×40 image; clamped to [20, 30, 10, 10]`,
+    ]);
     expect(report.notes).toEqual([]);
   });
 
@@ -197,12 +284,16 @@ describe('Waterbirds', () => {
     const line2 = '0,1,001.Black_footed_Albatross/Black_footed_Albatross_0001.jpg,1,2,1,/o/ocean/00000001.jpg';
 
     it('an img_id with no CUB box', async () => {
-      const cubRoot = await cubVariant('no-box-1', { 'bounding_boxes.txt': cubLists()['bounding_boxes.txt'].replace(/^1 .*\n/m, '') });
+      const cubRoot = await cubVariant('no-box-1', {
+        'bounding_boxes.txt': cubLists()['bounding_boxes.txt'].replace(/^1 .*\n/m, ''),
+      });
       const message = await importWith('no-box', metadata(), cubRoot);
-      expect(message).toBe(`${work('wb-variants', 'no-box', 'metadata.csv')}:2: img_id: CUB image 1 has no box in ${join(cubRoot, 'bounding_boxes.txt')}`);
+      expect(message).toBe(
+        `${work('wb-variants', 'no-box', 'metadata.csv')}:2: img_id: CUB image 1 has no box in ${join(cubRoot, 'bounding_boxes.txt')}`,
+      );
     });
 
-    it('an img_filename that is not CUB\'s photo of that img_id', async () => {
+    it("an img_filename that is not CUB's photo of that img_id", async () => {
       const message = await importWith('wrong-file', metadata().replace(line2, line2.replace('0,1,', '0,2,')));
       expect(message).toBe(
         `${work('wb-variants', 'wrong-file', 'metadata.csv')}:2: img_filename: "001.Black_footed_Albatross/Black_footed_Albatross_0001.jpg", but ${work('CUB_200_2011', 'images.txt')}:2 names "001.Black_footed_Albatross/Black_footed_Albatross_0002.jpg" for img_id 2`,
@@ -211,8 +302,12 @@ describe('Waterbirds', () => {
 
     it('a y that is no class, a non-numeric id, a short row, a missing column', async () => {
       const path = (name: string): string => work('wb-variants', name, 'metadata.csv');
-      expect(await importWith('bad-y', metadata().replace(line2, line2.replace('.jpg,1,2,', '.jpg,2,2,')))).toBe(`${path('bad-y')}:2: y: expected one of 0, 1, got 2`);
-      expect(await importWith('bad-id', metadata().replace(line2, line2.replace('0,1,', '0,x1,')))).toBe(`${path('bad-id')}:2: img_id: expected an integer, got "x1"`);
+      expect(await importWith('bad-y', metadata().replace(line2, line2.replace('.jpg,1,2,', '.jpg,2,2,')))).toBe(
+        `${path('bad-y')}:2: y: expected one of 0, 1, got 2`,
+      );
+      expect(await importWith('bad-id', metadata().replace(line2, line2.replace('0,1,', '0,x1,')))).toBe(
+        `${path('bad-id')}:2: img_id: expected an integer, got "x1"`,
+      );
       expect(await importWith('short', metadata().replace(line2, line2.replace(',/o/ocean/00000001.jpg', '')))).toBe(
         `${path('short')}:2: (line): expected 7 columns ((index), img_id, img_filename, y, split, place, place_filename), found 6`,
       );
@@ -229,9 +324,33 @@ describe('StanfordDogs', () => {
     expect(report.dir).toBe(work('out', 'stanforddogs', 'all'));
     const samples = await readClsManifest(join(report.dir, 'manifest.jsonl'));
     expect(samples).toEqual([
-      { id: 'n02085620_7', image: 'n02085620-Chihuahua/n02085620_7.jpg', width: 80, height: 60, label: 0, box: [10, 5, 60, 35], objects: 2 },
-      { id: 'n02086240_3', image: 'n02086240-Shih-Tzu/n02086240_3.jpg', width: 64, height: 48, label: 1, box: [4, 8, 60, 32], objects: 1 },
-      { id: 'n02116738_1', image: 'n02116738-African_hunting_dog/n02116738_1.jpg', width: 50, height: 40, label: 2, box: [5, 6, 40, 32], objects: 1 },
+      {
+        id: 'n02085620_7',
+        image: 'n02085620-Chihuahua/n02085620_7.jpg',
+        width: 80,
+        height: 60,
+        label: 0,
+        box: [10, 5, 60, 35],
+        objects: 2,
+      },
+      {
+        id: 'n02086240_3',
+        image: 'n02086240-Shih-Tzu/n02086240_3.jpg',
+        width: 64,
+        height: 48,
+        label: 1,
+        box: [4, 8, 60, 32],
+        objects: 1,
+      },
+      {
+        id: 'n02116738_1',
+        image: 'n02116738-African_hunting_dog/n02116738_1.jpg',
+        width: 50,
+        height: 40,
+        label: 2,
+        box: [5, 6, 40, 32],
+        objects: 1,
+      },
     ]);
     const classes = await readClasses(report.dir);
     expect(classes.names).toEqual(['Chihuahua', 'Shih-Tzu', 'African hunting dog']);
@@ -259,7 +378,15 @@ describe('StanfordDogs', () => {
     expect(largest.info.options).toMatchObject({ multi_box: 'largest' });
     const first = await importStanfordDogs({ root: work('dogs'), multiBox: 'first', outRoot: work('out-first') });
     expect((await readClsManifest(join(first.dir, 'manifest.jsonl')))[0]!.box).toEqual([10, 10, 20, 20]);
-    expect(combineBoxes([[0, 0, 2, 2], [5, 5, 2, 2]], 'largest')).toEqual([0, 0, 2, 2]);
+    expect(
+      combineBoxes(
+        [
+          [0, 0, 2, 2],
+          [5, 5, 2, 2],
+        ],
+        'largest',
+      ),
+    ).toEqual([0, 0, 2, 2]);
   });
 
   describe('EXPECTED FAILURE: bad annotations are one-line UserErrors', () => {
@@ -312,8 +439,10 @@ describe('ImageNet-S', () => {
   let tench: string;
   let meerkat: string;
   const root = (): string => work('ImageNetS919');
-  const image = (wnid: string, n: number): string => join(root(), 'validation', wnid, `ILSVRC2012_val_0000000${n}.JPEG`);
-  const mask = (wnid: string, n: number): string => join(root(), 'validation-segmentation', wnid, `ILSVRC2012_val_0000000${n}.png`);
+  const image = (wnid: string, n: number): string =>
+    join(root(), 'validation', wnid, `ILSVRC2012_val_0000000${n}.JPEG`);
+  const mask = (wnid: string, n: number): string =>
+    join(root(), 'validation-segmentation', wnid, `ILSVRC2012_val_0000000${n}.png`);
 
   beforeAll(async () => {
     const list = await readImageNetSClassList();
@@ -321,10 +450,14 @@ describe('ImageNet-S', () => {
     meerkat = list.wnids[299]!;
     // Meerkat = label 299, mask id 300 = R 44 + 256·G 1: only the 300 pixels count, not the tench (1) or ignore (1000) ones.
     await writeJpeg(image(meerkat, 1), 40, 30);
-    await writeIdMask(mask(meerkat, 1), 40, 30, (x, y) => (x >= 5 && x < 15 && y >= 3 && y < 10 ? 300 : x >= 30 && x < 36 && y >= 20 && y < 26 ? 1 : y === 29 ? 1000 : 0));
+    await writeIdMask(mask(meerkat, 1), 40, 30, (x, y) =>
+      x >= 5 && x < 15 && y >= 3 && y < 10 ? 300 : x >= 30 && x < 36 && y >= 20 && y < 26 ? 1 : y === 29 ? 1000 : 0,
+    );
     // A tench image whose half-size mask shows only meerkat pixels: box of all labelled pixels, scaled ×2.
     await writeJpeg(image(tench, 2), 40, 30);
-    await writeIdMask(mask(tench, 2), 20, 15, (x, y) => (x >= 2 && x < 6 && y >= 1 && y < 4 ? 300 : x === 19 && y === 14 ? 1000 : 0));
+    await writeIdMask(mask(tench, 2), 20, 15, (x, y) =>
+      x >= 2 && x < 6 && y >= 1 && y < 4 ? 300 : x === 19 && y === 14 ? 1000 : 0,
+    );
     // Nothing but background and ignore: the whole image.
     await writeJpeg(image(tench, 3), 32, 32);
     await writeIdMask(mask(tench, 3), 32, 32, (x) => (x < 4 ? 1000 : 0));
@@ -335,11 +468,37 @@ describe('ImageNet-S', () => {
     expect(report.dir).toBe(work('out', 'imagenet-s', 'val'));
     const samples = await readClsManifest(join(report.dir, 'manifest.jsonl'));
     expect(samples).toEqual([
-      { id: 'ILSVRC2012_val_00000002', image: `${tench}/ILSVRC2012_val_00000002.JPEG`, width: 40, height: 30, label: 0, box: [4, 2, 8, 6], box_from: 'foreground' },
-      { id: 'ILSVRC2012_val_00000003', image: `${tench}/ILSVRC2012_val_00000003.JPEG`, width: 32, height: 32, label: 0, box: [0, 0, 32, 32], box_from: 'image' },
-      { id: 'ILSVRC2012_val_00000001', image: `${meerkat}/ILSVRC2012_val_00000001.JPEG`, width: 40, height: 30, label: 299, box: [5, 3, 10, 7], box_from: 'class' },
+      {
+        id: 'ILSVRC2012_val_00000002',
+        image: `${tench}/ILSVRC2012_val_00000002.JPEG`,
+        width: 40,
+        height: 30,
+        label: 0,
+        box: [4, 2, 8, 6],
+        box_from: 'foreground',
+      },
+      {
+        id: 'ILSVRC2012_val_00000003',
+        image: `${tench}/ILSVRC2012_val_00000003.JPEG`,
+        width: 32,
+        height: 32,
+        label: 0,
+        box: [0, 0, 32, 32],
+        box_from: 'image',
+      },
+      {
+        id: 'ILSVRC2012_val_00000001',
+        image: `${meerkat}/ILSVRC2012_val_00000001.JPEG`,
+        width: 40,
+        height: 30,
+        label: 299,
+        box: [5, 3, 10, 7],
+        box_from: 'class',
+      },
     ]);
-    expect(report.warnings).toEqual([`${mask(tench, 2)}: size: the mask is 20×15, ${image(tench, 2)} is 40×30; box rescaled`]);
+    expect(report.warnings).toEqual([
+      `${mask(tench, 2)}: size: the mask is 20×15, ${image(tench, 2)} is 40×30; box rescaled`,
+    ]);
     expect(report.notes).toEqual([
       "3 images, 919 classes: differs from the paper's Table 8 (12,419 images, 919 classes, the validation set)",
       '1 mask(s) have no pixel of their own class: their box encloses every labelled pixel (ids other than 0 and 1000)',
@@ -352,7 +511,10 @@ describe('ImageNet-S', () => {
     expect(classes.template).toBe('a photo of a {}.');
     expect(classes.notes!.join(' ')).toContain('n04356056→n04355933');
     expect(report.info.counts).toEqual({ images: 3, classes: 919, box_from_foreground: 1, box_from_image: 1 });
-    expect(report.info.sources.map((s) => s.file)).toEqual([resolve(REPO_ROOT, 'configs/classnames/imagenet-s-919.json'), `${join(root(), 'validation-segmentation')}/`]);
+    expect(report.info.sources.map((s) => s.file)).toEqual([
+      resolve(REPO_ROOT, 'configs/classnames/imagenet-s-919.json'),
+      `${join(root(), 'validation-segmentation')}/`,
+    ]);
     expect((await checkClsDataset(report.dir)).ok).toBe(true);
   });
 
@@ -367,7 +529,9 @@ describe('ImageNet-S', () => {
       `${lines}: expected 919 names (one per line, in the sorted-wnid order), found 2`,
     );
     const json = work('names.json');
-    const shipped = JSON.parse(await readFile(join(REPO_ROOT, 'configs/classnames/imagenet-s-919.json'), 'utf8')) as { names: { wnid: string }[] };
+    const shipped = JSON.parse(await readFile(join(REPO_ROOT, 'configs/classnames/imagenet-s-919.json'), 'utf8')) as {
+      names: { wnid: string }[];
+    };
     const swapped = [...shipped.names];
     [swapped[0], swapped[1]] = [swapped[1]!, swapped[0]!];
     await writeFile(json, JSON.stringify({ source: 'test', names: swapped }));
@@ -386,14 +550,20 @@ describe('ImageNet-S', () => {
     }
 
     it('an unknown class id in a mask', async () => {
-      const r = await variant('unknown-id', (v) => writeIdMask(join(v, 'validation-segmentation', meerkat, 'a.png'), 8, 8, (x, y) => (x === 3 && y === 2 ? 950 : 300)));
+      const r = await variant('unknown-id', (v) =>
+        writeIdMask(join(v, 'validation-segmentation', meerkat, 'a.png'), 8, 8, (x, y) =>
+          x === 3 && y === 2 ? 950 : 300,
+        ),
+      );
       expect(await userErrorMessage(importImageNetS({ root: r, outRoot: work('bad') }))).toBe(
         `${join(r, 'validation-segmentation', meerkat, 'a.png')}: pixel (3, 2): unknown class id 950 (expected 0 = other, 1000 = ignore or 1..919)`,
       );
     });
 
     it('a mask without its image, an image without its mask, a folder that is no class', async () => {
-      let r = await variant('orphan-mask', (v) => writeIdMask(join(v, 'validation-segmentation', meerkat, 'b.png'), 8, 8, () => 300));
+      let r = await variant('orphan-mask', (v) =>
+        writeIdMask(join(v, 'validation-segmentation', meerkat, 'b.png'), 8, 8, () => 300),
+      );
       expect(await userErrorMessage(importImageNetS({ root: r, outRoot: work('bad') }))).toBe(
         `${join(r, 'validation-segmentation', meerkat, 'b.png')}: image: no image ${meerkat}/b.JPEG under ${join(r, 'validation')}`,
       );
@@ -415,7 +585,9 @@ describe('ImageNet-S', () => {
 describe('the importer registry', () => {
   it('lists the four classification importers with their options', () => {
     expect(findImporter('cub')?.options.map((o) => o.flags)).toEqual(['--root <dir>', '--split <name>']);
-    expect(findImporter('stanforddogs')?.options.find((o) => o.flags.startsWith('--multi-box'))?.defaultValue).toBe('union');
+    expect(findImporter('stanforddogs')?.options.find((o) => o.flags.startsWith('--multi-box'))?.defaultValue).toBe(
+      'union',
+    );
     expect(findImporter('imagenet-s')?.task).toBe('classification');
     expect(findImporter('waterbirds')?.options.find((o) => o.flags.startsWith('--split'))?.defaultValue).toBe('test');
   });

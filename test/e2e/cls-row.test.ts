@@ -13,7 +13,12 @@ import { createSession, floatTensor } from '../../src/encoder/ort-session.js';
 import type { TokenRegion } from '../../src/image/token-grid.js';
 import { gridSize, visionTokens, type ClipConfig } from '../../src/model/clip-config.js';
 import { visionWeightEntries } from '../../src/model/onnx/tower-weights.js';
-import { buildVisionGraph, isClsRowOnlyBias, visionSpecName, type VisionGraphSpec } from '../../src/model/onnx/vision-graph.js';
+import {
+  buildVisionGraph,
+  isClsRowOnlyBias,
+  visionSpecName,
+  type VisionGraphSpec,
+} from '../../src/model/onnx/vision-graph.js';
 import { writeWeightsFile, type WeightsIndex } from '../../src/model/onnx/weights-file.js';
 import { foveaBias, type MaskForm } from '../../src/prompts/falip-mask.js';
 import { biasGate } from '../../src/prompts/layer-spec.js';
@@ -53,7 +58,9 @@ function session(spec: VisionGraphSpec): Promise<ort.InferenceSession> {
   let s = sessions.get(name);
   if (!s) {
     const file = path.join(dir, `${name}.onnx`);
-    s = writeFile(file, buildVisionGraph(cfg, index, 'vision.bin', spec)).then(() => createSession(file, { device: 'cpu' }));
+    s = writeFile(file, buildVisionGraph(cfg, index, 'vision.bin', spec)).then(() =>
+      createSession(file, { device: 'cpu' }),
+    );
     sessions.set(name, s);
   }
   return s;
@@ -128,12 +135,23 @@ async function threePaths(px: Float32Array, biases: Float32Array[], gate: Float3
   const attn = { attn_bias: floatTensor(concat(biases), [B, 1, T, T]), bias_gate: floatTensor(gate, [L, H]) };
   const embeds = (data: Float32Array) => Array.from({ length: B }, (_, b) => row(data, b, P));
 
-  const full = await run({ from: 0, to: L, bias: true, biasFrom: k, capture: false }, { pixel_values: floatTensor(repeat(px, B), [B, 3, S, S]), ...attn });
+  const full = await run(
+    { from: 0, to: L, bias: true, biasFrom: k, capture: false },
+    { pixel_values: floatTensor(repeat(px, B), [B, 3, S, S]), ...attn },
+  );
 
-  const hidden = (await run({ from: 0, to: k, bias: false, capture: false }, { pixel_values: floatTensor(px, [1, 3, S, S]) })).hidden_out!;
-  const suffix = await run({ from: k, to: L, bias: true, capture: false }, { hidden_in: floatTensor(repeat(hidden, B), [B, T, D]), ...attn });
+  const hidden = (
+    await run({ from: 0, to: k, bias: false, capture: false }, { pixel_values: floatTensor(px, [1, 3, S, S]) })
+  ).hidden_out!;
+  const suffix = await run(
+    { from: k, to: L, bias: true, capture: false },
+    { hidden_in: floatTensor(repeat(hidden, B), [B, T, D]), ...attn },
+  );
 
-  const pre = await run({ from: 0, to: k + 1, bias: false, capture: false, clsRowSplit: 'prefix' }, { pixel_values: floatTensor(px, [1, 3, S, S]) });
+  const pre = await run(
+    { from: 0, to: k + 1, bias: false, capture: false, clsRowSplit: 'prefix' },
+    { pixel_values: floatTensor(px, [1, 3, S, S]) },
+  );
   const perBoxFeeds: Record<string, ort.Tensor> = {
     cls_in: floatTensor(repeat(pre.cls_in!, B), [B, D]),
     cls_logits: floatTensor(repeat(pre.cls_logits!, B), [B, H, T]),
@@ -148,22 +166,34 @@ async function threePaths(px: Float32Array, biases: Float32Array[], gate: Float3
 }
 
 describe('CLS-row split of the first biased layer (form a)', () => {
-  it.each(GATES.map((g) => [g.label, g] as const))('%s: prefix + per-box == full biased graph == prefix + suffix, every box', async (_label, g) => {
-    const gate = biasGate(g.layers, L, H, g.heads);
-    for (const seed of [1, 2]) {
-      const px = pixels(seed);
-      const paths = await threePaths(px, REGIONS.map((r) => bias(r.region)), gate);
-      const plain = (await run({ from: 0, to: L, bias: false, capture: false }, { pixel_values: floatTensor(px, [1, 3, cfg.vision.imageSize, cfg.vision.imageSize]) })).image_embeds!;
-      REGIONS.forEach(({ label }, b) => {
-        const where = `seed ${seed}, ${label}`;
-        expect(relErr(paths.split[b]!, paths.full[b]!), where).toBeLessThan(TOL); // measured ≤ 1.5e-6
-        expect(relErr(paths.split[b]!, paths.suffix[b]!), where).toBeLessThan(TOL);
-      });
-      // Not vacuous: the mask moves the embeddings by far more than the tolerance (a 1×1 box on layer 12
-      // alone moves it by only ~3e-6, hence the largest over the boxes).
-      expect(Math.max(...paths.full.map((e) => relErr(e, plain)))).toBeGreaterThan(100 * TOL);
-    }
-  });
+  it.each(GATES.map((g) => [g.label, g] as const))(
+    '%s: prefix + per-box == full biased graph == prefix + suffix, every box',
+    async (_label, g) => {
+      const gate = biasGate(g.layers, L, H, g.heads);
+      for (const seed of [1, 2]) {
+        const px = pixels(seed);
+        const paths = await threePaths(
+          px,
+          REGIONS.map((r) => bias(r.region)),
+          gate,
+        );
+        const plain = (
+          await run(
+            { from: 0, to: L, bias: false, capture: false },
+            { pixel_values: floatTensor(px, [1, 3, cfg.vision.imageSize, cfg.vision.imageSize]) },
+          )
+        ).image_embeds!;
+        REGIONS.forEach(({ label }, b) => {
+          const where = `seed ${seed}, ${label}`;
+          expect(relErr(paths.split[b]!, paths.full[b]!), where).toBeLessThan(TOL); // measured ≤ 1.5e-6
+          expect(relErr(paths.split[b]!, paths.suffix[b]!), where).toBeLessThan(TOL);
+        });
+        // Not vacuous: the mask moves the embeddings by far more than the tolerance (a 1×1 box on layer 12
+        // alone moves it by only ~3e-6, hence the largest over the boxes).
+        expect(Math.max(...paths.full.map((e) => relErr(e, plain)))).toBeGreaterThan(100 * TOL);
+      }
+    },
+  );
 
   it('matches the float64 reference (layers 9-12, inside box)', async () => {
     const px = pixels(3);
@@ -176,10 +206,16 @@ describe('CLS-row split of the first biased layer (form a)', () => {
 
   it('batches boxes of different images in one per-box run', async () => {
     const gate = biasGate([8, 9, 10, 11], L, H);
-    const [one, two] = await Promise.all([threePaths(pixels(1), [bias(REGIONS[0]!.region)], gate), threePaths(pixels(2), [bias(REGIONS[1]!.region)], gate)]);
+    const [one, two] = await Promise.all([
+      threePaths(pixels(1), [bias(REGIONS[0]!.region)], gate),
+      threePaths(pixels(2), [bias(REGIONS[1]!.region)], gate),
+    ]);
     const S = cfg.vision.imageSize;
     const D = cfg.vision.hiddenSize;
-    const pre = await run({ from: 0, to: 9, bias: false, capture: false, clsRowSplit: 'prefix' }, { pixel_values: floatTensor(concat([pixels(1), pixels(2)]), [2, 3, S, S]) });
+    const pre = await run(
+      { from: 0, to: 9, bias: false, capture: false, clsRowSplit: 'prefix' },
+      { pixel_values: floatTensor(concat([pixels(1), pixels(2)]), [2, 3, S, S]) },
+    );
     const out = await run(
       { from: 8, to: L, bias: true, capture: false, clsRowSplit: 'per-box' },
       {
@@ -203,8 +239,14 @@ describe('CLS-row split of the first biased layer (form a)', () => {
     const D = cfg.vision.hiddenSize;
     const px = pixels(1);
     const attn = { attn_bias: floatTensor(perHead, [1, H, T, T]), bias_gate: floatTensor(gate, [L, H]) };
-    const full = await run({ from: 0, to: L, bias: true, biasFrom: 9, capture: false }, { pixel_values: floatTensor(px, [1, 3, S, S]), ...attn });
-    const pre = await run({ from: 0, to: 10, bias: false, capture: false, clsRowSplit: 'prefix' }, { pixel_values: floatTensor(px, [1, 3, S, S]) });
+    const full = await run(
+      { from: 0, to: L, bias: true, biasFrom: 9, capture: false },
+      { pixel_values: floatTensor(px, [1, 3, S, S]), ...attn },
+    );
+    const pre = await run(
+      { from: 0, to: 10, bias: false, capture: false, clsRowSplit: 'prefix' },
+      { pixel_values: floatTensor(px, [1, 3, S, S]) },
+    );
     const split = await run(
       { from: 9, to: L, bias: true, capture: false, clsRowSplit: 'per-box' },
       {

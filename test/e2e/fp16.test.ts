@@ -112,7 +112,10 @@ describe('fp16 graphs', () => {
   });
 
   it.each([
-    ['vision', () => fp16.visionGraph({ from: 0, to: cfg.vision.numLayers, bias: true, capture: true, tokenScale: 'residual' })],
+    [
+      'vision',
+      () => fp16.visionGraph({ from: 0, to: cfg.vision.numLayers, bias: true, capture: true, tokenScale: 'residual' }),
+    ],
     ['vision suffix', () => fp16.visionGraph({ from: 8, to: cfg.vision.numLayers, bias: true, capture: false })],
     ['two-stream', () => fp16.twoStreamGraph()],
     ['cls projection', () => fp16.clsProjectionGraph()],
@@ -151,7 +154,10 @@ describe('fp16 numbers on CPU', () => {
   const pixels = (seed: number): Float32Array => randomPixels(cfg.vision.imageSize, seed);
 
   it('text embeddings agree with fp32 (cosine > 0.9999), causal mask included', async () => {
-    const tokenizer = await ClipTokenizer.fromFiles(path.join(modelDir, 'vocab.json'), path.join(modelDir, 'merges.txt'));
+    const tokenizer = await ClipTokenizer.fromFiles(
+      path.join(modelDir, 'vocab.json'),
+      path.join(modelDir, 'merges.txt'),
+    );
     const e32 = new ClipEncoder(fp32, { device: 'cpu', batchSize: 4 });
     const e16 = new ClipEncoder(fp16, { device: 'cpu', batchSize: 4 });
     for (const text of ['', 'a cat', 'a photo of a large red circle on a blue-yellow gradient']) {
@@ -167,14 +173,24 @@ describe('fp16 numbers on CPU', () => {
     const px = pixels(1);
     const attention = falipBias([50, 60, 120, 100], S, S, cfg.vision, { layers: '1-4' });
     const hidden = async (graphs: ModelGraphs, bias: boolean) => {
-      const session = await createSession(await graphs.visionGraph({ from: 0, to: 4, bias, capture: false }), { device: 'cpu' });
+      const session = await createSession(await graphs.visionGraph({ from: 0, to: 4, bias, capture: false }), {
+        device: 'cpu',
+      });
       const feeds = {
         pixel_values: floatTensor(px, [1, 3, S, S]),
-        ...(bias && { attn_bias: floatTensor(attention.bias, [1, 1, T, T]), bias_gate: floatTensor(attention.gate, [cfg.vision.numLayers, cfg.vision.numHeads]) }),
+        ...(bias && {
+          attn_bias: floatTensor(attention.bias, [1, 1, T, T]),
+          bias_gate: floatTensor(attention.gate, [cfg.vision.numLayers, cfg.vision.numHeads]),
+        }),
       };
       return (await session.run(feeds)).hidden_out!.data as Float32Array;
     };
-    const [plain32, plain16, biased32, biased16] = await Promise.all([hidden(fp32, false), hidden(fp16, false), hidden(fp32, true), hidden(fp16, true)]);
+    const [plain32, plain16, biased32, biased16] = await Promise.all([
+      hidden(fp32, false),
+      hidden(fp16, false),
+      hidden(fp32, true),
+      hidden(fp16, true),
+    ]);
     expect(hiddenErr(plain16, plain32)).toBeLessThan(1e-2); // measured 4e-3
     expect(hiddenErr(biased16, biased32)).toBeLessThan(1e-2);
     expect(hiddenErr(biased16, plain16)).toBeGreaterThan(2e-2); // measured 2.7e-2, as in fp32
@@ -196,6 +212,8 @@ describe('openEncoder', () => {
     await expect(openEncoder({ model: modelDir, device: 'cpu', precision: 'fp16' })).rejects.toThrow(
       new UserError('--precision fp16 is for GPUs (--device cuda or webgpu); the CPU path stays fp32'),
     );
-    await expect(openEncoder({ model: modelDir, device: 'cpu', precision: 'bf16' })).rejects.toThrow(/--precision bf16: expected one of fp32, fp16/);
+    await expect(openEncoder({ model: modelDir, device: 'cpu', precision: 'bf16' })).rejects.toThrow(
+      /--precision bf16: expected one of fp32, fp16/,
+    );
   });
 });

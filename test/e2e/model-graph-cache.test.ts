@@ -1,4 +1,16 @@
-import { existsSync, openSync, readdirSync, readFileSync, renameSync, statSync, truncateSync, utimesSync, writeFileSync, writeSync, closeSync } from 'node:fs';
+import {
+  existsSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  truncateSync,
+  utimesSync,
+  writeFileSync,
+  writeSync,
+  closeSync,
+} from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi, type MockInstance } from 'vitest';
 import { createSession, int64Tensor } from '../../src/encoder/ort-session.js';
@@ -59,11 +71,15 @@ describe('identity', () => {
     const graphs = await ModelGraphs.open(model);
     expect(graphs.identity).toEqual({ sha256: tiny.sha256, configHash: configHash(tiny.config), arch: 'tiny' });
     expect(graphs.sha256).toBe(tiny.sha256);
-    expect(path.basename(graphs.dir)).toBe(`graphs-${tiny.sha256.slice(0, 16)}-${configHash(tiny.config).slice(0, 12)}-v1`);
+    expect(path.basename(graphs.dir)).toBe(
+      `graphs-${tiny.sha256.slice(0, 16)}-${configHash(tiny.config).slice(0, 12)}-v1`,
+    );
   });
 
   it('a changed config over the same weights never reuses graphs', async () => {
-    const dir = await copyTinyModel(dirs.root(), 'eps', (d) => editConfig(d, (c) => (c.text_config.layer_norm_eps = 1e-6)));
+    const dir = await copyTinyModel(dirs.root(), 'eps', (d) =>
+      editConfig(d, (c) => (c.text_config.layer_norm_eps = 1e-6)),
+    );
     const other = await ModelGraphs.open({ ...model, sourceDir: dir });
     const base = await ModelGraphs.open(model);
     expect(other.identity.sha256).toBe(base.identity.sha256);
@@ -96,7 +112,11 @@ describe('verified graph cache', () => {
 
   // The text graph's .onnx (flipped mid-file) and its weights .bin: both are caught by their sha256 and rebuilt.
   it.each([
-    { what: 'the cached .onnx', fileOf: (graphs: ModelGraphs) => graphs.textGraph(), at: (file: string) => Math.floor(statSync(file).size / 2) },
+    {
+      what: 'the cached .onnx',
+      fileOf: (graphs: ModelGraphs) => graphs.textGraph(),
+      at: (file: string) => Math.floor(statSync(file).size / 2),
+    },
     {
       what: 'the weights .bin',
       fileOf: async (graphs: ModelGraphs) => {
@@ -114,7 +134,9 @@ describe('verified graph cache', () => {
     const reopened = await ModelGraphs.open(model);
     expect(await textEmbedding(reopened)).toEqual(reference);
     await reopened.textGraph();
-    expect(lines()).toEqual([`falip: ${file}: corrupt cache entry (sha256 differs from the one recorded when it was written), rebuilding\n`]);
+    expect(lines()).toEqual([
+      `falip: ${file}: corrupt cache entry (sha256 differs from the one recorded when it was written), rebuilding\n`,
+    ]);
     expect(await sha256OfFile(file)).toBe(good);
   });
 
@@ -155,7 +177,9 @@ describe('verified graph cache', () => {
     expect(JSON.parse(readFileSync(`${bin}.manifest.json`, 'utf8')).mtimeMs).toBe(statSync(bin).mtimeMs);
     flipByte(bin, 123_456);
     expect(await (await ModelGraphs.open(model)).clsProjectionGraph()).toBe(graph);
-    expect(lines()).toEqual([`falip: ${bin}: corrupt cache entry (sha256 differs from the one recorded when it was written), rebuilding\n`]);
+    expect(lines()).toEqual([
+      `falip: ${bin}: corrupt cache entry (sha256 differs from the one recorded when it was written), rebuilding\n`,
+    ]);
     expect(await sha256OfFile(bin)).toBe(good);
   });
 
@@ -199,7 +223,9 @@ describe('checkWeightsIndex', () => {
   it('accepts an index the .bin can serve and says why otherwise', () => {
     expect(checkWeightsIndex({ w: entry }, 88)).toEqual({ w: entry });
     expect(checkWeightsIndex({ w: entry }, 87)).toBe('weights index: w ends past the 87-byte weights file');
-    expect(checkWeightsIndex({ w: { ...entry, length: 12 } }, 88)).toBe('weights index: w has 12 bytes for shape [2, 3]');
+    expect(checkWeightsIndex({ w: { ...entry, length: 12 } }, 88)).toBe(
+      'weights index: w has 12 bytes for shape [2, 3]',
+    );
     expect(checkWeightsIndex({ w: { ...entry, elemType: 99 } }, 88)).toBe('weights index: w has unknown dtype 99');
     expect(checkWeightsIndex([], 88)).toBe('weights index is not a tensor table');
   });

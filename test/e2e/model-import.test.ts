@@ -9,7 +9,14 @@ import { writeRandomModel } from '../../src/model/random-model.js';
 import { UserError } from '../../src/util/errors.js';
 import { REPO, runFalip } from '../helpers/cli.js';
 import { escapeRegExp, userErrorMessage } from '../helpers/errors.js';
-import { copyTinyModel, editConfig, removeTinyModels, tinyModel, type FolderEdit, type TinyModel } from '../helpers/tiny-model.js';
+import {
+  copyTinyModel,
+  editConfig,
+  removeTinyModels,
+  tinyModel,
+  type FolderEdit,
+  type TinyModel,
+} from '../helpers/tiny-model.js';
 import { useTempFalipDirs } from '../helpers/temp-falip-dirs.js';
 
 const dirs = useTempFalipDirs('falip-model-import-');
@@ -39,25 +46,37 @@ describe('import cross-checks the config against the weights', () => {
 
   it('and the reverse: more layers in the config than in the weights', async () => {
     const dir = await modelCopy((d) => editConfig(d, (c) => (c.text_config.num_hidden_layers = 5)));
-    expect(await importError(dir, 'five')).toMatch(/the weights have 4 text layers but config\.json text_config\.num_hidden_layers is 5$/);
+    expect(await importError(dir, 'five')).toMatch(
+      /the weights have 4 text layers but config\.json text_config\.num_hidden_layers is 5$/,
+    );
   });
 
   it('a width or vocabulary the weights do not have names both numbers', async () => {
     const wide = await modelCopy((d) => editConfig(d, (c) => (c.text_config.hidden_size = 128)));
-    expect(await importError(wide, 'wide')).toMatch(/token_embedding\.weight has 64 columns but config\.json text_config\.hidden_size is 128$/);
+    expect(await importError(wide, 'wide')).toMatch(
+      /token_embedding\.weight has 64 columns but config\.json text_config\.hidden_size is 128$/,
+    );
     const mlp = await modelCopy((d) => editConfig(d, (c) => (c.vision_config.intermediate_size = 512)));
-    expect(await importError(mlp, 'mlp')).toMatch(/layers\.0\.mlp\.fc1\.weight has 256 rows but config\.json vision_config\.intermediate_size is 512$/);
+    expect(await importError(mlp, 'mlp')).toMatch(
+      /layers\.0\.mlp\.fc1\.weight has 256 rows but config\.json vision_config\.intermediate_size is 512$/,
+    );
     const vocab = await modelCopy((d) => editConfig(d, (c) => (c.text_config.vocab_size = 49408)));
-    expect(await importError(vocab, 'vocab')).toMatch(/token_embedding\.weight has 514 rows but config\.json text_config\.vocab_size is 49408$/);
+    expect(await importError(vocab, 'vocab')).toMatch(
+      /token_embedding\.weight has 514 rows but config\.json text_config\.vocab_size is 49408$/,
+    );
   });
 });
 
 describe('import parses the tokenizer files', () => {
   it('garbage vocab.json is refused at import, not at encode', async () => {
     const notJson = await modelCopy((d) => writeFileSync(path.join(d, 'vocab.json'), 'garbage'));
-    expect(await importError(notJson, 'g1')).toMatch(new RegExp(`^${escapeRegExp(path.join(notJson, 'vocab.json'))}: not valid JSON`));
+    expect(await importError(notJson, 'g1')).toMatch(
+      new RegExp(`^${escapeRegExp(path.join(notJson, 'vocab.json'))}: not valid JSON`),
+    );
     const tooSmall = await modelCopy((d) => writeFileSync(path.join(d, 'vocab.json'), '{"a": 0}'));
-    expect(await importError(tooSmall, 'g2')).toBe(`${path.join(tooSmall, 'vocab.json')}: vocabulary has no <|startoftext|> token`);
+    expect(await importError(tooSmall, 'g2')).toBe(
+      `${path.join(tooSmall, 'vocab.json')}: vocabulary has no <|startoftext|> token`,
+    );
     expect(await readModelRecord('g1')).toBeUndefined();
   });
 
@@ -74,7 +93,9 @@ describe('import parses the tokenizer files', () => {
 
   it('a merge that makes a symbol without an id is refused', async () => {
     const dir = await modelCopy((d) => writeFileSync(path.join(d, 'merges.txt'), '#version: 0.2\nc at</w>\n'));
-    expect(await importError(dir, 'merge')).toMatch(/merges\.txt: line 2: merge "c at<\/w>" makes a symbol .*vocab\.json has no id for$/);
+    expect(await importError(dir, 'merge')).toMatch(
+      /merges\.txt: line 2: merge "c at<\/w>" makes a symbol .*vocab\.json has no id for$/,
+    );
   });
 });
 
@@ -87,7 +108,9 @@ describe('names and records', () => {
     expect(JSON.parse(readFileSync(modelRecordPath('reuse'), 'utf8')).config_hash).toBe(rec.config_hash);
 
     const second = await modelCopy();
-    expect(await importError(second, 'reuse')).toBe(`model 'reuse' is already registered from ${first}; pass --force to replace it`);
+    expect(await importError(second, 'reuse')).toBe(
+      `model 'reuse' is already registered from ${first}; pass --force to replace it`,
+    );
     expect((await readModelRecord('reuse'))!.source).toBe(first);
     const replaced = await importModel(second, 'reuse', { force: true });
     expect(replaced.source).toBe(second);
@@ -98,7 +121,9 @@ describe('names and records', () => {
     await importModel(await modelCopy(), 'truncated');
     const file = modelRecordPath('truncated');
     writeFileSync(file, readFileSync(file, 'utf8').slice(0, 40));
-    expect(await userErrorMessage(resolveModel('truncated'))).toBe(`${file}: corrupt model record (not valid JSON); re-import it: falip model import DIR --name truncated --force`);
+    expect(await userErrorMessage(resolveModel('truncated'))).toBe(
+      `${file}: corrupt model record (not valid JSON); re-import it: falip model import DIR --name truncated --force`,
+    );
     expect(await listModels()).toContainEqual({ name: 'truncated', problem: `${file}: not valid JSON` });
   });
 
@@ -108,7 +133,9 @@ describe('names and records', () => {
     const rec = JSON.parse(readFileSync(file, 'utf8')) as Json;
     rec.sha256 = '0'.repeat(64);
     writeFileSync(file, JSON.stringify(rec));
-    await expect(resolveModel('edited')).rejects.toThrow(`${file}: corrupt model record (its checksum does not match its contents)`);
+    await expect(resolveModel('edited')).rejects.toThrow(
+      `${file}: corrupt model record (its checksum does not match its contents)`,
+    );
   });
 
   it('the tiny model repairs a damaged model.json', async () => {
@@ -119,7 +146,9 @@ describe('names and records', () => {
     const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
     try {
       await ensureTinyModel();
-      expect(stderr.mock.calls.map((c) => String(c[0]))).toEqual([`falip: ${file}: corrupt model record (not valid JSON), regenerating the tiny model\n`]);
+      expect(stderr.mock.calls.map((c) => String(c[0]))).toEqual([
+        `falip: ${file}: corrupt model record (not valid JSON), regenerating the tiny model\n`,
+      ]);
     } finally {
       stderr.mockRestore();
     }
@@ -143,10 +172,14 @@ describe('the models folder', () => {
     writeFileSync(file, 'x');
     try {
       process.env.FALIP_MODELS = file;
-      await expect(importModel(tiny.dir, 'x')).rejects.toThrow(`${file}: the models folder is a file (set by FALIP_MODELS); expected a folder`);
+      await expect(importModel(tiny.dir, 'x')).rejects.toThrow(
+        `${file}: the models folder is a file (set by FALIP_MODELS); expected a folder`,
+      );
       await expect(listModels()).rejects.toBeInstanceOf(UserError);
       process.env.FALIP_MODELS = path.join(file, 'models');
-      expect(await userErrorMessage(importModel(tiny.dir, 'x'))).toMatch(/a-file.*: a part of this path is a file, not a folder$/);
+      expect(await userErrorMessage(importModel(tiny.dir, 'x'))).toMatch(
+        /a-file.*: a part of this path is a file, not a folder$/,
+      );
     } finally {
       process.env.FALIP_MODELS = saved;
     }
@@ -188,9 +221,13 @@ describe('the models folder', () => {
 describe('through the CLI', () => {
   it('falip model import over a 12-layer checkpoint with a 6-layer config exits 2 with one stderr line', async () => {
     const dir = await modelCopy((d) => editConfig(d, (c) => (c.vision_config.num_hidden_layers = 6)));
-    const r = await runFalip(['model', 'import', dir, '--name', 'cli-six'], { FALIP_MODELS: path.join(dirs.root(), 'cli-models') });
+    const r = await runFalip(['model', 'import', dir, '--name', 'cli-six'], {
+      FALIP_MODELS: path.join(dirs.root(), 'cli-models'),
+    });
     expect(r.status, r.stderr).toBe(2);
-    expect(r.stderr).toBe(`falip: ${path.join(dir, 'model.safetensors')}: the weights have 12 vision layers but config.json vision_config.num_hidden_layers is 6\n`);
+    expect(r.stderr).toBe(
+      `falip: ${path.join(dir, 'model.safetensors')}: the weights have 12 vision layers but config.json vision_config.num_hidden_layers is 6\n`,
+    );
     rmSync(dir, { recursive: true });
   });
 });

@@ -133,7 +133,10 @@ const savedEnv = { models: process.env.FALIP_MODELS, datasets: process.env.FALIP
 async function onnxHidden(pixels: Float32Array, upTo: number, attention?: AttentionBias): Promise<Float32Array> {
   const S = cfg.vision.imageSize;
   const T = visionTokens(cfg.vision);
-  const session = await createSession(await graphs.visionGraph({ from: 0, to: upTo, bias: attention !== undefined, capture: false }), { device: 'cpu' });
+  const session = await createSession(
+    await graphs.visionGraph({ from: 0, to: upTo, bias: attention !== undefined, capture: false }),
+    { device: 'cpu' },
+  );
   const feeds: Record<string, ReturnType<typeof floatTensor>> = { pixel_values: floatTensor(pixels, [1, 3, S, S]) };
   if (attention) {
     feeds.attn_bias = floatTensor(attention.bias, [1, attention.bias.length / (T * T), T, T]);
@@ -165,30 +168,55 @@ beforeAll(async () => {
       for (const { label, box } of boxesFor(img.width, img.height)) {
         const attention = falipBias(box, img.width, img.height, cfg.vision, { form });
         jobs.push(
-          Promise.all([encoder.image(pixelInput(pixels, file), { attention }), unsharedEncoder.image(pixelInput(pixels), { attention })]).then(([shared, unshared]) => {
+          Promise.all([
+            encoder.image(pixelInput(pixels, file), { attention }),
+            unsharedEncoder.image(pixelInput(pixels), { attention }),
+          ]).then(([shared, unshared]) => {
             falip.set(`${form}|${label}`, { box, attention, shared, unshared });
           }),
         );
       }
     }
-    const [onnxPlain, onnxHidden8] = await Promise.all([encoder.image(pixelInput(pixels), {}), onnxHidden(pixels, 8), ...jobs]);
+    const [onnxPlain, onnxHidden8] = await Promise.all([
+      encoder.image(pixelInput(pixels), {}),
+      onnxHidden(pixels, 8),
+      ...jobs,
+    ]);
     const refHidden8 = visionForwardRef(cfg, weights, pixels, { endLayer: 8 }).hidden;
     const refPlain = visionForwardRef(cfg, weights, pixels, { hiddenIn: refHidden8, startLayer: 8 }).imageEmbeds;
-    images.push({ name: spec.name, width: img.width, height: img.height, pixels, onnxHidden8, refHidden8, onnxPlain, refPlain, falip });
+    images.push({
+      name: spec.name,
+      width: img.width,
+      height: img.height,
+      pixels,
+      onnxHidden8,
+      refHidden8,
+      onnxPlain,
+      refPlain,
+      falip,
+    });
   }
 });
 
 afterAll(async () => {
   await removeTinyModels();
   if (tmp) rmSync(tmp, { recursive: true, force: true });
-  for (const [key, value] of [['FALIP_MODELS', savedEnv.models], ['FALIP_DATASETS', savedEnv.datasets]] as const) {
+  for (const [key, value] of [
+    ['FALIP_MODELS', savedEnv.models],
+    ['FALIP_DATASETS', savedEnv.datasets],
+  ] as const) {
     if (value === undefined) delete process.env[key];
     else process.env[key] = value;
   }
 });
 
 describe('text tower', () => {
-  const TEXTS = ['', 'a cat', 'a photo of a large red circle on a blue-yellow gradient, 3 shapes!', `${'lorem ipsum dolor sit amet '.repeat(12)}END`];
+  const TEXTS = [
+    '',
+    'a cat',
+    'a photo of a large red circle on a blue-yellow gradient, 3 shapes!',
+    `${'lorem ipsum dolor sit amet '.repeat(12)}END`,
+  ];
 
   it('tokenizes the empty string to SOT, EOT and truncates long text to 77 ending in EOT', () => {
     expect(tokenizer.encode('', 77)).toEqual([tokenizer.sotId, tokenizer.eotId]);
@@ -214,8 +242,8 @@ describe('text tower', () => {
     const batched = await Promise.all(ids.map((i) => encoder.text(i)));
     expect(encoder.stats().batches - before).toBe(1); // one padded batch of 4
     batched.forEach((b, k) => {
-expect(relErr(b, single[k]!)).toBeLessThan(1e-6);
-});
+      expect(relErr(b, single[k]!)).toBeLessThan(1e-6);
+    });
   });
 });
 
@@ -234,8 +262,8 @@ describe('plain image', () => {
     const batched = await Promise.all(images.map((c) => encoder.image(pixelInput(c.pixels), {})));
     expect(encoder.stats().batches - before).toBe(1);
     batched.forEach((b, k) => {
-expect(relErr(b, images[k]!.onnxPlain)).toBeLessThan(1e-6);
-});
+      expect(relErr(b, images[k]!.onnxPlain)).toBeLessThan(1e-6);
+    });
   });
 });
 
@@ -247,7 +275,12 @@ describe('FALIP forms a, b, c', () => {
   it('the 1x1-token boxes cover exactly one token and the edge boxes reach their edge', () => {
     const G = cfg.vision.imageSize / cfg.vision.patchSize;
     for (const c of images) {
-      const byLabel = new Map(boxesFor(c.width, c.height).map((b) => [b.label, boxToTokenRegion(b.box, c.width, c.height, cfg.vision.imageSize, cfg.vision.patchSize)]));
+      const byLabel = new Map(
+        boxesFor(c.width, c.height).map((b) => [
+          b.label,
+          boxToTokenRegion(b.box, c.width, c.height, cfg.vision.imageSize, cfg.vision.patchSize),
+        ]),
+      );
       const one = byLabel.get('1x1 token')!;
       expect([one.c1 - one.c0, one.r1 - one.r0]).toEqual([0, 0]);
       expect(byLabel.get('left edge')!.c0).toBe(0);
@@ -299,10 +332,20 @@ describe('other layer selections', () => {
       onnxHidden(c.pixels, 11),
     ]);
     const biasGate = gateRows(attention.gate, cfg.vision.numHeads);
-    const strict = visionForwardRef(cfg, weights, c.pixels, { hiddenIn: Float64Array.from(hidden11), startLayer: 11, attnBias: attention.bias, biasGate });
+    const strict = visionForwardRef(cfg, weights, c.pixels, {
+      hiddenIn: Float64Array.from(hidden11),
+      startLayer: 11,
+      attnBias: attention.bias,
+      biasGate,
+    });
     expect(relErr(shared, strict.imageEmbeds)).toBeLessThan(TOL);
     expect(relErr(unshared, strict.imageEmbeds)).toBeLessThan(TOL);
-    const e2e = visionForwardRef(cfg, weights, c.pixels, { hiddenIn: c.refHidden8, startLayer: 8, attnBias: attention.bias, biasGate });
+    const e2e = visionForwardRef(cfg, weights, c.pixels, {
+      hiddenIn: c.refHidden8,
+      startLayer: 8,
+      attnBias: attention.bias,
+      biasGate,
+    });
     expect(relErr(shared, e2e.imageEmbeds)).toBeLessThan(TOL);
     // Only the last layer is biased: not the same as the default 9-12.
     expect(relErr(shared, c.falip.get('a|inside')!.shared)).toBeGreaterThan(TOL);
@@ -324,7 +367,12 @@ describe('other layer selections', () => {
     expect(hiddenErr(hidden4, ref4.hidden)).toBeLessThan(TOL);
     const plain4 = visionForwardRef(cfg, weights, c.pixels, { endLayer: 4 }).hidden;
     expect(hiddenErr(plain4, ref4.hidden)).toBeGreaterThan(10 * TOL);
-    const e2e = visionForwardRef(cfg, weights, c.pixels, { hiddenIn: ref4.hidden, startLayer: 4, attnBias: attention.bias, biasGate });
+    const e2e = visionForwardRef(cfg, weights, c.pixels, {
+      hiddenIn: ref4.hidden,
+      startLayer: 4,
+      attnBias: attention.bias,
+      biasGate,
+    });
     expect(relErr(shared, e2e.imageEmbeds)).toBeLessThan(TOL);
   });
 });
@@ -350,24 +398,34 @@ describe('the mask matters', () => {
   it.each([
     ['landscape.png', 'a', 'whole image'],
     ['portrait.jpg', 'b', 'inside'],
-  ] as const)('%s form %s, %s box: a misplaced (transposed) mask is rejected by the comparison', async (name, form, label) => {
-    const c = images.find((i) => i.name === name)!;
-    const r = c.falip.get(`${form}|${label}`)!;
-    const T = visionTokens(cfg.vision);
-    const transposed = new Float32Array(T * T);
-    for (let i = 0; i < T; i++) for (let j = 0; j < T; j++) transposed[j * T + i] = r.attention.bias[i * T + j]!;
-    expect(transposed).not.toEqual(r.attention.bias);
-    if (form === 'a') {
-      expect(transposed.subarray(1, T).every((x) => x === 0)).toBe(true); // row 0 is now empty...
-      expect(transposed[5 * T]).toBeGreaterThan(0); // ...and column 0 holds the values
-    }
-    const misplaced = await encoder.image(pixelInput(c.pixels, c.name), { attention: { bias: transposed, gate: r.attention.gate } });
-    const correctRef = strictRef(c, `${form}|${label}`);
-    expect(relErr(r.shared, correctRef)).toBeLessThan(TOL);
-    expect(relErr(misplaced, correctRef)).toBeGreaterThan(TOL);
-    // ...while the misplaced mask is itself computed faithfully: the difference is the placement.
-    const biasGate = gateRows(r.attention.gate, cfg.vision.numHeads);
-    const misplacedRef = visionForwardRef(cfg, weights, c.pixels, { hiddenIn: Float64Array.from(c.onnxHidden8), startLayer: 8, attnBias: transposed, biasGate });
-    expect(relErr(misplaced, misplacedRef.imageEmbeds)).toBeLessThan(TOL);
-  });
+  ] as const)(
+    '%s form %s, %s box: a misplaced (transposed) mask is rejected by the comparison',
+    async (name, form, label) => {
+      const c = images.find((i) => i.name === name)!;
+      const r = c.falip.get(`${form}|${label}`)!;
+      const T = visionTokens(cfg.vision);
+      const transposed = new Float32Array(T * T);
+      for (let i = 0; i < T; i++) for (let j = 0; j < T; j++) transposed[j * T + i] = r.attention.bias[i * T + j]!;
+      expect(transposed).not.toEqual(r.attention.bias);
+      if (form === 'a') {
+        expect(transposed.subarray(1, T).every((x) => x === 0)).toBe(true); // row 0 is now empty...
+        expect(transposed[5 * T]).toBeGreaterThan(0); // ...and column 0 holds the values
+      }
+      const misplaced = await encoder.image(pixelInput(c.pixels, c.name), {
+        attention: { bias: transposed, gate: r.attention.gate },
+      });
+      const correctRef = strictRef(c, `${form}|${label}`);
+      expect(relErr(r.shared, correctRef)).toBeLessThan(TOL);
+      expect(relErr(misplaced, correctRef)).toBeGreaterThan(TOL);
+      // ...while the misplaced mask is itself computed faithfully: the difference is the placement.
+      const biasGate = gateRows(r.attention.gate, cfg.vision.numHeads);
+      const misplacedRef = visionForwardRef(cfg, weights, c.pixels, {
+        hiddenIn: Float64Array.from(c.onnxHidden8),
+        startLayer: 8,
+        attnBias: transposed,
+        biasGate,
+      });
+      expect(relErr(misplaced, misplacedRef.imageEmbeds)).toBeLessThan(TOL);
+    },
+  );
 });

@@ -35,10 +35,21 @@ beforeAll(async () => {
   opened = await openEncoder({ model: 'tiny', device: 'cpu' });
 });
 
-const config = (rows: unknown[]) => parseTableConfig({ name: 'pc-test', title: 't', task: 'pointcloud', columns: ['modelnet40/test'], rows }, () => 'test');
+const config = (rows: unknown[]) =>
+  parseTableConfig(
+    { name: 'pc-test', title: 't', task: 'pointcloud', columns: ['modelnet40/test'], rows },
+    () => 'test',
+  );
 
 function options(out: string): RunTableOptions {
-  return { encoder: opened.encoder, tokenizer: opened.tokenizer, model: opened.model, sampling: { seed: 0 }, out, progress: () => ({ add() {}, stop() {} }) };
+  return {
+    encoder: opened.encoder,
+    tokenizer: opened.tokenizer,
+    model: opened.model,
+    sampling: { seed: 0 },
+    out,
+    progress: () => ({ add() {}, stop() {} }),
+  };
 }
 
 const normalized = (v: Float32Array) => {
@@ -49,15 +60,29 @@ const normalized = (v: Float32Array) => {
 describe('point clouds through six depth views', () => {
   it('each record is the argmax of the summed per-view scores of a naive evaluation', async () => {
     const out = path.join(dirs.root(), 'run');
-    await runTable(config([{ key: 'plain', label: 'CLIP', methods: ['plain'] }, { key: 'falip', label: 'FALIP', methods: [{ name: 'falip', alpha: 3 }] }, { key: 'searched', label: 'FALIP β', methods: [{ name: 'falip', alpha: 3 }], view_weights: 'search' }]), options(out));
-    const records = (await readFile(path.join(out, 'records.jsonl'), 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as EvalRecord & { label: number; view_weights: number[] });
+    await runTable(
+      config([
+        { key: 'plain', label: 'CLIP', methods: ['plain'] },
+        { key: 'falip', label: 'FALIP', methods: [{ name: 'falip', alpha: 3 }] },
+        { key: 'searched', label: 'FALIP β', methods: [{ name: 'falip', alpha: 3 }], view_weights: 'search' },
+      ]),
+      options(out),
+    );
+    const records = (await readFile(path.join(out, 'records.jsonl'), 'utf8'))
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as EvalRecord & { label: number; view_weights: number[] });
     const samples = await readPcManifest(path.join(datasetDir, 'manifest.jsonl'));
     expect(records).toHaveLength(3 * samples.length);
     const classes = await readPcClasses(datasetDir);
     const v = opened.encoder.config.vision;
     // Naive: a fresh batch-1 encoder without prefix sharing, every view its own request.
     const naive = new ClipEncoder(opened.encoder.graphs, { device: 'cpu', batchSize: 1, prefixSharing: false });
-    const text = await Promise.all(classes.names.map(async (n) => normalized(await naive.text(opened.tokenizer.encode(`point cloud depth map of a ${n}.`, 77)))));
+    const text = await Promise.all(
+      classes.names.map(async (n) =>
+        normalized(await naive.text(opened.tokenizer.encode(`point cloud depth map of a ${n}.`, 77))),
+      ),
+    );
     const files = new CloudFileCache();
     const perView = new Map<string, Float64Array[]>();
     for (const s of samples) {
@@ -65,10 +90,18 @@ describe('point clouds through six depth views', () => {
       for (const row of ['plain', 'falip'] as const) {
         const views: Float64Array[] = [];
         for (let view = 0; view < 6; view++) {
-          const input = new TensorImage(`naive-${s.id}-${view}-${row}`, clipInput.subarray(view * VIEW_INPUT_LENGTH, (view + 1) * VIEW_INPUT_LENGTH), 224, 224);
+          const input = new TensorImage(
+            `naive-${s.id}-${view}-${row}`,
+            clipInput.subarray(view * VIEW_INPUT_LENGTH, (view + 1) * VIEW_INPUT_LENGTH),
+            224,
+            224,
+          );
           const box = foregroundBox(viewPlane(clipInput, view), 224);
           expect(box, `${s.id} view ${view} has points`).not.toBeNull();
-          const request = row === 'plain' ? {} : makeMethod('falip', { alpha: 3 }, v, 't').prepare({ width: 224, height: 224, box: box! });
+          const request =
+            row === 'plain'
+              ? {}
+              : makeMethod('falip', { alpha: 3 }, v, 't').prepare({ width: 224, height: 224, box: box! });
           const f = normalized(await naive.image(input, request));
           views.push(Float64Array.from(text, (t) => 100 * t.reduce((sum, x, i) => sum + x * f[i]!, 0)));
         }
@@ -85,14 +118,21 @@ describe('point clouds through six depth views', () => {
     const searched = records.filter((r) => r.row === 'searched');
     const beta = searched[0]!.view_weights;
     for (const r of searched) expect(r.view_weights).toEqual(beta);
-    const best = searchViewWeights(samples.map((s) => ({ views: perView.get(`falip|${s.id}`)!, label: s.label })), 6);
+    const best = searchViewWeights(
+      samples.map((s) => ({ views: perView.get(`falip|${s.id}`)!, label: s.label })),
+      6,
+    );
     expect(beta).toEqual(best.beta);
     expect(searched.filter((r) => r.correct).length).toBe(best.correct);
   });
 
   it('refuses prompts that edit pixels: a depth map is not a photo', async () => {
-    await expect(runTable(config([{ key: 'rc', label: 'RC', methods: ['redcircle'] }]), options(path.join(dirs.root(), 'rc')))).rejects.toThrow(
-      new UserError('modelnet40/test: redcircle edits pixels, and a depth map is not a photo: only prompts that leave the pixels alone (plain, falip, pasta, feature-mask) apply to point clouds'),
+    await expect(
+      runTable(config([{ key: 'rc', label: 'RC', methods: ['redcircle'] }]), options(path.join(dirs.root(), 'rc'))),
+    ).rejects.toThrow(
+      new UserError(
+        'modelnet40/test: redcircle edits pixels, and a depth map is not a photo: only prompts that leave the pixels alone (plain, falip, pasta, feature-mask) apply to point clouds',
+      ),
     );
   });
 });
@@ -100,7 +140,14 @@ describe('point clouds through six depth views', () => {
 describe("PointCLIP's view-weight search", () => {
   it('finds the grid point that scores best, the first in grid order on ties', () => {
     // Two clouds of 2 classes: view 5 alone votes right; the others vote wrong, so β weighs view 5 up.
-    const cloud = (label: number) => ({ label, views: Array.from({ length: 6 }, (_, v) => Float64Array.from(v === 5 ? [label === 0 ? 4 : 0, label === 1 ? 4 : 0] : [label === 0 ? 0 : 1, label === 1 ? 0 : 1])) });
+    const cloud = (label: number) => ({
+      label,
+      views: Array.from({ length: 6 }, (_, v) =>
+        Float64Array.from(
+          v === 5 ? [label === 0 ? 4 : 0, label === 1 ? 4 : 0] : [label === 0 ? 0 : 1, label === 1 ? 0 : 1],
+        ),
+      ),
+    });
     const { beta, correct } = searchViewWeights([cloud(0), cloud(1)], 6);
     expect(correct).toBe(2);
     // With every β at 0.25 the five wrong views (5 × 0.25 = 1.25) outvote view 5 (0.25 × 4 = 1); view 5 at

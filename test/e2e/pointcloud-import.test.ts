@@ -17,7 +17,14 @@ import { importScanObjectNN, SCANOBJECTNN_CLASSES } from '../../src/datasets/poi
 import { useTempFalipDirs } from '../helpers/temp-falip-dirs.js';
 import { expectUserError, runFalip, type CliResult } from '../helpers/cli.js';
 import { userErrorMessage } from '../helpers/errors.js';
-import { cloudPoints, MODELNET40_NAMES, STORED_POINTS, writeH5, writeModelNet, type H5Fixture } from '../helpers/pointcloud-fixtures.js';
+import {
+  cloudPoints,
+  MODELNET40_NAMES,
+  STORED_POINTS,
+  writeH5,
+  writeModelNet,
+  type H5Fixture,
+} from '../helpers/pointcloud-fixtures.js';
 
 const dirs = useTempFalipDirs('falip-pointcloud-');
 let work: string;
@@ -58,10 +65,20 @@ describe('importModelNet40', () => {
     expect(classes.template).toBe('point cloud depth map of a {}.');
 
     const info = await readDatasetInfo(report.dir);
-    expect(info).toMatchObject({ name: 'modelnet40', split: 'test', task: 'pointcloud', counts: { clouds: 5, classes: 40 } });
-    expect(info.sources.map((s) => s.file)).toEqual([file0, file1, join(modelnet, 'test_files.txt'), join(modelnet, 'shape_names.txt')]);
+    expect(info).toMatchObject({
+      name: 'modelnet40',
+      split: 'test',
+      task: 'pointcloud',
+      counts: { clouds: 5, classes: 40 },
+    });
+    expect(info.sources.map((s) => s.file)).toEqual([
+      file0,
+      file1,
+      join(modelnet, 'test_files.txt'),
+      join(modelnet, 'shape_names.txt'),
+    ]);
     for (const s of info.sources) expect(s.sha256).toMatch(/^[0-9a-f]{64}$/);
-    expect(report.notes[0]).toContain("Table 9 counts 2,468 (differs by -2463)");
+    expect(report.notes[0]).toContain('Table 9 counts 2,468 (differs by -2463)');
     expect(report.warnings).toEqual([]);
 
     const check = await checkPcDataset(report.dir);
@@ -87,7 +104,12 @@ describe('importModelNet40', () => {
   it('accepts plain file names in test_files.txt and ignores NaN beyond the first 1,024 points', async () => {
     const root = join(work, 'plain-names');
     await writeModelNet(root, {
-      'ply_data_test0.h5': { clouds: [5], labels: [2], labelLayout: 'modelnet', editData: (d) => (d[POINTS_PER_CLOUD * 3 + 1] = NaN) },
+      'ply_data_test0.h5': {
+        clouds: [5],
+        labels: [2],
+        labelLayout: 'modelnet',
+        editData: (d) => (d[POINTS_PER_CLOUD * 3 + 1] = NaN),
+      },
     });
     await writeFile(join(root, 'test_files.txt'), 'ply_data_test0.h5\n');
     const report = await importModelNet40({ root, outRoot: join(work, 'plain-out') });
@@ -98,7 +120,11 @@ describe('importModelNet40', () => {
     it('a truncated h5 file', async () => {
       const root = await writeModelNet(join(work, 'truncated'), goodModelNet());
       await truncate(join(root, 'ply_data_test1.h5'), 30_000);
-      await userErrorMessage(importModelNet40({ root, outRoot: join(work, 'out') }), join(root, 'ply_data_test1.h5'), 'truncated HDF5 file: 30000 bytes');
+      await userErrorMessage(
+        importModelNet40({ root, outRoot: join(work, 'out') }),
+        join(root, 'ply_data_test1.h5'),
+        'truncated HDF5 file: 30000 bytes',
+      );
     });
 
     it('a file that is not HDF5, an empty one and one cut inside its signature', async () => {
@@ -114,7 +140,12 @@ describe('importModelNet40', () => {
 
     it('a data set of the wrong shape, too few points, a missing label and a label per row missing', async () => {
       const path = join(work, 'shape.h5');
-      await writeH5(path, { clouds: [0, 1], labels: [0, 1], labelLayout: 'modelnet', dataShape: [2, STORED_POINTS, 2] });
+      await writeH5(path, {
+        clouds: [0, 1],
+        labels: [0, 1],
+        labelLayout: 'modelnet',
+        dataShape: [2, STORED_POINTS, 2],
+      });
       await userErrorMessage(CloudFile.open(path), path, 'data: expected shape [N, P, 3]', 'found [2, 2048, 2]');
       await writeH5(path, { clouds: [0, 1], labels: [0, 1], labelLayout: 'modelnet', dataShape: [2, 512, 3] });
       await userErrorMessage(CloudFile.open(path), 'P ≥ 1024', 'found [2, 512, 3]');
@@ -125,15 +156,32 @@ describe('importModelNet40', () => {
     });
 
     it('a label outside the class names', async () => {
-      const root = await writeModelNet(join(work, 'bad-label'), { 'ply_data_test0.h5': { clouds: [0, 1], labels: [3, 40], labelLayout: 'modelnet' } });
-      await userErrorMessage(importModelNet40({ root, outRoot: join(work, 'out') }), join(root, 'ply_data_test0.h5'), 'label[1]: 40 is not a class', '40 class names');
+      const root = await writeModelNet(join(work, 'bad-label'), {
+        'ply_data_test0.h5': { clouds: [0, 1], labels: [3, 40], labelLayout: 'modelnet' },
+      });
+      await userErrorMessage(
+        importModelNet40({ root, outRoot: join(work, 'out') }),
+        join(root, 'ply_data_test0.h5'),
+        'label[1]: 40 is not a class',
+        '40 class names',
+      );
     });
 
     it('NaN or infinite points among the first 1,024', async () => {
       const root = await writeModelNet(join(work, 'nan'), {
-        'ply_data_test0.h5': { clouds: [0, 1], labels: [0, 1], labelLayout: 'modelnet', editData: (d) => (d[STORED_POINTS * 3 + 5 * 3 + 2] = NaN) },
+        'ply_data_test0.h5': {
+          clouds: [0, 1],
+          labels: [0, 1],
+          labelLayout: 'modelnet',
+          editData: (d) => (d[STORED_POINTS * 3 + 5 * 3 + 2] = NaN),
+        },
       });
-      await userErrorMessage(importModelNet40({ root, outRoot: join(work, 'out') }), join(root, 'ply_data_test0.h5'), 'data[1]: point 5 is not finite', 'NaN');
+      await userErrorMessage(
+        importModelNet40({ root, outRoot: join(work, 'out') }),
+        join(root, 'ply_data_test0.h5'),
+        'data[1]: point 5 is not finite',
+        'NaN',
+      );
       const file = await CloudFile.open(join(root, 'ply_data_test0.h5'));
       try {
         await userErrorMessage(() => file.cloud(1, 40), 'data[1]: point 5 is not finite');
@@ -154,9 +202,19 @@ describe('importModelNet40', () => {
 
     it('list files that do not match the folder', async () => {
       const root = await writeModelNet(join(work, 'lists'), goodModelNet(), MODELNET40_NAMES.slice(0, 39));
-      await userErrorMessage(importModelNet40({ root, outRoot: join(work, 'out') }), 'shape_names.txt: expected 40 class names', 'found 39');
-      await writeFile(join(root, 'test_files.txt'), 'data/modelnet40_ply_hdf5_2048/ply_data_test0.h5\ndata/modelnet40_ply_hdf5_2048/ply_data_test7.h5\n');
-      await userErrorMessage(importModelNet40({ root, outRoot: join(work, 'out') }), 'test_files.txt:2: ply_data_test7.h5 not found in');
+      await userErrorMessage(
+        importModelNet40({ root, outRoot: join(work, 'out') }),
+        'shape_names.txt: expected 40 class names',
+        'found 39',
+      );
+      await writeFile(
+        join(root, 'test_files.txt'),
+        'data/modelnet40_ply_hdf5_2048/ply_data_test0.h5\ndata/modelnet40_ply_hdf5_2048/ply_data_test7.h5\n',
+      );
+      await userErrorMessage(
+        importModelNet40({ root, outRoot: join(work, 'out') }),
+        'test_files.txt:2: ply_data_test7.h5 not found in',
+      );
     });
   });
 });
@@ -175,7 +233,11 @@ describe('importScanObjectNN', () => {
       ['test_objectdataset/2', 2, 3],
       ['test_objectdataset/3', 3, 9],
     ]);
-    expect(report.info).toMatchObject({ task: 'pointcloud', counts: { clouds: 4, classes: 15 }, options: { variant: 'obj_only', first: 4 } });
+    expect(report.info).toMatchObject({
+      task: 'pointcloud',
+      counts: { clouds: 4, classes: 15 },
+      options: { variant: 'obj_only', first: 4 },
+    });
     expect(report.notes[0]).toContain('the first 4 of 6 clouds');
     expect(report.warnings).toHaveLength(1);
     expect(report.warnings[0]).toContain('main_split/, the obj_bg folder, but --variant obj_only');
@@ -197,7 +259,8 @@ describe('readPcManifest and checkPcDataset', () => {
   it('name the file, line and field of a bad line, and a row that no longer matches its file', async () => {
     const dir = join(work, 'checked');
     await mkdir(dir, { recursive: true });
-    for (const f of ['dataset.json', 'classes.json']) await copyFile(join(dirs.root(), 'datasets', 'modelnet40', 'test', f), join(dir, f));
+    for (const f of ['dataset.json', 'classes.json'])
+      await copyFile(join(dirs.root(), 'datasets', 'modelnet40', 'test', f), join(dir, f));
     const source = join(modelnet, 'ply_data_test0.h5');
     const lines = [
       { id: 'a', source, index: 0, label: 0 },
@@ -232,7 +295,16 @@ describe.concurrent('the CLI', () => {
     const r = await falip('data', 'views', 'modelnet40', '--index', '1', '--out', out);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toBe('');
-    expect((await readdir(out)).sort()).toEqual(['view-0.png', 'view-1.png', 'view-2.png', 'view-3.png', 'view-4.png', 'view-5.png', 'views.json', 'views.npy']);
+    expect((await readdir(out)).sort()).toEqual([
+      'view-0.png',
+      'view-1.png',
+      'view-2.png',
+      'view-3.png',
+      'view-4.png',
+      'view-5.png',
+      'views.json',
+      'views.npy',
+    ]);
     for (let v = 0; v < 6; v++) {
       const meta = await sharp(join(out, `view-${v}.png`)).metadata();
       expect([meta.format, meta.width, meta.height, meta.channels]).toEqual(['png', 128, 128, 1]);
@@ -242,7 +314,13 @@ describe.concurrent('the CLI', () => {
     expect(npy.toString('latin1', 10, 128)).toContain("'shape': (6, 3, 224, 224)");
     expect(npy.length).toBe(128 + 6 * 3 * 224 * 224 * 4);
     const summary = JSON.parse(await readFile(join(out, 'views.json'), 'utf8'));
-    expect(summary).toMatchObject({ dataset: 'modelnet40', index: 1, id: 'ply_data_test0/1', label: 15, class: 'flower pot' });
+    expect(summary).toMatchObject({
+      dataset: 'modelnet40',
+      index: 1,
+      id: 'ply_data_test0/1',
+      label: 15,
+      class: 'flower pot',
+    });
     expect(summary.views).toHaveLength(6);
     for (const view of summary.views) {
       expect(view.points_kept).toBeGreaterThan(0);
@@ -257,7 +335,9 @@ describe.concurrent('the CLI', () => {
       falip('data', 'views', 'nosuchset', '--index', '0', '--out', join(work, 'views-unknown')),
     ]);
     expectUserError(past);
-    expect(past.stderr.trimEnd().split('\n')).toEqual(['falip: --index 5: past the end of modelnet40/test (5 clouds, 0..4)']);
+    expect(past.stderr.trimEnd().split('\n')).toEqual([
+      'falip: --index 5: past the end of modelnet40/test (5 clouds, 0..4)',
+    ]);
     expectUserError(unknown, 'dataset nosuchset/test is not imported');
     expect(unknown.stderr).toMatch(/^falip: dataset nosuchset\/test is not imported/);
   });

@@ -44,7 +44,10 @@ beforeAll(async () => {
 });
 
 function config(rows: unknown[]): TableConfig {
-  return parseTableConfig({ name: 'rec-eval-test', title: 'test', task: 'rec', columns: ['demo/val'], rows }, () => 'test.yaml');
+  return parseTableConfig(
+    { name: 'rec-eval-test', title: 'test', task: 'rec', columns: ['demo/val'], rows },
+    () => 'test.yaml',
+  );
 }
 
 function options(out: string): RunTableOptions {
@@ -127,7 +130,9 @@ describe('resume', () => {
     }
     expect(cellsOf(second.table)).toEqual(firstCells);
     // metrics.json was rewritten with the full counts.
-    const metrics = JSON.parse(await readFile(path.join(out, 'metrics.json'), 'utf8')) as { rows: { row: string; cells: Record<string, { ours: { n: number } }> }[] };
+    const metrics = JSON.parse(await readFile(path.join(out, 'metrics.json'), 'utf8')) as {
+      rows: { row: string; cells: Record<string, { ours: { n: number } }> }[];
+    };
     for (const r of metrics.rows) expect(r.cells['demo/val']!.ours.n).toBe(sentenceCount);
   });
 });
@@ -143,7 +148,12 @@ describe('fast path vs naive path', () => {
       { key: 'falip-1-4', entry: [{ name: 'falip', layers: '1-4' }], methods: [m('falip', { layers: '1-4' })] },
       { key: 'falip-12', entry: [{ name: 'falip', layers: 12 }], methods: [m('falip', { layers: '12' })] },
       { key: 'redcircle', entry: ['redcircle'], methods: [m('redcircle')] },
-      { key: 'falip-blur-p', entry: ['falip', 'blur+falip'], methods: [m('falip'), m('blur+falip')], subtract: SUBTRACT },
+      {
+        key: 'falip-blur-p',
+        entry: ['falip', 'blur+falip'],
+        methods: [m('falip'), m('blur+falip')],
+        subtract: SUBTRACT,
+      },
     ];
   };
 
@@ -154,11 +164,18 @@ describe('fast path vs naive path', () => {
     expect(defs[0]!.methods[0]!.params.layers).toEqual([8, 9, 10, 11]);
     expect(defs[2]!.methods[0]!.params.layers).toEqual([11]);
     const cfg = config(
-      defs.map((d) => ({ key: d.key, label: d.key, methods: d.entry, ...(d.subtract && { subtract: { count: d.subtract.count } }) })),
+      defs.map((d) => ({
+        key: d.key,
+        label: d.key,
+        methods: d.entry,
+        ...(d.subtract && { subtract: { count: d.subtract.count } }),
+      })),
     );
     const out = path.join(tmp, 'fast-run');
     const run = await runTable(cfg, options(out));
-    const fast = new Map(parseRecords(await readFile(path.join(out, 'records.jsonl'), 'utf8')).map((r) => [recKey(r), r]));
+    const fast = new Map(
+      parseRecords(await readFile(path.join(out, 'records.jsonl'), 'utf8')).map((r) => [recKey(r), r]),
+    );
 
     // (b) A separate encoder: one request per model call, every layer run for every box.
     const naive = new ClipEncoder(encoder.graphs, { device: 'cpu', batchSize: 1, prefixSharing: false });
@@ -180,7 +197,10 @@ describe('fast path vs naive path', () => {
     let request = 0;
     const imageFeature = async (img: RgbImage, box: BoxXYWH, m: Method): Promise<Float32Array> => {
       // Every request is its own image to the encoder: nothing is shared or reused.
-      const raw = await naive.image(new DecodedImage(`naive-${request++}`, img), m.prepare({ width: img.width, height: img.height, box }));
+      const raw = await naive.image(
+        new DecodedImage(`naive-${request++}`, img),
+        m.prepare({ width: img.width, height: img.height, box }),
+      );
       const n = Math.sqrt(raw.reduce((s, x) => s + x * x, 0));
       return raw.map((x) => x / n);
     };
@@ -205,7 +225,9 @@ describe('fast path vs naive path', () => {
           const scores = boxes.map(() => 0);
           for (const m of def.methods) {
             const cap = Float32Array.from(await textFeature(caption(sentence.text)));
-            const neg = def.subtract ? await meanFeature(sampleNegatives(bank, sentence.id, sample.image, def.subtract).map(caption)) : undefined;
+            const neg = def.subtract
+              ? await meanFeature(sampleNegatives(bank, sentence.id, sample.image, def.subtract).map(caption))
+              : undefined;
             for (const c of candidates) scores[c]! += boxLogit(await imageFeature(img, boxes[c]!, m), cap, neg);
           }
           const pred = predictBox(scores, candidates);
@@ -215,8 +237,8 @@ describe('fast path vs naive path', () => {
           // Demo shapes never overlap, so correct ⇔ the predicted gold box is the target.
           expect(rec!.correct).toBe(sample.target_ids.includes(sample.gold[pred]!.id));
           rec!.scores!.forEach((s, i) => {
-expect(Math.abs(s! - scores[i]!), `${def.key} ${sentence.id} box ${i}`).toBeLessThanOrEqual(2e-4);
-});
+            expect(Math.abs(s! - scores[i]!), `${def.key} ${sentence.id} box ${i}`).toBeLessThanOrEqual(2e-4);
+          });
           naiveScores.set(`${def.key}|${sentence.id}`, scores);
           if (def.key === 'falip') correct += rec!.correct ? 1 : 0;
           compared++;
@@ -232,7 +254,11 @@ expect(Math.abs(s! - scores[i]!), `${def.key} ${sentence.id} box ${i}`).toBeLess
 
     // The comparison is not vacuous: layer choice, subtraction and the ensemble change the scores.
     const differs = (a: string, b: string): boolean =>
-      samples.some((s) => s.sentences.some((t) => naiveScores.get(`${a}|${t.id}`)!.some((x, i) => Math.abs(x - naiveScores.get(`${b}|${t.id}`)![i]!) > 1e-3)));
+      samples.some((s) =>
+        s.sentences.some((t) =>
+          naiveScores.get(`${a}|${t.id}`)!.some((x, i) => Math.abs(x - naiveScores.get(`${b}|${t.id}`)![i]!) > 1e-3),
+        ),
+      );
     expect(differs('falip', 'falip-1-4')).toBe(true);
     expect(differs('falip', 'falip-12')).toBe(true);
     expect(differs('falip', 'falip-blur-p')).toBe(true);
@@ -242,7 +268,11 @@ expect(Math.abs(s! - scores[i]!), `${def.key} ${sentence.id} box ${i}`).toBeLess
 describe('prefix sharing across settings', () => {
   it('runs the unmasked prefix once per image for a whole α × σ grid at fixed layers', async () => {
     const grid = [0.05, 0.2, 0.6].flatMap((alpha) => [1, 100].map((sigma) => ({ alpha, sigma })));
-    const rows = grid.map(({ alpha, sigma }) => ({ key: `a${alpha}-s${sigma}`, label: `${alpha}/${sigma}`, methods: [{ name: 'falip', alpha, sigma }] }));
+    const rows = grid.map(({ alpha, sigma }) => ({
+      key: `a${alpha}-s${sigma}`,
+      label: `${alpha}/${sigma}`,
+      methods: [{ name: 'falip', alpha, sigma }],
+    }));
     // A fresh encoder: the shared one already holds these images' prefixes from the tests above.
     const fresh = new ClipEncoder(encoder.graphs, { device: 'cpu', batchSize: 8 });
     await runTable(config(rows), { ...options(path.join(tmp, 'prefix-grid')), encoder: fresh });
@@ -259,7 +289,15 @@ describe('Method.key (feature cache key)', () => {
     const base = key('falip');
     expect(key('falip')).toBe(base);
     expect(key('falip', { alpha: 0.2, sigma: 100, layers: '9-12', form: 'a' })).toBe(base);
-    for (const params of [{ alpha: 0.3 }, { sigma: 50 }, { layers: '1-4' }, { layers: 12 }, { form: 'b' }, { form: 'c' }, { heads: '1' }]) {
+    for (const params of [
+      { alpha: 0.3 },
+      { sigma: 50 },
+      { layers: '1-4' },
+      { layers: 12 },
+      { form: 'b' },
+      { form: 'c' },
+      { heads: '1' },
+    ]) {
       expect(key('falip', params), JSON.stringify(params)).not.toBe(base);
     }
     const blur = key('blur');
@@ -273,7 +311,18 @@ describe('Method.key (feature cache key)', () => {
     expect(key('redcircle+blur', { blur_sigma: 5 })).not.toBe(key('redcircle+blur'));
     expect(key('redcircle+falip')).not.toBe(circle);
     // Different methods never share a key (pixels, mask or caption template differ).
-    const all = ['plain', 'falip', 'redcircle', 'redcircle+blur', 'redcircle+falip', 'blur', 'blur+falip', 'crop', 'shade', 'grayscale'].map((n) => key(n));
+    const all = [
+      'plain',
+      'falip',
+      'redcircle',
+      'redcircle+blur',
+      'redcircle+falip',
+      'blur',
+      'blur+falip',
+      'crop',
+      'shade',
+      'grayscale',
+    ].map((n) => key(n));
     expect(new Set(all).size).toBe(all.length);
   });
 });

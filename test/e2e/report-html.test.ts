@@ -45,7 +45,8 @@ describe('falip report of a REC run', () => {
   let report: string;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM_PATH)) throw new Error(`headless Chromium is needed at ${CHROMIUM_PATH}; install it with \`${CHROMIUM_INSTALL}\``);
+    if (!existsSync(CHROMIUM_PATH))
+      throw new Error(`headless Chromium is needed at ${CHROMIUM_PATH}; install it with \`${CHROMIUM_INSTALL}\``);
     run = path.join(dirs.root(), 'eval-demo');
     await falip(registerEval, 'eval', 'demo', '--model', modelDir, '--device', 'cpu', '--out', run);
     report = path.join(dirs.root(), 'report.html');
@@ -73,11 +74,15 @@ describe('falip report of a REC run', () => {
     const { result, problems } = await withHtmlPage(report, async (page) => {
       await page.waitForSelector('body[data-ready="true"]');
       const count = () => page.$$eval('#cards .card', (cards) => cards.length);
-      const tableRows = await page.$$eval('#results-table tbody tr', (rows) => rows.map((r) => r.querySelector('td')!.textContent));
+      const tableRows = await page.$$eval('#results-table tbody tr', (rows) =>
+        rows.map((r) => r.querySelector('td')!.textContent),
+      );
       const header = await page.$$eval('#results-table thead th', (th) => th.map((t) => t.textContent));
       const firstPage = await count();
       const boxes = await page.$$eval('#cards .card:first-child .box', (b) => b.map((x) => x.className));
-      const thumbsDecoded = await page.$$eval('#cards img', (imgs) => imgs.every((i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth > 0));
+      const thumbsDecoded = await page.$$eval('#cards img', (imgs) =>
+        imgs.every((i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth > 0),
+      );
       await page.screenshot({ path: shot as `${string}.png`, fullPage: true });
       const lead = process.env.FALIP_REPORT_SCREENSHOT;
       if (lead) copyFileSync(shot, lead);
@@ -90,7 +95,18 @@ describe('falip report of a REC run', () => {
       await page.select('#outcome-filter', 'all');
       await page.select('#row-select', 'redcircle-gold');
       const otherRow = await page.$eval('#cards .card .meta', (e) => e.textContent);
-      return { tableRows, header, firstPage, boxes, thumbsDecoded, secondPage, pageInfo, wrongShown, allWrong, otherRow };
+      return {
+        tableRows,
+        header,
+        firstPage,
+        boxes,
+        thumbsDecoded,
+        secondPage,
+        pageInfo,
+        wrongShown,
+        allWrong,
+        otherRow,
+      };
     });
     expect(problems).toEqual({ consoleErrors: [], pageErrors: [], failedRequests: [] });
     expect(result.header).toEqual(['Method', 'demo val']);
@@ -112,11 +128,30 @@ describe('falip report of a REC run', () => {
 describe('falip report of a classification run', () => {
   it("draws each image's box and its top 5 classes, the true one marked", async () => {
     const run = path.join(dirs.root(), 'eval-cls');
-    await falip(registerEval, 'eval', 'demo-cls', '--limit', '6', '--method', 'falip', '--model', modelDir, '--device', 'cpu', '--out', run);
+    await falip(
+      registerEval,
+      'eval',
+      'demo-cls',
+      '--limit',
+      '6',
+      '--method',
+      'falip',
+      '--model',
+      modelDir,
+      '--device',
+      'cpu',
+      '--out',
+      run,
+    );
     await falip(registerReport, 'report', run, '--examples', '4');
     const ex = embeddedExamples(readFileSync(path.join(run, 'report.html'), 'utf8'));
-    const records = readFileSync(path.join(run, 'records.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { id: string; label: number; top5: number[] });
-    const classes = JSON.parse(readFileSync(path.join(dirs.root(), 'datasets', 'demo-cls', 'val', 'classes.json'), 'utf8')) as { names: string[] };
+    const records = readFileSync(path.join(run, 'records.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { id: string; label: number; top5: number[] });
+    const classes = JSON.parse(
+      readFileSync(path.join(dirs.root(), 'datasets', 'demo-cls', 'val', 'classes.json'), 'utf8'),
+    ) as { names: string[] };
     expect(ex.cards).toHaveLength(4);
     for (const card of ex.cards) {
       const record = records.find((r) => r.id === card.id)!;
@@ -140,9 +175,21 @@ describe('the results table', () => {
     });
     writeFileSync(
       path.join(dir, 'metrics.json'),
-      JSON.stringify({ title: 'Table 1', rows: [{ row: 'falip', label: 'FALIP', cells: { 'refcoco/testA': cell(23.7, 44.2, null), 'refcoco/val': cell(null, 40.8, 'not imported') } }] }),
+      JSON.stringify({
+        title: 'Table 1',
+        rows: [
+          {
+            row: 'falip',
+            label: 'FALIP',
+            cells: { 'refcoco/testA': cell(23.7, 44.2, null), 'refcoco/val': cell(null, 40.8, 'not imported') },
+          },
+        ],
+      }),
     );
-    writeFileSync(path.join(dir, 'table.md'), '### Table 1\n\n| Method | RefCOCO testA (n=50) | RefCOCO val |\n| --- | ---: | ---: |\n| FALIP | 23.7 | *not imported* |\n\n1. First note.\n2. Second | note.\n\n#### Paired\n\n3. not a footnote\n');
+    writeFileSync(
+      path.join(dir, 'table.md'),
+      '### Table 1\n\n| Method | RefCOCO testA (n=50) | RefCOCO val |\n| --- | ---: | ---: |\n| FALIP | 23.7 | *not imported* |\n\n1. First note.\n2. Second | note.\n\n#### Paired\n\n3. not a footnote\n',
+    );
     const table = (await readRunTable(dir))!;
     expect(table.columns).toEqual([
       { key: 'refcoco/testA', label: 'RefCOCO testA' },
@@ -150,7 +197,9 @@ describe('the results table', () => {
     ]);
     expect(table.footnotes).toEqual(['First note.', 'Second | note.']);
     const page = renderHtmlReport({ title: 't', about: [], table, plots: [], examples: { missing: 'none here' } });
-    expect(page).toContain('<span class="ours">23.7</span> ±5.0<span class="sub">n=50</span><span class="sub">paper 44.2 · <span class="delta-neg">Δ −20.5</span></span>');
+    expect(page).toContain(
+      '<span class="ours">23.7</span> ±5.0<span class="sub">n=50</span><span class="sub">paper 44.2 · <span class="delta-neg">Δ −20.5</span></span>',
+    );
     expect(page).toContain('<span class="status">not imported</span><span class="sub">paper 40.8</span>');
     expect(page).toContain('<p class="missing">none here</p>');
     expect(page).not.toContain('<script>');

@@ -8,7 +8,12 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { bestSetting, checkFailBelow, register } from '../../src/cli/sweep.js';
 import { writeDemoSet } from '../../src/datasets/demo-set.js';
 import { linePlot } from '../../src/report/plot.js';
-import { PAPER_CURVE_LABEL, paperNumbersAt, readPaperSweeps, type PaperSweeps } from '../../src/experiments/paper-curves.js';
+import {
+  PAPER_CURVE_LABEL,
+  paperNumbersAt,
+  readPaperSweeps,
+  type PaperSweeps,
+} from '../../src/experiments/paper-curves.js';
 import { completeAxes, gridPoints, sweepConfig, type SweepPoint } from '../../src/experiments/sweep-grid.js';
 import { sweepPlots, type MeasuredPoint, type SweepRowResult } from '../../src/experiments/sweep-plots.js';
 import { CheckFailed } from '../../src/util/errors.js';
@@ -24,7 +29,9 @@ beforeAll(async () => {
 /** Point marks per series name, read from the marks' aria labels. */
 function pointsPerSeries(svg: string): Map<string, number> {
   const counts = new Map<string, number>();
-  for (const [, name] of svg.matchAll(/<path aria-label="[^"]*series: ([^;"]+)[^"]*"[^>]*aria-roledescription="point"/g)) {
+  for (const [, name] of svg.matchAll(
+    /<path aria-label="[^"]*series: ([^;"]+)[^"]*"[^>]*aria-roledescription="point"/g,
+  )) {
     counts.set(name!, (counts.get(name!) ?? 0) + 1);
   }
   return counts;
@@ -38,16 +45,31 @@ describe('sweep grid', () => {
   });
 
   it('expands the cartesian product into unique, valid row keys', () => {
-    const axes = completeAxes({ alpha: [0.05, 0.2, 0.6], sigma: [1, 100], layers: ['9-12', '1,3,5-7', '12'], form: ['a', 'c'] });
+    const axes = completeAxes({
+      alpha: [0.05, 0.2, 0.6],
+      sigma: [1, 100],
+      layers: ['9-12', '1,3,5-7', '12'],
+      form: ['a', 'c'],
+    });
     const points = gridPoints(axes);
     expect(points).toHaveLength(3 * 2 * 3 * 2);
     expect(new Set(points.map((p) => p.key)).size).toBe(points.length);
-    const cfg = sweepConfig({ dataset: 'refcoco', splits: ['testA', 'val'], task: recTask, options: { setting: 'gold' }, axes });
+    const cfg = sweepConfig({
+      dataset: 'refcoco',
+      splits: ['testA', 'val'],
+      task: recTask,
+      options: { setting: 'gold' },
+      axes,
+    });
     expect(cfg.name).toBe('sweep-refcoco');
     expect(cfg.columns.map((c) => c.key)).toEqual(['refcoco/testA', 'refcoco/val']);
     expect(cfg.average).toBe(true);
     expect(cfg.rows).toHaveLength(36);
-    expect(cfg.rows[0]).toMatchObject({ key: 'a0.05-s1-l9-12-fa', options: { setting: 'gold' }, methods: [{ name: 'falip', params: { alpha: 0.05, sigma: 1, layers: '9-12', form: 'a' } }] });
+    expect(cfg.rows[0]).toMatchObject({
+      key: 'a0.05-s1-l9-12-fa',
+      options: { setting: 'gold' },
+      methods: [{ name: 'falip', params: { alpha: 0.05, sigma: 1, layers: '9-12', form: 'a' } }],
+    });
   });
 
   it('keeps a layer selection with commas whole, one selection per list entry', () => {
@@ -60,16 +82,25 @@ describe('sweep grid', () => {
 
   it("uses the paper's default as baseline and carries the paper's numbers of the evaluated splits", () => {
     const axes = completeAxes({ alpha: [0.05, 0.2], sigma: [100, 1] });
-    const cfg = sweepConfig({ dataset: 'refcoco', splits: ['testA'], task: recTask, options: { setting: 'gold' }, axes }, paperNumbersAt(paper));
+    const cfg = sweepConfig(
+      { dataset: 'refcoco', splits: ['testA'], task: recTask, options: { setting: 'gold' }, axes },
+      paperNumbersAt(paper),
+    );
     expect(cfg.average).toBe(false);
     expect(cfg.baseline).toBe('a0.2-s100-llast4-fa');
     const paperOf = (key: string) => cfg.rows.find((r) => r.key === key)!.paper;
     expect(paperOf('a0.05-s100-llast4-fa')).toEqual({ 'refcoco/testA': 39.9 }); // Table 10
     expect(paperOf('a0.2-s1-llast4-fa')).toEqual({ 'refcoco/testA': 35.0 }); // Table 11
     expect(paperOf('a0.05-s1-llast4-fa')).toEqual({}); // in neither table
-    const prop = sweepConfig({ dataset: 'refcoco', splits: ['testA'], task: recTask, options: { setting: 'prop' }, axes }, paperNumbersAt(paper));
+    const prop = sweepConfig(
+      { dataset: 'refcoco', splits: ['testA'], task: recTask, options: { setting: 'prop' }, axes },
+      paperNumbersAt(paper),
+    );
     expect(prop.rows.every((r) => Object.keys(r.paper).length === 0)).toBe(true);
-    const subtract = sweepConfig({ dataset: 'refcoco', splits: ['testA'], task: recTask, options: { setting: 'gold', subtract: true }, axes }, paperNumbersAt(paper));
+    const subtract = sweepConfig(
+      { dataset: 'refcoco', splits: ['testA'], task: recTask, options: { setting: 'gold', subtract: true }, axes },
+      paperNumbersAt(paper),
+    );
     expect(subtract.rows.every((r) => Object.keys(r.paper).length === 0)).toBe(true);
   });
 });
@@ -105,7 +136,12 @@ describe('sweep plots', () => {
 
   it('skips the plot of an axis held at one value', () => {
     const oneSigma = completeAxes({ alpha: [0.05, 0.2] });
-    const plots = sweepPlots(gridPoints(oneSigma).map((point) => ({ point, accuracy: 30 })), oneSigma, paper, 'demo/val');
+    const plots = sweepPlots(
+      gridPoints(oneSigma).map((point) => ({ point, accuracy: 30 })),
+      oneSigma,
+      paper,
+      'demo/val',
+    );
     expect(plots.map((p) => p.file)).toEqual(['accuracy-vs-alpha']);
   });
 });
@@ -140,11 +176,21 @@ describe('falip sweep end to end', () => {
     await writeDemoSet(process.env.FALIP_DATASETS, { images: 3 });
   });
 
-
   /** The command as main() runs it: errors propagate to the caller, which maps CheckFailed to exit 1. */
   async function sweep(...args: string[]): Promise<{ stdout: string }> {
     const grid = ['--alpha', '0.05,0.6', '--sigma', '1,100', '--layers', '12', '--layers', '10,12'];
-    const printed = await runInProcess(register, ['sweep', 'demo', ...grid, '--limit', '4', '--device', 'cpu', '--out', path.join(tmp, 'out'), ...args]);
+    const printed = await runInProcess(register, [
+      'sweep',
+      'demo',
+      ...grid,
+      '--limit',
+      '4',
+      '--device',
+      'cpu',
+      '--out',
+      path.join(tmp, 'out'),
+      ...args,
+    ]);
     return { stdout: printed.join('\n') };
   }
 
@@ -154,12 +200,23 @@ describe('falip sweep end to end', () => {
     await expect(failed).rejects.toThrow(/best setting a[^ ]+ \(α .*\) reaches [\d.]+%, below --fail-below 101/);
 
     const { stdout } = await sweep('--json', '--fail-below', '0');
-    const out = JSON.parse(stdout) as { dir: string; best: { row: string; accuracy: number }; rows: SweepRowResult[]; plots: string[] };
+    const out = JSON.parse(stdout) as {
+      dir: string;
+      best: { row: string; accuracy: number };
+      rows: SweepRowResult[];
+      plots: string[];
+    };
     expect(out.rows).toHaveLength(2 * 2 * 2);
     expect(out.rows.map((r) => r.key)).toContain('a0.05-s1-l10+12-fa');
     expect(out.best.accuracy).toBe(Math.max(...out.rows.map((r) => r.accuracy!)));
-    expect(out.plots.map((p) => path.basename(p))).toEqual(['accuracy-vs-alpha.svg', 'accuracy-vs-alpha.png', 'accuracy-vs-sigma.svg', 'accuracy-vs-sigma.png']);
-    for (const f of [...out.plots, path.join(out.dir, 'table.csv'), path.join(out.dir, 'table.md')]) expect(existsSync(f), f).toBe(true);
+    expect(out.plots.map((p) => path.basename(p))).toEqual([
+      'accuracy-vs-alpha.svg',
+      'accuracy-vs-alpha.png',
+      'accuracy-vs-sigma.svg',
+      'accuracy-vs-sigma.png',
+    ]);
+    for (const f of [...out.plots, path.join(out.dir, 'table.csv'), path.join(out.dir, 'table.md')])
+      expect(existsSync(f), f).toBe(true);
     const alphaPoints = pointsPerSeries(readFileSync(out.plots[0]!, 'utf8'));
     expect(alphaPoints.get('σ 1, layers 10,12')).toBe(2);
     expect(alphaPoints.get(PAPER_CURVE_LABEL)).toBe(7);

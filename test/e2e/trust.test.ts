@@ -12,7 +12,8 @@ import { useTempFalipDirs } from '../helpers/temp-falip-dirs.js';
 const dirs = useTempFalipDirs('falip-trust-');
 let root: string;
 /** The CLI (runFalip passes on this process's environment, FALIP_MODELS/DATASETS/RESULTS included). */
-const falip = (...args: string[]) => runFalip([...args, ...(args[0] === 'eval' || args[0] === 'run' ? ['--device', 'cpu'] : [])]);
+const falip = (...args: string[]) =>
+  runFalip([...args, ...(args[0] === 'eval' || args[0] === 'run' ? ['--device', 'cpu'] : [])]);
 const records = (dir: string) => readFileSync(path.join(dir, 'records.jsonl'), 'utf8').trim().split('\n');
 
 beforeAll(async () => {
@@ -47,7 +48,11 @@ describe('the four ways to wrong numbers', () => {
     const forged = JSON.parse(lines[0]!);
     forged.id = 'demo-999-0:0';
     writeFileSync(path.join(out, 'records.jsonl'), `${[...lines, JSON.stringify(forged)].join('\n')}\n`);
-    expectUserError(await falip('eval', 'demo', '--out', out), `${out}/records.jsonl:${lines.length + 1}: a record of row`, 'is not an item of this run');
+    expectUserError(
+      await falip('eval', 'demo', '--out', out),
+      `${out}/records.jsonl:${lines.length + 1}: a record of row`,
+      'is not an item of this run',
+    );
   });
 
   it('a config that does not fit its weights is refused at import, and the config is part of the model', async () => {
@@ -56,7 +61,10 @@ describe('the four ways to wrong numbers', () => {
     const cfg = JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8'));
     cfg.vision_config.num_hidden_layers = 6;
     writeFileSync(path.join(dir, 'config.json'), JSON.stringify(cfg));
-    expectUserError(await runFalip(['model', 'import', dir, '--name', 'six']), 'the weights have 12 vision layers but config.json vision_config.num_hidden_layers is 6');
+    expectUserError(
+      await runFalip(['model', 'import', dir, '--name', 'six']),
+      'the weights have 12 vision layers but config.json vision_config.num_hidden_layers is 6',
+    );
   });
 
   it('two runs on one folder: the second is refused naming the holder, and the first completes alone', async () => {
@@ -75,7 +83,15 @@ describe('the four ways to wrong numbers', () => {
     const out = path.join(root, 'stale');
     expectOk(await falip('eval', 'demo', '--out', out));
     // pid 2^22 − 1 is above Linux's default pid_max: no process has it.
-    writeFileSync(path.join(out, '.lock'), JSON.stringify({ pid: 4194303, host: (await import('node:os')).hostname(), started: '2026-01-01T00:00:00Z', command: 'eval demo' }));
+    writeFileSync(
+      path.join(out, '.lock'),
+      JSON.stringify({
+        pid: 4194303,
+        host: (await import('node:os')).hostname(),
+        started: '2026-01-01T00:00:00Z',
+        command: 'eval demo',
+      }),
+    );
     const r = expectOk(await falip('eval', 'demo', '--out', out));
     expect(r.stderr).toContain(`${out}: took over the lock of pid 4194303, which is no longer running`);
   });
@@ -83,7 +99,9 @@ describe('the four ways to wrong numbers', () => {
   it('damaged feature-cache entries are reported, deleted and recomputed: the numbers do not change', async () => {
     const cache = path.join(root, 'cache');
     const first = expectOk(await falip('eval', 'demo', '--cache', cache, '--out', path.join(root, 'c1'), '--json'));
-    const entries = readdirSync(cache, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => path.join(e.parentPath, e.name));
+    const entries = readdirSync(cache, { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile())
+      .map((e) => path.join(e.parentPath, e.name));
     expect(entries.length).toBeGreaterThan(10);
     for (const [i, f] of entries.entries()) {
       const bytes = readFileSync(f);
@@ -92,7 +110,9 @@ describe('the four ways to wrong numbers', () => {
       else writeFileSync(f, Buffer.from(bytes.map((b, k) => (k === bytes.length - 2 ? b ^ 1 : b))));
     }
     const second = expectOk(await falip('eval', 'demo', '--cache', cache, '--out', path.join(root, 'c2'), '--json'));
-    expect(second.stderr.split('\n').filter((l) => l.includes('corrupt feature cache entry'))).toHaveLength(entries.length);
+    expect(second.stderr.split('\n').filter((l) => l.includes('corrupt feature cache entry'))).toHaveLength(
+      entries.length,
+    );
     const cells = (s: string) => (JSON.parse(s) as { rows: { cells: unknown }[] }).rows.map((r) => r.cells);
     expect(cells(second.stdout)).toEqual(cells(first.stdout));
   });
@@ -103,26 +123,40 @@ describe('falip table re-renders only what the paper ran', () => {
     const ds = process.env.FALIP_DATASETS!;
     cpSync(path.join(ds, 'demo', 'val'), path.join(ds, 'refcoco', 'testA'), { recursive: true });
     const info = JSON.parse(readFileSync(path.join(ds, 'refcoco', 'testA', 'dataset.json'), 'utf8'));
-    writeFileSync(path.join(ds, 'refcoco', 'testA', 'dataset.json'), JSON.stringify({ ...info, name: 'refcoco', split: 'testA' }));
+    writeFileSync(
+      path.join(ds, 'refcoco', 'testA', 'dataset.json'),
+      JSON.stringify({ ...info, name: 'refcoco', split: 'testA' }),
+    );
     const custom = path.join(root, 'custom');
-    const run = expectOk(await falip('eval', 'refcoco', '--split', 'testA', '--alpha', '5', '--layers', '1-12', '--out', custom));
+    const run = expectOk(
+      await falip('eval', 'refcoco', '--split', 'testA', '--alpha', '5', '--layers', '1-12', '--out', custom),
+    );
     expect(run.stdout).not.toContain('(paper 44.2');
     const table = expectOk(await falip('table', 'configs/table1.yaml', '--from', custom));
     const line = table.stdout.split('\n').find((l) => l.startsWith('FALIP gold'))!;
     expect(line).toContain('custom: paper n/a');
     expect(line).not.toContain('44.2');
     expect(table.stdout).toContain('Row FALIP gold from');
-    expect(table.stdout).toContain('falip alpha 5 (paper 0.2), falip layers [0,1,2,3,4,5,6,7,8,9,10,11] (paper [8,9,10,11])');
+    expect(table.stdout).toContain(
+      'falip alpha 5 (paper 0.2), falip layers [0,1,2,3,4,5,6,7,8,9,10,11] (paper [8,9,10,11])',
+    );
     // The same run with the paper's parameters keeps the paper's number.
     const plain = path.join(root, 'paper-params');
     expectOk(await falip('eval', 'refcoco', '--split', 'testA', '--out', plain));
-    expect(expectOk(await falip('table', 'configs/table1.yaml', '--from', plain)).stdout.split('\n').find((l) => l.startsWith('FALIP gold'))).toContain('(paper 44.2');
+    expect(
+      expectOk(await falip('table', 'configs/table1.yaml', '--from', plain))
+        .stdout.split('\n')
+        .find((l) => l.startsWith('FALIP gold')),
+    ).toContain('(paper 44.2');
   });
 });
 
 describe('small mistakes that passed silently', () => {
   it.each([
-    [['encode', 'image', '--image', 'x.png', '--box', ',,5,5', '--method', 'falip'], '--box ,,5,5: expected x,y,w,h (4 numbers)'],
+    [
+      ['encode', 'image', '--image', 'x.png', '--box', ',,5,5', '--method', 'falip'],
+      '--box ,,5,5: expected x,y,w,h (4 numbers)',
+    ],
     [['eval', 'demo', '--method', 'redcircle', '--alpha', '0.3'], '--alpha: not read by method redcircle'],
     [['eval', 'demo', '--templates', 'imagenet-80'], '--templates: applies to classification datasets; demo is rec'],
     [['eval', 'demo', '--limit', '5.5'], '--limit 5.5: expected a positive integer'],
@@ -133,7 +167,9 @@ describe('small mistakes that passed silently', () => {
   });
 
   it('--split val val is one column, and --method takes commas and spaces alike', async () => {
-    const r = expectOk(await falip('eval', 'demo', '--split', 'val', 'val', '--method', 'falip,redcircle', 'plain', '--json'));
+    const r = expectOk(
+      await falip('eval', 'demo', '--split', 'val', 'val', '--method', 'falip,redcircle', 'plain', '--json'),
+    );
     const out = JSON.parse(r.stdout) as { rows: { key: string; cells: { column: string }[] }[] };
     expect(out.rows.map((x) => x.key)).toEqual(['falip-gold', 'redcircle-gold', 'plain-gold']);
     expect(out.rows[0]!.cells.map((c) => c.column)).toEqual(['demo/val']);
@@ -141,15 +177,30 @@ describe('small mistakes that passed silently', () => {
 
   it('the footnote names the real subset size when --limit is larger than a split', async () => {
     const r = expectOk(await falip('eval', 'demo', '--limit', '500'));
-    expect(r.stdout).toContain('--limit 500 is at least every split\'s size: all refs were evaluated.');
+    expect(r.stdout).toContain("--limit 500 is at least every split's size: all refs were evaluated.");
     const small = expectOk(await falip('eval', 'demo', '--limit', '5'));
-    expect(small.stdout).toMatch(/Seeded random subset of refs \(--limit 5, --sample-seed 0\): demo\/val 5 of \d+; the paper uses every one\./);
+    expect(small.stdout).toMatch(
+      /Seeded random subset of refs \(--limit 5, --sample-seed 0\): demo\/val 5 of \d+; the paper uses every one\./,
+    );
   });
 
   it('falip bench --check exits 1 when a target is missed', async () => {
-    const r = await runFalip(['bench', '--images', '1', '--boxes', '2', '--sentences', '1', '--check', '--device', 'cpu']);
+    const r = await runFalip([
+      'bench',
+      '--images',
+      '1',
+      '--boxes',
+      '2',
+      '--sentences',
+      '1',
+      '--check',
+      '--device',
+      'cpu',
+    ]);
     // The tiny model cannot meet the REC speedup target with two boxes: a failed check, not bad input.
     expect(r.status).toBe(1);
-    expect(r.stderr.trim().split('\n').at(-1)).toMatch(/^falip: bench targets missed: .*REC speedup over the per-box path [\d.]+ < 8\.5/);
+    expect(r.stderr.trim().split('\n').at(-1)).toMatch(
+      /^falip: bench targets missed: .*REC speedup over the per-box path [\d.]+ < 8\.5/,
+    );
   });
 });

@@ -21,13 +21,38 @@ let image: string;
 const BOX = '40,30,120,100';
 
 interface VizJson {
-  attention: { layers: string; panels: { method: string; layer: number; head: number | 'mean'; in_box: number | null; cls_self: number }[] }[];
-  text: { caption: string; maps: { method: string; score: number; layers: string; heads: string; shown_heads_share: number; all_heads_share: number; other_terms: number }[] } | null;
+  attention: {
+    layers: string;
+    panels: { method: string; layer: number; head: number | 'mean'; in_box: number | null; cls_self: number }[];
+  }[];
+  text: {
+    caption: string;
+    maps: {
+      method: string;
+      score: number;
+      layers: string;
+      heads: string;
+      shown_heads_share: number;
+      all_heads_share: number;
+      other_terms: number;
+    }[];
+  } | null;
   files: string[];
 }
 
 async function viz(...args: string[]): Promise<VizJson> {
-  const printed = await runInProcess(register, ['viz', 'attention', '--model', modelDir, '--device', 'cpu', '--image', image, ...args, '--json']);
+  const printed = await runInProcess(register, [
+    'viz',
+    'attention',
+    '--model',
+    modelDir,
+    '--device',
+    'cpu',
+    '--image',
+    image,
+    ...args,
+    '--json',
+  ]);
   return JSON.parse(printed.at(-1)!) as VizJson;
 }
 
@@ -41,7 +66,9 @@ beforeAll(async () => {
 afterAll(() => removeTinyModels());
 
 const meanPanel = (j: VizJson, layers: string, method: string, layer: number) =>
-  j.attention.find((a) => a.layers === layers)!.panels.find((p) => p.method === method && p.layer === layer && p.head === 'mean')!;
+  j.attention
+    .find((a) => a.layers === layers)!
+    .panels.find((p) => p.method === method && p.layer === layer && p.head === 'mean')!;
 
 describe('falip viz attention', () => {
   let out: string;
@@ -49,7 +76,23 @@ describe('falip viz attention', () => {
 
   beforeAll(async () => {
     out = path.join(dirs.root(), 'viz');
-    result = await viz('--box', BOX, '--method', 'plain,falip,redcircle', '--alpha', '5', '--show-layers', '9-12', '1,2', '--show-heads', '2', '--text', 'a photo of a red square', '--out', out);
+    result = await viz(
+      '--box',
+      BOX,
+      '--method',
+      'plain,falip,redcircle',
+      '--alpha',
+      '5',
+      '--show-layers',
+      '9-12',
+      '1,2',
+      '--show-heads',
+      '2',
+      '--text',
+      'a photo of a red square',
+      '--out',
+      out,
+    );
   });
 
   it('writes one attention figure and one text map per layer selection, as SVG and PNG', async () => {
@@ -60,7 +103,8 @@ describe('falip viz attention', () => {
       expect(meta.width).toBe(2 * Number(/width="(\d+)"/.exec(svg)![1]));
     }
     // Methods as columns; rows: each layer's head mean, then head 2.
-    const panels = (stem: string) => (readFileSync(path.join(out, `${stem}.svg`), 'utf8').match(/<image /g) ?? []).length;
+    const panels = (stem: string) =>
+      (readFileSync(path.join(out, `${stem}.svg`), 'utf8').match(/<image /g) ?? []).length;
     expect(panels('attention-layers-9-12')).toBe(4 * 2 * 3);
     expect(panels('attention-layers-1-2')).toBe(2 * 2 * 3);
     // The text map: the selection's sum, then each layer.
@@ -70,8 +114,15 @@ describe('falip viz attention', () => {
   });
 
   it('shows the mask moving CLS attention into the box in its layers only', () => {
-    for (const layer of [9, 10, 11, 12]) expect(meanPanel(result, '9-12', 'falip', layer).in_box!).toBeGreaterThan(meanPanel(result, '9-12', 'plain', layer).in_box! + 0.2);
-    for (const layer of [1, 2]) expect(meanPanel(result, '1-2', 'falip', layer).in_box).toBeCloseTo(meanPanel(result, '1-2', 'plain', layer).in_box!, 6);
+    for (const layer of [9, 10, 11, 12])
+      expect(meanPanel(result, '9-12', 'falip', layer).in_box!).toBeGreaterThan(
+        meanPanel(result, '9-12', 'plain', layer).in_box! + 0.2,
+      );
+    for (const layer of [1, 2])
+      expect(meanPanel(result, '1-2', 'falip', layer).in_box).toBeCloseTo(
+        meanPanel(result, '1-2', 'plain', layer).in_box!,
+        6,
+      );
   });
 
   it("the text map's heads and the remaining terms add up to the score", () => {
@@ -84,9 +135,24 @@ describe('falip viz attention', () => {
   });
 
   it('keeps the method parameter --layers apart from --show-layers', async () => {
-    const j = await viz('--box', BOX, '--method', 'plain,falip', '--alpha', '5', '--layers', '12', '--show-layers', '11-12', '--out', path.join(dirs.root(), 'viz-l12'));
+    const j = await viz(
+      '--box',
+      BOX,
+      '--method',
+      'plain,falip',
+      '--alpha',
+      '5',
+      '--layers',
+      '12',
+      '--show-layers',
+      '11-12',
+      '--out',
+      path.join(dirs.root(), 'viz-l12'),
+    );
     expect(meanPanel(j, '11-12', 'falip', 11).in_box).toBeCloseTo(meanPanel(j, '11-12', 'plain', 11).in_box!, 6);
-    expect(meanPanel(j, '11-12', 'falip', 12).in_box!).toBeGreaterThan(meanPanel(j, '11-12', 'plain', 12).in_box! + 0.1);
+    expect(meanPanel(j, '11-12', 'falip', 12).in_box!).toBeGreaterThan(
+      meanPanel(j, '11-12', 'plain', 12).in_box! + 0.1,
+    );
     expect(j.text).toBeNull();
   });
 
@@ -117,7 +183,13 @@ describe('figure colours', () => {
     const svg = patchFigureSvg({
       title: 't',
       columns: ['a'],
-      rows: [{ label: 'r', scale: { kind: 'signed', max: 1 }, panels: [{ image: 'data:,', values, box: [0.5, 0.5, 0.5, 0.5], caption: ['c'] }] }],
+      rows: [
+        {
+          label: 'r',
+          scale: { kind: 'signed', max: 1 },
+          panels: [{ image: 'data:,', values, box: [0.5, 0.5, 0.5, 0.5], caption: ['c'] }],
+        },
+      ],
       grid: 2,
       aspect: 1,
       legend: [],

@@ -6,7 +6,9 @@ import sharp from 'sharp';
 
 export async function writeJpeg(path: string, width: number, height: number): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
-  await sharp({ create: { width, height, channels: 3, background: { r: 90, g: 120, b: 150 } } }).jpeg().toFile(path);
+  await sharp({ create: { width, height, channels: 3, background: { r: 90, g: 120, b: 150 } } })
+    .jpeg()
+    .toFile(path);
 }
 
 async function writeText(path: string, text: string | Uint8Array): Promise<void> {
@@ -15,7 +17,13 @@ async function writeText(path: string, text: string | Uint8Array): Promise<void>
 }
 
 /** CUB: 5 classes, 2 images each; image i (1-based) is 40×30 when odd, 30×40 when even. */
-export const CUB_FOLDERS = ['001.Black_footed_Albatross', '002.Laysan_Albatross', '003.Sooty_Albatross', '004.Groove_billed_Ani', '005.Crested_Auklet'];
+export const CUB_FOLDERS = [
+  '001.Black_footed_Albatross',
+  '002.Laysan_Albatross',
+  '003.Sooty_Albatross',
+  '004.Groove_billed_Ani',
+  '005.Crested_Auklet',
+];
 
 export interface CubFixtureImage {
   id: number;
@@ -45,7 +53,12 @@ export const CUB_IMAGES: readonly CubFixtureImage[] = Array.from({ length: 10 },
   };
 });
 
-export type CubFile = 'classes.txt' | 'images.txt' | 'image_class_labels.txt' | 'train_test_split.txt' | 'bounding_boxes.txt';
+export type CubFile =
+  | 'classes.txt'
+  | 'images.txt'
+  | 'image_class_labels.txt'
+  | 'train_test_split.txt'
+  | 'bounding_boxes.txt';
 
 /** The five CUB lists as text (classes.txt with a UTF-8 BOM, as a Windows editor saves it). */
 export function cubLists(): Record<CubFile, string> {
@@ -60,7 +73,11 @@ export function cubLists(): Record<CubFile, string> {
 }
 
 /** Writes a CUB_200_2011 folder: the lists (each replaceable) and, unless `images` is false, the JPEGs. */
-export async function writeCubRelease(root: string, overrides: Partial<Record<CubFile, string | Uint8Array>> = {}, images = true): Promise<void> {
+export async function writeCubRelease(
+  root: string,
+  overrides: Partial<Record<CubFile, string | Uint8Array>> = {},
+  images = true,
+): Promise<void> {
   const lists = { ...cubLists(), ...overrides };
   for (const [file, text] of Object.entries(lists)) await writeText(join(root, file), text);
   if (images) for (const img of CUB_IMAGES) await writeJpeg(join(root, 'images', img.name), img.width, img.height);
@@ -90,7 +107,12 @@ export async function writeWaterbirdsRelease(root: string, metadata = waterbirds
 }
 
 /** A StanfordDogs annotation file (PASCAL-VOC XML, no extension) for objects given as [xmin, ymin, xmax, ymax]. */
-export function dogXml(folder: string, file: string, size: [number, number], objects: readonly [number, number, number, number][]): string {
+export function dogXml(
+  folder: string,
+  file: string,
+  size: [number, number],
+  objects: readonly [number, number, number, number][],
+): string {
   const breed = folder.slice(folder.indexOf('-') + 1);
   const objs = objects
     .map(
@@ -116,20 +138,52 @@ export interface DogFixtureImage {
 
 /** Three breeds, listed out of sorted order; one image shows two dogs; one XML states a wrong size; one box pokes out. */
 export const DOG_IMAGES: readonly DogFixtureImage[] = [
-  { folder: 'n02116738-African_hunting_dog', file: 'n02116738_1', width: 50, height: 40, xmlSize: [50, 40], objects: [[5, 6, 45, 38]] },
-  { folder: 'n02085620-Chihuahua', file: 'n02085620_7', width: 80, height: 60, xmlSize: [80, 60], objects: [[10, 10, 30, 30], [35, 5, 70, 40]] },
-  { folder: 'n02086240-Shih-Tzu', file: 'n02086240_3', width: 64, height: 48, xmlSize: [48, 64], objects: [[4, 8, 70, 40]] },
+  {
+    folder: 'n02116738-African_hunting_dog',
+    file: 'n02116738_1',
+    width: 50,
+    height: 40,
+    xmlSize: [50, 40],
+    objects: [[5, 6, 45, 38]],
+  },
+  {
+    folder: 'n02085620-Chihuahua',
+    file: 'n02085620_7',
+    width: 80,
+    height: 60,
+    xmlSize: [80, 60],
+    objects: [
+      [10, 10, 30, 30],
+      [35, 5, 70, 40],
+    ],
+  },
+  {
+    folder: 'n02086240-Shih-Tzu',
+    file: 'n02086240_3',
+    width: 64,
+    height: 48,
+    xmlSize: [48, 64],
+    objects: [[4, 8, 70, 40]],
+  },
 ];
 
 export async function writeDogsRelease(root: string, images: readonly DogFixtureImage[] = DOG_IMAGES): Promise<void> {
   for (const img of images) {
     await writeJpeg(join(root, 'Images', img.folder, `${img.file}.jpg`), img.width, img.height);
-    await writeText(join(root, 'Annotation', img.folder, img.file), dogXml(img.folder, img.file, img.xmlSize, img.objects));
+    await writeText(
+      join(root, 'Annotation', img.folder, img.file),
+      dogXml(img.folder, img.file, img.xmlSize, img.objects),
+    );
   }
 }
 
 /** An RGB id mask: id = R + 256·G at each pixel, from `idAt(x, y)`. */
-export async function writeIdMask(path: string, width: number, height: number, idAt: (x: number, y: number) => number): Promise<void> {
+export async function writeIdMask(
+  path: string,
+  width: number,
+  height: number,
+  idAt: (x: number, y: number) => number,
+): Promise<void> {
   const data = Buffer.alloc(width * height * 3);
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
@@ -141,5 +195,7 @@ export async function writeIdMask(path: string, width: number, height: number, i
     }
   }
   await mkdir(dirname(path), { recursive: true });
-  await sharp(data, { raw: { width, height, channels: 3 } }).png().toFile(path);
+  await sharp(data, { raw: { width, height, channels: 3 } })
+    .png()
+    .toFile(path);
 }

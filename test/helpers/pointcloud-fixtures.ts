@@ -10,11 +10,47 @@ import h5wasm from 'h5wasm/node';
 export const STORED_POINTS = 2048;
 
 export const MODELNET40_NAMES = [
-  'airplane', 'bathtub', 'bed', 'bench', 'bookshelf', 'bottle', 'bowl', 'car', 'chair', 'cone', 'cup', 'curtain', 'desk', 'door',
-  'dresser', 'flower_pot', 'glass_box', 'guitar', 'keyboard', 'lamp', 'laptop', 'mantel', 'monitor', 'night_stand', 'person', 'piano',
-  'plant', 'radio', 'range_hood', 'sink', 'sofa', 'stairs', 'stool', 'table', 'tent', 'toilet', 'tv_stand', 'vase', 'wardrobe', 'xbox',
+  'airplane',
+  'bathtub',
+  'bed',
+  'bench',
+  'bookshelf',
+  'bottle',
+  'bowl',
+  'car',
+  'chair',
+  'cone',
+  'cup',
+  'curtain',
+  'desk',
+  'door',
+  'dresser',
+  'flower_pot',
+  'glass_box',
+  'guitar',
+  'keyboard',
+  'lamp',
+  'laptop',
+  'mantel',
+  'monitor',
+  'night_stand',
+  'person',
+  'piano',
+  'plant',
+  'radio',
+  'range_hood',
+  'sink',
+  'sofa',
+  'stairs',
+  'stool',
+  'table',
+  'tent',
+  'toilet',
+  'tv_stand',
+  'vase',
+  'wardrobe',
+  'xbox',
 ];
-
 
 /** Cloud `c`'s points, all within the unit sphere, different for every cloud and point. */
 export function cloudPoints(c: number, points = STORED_POINTS): Float32Array {
@@ -45,29 +81,45 @@ export async function writeH5(path: string, f: H5Fixture): Promise<void> {
   const n = f.clouds.length;
   const shape = f.dataShape ?? [n, STORED_POINTS, 3];
   const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
-  if (!f.dataShape) f.clouds.forEach((c, i) => {
-data.set(cloudPoints(c), i * STORED_POINTS * 3);
-});
+  if (!f.dataShape)
+    f.clouds.forEach((c, i) => {
+      data.set(cloudPoints(c), i * STORED_POINTS * 3);
+    });
   f.editData?.(data);
   const file = new h5wasm.File(path, 'w');
   file.create_dataset({ name: 'data', data, shape, dtype: '<f' });
   // One label per entry of `labels`, so a fixture can disagree with its data's row count.
   const rows = f.labels.length;
   if (f.omit !== 'label') {
-    if (f.labelLayout === 'modelnet') file.create_dataset({ name: 'label', data: Uint8Array.from(f.labels), shape: [rows, 1], dtype: 'B' });
+    if (f.labelLayout === 'modelnet')
+      file.create_dataset({ name: 'label', data: Uint8Array.from(f.labels), shape: [rows, 1], dtype: 'B' });
     else file.create_dataset({ name: 'label', data: BigInt64Array.from(f.labels, BigInt), shape: [rows], dtype: '<q' });
   }
   if (f.labelLayout === 'modelnet') file.create_dataset({ name: 'normal', data, shape, dtype: '<f' });
-  else file.create_dataset({ name: 'mask', data: new Int32Array(n * STORED_POINTS).fill(-1), shape: [n, STORED_POINTS], dtype: '<i' });
+  else
+    file.create_dataset({
+      name: 'mask',
+      data: new Int32Array(n * STORED_POINTS).fill(-1),
+      shape: [n, STORED_POINTS],
+      dtype: '<i',
+    });
   file.close();
 }
 
 /** A ModelNet40 release folder; `files` maps each h5 name to its fixture. */
-export async function writeModelNet(dir: string, files: Record<string, H5Fixture>, names = MODELNET40_NAMES): Promise<string> {
+export async function writeModelNet(
+  dir: string,
+  files: Record<string, H5Fixture>,
+  names = MODELNET40_NAMES,
+): Promise<string> {
   await mkdir(dir, { recursive: true });
   for (const [name, fixture] of Object.entries(files)) await writeH5(join(dir, name), fixture);
-  await writeFile(join(dir, 'test_files.txt'), Object.keys(files).map((n) => `data/modelnet40_ply_hdf5_2048/${n}\n`).join(''));
+  await writeFile(
+    join(dir, 'test_files.txt'),
+    Object.keys(files)
+      .map((n) => `data/modelnet40_ply_hdf5_2048/${n}\n`)
+      .join(''),
+  );
   await writeFile(join(dir, 'shape_names.txt'), names.map((n) => `${n}\n`).join(''));
   return dir;
 }
-

@@ -18,7 +18,13 @@ export function pixelInput(pixels: Float32Array, key = `pixels-${unique++}`): Im
 }
 
 /** The foveal bias FALIP builds for `box` on a width×height image, with any of its parameters changed. */
-export function falipBias(box: BoxXYWH, width: number, height: number, vision: VisionConfig, params: Record<string, unknown> = {}): AttentionBias {
+export function falipBias(
+  box: BoxXYWH,
+  width: number,
+  height: number,
+  vision: VisionConfig,
+  params: Record<string, unknown> = {},
+): AttentionBias {
   return makeMethod('falip', params, vision, 'test').prepare({ width, height, box }).attention!;
 }
 

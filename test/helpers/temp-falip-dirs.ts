@@ -9,7 +9,11 @@ import { afterAll, beforeAll } from 'vitest';
  * inside hooks and tests.
  */
 export function useTempFalipDirs(prefix: string): { root: () => string } {
-  const saved = { FALIP_MODELS: process.env.FALIP_MODELS, FALIP_DATASETS: process.env.FALIP_DATASETS, FALIP_RESULTS: process.env.FALIP_RESULTS };
+  const saved = {
+    FALIP_MODELS: process.env.FALIP_MODELS,
+    FALIP_DATASETS: process.env.FALIP_DATASETS,
+    FALIP_RESULTS: process.env.FALIP_RESULTS,
+  };
   let root: string | undefined;
   beforeAll(async () => {
     root = await mkdtemp(path.join(tmpdir(), prefix));

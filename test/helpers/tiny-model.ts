@@ -82,7 +82,11 @@ let copies = 0;
  */
 export async function copyTinyModel(root: string, edit?: FolderEdit): Promise<string>;
 export async function copyTinyModel(root: string, name: string, edit?: FolderEdit): Promise<string>;
-export async function copyTinyModel(root: string, nameOrEdit?: string | FolderEdit, edit?: FolderEdit): Promise<string> {
+export async function copyTinyModel(
+  root: string,
+  nameOrEdit?: string | FolderEdit,
+  edit?: FolderEdit,
+): Promise<string> {
   const name = typeof nameOrEdit === 'string' ? nameOrEdit : `copy-${copies++}`;
   const change = typeof nameOrEdit === 'function' ? nameOrEdit : edit;
   const dir = path.join(root, name);

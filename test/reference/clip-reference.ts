@@ -18,17 +18,21 @@ export interface VisionRefOptions {
    *  'residual' → x ← x ⊙ s (broadcast over features) at the input of the layer, before LN1;
    *  'attn-input' → only the attention's input: a = LN1(x) ⊙ s (the residual is untouched).
    *  tokenScaleLayers missing = every layer run; tokenScaleAt missing = 'residual'. */
-  tokenScale?: Float32Array | Float64Array; tokenScaleLayers?: boolean[]; tokenScaleAt?: 'residual' | 'attn-input';
+  tokenScale?: Float32Array | Float64Array;
+  tokenScaleLayers?: boolean[];
+  tokenScaleAt?: 'residual' | 'attn-input';
   /** Run only layers [startLayer, endLayer) (0-based) — for prefix/suffix tests: with hiddenIn given, skip the embedding and start from it ([T,D]). */
-  hiddenIn?: Float64Array; startLayer?: number; endLayer?: number;
+  hiddenIn?: Float64Array;
+  startLayer?: number;
+  endLayer?: number;
 }
 
 export interface VisionRefResult {
-  imageEmbeds: Float64Array;          // [P]
-  hidden: Float64Array;               // [T,D] residual stream after the last layer run (before post_layernorm)
-  clsResidual: Float64Array;          // [D] = hidden[0]
-  clsAttn: Float64Array;              // [L,H,T] CLS-row attention probabilities of every layer run (zeros for layers not run)
-  clsHeadOut: Float64Array;           // [L,H,D] per-head CLS contribution: (P_h[0,:]·v_h)·Wo[:, h·dh:(h+1)·dh]ᵀ (out-proj bias NOT included, it is separate)
+  imageEmbeds: Float64Array; // [P]
+  hidden: Float64Array; // [T,D] residual stream after the last layer run (before post_layernorm)
+  clsResidual: Float64Array; // [D] = hidden[0]
+  clsAttn: Float64Array; // [L,H,T] CLS-row attention probabilities of every layer run (zeros for layers not run)
+  clsHeadOut: Float64Array; // [L,H,D] per-head CLS contribution: (P_h[0,:]·v_h)·Wo[:, h·dh:(h+1)·dh]ᵀ (out-proj bias NOT included, it is separate)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -73,7 +77,14 @@ function layerNorm(x: Float64Array, n: number, d: number, g: Float64Array, b: Fl
 }
 
 /** y [n,dOut] = x [n,dIn] · Wᵀ + b, W stored [dOut,dIn] as in torch.nn.Linear. */
-function linear(x: Float64Array, n: number, dIn: number, W: Float64Array, b: Float64Array | null, dOut: number): Float64Array {
+function linear(
+  x: Float64Array,
+  n: number,
+  dIn: number,
+  W: Float64Array,
+  b: Float64Array | null,
+  dOut: number,
+): Float64Array {
   const y = new Float64Array(n * dOut);
   for (let i = 0; i < n; i++) {
     const xi = i * dIn;
@@ -128,14 +139,19 @@ interface BlockArgs {
 }
 
 interface BlockOut {
-  x: Float64Array;          // [n,D] residual stream after the block
-  probs: Float64Array;      // [H,n,n] the attention probabilities this block computed from its own q,k (+ bias)
+  x: Float64Array; // [n,D] residual stream after the block
+  probs: Float64Array; // [H,n,n] the attention probabilities this block computed from its own q,k (+ bias)
   clsHeadOut: Float64Array; // [H,D] per-head contribution to row 0 of the attention output, without out-proj bias
 }
 
 function block(
-  w: WeightMap, prefix: string, tc: TowerConfig, act: (x: number) => number,
-  xIn: Float64Array, n: number, args: BlockArgs,
+  w: WeightMap,
+  prefix: string,
+  tc: TowerConfig,
+  act: (x: number) => number,
+  xIn: Float64Array,
+  n: number,
+  args: BlockArgs,
 ): BlockOut {
   const D = tc.hiddenSize;
   const H = tc.numHeads;
@@ -150,7 +166,14 @@ function block(
     for (let t = 0; t < n; t++) for (let k = 0; k < D; k++) x[t * D + k]! *= args.scale[t]!;
   }
 
-  const a = layerNorm(x, n, D, weight(w, p('layer_norm1.weight'), [D]), weight(w, p('layer_norm1.bias'), [D]), tc.layerNormEps);
+  const a = layerNorm(
+    x,
+    n,
+    D,
+    weight(w, p('layer_norm1.weight'), [D]),
+    weight(w, p('layer_norm1.bias'), [D]),
+    tc.layerNormEps,
+  );
   if (args.scale && args.scaleAt === 'attn-input') {
     for (let t = 0; t < n; t++) for (let k = 0; k < D; k++) a[t * D + k]! *= args.scale[t]!;
   }
@@ -163,7 +186,8 @@ function block(
   let perHeadBias = false;
   if (args.bias) {
     if (args.bias.length === H * n * n) perHeadBias = true;
-    else if (args.bias.length !== n * n) throw new Error(`reference: attnBias length ${args.bias.length} is neither T*T=${n * n} nor H*T*T=${H * n * n}`);
+    else if (args.bias.length !== n * n)
+      throw new Error(`reference: attnBias length ${args.bias.length} is neither T*T=${n * n} nor H*T*T=${H * n * n}`);
   }
 
   const probs = new Float64Array(H * n * n);
@@ -174,14 +198,16 @@ function block(
   for (let h = 0; h < H; h++) {
     const gate = bias ? (args.gates?.[h] ?? 0) : 0;
     const biasOff = perHeadBias ? h * n * n : 0;
-    const f0 = h * dh, f1 = (h + 1) * dh;
+    const f0 = h * dh,
+      f1 = (h + 1) * dh;
     for (let i = 0; i < n; i++) {
       // Causal mask: query i sees keys j ≤ i only (the −∞ logits contribute exp(−∞) = 0).
       const last = args.causal ? i : n - 1;
       let max = -Infinity;
       for (let j = 0; j <= last; j++) {
         let s = 0;
-        const qi = i * D, kj = j * D;
+        const qi = i * D,
+          kj = j * D;
         for (let f = f0; f < f1; f++) s += q[qi + f]! * k[kj + f]!;
         s *= scale;
         // Skip a zero gate entirely so that −∞ entries in an ungated bias do not produce 0·(−∞) = NaN.
@@ -190,7 +216,7 @@ function block(
         if (s > max) max = s;
       }
       let sum = 0;
-      for (let j = 0; j <= last; j++) sum += (logits[j] = Math.exp(logits[j]! - max));
+      for (let j = 0; j <= last; j++) sum += logits[j] = Math.exp(logits[j]! - max);
       for (let j = 0; j <= last; j++) probs[h * n * n + i * n + j] = logits[j]! / sum;
     }
   }
@@ -223,7 +249,14 @@ function block(
   const x1 = new Float64Array(n * D);
   for (let t = 0; t < n * D; t++) x1[t] = x[t]! + attn[t]!;
 
-  const m = layerNorm(x1, n, D, weight(w, p('layer_norm2.weight'), [D]), weight(w, p('layer_norm2.bias'), [D]), tc.layerNormEps);
+  const m = layerNorm(
+    x1,
+    n,
+    D,
+    weight(w, p('layer_norm2.weight'), [D]),
+    weight(w, p('layer_norm2.bias'), [D]),
+    tc.layerNormEps,
+  );
   const hdn = linear(m, n, D, weight(w, p('mlp.fc1.weight'), [I, D]), weight(w, p('mlp.fc1.bias'), [I]), I);
   for (let t = 0; t < hdn.length; t++) hdn[t] = act(hdn[t]!);
   const mlp = linear(hdn, n, I, weight(w, p('mlp.fc2.weight'), [D, I]), weight(w, p('mlp.fc2.bias'), [D]), D);
@@ -268,7 +301,14 @@ function visionEmbed(cfg: ClipConfig, w: WeightMap, pixels: Float32Array | Float
       }
     }
   }
-  return layerNorm(x, T, D, weight(w, 'vision_model.pre_layrnorm.weight', [D]), weight(w, 'vision_model.pre_layrnorm.bias', [D]), v.layerNormEps);
+  return layerNorm(
+    x,
+    T,
+    D,
+    weight(w, 'vision_model.pre_layrnorm.weight', [D]),
+    weight(w, 'vision_model.pre_layrnorm.bias', [D]),
+    v.layerNormEps,
+  );
 }
 
 /** ln_post + projection of a CLS residual vector (for the unleash recomposition). */
@@ -276,16 +316,29 @@ export function projectClsRef(cfg: ClipConfig, w: WeightMap, clsResidual: Float6
   const D = cfg.vision.hiddenSize;
   const P = cfg.projectionDim;
   if (clsResidual.length !== D) throw new Error(`reference: clsResidual length ${clsResidual.length}, expected ${D}`);
-  const pooled = layerNorm(clsResidual, 1, D, weight(w, 'vision_model.post_layernorm.weight', [D]),
-    weight(w, 'vision_model.post_layernorm.bias', [D]), cfg.vision.layerNormEps);
+  const pooled = layerNorm(
+    clsResidual,
+    1,
+    D,
+    weight(w, 'vision_model.post_layernorm.weight', [D]),
+    weight(w, 'vision_model.post_layernorm.bias', [D]),
+    cfg.vision.layerNormEps,
+  );
   return linear(pooled, 1, D, weight(w, 'visual_projection.weight', [P, D]), null, P);
 }
 
 /** Validates and returns the block arguments of vision layer l (bias gate and token scale). */
-function visionLayerArgs(cfg: ClipConfig, l: number, opts: {
-  attnBias?: Float32Array | Float64Array; biasGate?: number[][];
-  tokenScale?: Float32Array | Float64Array; tokenScaleLayers?: boolean[]; tokenScaleAt?: 'residual' | 'attn-input';
-}): BlockArgs {
+function visionLayerArgs(
+  cfg: ClipConfig,
+  l: number,
+  opts: {
+    attnBias?: Float32Array | Float64Array;
+    biasGate?: number[][];
+    tokenScale?: Float32Array | Float64Array;
+    tokenScaleLayers?: boolean[];
+    tokenScaleAt?: 'residual' | 'attn-input';
+  },
+): BlockArgs {
   const { T } = visionDims(cfg);
   const args: BlockArgs = { causal: false };
   if (opts.attnBias && opts.biasGate?.[l]) {
@@ -293,21 +346,29 @@ function visionLayerArgs(cfg: ClipConfig, l: number, opts: {
     args.gates = opts.biasGate[l];
   }
   if (opts.tokenScale && (opts.tokenScaleLayers ? opts.tokenScaleLayers[l] === true : true)) {
-    if (opts.tokenScale.length !== T) throw new Error(`reference: tokenScale length ${opts.tokenScale.length}, expected ${T}`);
+    if (opts.tokenScale.length !== T)
+      throw new Error(`reference: tokenScale length ${opts.tokenScale.length}, expected ${T}`);
     args.scale = opts.tokenScale;
     args.scaleAt = opts.tokenScaleAt ?? 'residual';
   }
   return args;
 }
 
-export function visionForwardRef(cfg: ClipConfig, w: WeightMap, pixels: Float32Array | Float64Array, opts: VisionRefOptions = {}): VisionRefResult {
+export function visionForwardRef(
+  cfg: ClipConfig,
+  w: WeightMap,
+  pixels: Float32Array | Float64Array,
+  opts: VisionRefOptions = {},
+): VisionRefResult {
   const { v, T, D, H, L } = visionDims(cfg);
   const start = opts.startLayer ?? 0;
   const end = opts.endLayer ?? L;
-  if (!(0 <= start && start <= end && end <= L)) throw new Error(`reference: bad layer range [${start}, ${end}) for ${L} layers`);
+  if (!(0 <= start && start <= end && end <= L))
+    throw new Error(`reference: bad layer range [${start}, ${end}) for ${L} layers`);
   let x: Float64Array;
   if (opts.hiddenIn) {
-    if (opts.hiddenIn.length !== T * D) throw new Error(`reference: hiddenIn length ${opts.hiddenIn.length}, expected ${T * D}`);
+    if (opts.hiddenIn.length !== T * D)
+      throw new Error(`reference: hiddenIn length ${opts.hiddenIn.length}, expected ${T * D}`);
     x = new Float64Array(opts.hiddenIn);
   } else {
     x = visionEmbed(cfg, w, pixels);
@@ -327,8 +388,13 @@ export function visionForwardRef(cfg: ClipConfig, w: WeightMap, pixels: Float32A
 
 /** Two-stream ablation (q/k/v replacement). Stream "out" and stream "probs" both run the full network on their own pixels.
  *  In layers where swapLayers[l] is true, the out-stream's attention uses the probs-stream's attention probabilities P_probs (computed from the probs stream's own q,k, with gate·bias added to the probs stream's logits if given), applied to the out-stream's own v. Everything else in each stream is its own. The probs stream is itself unmodified (it uses its own P, with the bias if gated). Returns the out-stream's image_embeds. */
-export function twoStreamForwardRef(cfg: ClipConfig, w: WeightMap, outPixels: Float32Array | Float64Array, probsPixels: Float32Array | Float64Array,
-  opts: { swapLayers: boolean[]; attnBias?: Float32Array | Float64Array; biasGate?: number[][] }): Float64Array {
+export function twoStreamForwardRef(
+  cfg: ClipConfig,
+  w: WeightMap,
+  outPixels: Float32Array | Float64Array,
+  probsPixels: Float32Array | Float64Array,
+  opts: { swapLayers: boolean[]; attnBias?: Float32Array | Float64Array; biasGate?: number[][] },
+): Float64Array {
   const { v, D, T, L } = visionDims(cfg);
   const act = activation(cfg.hiddenAct);
   let xo = visionEmbed(cfg, w, outPixels);
@@ -347,7 +413,14 @@ export function twoStreamForwardRef(cfg: ClipConfig, w: WeightMap, outPixels: Fl
 }
 
 /** Unleash (paper Eq. 5–6) recomposed exactly: G = clsHeadOut of the original image, G' = of the prompted image; in the given layers each head's contribution G'_h becomes G_h + weight[h]·(G'_h − G_h) (weight 2 gives 2G'−G, weight 1 gives G' unchanged); the new CLS residual = prompted clsResidual + Σ_{l∈layers} Σ_h (weight[h] − 1)(G'_h − G_h), then ln_post + projection. (Post-hoc: edits do not propagate to later layers.) */
-export function unleashRef(cfg: ClipConfig, w: WeightMap, original: VisionRefResult, prompted: VisionRefResult, layers: number[], headWeights: number[]): Float64Array {
+export function unleashRef(
+  cfg: ClipConfig,
+  w: WeightMap,
+  original: VisionRefResult,
+  prompted: VisionRefResult,
+  layers: number[],
+  headWeights: number[],
+): Float64Array {
   const { D, H, L } = visionDims(cfg);
   if (headWeights.length !== H) throw new Error(`reference: headWeights length ${headWeights.length}, expected ${H}`);
   const cls = new Float64Array(prompted.clsResidual);
@@ -355,7 +428,8 @@ export function unleashRef(cfg: ClipConfig, w: WeightMap, original: VisionRefRes
     if (!(Number.isInteger(l) && l >= 0 && l < L)) throw new Error(`reference: unleash layer ${l} out of range`);
     for (let h = 0; h < H; h++) {
       const off = (l * H + h) * D;
-      for (let d = 0; d < D; d++) cls[d]! += (headWeights[h]! - 1) * (prompted.clsHeadOut[off + d]! - original.clsHeadOut[off + d]!);
+      for (let d = 0; d < D; d++)
+        cls[d]! += (headWeights[h]! - 1) * (prompted.clsHeadOut[off + d]! - original.clsHeadOut[off + d]!);
     }
   }
   return projectClsRef(cfg, w, cls);
@@ -380,17 +454,25 @@ export function textForwardRef(cfg: ClipConfig, w: WeightMap, ids: number[]): Fl
   let x: Float64Array = new Float64Array(n * D);
   for (let t = 0; t < n; t++) {
     const id = ids[t]!;
-    if (!(Number.isInteger(id) && id >= 0 && id < tc.vocabSize)) throw new Error(`reference: token id ${id} out of vocabulary`);
+    if (!(Number.isInteger(id) && id >= 0 && id < tc.vocabSize))
+      throw new Error(`reference: token id ${id} out of vocabulary`);
     for (let d = 0; d < D; d++) x[t * D + d] = tok[id * D + d]! + pos[t * D + d]!;
   }
   const act = activation(cfg.hiddenAct);
-  for (let l = 0; l < tc.numLayers; l++) x = block(w, `text_model.encoder.layers.${l}`, tc, act, x, n, { causal: true }).x;
+  for (let l = 0; l < tc.numLayers; l++)
+    x = block(w, `text_model.encoder.layers.${l}`, tc, act, x, n, { causal: true }).x;
 
   // Pool at EOT, the largest id (first occurrence on ties, like torch.argmax).
   let eot = 0;
   for (let t = 1; t < n; t++) if (ids[t]! > ids[eot]!) eot = t;
-  const row = layerNorm(x.slice(eot * D, (eot + 1) * D), 1, D, weight(w, 'text_model.final_layer_norm.weight', [D]),
-    weight(w, 'text_model.final_layer_norm.bias', [D]), tc.layerNormEps);
+  const row = layerNorm(
+    x.slice(eot * D, (eot + 1) * D),
+    1,
+    D,
+    weight(w, 'text_model.final_layer_norm.weight', [D]),
+    weight(w, 'text_model.final_layer_norm.bias', [D]),
+    tc.layerNormEps,
+  );
   return linear(row, 1, D, weight(w, 'text_projection.weight', [P, D]), null, P);
 }
 
@@ -421,8 +503,13 @@ export interface ScoreDecompositionRef {
  * Each term is computed on its own here (the MLP from its own input, not as a difference), so that the
  * sum equalling the score checks the decomposition rather than restating it.
  */
-export function scoreDecompositionRef(cfg: ClipConfig, w: WeightMap, pixels: Float32Array | Float64Array, textEmbeds: ArrayLike<number>,
-  opts: Pick<VisionRefOptions, 'attnBias' | 'biasGate'> = {}): ScoreDecompositionRef {
+export function scoreDecompositionRef(
+  cfg: ClipConfig,
+  w: WeightMap,
+  pixels: Float32Array | Float64Array,
+  textEmbeds: ArrayLike<number>,
+  opts: Pick<VisionRefOptions, 'attnBias' | 'biasGate'> = {},
+): ScoreDecompositionRef {
   const { v, T, D, H, L } = visionDims(cfg);
   const P = cfg.projectionDim;
   const dh = D / H;
@@ -436,8 +523,22 @@ export function scoreDecompositionRef(cfg: ClipConfig, w: WeightMap, pixels: Flo
   for (let l = 0; l < L; l++) {
     const p = (s: string) => `vision_model.encoder.layers.${l}.${s}`;
     const out = block(w, `vision_model.encoder.layers.${l}`, v, act, x, T, visionLayerArgs(cfg, l, opts));
-    const a = layerNorm(x, T, D, weight(w, p('layer_norm1.weight'), [D]), weight(w, p('layer_norm1.bias'), [D]), v.layerNormEps);
-    const values = linear(a, T, D, weight(w, p('self_attn.v_proj.weight'), [D, D]), weight(w, p('self_attn.v_proj.bias'), [D]), D);
+    const a = layerNorm(
+      x,
+      T,
+      D,
+      weight(w, p('layer_norm1.weight'), [D]),
+      weight(w, p('layer_norm1.bias'), [D]),
+      v.layerNormEps,
+    );
+    const values = linear(
+      a,
+      T,
+      D,
+      weight(w, p('self_attn.v_proj.weight'), [D, D]),
+      weight(w, p('self_attn.v_proj.bias'), [D]),
+      D,
+    );
     const Wo = weight(w, p('self_attn.out_proj.weight'), [D, D]);
     const bo = weight(w, p('self_attn.out_proj.bias'), [D]);
     const attnCls = new Float64Array(bo);
@@ -456,8 +557,17 @@ export function scoreDecompositionRef(cfg: ClipConfig, w: WeightMap, pixels: Flo
     // The MLP's CLS output from its own input: LN2 of the residual after attention, CLS row.
     const x1 = new Float64Array(D);
     for (let d = 0; d < D; d++) x1[d] = x[d]! + attnCls[d]!;
-    const m = layerNorm(x1, 1, D, weight(w, p('layer_norm2.weight'), [D]), weight(w, p('layer_norm2.bias'), [D]), v.layerNormEps);
-    const hidden = linear(m, 1, D, weight(w, p('mlp.fc1.weight'), [I, D]), weight(w, p('mlp.fc1.bias'), [I]), I).map(act);
+    const m = layerNorm(
+      x1,
+      1,
+      D,
+      weight(w, p('layer_norm2.weight'), [D]),
+      weight(w, p('layer_norm2.bias'), [D]),
+      v.layerNormEps,
+    );
+    const hidden = linear(m, 1, D, weight(w, p('mlp.fc1.weight'), [I, D]), weight(w, p('mlp.fc1.bias'), [I]), I).map(
+      act,
+    );
     mlpCls.push(linear(hidden, 1, I, weight(w, p('mlp.fc2.weight'), [D, I]), weight(w, p('mlp.fc2.bias'), [D]), D));
     outBias.push(bo);
     x = out.x;

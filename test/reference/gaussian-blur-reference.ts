@@ -15,7 +15,8 @@ export interface ExtendedBox {
 
 /** The extended box whose variance is exactly `variance` (≥ 0), derived above. */
 export function extendedBoxForVariance(variance: number): ExtendedBox {
-  if (!(variance >= 0) || !Number.isFinite(variance)) throw new RangeError(`box variance must be finite and ≥ 0, got ${variance}`);
+  if (!(variance >= 0) || !Number.isFinite(variance))
+    throw new RangeError(`box variance must be finite and ≥ 0, got ${variance}`);
   let l = Math.floor((Math.sqrt(12 * variance + 1) - 1) / 2);
   // Guard the floor against rounding at the exact boundaries l(l+1)/3 = variance.
   if (((l + 1) * (l + 2)) / 3 <= variance) l += 1;
@@ -30,10 +31,11 @@ export function extendedBoxVariance({ l, a }: ExtendedBox): number {
 }
 
 function checkSigma(sigma: number): void {
-  if (!(sigma >= 0) || !Number.isFinite(sigma)) throw new RangeError(`Gaussian blur σ must be finite and ≥ 0, got ${sigma}`);
+  if (!(sigma >= 0) || !Number.isFinite(sigma))
+    throw new RangeError(`Gaussian blur σ must be finite and ≥ 0, got ${sigma}`);
 }
 
-const clamp = (i: number, last: number): number => (i < 0 ? 0 : Math.min(i , last));
+const clamp = (i: number, last: number): number => (i < 0 ? 0 : Math.min(i, last));
 
 /**
  * One extended-box pass along a line of `n` samples, where each sample is a vector of `vec` contiguous
@@ -115,13 +117,13 @@ export function gaussianBlurFloat(
  */
 export function gaussianBlur(img: RgbImage, sigma: number): RgbImage {
   const { width, height } = img;
-  if (img.data.length !== width * height * 3) throw new RangeError(`expected ${width * height * 3} bytes, got ${img.data.length}`);
+  if (img.data.length !== width * height * 3)
+    throw new RangeError(`expected ${width * height * 3} bytes, got ${img.data.length}`);
   const blurred = gaussianBlurFloat(Float32Array.from(img.data), width, height, 3, sigma);
   const out = new Uint8Array(blurred.length);
   for (let i = 0; i < blurred.length; i++) {
     const v = (blurred[i]! + 0.5) | 0; // values are ≥ −ε, so truncation of v + ½ rounds half up
-    out[i] = Math.min(v , 255);
+    out[i] = Math.min(v, 255);
   }
   return { width, height, data: out };
 }
-

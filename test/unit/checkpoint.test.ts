@@ -101,7 +101,12 @@ function expectSameWeights(actual: WeightMap, expected: WeightMap): void {
   for (const [name, t] of expected) {
     const a = actual.get(name)!;
     expect(a.shape, name).toEqual(t.shape);
-    expect(Buffer.from(a.data.buffer, a.data.byteOffset, a.data.byteLength).equals(Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength)), name).toBe(true);
+    expect(
+      Buffer.from(a.data.buffer, a.data.byteOffset, a.data.byteLength).equals(
+        Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength),
+      ),
+      name,
+    ).toBe(true);
   }
 }
 
@@ -116,7 +121,9 @@ describe('randomWeights', () => {
     // 12 vision + 4 text layers × 16 tensors, 3 + 2 embeddings, 3 norms × 2, 2 projections, logit_scale.
     expect(shapes.size).toBe(16 * 16 + 5 + 6 + 2 + 1);
     expectSameWeights(randomWeights(config, 1), weights1);
-    expect(randomWeights(config, 2).get('visual_projection.weight')!.data).not.toEqual(weights1.get('visual_projection.weight')!.data);
+    expect(randomWeights(config, 2).get('visual_projection.weight')!.data).not.toEqual(
+      weights1.get('visual_projection.weight')!.data,
+    );
   });
 
   it('initialises with the documented statistics', () => {
@@ -130,7 +137,9 @@ describe('randomWeights', () => {
     expect(stats('vision_model.encoder.layers.3.layer_norm1.weight').std).toBeLessThan(0.05);
     // Linear weights: std 1/√fan_in (fc1: fan_in 64 → 0.125); q/k larger by the QK gain.
     expect(stats('vision_model.encoder.layers.3.mlp.fc1.weight').std).toBeCloseTo(1 / 8, 2);
-    expect(stats('vision_model.encoder.layers.3.self_attn.q_proj.weight').std).toBeGreaterThan(stats('vision_model.encoder.layers.3.self_attn.v_proj.weight').std * 1.2);
+    expect(stats('vision_model.encoder.layers.3.self_attn.q_proj.weight').std).toBeGreaterThan(
+      stats('vision_model.encoder.layers.3.self_attn.v_proj.weight').std * 1.2,
+    );
     // Patch embedding: fan_in 3·16·16 = 768.
     expect(stats('vision_model.embeddings.patch_embedding.weight').std).toBeCloseTo(1 / Math.sqrt(768), 3);
   });
@@ -166,7 +175,9 @@ describe('loadCheckpoint', () => {
   });
 
   it('strips a model. prefix and defaults a missing logit_scale to ln 100', async () => {
-    const prefixed: WeightMap = new Map([...weights1].filter(([n]) => n !== 'logit_scale').map(([n, t]) => [`model.${n}`, t]));
+    const prefixed: WeightMap = new Map(
+      [...weights1].filter(([n]) => n !== 'logit_scale').map(([n, t]) => [`model.${n}`, t]),
+    );
     const ckpt = await loadCheckpoint(await folderWith('prefixed', prefixed));
     expect(ckpt.weights.get('logit_scale')!.data[0]).toBeCloseTo(Math.log(100), 6);
     expect(ckpt.weights.get('logit_scale')!.shape).toEqual([]);
@@ -210,7 +221,9 @@ describe('loadCheckpoint', () => {
     const notClip = join(root, 'not-clip');
     await cp(seed1, notClip, { recursive: true });
     await writeFile(join(notClip, 'config.json'), '{"model_type": "bert"}');
-    expect(await loadError(notClip)).toBe(`${join(notClip, 'config.json')}: missing vision_config/text_config (not a CLIPConfig)`);
+    expect(await loadError(notClip)).toBe(
+      `${join(notClip, 'config.json')}: missing vision_config/text_config (not a CLIPConfig)`,
+    );
 
     expect(await loadError(join(root, 'nowhere'))).toBe(`${join(root, 'nowhere', 'config.json')}: not found`);
   });

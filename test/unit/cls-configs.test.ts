@@ -8,7 +8,10 @@ const readJson = async (path: string): Promise<unknown> => JSON.parse(await read
 
 describe('configs/classnames/imagenet-s-919.json', () => {
   it('has 919 unique wnids in sorted order, each with a name, and says where they came from', async () => {
-    const config = (await readJson('configs/classnames/imagenet-s-919.json')) as { source: string; names: { wnid: string; name: string }[] };
+    const config = (await readJson('configs/classnames/imagenet-s-919.json')) as {
+      source: string;
+      names: { wnid: string; name: string }[];
+    };
     expect(config.source).toContain('LUSSeg/ImageNet-S');
     const wnids = config.names.map((n) => n.wnid);
     expect(wnids).toHaveLength(919);
@@ -28,8 +31,10 @@ describe('configs/classnames/imagenet-s-919.json', () => {
     expect(nameOf.get('n15075141')).toBe('toilet tissue');
     expect(list.names.filter((n) => n === 'crane')).toHaveLength(2);
     // ImageNet-S's five merges: the targets are classes, the merged ones are not.
-    for (const kept of ['n04355933', 'n02808440', 'n03832673', 'n03773504', 'n15075141']) expect(nameOf.has(kept)).toBe(true);
-    for (const merged of ['n04356056', 'n04493381', 'n03642806', 'n04008634', 'n03887697']) expect(nameOf.has(merged)).toBe(false);
+    for (const kept of ['n04355933', 'n02808440', 'n03832673', 'n03773504', 'n15075141'])
+      expect(nameOf.has(kept)).toBe(true);
+    for (const merged of ['n04356056', 'n04493381', 'n03642806', 'n04008634', 'n03887697'])
+      expect(nameOf.has(merged)).toBe(false);
   });
 });
 

@@ -26,11 +26,17 @@ describe('demo-cls/val', () => {
 
   it('is byte-identical for the same seed and differs for another', async () => {
     const files = (root: string): string => join(dirs.root(), root, 'demo-cls', 'val');
-    expect(await readFile(join(files('b'), 'manifest.jsonl'), 'utf8')).toBe(await readFile(join(dirA, 'manifest.jsonl'), 'utf8'));
+    expect(await readFile(join(files('b'), 'manifest.jsonl'), 'utf8')).toBe(
+      await readFile(join(dirA, 'manifest.jsonl'), 'utf8'),
+    );
     for (const image of await readdir(join(dirA, 'images'))) {
-      expect((await readFile(join(files('b'), 'images', image))).equals(await readFile(join(dirA, 'images', image)))).toBe(true);
+      expect(
+        (await readFile(join(files('b'), 'images', image))).equals(await readFile(join(dirA, 'images', image))),
+      ).toBe(true);
     }
-    expect(await readFile(join(files('c'), 'manifest.jsonl'), 'utf8')).not.toBe(await readFile(join(dirA, 'manifest.jsonl'), 'utf8'));
+    expect(await readFile(join(files('c'), 'manifest.jsonl'), 'utf8')).not.toBe(
+      await readFile(join(dirA, 'manifest.jsonl'), 'utf8'),
+    );
   });
 
   it('has 18 colour × shape classes, the plain template, and passes data check', async () => {
@@ -48,7 +54,9 @@ describe('demo-cls/val', () => {
     for (const s of samples) {
       const [x, y, w, h] = s.box;
       expect(x >= 0 && y >= 0 && x + w <= s.width && y + h <= s.height).toBe(true);
-      const { data, info } = await sharp(join(dirA, 'images', s.image)).raw().toBuffer({ resolveWithObject: true });
+      const { data, info } = await sharp(join(dirA, 'images', s.image))
+        .raw()
+        .toBuffer({ resolveWithObject: true });
       const img = { width: info.width, data };
       const [colour, shape] = names[s.label]!.split(' ');
       expect(colourWordAt(img, x + w / 2, y + h / 2)).toBe(colour);

@@ -14,7 +14,9 @@ import { userErrorMessage } from '../helpers/errors.js';
 import { paperCsv } from '../helpers/fixtures.js';
 
 const CONFIGS = path.resolve(import.meta.dirname, '../..', 'configs');
-const CONFIG_FILES = readdirSync(CONFIGS).filter((f) => f.endsWith('.yaml')).sort();
+const CONFIG_FILES = readdirSync(CONFIGS)
+  .filter((f) => f.endsWith('.yaml'))
+  .sort();
 
 /** Which CSV holds a config's numbers, and (for the classification tables, which share one) the model's rows. */
 const PAPER_TABLES: Record<string, { csv: string; model?: string }> = {
@@ -35,7 +37,10 @@ async function readCsv(name: string): Promise<Record<string, string>[]> {
   const text = await readFile(paperCsv(name), 'utf8');
   return new Promise((resolve, reject) => {
     const rows: Record<string, string>[] = [];
-    parseString(text, { headers: true }).on('data', (r: Record<string, string>) => rows.push(r)).on('end', () => resolve(rows)).on('error', reject);
+    parseString(text, { headers: true })
+      .on('data', (r: Record<string, string>) => rows.push(r))
+      .on('end', () => resolve(rows))
+      .on('error', reject);
   });
 }
 
@@ -54,14 +59,17 @@ function columnOfHeader(cfg: TableConfig, header: string): string | undefined {
 }
 
 describe.each(CONFIG_FILES)('configs/%s', (file) => {
-  it('loads, and every paper number equals the paper\'s table', async () => {
+  it("loads, and every paper number equals the paper's table", async () => {
     const cfg = await readTableConfig(path.join(CONFIGS, file));
     const table = PAPER_TABLES[file];
     expect(table, `${file}: which paper table is it?`).toBeDefined();
     const csv = (await readCsv(table!.csv)).filter((r) => table!.model === undefined || r.model === table!.model);
     expect(cfg.rows).toHaveLength(csv.length);
     // Not vacuous: the paper's CSV has rows for this table (else the loop below checks nothing).
-    expect(csv.length, `${file}: ${table!.csv} has no rows${table!.model === undefined ? '' : ` for model ${table!.model}`}`).toBeGreaterThan(0);
+    expect(
+      csv.length,
+      `${file}: ${table!.csv} has no rows${table!.model === undefined ? '' : ` for model ${table!.model}`}`,
+    ).toBeGreaterThan(0);
     cfg.rows.forEach((row, i) => {
       const paperRow = csv[i]!;
       const expected: Record<string, number> = {};
@@ -69,7 +77,10 @@ describe.each(CONFIG_FILES)('configs/%s', (file) => {
         const column = columnOfHeader(cfg, header);
         if (column !== undefined && value !== '') expected[column] = Number(value);
       }
-      expect(Object.keys(expected).length, `${file} row ${row.key}: no CSV column maps to the config's`).toBeGreaterThan(0);
+      expect(
+        Object.keys(expected).length,
+        `${file} row ${row.key}: no CSV column maps to the config's`,
+      ).toBeGreaterThan(0);
       expect(row.paper, `${file} row ${row.key} vs the paper's row ${i + 1}`).toEqual(expected);
     });
   });
@@ -83,7 +94,16 @@ describe('configs/table1.yaml', () => {
 
   it('has 18 rows over the 8 REC splits; labels say the setting and P/E+P as the rows do', async () => {
     expect(cfg.task).toBe('rec');
-    expect(cfg.columns.map((c) => c.key)).toEqual(['refcoco/testA', 'refcoco/testB', 'refcoco/val', 'refcoco+/testA', 'refcoco+/testB', 'refcoco+/val', 'refcocog/test', 'refcocog/val']);
+    expect(cfg.columns.map((c) => c.key)).toEqual([
+      'refcoco/testA',
+      'refcoco/testB',
+      'refcoco/val',
+      'refcoco+/testA',
+      'refcoco+/testB',
+      'refcoco+/val',
+      'refcocog/test',
+      'refcocog/val',
+    ]);
     const csv = await readCsv('table1_rec');
     cfg.rows.forEach((row, i) => {
       const o = row.options as { setting: string; subtract?: unknown };
@@ -133,26 +153,67 @@ describe('table config errors', () => {
   });
 
   it('a bad column key names its line and field', async () => {
-    const message = await errorOf(['name: t', 'title: T', 'task: rec', 'columns:', '  - demo/val', '  - refcoco-testA', 'rows:', '  - { key: a, label: A, methods: [falip] }'], 'bad-column.yaml');
+    const message = await errorOf(
+      [
+        'name: t',
+        'title: T',
+        'task: rec',
+        'columns:',
+        '  - demo/val',
+        '  - refcoco-testA',
+        'rows:',
+        '  - { key: a, label: A, methods: [falip] }',
+      ],
+      'bad-column.yaml',
+    );
     expect(message).toMatch(/^6: columns\[1\]: .*dataset\/split/);
   });
 
   it('a duplicate row key names the second row', async () => {
-    const message = await errorOf(['name: t', 'title: T', 'task: rec', 'columns: [demo/val]', 'rows:', '  - { key: same, label: A, methods: [falip] }', '  - { key: same, label: B, methods: [redcircle] }'], 'dup-row.yaml');
+    const message = await errorOf(
+      [
+        'name: t',
+        'title: T',
+        'task: rec',
+        'columns: [demo/val]',
+        'rows:',
+        '  - { key: same, label: A, methods: [falip] }',
+        '  - { key: same, label: B, methods: [redcircle] }',
+      ],
+      'dup-row.yaml',
+    );
     expect(message).toBe("7: rows[1].key: duplicate key 'same'");
   });
 
   it('an unknown baseline, method, parameter or parameter value names its line', async () => {
     const head = ['name: t', 'title: T', 'task: rec', 'columns: [demo/val]'];
-    expect(await errorOf([...head, 'baseline: nope', 'rows:', '  - { key: a, label: A, methods: [falip] }'], 'bad-baseline.yaml')).toBe("5: baseline: no row 'nope'");
-    expect(await errorOf([...head, 'rows:', '  - key: a', '    label: A', '    methods: [falipp]'], 'bad-method.yaml')).toMatch(/^8: rows\[0\]\.methods\[0\]: unknown method 'falipp'/);
-    expect(await errorOf([...head, 'rows:', '  - key: a', '    label: A', '    methods:', '      - { name: redcircle, alpha: 0.3 }'], 'unread-param.yaml')).toBe(
-      "9: rows[0].methods[0]: method 'redcircle' does not read alpha (it reads circle_thickness, enlarge)",
-    );
-    expect(await errorOf([...head, 'rows:', '  - key: a', '    label: A', '    methods:', '      - { name: falip, sigma: -1 }'], 'bad-value.yaml')).toBe(
-      '9: rows[0].methods[0]: sigma: expected a number above 0',
-    );
-    expect(await errorOf([...head, 'rows:', '  - key: a', '    label: A', '    setting: gold-ish', '    methods: [falip]'], 'bad-setting.yaml')).toMatch(/^8: rows\[0\]\.setting: /);
+    expect(
+      await errorOf(
+        [...head, 'baseline: nope', 'rows:', '  - { key: a, label: A, methods: [falip] }'],
+        'bad-baseline.yaml',
+      ),
+    ).toBe("5: baseline: no row 'nope'");
+    expect(
+      await errorOf([...head, 'rows:', '  - key: a', '    label: A', '    methods: [falipp]'], 'bad-method.yaml'),
+    ).toMatch(/^8: rows\[0\]\.methods\[0\]: unknown method 'falipp'/);
+    expect(
+      await errorOf(
+        [...head, 'rows:', '  - key: a', '    label: A', '    methods:', '      - { name: redcircle, alpha: 0.3 }'],
+        'unread-param.yaml',
+      ),
+    ).toBe("9: rows[0].methods[0]: method 'redcircle' does not read alpha (it reads circle_thickness, enlarge)");
+    expect(
+      await errorOf(
+        [...head, 'rows:', '  - key: a', '    label: A', '    methods:', '      - { name: falip, sigma: -1 }'],
+        'bad-value.yaml',
+      ),
+    ).toBe('9: rows[0].methods[0]: sigma: expected a number above 0');
+    expect(
+      await errorOf(
+        [...head, 'rows:', '  - key: a', '    label: A', '    setting: gold-ish', '    methods: [falip]'],
+        'bad-setting.yaml',
+      ),
+    ).toMatch(/^8: rows\[0\]\.setting: /);
   });
 
   it('a missing file, a folder and invalid YAML are one-line UserErrors naming the file', async () => {
@@ -164,10 +225,20 @@ describe('table config errors', () => {
 
   it('a UTF-8 byte-order mark is accepted and Latin-1 text refused', async () => {
     const bom = path.join(tmp, 'bom.yaml');
-    await writeFile(bom, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('name: t\ntitle: T\ntask: rec\ncolumns: [demo/val]\nrows:\n  - { key: a, label: A, methods: [falip] }\n')]));
+    await writeFile(
+      bom,
+      Buffer.concat([
+        Buffer.from([0xef, 0xbb, 0xbf]),
+        Buffer.from(
+          'name: t\ntitle: T\ntask: rec\ncolumns: [demo/val]\nrows:\n  - { key: a, label: A, methods: [falip] }\n',
+        ),
+      ]),
+    );
     expect((await readTableConfig(bom)).name).toBe('t');
     const latin1 = path.join(tmp, 'latin1.yaml');
     await writeFile(latin1, Buffer.from('name: t\ntitle: caf\xe9\n', 'latin1'));
-    await expect(readTableConfig(latin1)).rejects.toThrow(new UserError(`${latin1}:2: not UTF-8 text (Latin-1 or another encoding?): save it as UTF-8`));
+    await expect(readTableConfig(latin1)).rejects.toThrow(
+      new UserError(`${latin1}:2: not UTF-8 text (Latin-1 or another encoding?): save it as UTF-8`),
+    );
   });
 });

@@ -36,7 +36,8 @@ describe('writeDemoSet', () => {
     const names = (await readdir(join(a, 'images'))).sort();
     expect(names).toHaveLength(8);
     expect((await readdir(join(b, 'images'))).sort()).toEqual(names);
-    for (const name of names) expect(await readFile(join(a, 'images', name))).toEqual(await readFile(join(b, 'images', name)));
+    for (const name of names)
+      expect(await readFile(join(a, 'images', name))).toEqual(await readFile(join(b, 'images', name)));
   });
 
   it('gives a different set for another seed, and regenerating leaves no stale images', async () => {
@@ -60,7 +61,9 @@ describe('writeDemoSet', () => {
     let checkedColourWords = 0;
     for (const s of samples) {
       if (!decoded.has(s.image)) {
-        const { data, info } = await sharp(join(dir, 'images', s.image)).raw().toBuffer({ resolveWithObject: true });
+        const { data, info } = await sharp(join(dir, 'images', s.image))
+          .raw()
+          .toBuffer({ resolveWithObject: true });
         expect(info).toMatchObject({ width: s.width, height: s.height, channels: 3 });
         decoded.set(s.image, { width: info.width, data });
       }
@@ -77,7 +80,10 @@ describe('writeDemoSet', () => {
         expect(shape, text).toBeDefined();
         // Exactly the target matches what the sentence says.
         const matching = drawn.filter((d) => d.shape === shape && (colour === undefined || d.colour === colour));
-        expect(matching.map((d) => d.id), `${s.id}: "${text}"`).toEqual(s.target_ids);
+        expect(
+          matching.map((d) => d.id),
+          `${s.id}: "${text}"`,
+        ).toEqual(s.target_ids);
         if (colour) checkedColourWords++;
       }
     }

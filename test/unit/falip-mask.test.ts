@@ -10,14 +10,16 @@ const T = GRID * GRID + 1;
 function expectClose(actual: ArrayLike<number>, expected: readonly number[], tol: number): void {
   expect(actual.length).toBe(expected.length);
   expected.forEach((e, i) => {
-expect(Math.abs(actual[i]! - e), `index ${i}: ${actual[i]} vs ${e}`).toBeLessThan(tol);
-});
+    expect(Math.abs(actual[i]! - e), `index ${i}: ${actual[i]} vs ${e}`).toBeLessThan(tol);
+  });
 }
 
 /** Plain float64 version of the paper's Eq. 2, independent of the float32 bookkeeping. */
 function eq2(h: number, w: number, alpha: number, sigma: number): number[] {
   const r: number[] = [];
-  for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) r.push(Math.exp(-(((i - (h - 1) / 2) ** 2 + (j - (w - 1) / 2) ** 2) / (2 * sigma * sigma))));
+  for (let i = 0; i < h; i++)
+    for (let j = 0; j < w; j++)
+      r.push(Math.exp(-(((i - (h - 1) / 2) ** 2 + (j - (w - 1) / 2) ** 2) / (2 * sigma * sigma))));
   const lo = Math.min(...r);
   const hi = Math.max(...r);
   return r.map((v) => (alpha * (v - lo + 1e-6)) / (hi - lo + 1e-6));
@@ -30,7 +32,12 @@ describe('gaussianRegionValues', () => {
   });
 
   it('is flat α for regions whose tokens are equidistant from the centre', () => {
-    for (const [h, w] of [[1, 1], [1, 2], [2, 1], [2, 2]] as const) {
+    for (const [h, w] of [
+      [1, 1],
+      [1, 2],
+      [2, 1],
+      [2, 2],
+    ] as const) {
       expectClose(gaussianRegionValues(h, w, 0.2, 100), Array(h * w).fill(0.2), 1e-6);
     }
   });
@@ -74,8 +81,8 @@ describe('foveaBias', () => {
     expect(m).toHaveLength(T * T);
     expect(m[0]).toBe(0);
     tokens.forEach((k, n) => {
-expect(m[k]).toBe(values[n]);
-});
+      expect(m[k]).toBe(values[n]);
+    });
     let nonzero = 0;
     m.forEach((v, idx) => {
       if (v !== 0) {
@@ -86,7 +93,7 @@ expect(m[k]).toBe(values[n]);
     expect(nonzero).toBe(tokens.length);
   });
 
-  it('form b: every query row equals form a\'s CLS row', () => {
+  it("form b: every query row equals form a's CLS row", () => {
     const a = foveaBias(region, GRID, spec('a'));
     const b = foveaBias(region, GRID, spec('b'));
     const row0 = a.slice(0, T);
@@ -97,8 +104,8 @@ expect(m[k]).toBe(values[n]);
     const c = foveaBias(region, GRID, spec('c'));
     const expected = new Float32Array(T * T);
     tokens.forEach((k, n) => {
-expected[k * T + k] = values[n]!;
-});
+      expected[k * T + k] = values[n]!;
+    });
     expect(c).toEqual(expected);
   });
 

@@ -41,7 +41,14 @@ describe('FeatureCache', () => {
     const cache = new FeatureCache(dir, 'model-c');
     const value = Float32Array.from({ length: 8 }, (_, i) => i / 7);
     const damage: [string, (b: Buffer) => Buffer][] = [
-      ['checksum mismatch', (b) => { const c = Buffer.from(b); c[c.length - 3] = c[c.length - 3]! ^ 0x01; return c; }],
+      [
+        'checksum mismatch',
+        (b) => {
+          const c = Buffer.from(b);
+          c[c.length - 3] = c[c.length - 3]! ^ 0x01;
+          return c;
+        },
+      ],
       ['holds 8 float32 values, expected 9 float32', (b) => b],
       ['27 data bytes, expected 32', (b) => b.subarray(0, b.length - 5)],
       ['not a falip feature file', () => Buffer.from(new Float32Array(8).buffer)],

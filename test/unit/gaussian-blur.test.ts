@@ -1,7 +1,12 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { pillowBoxRadius, pillowGaussianBlur } from '../../src/image/gaussian-blur.js';
-import { extendedBoxForVariance, extendedBoxVariance, gaussianBlur, gaussianBlurFloat } from '../reference/gaussian-blur-reference.js';
+import {
+  extendedBoxForVariance,
+  extendedBoxVariance,
+  gaussianBlur,
+  gaussianBlurFloat,
+} from '../reference/gaussian-blur-reference.js';
 import type { RgbImage } from '../../src/image/rgb-image.js';
 import { fromSharp, toSharp } from '../../src/prompts/raw-image.js';
 
@@ -206,7 +211,9 @@ describe('gaussianBlur', () => {
     expect(pillowGaussianBlur(img, sigma).data).toEqual(pillowPad.data);
     // The border pixels keep the border's value.
     const at = (x: number, y: number, c: number) => direct.data[(y * img.width + x) * 3 + c]!;
-    expect([at(0, 30, 0), at(k - reach - 1, 30, 0), at(35, 0, 1), at(69, 59, 2), at(0, 5, 2)]).toEqual([200, 200, 230, 250, 250]);
+    expect([at(0, 30, 0), at(k - reach - 1, 30, 0), at(35, 0, 1), at(69, 59, 2), at(0, 5, 2)]).toEqual([
+      200, 200, 230, 250, 250,
+    ]);
     // And the edges next to them are ordinary blurred edges: midway across each edge, the mean level.
     expect(at(k - 1, 30, 0) + at(k, 30, 0)).toBeCloseTo(240, -1);
   });
@@ -284,7 +291,8 @@ describe('pillowGaussianBlur', () => {
 
   it('differs from the exact-variance gaussianBlur by at most a gray level or two', () => {
     // Measured: max 1 at σ ≥ 5, 2 at σ = 0.7 (Pillow rounds to 8 bits after each of its six passes).
-    for (const sigma of [5, 37.3, 100]) expect(maxAbsDiff(pillowGaussianBlur(img, sigma).data, gaussianBlur(img, sigma).data)).toBeLessThanOrEqual(1);
+    for (const sigma of [5, 37.3, 100])
+      expect(maxAbsDiff(pillowGaussianBlur(img, sigma).data, gaussianBlur(img, sigma).data)).toBeLessThanOrEqual(1);
     expect(maxAbsDiff(pillowGaussianBlur(img, 0.7).data, gaussianBlur(img, 0.7).data)).toBeLessThanOrEqual(2);
   });
 });

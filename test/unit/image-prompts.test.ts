@@ -66,7 +66,14 @@ describe('redCircle', () => {
       expect(x >= 40 && x < 121 && y >= 40 && y < 101).toBe(true);
     }
     expect(changed).toBeGreaterThan(400);
-    for (const [x, y] of [[80, 40], [80, 42], [40, 70], [120, 70], [80, 100]] as const) expect(isRed(out, x, y)).toBe(true);
+    for (const [x, y] of [
+      [80, 40],
+      [80, 42],
+      [40, 70],
+      [120, 70],
+      [80, 100],
+    ] as const)
+      expect(isRed(out, x, y)).toBe(true);
     // 3 px inward: row 43 at the top centre is past the stroke, and the centre is untouched.
     expect(same(img, out, 80, 43)).toBe(true);
     expect(same(img, out, 80, 70)).toBe(true);
@@ -113,7 +120,13 @@ describe('redCircleBlur', () => {
     expect(outsideChanged / outside).toBeGreaterThan(0.9);
     expect(same(img, out, 41, 41)).toBe(false); // a box corner, outside the ellipse
     expect(same(img, out, 80, 70)).toBe(true);
-    for (const [x, y] of [[80, 40], [40, 70], [120, 70], [80, 100]] as const) expect(isRed(out, x, y)).toBe(true);
+    for (const [x, y] of [
+      [80, 40],
+      [40, 70],
+      [120, 70],
+      [80, 100],
+    ] as const)
+      expect(isRed(out, x, y)).toBe(true);
   });
 });
 
@@ -123,7 +136,13 @@ describe('redcircle enlarge (Table 14)', () => {
     expect(ENLARGE.schema.parse(undefined)).toBe(0);
     const grown = await redCircle(img, BOX, { thickness: 1, enlarge: 10 });
     // The box 40..121 × 40..101 grows to 30..131 × 30..111: its ellipse's axis points move out by 10.
-    for (const [x, y] of [[80, 30], [30, 70], [130, 70], [80, 110]] as const) expect(isRed(grown, x, y)).toBe(true);
+    for (const [x, y] of [
+      [80, 30],
+      [30, 70],
+      [130, 70],
+      [80, 110],
+    ] as const)
+      expect(isRed(grown, x, y)).toBe(true);
     expect(isRed(grown, 80, 40)).toBe(false);
     // Grown past every border it is the ellipse inscribed in the image.
     const capped = await redCircle(img, BOX, { thickness: 1, enlarge: 500 });
@@ -168,7 +187,14 @@ describe('blurOutside', () => {
 });
 
 describe('cropBox', () => {
-  const expectCropOf = (crop: RgbImage, img: RgbImage, left: number, top: number, width: number, height: number): void => {
+  const expectCropOf = (
+    crop: RgbImage,
+    img: RgbImage,
+    left: number,
+    top: number,
+    width: number,
+    height: number,
+  ): void => {
     expect([crop.width, crop.height]).toEqual([width, height]);
     for (const [x, y] of pixels(crop)) expect(px(crop, x, y)).toEqual(px(img, left + x, top + y));
   };

@@ -43,13 +43,18 @@ function byteAt(t: Float32Array, size: number, c: number, x: number, y: number):
 describe('loadImage', () => {
   it('decodes RGB, drops alpha without compositing and expands grayscale', async () => {
     const rgba = join(dir, 'rgba.png');
-    await sharp({ create: { width: 5, height: 4, channels: 4, background: { r: 200, g: 100, b: 50, alpha: 0.25 } } }).png().toFile(rgba);
+    await sharp({ create: { width: 5, height: 4, channels: 4, background: { r: 200, g: 100, b: 50, alpha: 0.25 } } })
+      .png()
+      .toFile(rgba);
     const a = await loadImage(rgba);
     expect([a.width, a.height, a.data.length]).toEqual([5, 4, 60]);
     expect(Array.from(a.data.slice(0, 3))).toEqual([200, 100, 50]);
 
     const gray = join(dir, 'gray.png');
-    await sharp({ create: { width: 3, height: 2, channels: 3, background: { r: 90, g: 90, b: 90 } } }).toColourspace('b-w').png().toFile(gray);
+    await sharp({ create: { width: 3, height: 2, channels: 3, background: { r: 90, g: 90, b: 90 } } })
+      .toColourspace('b-w')
+      .png()
+      .toFile(gray);
     const g = await loadImage(gray);
     expect(g.data.length).toBe(3 * 2 * 3);
     expect(new Set(g.data)).toEqual(new Set([90]));
@@ -58,7 +63,10 @@ describe('loadImage', () => {
   it('keeps the stored pixel layout and ignores EXIF orientation', async () => {
     const path = join(dir, 'rotated.jpg');
     const src = halves(40, 20);
-    await sharp(src.data, { raw: { width: 40, height: 20, channels: 3 } }).jpeg({ quality: 95 }).withMetadata({ orientation: 6 }).toFile(path);
+    await sharp(src.data, { raw: { width: 40, height: 20, channels: 3 } })
+      .jpeg({ quality: 95 })
+      .withMetadata({ orientation: 6 })
+      .toFile(path);
     expect((await sharp(path).metadata()).orientation).toBe(6);
     const img = await loadImage(path);
     expect([img.width, img.height]).toEqual([40, 20]);
@@ -76,12 +84,19 @@ describe('loadImage', () => {
     await expect(loadImage(corrupt)).rejects.toThrow(UserError);
     await expect(loadImage(corrupt)).rejects.toThrow(`${corrupt}: cannot decode image (`);
 
-    const whole = await sharp(halves(256, 256).data, { raw: { width: 256, height: 256, channels: 3 } }).jpeg().toBuffer();
+    const whole = await sharp(halves(256, 256).data, { raw: { width: 256, height: 256, channels: 3 } })
+      .jpeg()
+      .toBuffer();
     const truncated = join(dir, 'truncated.jpg');
     await writeFile(truncated, whole.subarray(0, whole.length >> 1));
-    const err = await loadImage(truncated).then(() => undefined, (e: unknown) => e);
+    const err = await loadImage(truncated).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(UserError);
-    expect((err as Error).message).toMatch(new RegExp(`^${truncated.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: cannot decode image \\(.+\\)$`));
+    expect((err as Error).message).toMatch(
+      new RegExp(`^${truncated.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: cannot decode image \\(.+\\)$`),
+    );
     expect((err as Error).message).not.toContain('\n');
   });
 });
@@ -94,13 +109,18 @@ describe('preprocess', () => {
     for (let c = 0; c < 3; c++) {
       const expected = (rgb[c]! / 255 - CLIP_MEAN[c]!) / CLIP_STD[c]!;
       for (let i = 0; i < 32 * 32; i++) {
-        if (Math.abs(t[c * 1024 + i]! - expected) > 1e-6) expect.fail(`channel ${c} pixel ${i}: ${t[c * 1024 + i]} vs ${expected}`);
+        if (Math.abs(t[c * 1024 + i]! - expected) > 1e-6)
+          expect.fail(`channel ${c} pixel ${i}: ${t[c * 1024 + i]} vs ${expected}`);
       }
     }
   });
 
   it('keeps left/right and top/bottom, squashing non-square images', async () => {
-    for (const [w, h] of [[64, 64], [120, 40], [30, 90]] as const) {
+    for (const [w, h] of [
+      [64, 64],
+      [120, 40],
+      [30, 90],
+    ] as const) {
       const S = 24;
       const t = await preprocess(halves(w, h), S);
       // Green band on top, red bottom-left, blue bottom-right, in channel (CHW) order.

@@ -65,7 +65,9 @@ describe('import rules', () => {
   });
 
   it('prompts import nothing from the encoder but its types-only request module, and nothing from model/onnx', () => {
-    const fromPrompts = FILES.filter((f) => layer(f.file) === 'prompts').flatMap((f) => f.imports.map((i) => ({ ...i, file: f.file })));
+    const fromPrompts = FILES.filter((f) => layer(f.file) === 'prompts').flatMap((f) =>
+      f.imports.map((i) => ({ ...i, file: f.file })),
+    );
     const encoderImports = fromPrompts.filter((i) => layer(i.target) === 'encoder');
     expect(encoderImports.length).toBeGreaterThan(0);
     for (const i of encoderImports) {

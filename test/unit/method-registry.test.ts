@@ -15,7 +15,12 @@ const vision = archConfig('vit-b-16', 49408).vision;
 function otherValue(spec: ParamSpec): unknown {
   const fallback = spec.schema.parse(undefined);
   const candidates = [1, 2, 3, 0.5, 'b', 'c', 'foreground', 'attn-input', '1-2', 'last 2', 'auto'];
-  const other = candidates.find((c) => c !== fallback && spec.schema.safeParse(c).success && JSON.stringify(spec.resolve(spec.schema.parse(c), vision)) !== JSON.stringify(spec.resolve(fallback, vision)));
+  const other = candidates.find(
+    (c) =>
+      c !== fallback &&
+      spec.schema.safeParse(c).success &&
+      JSON.stringify(spec.resolve(spec.schema.parse(c), vision)) !== JSON.stringify(spec.resolve(fallback, vision)),
+  );
   if (other === undefined) throw new Error(`no alternative value for ${spec.label}`);
   return other;
 }
@@ -25,7 +30,23 @@ describe('method registry', () => {
     const names = methodNames();
     expect(new Set(names).size).toBe(names.length);
     for (const d of METHOD_DEFINITIONS) expect(d.summary).not.toMatch(/\n/);
-    expect(names).toEqual(expect.arrayContaining(['plain', 'falip', 'redcircle', 'redcircle+blur', 'blur', 'crop', 'shade', 'grayscale', 'pasta', 'feature-mask', 'replace-v', 'replace-qk', 'unleash']));
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'plain',
+        'falip',
+        'redcircle',
+        'redcircle+blur',
+        'blur',
+        'crop',
+        'shade',
+        'grayscale',
+        'pasta',
+        'feature-mask',
+        'replace-v',
+        'replace-qk',
+        'unleash',
+      ]),
+    );
   });
 
   it('every parameter of every method changes its key and appears in its footnote; defaults give equal keys', () => {
@@ -50,14 +71,24 @@ describe('method registry', () => {
     for (const d of METHOD_DEFINITIONS) for (const p of Object.keys(d.params)) expect(flags).toContain(p);
     // A name means one parameter: every method reading `layers` reads the same spec.
     for (const [name, spec] of allMethodParams()) {
-      for (const d of METHOD_DEFINITIONS) if (name in d.params) expect((d.params as Record<string, ParamSpec>)[name]).toBe(spec);
+      for (const d of METHOD_DEFINITIONS)
+        if (name in d.params) expect((d.params as Record<string, ParamSpec>)[name]).toBe(spec);
     }
   });
 
   it('composes parts into one request: RedCircle pixels with the foveal mask, parameters united', () => {
     const parts = methodParts('redcircle+falip')!;
     expect(parts.map((p) => p.name)).toEqual(['redcircle', 'falip']);
-    expect(Object.keys(paramTableOf(parts))).toEqual(['circle_thickness', 'enlarge', 'alpha', 'sigma', 'form', 'layers', 'heads', 'tokens']);
+    expect(Object.keys(paramTableOf(parts))).toEqual([
+      'circle_thickness',
+      'enlarge',
+      'alpha',
+      'sigma',
+      'form',
+      'layers',
+      'heads',
+      'tokens',
+    ]);
     const m = makeMethod('redcircle+falip', { alpha: 0.5, enlarge: 4 }, vision, 'test');
     const request = m.prepare({ width: 640, height: 480, box: [10, 20, 100, 80] });
     expect(request.edit?.key).toContain('"enlarge":4');
@@ -68,10 +99,16 @@ describe('method registry', () => {
   });
 
   it('refuses compositions that cannot be one request, and unknown names, naming where', () => {
-    expect(() => makeMethod('redcircle+crop', {}, vision, 'x.yaml:3')).toThrow(new UserError("x.yaml:3: method 'redcircle+crop': redcircle and crop both set the image edit; compose prompts that do different things"));
+    expect(() => makeMethod('redcircle+crop', {}, vision, 'x.yaml:3')).toThrow(
+      new UserError(
+        "x.yaml:3: method 'redcircle+crop': redcircle and crop both set the image edit; compose prompts that do different things",
+      ),
+    );
     expect(() => makeMethod('falip+pasta', {}, vision, 'here')).toThrow(/falip and pasta both set the attention/);
     expect(() => makeMethod('falip+nothing', {}, vision, 'here')).toThrow(/^here: unknown method 'falip\+nothing'/);
-    expect(() => makeMethod('falip', { layers: '13' }, vision, 'here')).toThrow(new UserError("here: layers: layer selection '13': layers are 1-12 for this model"));
+    expect(() => makeMethod('falip', { layers: '13' }, vision, 'here')).toThrow(
+      new UserError("here: layers: layer selection '13': layers are 1-12 for this model"),
+    );
   });
 
   it('"last 4" is 9-12 on ViT-B/16 and 21-24 on ViT-L/14: one key per resolved selection', () => {

@@ -4,10 +4,23 @@
  * ceil(X − 0.5)), with the rotations written out by hand from Rx·Ry·Rz and the view angles.
  */
 import { describe, expect, it } from 'vitest';
-import { CLIP_INPUT_SIZE, CLOUD_INPUT_SHAPE, cloudViews, depthMapToClipInput, resizeBilinearAlignCorners, viewPlane } from '../../src/tasks/pointcloud/depth-views.js';
+import {
+  CLIP_INPUT_SIZE,
+  CLOUD_INPUT_SHAPE,
+  cloudViews,
+  depthMapToClipInput,
+  resizeBilinearAlignCorners,
+  viewPlane,
+} from '../../src/tasks/pointcloud/depth-views.js';
 import { depthPreviewGray } from '../../src/tasks/pointcloud/depth-preview.js';
 import { foregroundBox, foregroundTokens } from '../../src/tasks/pointcloud/foreground.js';
-import { DEPTH_MAP_SIZE, occupiedPixels, projectView, VIEW_ROTATIONS, type DepthMap } from '../../src/tasks/pointcloud/projection.js';
+import {
+  DEPTH_MAP_SIZE,
+  occupiedPixels,
+  projectView,
+  VIEW_ROTATIONS,
+  type DepthMap,
+} from '../../src/tasks/pointcloud/projection.js';
 
 type Vec3 = [number, number, number];
 
@@ -27,12 +40,36 @@ const HAND_ROTATIONS: ((p: Vec3) => Vec3)[] = [
 
 /** What +x, +y and +z become in each view (the columns of R), read off the hand rotations above. */
 const AXIS_IMAGES: [Vec3, Vec3, Vec3][] = [
-  [[0, 1, 0], [-1, 0, 0], [0, 0, 1]],
-  [[0, 0, 1], [-1, 0, 0], [0, -1, 0]],
-  [[0, -1, 0], [-1, 0, 0], [0, 0, -1]],
-  [[0, 0, -1], [-1, 0, 0], [0, 1, 0]],
-  [[0, 1, 0], [0, 0, -1], [-1, 0, 0]],
-  [[0, 1, 0], [0, 0, 1], [1, 0, 0]],
+  [
+    [0, 1, 0],
+    [-1, 0, 0],
+    [0, 0, 1],
+  ],
+  [
+    [0, 0, 1],
+    [-1, 0, 0],
+    [0, -1, 0],
+  ],
+  [
+    [0, -1, 0],
+    [-1, 0, 0],
+    [0, 0, -1],
+  ],
+  [
+    [0, 0, -1],
+    [-1, 0, 0],
+    [0, 1, 0],
+  ],
+  [
+    [0, 1, 0],
+    [0, 0, -1],
+    [-1, 0, 0],
+  ],
+  [
+    [0, 1, 0],
+    [0, 0, 1],
+    [1, 0, 0],
+  ],
 ];
 
 const cloud = (...points: Vec3[]): Float32Array => Float32Array.from(points.flat());
@@ -65,8 +102,8 @@ describe('the six view rotations', () => {
         const column = [r[axis]!, r[3 + axis]!, r[6 + axis]!];
         // float32 cos(π/2) is −4.4e-8, not 0: the matrices are the exact ones to float32 rounding.
         column.forEach((value, k) => {
-expect(value, `view ${v}, axis ${axis}, component ${k}`).toBeCloseTo(image[k]!, 6);
-});
+          expect(value, `view ${v}, axis ${axis}, component ${k}`).toBeCloseTo(image[k]!, 6);
+        });
       });
     });
   });
@@ -144,7 +181,12 @@ describe('resizeBilinearAlignCorners (128 → 224, align_corners = true)', () =>
     expect(at(0, 223)).toBeCloseTo(254, 3);
     expect(at(223, 0)).toBeCloseTo(127, 3);
     expect(at(223, 223)).toBeCloseTo(381, 3);
-    for (const [r, c] of [[1, 1], [100, 37], [150, 222]] as const) expect(at(r, c), `(${r}, ${c})`).toBeCloseTo(r * scale + 2 * c * scale, 3);
+    for (const [r, c] of [
+      [1, 1],
+      [100, 37],
+      [150, 222],
+    ] as const)
+      expect(at(r, c), `(${r}, ${c})`).toBeCloseTo(r * scale + 2 * c * scale, 3);
   });
 
   it('spreads a single dot by the bilinear weights', () => {
@@ -182,7 +224,10 @@ describe('cloudViews', () => {
     expect(views.maps).toHaveLength(6);
     views.maps.forEach((map, v) => {
       expect(map.pointsKept).toBe(3);
-      expect(sameFloats(viewPlane(views.clipInput, v), resizeBilinearAlignCorners(map.depth, 128, CLIP_INPUT_SIZE)), `view ${v}`).toBe(true);
+      expect(
+        sameFloats(viewPlane(views.clipInput, v), resizeBilinearAlignCorners(map.depth, 128, CLIP_INPUT_SIZE)),
+        `view ${v}`,
+      ).toBe(true);
     });
   });
 });

@@ -17,7 +17,13 @@ let images: string;
 
 /** A refer-style ann: FALIP reads bbox, id and segmentation. */
 function ann(id: number, bbox: number[]): object {
-  return { id, bbox, segmentation: [[bbox[0], bbox[1], bbox[0]! + 1, bbox[1], bbox[0], bbox[1]! + 1]], area: 1, category_id: 1 };
+  return {
+    id,
+    bbox,
+    segmentation: [[bbox[0], bbox[1], bbox[0]! + 1, bbox[1], bbox[0], bbox[1]! + 1]],
+    area: 1,
+    category_id: 1,
+  };
 }
 
 const REFS = [
@@ -55,9 +61,13 @@ async function writeJsonl(name: string, lines: readonly (object | string)[]): Pr
 }
 
 /** A flat-colour JPEG in the images folder. */
-const writeImage = (name: string, width: number, height: number): Promise<void> => writeJpeg(join(images, name), width, height);
+const writeImage = (name: string, width: number, height: number): Promise<void> =>
+  writeJpeg(join(images, name), width, height);
 
-const sha256 = async (path: string): Promise<string> => createHash('sha256').update(await readFile(path)).digest('hex');
+const sha256 = async (path: string): Promise<string> =>
+  createHash('sha256')
+    .update(await readFile(path))
+    .digest('hex');
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'falip-rec-import-'));
@@ -76,7 +86,16 @@ describe('importReclip', () => {
     const jsonl = await writeJsonl('refcoco_testA.jsonl', REFS);
     // Extra elements (score, class) are ignored; keys compare as integers; an empty list falls back to the full image.
     const dets = join(work, 'refcoco_dets_dict.json');
-    await writeFile(dets, JSON.stringify({ '1': [[1, 2, 10, 10, 0.9], [30, 10, 24, 29, 0.8, 'person']], '0002': [] }));
+    await writeFile(
+      dets,
+      JSON.stringify({
+        '1': [
+          [1, 2, 10, 10, 0.9],
+          [30, 10, 24, 29, 0.8, 'person'],
+        ],
+        '0002': [],
+      }),
+    );
     const outRoot = join(work, 'datasets');
 
     const result = await importReclip({ dataset: 'refcoco', jsonl, dets, images, split: 'testA', outRoot });
@@ -106,7 +125,13 @@ describe('importReclip', () => {
       ],
     });
     expect(samples[1]!.target_ids).toEqual(['11']);
-    expect(samples[2]).toMatchObject({ id: '3', image: 'COCO_train2014_000000000002.jpg', width: 40, height: 30, target_ids: ['21'] });
+    expect(samples[2]).toMatchObject({
+      id: '3',
+      image: 'COCO_train2014_000000000002.jpg',
+      width: 40,
+      height: 30,
+      target_ids: ['21'],
+    });
     expect(samples[2]!.sentences).toEqual([{ id: '3:0', text: 'everything' }]);
     expect(samples[2]!.proposals).toEqual([[0, 0, 40, 30]]);
 
@@ -122,12 +147,23 @@ describe('importReclip', () => {
     expect((await requireDataset('refcoco', 'testA', outRoot)).dir).toBe(result.dir);
     const report = await checkRecDataset(result.dir);
     expect(report).toMatchObject({ ok: true, errors: [], warnings: [] });
-    expect(report.counts).toMatchObject({ refs: 3, sentences: 4, images: 2, gold_per_image: { mean: 1.5, min: 1, max: 2 } });
+    expect(report.counts).toMatchObject({
+      refs: 3,
+      sentences: 4,
+      images: 2,
+      gold_per_image: { mean: 1.5, min: 1, max: 2 },
+    });
   });
 
   it('without a detector file writes the gold setting only', async () => {
     const jsonl = await writeJsonl('gold-only.jsonl', REFS);
-    const result = await importReclip({ dataset: 'refcoco+', jsonl, images, split: 'val', outRoot: join(work, 'gold-only') });
+    const result = await importReclip({
+      dataset: 'refcoco+',
+      jsonl,
+      images,
+      split: 'val',
+      outRoot: join(work, 'gold-only'),
+    });
     const samples = await readRecManifest(join(result.dir, 'manifest.jsonl'));
     expect(samples.every((s) => s.proposals === undefined)).toBe(true);
     expect(result.info.counts.proposals).toBeUndefined();
@@ -140,8 +176,12 @@ describe('importReclip', () => {
   });
 
   it('names a missing dataset, and the REC task knows the import command to run', async () => {
-    await expect(requireDataset('refcocog', 'test', join(work, 'empty'))).rejects.toThrow('dataset refcocog/test is not imported (see falip data import --help)');
-    expect(taskOfDataset('refcocog')!.dataset.importCommand('test')).toBe('falip data import refcocog --reclip-jsonl FILE --images DIR --split test');
+    await expect(requireDataset('refcocog', 'test', join(work, 'empty'))).rejects.toThrow(
+      'dataset refcocog/test is not imported (see falip data import --help)',
+    );
+    expect(taskOfDataset('refcocog')!.dataset.importCommand('test')).toBe(
+      'falip data import refcocog --reclip-jsonl FILE --images DIR --split test',
+    );
   });
 });
 
@@ -163,13 +203,18 @@ describe('EXPECTED FAILURE: bad input is reported as file:line: field', () => {
     );
     const { sentences: _dropped, ...noSentences } = REFS[0]!;
     jsonl = await writeJsonl('no-sentences.jsonl', [noSentences]);
-    const err = await importReclip({ dataset: 'refcoco', jsonl, images, split: 'x', outRoot: outRoot() }).catch((e: unknown) => e);
+    const err = await importReclip({ dataset: 'refcoco', jsonl, images, split: 'x', outRoot: outRoot() }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(UserError);
     expect((err as Error).message).toBe(`${jsonl}:1: sentences: missing`);
   });
 
   it('rejects a ref whose image is missing, naming the line and the path', async () => {
-    const jsonl = await writeJsonl('missing-image.jsonl', [REFS[0]!, { ...REFS[2]!, file_name: 'COCO_train2014_000000000099_3.jpg' }]);
+    const jsonl = await writeJsonl('missing-image.jsonl', [
+      REFS[0]!,
+      { ...REFS[2]!, file_name: 'COCO_train2014_000000000099_3.jpg' },
+    ]);
     await expect(importReclip({ dataset: 'refcoco', jsonl, images, split: 'x', outRoot: outRoot() })).rejects.toThrow(
       `missing-image.jsonl:2: file_name: image not found: ${join(images, 'COCO_train2014_000000000099.jpg')}`,
     );
@@ -185,13 +230,17 @@ describe('EXPECTED FAILURE: bad input is reported as file:line: field', () => {
 
     const report = await checkRecDataset(result.dir);
     expect(report.ok).toBe(true);
-    expect(report.warnings).toEqual([`${join(result.dir, 'manifest.jsonl')}:1: gold[2].box: zero-area box [5, 5, 0, 8]`]);
+    expect(report.warnings).toEqual([
+      `${join(result.dir, 'manifest.jsonl')}:1: gold[2].box: zero-area box [5, 5, 0, 8]`,
+    ]);
   });
 
   it('refuses at import a box that lies entirely outside its image', async () => {
     const outside = { ...REFS[0]!, anns: [ann(11, [100, 60, 10, 10]), ann(12, [60, 40, 10, 10])] };
     const jsonl = await writeJsonl('outside-import.jsonl', [outside]);
-    await expect(importReclip({ dataset: 'refcoco', jsonl, images, split: 'outside-import', outRoot: outRoot() })).rejects.toThrow(
+    await expect(
+      importReclip({ dataset: 'refcoco', jsonl, images, split: 'outside-import', outRoot: outRoot() }),
+    ).rejects.toThrow(
       new UserError(`${jsonl}:1: anns[0].bbox: box [100, 60, 10, 10] lies entirely outside the 64×48 image`),
     );
   });
@@ -218,7 +267,9 @@ describe('EXPECTED FAILURE: bad input is reported as file:line: field', () => {
         `${manifest}:2: target_ids: 99 is not a gold id`,
         `${manifest}:2: width/height: recorded 40×30, ${join(images, 'COCO_train2014_000000000002.jpg')} is 41×30`,
       ]);
-      expect(report.warnings).toEqual([`${manifest}:1: gold[1].box: box [60, 40, 10, 10] extends outside the 64×48 image`]);
+      expect(report.warnings).toEqual([
+        `${manifest}:1: gold[1].box: box [60, 40, 10, 10] extends outside the 64×48 image`,
+      ]);
     } finally {
       await writeImage('COCO_train2014_000000000002.jpg', 40, 30);
     }
@@ -226,7 +277,15 @@ describe('EXPECTED FAILURE: bad input is reported as file:line: field', () => {
 
   it('readRecManifest names the file, line and field of a bad line', async () => {
     const path = join(work, 'manifest.jsonl');
-    const good = { id: 'a', image: 'x.png', width: 4, height: 4, sentences: [{ id: 'a:0', text: 't' }], gold: [{ id: '1', box: [0, 0, 2, 2] }], target_ids: ['1'] };
+    const good = {
+      id: 'a',
+      image: 'x.png',
+      width: 4,
+      height: 4,
+      sentences: [{ id: 'a:0', text: 't' }],
+      gold: [{ id: '1', box: [0, 0, 2, 2] }],
+      target_ids: ['1'],
+    };
     const bad = { ...good, id: 'b', gold: [{ id: '1', box: [0, 0, 2] }] };
     await writeFile(path, `${JSON.stringify(good)}\n\n${JSON.stringify(bad)}\n`);
     await expect(readRecManifest(path)).rejects.toThrow(`${path}:3: gold[0].box: expected 4 numbers`);

@@ -84,7 +84,12 @@ describe('isCorrect', () => {
 describe('boxLogit', () => {
   const image = unit([1, 2, 0, 1, -0.5]);
   const caption = unit([0, 1, 1, 0, 0.3]);
-  const negatives = [unit([1, 0, 0, 0, 0]), unit([0, 0, 1, -1, 2]), unit([0.2, 0.9, -0.4, 0.1, 0]), unit([-1, 1, 1, 1, 1])];
+  const negatives = [
+    unit([1, 0, 0, 0, 0]),
+    unit([0, 0, 1, -1, 2]),
+    unit([0.2, 0.9, -0.4, 0.1, 0]),
+    unit([-1, 1, 1, 1, 1]),
+  ];
 
   it('without negatives is 100·cos(image, caption)', () => {
     const expected = 100 * cos(image, caption);
@@ -102,7 +107,7 @@ describe('boxLogit', () => {
     expect(Math.abs(got - 100 * cos(image, caption))).toBeGreaterThan(1);
   });
 
-  it('an ensemble is the per-box sum of the methods\' logits, which can pick a box neither method picks alone', () => {
+  it("an ensemble is the per-box sum of the methods' logits, which can pick a box neither method picks alone", () => {
     const txt = unit([1, 0, 0]);
     // Per method, features of three boxes: cosines with txt are the first components.
     const methodA = [unit([0.9, 0.1, 0]), unit([0.6, 0.8, 0]), unit([0.2, 0.98, 0])];
@@ -113,8 +118,8 @@ describe('boxLogit', () => {
     // Hand values: A ≈ [99.4, 60, 20.0], B ≈ [10.0, 60, 86.2]; sums ≈ [109.4, 120, 106.2].
     const expectedSums = [0, 1, 2].map((i) => 100 * (cos(methodA[i]!, txt) + cos(methodB[i]!, txt)));
     sum.forEach((s, i) => {
-expect(s).toBeCloseTo(expectedSums[i]!, 3);
-});
+      expect(s).toBeCloseTo(expectedSums[i]!, 3);
+    });
     expect(predictBox(logitsA, [0, 1, 2])).toBe(0);
     expect(predictBox(logitsB, [0, 1, 2])).toBe(2);
     expect(predictBox(sum, [0, 1, 2])).toBe(1);
@@ -167,7 +172,8 @@ describe('sampleNegatives', () => {
   it('is roughly uniform over the bank (each caption drawn ≈ count/size of the time)', () => {
     const hits = new Map<string, number>();
     const draws = 600;
-    for (let k = 0; k < draws; k++) for (const t of sampleNegatives(bank, `sent-${k}`, 'img0', spec)) hits.set(t, (hits.get(t) ?? 0) + 1);
+    for (let k = 0; k < draws; k++)
+      for (const t of sampleNegatives(bank, `sent-${k}`, 'img0', spec)) hits.set(t, (hits.get(t) ?? 0) + 1);
     // Expected 600·10/60 = 100 per caption; binomial sd ≈ 9.1, so ±45 is a ~5σ band.
     expect(hits.size).toBe(60);
     for (const n of hits.values()) {

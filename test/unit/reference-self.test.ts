@@ -6,7 +6,12 @@ import { describe, expect, it } from 'vitest';
 import type { ClipConfig } from '../../src/model/clip-config.js';
 import type { Tensor, WeightMap } from '../../src/model/tensor.js';
 import {
-  erfRef, projectClsRef, textForwardRef, twoStreamForwardRef, unleashRef, visionForwardRef,
+  erfRef,
+  projectClsRef,
+  textForwardRef,
+  twoStreamForwardRef,
+  unleashRef,
+  visionForwardRef,
 } from '../reference/clip-reference.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -26,12 +31,31 @@ function rng(seed: number): () => number {
 
 /** Image 32, patch 16 → 2×2 grid, 5 tokens; width 8, 2 heads, 2 layers. */
 const micro: ClipConfig = {
-  vision: { hiddenSize: 8, intermediateSize: 16, numLayers: 2, numHeads: 2, layerNormEps: 1e-5, patchSize: 16, imageSize: 32 },
-  text: { hiddenSize: 8, intermediateSize: 16, numLayers: 2, numHeads: 2, layerNormEps: 1e-5, contextLength: 77, vocabSize: 10 },
+  vision: {
+    hiddenSize: 8,
+    intermediateSize: 16,
+    numLayers: 2,
+    numHeads: 2,
+    layerNormEps: 1e-5,
+    patchSize: 16,
+    imageSize: 32,
+  },
+  text: {
+    hiddenSize: 8,
+    intermediateSize: 16,
+    numLayers: 2,
+    numHeads: 2,
+    layerNormEps: 1e-5,
+    contextLength: 77,
+    vocabSize: 10,
+  },
   projectionDim: 4,
   hiddenAct: 'quick_gelu',
 };
-const T = 5, D = 8, H = 2, L = 2;
+const T = 5,
+  D = 8,
+  H = 2,
+  L = 2;
 
 function randomWeights(cfg: ClipConfig, seed: number): WeightMap {
   const r = rng(seed);
@@ -132,8 +156,13 @@ describe('reference CLIP forward (self-consistency)', () => {
     const p = 'vision_model.encoder.layers.0';
     const eps = micro.vision.layerNormEps;
     const rows = Array.from({ length: T }, (_, t) => Array.from(x0.subarray(t * D, (t + 1) * D)));
-    const a = rows.map((x, t) => lnRow(x, get(W, `${p}.layer_norm1.weight`), get(W, `${p}.layer_norm1.bias`), eps).map((v) => v * (o.scale?.[t] ?? 1)));
-    const lin = (name: string, x: number[]) => matVec(get(W, `${p}.self_attn.${name}.weight`), get(W, `${p}.self_attn.${name}.bias`), x, D);
+    const a = rows.map((x, t) =>
+      lnRow(x, get(W, `${p}.layer_norm1.weight`), get(W, `${p}.layer_norm1.bias`), eps).map(
+        (v) => v * (o.scale?.[t] ?? 1),
+      ),
+    );
+    const lin = (name: string, x: number[]) =>
+      matVec(get(W, `${p}.self_attn.${name}.weight`), get(W, `${p}.self_attn.${name}.bias`), x, D);
     const q0 = lin('q_proj', a[0]!);
     const ks = a.map((x) => lin('k_proj', x));
     const vs = a.map((x) => lin('v_proj', x));
@@ -153,7 +182,9 @@ describe('reference CLIP forward (self-consistency)', () => {
     // x1[0] = x0[0] + attention + MLP(LN2(x0[0] + attention)).
     const y = rows[0]!.map((v, d) => v + attn0[d]!);
     const m = lnRow(y, get(W, `${p}.layer_norm2.weight`), get(W, `${p}.layer_norm2.bias`), eps);
-    const hid = matVec(get(W, `${p}.mlp.fc1.weight`), get(W, `${p}.mlp.fc1.bias`), m, 16).map((v) => v / (1 + Math.exp(-1.702 * v)));
+    const hid = matVec(get(W, `${p}.mlp.fc1.weight`), get(W, `${p}.mlp.fc1.bias`), m, 16).map(
+      (v) => v / (1 + Math.exp(-1.702 * v)),
+    );
     const mlp = matVec(get(W, `${p}.mlp.fc2.weight`), get(W, `${p}.mlp.fc2.bias`), hid, D);
     return { probs, attn0, out: y.map((v, d) => v + mlp[d]!) };
   }
@@ -165,17 +196,25 @@ describe('reference CLIP forward (self-consistency)', () => {
     const rowOf = (t: number) => {
       const e = pos.slice(t * D, (t + 1) * D);
       if (t === 0) return e.map((v, d) => v + get(W, 'vision_model.embeddings.class_embedding')[d]!);
-      const r = Math.floor((t - 1) / 2), c = (t - 1) % 2; // G = 2
+      const r = Math.floor((t - 1) / 2),
+        c = (t - 1) % 2; // G = 2
       return e.map((v, d) => {
         let s = v;
-        for (let ch = 0; ch < 3; ch++) for (let i = 0; i < 16; i++) for (let j = 0; j < 16; j++) {
-          s += Wp[d * 768 + ch * 256 + i * 16 + j]! * px[ch * 1024 + (16 * r + i) * 32 + 16 * c + j]!;
-        }
+        for (let ch = 0; ch < 3; ch++)
+          for (let i = 0; i < 16; i++)
+            for (let j = 0; j < 16; j++) {
+              s += Wp[d * 768 + ch * 256 + i * 16 + j]! * px[ch * 1024 + (16 * r + i) * 32 + 16 * c + j]!;
+            }
         return s;
       });
     };
     for (let t = 0; t < T; t++) {
-      const want = lnRow(rowOf(t), get(W, 'vision_model.pre_layrnorm.weight'), get(W, 'vision_model.pre_layrnorm.bias'), micro.vision.layerNormEps);
+      const want = lnRow(
+        rowOf(t),
+        get(W, 'vision_model.pre_layrnorm.weight'),
+        get(W, 'vision_model.pre_layrnorm.bias'),
+        micro.vision.layerNormEps,
+      );
       expectClose(x0.subarray(t * D, (t + 1) * D), want);
     }
   });
@@ -185,10 +224,12 @@ describe('reference CLIP forward (self-consistency)', () => {
     const r1 = visionForwardRef(micro, W, px, { endLayer: 1 });
     const want = layer0Cls(x0);
     want.probs.forEach((prob, h) => {
-expectClose(r1.clsAttn.subarray(h * T, (h + 1) * T), prob);
-});
+      expectClose(r1.clsAttn.subarray(h * T, (h + 1) * T), prob);
+    });
     const bo = get(W, 'vision_model.encoder.layers.0.self_attn.out_proj.bias');
-    const recomposed = bo.map((b, d) => b + Array.from({ length: H }, (_, h) => r1.clsHeadOut[h * D + d]).reduce((x, y) => x! + y!, 0)!);
+    const recomposed = bo.map(
+      (b, d) => b + Array.from({ length: H }, (_, h) => r1.clsHeadOut[h * D + d]).reduce((x, y) => x! + y!, 0)!,
+    );
     expectClose(recomposed, want.attn0);
     expectClose(r1.clsResidual, want.out);
     // Layer 1 was not run: its attention records stay zero.
@@ -199,11 +240,16 @@ expectClose(r1.clsAttn.subarray(h * T, (h + 1) * T), prob);
   it("'attn-input' token scaling scales the attention input (q, k and v) only", () => {
     const s = [1, 0.25, 0, 2, 1];
     const x0 = visionForwardRef(micro, W, px, { endLayer: 0 }).hidden;
-    const r1 = visionForwardRef(micro, W, px, { endLayer: 1, tokenScale: Float64Array.from(s), tokenScaleAt: 'attn-input', tokenScaleLayers: [true, false] });
+    const r1 = visionForwardRef(micro, W, px, {
+      endLayer: 1,
+      tokenScale: Float64Array.from(s),
+      tokenScaleAt: 'attn-input',
+      tokenScaleLayers: [true, false],
+    });
     const want = layer0Cls(x0, { scale: s });
     want.probs.forEach((prob, h) => {
-expectClose(r1.clsAttn.subarray(h * T, (h + 1) * T), prob);
-});
+      expectClose(r1.clsAttn.subarray(h * T, (h + 1) * T), prob);
+    });
     expectClose(r1.clsResidual, want.out);
   });
 
@@ -212,11 +258,20 @@ expectClose(r1.clsAttn.subarray(h * T, (h + 1) * T), prob);
     const probsP = visionForwardRef(one, W, px2).clsAttn; // the probs stream is unmodified
     const x0 = visionForwardRef(one, W, px, { endLayer: 0 }).hidden;
     const want = layer0Cls(x0, { probs: [0, 1].map((h) => Array.from(probsP.subarray(h * T, (h + 1) * T))) });
-    expectClose(twoStreamForwardRef(one, W, px, px2, { swapLayers: [true] }), projectClsRef(one, W, Float64Array.from(want.out)));
+    expectClose(
+      twoStreamForwardRef(one, W, px, px2, { swapLayers: [true] }),
+      projectClsRef(one, W, Float64Array.from(want.out)),
+    );
   });
 
   it('CLS attention rows are probability distributions', () => {
-    const r = visionForwardRef(micro, W, px, { attnBias: randomBias(4, T * T), biasGate: [[1, 0.5], [0, 2]] });
+    const r = visionForwardRef(micro, W, px, {
+      attnBias: randomBias(4, T * T),
+      biasGate: [
+        [1, 0.5],
+        [0, 2],
+      ],
+    });
     expect(r.clsAttn.length).toBe(L * H * T);
     for (let lh = 0; lh < L * H; lh++) {
       const row = r.clsAttn.subarray(lh * T, (lh + 1) * T);
@@ -228,7 +283,14 @@ expectClose(r1.clsAttn.subarray(h * T, (h + 1) * T), prob);
   });
 
   it('a prefix run then a suffix run from its hidden state equals the full run', () => {
-    const opts = { attnBias: randomBias(5, H * T * T), biasGate: [[1, -1], [0.5, 2]], tokenScale: Float64Array.from([1, 0.5, 2, 1, 0]) };
+    const opts = {
+      attnBias: randomBias(5, H * T * T),
+      biasGate: [
+        [1, -1],
+        [0.5, 2],
+      ],
+      tokenScale: Float64Array.from([1, 0.5, 2, 1, 0]),
+    };
     const full = visionForwardRef(micro, W, px, opts);
     const pre = visionForwardRef(micro, W, px, { ...opts, endLayer: 1 });
     const post = visionForwardRef(micro, W, px, { ...opts, hiddenIn: pre.hidden, startLayer: 1 });
@@ -242,18 +304,46 @@ expectClose(r1.clsAttn.subarray(h * T, (h + 1) * T), prob);
   it('a bias gated to zero changes nothing; a gated bias changes the output and steers attention', () => {
     const plain = visionForwardRef(micro, W, px);
     const bias = randomBias(6, T * T);
-    const zero = visionForwardRef(micro, W, px, { attnBias: bias, biasGate: [[0, 0], [0, 0]] });
+    const zero = visionForwardRef(micro, W, px, {
+      attnBias: bias,
+      biasGate: [
+        [0, 0],
+        [0, 0],
+      ],
+    });
     expectClose(zero.imageEmbeds, plain.imageEmbeds, 0);
     // A −∞ bias with a zero gate must not poison the logits with 0·∞ = NaN.
-    const inf = visionForwardRef(micro, W, px, { attnBias: new Float64Array(T * T).fill(-Infinity), biasGate: [[0, 0], [0, 0]] });
+    const inf = visionForwardRef(micro, W, px, {
+      attnBias: new Float64Array(T * T).fill(-Infinity),
+      biasGate: [
+        [0, 0],
+        [0, 0],
+      ],
+    });
     expectClose(inf.imageEmbeds, plain.imageEmbeds, 0);
-    const gated = visionForwardRef(micro, W, px, { attnBias: bias, biasGate: [[1, 1], [1, 1]] });
+    const gated = visionForwardRef(micro, W, px, {
+      attnBias: bias,
+      biasGate: [
+        [1, 1],
+        [1, 1],
+      ],
+    });
     expect(maxDiff(gated.imageEmbeds, plain.imageEmbeds)).toBeGreaterThan(1e-3);
     // A shared bias equals the same bias repeated per head.
     const perHead = new Float64Array(H * T * T);
     perHead.set(bias, 0);
     perHead.set(bias, T * T);
-    expectClose(visionForwardRef(micro, W, px, { attnBias: perHead, biasGate: [[1, 1], [1, 1]] }).imageEmbeds, gated.imageEmbeds, 0);
+    expectClose(
+      visionForwardRef(micro, W, px, {
+        attnBias: perHead,
+        biasGate: [
+          [1, 1],
+          [1, 1],
+        ],
+      }).imageEmbeds,
+      gated.imageEmbeds,
+      0,
+    );
     // Only the gated head of layer 1 feels it: a huge negative bias on key 3 zeroes that head's CLS→3 attention.
     const block3 = new Float64Array(T * T);
     for (let i = 0; i < T; i++) block3[i * T + 3] = -1000;
@@ -265,11 +355,22 @@ expectClose(r1.clsAttn.subarray(h * T, (h + 1) * T), prob);
 
   it('token scaling: all-ones is a no-op; residual and attn-input placements differ', () => {
     const plain = visionForwardRef(micro, W, px);
-    const ones = visionForwardRef(micro, W, px, { tokenScale: new Float64Array(T).fill(1), tokenScaleLayers: [true, true] });
+    const ones = visionForwardRef(micro, W, px, {
+      tokenScale: new Float64Array(T).fill(1),
+      tokenScaleLayers: [true, true],
+    });
     expectClose(ones.imageEmbeds, plain.imageEmbeds, 0);
     const s = Float64Array.from([1, 0, 1, 0.5, 1]);
-    const res = visionForwardRef(micro, W, px, { tokenScale: s, tokenScaleLayers: [false, true], tokenScaleAt: 'residual' });
-    const att = visionForwardRef(micro, W, px, { tokenScale: s, tokenScaleLayers: [false, true], tokenScaleAt: 'attn-input' });
+    const res = visionForwardRef(micro, W, px, {
+      tokenScale: s,
+      tokenScaleLayers: [false, true],
+      tokenScaleAt: 'residual',
+    });
+    const att = visionForwardRef(micro, W, px, {
+      tokenScale: s,
+      tokenScaleLayers: [false, true],
+      tokenScaleAt: 'attn-input',
+    });
     expect(maxDiff(res.imageEmbeds, plain.imageEmbeds)).toBeGreaterThan(1e-4);
     expect(maxDiff(att.imageEmbeds, plain.imageEmbeds)).toBeGreaterThan(1e-4);
     expect(maxDiff(att.imageEmbeds, res.imageEmbeds)).toBeGreaterThan(1e-4);
@@ -294,21 +395,38 @@ expectClose(r1.clsAttn.subarray(h * T, (h + 1) * T), prob);
     expect(maxDiff(swapped, plain.imageEmbeds)).toBeGreaterThan(1e-4);
     // With identical pixels and all layers swapped, a bias on the probs stream is the biased forward.
     const bias = randomBias(7, T * T);
-    const gate = [[1, 1], [0.5, 0]];
-    expectClose(twoStreamForwardRef(micro, W, px, px, { swapLayers: [true, true], attnBias: bias, biasGate: gate }),
-      visionForwardRef(micro, W, px, { attnBias: bias, biasGate: gate }).imageEmbeds, 0);
+    const gate = [
+      [1, 1],
+      [0.5, 0],
+    ];
+    expectClose(
+      twoStreamForwardRef(micro, W, px, px, { swapLayers: [true, true], attnBias: bias, biasGate: gate }),
+      visionForwardRef(micro, W, px, { attnBias: bias, biasGate: gate }).imageEmbeds,
+      0,
+    );
     // ...and with no swaps the probs stream's bias cannot reach the out stream.
-    expectClose(twoStreamForwardRef(micro, W, px, px, { swapLayers: [false, false], attnBias: bias, biasGate: gate }), plain.imageEmbeds, 0);
+    expectClose(
+      twoStreamForwardRef(micro, W, px, px, { swapLayers: [false, false], attnBias: bias, biasGate: gate }),
+      plain.imageEmbeds,
+      0,
+    );
   });
 
   it('unleash: weight 1 (or no layers) is the prompted embedding; weight w adds (w−1)(G′−G)', () => {
     const orig = visionForwardRef(micro, W, px);
-    const prompted = visionForwardRef(micro, W, px, { attnBias: randomBias(8, T * T), biasGate: [[1, 1], [1, 1]] });
+    const prompted = visionForwardRef(micro, W, px, {
+      attnBias: randomBias(8, T * T),
+      biasGate: [
+        [1, 1],
+        [1, 1],
+      ],
+    });
     expectClose(unleashRef(micro, W, orig, prompted, [0, 1], [1, 1]), prompted.imageEmbeds);
     expectClose(unleashRef(micro, W, orig, prompted, [], [2, 3]), prompted.imageEmbeds);
     expectClose(projectClsRef(micro, W, prompted.clsResidual), prompted.imageEmbeds, 0);
     const cls = Array.from(prompted.clsResidual, (v, d) => {
-      const l = 1, h = 0; // weight 2 on head 0 of layer 1 only
+      const l = 1,
+        h = 0; // weight 2 on head 0 of layer 1 only
       return v + (prompted.clsHeadOut[(l * H + h) * D + d]! - orig.clsHeadOut[(l * H + h) * D + d]!);
     });
     expectClose(unleashRef(micro, W, orig, prompted, [1], [2, 1]), projectClsRef(micro, W, Float64Array.from(cls)));
@@ -329,8 +447,15 @@ expectClose(r1.clsAttn.subarray(h * T, (h + 1) * T), prob);
 
   it('erf matches known values', () => {
     const known: [number, number][] = [
-      [0, 0], [0.1, 0.1124629160182849], [0.5, 0.5204998778130465], [1, 0.8427007929497149],
-      [2, 0.9953222650189527], [3, 0.9999779095030014], [-1.5, -0.9661051464753108], [5, 0.9999999999984626], [10, 1],
+      [0, 0],
+      [0.1, 0.1124629160182849],
+      [0.5, 0.5204998778130465],
+      [1, 0.8427007929497149],
+      [2, 0.9953222650189527],
+      [3, 0.9999779095030014],
+      [-1.5, -0.9661051464753108],
+      [5, 0.9999999999984626],
+      [10, 1],
     ];
     for (const [x, e] of known) expect(Math.abs(erfRef(x) - e)).toBeLessThan(2e-16 + 1e-15 * Math.abs(e));
   });
@@ -342,37 +467,80 @@ expectClose(r1.clsAttn.subarray(h * T, (h + 1) * T), prob);
 describe('reference CLIP forward (hand-computed 1-layer, 1-head case)', () => {
   const eps = 0.25; // large, so LayerNorm of a 2-vector is not just ±1
   const cfgFor = (act: ClipConfig['hiddenAct']): ClipConfig => ({
-    vision: { hiddenSize: 2, intermediateSize: 1, numLayers: 1, numHeads: 1, layerNormEps: eps, patchSize: 1, imageSize: 1 },
-    text: { hiddenSize: 2, intermediateSize: 1, numLayers: 1, numHeads: 1, layerNormEps: eps, contextLength: 77, vocabSize: 4 },
+    vision: {
+      hiddenSize: 2,
+      intermediateSize: 1,
+      numLayers: 1,
+      numHeads: 1,
+      layerNormEps: eps,
+      patchSize: 1,
+      imageSize: 1,
+    },
+    text: {
+      hiddenSize: 2,
+      intermediateSize: 1,
+      numLayers: 1,
+      numHeads: 1,
+      layerNormEps: eps,
+      contextLength: 77,
+      vocabSize: 4,
+    },
     projectionDim: 1,
     hiddenAct: act,
   });
 
   // Block weights (shared by both towers), 2×2 matrices as [[w00, w01], [w10, w11]] rows = outputs.
   const ln1 = { g: [1.5, 0.5], b: [0.1, -0.2] };
-  const Wq = [[1, 0.5], [-0.5, 1]], bq = [0.1, 0];
-  const Wk = [[0.5, -1], [1, 0.25]], bk = [0, 0.2];
-  const Wv = [[2, 0], [0.5, -1]], bv = [0.3, -0.1];
-  const Wo = [[1, -0.5], [0.25, 1]], bo = [0.05, -0.05];
+  const Wq = [
+      [1, 0.5],
+      [-0.5, 1],
+    ],
+    bq = [0.1, 0];
+  const Wk = [
+      [0.5, -1],
+      [1, 0.25],
+    ],
+    bk = [0, 0.2];
+  const Wv = [
+      [2, 0],
+      [0.5, -1],
+    ],
+    bv = [0.3, -0.1];
+  const Wo = [
+      [1, -0.5],
+      [0.25, 1],
+    ],
+    bo = [0.05, -0.05];
   const ln2 = { g: [0.8, 1.2], b: [0, 0.3] };
-  const W1 = [0.7, -1.1], b1 = 0.2; // fc1: [1,2]
-  const W2 = [1.3, -0.6], b2 = [0.1, 0.05]; // fc2: [2,1]
+  const W1 = [0.7, -1.1],
+    b1 = 0.2; // fc1: [1,2]
+  const W2 = [1.3, -0.6],
+    b2 = [0.1, 0.05]; // fc2: [2,1]
   const lnF = { g: [1.1, 0.9], b: [-0.1, 0.2] }; // post_layernorm / final_layer_norm
   const Wproj = [0.6, -0.8]; // projection [1,2]
 
   function mapFor(): WeightMap {
     const w: WeightMap = new Map();
-    const put = (name: string, shape: number[], vals: number[]) => w.set(name, { shape, data: Float32Array.from(vals) });
+    const put = (name: string, shape: number[], vals: number[]) =>
+      w.set(name, { shape, data: Float32Array.from(vals) });
     for (const tower of ['vision_model', 'text_model']) {
       const p = `${tower}.encoder.layers.0`;
-      put(`${p}.layer_norm1.weight`, [2], ln1.g); put(`${p}.layer_norm1.bias`, [2], ln1.b);
-      put(`${p}.self_attn.q_proj.weight`, [2, 2], Wq.flat()); put(`${p}.self_attn.q_proj.bias`, [2], bq);
-      put(`${p}.self_attn.k_proj.weight`, [2, 2], Wk.flat()); put(`${p}.self_attn.k_proj.bias`, [2], bk);
-      put(`${p}.self_attn.v_proj.weight`, [2, 2], Wv.flat()); put(`${p}.self_attn.v_proj.bias`, [2], bv);
-      put(`${p}.self_attn.out_proj.weight`, [2, 2], Wo.flat()); put(`${p}.self_attn.out_proj.bias`, [2], bo);
-      put(`${p}.layer_norm2.weight`, [2], ln2.g); put(`${p}.layer_norm2.bias`, [2], ln2.b);
-      put(`${p}.mlp.fc1.weight`, [1, 2], W1); put(`${p}.mlp.fc1.bias`, [1], [b1]);
-      put(`${p}.mlp.fc2.weight`, [2, 1], W2); put(`${p}.mlp.fc2.bias`, [2], b2);
+      put(`${p}.layer_norm1.weight`, [2], ln1.g);
+      put(`${p}.layer_norm1.bias`, [2], ln1.b);
+      put(`${p}.self_attn.q_proj.weight`, [2, 2], Wq.flat());
+      put(`${p}.self_attn.q_proj.bias`, [2], bq);
+      put(`${p}.self_attn.k_proj.weight`, [2, 2], Wk.flat());
+      put(`${p}.self_attn.k_proj.bias`, [2], bk);
+      put(`${p}.self_attn.v_proj.weight`, [2, 2], Wv.flat());
+      put(`${p}.self_attn.v_proj.bias`, [2], bv);
+      put(`${p}.self_attn.out_proj.weight`, [2, 2], Wo.flat());
+      put(`${p}.self_attn.out_proj.bias`, [2], bo);
+      put(`${p}.layer_norm2.weight`, [2], ln2.g);
+      put(`${p}.layer_norm2.bias`, [2], ln2.b);
+      put(`${p}.mlp.fc1.weight`, [1, 2], W1);
+      put(`${p}.mlp.fc1.bias`, [1], [b1]);
+      put(`${p}.mlp.fc2.weight`, [2, 1], W2);
+      put(`${p}.mlp.fc2.bias`, [2], b2);
     }
     put('vision_model.embeddings.class_embedding', [2], [0.5, -0.5]);
     // Patch kernel [2,3,1,1]: feature 0 = red, feature 1 = green + 0.5·blue.
@@ -380,11 +548,17 @@ describe('reference CLIP forward (hand-computed 1-layer, 1-head case)', () => {
     put('vision_model.embeddings.position_embedding.weight', [2, 2], [0.1, 0, 0, 0.2]);
     put('vision_model.pre_layrnorm.weight', [2], [1, 2]);
     put('vision_model.pre_layrnorm.bias', [2], [0, 0.1]);
-    put('vision_model.post_layernorm.weight', [2], lnF.g); put('vision_model.post_layernorm.bias', [2], lnF.b);
+    put('vision_model.post_layernorm.weight', [2], lnF.g);
+    put('vision_model.post_layernorm.bias', [2], lnF.b);
     put('visual_projection.weight', [1, 2], Wproj);
     put('text_model.embeddings.token_embedding.weight', [4, 2], [0, 0, 1, -1, 0.5, 0.25, -0.75, 2]);
-    put('text_model.embeddings.position_embedding.weight', [77, 2], Array.from({ length: 154 }, (_, i) => (i < 4 ? [0.2, -0.3, 0.4, 0.1][i]! : 9)));
-    put('text_model.final_layer_norm.weight', [2], lnF.g); put('text_model.final_layer_norm.bias', [2], lnF.b);
+    put(
+      'text_model.embeddings.position_embedding.weight',
+      [77, 2],
+      Array.from({ length: 154 }, (_, i) => (i < 4 ? [0.2, -0.3, 0.4, 0.1][i]! : 9)),
+    );
+    put('text_model.final_layer_norm.weight', [2], lnF.g);
+    put('text_model.final_layer_norm.bias', [2], lnF.b);
     put('text_projection.weight', [1, 2], Wproj);
     return w;
   }
@@ -397,8 +571,10 @@ describe('reference CLIP forward (hand-computed 1-layer, 1-head case)', () => {
     const r = d / Math.sqrt(d * d + eps);
     return [r * f(n.g[0]!) + f(n.b[0]!), -r * f(n.g[1]!) + f(n.b[1]!)];
   };
-  const mv = (M: number[][], b: number[], [x0, x1]: number[]): number[] =>
-    [f(M[0]![0]!) * x0! + f(M[0]![1]!) * x1! + f(b[0]!), f(M[1]![0]!) * x0! + f(M[1]![1]!) * x1! + f(b[1]!)];
+  const mv = (M: number[][], b: number[], [x0, x1]: number[]): number[] => [
+    f(M[0]![0]!) * x0! + f(M[0]![1]!) * x1! + f(b[0]!),
+    f(M[1]![0]!) * x0! + f(M[1]![1]!) * x1! + f(b[1]!),
+  ];
   const dot = (a: number[], b: number[]) => a[0]! * b[0]! + a[1]! * b[1]!;
 
   /** The whole block on two rows; `causal` restricts row 0 to key 0. Returns both rows and row 0's probabilities and head output. */
@@ -409,7 +585,8 @@ describe('reference CLIP forward (hand-computed 1-layer, 1-head case)', () => {
     const v = a.map((r) => mv(Wv, bv, r));
     const probs = q.map((qi, i) => {
       if (causal && i === 0) return [1, 0];
-      const s0 = dot(qi, k[0]!) / Math.SQRT2, s1 = dot(qi, k[1]!) / Math.SQRT2;
+      const s0 = dot(qi, k[0]!) / Math.SQRT2,
+        s1 = dot(qi, k[1]!) / Math.SQRT2;
       const p1 = 1 / (1 + Math.exp(s0 - s1)); // two-way softmax
       return [1 - p1, p1];
     });
@@ -457,14 +634,28 @@ describe('reference CLIP forward (hand-computed 1-layer, 1-head case)', () => {
     it(`text, ${actName}`, () => {
       const cfg = cfgFor(actName);
       const w = mapFor();
-      const tok = [[0, 0], [1, -1], [0.5, 0.25], [-0.75, 2]];
-      const pos = [[0.2, -0.3], [0.4, 0.1]];
+      const tok = [
+        [0, 0],
+        [1, -1],
+        [0.5, 0.25],
+        [-0.75, 2],
+      ];
+      const pos = [
+        [0.2, -0.3],
+        [0.4, 0.1],
+      ];
       // ids [1, 3]: EOT (3) at position 1, which attends to both tokens.
-      const x = [[tok[1]![0]! + f(pos[0]![0]!), tok[1]![1]! + f(pos[0]![1]!)], [tok[3]![0]! + f(pos[1]![0]!), tok[3]![1]! + f(pos[1]![1]!)]];
+      const x = [
+        [tok[1]![0]! + f(pos[0]![0]!), tok[1]![1]! + f(pos[0]![1]!)],
+        [tok[3]![0]! + f(pos[1]![0]!), tok[3]![1]! + f(pos[1]![1]!)],
+      ];
       const { out } = handBlock(x, true, acts[actName]);
       expectClose(textForwardRef(cfg, w, [1, 3]), [head(out[1]!)]);
       // ids [3, 1]: EOT at position 0, which (causal) sees only itself.
-      const y = [[tok[3]![0]! + f(pos[0]![0]!), tok[3]![1]! + f(pos[0]![1]!)], [tok[1]![0]! + f(pos[1]![0]!), tok[1]![1]! + f(pos[1]![1]!)]];
+      const y = [
+        [tok[3]![0]! + f(pos[0]![0]!), tok[3]![1]! + f(pos[0]![1]!)],
+        [tok[1]![0]! + f(pos[1]![0]!), tok[1]![1]! + f(pos[1]![1]!)],
+      ];
       expectClose(textForwardRef(cfg, w, [3, 1]), [head(handBlock(y, true, acts[actName]).out[0]!)]);
     });
   }

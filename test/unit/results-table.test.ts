@@ -14,7 +14,13 @@ import { UserError } from '../../src/util/errors.js';
 
 /** `n` records of one cell whose first `k` items (ids i00, i01, …) are correct. */
 function cell(row: string, column: string, n: number, k: number): EvalRecord[] {
-  return Array.from({ length: n }, (_, i) => ({ row, column, id: `i${String(i).padStart(2, '0')}`, pred: i, correct: i < k }));
+  return Array.from({ length: n }, (_, i) => ({
+    row,
+    column,
+    id: `i${String(i).padStart(2, '0')}`,
+    pred: i,
+    correct: i < k,
+  }));
 }
 
 const spec: TableSpec = {
@@ -55,7 +61,12 @@ describe('buildResultsTable', () => {
   });
 
   it('states the delta without float noise (100 − 83.6 is 16.4, not 16.400000000000006)', () => {
-    const one: TableSpec = { title: 't', columns: [{ key: 'c', label: 'c' }], rows: [{ key: 'r', label: 'r', paper: { c: 83.6 } }], footnotes: [] };
+    const one: TableSpec = {
+      title: 't',
+      columns: [{ key: 'c', label: 'c' }],
+      rows: [{ key: 'r', label: 'r', paper: { c: 83.6 } }],
+      footnotes: [],
+    };
     expect(buildResultsTable(one, cell('r', 'c', 5, 5)).rows[0]!.cells[0]!.delta).toBe(16.4);
   });
 
@@ -89,7 +100,9 @@ describe('renderers', () => {
   it('Markdown shows ours, paper, delta, statuses, footnotes and the paired table', () => {
     const md = renderMarkdown(table);
     expect(md).toContain('| Method | RefCOCO testA (n=10) | RefCOCO testB (n=4) | Avg (n=14) |');
-    expect(md).toMatch(/\| CLIP crop \| 60\.0 ±\d+\.\d \(paper 58\.0, Δ \+2\.0\) \| 25\.0 ±\d+\.\d \(paper 30\.0, Δ -5\.0\) \| 42\.5 \(paper 44\.0, Δ -1\.5\) \|/);
+    expect(md).toMatch(
+      /\| CLIP crop \| 60\.0 ±\d+\.\d \(paper 58\.0, Δ \+2\.0\) \| 25\.0 ±\d+\.\d \(paper 30\.0, Δ -5\.0\) \| 42\.5 \(paper 44\.0, Δ -1\.5\) \|/,
+    );
     expect(md).toContain('*not imported* (paper 41.0)');
     expect(md).toContain('1. Proposals from the ReCLIP release.');
     expect(md).toContain('2. ± is half the width of the 95% percentile bootstrap interval');
@@ -117,7 +130,20 @@ describe('renderers', () => {
         .on('end', () => resolve(out));
     });
     expect(rows).toHaveLength(6);
-    expect(Object.keys(rows[0]!)).toEqual(['row', 'column', 'ours', 'ci_lo', 'ci_hi', 'n', 'paper', 'delta', 'status', 'paired_diff', 'paired_lo', 'paired_hi']);
+    expect(Object.keys(rows[0]!)).toEqual([
+      'row',
+      'column',
+      'ours',
+      'ci_lo',
+      'ci_hi',
+      'n',
+      'paper',
+      'delta',
+      'status',
+      'paired_diff',
+      'paired_lo',
+      'paired_hi',
+    ]);
     const clipA = rows.find((r) => r.row === 'clip' && r.column === 'testA')!;
     expect(Number(clipA.ours)).toBeCloseTo(60, 10);
     expect(Number(clipA.ci_lo)).toBe(cellOf('clip', 'testA').ours!.ci![0]);
@@ -132,7 +158,10 @@ describe('renderers', () => {
 
 describe('configHash', () => {
   it('is the sha256 of the key-sorted JSON, independent of key order', () => {
-    const expected = createHash('sha256').update('{"a":1,"b":{"c":[2,{"x":1,"y":2}],"d":3}}').digest('hex').slice(0, 12);
+    const expected = createHash('sha256')
+      .update('{"a":1,"b":{"c":[2,{"x":1,"y":2}],"d":3}}')
+      .digest('hex')
+      .slice(0, 12);
     expect(configHash({ b: { d: 3, c: [2, { y: 2, x: 1 }] }, a: 1 })).toBe(expected);
   });
 });
@@ -148,15 +177,28 @@ describe('openRunFolder', () => {
     await first.records.append(cell('clip', 'testA', 1, 1)[0]!);
     await first.writeText('table.md', '# t\n');
     // One writer per folder: a second open while the first holds it is refused, naming the holder.
-    await expect(openRunFolder({ root, name: 'table1', runKey: config })).rejects.toThrow(new RegExp(`in use by pid ${process.pid} on `));
+    await expect(openRunFolder({ root, name: 'table1', runKey: config })).rejects.toThrow(
+      new RegExp(`in use by pid ${process.pid} on `),
+    );
     first.close();
 
     const runJson = JSON.parse(await readFile(join(first.dir, 'run.json'), 'utf8'));
-    expect(runJson).toMatchObject({ name: 'table1', config_hash: first.configHash, key: config, details: { title: 'Table 1' }, seeds: { seed: 3, 'bootstrap.seed': 1 } });
+    expect(runJson).toMatchObject({
+      name: 'table1',
+      config_hash: first.configHash,
+      key: config,
+      details: { title: 'Table 1' },
+      seeds: { seed: 3, 'bootstrap.seed': 1 },
+    });
     expect(runJson.provenance.node).toBe(process.version);
 
     const reordered = { bootstrap: { iterations: 2000, seed: 1 }, seed: 3, table: 'rec' };
-    const second = await openRunFolder({ root, name: 'table1', runKey: reordered, details: { title: 'Table 1, renamed' } });
+    const second = await openRunFolder({
+      root,
+      name: 'table1',
+      runKey: reordered,
+      details: { title: 'Table 1, renamed' },
+    });
     expect(second.resumed).toBe(true);
     expect(second.dir).toBe(first.dir);
     expect(second.records.has('clip', 'testA', 'i00')).toBe(true);
@@ -174,8 +216,22 @@ describe('openRunFolder', () => {
   });
 
   it('names where two run keys differ, list entries by their key', () => {
-    const a = { model: { sha256: 'x' }, columns: [{ key: 'demo/val', content: 'c1' }, { key: 'demo/test', content: 'c2' }], rows: [{ key: 'r' }] };
-    const b = { model: { sha256: 'y' }, columns: [{ key: 'demo/val', content: 'c9' }, { key: 'demo/test', content: 'c2' }], rows: [] };
+    const a = {
+      model: { sha256: 'x' },
+      columns: [
+        { key: 'demo/val', content: 'c1' },
+        { key: 'demo/test', content: 'c2' },
+      ],
+      rows: [{ key: 'r' }],
+    };
+    const b = {
+      model: { sha256: 'y' },
+      columns: [
+        { key: 'demo/val', content: 'c9' },
+        { key: 'demo/test', content: 'c2' },
+      ],
+      rows: [],
+    };
     expect(keyDifferences(a, b)).toEqual(['model.sha256', 'columns[demo/val].content', 'rows (1 vs 0 entries)']);
     expect(keyDifferences(a, structuredClone(a))).toEqual([]);
   });

@@ -30,7 +30,9 @@ function referenceUint32s(seed: number, count: number): number[] {
 describe('Rng', () => {
   it('pins the first outputs for seed 1', () => {
     const r = new Rng(1);
-    expect([0, 1, 2, 3, 4].map(() => r.nextUint32())).toEqual([587941090, 3698788925, 2524488572, 3535790054, 330041027]);
+    expect([0, 1, 2, 3, 4].map(() => r.nextUint32())).toEqual([
+      587941090, 3698788925, 2524488572, 3535790054, 330041027,
+    ]);
     const u = new Rng(1);
     expect(u.next()).toBe(587941090 / 2 ** 32);
     expect(u.next()).toBeCloseTo(0.8611914061475545, 15);

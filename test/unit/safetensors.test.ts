@@ -24,8 +24,8 @@ function handBuilt(header: string, data: Uint8Array): Buffer {
 function u16le(values: number[]): Buffer {
   const b = Buffer.alloc(values.length * 2);
   values.forEach((v, i) => {
-b.writeUInt16LE(v, i * 2);
-});
+    b.writeUInt16LE(v, i * 2);
+  });
   return b;
 }
 
@@ -81,8 +81,22 @@ describe('writeSafetensors', () => {
     const y = { shape: [1], data: Float32Array.of(7) };
     const p1 = join(dir, 'det1.safetensors');
     const p2 = join(dir, 'det2.safetensors');
-    await writeSafetensors(p1, new Map([['x', x], ['y', y]]), { format: 'pt' });
-    await writeSafetensors(p2, new Map([['y', y], ['x', x]]), { format: 'pt' });
+    await writeSafetensors(
+      p1,
+      new Map([
+        ['x', x],
+        ['y', y],
+      ]),
+      { format: 'pt' },
+    );
+    await writeSafetensors(
+      p2,
+      new Map([
+        ['y', y],
+        ['x', x],
+      ]),
+      { format: 'pt' },
+    );
     expect(await readFile(p1)).toEqual(await readFile(p2));
     await expect(readFile(`${p1}.tmp`)).rejects.toThrow();
   });
@@ -136,10 +150,16 @@ describe('readSafetensors', () => {
 
   it('EXPECTED FAILURE: offsets out of range, or not matching dtype × shape', async () => {
     const outOfRange = join(dir, 'range.safetensors');
-    await writeFile(outOfRange, handBuilt(JSON.stringify({ a: { dtype: 'F32', shape: [1], data_offsets: [8, 12] } }), new Uint8Array(8)));
+    await writeFile(
+      outOfRange,
+      handBuilt(JSON.stringify({ a: { dtype: 'F32', shape: [1], data_offsets: [8, 12] } }), new Uint8Array(8)),
+    );
     await expectUserError(outOfRange, /tensor a: data_offsets \[8, 12\] out of range/);
     const mismatch = join(dir, 'mismatch.safetensors');
-    await writeFile(mismatch, handBuilt(JSON.stringify({ a: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }), new Uint8Array(8)));
+    await writeFile(
+      mismatch,
+      handBuilt(JSON.stringify({ a: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }), new Uint8Array(8)),
+    );
     await expectUserError(mismatch, /tensor a: .*needs 12/);
   });
 
@@ -148,7 +168,10 @@ describe('readSafetensors', () => {
     await writeFile(badJson, handBuilt('{"a": ', new Uint8Array(0)));
     await expectUserError(badJson, /not valid JSON/);
     const fp8 = join(dir, 'fp8.safetensors');
-    await writeFile(fp8, handBuilt(JSON.stringify({ w: { dtype: 'F8_E4M3', shape: [2], data_offsets: [0, 2] } }), new Uint8Array(2)));
+    await writeFile(
+      fp8,
+      handBuilt(JSON.stringify({ w: { dtype: 'F8_E4M3', shape: [2], data_offsets: [0, 2] } }), new Uint8Array(2)),
+    );
     await expectUserError(fp8, /tensor w has unsupported dtype F8_E4M3/);
   });
 });

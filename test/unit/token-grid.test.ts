@@ -65,7 +65,9 @@ describe('validateBox', () => {
     expect(() => validateBox([-10, -10, 20, 20], img, 'x')).not.toThrow();
   });
   it('rejects zero-area, outside and non-finite boxes with a one-line message', () => {
-    expect(() => validateBox([10, 10, 0, 20], img, 'a.jsonl:3')).toThrow(new UserError('a.jsonl:3: box [10,10,0,20] has zero area'));
+    expect(() => validateBox([10, 10, 0, 20], img, 'a.jsonl:3')).toThrow(
+      new UserError('a.jsonl:3: box [10,10,0,20] has zero area'),
+    );
     expect(() => validateBox([640, 0, 10, 10], img, 'a.jsonl:3')).toThrow(
       new UserError('a.jsonl:3: box [640,0,10,10] lies outside the 640x480 image'),
     );

@@ -78,7 +78,14 @@ describe('ClipTokenizer with the byte-level vocabulary', () => {
     const tokenizer = await ClipTokenizer.fromFiles(vocabPath, mergesPath);
     // Printable ASCII byte b has id b - 33; its word-final form 256 more.
     const byteId = (c: string): number => c.charCodeAt(0) - 33;
-    expect(tokenizer.encode('a cat')).toEqual([512, 256 + byteId('a'), byteId('c'), byteId('a'), 256 + byteId('t'), 513]);
+    expect(tokenizer.encode('a cat')).toEqual([
+      512,
+      256 + byteId('a'),
+      byteId('c'),
+      byteId('a'),
+      256 + byteId('t'),
+      513,
+    ]);
     expect(tokenizer.vocabSize).toBe(514);
   });
 

@@ -22,7 +22,6 @@ export interface ClsCheckCounts {
 
 export type ClsCheckReport = CheckReport<ClsCheckCounts>;
 
-
 /**
  * Checks a classification dataset folder against its images and classes.json: every line parses,
  * ids are unique, labels name a class, boxes lie inside, images decode at the recorded size.
@@ -38,7 +37,9 @@ export async function checkClsDataset(dir: string): Promise<ClsCheckReport> {
   const classes = await recordUserError(errors, () => readClasses(dir));
   const entries = await checkManifestLines(manifest, parseClsLine, 'id', errors, ({ where, sample }) => {
     if (classes && sample.label >= classes.names.length) {
-      errors.push(`${where}: label: ${sample.label} is out of range (${join(dir, CLASSES_FILE)} has ${classes.names.length} classes)`);
+      errors.push(
+        `${where}: label: ${sample.label} is out of range (${join(dir, CLASSES_FILE)} has ${classes.names.length} classes)`,
+      );
     }
     const problem = boxProblem(sample.box, sample);
     if (problem) (problem.severity === 'error' ? errors : warnings).push(`${where}: box: ${problem.text}`);
@@ -51,7 +52,9 @@ export async function checkClsDataset(dir: string): Promise<ClsCheckReport> {
   const actual = { images: samples.length, classes: classCount };
   // Only meaningful when everything parsed; otherwise the errors already explain the difference.
   if (errors.length === 0 && (recorded.images !== actual.images || recorded.classes !== actual.classes)) {
-    warnings.push(`${join(dir, DATASET_INFO_FILE)}: counts: recorded ${JSON.stringify(recorded)}, the folder has ${JSON.stringify(actual)}`);
+    warnings.push(
+      `${join(dir, DATASET_INFO_FILE)}: counts: recorded ${JSON.stringify(recorded)}, the folder has ${JSON.stringify(actual)}`,
+    );
   }
   return { ok: errors.length === 0, errors, warnings, counts: countsOf(samples, classCount) };
 }

@@ -8,7 +8,6 @@ import { CLASSES_FILE, type DatasetInfo } from '../dataset-info.js';
 import { writeDatasetFolder } from '../dataset-store.js';
 import { readNonBlankLines, readTextFile } from '../../util/text-file.js';
 
-
 /** One line of a classification manifest: one image, its class and the one box FALIP's mask is built from. */
 const clsSampleSchema = z.object({
   /** Unique in the manifest; the release's own image id where it has one. */
@@ -73,14 +72,25 @@ export async function readClasses(dir: string): Promise<ClsClasses> {
 }
 
 /** The counts every classification dataset records (importers add their own after these). */
-export function countClsSamples(samples: readonly ClsSample[], classes: ClsClasses): { images: number; classes: number } {
+export function countClsSamples(
+  samples: readonly ClsSample[],
+  classes: ClsClasses,
+): { images: number; classes: number } {
   return { images: samples.length, classes: classes.names.length };
 }
 
 /** Writes the dataset folder (see writeDatasetFolder) after checking labels and ids. */
-export async function writeClsDataset(dir: string, samples: readonly ClsSample[], classes: ClsClasses, info: DatasetInfo): Promise<void> {
+export async function writeClsDataset(
+  dir: string,
+  samples: readonly ClsSample[],
+  classes: ClsClasses,
+  info: DatasetInfo,
+): Promise<void> {
   const bad = samples.find((s) => s.label >= classes.names.length);
-  if (bad) throw new Error(`writeClsDataset: sample ${bad.id} has label ${bad.label}, but there are ${classes.names.length} classes`);
+  if (bad)
+    throw new Error(
+      `writeClsDataset: sample ${bad.id} has label ${bad.label}, but there are ${classes.names.length} classes`,
+    );
   // Ids come from the release's file names; records and resumed runs are keyed by them.
   const imageOfId = new Map<string, string>();
   for (const s of samples) {

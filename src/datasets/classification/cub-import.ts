@@ -30,8 +30,17 @@ export async function readCubImageNames(cubRoot: string): Promise<CubList<string
 
 /** bounding_boxes.txt: image id → its one box, xywh in pixels. */
 export async function readCubBoxes(cubRoot: string): Promise<CubList<BoxXYWH>> {
-  const rows = await readWhitespaceTable(join(cubRoot, 'bounding_boxes.txt'), ['image_id', 'x', 'y', 'width', 'height']);
-  return byImageId(rows, (row): BoxXYWH => [row.number('x'), row.number('y'), row.number('width'), row.number('height')]);
+  const rows = await readWhitespaceTable(join(cubRoot, 'bounding_boxes.txt'), [
+    'image_id',
+    'x',
+    'y',
+    'width',
+    'height',
+  ]);
+  return byImageId(
+    rows,
+    (row): BoxXYWH => [row.number('x'), row.number('y'), row.number('width'), row.number('height')],
+  );
 }
 
 /** "001.Black_footed_Albatross" → "Black footed Albatross". */
@@ -41,8 +50,10 @@ function cubClassName(folder: string): string {
 
 /** Every id of `list` is in images.txt and every image has a line in `list`. */
 function requireSameImages(names: CubList<string>, list: CubList<unknown>, namesFile: string, listFile: string): void {
-  for (const [id, { where }] of list) if (!names.has(id)) throw new UserError(`${where}: image_id: ${id} is not in ${namesFile}`);
-  for (const [id, { where }] of names) if (!list.has(id)) throw new UserError(`${where}: image_id: image ${id} has no line in ${listFile}`);
+  for (const [id, { where }] of list)
+    if (!names.has(id)) throw new UserError(`${where}: image_id: ${id} is not in ${namesFile}`);
+  for (const [id, { where }] of names)
+    if (!list.has(id)) throw new UserError(`${where}: image_id: image ${id} has no line in ${listFile}`);
 }
 
 /** One value per image id; a repeated id is an error naming both lines. */
@@ -62,7 +73,8 @@ async function readCubClasses(cubRoot: string): Promise<ClsClasses> {
   const path = join(cubRoot, 'classes.txt');
   const folders = (await readWhitespaceTable(path, ['class_id', 'class_name'])).map((row, i) => {
     const id = row.integer('class_id');
-    if (id !== i + 1) throw new UserError(`${row.where}: class_id: expected ${i + 1} (class ids run 1..N in order), got ${id}`);
+    if (id !== i + 1)
+      throw new UserError(`${row.where}: class_id: expected ${i + 1} (class ids run 1..N in order), got ${id}`);
     return row.text('class_name');
   });
   if (folders.length === 0) throw new UserError(`${path}: no classes in the file`);
@@ -70,7 +82,8 @@ async function readCubClasses(cubRoot: string): Promise<ClsClasses> {
     names: folders.map(cubClassName),
     template: CUB_TEMPLATE,
     names_source: 'CUB-200-2011 classes.txt: the NNN. prefix stripped, underscores replaced by spaces',
-    template_source: "CLIP's bird template (openai/CLIP data/prompts.md, Birdsnap), the usual CUB template; FALIP does not state its template",
+    template_source:
+      "CLIP's bird template (openai/CLIP data/prompts.md, Birdsnap), the usual CUB template; FALIP does not state its template",
     source_ids: folders,
   };
 }
@@ -88,20 +101,30 @@ export async function importCub(opts: CubImportOptions): Promise<ImportReport> {
   const dir = datasetDir('cub', opts.split, opts.outRoot);
   const classes = await readCubClasses(root);
   const names = await readCubImageNames(root);
-  const labels = byImageId(await readWhitespaceTable(file('image_class_labels.txt'), ['image_id', 'class_id']), (row) => {
-    const classId = row.integer('class_id');
-    if (classId < 1 || classId > classes.names.length) {
-      throw new UserError(`${row.where}: class_id: unknown class id ${classId} (classes.txt has 1..${classes.names.length})`);
-    }
-    return classId - 1;
-  });
-  const isTrain = byImageId(await readWhitespaceTable(file('train_test_split.txt'), ['image_id', 'is_training_image']), (row) => row.code('is_training_image', [0, 1]) === 1);
+  const labels = byImageId(
+    await readWhitespaceTable(file('image_class_labels.txt'), ['image_id', 'class_id']),
+    (row) => {
+      const classId = row.integer('class_id');
+      if (classId < 1 || classId > classes.names.length) {
+        throw new UserError(
+          `${row.where}: class_id: unknown class id ${classId} (classes.txt has 1..${classes.names.length})`,
+        );
+      }
+      return classId - 1;
+    },
+  );
+  const isTrain = byImageId(
+    await readWhitespaceTable(file('train_test_split.txt'), ['image_id', 'is_training_image']),
+    (row) => row.code('is_training_image', [0, 1]) === 1,
+  );
   const boxes = await readCubBoxes(root);
   requireSameImages(names, labels, file('images.txt'), file('image_class_labels.txt'));
   requireSameImages(names, isTrain, file('images.txt'), file('train_test_split.txt'));
   requireSameImages(names, boxes, file('images.txt'), file('bounding_boxes.txt'));
 
-  const chosen = [...names].filter(([id]) => opts.split === 'all' || isTrain.get(id)!.value === (opts.split === 'train'));
+  const chosen = [...names].filter(
+    ([id]) => opts.split === 'all' || isTrain.get(id)!.value === (opts.split === 'train'),
+  );
   const imageRoot = file('images');
   const sizes = await readImageSizes(
     chosen.map(([, { where, value }]) => ({ image: value, where })),
@@ -123,7 +146,13 @@ export async function importCub(opts: CubImportOptions): Promise<ImportReport> {
   });
 
   const counts = countClsSamples(samples, classes);
-  const sourceFiles = ['classes.txt', 'images.txt', 'image_class_labels.txt', 'train_test_split.txt', 'bounding_boxes.txt'].map(file);
+  const sourceFiles = [
+    'classes.txt',
+    'images.txt',
+    'image_class_labels.txt',
+    'train_test_split.txt',
+    'bounding_boxes.txt',
+  ].map(file);
   const info: DatasetInfo = {
     name: 'cub',
     split: opts.split,
@@ -143,10 +172,16 @@ export async function importCub(opts: CubImportOptions): Promise<ImportReport> {
 export const cubImporter: DatasetImporter = {
   name: 'cub',
   task: 'classification',
-  summary: 'import CUB-200-2011 as released (images.txt, classes.txt, image_class_labels.txt, train_test_split.txt, bounding_boxes.txt, images/) into <datasets>/cub/<split>/',
+  summary:
+    'import CUB-200-2011 as released (images.txt, classes.txt, image_class_labels.txt, train_test_split.txt, bounding_boxes.txt, images/) into <datasets>/cub/<split>/',
   options: [
     { flags: '--root <dir>', help: 'the unpacked CUB_200_2011 folder', required: true },
-    { flags: '--split <name>', help: "which images: all (the paper's 11,788), CUB's train or test", defaultValue: 'all', choices: CUB_SPLITS },
+    {
+      flags: '--split <name>',
+      help: "which images: all (the paper's 11,788), CUB's train or test",
+      defaultValue: 'all',
+      choices: CUB_SPLITS,
+    },
   ],
   run: (o, outRoot) => importCub({ root: o.root!, split: o.split as CubSplit, outRoot }),
 };

@@ -5,7 +5,18 @@ import type { BoxXYWH } from '../../image/box.js';
 import { Rng } from '../../util/rng.js';
 import { DATASET_INFO_FILE, type DatasetInfo } from '../dataset-info.js';
 import { datasetDir, datasetsRoot } from '../dataset-store.js';
-import { checkDemoOptions, COLOUR_NAMES, IMAGE_SIZES, randInt, renderShapesPng, shapeGrid, SHAPES, shuffle, writeStaged, type DrawnShape } from '../demo-shapes.js';
+import {
+  checkDemoOptions,
+  COLOUR_NAMES,
+  IMAGE_SIZES,
+  randInt,
+  renderShapesPng,
+  shapeGrid,
+  SHAPES,
+  shuffle,
+  writeStaged,
+  type DrawnShape,
+} from '../demo-shapes.js';
 import { countClsSamples, writeClsDataset, type ClsClasses, type ClsSample } from './cls-manifest.js';
 
 export interface ClsDemoSetOptions {
@@ -29,7 +40,10 @@ interface Shape {
  * (its box is the record's box) and one or two distractor shapes of other classes, so the whole
  * image is ambiguous and only the box says which shape is meant.
  */
-export async function writeClsDemoSet(outRoot: string = datasetsRoot(), opts: ClsDemoSetOptions = {}): Promise<{ dir: string; info: DatasetInfo }> {
+export async function writeClsDemoSet(
+  outRoot: string = datasetsRoot(),
+  opts: ClsDemoSetOptions = {},
+): Promise<{ dir: string; info: DatasetInfo }> {
   const imageCount = opts.images ?? 48;
   const seed = opts.seed ?? 0;
   checkDemoOptions(imageCount, seed);
@@ -43,7 +57,14 @@ export async function writeClsDemoSet(outRoot: string = datasetsRoot(), opts: Cl
       const shapes = placeShapes(rng, labels[i]!, width, height);
       const image = `demo_cls_${String(i).padStart(3, '0')}.png`;
       await writeFile(join(staging, 'images', image), await renderShapesPng(shapes.map(drawnShape), width, height));
-      samples.push({ id: `demo-cls-${String(i).padStart(3, '0')}`, image, width, height, label: labels[i]!, box: shapes[0]!.box });
+      samples.push({
+        id: `demo-cls-${String(i).padStart(3, '0')}`,
+        image,
+        width,
+        height,
+        label: labels[i]!,
+        box: shapes[0]!.box,
+      });
     }
     const written: DatasetInfo = {
       name: 'demo-cls',
@@ -83,7 +104,10 @@ function balancedLabels(rng: Rng, count: number): number[] {
 function placeShapes(rng: Rng, label: number, width: number, height: number): Shape[] {
   const { cols, rows, cellW, cellH } = shapeGrid(width, height);
   const cellMin = Math.min(cellW, cellH);
-  const others = shuffle(rng, [...CLS_DEMO_CLASS_NAMES.keys()].filter((l) => l !== label));
+  const others = shuffle(
+    rng,
+    [...CLS_DEMO_CLASS_NAMES.keys()].filter((l) => l !== label),
+  );
   const shapeLabels = [label, ...others.slice(0, randInt(rng, 1, 2))];
   const cells = shuffle(rng, [...Array(cols * rows).keys()]);
   return shapeLabels.map((l, k) => {

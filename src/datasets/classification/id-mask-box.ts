@@ -45,17 +45,24 @@ class Extent {
  * by sharp with the ICC profile ignored, so the 8-bit channel values are the stored bytes; the sum
  * is done in JS numbers, as 8-bit arithmetic would wrap at 256.
  */
-export async function boxFromIdMask(bytes: Uint8Array, path: string, classId: number, classCount: number): Promise<MaskBox> {
+export async function boxFromIdMask(
+  bytes: Uint8Array,
+  path: string,
+  classId: number,
+  classCount: number,
+): Promise<MaskBox> {
   const mask = sharp(bytes, { ignoreIcc: true });
   const undecodable = (err: Error): never => {
     throw new UserError(`${path}: mask: does not decode: ${err.message}`);
   };
   const meta = await mask.metadata().catch(undecodable);
   // A 16-bit PNG would be scaled down to 8 bits on the way out, silently changing every id.
-  if (meta.depth !== 'uchar') throw new UserError(`${path}: mask: expected 8-bit channels (id = R + 256·G), found ${meta.depth}`);
+  if (meta.depth !== 'uchar')
+    throw new UserError(`${path}: mask: expected 8-bit channels (id = R + 256·G), found ${meta.depth}`);
   const { data, info } = await mask.raw().toBuffer({ resolveWithObject: true }).catch(undecodable);
   const channels = info.channels;
-  if (channels < 3) throw new UserError(`${path}: mask: expected an RGB mask (id = R + 256·G), found ${channels} channel(s)`);
+  if (channels < 3)
+    throw new UserError(`${path}: mask: expected an RGB mask (id = R + 256·G), found ${channels} channel(s)`);
   const own = new Extent();
   const labelled = new Extent();
   for (let y = 0, i = 0; y < info.height; y++) {
@@ -63,7 +70,9 @@ export async function boxFromIdMask(bytes: Uint8Array, path: string, classId: nu
       const id = data[i]! + 256 * data[i + 1]!;
       if (id === BACKGROUND_ID || id === IGNORE_ID) continue;
       if (id > classCount) {
-        throw new UserError(`${path}: pixel (${x}, ${y}): unknown class id ${id} (expected 0 = other, ${IGNORE_ID} = ignore or 1..${classCount})`);
+        throw new UserError(
+          `${path}: pixel (${x}, ${y}): unknown class id ${id} (expected 0 = other, ${IGNORE_ID} = ignore or 1..${classCount})`,
+        );
       }
       labelled.add(x, y);
       if (id === classId) own.add(x, y);

@@ -14,7 +14,12 @@ const IMAGENET_S_CLASSNAMES_FILE = join(REPO_ROOT, 'configs', 'classnames', 'ima
 const classListSchema = z.object({
   source: z.string().min(1),
   names: z
-    .array(z.object({ wnid: z.string().regex(/^n\d{8}$/, 'expected a wnid like n01440764'), name: z.string().trim().min(1) }))
+    .array(
+      z.object({
+        wnid: z.string().regex(/^n\d{8}$/, 'expected a wnid like n01440764'),
+        name: z.string().trim().min(1),
+      }),
+    )
     .length(IMAGENET_S_CLASS_COUNT, `expected ${IMAGENET_S_CLASS_COUNT} classes`),
 });
 
@@ -43,9 +48,16 @@ export async function readImageNetSClassList(namesFile?: string): Promise<ImageN
   }
   const names = nonBlankLines(text, path).map((l) => l.text.trim());
   if (names.length !== IMAGENET_S_CLASS_COUNT) {
-    throw new UserError(`${path}: expected ${IMAGENET_S_CLASS_COUNT} names (one per line, in the sorted-wnid order), found ${names.length}`);
+    throw new UserError(
+      `${path}: expected ${IMAGENET_S_CLASS_COUNT} names (one per line, in the sorted-wnid order), found ${names.length}`,
+    );
   }
-  return { source: `${path}: one name per line, in the sorted-wnid order`, files: [...shipped.files, path], wnids: shipped.wnids, names };
+  return {
+    source: `${path}: one name per line, in the sorted-wnid order`,
+    files: [...shipped.files, path],
+    wnids: shipped.wnids,
+    names,
+  };
 }
 
 async function readClassListJson(path: string): Promise<ImageNetSClassList> {
@@ -54,8 +66,15 @@ async function readClassListJson(path: string): Promise<ImageNetSClassList> {
   list.names.forEach(({ wnid }, i) => {
     const previous = list.names[i - 1]?.wnid;
     if (previous !== undefined && !(previous < wnid)) {
-      throw new UserError(`${path}: names[${i}].wnid: ${wnid} does not sort after ${previous} (expected the ${IMAGENET_S_CLASS_COUNT} wnids sorted, each once)`);
+      throw new UserError(
+        `${path}: names[${i}].wnid: ${wnid} does not sort after ${previous} (expected the ${IMAGENET_S_CLASS_COUNT} wnids sorted, each once)`,
+      );
     }
   });
-  return { source: list.source, files: [path], wnids: list.names.map((n) => n.wnid), names: list.names.map((n) => n.name) };
+  return {
+    source: list.source,
+    files: [path],
+    wnids: list.names.map((n) => n.wnid),
+    names: list.names.map((n) => n.name),
+  };
 }

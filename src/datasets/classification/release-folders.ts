@@ -12,7 +12,9 @@ export async function listEntries(dir: string, kind: 'folders' | 'files', what: 
     entries = await readdir(dir, { withFileTypes: true });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new UserError(`${dir}: ${code === 'ENOENT' || code === 'ENOTDIR' ? 'not a folder' : `cannot read: ${code}`} (expected ${what})`);
+    throw new UserError(
+      `${dir}: ${code === 'ENOENT' || code === 'ENOTDIR' ? 'not a folder' : `cannot read: ${code}`} (expected ${what})`,
+    );
   }
   return entries
     .filter((e) => !e.name.startsWith('.') && (kind === 'folders' ? e.isDirectory() : e.isFile()))

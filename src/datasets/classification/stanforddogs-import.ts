@@ -21,8 +21,8 @@ export type MultiBoxPolicy = (typeof MULTI_BOX_POLICIES)[number];
 
 /** How a footnote says what the one box of a multi-dog image is. */
 const POLICY_WORDS: Record<MultiBoxPolicy, string> = {
-  union: 'the union of the dogs\' boxes',
-  largest: 'the largest dog\'s box',
+  union: "the union of the dogs' boxes",
+  largest: "the largest dog's box",
   first: 'the first box of the XML file',
 };
 
@@ -41,7 +41,8 @@ export interface DogsImportOptions {
 /** "n02085620-Chihuahua" → "Chihuahua"; "n02116738-African_hunting_dog" → "African hunting dog" (names may hold hyphens). */
 function dogBreedName(folder: string, where: string): string {
   const hyphen = folder.indexOf('-');
-  if (hyphen <= 0 || hyphen === folder.length - 1) throw new UserError(`${where}: folder: expected <wnid>-<Breed_Name>, got "${folder}"`);
+  if (hyphen <= 0 || hyphen === folder.length - 1)
+    throw new UserError(`${where}: folder: expected <wnid>-<Breed_Name>, got "${folder}"`);
   return folder.slice(hyphen + 1).replaceAll('_', ' ');
 }
 
@@ -75,29 +76,42 @@ export async function importStanfordDogs(opts: DogsImportOptions): Promise<Impor
   const imagesDir = join(root, 'Images');
   const annotationDir = join(root, 'Annotation');
   const dir = datasetDir('stanforddogs', 'all', opts.outRoot);
-  const folders = await listEntries(imagesDir, 'folders', 'the release\'s Images/<wnid>-<Breed>/ folders');
+  const folders = await listEntries(imagesDir, 'folders', "the release's Images/<wnid>-<Breed>/ folders");
   if (folders.length === 0) throw new UserError(`${imagesDir}: no class folders`);
-  requireSameFolders(folders, imagesDir, await listEntries(annotationDir, 'folders', 'the release\'s Annotation/<wnid>-<Breed>/ folders'), annotationDir);
+  requireSameFolders(
+    folders,
+    imagesDir,
+    await listEntries(annotationDir, 'folders', "the release's Annotation/<wnid>-<Breed>/ folders"),
+    annotationDir,
+  );
   const classes: ClsClasses = {
     names: folders.map((f) => dogBreedName(f, join(imagesDir, f))),
     template: DOGS_TEMPLATE,
-    names_source: 'StanfordDogs Images/ folder names, sorted: the text after the first hyphen, underscores replaced by spaces',
+    names_source:
+      'StanfordDogs Images/ folder names, sorted: the text after the first hyphen, underscores replaced by spaces',
     template_source: 'the usual StanfordDogs template of CoOp-style code; FALIP does not state its template',
     source_ids: folders,
   };
 
   const images: DogImage[] = [];
   for (const [label, folder] of folders.entries()) {
-    const files = (await listEntries(join(imagesDir, folder), 'files', 'JPEG images')).filter((f) => /\.jpe?g$/i.test(f));
+    const files = (await listEntries(join(imagesDir, folder), 'files', 'JPEG images')).filter((f) =>
+      /\.jpe?g$/i.test(f),
+    );
     const annotations = await listEntries(join(annotationDir, folder), 'files', 'annotation files');
     const stems = new Set(files.map(stem));
     const orphan = annotations.find((a) => !stems.has(a));
-    if (orphan !== undefined) throw new UserError(`${join(annotationDir, folder, orphan)}: image: no image ${folder}/${orphan}.jpg under ${imagesDir}`);
+    if (orphan !== undefined)
+      throw new UserError(
+        `${join(annotationDir, folder, orphan)}: image: no image ${folder}/${orphan}.jpg under ${imagesDir}`,
+      );
     for (const file of files) images.push({ folder, label, file });
   }
 
   const limit = pLimit(IMAGES_AT_ONCE);
-  const read = await Promise.all(images.map((img) => limit(() => readDog(img, imagesDir, annotationDir, opts.multiBox))));
+  const read = await Promise.all(
+    images.map((img) => limit(() => readDog(img, imagesDir, annotationDir, opts.multiBox))),
+  );
   const samples = read.map((r) => r.sample);
   const warnings = read.flatMap((r) => r.warnings);
   const multi = samples.filter((s) => s.objects! > 1).length;
@@ -106,8 +120,17 @@ export async function importStanfordDogs(opts: DogsImportOptions): Promise<Impor
     split: 'all',
     task: 'classification',
     image_root: imagesDir,
-    sources: [folderSource(annotationDir, read.map((r) => r.annotation))],
-    counts: { ...countClsSamples(samples, classes), objects: samples.reduce((n, s) => n + s.objects!, 0), multi_object_images: multi },
+    sources: [
+      folderSource(
+        annotationDir,
+        read.map((r) => r.annotation),
+      ),
+    ],
+    counts: {
+      ...countClsSamples(samples, classes),
+      objects: samples.reduce((n, s) => n + s.objects!, 0),
+      multi_object_images: multi,
+    },
     options: { multi_box: opts.multiBox, box_source: 'Annotation bndbox (xmax − xmin, no +1), clamped to the image' },
     created_by: `falip data import stanforddogs --multi-box ${opts.multiBox}`,
   };
@@ -135,11 +158,20 @@ async function readDog(
   const voc = parseVocAnnotation(bytes, annPath);
   const size = await readImageSize(imagePath, annPath, 'image');
   if (voc.size && (voc.size.width !== size.width || voc.size.height !== size.height)) {
-    warnings.push(`${annPath}: size: the XML says ${voc.size.width}×${voc.size.height}, ${imagePath} is ${size.width}×${size.height} (boxes are clamped to the image)`);
+    warnings.push(
+      `${annPath}: size: the XML says ${voc.size.width}×${voc.size.height}, ${imagePath} is ${size.width}×${size.height} (boxes are clamped to the image)`,
+    );
   }
   const boxes = voc.objects.map((o, i) => boxForManifest(o.box, size, o.where, `object[${i}].bndbox`, warnings));
   return {
-    sample: { id, image: `${img.folder}/${img.file}`, ...size, label: img.label, box: combineBoxes(boxes, policy), objects: boxes.length },
+    sample: {
+      id,
+      image: `${img.folder}/${img.file}`,
+      ...size,
+      label: img.label,
+      box: combineBoxes(boxes, policy),
+      objects: boxes.length,
+    },
     annotation: { path: `${img.folder}/${id}`, sha256: sha256Hex(bytes) },
     warnings,
   };
@@ -149,7 +181,8 @@ async function readDog(
 export const stanfordDogsImporter: DatasetImporter = {
   name: 'stanforddogs',
   task: 'classification',
-  summary: 'import StanfordDogs as released (Images/ and Annotation/, all 20,580 images as FALIP used) into <datasets>/stanforddogs/all/',
+  summary:
+    'import StanfordDogs as released (Images/ and Annotation/, all 20,580 images as FALIP used) into <datasets>/stanforddogs/all/',
   options: [
     { flags: '--root <dir>', help: 'the folder holding the unpacked Images/ and Annotation/', required: true },
     {

@@ -26,14 +26,16 @@ export class TableRow {
 
   number(column: string): number {
     const value = this.text(column);
-    if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(value)) throw new UserError(`${this.where}: ${column}: expected a number, got "${value}"`);
+    if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(value))
+      throw new UserError(`${this.where}: ${column}: expected a number, got "${value}"`);
     return Number(value);
   }
 
   /** An integer that must be one of `allowed` (a 0/1 flag, a split code). */
   code(column: string, allowed: readonly number[]): number {
     const value = this.integer(column);
-    if (!allowed.includes(value)) throw new UserError(`${this.where}: ${column}: expected one of ${allowed.join(', ')}, got ${value}`);
+    if (!allowed.includes(value))
+      throw new UserError(`${this.where}: ${column}: expected one of ${allowed.join(', ')}, got ${value}`);
     return value;
   }
 }
@@ -41,7 +43,9 @@ export class TableRow {
 /** Builds a row, refusing a line whose column count is not the table's (the usual sign of a wrong or damaged file). */
 export function tableRow(where: string, columns: readonly string[], fields: readonly string[]): TableRow {
   if (fields.length !== columns.length) {
-    throw new UserError(`${where}: (line): expected ${columns.length} columns (${columns.join(', ')}), found ${fields.length}`);
+    throw new UserError(
+      `${where}: (line): expected ${columns.length} columns (${columns.join(', ')}), found ${fields.length}`,
+    );
   }
   return new TableRow(where, columns, fields);
 }

@@ -35,7 +35,10 @@ const vocSchema = z.object({
 });
 
 /** Text values stay strings (the schema parses numbers strictly); `object` is a list even when there is one dog. */
-const parser = new XMLParser({ parseTagValue: false, isArray: (_name, jpath) => String(jpath) === 'annotation.object' });
+const parser = new XMLParser({
+  parseTagValue: false,
+  isArray: (_name, jpath) => String(jpath) === 'annotation.object',
+});
 
 /** Parses one annotation file's bytes; malformed XML and missing fields are `file:line: field: problem`. */
 export function parseVocAnnotation(bytes: Uint8Array, path: string): VocAnnotation {

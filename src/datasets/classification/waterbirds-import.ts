@@ -27,9 +27,12 @@ const COLUMNS = ['img_id', 'img_filename', 'y', 'split', 'place', 'place_filenam
 export const WATERBIRDS_CLASSES: ClsClasses = {
   names: ['landbird', 'waterbird'],
   template: 'a photo of a {}.',
-  names_source: 'metadata.csv y: 0 = landbird, 1 = waterbird (group_DRO\'s Waterbirds)',
-  template_source: 'the usual zero-shot Waterbirds prompt ("a photo of a landbird." / "a photo of a waterbird."); FALIP does not state its template',
-  notes: ['group = (y, place); place 0 = land background (bamboo forest, broadleaf forest), 1 = water background (ocean, natural lake).'],
+  names_source: "metadata.csv y: 0 = landbird, 1 = waterbird (group_DRO's Waterbirds)",
+  template_source:
+    'the usual zero-shot Waterbirds prompt ("a photo of a landbird." / "a photo of a waterbird."); FALIP does not state its template',
+  notes: [
+    'group = (y, place); place 0 = land background (bamboo forest, broadleaf forest), 1 = water background (ocean, natural lake).',
+  ],
 };
 
 /** One metadata.csv row, checked against CUB. */
@@ -66,14 +69,21 @@ async function readWaterbirdsMetadata(path: string): Promise<TableRow[]> {
   // pandas writes its index as a first column with an empty name.
   const header = (records[0] ?? []).map((h) => (h.trim() === '' ? '(index)' : h.trim()));
   for (const column of COLUMNS) {
-    if (!header.includes(column)) throw new UserError(`${path}:1: (header): no column ${column} (expected ${COLUMNS.join(', ')})`);
+    if (!header.includes(column))
+      throw new UserError(`${path}:1: (header): no column ${column} (expected ${COLUMNS.join(', ')})`);
   }
   // The file has no quoted line breaks, so record i is line i + 1; blank lines (a trailing one) are not records.
   return records
     .map((fields, i) => ({ fields, where: `${path}:${i + 1}` }))
     .slice(1)
     .filter(({ fields }) => fields.some((f) => f.trim() !== ''))
-    .map(({ fields, where }) => tableRow(where, header, fields.map((f) => f.trim())));
+    .map(({ fields, where }) =>
+      tableRow(
+        where,
+        header,
+        fields.map((f) => f.trim()),
+      ),
+    );
 }
 
 export async function importWaterbirds(opts: WaterbirdsImportOptions): Promise<ImportReport> {
@@ -98,7 +108,10 @@ export async function importWaterbirds(opts: WaterbirdsImportOptions): Promise<I
     const cubName = cubNames.get(id);
     if (!cubName) throw new UserError(`${row.where}: img_id: ${id} is not a CUB image id (${cubImagesFile})`);
     // The box is CUB's, so the image must be the same CUB photo.
-    if (cubName.value !== image) throw new UserError(`${row.where}: img_filename: "${image}", but ${cubName.where} names "${cubName.value}" for img_id ${id}`);
+    if (cubName.value !== image)
+      throw new UserError(
+        `${row.where}: img_filename: "${image}", but ${cubName.where} names "${cubName.value}" for img_id ${id}`,
+      );
     const box = cubBoxes.get(id);
     if (!box) throw new UserError(`${row.where}: img_id: CUB image ${id} has no box in ${cubBoxesFile}`);
     return {
@@ -131,7 +144,8 @@ export async function importWaterbirds(opts: WaterbirdsImportOptions): Promise<I
     };
   });
 
-  const inGroup = (y: number, place: number): number => samples.filter((s) => s.group!.y === y && s.group!.place === place).length;
+  const inGroup = (y: number, place: number): number =>
+    samples.filter((s) => s.group!.y === y && s.group!.place === place).length;
   const info: DatasetInfo = {
     name: 'waterbirds',
     split: opts.split,
@@ -145,7 +159,9 @@ export async function importWaterbirds(opts: WaterbirdsImportOptions): Promise<I
       waterbird_on_land: inGroup(1, 0),
       waterbird_on_water: inGroup(1, 1),
     },
-    options: { box_source: "CUB bounding_boxes.txt by img_id (a Waterbirds image keeps the CUB photo's size and position)" },
+    options: {
+      box_source: "CUB bounding_boxes.txt by img_id (a Waterbirds image keeps the CUB photo's size and position)",
+    },
     created_by: `falip data import waterbirds --split ${opts.split}`,
   };
   await writeClsDataset(dir, samples, WATERBIRDS_CLASSES, info);
@@ -163,11 +179,26 @@ function placeScene(placeFilename: string): string | undefined {
 export const waterbirdsImporter: DatasetImporter = {
   name: 'waterbirds',
   task: 'classification',
-  summary: 'import Waterbirds as released (metadata.csv + images) into <datasets>/waterbirds/<split>/, boxes from the CUB release',
+  summary:
+    'import Waterbirds as released (metadata.csv + images) into <datasets>/waterbirds/<split>/, boxes from the CUB release',
   options: [
-    { flags: '--root <dir>', help: 'the unpacked Waterbirds folder (metadata.csv and the class folders of images)', required: true },
-    { flags: '--cub-root <dir>', help: 'the CUB_200_2011 folder (images.txt and bounding_boxes.txt give each image its box)', required: true },
-    { flags: '--split <name>', help: "metadata.csv's split: test (the paper's 5,794), val, train or all", defaultValue: 'test', choices: WATERBIRDS_SPLITS },
+    {
+      flags: '--root <dir>',
+      help: 'the unpacked Waterbirds folder (metadata.csv and the class folders of images)',
+      required: true,
+    },
+    {
+      flags: '--cub-root <dir>',
+      help: 'the CUB_200_2011 folder (images.txt and bounding_boxes.txt give each image its box)',
+      required: true,
+    },
+    {
+      flags: '--split <name>',
+      help: "metadata.csv's split: test (the paper's 5,794), val, train or all",
+      defaultValue: 'test',
+      choices: WATERBIRDS_SPLITS,
+    },
   ],
-  run: (o, outRoot) => importWaterbirds({ root: o.root!, cubRoot: o.cubRoot!, split: o.split as WaterbirdsSplit, outRoot }),
+  run: (o, outRoot) =>
+    importWaterbirds({ root: o.root!, cubRoot: o.cubRoot!, split: o.split as WaterbirdsSplit, outRoot }),
 };

@@ -30,7 +30,8 @@ export async function checkPcDataset(dir: string): Promise<PcCheckReport> {
   const classes = await recordUserError(errors, () => readPcClasses(dir));
   const manifest = join(dir, MANIFEST_FILE);
   const entries = await checkManifestLines(manifest, parsePcLine, 'cloud id', errors, ({ where, sample }) => {
-    if (classes && sample.label >= classes.names.length) errors.push(`${where}: label: ${sample.label} is not a class (${classes.names.length} names)`);
+    if (classes && sample.label >= classes.names.length)
+      errors.push(`${where}: label: ${sample.label} is not a class (${classes.names.length} names)`);
   });
 
   const bySource = new Map<string, ManifestEntry<PcSample>[]>();
@@ -40,15 +41,21 @@ export async function checkPcDataset(dir: string): Promise<PcCheckReport> {
     errors.push(...checkRows(await openOrProblem(source), users, classes?.names.length));
     const sha = recorded.get(source);
     if (sha === undefined) warnings.push(`${join(dir, DATASET_INFO_FILE)}: sources: ${source} is not recorded`);
-    else if ((await sha256OfFile(source).catch(() => sha)) !== sha) warnings.push(`${source}: changed since the import (sha256 differs from dataset.json)`);
+    else if ((await sha256OfFile(source).catch(() => sha)) !== sha)
+      warnings.push(`${source}: changed since the import (sha256 differs from dataset.json)`);
   }
 
   const counts: PcCheckCounts = { clouds: entries.length, classes: classes?.names.length ?? 0, files: bySource.size };
   // Only meaningful when every line parsed; otherwise the skipped lines already explain the difference.
   if (errors.length === 0 && classes) {
-    const actual = countPcSamples(entries.map((e) => e.sample), classes);
+    const actual = countPcSamples(
+      entries.map((e) => e.sample),
+      classes,
+    );
     if (JSON.stringify(info.counts) !== JSON.stringify(actual)) {
-      warnings.push(`${join(dir, DATASET_INFO_FILE)}: counts: recorded ${JSON.stringify(info.counts)}, manifest has ${JSON.stringify(actual)}`);
+      warnings.push(
+        `${join(dir, DATASET_INFO_FILE)}: counts: recorded ${JSON.stringify(info.counts)}, manifest has ${JSON.stringify(actual)}`,
+      );
     }
   }
   return { ok: errors.length === 0, errors, warnings, counts };
@@ -64,7 +71,11 @@ async function openOrProblem(source: string): Promise<CloudFile | string> {
 }
 
 /** Each line's row against the file: it exists, its points are finite, its label is the manifest's. */
-function checkRows(file: CloudFile | string, users: readonly ManifestEntry<PcSample>[], classCount: number | undefined): string[] {
+function checkRows(
+  file: CloudFile | string,
+  users: readonly ManifestEntry<PcSample>[],
+  classCount: number | undefined,
+): string[] {
   if (typeof file === 'string') return [`${users[0]!.where}: source: ${file}`];
   const errors: string[] = [];
   try {
@@ -72,7 +83,8 @@ function checkRows(file: CloudFile | string, users: readonly ManifestEntry<PcSam
       try {
         // Without a readable classes.json the file's label is only compared with the manifest's.
         const cloud = file.cloud(sample.index, classCount ?? Number.MAX_SAFE_INTEGER);
-        if (cloud.label !== sample.label) errors.push(`${where}: label: ${sample.label}, but ${file.path} has ${cloud.label} at row ${sample.index}`);
+        if (cloud.label !== sample.label)
+          errors.push(`${where}: label: ${sample.label}, but ${file.path} has ${cloud.label} at row ${sample.index}`);
       } catch (err) {
         if (!(err instanceof UserError)) throw err;
         errors.push(`${where}: index: ${err.message}`);

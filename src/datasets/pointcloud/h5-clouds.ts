@@ -67,16 +67,24 @@ export class CloudFile {
       const label = dataset(h5wasm, file, abs, 'label');
       const dataShape = data.shape ?? [];
       const meta = data.metadata;
-      if (meta.type !== H5T_FLOAT || meta.size !== 4) throw new UserError(`${abs}: data: expected float32, found ${describeType(meta.type, meta.size)}`);
+      if (meta.type !== H5T_FLOAT || meta.size !== 4)
+        throw new UserError(`${abs}: data: expected float32, found ${describeType(meta.type, meta.size)}`);
       if (dataShape.length !== 3 || dataShape[2] !== 3 || dataShape[0]! < 1 || dataShape[1]! < POINTS_PER_CLOUD) {
-        throw new UserError(`${abs}: data: expected shape [N, P, 3] with N ≥ 1 and P ≥ ${POINTS_PER_CLOUD} points, found [${dataShape.join(', ')}]`);
+        throw new UserError(
+          `${abs}: data: expected shape [N, P, 3] with N ≥ 1 and P ≥ ${POINTS_PER_CLOUD} points, found [${dataShape.join(', ')}]`,
+        );
       }
       const count = dataShape[0]!;
       const labelShape = label.shape ?? [];
       const labelMeta = label.metadata;
-      if (labelMeta.type !== H5T_INTEGER) throw new UserError(`${abs}: label: expected integers, found ${describeType(labelMeta.type, labelMeta.size)}`);
-      const oneLabelEach = labelShape[0] === count && (labelShape.length === 1 || (labelShape.length === 2 && labelShape[1] === 1));
-      if (!oneLabelEach) throw new UserError(`${abs}: label: expected shape [${count}] or [${count}, 1] (one per cloud of data), found [${labelShape.join(', ')}]`);
+      if (labelMeta.type !== H5T_INTEGER)
+        throw new UserError(`${abs}: label: expected integers, found ${describeType(labelMeta.type, labelMeta.size)}`);
+      const oneLabelEach =
+        labelShape[0] === count && (labelShape.length === 1 || (labelShape.length === 2 && labelShape[1] === 1));
+      if (!oneLabelEach)
+        throw new UserError(
+          `${abs}: label: expected shape [${count}] or [${count}, 1] (one per cloud of data), found [${labelShape.join(', ')}]`,
+        );
       const values = hdf5Call(abs, 'label: cannot read', () => label.value) as ArrayLike<number | bigint>;
       const labels = Array.from(values, Number);
       return new CloudFile(abs, file, data, labels);
@@ -93,9 +101,13 @@ export class CloudFile {
   /** The first 1,024 points of clouds `start` .. `end − 1`, concatenated, in one read. */
   points(start: number, end: number = start + 1): PointsXYZ {
     if (!(Number.isInteger(start) && Number.isInteger(end) && 0 <= start && start < end && end <= this.count)) {
-      throw new UserError(`${this.path}: clouds ${start}..${end - 1} asked for, but the file holds ${this.count} (0..${this.count - 1})`);
+      throw new UserError(
+        `${this.path}: clouds ${start}..${end - 1} asked for, but the file holds ${this.count} (0..${this.count - 1})`,
+      );
     }
-    const values = hdf5Call(this.path, 'data: cannot read', () => this.data.slice([[start, end], [0, POINTS_PER_CLOUD], []]));
+    const values = hdf5Call(this.path, 'data: cannot read', () =>
+      this.data.slice([[start, end], [0, POINTS_PER_CLOUD], []]),
+    );
     if (!(values instanceof Float32Array) || values.length !== (end - start) * POINTS_PER_CLOUD * 3) {
       throw new UserError(`${this.path}: data: reading clouds ${start}..${end - 1} did not give float32 points`);
     }
@@ -105,7 +117,9 @@ export class CloudFile {
   /** Cloud `index` with its label; the label must name one of `classCount` classes and every point must be finite. */
   cloud(index: number, classCount: number): LabelledCloud {
     if (!Number.isInteger(index) || index < 0 || index >= this.count) {
-      throw new UserError(`${this.path}: cloud ${index} is past the end (the file holds ${this.count} clouds, 0..${this.count - 1})`);
+      throw new UserError(
+        `${this.path}: cloud ${index} is past the end (the file holds ${this.count} clouds, 0..${this.count - 1})`,
+      );
     }
     const label = this.label(index, classCount);
     const points = this.points(index);
@@ -117,7 +131,9 @@ export class CloudFile {
   label(index: number, classCount: number): number {
     const label = this.labels[index]!;
     if (!Number.isInteger(label) || label < 0 || label >= classCount) {
-      throw new UserError(`${this.path}: label[${index}]: ${label} is not a class (there are ${classCount} class names, 0..${classCount - 1})`);
+      throw new UserError(
+        `${this.path}: label[${index}]: ${label} is not a class (there are ${classCount} class names, 0..${classCount - 1})`,
+      );
     }
     return label;
   }
@@ -135,7 +151,9 @@ export function requireFinite(path: string, index: number, points: PointsXYZ): v
   const i = points.findIndex((x) => !Number.isFinite(x));
   if (i < 0) return;
   const p = Math.floor(i / 3);
-  throw new UserError(`${path}: data[${index}]: point ${p} is not finite (${Array.from(points.subarray(p * 3, p * 3 + 3)).join(', ')})`);
+  throw new UserError(
+    `${path}: data[${index}]: point ${p} is not finite (${Array.from(points.subarray(p * 3, p * 3 + 3)).join(', ')})`,
+  );
 }
 
 /** Open files by absolute path, so that evaluating 2,468 clouds opens each h5 file once. */
@@ -163,7 +181,8 @@ export class CloudFileCache {
 
 function dataset(h5wasm: H5Library, file: H5File, path: string, name: string): Dataset {
   const entity = hdf5Call(path, `${name}: cannot read`, () => (file.keys().includes(name) ? file.get(name) : null));
-  if (entity === null) throw new UserError(`${path}: no dataset "${name}" (the file has: ${file.keys().join(', ') || 'nothing'})`);
+  if (entity === null)
+    throw new UserError(`${path}: no dataset "${name}" (the file has: ${file.keys().join(', ') || 'nothing'})`);
   if (!(entity instanceof h5wasm.Dataset)) throw new UserError(`${path}: "${name}" is not a dataset`);
   return entity;
 }
@@ -175,7 +194,9 @@ function dataset(h5wasm: H5Library, file: H5File, path: string, name: string): D
  */
 async function checkHdf5Signature(path: string): Promise<void> {
   const info = await stat(path).catch((err: NodeJS.ErrnoException) => {
-    throw new UserError(`${path}: ${err.code === 'ENOENT' ? 'file not found' : `cannot read (${err.code ?? err.message})`}`);
+    throw new UserError(
+      `${path}: ${err.code === 'ENOENT' ? 'file not found' : `cannot read (${err.code ?? err.message})`}`,
+    );
   });
   if (!info.isFile()) throw new UserError(`${path}: not a file`);
   const handle = await openFile(path, 'r');
@@ -183,11 +204,15 @@ async function checkHdf5Signature(path: string): Promise<void> {
     const head = Buffer.alloc(HDF5_SIGNATURE.length);
     const { bytesRead } = await handle.read(head, 0, head.length, 0);
     if (bytesRead === 0) throw new UserError(`${path}: empty file (expected HDF5)`);
-    if (bytesRead < HDF5_SIGNATURE.length && head.subarray(0, bytesRead).equals(HDF5_SIGNATURE.subarray(0, bytesRead))) {
+    if (
+      bytesRead < HDF5_SIGNATURE.length &&
+      head.subarray(0, bytesRead).equals(HDF5_SIGNATURE.subarray(0, bytesRead))
+    ) {
       throw new UserError(`${path}: truncated HDF5 file (${bytesRead} bytes)`);
     }
     // A user block moves the signature to offset 512, 1024, ...; those files are left to HDF5 to judge.
-    if (info.size < 512 && !head.equals(HDF5_SIGNATURE)) throw new UserError(`${path}: not an HDF5 file (no HDF5 signature)`);
+    if (info.size < 512 && !head.equals(HDF5_SIGNATURE))
+      throw new UserError(`${path}: not an HDF5 file (no HDF5 signature)`);
   } finally {
     await handle.close();
   }
@@ -212,7 +237,8 @@ function hdf5Problem(err: unknown): string {
   const frames = [...text.matchAll(/#\d+: .*? in [\w.]+\(\): (.*)$/gm)].map((m) => m[1]!.trim());
   const cause = frames.at(-1) ?? (text.split('\n')[0]!.trim() || 'unknown HDF5 error');
   const truncated = /truncated file: eof = (\d+).*stored_eof = (\d+)/.exec(cause);
-  if (truncated) return `truncated HDF5 file: ${truncated[1]} bytes on disk, but its superblock records ${truncated[2]}`;
+  if (truncated)
+    return `truncated HDF5 file: ${truncated[1]} bytes on disk, but its superblock records ${truncated[2]}`;
   if (/file signature not found/.test(cause)) return 'not an HDF5 file (no HDF5 signature)';
   return cause;
 }

@@ -19,7 +19,8 @@ export interface ModelNet40ImportOptions {
 /** The clouds of every file `test_files.txt` lists, in list order, labelled by `shape_names.txt`. */
 export async function importModelNet40(opts: ModelNet40ImportOptions): Promise<ImportReport> {
   const root = resolve(opts.root);
-  if (!(await stat(root).catch(() => undefined))?.isDirectory()) throw new UserError(`--root ${opts.root}: not a folder`);
+  if (!(await stat(root).catch(() => undefined))?.isDirectory())
+    throw new UserError(`--root ${opts.root}: not a folder`);
   const list = join(root, 'test_files.txt');
   const namesFile = join(root, 'shape_names.txt');
   const files = await listedH5Files(list, root);
@@ -40,7 +41,8 @@ export async function importModelNet40(opts: ModelNet40ImportOptions): Promise<I
 export const modelnet40Importer: DatasetImporter = {
   name: 'modelnet40',
   task: 'pointcloud',
-  summary: 'import the ModelNet40 test clouds from PointNet\'s HDF5 release (modelnet40_ply_hdf5_2048) into <datasets>/modelnet40/test/',
+  summary:
+    "import the ModelNet40 test clouds from PointNet's HDF5 release (modelnet40_ply_hdf5_2048) into <datasets>/modelnet40/test/",
   options: [
     {
       flags: '--root <dir>',

@@ -55,7 +55,8 @@ export async function importClouds(spec: CloudImportSpec): Promise<ImportReport>
   for (const path of spec.files) {
     const stem = basename(path, extname(path));
     const clash = stems.get(stem);
-    if (clash !== undefined) throw new UserError(`${path}: same file name as ${clash}: cloud ids (<file name>/<row>) would clash`);
+    if (clash !== undefined)
+      throw new UserError(`${path}: same file name as ${clash}: cloud ids (<file name>/<row>) would clash`);
     stems.set(stem, path);
 
     const file = await CloudFile.open(path);
@@ -73,7 +74,9 @@ export async function importClouds(spec: CloudImportSpec): Promise<ImportReport>
           // Unit-sphere clouds (the releases are believed to be centred and scaled) sit wholly in front of the camera.
           if (radius > 1) outsideUnitSphere++;
           if (radius >= CAMERA_DISTANCE) {
-            warnings.push(`${file.path}: data[${i}]: a point lies ${radius.toFixed(3)} from the origin: points that far can fall behind the camera and are dropped from some views`);
+            warnings.push(
+              `${file.path}: data[${i}]: a point lies ${radius.toFixed(3)} from the origin: points that far can fall behind the camera and are dropped from some views`,
+            );
           }
           samples.push({ id: `${stem}/${i}`, source: file.path, index: i, label: file.label(i, classCount) });
         }
@@ -83,7 +86,8 @@ export async function importClouds(spec: CloudImportSpec): Promise<ImportReport>
     }
   }
 
-  if (spec.first !== undefined && spec.first > stored) throw new UserError(`--first ${spec.first}: the file(s) hold only ${stored} clouds`);
+  if (spec.first !== undefined && spec.first > stored)
+    throw new UserError(`--first ${spec.first}: the file(s) hold only ${stored} clouds`);
   const classes = pcClasses(spec.rawNames, spec.namesSource);
   const sources = [];
   for (const file of [...spec.files, ...spec.otherSources]) sources.push(await fileSource(file));
@@ -99,7 +103,8 @@ export async function importClouds(spec: CloudImportSpec): Promise<ImportReport>
   };
   await writeDatasetFolder(dir, samples, info, classes);
 
-  const kept = spec.first === undefined ? `${samples.length} clouds` : `the first ${samples.length} of ${stored} clouds`;
+  const kept =
+    spec.first === undefined ? `${samples.length} clouds` : `the first ${samples.length} of ${stored} clouds`;
   const paper = samples.length === spec.paperCount ? 'matches' : `differs by ${samples.length - spec.paperCount}`;
   const notes = [
     `${kept}; the FALIP paper's Table 9 counts ${spec.paperCount.toLocaleString('en-US')} (${paper})`,
@@ -111,6 +116,7 @@ export async function importClouds(spec: CloudImportSpec): Promise<ImportReport>
 /** The largest distance of a point from the origin (float64). */
 function maxRadius(points: Float32Array): number {
   let max = 0;
-  for (let i = 0; i < points.length; i += 3) max = Math.max(max, Math.hypot(points[i]!, points[i + 1]!, points[i + 2]!));
+  for (let i = 0; i < points.length; i += 3)
+    max = Math.max(max, Math.hypot(points[i]!, points[i + 1]!, points[i + 2]!));
   return max;
 }

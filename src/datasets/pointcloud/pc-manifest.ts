@@ -11,7 +11,6 @@ import { CLASSES_FILE, type DatasetCounts } from '../dataset-info.js';
 import { templateSchema } from '../manifest-fields.js';
 import type { CloudFileCache, LabelledCloud } from './h5-clouds.js';
 
-
 /** PointCLIP's zero-shot prompt, used for every point-cloud dataset (it has no ScanObjectNN-specific one). */
 export const POINTCLOUD_TEMPLATE = 'point cloud depth map of a {}.';
 
@@ -42,7 +41,10 @@ const pcClassesSchema = z
     /** Why this template. */
     template_source: z.string().min(1),
   })
-  .refine((c) => c.raw_names.length === c.names.length, { path: ['raw_names'], message: 'expected one raw name per name' });
+  .refine((c) => c.raw_names.length === c.names.length, {
+    path: ['raw_names'],
+    message: 'expected one raw name per name',
+  });
 
 export type PcClasses = z.output<typeof pcClassesSchema>;
 
@@ -82,7 +84,9 @@ export function countPcSamples(samples: readonly PcSample[], classes: PcClasses)
 export async function loadCloud(cache: CloudFileCache, sample: PcSample, classCount: number): Promise<LabelledCloud> {
   const cloud = (await cache.open(sample.source)).cloud(sample.index, classCount);
   if (cloud.label !== sample.label) {
-    throw new UserError(`${sample.source}: label[${sample.index}]: the file says ${cloud.label}, the manifest (cloud ${sample.id}) says ${sample.label}: re-import the dataset`);
+    throw new UserError(
+      `${sample.source}: label[${sample.index}]: the file says ${cloud.label}, the manifest (cloud ${sample.id}) says ${sample.label}: re-import the dataset`,
+    );
   }
   return cloud;
 }

@@ -30,7 +30,8 @@ export async function listedH5Files(listPath: string, root: string): Promise<str
     if (seen !== undefined) throw new UserError(`${where}: ${name} is listed twice (first at ${seen})`);
     firstUse.set(name, where);
     const path = join(root, name);
-    if (!(await stat(path).catch(() => undefined))?.isFile()) throw new UserError(`${where}: ${name} not found in ${root}`);
+    if (!(await stat(path).catch(() => undefined))?.isFile())
+      throw new UserError(`${where}: ${name} not found in ${root}`);
     files.push(path);
   }
   return files;
@@ -39,10 +40,12 @@ export async function listedH5Files(listPath: string, root: string): Promise<str
 /** Class names, one per line in label order (PointNet's `shape_names.txt`); `expected` is the release's count. */
 export async function readClassNames(path: string, expected: number): Promise<string[]> {
   const lines = await listLines(path);
-  if (lines.length !== expected) throw new UserError(`${path}: expected ${expected} class names (one per line), found ${lines.length}`);
+  if (lines.length !== expected)
+    throw new UserError(`${path}: expected ${expected} class names (one per line), found ${lines.length}`);
   const firstUse = new Map<string, string>();
   for (const { where, text } of lines) {
-    if (/\s/.test(text)) throw new UserError(`${where}: "${text}": a class name has no spaces in this release (one name per line)`);
+    if (/\s/.test(text))
+      throw new UserError(`${where}: "${text}": a class name has no spaces in this release (one name per line)`);
     const seen = firstUse.get(text);
     if (seen !== undefined) throw new UserError(`${where}: "${text}" is listed twice (first at ${seen})`);
     firstUse.set(text, where);

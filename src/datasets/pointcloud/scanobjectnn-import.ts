@@ -6,7 +6,21 @@ import { importClouds } from './pc-import.js';
 
 /** The release's label order (its training-data FAQ; PointCLIP V2 uses the same list). */
 export const SCANOBJECTNN_CLASSES = [
-  'bag', 'bin', 'box', 'cabinet', 'chair', 'desk', 'display', 'door', 'shelf', 'table', 'bed', 'pillow', 'sink', 'sofa', 'toilet',
+  'bag',
+  'bin',
+  'box',
+  'cabinet',
+  'chair',
+  'desk',
+  'display',
+  'door',
+  'shelf',
+  'table',
+  'bed',
+  'pillow',
+  'sink',
+  'sofa',
+  'toilet',
 ] as const;
 
 /**
@@ -49,7 +63,9 @@ export async function importScanObjectNN(opts: ScanObjectNNImportOptions): Promi
   const folder = basename(dirname(h5));
   const other = SCANOBJECTNN_VARIANTS.find((v) => v !== opts.variant && VARIANT_FOLDERS[v] === folder);
   if (other !== undefined) {
-    report.warnings.push(`${h5}: it is in ${folder}/, the ${other} folder, but --variant ${opts.variant} was given: the file decides the data, dataset.json records ${opts.variant}`);
+    report.warnings.push(
+      `${h5}: it is in ${folder}/, the ${other} folder, but --variant ${opts.variant} was given: the file decides the data, dataset.json records ${opts.variant}`,
+    );
   }
   return report;
 }
@@ -63,9 +79,14 @@ function parseFirst(text: string | undefined): number | undefined {
 export const scanobjectnnImporter: DatasetImporter = {
   name: 'scanobjectnn',
   task: 'pointcloud',
-  summary: 'import ScanObjectNN test clouds from one release h5 file (e.g. main_split/test_objectdataset.h5) into <datasets>/scanobjectnn/test/',
+  summary:
+    'import ScanObjectNN test clouds from one release h5 file (e.g. main_split/test_objectdataset.h5) into <datasets>/scanobjectnn/test/',
   options: [
-    { flags: '--h5 <file>', help: 'the release h5 file: data [N, 2048, 3], label [N] (read in place, never copied)', required: true },
+    {
+      flags: '--h5 <file>',
+      help: 'the release h5 file: data [N, 2048, 3], label [N] (read in place, never copied)',
+      required: true,
+    },
     {
       flags: '--variant <name>',
       help: 'which variant the file is, recorded in dataset.json (the file decides the data): obj_bg = objects with their background points (h5_files/main_split/), obj_only = object points only (h5_files/main_split_nobg/)',
@@ -77,5 +98,6 @@ export const scanobjectnnImporter: DatasetImporter = {
       help: "keep only the first N clouds in file order (default: all); --first 576 gives the FALIP paper's count, the 581-cloud test file cut to whole batches",
     },
   ],
-  run: (o, outRoot) => importScanObjectNN({ h5: o.h5!, variant: o.variant as ScanObjectNNVariant, first: parseFirst(o.first), outRoot }),
+  run: (o, outRoot) =>
+    importScanObjectNN({ h5: o.h5!, variant: o.variant as ScanObjectNNVariant, first: parseFirst(o.first), outRoot }),
 };

@@ -9,7 +9,15 @@ import type { WeightsIndex } from './weights-file.js';
 export const DECOMPOSITION_GRAPH = 'vision-decomposition';
 
 /** Every output of the graph; `token_scores` [B,L,H,T] is the map, the others are the remaining terms. */
-export const DECOMPOSITION_OUTPUTS = ['image_embeds', 'score', 'token_scores', 'embed_score', 'out_bias_scores', 'mlp_scores', 'ln_post_bias_score'] as const;
+export const DECOMPOSITION_OUTPUTS = [
+  'image_embeds',
+  'score',
+  'token_scores',
+  'embed_score',
+  'out_bias_scores',
+  'mlp_scores',
+  'ln_post_bias_score',
+] as const;
 
 /** Σ over the last axis of a·b (broadcasting), without that axis. */
 function dot(g: GraphBuilder, a: string, b: string): string {
@@ -34,7 +42,12 @@ function dot(g: GraphBuilder, a: string, b: string): string {
  * Float weights only: int8 graphs quantize the activations inside the out-projection, which per-token
  * terms cannot follow, so the terms would not sum to the score.
  */
-export function buildDecompositionGraph(cfg: ClipConfig, index: WeightsIndex, weightsFile: string, precision: Precision = 'fp32'): Uint8Array {
+export function buildDecompositionGraph(
+  cfg: ClipConfig,
+  index: WeightsIndex,
+  weightsFile: string,
+  precision: Precision = 'fp32',
+): Uint8Array {
   if (precision === 'int8') throw new Error('the decomposition graph needs float weights, not int8');
   const v = cfg.vision;
   const L = v.numLayers;
@@ -59,7 +72,12 @@ export function buildDecompositionGraph(cfg: ClipConfig, index: WeightsIndex, we
     const key = `v.l${l}`;
     const layerGate = gateRow(g, gate, l, H);
     const att = attention(c, layerNorm(c, x, `${key}.ln1`), key, { bias: g.op('Mul', [bias, layerGate]) });
-    clsProbs.push(g.op('Reshape', [g.op('Slice', [att.probs, g.constInt64([0]), g.constInt64([1]), g.constInt64([2])]), g.constInt64([0, H, T])]));
+    clsProbs.push(
+      g.op('Reshape', [
+        g.op('Slice', [att.probs, g.constInt64([0]), g.constInt64([1]), g.constInt64([2])]),
+        g.constInt64([0, H, T]),
+      ]),
+    );
     values.push(att.values);
     const afterAttention = g.op('Add', [x, att.out]);
     const m = mlp(c, layerNorm(c, afterAttention, `${key}.ln2`), key);
@@ -74,11 +92,16 @@ export function buildDecompositionGraph(cfg: ClipConfig, index: WeightsIndex, we
   const text = g.input('text_embeds', ElemType.FLOAT, ['batch', P]);
   // dir = 100·Wprojᵀ·t̂/‖image‖ [B,D]: the score is pooled·dir.
   const textUnit = g.op('Div', [text, norm(text)]);
-  const dir = g.op('Mul', [g.op('MatMul', [textUnit, g.op('Transpose', [c.weight('v.proj')], { perm: ints([1, 0]) })]), g.op('Div', [g.constFloat([100], []), norm(image)])]);
+  const dir = g.op('Mul', [
+    g.op('MatMul', [textUnit, g.op('Transpose', [c.weight('v.proj')], { perm: ints([1, 0]) })]),
+    g.op('Div', [g.constFloat([100], []), norm(image)]),
+  ]);
   // q = (γ⊙dir − mean(γ⊙dir))/σ(r): a term t scores t·q, which is γ⊙(t − mean t)/σ(r)·dir.
   const mean = (t: string) => g.op('ReduceMean', [t], { axes: ints([-1]), keepdims: int(1) });
   const centred = g.op('Sub', [r, mean(r)]);
-  const sigma = g.op('Sqrt', [g.op('Add', [mean(g.op('Mul', [centred, centred])), g.constFloat([v.layerNormEps], [])])]);
+  const sigma = g.op('Sqrt', [
+    g.op('Add', [mean(g.op('Mul', [centred, centred])), g.constFloat([v.layerNormEps], [])]),
+  ]);
   const gammaDir = g.op('Mul', [c.weight('v.ln_post.w'), dir]);
   const q = g.op('Div', [g.op('Sub', [gammaDir, mean(gammaDir)]), sigma]); // [B,D]
 
@@ -90,7 +113,11 @@ export function buildDecompositionGraph(cfg: ClipConfig, index: WeightsIndex, we
     return g.op('Mul', [probs, valueScores]); // [B,H,T]
   });
   const q3 = g.op('Unsqueeze', [q, g.constInt64([1])]); // [B,1,D]
-  const outBiases = g.op('Concat', Array.from({ length: L }, (_, l) => g.op('Unsqueeze', [c.weight(`v.l${l}.out.b`), g.constInt64([0])])), { axis: int(0) }); // [L,D]
+  const outBiases = g.op(
+    'Concat',
+    Array.from({ length: L }, (_, l) => g.op('Unsqueeze', [c.weight(`v.l${l}.out.b`), g.constInt64([0])])),
+    { axis: int(0) },
+  ); // [L,D]
 
   g.output('image_embeds', image, ElemType.FLOAT, ['batch', P]);
   g.output('score', dot(g, pooled, dir), ElemType.FLOAT, ['batch']);

@@ -123,7 +123,14 @@ export class GraphBuilder {
     return this.opN(opType, inputs, 1, attrs, hint)[0]!;
   }
 
-  opN(opType: string, inputs: string[], outputCount: number, attrs: Record<string, Attr> = {}, hint = opType, domain = ''): string[] {
+  opN(
+    opType: string,
+    inputs: string[],
+    outputCount: number,
+    attrs: Record<string, Attr> = {},
+    hint = opType,
+    domain = '',
+  ): string[] {
     const output = Array.from({ length: outputCount }, () => this.fresh(hint));
     if (domain) this.domains.add(domain);
     this.nodes.push({

@@ -31,7 +31,8 @@ export interface PerColumnInt8 {
  * scale 1 and codes 0, which keeps the scale safe to divide by and errs by at most its tiny values.
  */
 export function quantizePerColumn(t: Tensor): PerColumnInt8 {
-  if (t.shape.length !== 2) throw new Error(`per-column int8 quantization needs an [in, out] matrix, got [${t.shape.join(', ')}]`);
+  if (t.shape.length !== 2)
+    throw new Error(`per-column int8 quantization needs an [in, out] matrix, got [${t.shape.join(', ')}]`);
   const [rows, cols] = t.shape as [number, number];
   const absMax = new Float64Array(cols);
   for (let r = 0; r < rows; r++) {

@@ -13,7 +13,8 @@ export const PRECISIONS = ['fp32', 'fp16', 'int8'] as const;
 export type Precision = (typeof PRECISIONS)[number];
 
 export function parsePrecision(value: string): Precision {
-  if (!(PRECISIONS as readonly string[]).includes(value)) throw new UserError(`--precision ${value}: expected one of ${PRECISIONS.join(', ')}`);
+  if (!(PRECISIONS as readonly string[]).includes(value))
+    throw new UserError(`--precision ${value}: expected one of ${PRECISIONS.join(', ')}`);
   return value as Precision;
 }
 

@@ -9,7 +9,12 @@ import type { WeightsIndex } from './weights-file.js';
  * `input_ids` [B,C] may be padded to the longest text of the batch rather than to 77: with the causal
  * mask no position attends to later ones, so the EOT feature does not depend on what follows it.
  */
-export function buildTextGraph(cfg: ClipConfig, index: WeightsIndex, weightsFile: string, precision: Precision = 'fp32'): Uint8Array {
+export function buildTextGraph(
+  cfg: ClipConfig,
+  index: WeightsIndex,
+  weightsFile: string,
+  precision: Precision = 'fp32',
+): Uint8Array {
   const t = cfg.text;
   const ctx = t.contextLength;
   const g = new GraphBuilder(weightsFile, precision);
@@ -23,7 +28,12 @@ export function buildTextGraph(cfg: ClipConfig, index: WeightsIndex, weightsFile
   // −inf is exact in float16 as well, and every row keeps its diagonal, so Softmax stays defined.
   const full = new Array<number>(ctx * ctx);
   for (let i = 0; i < ctx; i++) for (let j = 0; j < ctx; j++) full[i * ctx + j] = j > i ? -Infinity : 0;
-  const causal = g.op('Slice', [g.constFloat(full, [ctx, ctx]), g.constInt64([0, 0]), g.op('Concat', [seq, seq], { axis: int(0) }), g.constInt64([0, 1])]);
+  const causal = g.op('Slice', [
+    g.constFloat(full, [ctx, ctx]),
+    g.constInt64([0, 0]),
+    g.op('Concat', [seq, seq], { axis: int(0) }),
+    g.constInt64([0, 1]),
+  ]);
 
   for (let l = 0; l < t.numLayers; l++) {
     const key = `t.l${l}`;
@@ -35,8 +45,14 @@ export function buildTextGraph(cfg: ClipConfig, index: WeightsIndex, weightsFile
   // Float32 in both precisions: float16 holds integers exactly only up to 2048.
   const eot = g.op('ArgMax', [g.op('Cast', [ids], { to: int(ElemType.FLOAT) })], { axis: int(1), keepdims: int(1) });
   const batch = g.op('Slice', [g.op('Shape', [ids]), zero, g.constInt64([1])]);
-  const index3 = g.op('Expand', [g.op('Unsqueeze', [eot, g.constInt64([2])]), g.op('Concat', [batch, g.constInt64([1, t.hiddenSize])], { axis: int(0) })]);
-  const pooled = g.op('Reshape', [g.op('GatherElements', [x, index3], { axis: int(1) }), g.constInt64([-1, t.hiddenSize])]);
+  const index3 = g.op('Expand', [
+    g.op('Unsqueeze', [eot, g.constInt64([2])]),
+    g.op('Concat', [batch, g.constInt64([1, t.hiddenSize])], { axis: int(0) }),
+  ]);
+  const pooled = g.op('Reshape', [
+    g.op('GatherElements', [x, index3], { axis: int(1) }),
+    g.constInt64([-1, t.hiddenSize]),
+  ]);
   const embeds = g.op('MatMul', [layerNorm(c, pooled, 't.ln_final'), c.weight('t.proj')]);
   g.output('text_embeds', embeds, ElemType.FLOAT, ['batch', cfg.projectionDim]);
   return g.toBytes('text');

@@ -14,7 +14,13 @@ export interface TowerContext {
 }
 
 /** A tower's context over its weights index; `name` says which tower in the error for a missing weight. */
-export function towerContext(g: GraphBuilder, index: WeightsIndex, name: string, tower: TowerConfig, act: TowerContext['act']): TowerContext {
+export function towerContext(
+  g: GraphBuilder,
+  index: WeightsIndex,
+  name: string,
+  tower: TowerConfig,
+  act: TowerContext['act'],
+): TowerContext {
   const weight = (key: string) => {
     const t = index[key];
     if (!t) throw new Error(`${name} weights index has no ${key}`);
@@ -25,7 +31,8 @@ export function towerContext(g: GraphBuilder, index: WeightsIndex, name: string,
     tower,
     act,
     weight,
-    int8Weight: (key) => (index[key]?.elemType === ElemType.INT8 ? { codes: weight(key), scales: weight(scaleKey(key)) } : undefined),
+    int8Weight: (key) =>
+      index[key]?.elemType === ElemType.INT8 ? { codes: weight(key), scales: weight(scaleKey(key)) } : undefined,
   };
 }
 
@@ -71,8 +78,14 @@ function qkvHeads(c: TowerContext, a: string, layerKey: string): { q: string; k:
   const { g, tower } = c;
   const h = tower.numHeads;
   const qkv = linear(c, a, `${layerKey}.qkv`); // [B,T,3D]
-  const split = g.op('Transpose', [g.op('Reshape', [qkv, g.constInt64([0, 0, 3, h, tower.hiddenSize / h])])], { perm: ints([2, 0, 3, 1, 4]) });
-  const [q, k, v] = [0, 1, 2].map((i) => g.op('Gather', [split, g.constInt64([i], [])], { axis: int(0) })) as [string, string, string];
+  const split = g.op('Transpose', [g.op('Reshape', [qkv, g.constInt64([0, 0, 3, h, tower.hiddenSize / h])])], {
+    perm: ints([2, 0, 3, 1, 4]),
+  });
+  const [q, k, v] = [0, 1, 2].map((i) => g.op('Gather', [split, g.constInt64([i], [])], { axis: int(0) })) as [
+    string,
+    string,
+    string,
+  ];
   return { q, k, v };
 }
 
@@ -86,7 +99,10 @@ function softmax(g: GraphBuilder, logits: string): string {
 
 /** Per-head outputs [B,H,R,dh] → [B,R,D] → the out-projection. */
 function mergeHeads(c: TowerContext, heads: string, layerKey: string): string {
-  const merged = c.g.op('Reshape', [c.g.op('Transpose', [heads], { perm: ints([0, 2, 1, 3]) }), c.g.constInt64([0, 0, c.tower.hiddenSize])]);
+  const merged = c.g.op('Reshape', [
+    c.g.op('Transpose', [heads], { perm: ints([0, 2, 1, 3]) }),
+    c.g.constInt64([0, 0, c.tower.hiddenSize]),
+  ]);
   return linear(c, merged, `${layerKey}.out`);
 }
 
@@ -139,7 +155,13 @@ export function attention(c: TowerContext, a: string, layerKey: string, opts: At
  * logits [B,H,1,T] (before the bias), the optional bias [B,1|H,1,T] and the value heads [B,H,T,dh].
  * The same operations as the CLS row of `attention`, on one query instead of T.
  */
-export function clsRowAttention(c: TowerContext, clsLogits: string, values: string, layerKey: string, bias?: string): string {
+export function clsRowAttention(
+  c: TowerContext,
+  clsLogits: string,
+  values: string,
+  layerKey: string,
+  bias?: string,
+): string {
   const g = c.g;
   const probs = softmax(g, bias ? g.op('Add', [clsLogits, bias]) : clsLogits);
   return mergeHeads(c, g.op('MatMul', [probs, values]), layerKey); // [B,H,1,dh] → [B,1,D]

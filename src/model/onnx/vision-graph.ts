@@ -1,7 +1,15 @@
 import { visionTokens, type ClipConfig } from '../clip-config.js';
 import { ElemType, GraphBuilder, int } from './graph-builder.js';
 import type { Precision } from './precision.js';
-import { attention, clsQueryLogits, clsRowAttention, layerNorm, mlp, towerContext, type TowerContext } from './transformer-ops.js';
+import {
+  attention,
+  clsQueryLogits,
+  clsRowAttention,
+  layerNorm,
+  mlp,
+  towerContext,
+  type TowerContext,
+} from './transformer-ops.js';
 import { clsOf, clsRow, embed, gateRow, stackLayers } from './vision-ops.js';
 import type { WeightsIndex } from './weights-file.js';
 
@@ -61,7 +69,8 @@ export interface VisionGraphSpec {
  */
 export function isClsRowOnlyBias(bias: Float32Array, tokens: number): boolean {
   const plane = tokens * tokens;
-  if (bias.length % plane !== 0) throw new Error(`attention bias of ${bias.length} values is not a stack of ${tokens}×${tokens} planes`);
+  if (bias.length % plane !== 0)
+    throw new Error(`attention bias of ${bias.length} values is not a stack of ${tokens}×${tokens} planes`);
   for (let start = 0; start < bias.length; start += plane) {
     for (let i = start + tokens; i < start + plane; i++) if (bias[i] !== 0) return false;
   }
@@ -100,16 +109,27 @@ function mlpResidual(c: TowerContext, x: string, key: string): string {
 }
 
 function checkSpec(spec: VisionGraphSpec, L: number): void {
-  if (!(Number.isInteger(spec.from) && Number.isInteger(spec.to) && spec.from >= 0 && spec.from < spec.to && spec.to <= L)) {
+  if (
+    !(Number.isInteger(spec.from) && Number.isInteger(spec.to) && spec.from >= 0 && spec.from < spec.to && spec.to <= L)
+  ) {
     throw new Error(`vision graph: layers [${spec.from}, ${spec.to}) outside [0, ${L})`);
   }
   if (!spec.clsRowSplit) return;
-  if (spec.capture || spec.tokenScale || spec.biasFrom !== undefined) throw new Error('vision graph: clsRowSplit takes no capture, tokenScale or biasFrom');
-  if (spec.clsRowSplit === 'prefix' && (spec.from !== 0 || spec.bias)) throw new Error("vision graph: the 'prefix' CLS-row split runs layers [0, k + 1) without bias");
-  if (spec.clsRowSplit === 'per-box' && (spec.to !== L || !spec.bias)) throw new Error(`vision graph: the 'per-box' CLS-row split runs layers [k, ${L}) with the bias`);
+  if (spec.capture || spec.tokenScale || spec.biasFrom !== undefined)
+    throw new Error('vision graph: clsRowSplit takes no capture, tokenScale or biasFrom');
+  if (spec.clsRowSplit === 'prefix' && (spec.from !== 0 || spec.bias))
+    throw new Error("vision graph: the 'prefix' CLS-row split runs layers [0, k + 1) without bias");
+  if (spec.clsRowSplit === 'per-box' && (spec.to !== L || !spec.bias))
+    throw new Error(`vision graph: the 'per-box' CLS-row split runs layers [k, ${L}) with the bias`);
 }
 
-export function buildVisionGraph(cfg: ClipConfig, index: WeightsIndex, weightsFile: string, spec: VisionGraphSpec, precision: Precision = 'fp32'): Uint8Array {
+export function buildVisionGraph(
+  cfg: ClipConfig,
+  index: WeightsIndex,
+  weightsFile: string,
+  spec: VisionGraphSpec,
+  precision: Precision = 'fp32',
+): Uint8Array {
   checkSpec(spec, cfg.vision.numLayers);
   const g = new GraphBuilder(weightsFile, precision);
   const c = context(cfg, g, index);
@@ -148,12 +168,18 @@ function layerRange(c: TowerContext, cfg: ClipConfig, spec: VisionGraphSpec): vo
     // factor = 1 + gate_l·(s − 1): the scale where the gate is 1, identity where it is 0.
     const factor =
       scaleMinusOne && scaleGate
-        ? g.op('Add', [g.op('Mul', [scaleMinusOne, g.op('Gather', [scaleGate, g.constInt64([l], [])], { axis: int(0) })]), g.constFloat([1], [])])
+        ? g.op('Add', [
+            g.op('Mul', [scaleMinusOne, g.op('Gather', [scaleGate, g.constInt64([l], [])], { axis: int(0) })]),
+            g.constFloat([1], []),
+          ])
         : undefined;
     if (factor && spec.tokenScale === 'residual') x = g.op('Mul', [x, factor]);
     let a = layerNorm(c, x, `${key}.ln1`);
     if (factor && spec.tokenScale === 'attn-input') a = g.op('Mul', [a, factor]);
-    const layerBias = bias && gate && l >= (spec.biasFrom ?? spec.from) ? g.op('Mul', [bias, gateRow(g, gate, l, v.numHeads)]) : undefined;
+    const layerBias =
+      bias && gate && l >= (spec.biasFrom ?? spec.from)
+        ? g.op('Mul', [bias, gateRow(g, gate, l, v.numHeads)])
+        : undefined;
     const att = attention(c, a, key, { bias: layerBias, captureCls: spec.capture });
     if (att.clsAttn && att.clsHeadOut) {
       clsAttn.push(att.clsAttn);
@@ -200,7 +226,11 @@ function clsRowPrefix(c: TowerContext, cfg: ClipConfig, k: number): void {
     ({ clsLogits, values } = clsQueryLogits(c, a, key));
   }
   g.output('cls_in', clsOf(g, x), ElemType.FLOAT, ['batch', v.hiddenSize]);
-  g.output('cls_logits', g.op('Reshape', [clsLogits, g.constInt64([0, v.numHeads, T])]), ElemType.FLOAT, ['batch', v.numHeads, T]);
+  g.output('cls_logits', g.op('Reshape', [clsLogits, g.constInt64([0, v.numHeads, T])]), ElemType.FLOAT, [
+    'batch',
+    v.numHeads,
+    T,
+  ]);
   g.output('cls_values', values, ElemType.FLOAT, ['batch', v.numHeads, T, dh]);
 }
 
@@ -221,7 +251,11 @@ function clsRowPerBox(c: TowerContext, cfg: ClipConfig, k: number): void {
   const layerBias = (l: number) => g.op('Mul', [bias, gateRow(g, gate, l, H)]);
   // Row 0 of the gated bias, for a CLS query alone: in layer k (by the contract the only non-zero row) and in
   // the last layer (whose other rows nothing reads).
-  const clsBias = (l: number) => g.op('Mul', [g.op('Slice', [bias, g.constInt64([0]), g.constInt64([1]), g.constInt64([2])]), gateRow(g, gate, l, H)]);
+  const clsBias = (l: number) =>
+    g.op('Mul', [
+      g.op('Slice', [bias, g.constInt64([0]), g.constInt64([1]), g.constInt64([2])]),
+      gateRow(g, gate, l, H),
+    ]);
 
   /** A block's CLS output row from its input CLS row and its CLS query's logits and values. */
   const clsBlock = (l: number, cls: string, logits: string, vals: string) =>
@@ -229,15 +263,26 @@ function clsRowPerBox(c: TowerContext, cfg: ClipConfig, k: number): void {
 
   let cls = clsBlock(k, clsIn, clsLogits, values); // [B,1,D]
   if (hidden) {
-    let x = g.op('Concat', [cls, g.op('Slice', [hidden, g.constInt64([1]), g.constInt64([T]), g.constInt64([1])])], { axis: int(1) });
+    let x = g.op('Concat', [cls, g.op('Slice', [hidden, g.constInt64([1]), g.constInt64([T]), g.constInt64([1])])], {
+      axis: int(1),
+    });
     for (let l = k + 1; l < L - 1; l++) {
       const key = `v.l${l}`;
-      x = mlpResidual(c, g.op('Add', [x, attention(c, layerNorm(c, x, `${key}.ln1`), key, { bias: layerBias(l) }).out]), key);
+      x = mlpResidual(
+        c,
+        g.op('Add', [x, attention(c, layerNorm(c, x, `${key}.ln1`), key, { bias: layerBias(l) }).out]),
+        key,
+      );
     }
     const last = clsQueryLogits(c, layerNorm(c, x, `v.l${L - 1}.ln1`), `v.l${L - 1}`);
     cls = clsBlock(L - 1, clsRow(g, x), last.clsLogits, last.values);
   }
-  g.output('image_embeds', g.op('Reshape', [projectCls(c, cls), g.constInt64([-1, cfg.projectionDim])]), ElemType.FLOAT, ['batch', cfg.projectionDim]);
+  g.output(
+    'image_embeds',
+    g.op('Reshape', [projectCls(c, cls), g.constInt64([-1, cfg.projectionDim])]),
+    ElemType.FLOAT,
+    ['batch', cfg.projectionDim],
+  );
 }
 
 /**
@@ -246,7 +291,12 @@ function clsRowPerBox(c: TowerContext, cfg: ClipConfig, k: number): void {
  * "out" stream (`pixel_values`) multiplies its own V by the probs stream's attention probabilities.
  * Output: the out stream's `image_embeds`.
  */
-export function buildTwoStreamGraph(cfg: ClipConfig, index: WeightsIndex, weightsFile: string, precision: Precision = 'fp32'): Uint8Array {
+export function buildTwoStreamGraph(
+  cfg: ClipConfig,
+  index: WeightsIndex,
+  weightsFile: string,
+  precision: Precision = 'fp32',
+): Uint8Array {
   const v = cfg.vision;
   const L = v.numLayers;
   const T = visionTokens(v);
@@ -261,7 +311,9 @@ export function buildTwoStreamGraph(cfg: ClipConfig, index: WeightsIndex, weight
   const one = g.constFloat([1], []);
   for (let l = 0; l < L; l++) {
     const key = `v.l${l}`;
-    const p = attention(c, layerNorm(c, probsStream, `${key}.ln1`), key, { bias: g.op('Mul', [bias, gateRow(g, gate, l, v.numHeads)]) });
+    const p = attention(c, layerNorm(c, probsStream, `${key}.ln1`), key, {
+      bias: g.op('Mul', [bias, gateRow(g, gate, l, v.numHeads)]),
+    });
     probsStream = mlpResidual(c, g.op('Add', [probsStream, p.out]), key);
     const s = g.op('Gather', [swap, g.constInt64([l], [])], { axis: int(0) });
     // P = s·P_probs + (1 − s)·P_out: exact for s ∈ {0, 1}.
@@ -274,7 +326,12 @@ export function buildTwoStreamGraph(cfg: ClipConfig, index: WeightsIndex, weight
 }
 
 /** ln_post + projection of CLS residual vectors [B,D] → [B,P], for the post-hoc unleash recomposition. */
-export function buildClsProjectionGraph(cfg: ClipConfig, index: WeightsIndex, weightsFile: string, precision: Precision = 'fp32'): Uint8Array {
+export function buildClsProjectionGraph(
+  cfg: ClipConfig,
+  index: WeightsIndex,
+  weightsFile: string,
+  precision: Precision = 'fp32',
+): Uint8Array {
   const g = new GraphBuilder(weightsFile, precision);
   const c = context(cfg, g, index);
   const cls = g.input('cls_residual', ElemType.FLOAT, ['batch', cfg.vision.hiddenSize]);

@@ -33,10 +33,17 @@ export function clsOf(g: GraphBuilder, x: string): string {
 
 /** bias_gate row l as [1,H,1,1], so one attention bias serves any choice of layers and heads. */
 export function gateRow(g: GraphBuilder, gate: string, layer: number, heads: number): string {
-  return g.op('Reshape', [g.op('Gather', [gate, g.constInt64([layer], [])], { axis: int(0) }), g.constInt64([1, heads, 1, 1])]);
+  return g.op('Reshape', [
+    g.op('Gather', [gate, g.constInt64([layer], [])], { axis: int(0) }),
+    g.constInt64([1, heads, 1, 1]),
+  ]);
 }
 
 /** Stacks per-layer [B,…] tensors into [B,L,…]. */
 export function stackLayers(g: GraphBuilder, perLayer: readonly string[]): string {
-  return g.op('Concat', perLayer.map((t) => g.op('Unsqueeze', [t, g.constInt64([1])])), { axis: int(1) });
+  return g.op(
+    'Concat',
+    perLayer.map((t) => g.op('Unsqueeze', [t, g.constInt64([1])])),
+    { axis: int(1) },
+  );
 }

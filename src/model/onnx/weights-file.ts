@@ -36,7 +36,11 @@ function* stored(key: string, t: Tensor, precision: Precision): Generator<Stored
  * is written; in int8 each Linear weight is quantized per output column and stored as int8 with its
  * float32 scales [out] under `scaleKey(key)`.
  */
-export async function writeWeights(sink: (bytes: Uint8Array) => Promise<void>, entries: Iterable<[string, Tensor]>, precision: Precision = 'fp32'): Promise<WeightsIndex> {
+export async function writeWeights(
+  sink: (bytes: Uint8Array) => Promise<void>,
+  entries: Iterable<[string, Tensor]>,
+  precision: Precision = 'fp32',
+): Promise<WeightsIndex> {
   const index: WeightsIndex = {};
   let offset = 0;
   for (const [key, t] of entries) {
@@ -54,7 +58,11 @@ export async function writeWeights(sink: (bytes: Uint8Array) => Promise<void>, e
 }
 
 /** `writeWeights` into the file `path`, written to a temporary name and renamed when complete. */
-export async function writeWeightsFile(path: string, entries: Iterable<[string, Tensor]>, precision: Precision = 'fp32'): Promise<WeightsIndex> {
+export async function writeWeightsFile(
+  path: string,
+  entries: Iterable<[string, Tensor]>,
+  precision: Precision = 'fp32',
+): Promise<WeightsIndex> {
   let index: WeightsIndex = {};
   await writeAtomically(path, async (fh) => {
     index = await writeWeights((bytes) => writeAll(fh, bytes), entries, precision);

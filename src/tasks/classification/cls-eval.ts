@@ -49,7 +49,11 @@ export async function evaluateClsColumn(rows: readonly ClsRow[], column: ClsColu
         ctx.progress(rows.length - todo.length);
         if (todo.length === 0) return;
         const features = await ImageFeatures.forFile(ctx.encoder, path.resolve(imageRoot, sample.image), ctx.cache);
-        const records = await Promise.all(todo.map(async (row) => recordOf(row, sample, column.key, features, await classifierOf(row.options.templates))));
+        const records = await Promise.all(
+          todo.map(async (row) =>
+            recordOf(row, sample, column.key, features, await classifierOf(row.options.templates)),
+          ),
+        );
         for (const r of records) {
           await ctx.records.append(r);
           ctx.progress(1);
@@ -59,7 +63,13 @@ export async function evaluateClsColumn(rows: readonly ClsRow[], column: ClsColu
   );
 }
 
-async function recordOf(row: ClsRow, sample: ClsSample, column: string, features: ImageFeatures, classifier: readonly Float32Array[]): Promise<EvalRecord> {
+async function recordOf(
+  row: ClsRow,
+  sample: ClsSample,
+  column: string,
+  features: ImageFeatures,
+  classifier: readonly Float32Array[],
+): Promise<EvalRecord> {
   const scores = new Float64Array(classifier.length);
   for (const method of row.methods) {
     const logits = classLogits(await features.get(method, sample.box), classifier);

@@ -46,8 +46,16 @@ export const CLS_METRICS: Record<string, Metric> = {
   top5: { label: 'Top-5', perItem: (r) => (inTop5(r) ? 100 : 0) },
   top1_class_mean: { label: 'Top-1 (mean per class)', ofRecords: (rs) => classMean(rs, (r) => r.correct) },
   top5_class_mean: { label: 'Top-5 (mean per class)', ofRecords: (rs) => classMean(rs, inTop5) },
-  worst_group: { label: 'worst group', ofRecords: (rs) => Math.min(...GROUPS.map((g) => groupAccuracy(rs, g.y, g.place)).filter((a) => !Number.isNaN(a))) },
-  ...Object.fromEntries(GROUPS.map((g) => [g.key, { label: g.label, ofRecords: (rs: readonly EvalRecord[]) => groupAccuracy(rs, g.y, g.place) } satisfies Metric])),
+  worst_group: {
+    label: 'worst group',
+    ofRecords: (rs) => Math.min(...GROUPS.map((g) => groupAccuracy(rs, g.y, g.place)).filter((a) => !Number.isNaN(a))),
+  },
+  ...Object.fromEntries(
+    GROUPS.map((g) => [
+      g.key,
+      { label: g.label, ofRecords: (rs: readonly EvalRecord[]) => groupAccuracy(rs, g.y, g.place) } satisfies Metric,
+    ]),
+  ),
 };
 
 export const WATERBIRDS_METRICS = ['top1', 'worst_group', ...GROUPS.map((g) => g.key)];

@@ -21,7 +21,13 @@ const TOP_K = 5;
  * The fields every classification record (images, clouds) has, in this order: the prediction is the
  * best-ranked class (ties to the lower index), `top5` the TOP_K best.
  */
-export function classRecord(row: string, column: string, id: string, scores: ArrayLike<number>, label: number): EvalRecord & { label: number; top5: number[] } {
+export function classRecord(
+  row: string,
+  column: string,
+  id: string,
+  scores: ArrayLike<number>,
+  label: number,
+): EvalRecord & { label: number; top5: number[] } {
   const top5 = ranking(scores, TOP_K);
   return { row, column, id, pred: top5[0]!, correct: top5[0] === label, label, top5 };
 }

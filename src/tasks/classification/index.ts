@@ -24,12 +24,23 @@ export const classificationTask = defineTask<ClsOptions, ClsColumnData>({
   datasets: {
     stanforddogs: { splits: ['all'], label: 'StanfordDogs', importCommand: importCommand('stanforddogs --root DIR') },
     cub: { splits: ['all'], label: 'CUB-200-2011', importCommand: importCommand('cub --root CUB_200_2011') },
-    'imagenet-s': { splits: ['val'], label: 'ImageNet-S', importCommand: importCommand('imagenet-s --root ImageNetS919') },
-    waterbirds: { splits: ['test'], label: 'Waterbirds', importCommand: importCommand('waterbirds --root DIR --cub-root CUB_200_2011'), evalMetrics: WATERBIRDS_METRICS },
+    'imagenet-s': {
+      splits: ['val'],
+      label: 'ImageNet-S',
+      importCommand: importCommand('imagenet-s --root ImageNetS919'),
+    },
+    waterbirds: {
+      splits: ['test'],
+      label: 'Waterbirds',
+      importCommand: importCommand('waterbirds --root DIR --cub-root CUB_200_2011'),
+      evalMetrics: WATERBIRDS_METRICS,
+    },
     'demo-cls': {
       splits: ['val'],
       label: 'demo-cls',
-      footnotes: ['The demo-cls set is synthetic (coloured shapes named by colour and kind) and the tiny model has random weights: these accuracies show the machinery only, not CLIP.'],
+      footnotes: [
+        'The demo-cls set is synthetic (coloured shapes named by colour and kind) and the tiny model has random weights: these accuracies show the machinery only, not CLIP.',
+      ],
       importCommand: () => 'falip data demo-cls',
       ensure: ensureClsDemoSet,
       defaultMethods: ['plain', 'falip', 'redcircle'],
@@ -37,9 +48,20 @@ export const classificationTask = defineTask<ClsOptions, ClsColumnData>({
   },
   defaultMethods: ['falip'],
   rowOptions: clsRowOptions,
-  flags: [{ flags: '--templates <set>', help: "captions per class: the dataset's own template, or CLIP's 80 ImageNet templates averaged", defaultValue: 'single', choices: TEMPLATE_SETS }],
+  flags: [
+    {
+      flags: '--templates <set>',
+      help: "captions per class: the dataset's own template, or CLIP's 80 ImageNet templates averaged",
+      defaultValue: 'single',
+      choices: TEMPLATE_SETS,
+    },
+  ],
   rowOptionsFromFlags: (f) => ({ templates: f.templates }),
-  describeOptions: (o) => ({ key: o.templates === 'single' ? '' : o.templates, label: o.templates === 'single' ? '' : `(${o.templates})`, title: o.templates === 'single' ? "the dataset's template" : 'CLIP\'s 80 templates' }),
+  describeOptions: (o) => ({
+    key: o.templates === 'single' ? '' : o.templates,
+    label: o.templates === 'single' ? '' : `(${o.templates})`,
+    title: o.templates === 'single' ? "the dataset's template" : "CLIP's 80 templates",
+  }),
   metrics: CLS_METRICS,
   defaultMetric: 'top1',
   evalMetrics: ['top1', 'top5'],
@@ -48,7 +70,11 @@ export const classificationTask = defineTask<ClsOptions, ClsColumnData>({
     const manifest = path.join(dir, MANIFEST_FILE);
     const [all, classes] = await Promise.all([readClsManifest(manifest), readClasses(dir)]);
     const imageRoot = resolveImageRoot(dir, info);
-    const contentHash = await datasetContentHash([manifest, path.join(dir, CLASSES_FILE)], imageRoot, all.map((s) => s.image));
+    const contentHash = await datasetContentHash(
+      [manifest, path.join(dir, CLASSES_FILE)],
+      imageRoot,
+      all.map((s) => s.image),
+    );
     return sampledColumn({ key, dir, all, sampling, contentHash }, (samples) => ({ samples, classes, imageRoot }));
   },
   evaluate: evaluateClsColumn,
@@ -62,10 +88,17 @@ export const classificationTask = defineTask<ClsOptions, ClsColumnData>({
     const notes: string[] = [];
     for (const c of columns) {
       const { classes } = c.data;
-      notes.push(`${c.key}: ${classes.names.length} classes, names ${classes.names_source}; template "${classes.template}" (${classes.template_source}).`);
+      notes.push(
+        `${c.key}: ${classes.names.length} classes, names ${classes.names_source}; template "${classes.template}" (${classes.template_source}).`,
+      );
     }
-    if (rows.some((r) => r.options.templates === 'imagenet-80')) notes.push("Rows marked imagenet-80 average the normalized text embeddings of CLIP's 80 ImageNet templates per class (CLIP's prompt ensemble).");
-    notes.push('Score per class 100·cos(image, class text); Top-1/Top-5 over images (micro); the paper does not say whether its Top-1 is per image or per class: mean-per-class columns are available as metrics top1_class_mean/top5_class_mean.');
+    if (rows.some((r) => r.options.templates === 'imagenet-80'))
+      notes.push(
+        "Rows marked imagenet-80 average the normalized text embeddings of CLIP's 80 ImageNet templates per class (CLIP's prompt ensemble).",
+      );
+    notes.push(
+      'Score per class 100·cos(image, class text); Top-1/Top-5 over images (micro); the paper does not say whether its Top-1 is per image or per class: mean-per-class columns are available as metrics top1_class_mean/top5_class_mean.',
+    );
     if (rows.some((r) => r.methods.length > 1)) notes.push("Ensembles sum the methods' class logits, without weights.");
     return notes;
   },

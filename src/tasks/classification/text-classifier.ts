@@ -28,6 +28,12 @@ export async function templatesOf(set: TemplateSet, single: string): Promise<str
  * CLIP's zero-shot classifier: per class the normalized text embedding of its caption, or with several
  * templates the normalized mean of their normalized embeddings (CLIP's prompt ensembling). [C][P].
  */
-export async function textClassifier(texts: TextFeatures, names: readonly string[], templates: readonly string[]): Promise<Float32Array[]> {
-  return Promise.all(names.map(async (name) => normalized(await texts.mean(templates.map((t) => t.replace('{}', name))))));
+export async function textClassifier(
+  texts: TextFeatures,
+  names: readonly string[],
+  templates: readonly string[],
+): Promise<Float32Array[]> {
+  return Promise.all(
+    names.map(async (name) => normalized(await texts.mean(templates.map((t) => t.replace('{}', name))))),
+  );
 }

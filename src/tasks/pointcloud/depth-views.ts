@@ -44,7 +44,8 @@ const TAPS_128_TO_224 = sourceTaps(DEPTH_MAP_SIZE, CLIP_INPUT_SIZE);
  * h0·(w0·a + w1·b) + h1·(w0·c + w1·d).
  */
 export function resizeBilinearAlignCorners(map: Float32Array, inSize: number, outSize: number): Float32Array {
-  if (map.length !== inSize * inSize) throw new RangeError(`resizeBilinearAlignCorners: ${map.length} values are not ${inSize}×${inSize}`);
+  if (map.length !== inSize * inSize)
+    throw new RangeError(`resizeBilinearAlignCorners: ${map.length} values are not ${inSize}×${inSize}`);
   const taps = inSize === DEPTH_MAP_SIZE && outSize === CLIP_INPUT_SIZE ? TAPS_128_TO_224 : sourceTaps(inSize, outSize);
   const out = new Float32Array(outSize * outSize);
   for (let r = 0; r < outSize; r++) {
@@ -87,8 +88,8 @@ export function cloudViews(points: PointsXYZ): CloudViews {
   const maps = projectSixViews(points);
   const clipInput = new Float32Array(maps.length * VIEW_INPUT_LENGTH);
   maps.forEach((map, v) => {
-clipInput.set(depthMapToClipInput(map), v * VIEW_INPUT_LENGTH);
-});
+    clipInput.set(depthMapToClipInput(map), v * VIEW_INPUT_LENGTH);
+  });
   return { maps, clipInput };
 }
 

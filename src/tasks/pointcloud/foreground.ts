@@ -34,7 +34,8 @@ export function foregroundBox(map: Float32Array, size: number): BoxXYWH | null {
  */
 export function foregroundTokens(map: Float32Array, size: number, patch: number): Uint8Array {
   checkSquare(map, size);
-  if (!Number.isInteger(patch) || patch < 1 || size % patch !== 0) throw new RangeError(`foregroundTokens: patch ${patch} does not divide ${size}`);
+  if (!Number.isInteger(patch) || patch < 1 || size % patch !== 0)
+    throw new RangeError(`foregroundTokens: patch ${patch} does not divide ${size}`);
   const grid = size / patch;
   const tokens = new Uint8Array(grid * grid);
   for (let r = 0; r < size; r++) {
@@ -47,5 +48,6 @@ export function foregroundTokens(map: Float32Array, size: number, patch: number)
 }
 
 function checkSquare(map: Float32Array, size: number): void {
-  if (map.length !== size * size) throw new RangeError(`foreground: ${map.length} values are not a ${size}×${size} map`);
+  if (map.length !== size * size)
+    throw new RangeError(`foreground: ${map.length} values are not a ${size}×${size} map`);
 }

@@ -13,7 +13,12 @@ import { SEARCH_VALUES } from './view-weights.js';
 
 const pcRowOptions = z
   .object({
-    view_weights: z.union([z.literal('search'), z.array(z.number().finite().nonnegative()).length(VIEW_COUNT, `expected ${VIEW_COUNT} view weights`)]).default(Array<number>(VIEW_COUNT).fill(1)),
+    view_weights: z
+      .union([
+        z.literal('search'),
+        z.array(z.number().finite().nonnegative()).length(VIEW_COUNT, `expected ${VIEW_COUNT} view weights`),
+      ])
+      .default(Array<number>(VIEW_COUNT).fill(1)),
   })
   .strict()
   .transform((o) => o as PcOptions);
@@ -23,7 +28,8 @@ function viewWeightsFromFlag(text: unknown): unknown {
   if (typeof text !== 'string') return undefined;
   if (text.trim() === 'search') return 'search';
   const values = text.split(',').map((s) => Number(s.trim()));
-  if (values.some((v) => !Number.isFinite(v))) throw new UserError(`--view-weights ${text}: expected ${VIEW_COUNT} comma-separated numbers, or search`);
+  if (values.some((v) => !Number.isFinite(v)))
+    throw new UserError(`--view-weights ${text}: expected ${VIEW_COUNT} comma-separated numbers, or search`);
   return values;
 }
 
@@ -34,19 +40,36 @@ export const pointcloudTask = defineTask<PcOptions, PcColumnData>({
   name: 'pointcloud',
   sampleUnit: 'clouds',
   datasets: {
-    modelnet40: { splits: ['test'], label: 'ModelNet40', importCommand: () => 'falip data import modelnet40 --root modelnet40_ply_hdf5_2048' },
-    scanobjectnn: { splits: ['test'], label: 'ScanObjectNN', importCommand: () => 'falip data import scanobjectnn --h5 main_split/test_objectdataset.h5 --first 576' },
+    modelnet40: {
+      splits: ['test'],
+      label: 'ModelNet40',
+      importCommand: () => 'falip data import modelnet40 --root modelnet40_ply_hdf5_2048',
+    },
+    scanobjectnn: {
+      splits: ['test'],
+      label: 'ScanObjectNN',
+      importCommand: () => 'falip data import scanobjectnn --h5 main_split/test_objectdataset.h5 --first 576',
+    },
   },
   defaultMethods: ['falip'],
   rowOptions: pcRowOptions,
-  flags: [{ flags: '--view-weights <b1,...,b6|search>', help: `the six view weights β (default all 1), or search: PointCLIP's post-search over {${SEARCH_VALUES.join(', ')}}^6, tuned on the evaluated split itself` }],
+  flags: [
+    {
+      flags: '--view-weights <b1,...,b6|search>',
+      help: `the six view weights β (default all 1), or search: PointCLIP's post-search over {${SEARCH_VALUES.join(', ')}}^6, tuned on the evaluated split itself`,
+    },
+  ],
   rowOptionsFromFlags: (f) => (f.viewWeights === undefined ? {} : { view_weights: viewWeightsFromFlag(f.viewWeights) }),
   describeOptions: (o) =>
     isDefaultBeta(o.view_weights)
       ? { key: '', label: '', title: 'six views, β = 1' }
       : o.view_weights === 'search'
         ? { key: 'beta-search', label: '(β searched on test)', title: 'β searched on the test split' }
-        : { key: `beta-${o.view_weights.join('-')}`, label: `(β ${o.view_weights.join(',')})`, title: `β ${o.view_weights.join(', ')}` },
+        : {
+            key: `beta-${o.view_weights.join('-')}`,
+            label: `(β ${o.view_weights.join(',')})`,
+            title: `β ${o.view_weights.join(', ')}`,
+          },
   metrics: { top1: CLS_METRICS.top1!, top1_class_mean: CLS_METRICS.top1_class_mean! },
   defaultMetric: 'top1',
   evalMetrics: ['top1'],
@@ -55,17 +78,25 @@ export const pointcloudTask = defineTask<PcOptions, PcColumnData>({
     const manifest = path.join(dir, MANIFEST_FILE);
     const [all, classes] = await Promise.all([readPcManifest(manifest), readPcClasses(dir)]);
     // The clouds live in the release's h5 files, named (with their sha256) in dataset.json.
-    const contentHash = await datasetContentHash([manifest, path.join(dir, CLASSES_FILE), path.join(dir, DATASET_INFO_FILE)], dir, []);
+    const contentHash = await datasetContentHash(
+      [manifest, path.join(dir, CLASSES_FILE), path.join(dir, DATASET_INFO_FILE)],
+      dir,
+      [],
+    );
     return sampledColumn({ key, dir, all, sampling, contentHash }, (samples) => ({ samples, classes }));
   },
   evaluate: evaluatePcColumn,
-  captions: async (_rows, column) => column.data.classes.names.map((n) => column.data.classes.template.replace('{}', n)),
+  captions: async (_rows, column) =>
+    column.data.classes.names.map((n) => column.data.classes.template.replace('{}', n)),
   footnotes(rows, columns) {
     const notes = [
       "PointCLIP V1's zero-shot pipeline: the first 1,024 points, six perspective depth views (128×128, camera at 1.6, harmonic-mean depth, empty = 0), bilinear 128→224 (align corners), no mean/std; per view 100·cos with each class's text, summed over the views with weights β.",
       `Prompt "${columns[0]?.data.classes.template ?? 'point cloud depth map of a {}.'}" (PointCLIP's; underscores in class names become spaces). The prompt's box is each view's foreground (pixels > 0); a view with no point gets no prompt.`,
     ];
-    if (rows.some((r) => r.options.view_weights === 'search')) notes.push(`Rows marked "β searched on test" choose β from {${SEARCH_VALUES.join(', ')}}^6 by accuracy on the evaluated split itself (PointCLIP's post-search): tuned on the test data, an optimistic number; β is in each record.`);
+    if (rows.some((r) => r.options.view_weights === 'search'))
+      notes.push(
+        `Rows marked "β searched on test" choose β from {${SEARCH_VALUES.join(', ')}}^6 by accuracy on the evaluated split itself (PointCLIP's post-search): tuned on the test data, an optimistic number; β is in each record.`,
+      );
     return notes;
   },
 });

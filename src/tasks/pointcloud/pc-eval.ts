@@ -46,7 +46,11 @@ function cloudInput(sample: PcSample, cloud: LabelledCloud, ctx: EvalContext, pa
       const input = new TensorImage(key, tensor, CLIP_INPUT_SIZE, CLIP_INPUT_SIZE);
       const plane = viewPlane(clipInput, v);
       const disk = ctx.cache && { cache: ctx.cache, contentSha256: `${content}/view${v}` };
-      return { features: new ImageFeatures(ctx.encoder, input, disk), box: foregroundBox(plane, CLIP_INPUT_SIZE), tokens: foregroundTokens(plane, CLIP_INPUT_SIZE, patch) };
+      return {
+        features: new ImageFeatures(ctx.encoder, input, disk),
+        box: foregroundBox(plane, CLIP_INPUT_SIZE),
+        tokens: foregroundTokens(plane, CLIP_INPUT_SIZE, patch),
+      };
     }),
   };
 }
@@ -55,12 +59,20 @@ function cloudInput(sample: PcSample, cloud: LabelledCloud, ctx: EvalContext, pa
  * Per view the method's class scores: the prompt marks the view's foreground box; a view with no
  * point gets no prompt (the plain feature), as an empty depth map has nothing to look at.
  */
-async function viewScores(cloud: CloudInput, methods: readonly Method[], plain: Method, classifier: readonly Float32Array[]): Promise<Float64Array[]> {
+async function viewScores(
+  cloud: CloudInput,
+  methods: readonly Method[],
+  plain: Method,
+  classifier: readonly Float32Array[],
+): Promise<Float64Array[]> {
   return Promise.all(
     cloud.views.map(async (view) => {
       const sum = new Float64Array(classifier.length);
       for (const method of methods) {
-        const feature = view.box === null ? await view.features.get(plain, [0, 0, CLIP_INPUT_SIZE, CLIP_INPUT_SIZE]) : await view.features.get(method, view.box, { foregroundTokens: view.tokens });
+        const feature =
+          view.box === null
+            ? await view.features.get(plain, [0, 0, CLIP_INPUT_SIZE, CLIP_INPUT_SIZE])
+            : await view.features.get(method, view.box, { foregroundTokens: view.tokens });
         const logits = classLogits(feature, classifier);
         for (let c = 0; c < sum.length; c++) sum[c]! += logits[c]!;
       }
@@ -69,8 +81,17 @@ async function viewScores(cloud: CloudInput, methods: readonly Method[], plain: 
   );
 }
 
-function recordOf(row: PcRow, column: string, sample: PcSample, views: readonly Float64Array[], beta: readonly number[]): EvalRecord {
-  return { ...classRecord(row.key, column, sample.id, weightedScores(views, beta), sample.label), view_weights: [...beta] };
+function recordOf(
+  row: PcRow,
+  column: string,
+  sample: PcSample,
+  views: readonly Float64Array[],
+  beta: readonly number[],
+): EvalRecord {
+  return {
+    ...classRecord(row.key, column, sample.id, weightedScores(views, beta), sample.label),
+    view_weights: [...beta],
+  };
 }
 
 /**
@@ -84,14 +105,18 @@ export async function evaluatePcColumn(rows: readonly PcRow[], column: PcColumn,
   const editing = rows.flatMap((r) => r.methods.filter((m) => m.editsPixels).map((m) => m.name));
   if (editing.length > 0) {
     const names = [...new Set(editing)];
-    throw new UserError(`${column.key}: ${names.join(', ')} ${names.length === 1 ? 'edits' : 'edit'} pixels, and a depth map is not a photo: only prompts that leave the pixels alone (plain, falip, pasta, feature-mask) apply to point clouds`);
+    throw new UserError(
+      `${column.key}: ${names.join(', ')} ${names.length === 1 ? 'edits' : 'edit'} pixels, and a depth map is not a photo: only prompts that leave the pixels alone (plain, falip, pasta, feature-mask) apply to point clouds`,
+    );
   }
   const plain = makeMethod('plain', {}, ctx.encoder.config.vision, column.key);
   const classifier = await textClassifier(ctx.texts, classes.names, [classes.template]);
   const files = new CloudFileCache();
   const patch = ctx.encoder.config.vision.patchSize;
   const searched = new Map<string, { sample: PcSample; views: Float64Array[] }[]>();
-  const searchRows = rows.filter((r) => r.options.view_weights === 'search' && samples.some((s) => !ctx.records.has(r.key, column.key, s.id)));
+  const searchRows = rows.filter(
+    (r) => r.options.view_weights === 'search' && samples.some((s) => !ctx.records.has(r.key, column.key, s.id)),
+  );
   for (const r of searchRows) searched.set(r.key, []);
   const limit = pLimit(CONCURRENCY);
   try {

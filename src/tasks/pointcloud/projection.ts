@@ -16,7 +16,6 @@ export type { PointsXYZ } from '../../datasets/pointcloud/points.js';
 
 const f32 = Math.fround;
 
-
 /** Rotation angles (radians) about x, y and z; the view's matrix is Rx(ax)·Ry(ay)·Rz(az). */
 export type EulerAngles = readonly [ax: number, ay: number, az: number];
 
@@ -25,7 +24,6 @@ export type Mat3 = Float32Array;
 
 /** Side of each depth map, in pixels. */
 export const DEPTH_MAP_SIZE = 128;
-
 
 /**
  * The six cameras in view order: four 90° apart about x, then ±90° about y, each with a 90° roll

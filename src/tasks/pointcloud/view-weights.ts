@@ -37,7 +37,10 @@ function hits(clouds: readonly ViewScores[], beta: readonly number[]): number {
  * The β of the grid with the most correct clouds; ties keep the first in the grid's order (the last
  * view's value varying fastest, from 0.25 up), which is how a nested loop over the views finds them.
  */
-export function searchViewWeights(clouds: readonly ViewScores[], viewCount: number): { beta: number[]; correct: number } {
+export function searchViewWeights(
+  clouds: readonly ViewScores[],
+  viewCount: number,
+): { beta: number[]; correct: number } {
   let best = { beta: Array<number>(viewCount).fill(1), correct: -1 };
   const beta = Array<number>(viewCount).fill(SEARCH_VALUES[0]);
   const combos = SEARCH_VALUES.length ** viewCount;

@@ -10,7 +10,14 @@ import { ACCURACY } from '../../report/metrics.js';
 import { sampledColumn } from '../sample-subset.js';
 import { defineTask } from '../task-definition.js';
 import { SUBTRACT_DEFAULTS, type SubtractSpec } from './negatives.js';
-import { captionOf, evaluateRecColumn, PHOTO_TEMPLATE, splitBank, type RecColumnData, type RecOptions } from './rec-eval.js';
+import {
+  captionOf,
+  evaluateRecColumn,
+  PHOTO_TEMPLATE,
+  splitBank,
+  type RecColumnData,
+  type RecOptions,
+} from './rec-eval.js';
 
 const subtractSchema = z.union([
   z.boolean(),
@@ -30,14 +37,19 @@ const recRowOptions = z
   })
   .strict()
   .transform((o): RecOptions => {
-    const subtract: SubtractSpec | undefined = o.subtract === false ? undefined : o.subtract === true ? SUBTRACT_DEFAULTS : o.subtract;
+    const subtract: SubtractSpec | undefined =
+      o.subtract === false ? undefined : o.subtract === true ? SUBTRACT_DEFAULTS : o.subtract;
     return { setting: o.setting, ...(subtract && { subtract }) };
   });
 
-const reclipImport = (dataset: string) => (split: string) => `falip data import ${dataset} --reclip-jsonl FILE --images DIR --split ${split}`;
+const reclipImport = (dataset: string) => (split: string) =>
+  `falip data import ${dataset} --reclip-jsonl FILE --images DIR --split ${split}`;
 
 function subtractFootnote(sub: SubtractSpec): string {
-  const from = sub.from === 'split' ? "all captions of the split (as FGVP's code; may include the positive)" : "captions of other images of the split (as the paper's text)";
+  const from =
+    sub.from === 'split'
+      ? "all captions of the split (as FGVP's code; may include the positive)"
+      : "captions of other images of the split (as the paper's text)";
   return `Subtract (P): minus the mean logit of ${sub.count} negative captions per sentence drawn from ${from}, seeded (${sub.seed}) per sentence id.`;
 }
 
@@ -52,7 +64,9 @@ export const recTask = defineTask<RecOptions, RecColumnData>({
     demo: {
       splits: ['val'],
       label: 'demo',
-      footnotes: ['The demo set is synthetic and the tiny model has random weights: these accuracies show the machinery only, not CLIP.'],
+      footnotes: [
+        'The demo set is synthetic and the tiny model has random weights: these accuracies show the machinery only, not CLIP.',
+      ],
       importCommand: () => 'falip data demo',
       ensure: ensureDemoSet,
       defaultMethods: ['falip', 'redcircle'],
@@ -61,9 +75,19 @@ export const recTask = defineTask<RecOptions, RecColumnData>({
   defaultMethods: ['falip'],
   rowOptions: recRowOptions,
   flags: [
-    { flags: '--setting <setting>', help: 'candidate boxes: gold annotations or detector proposals', defaultValue: 'gold', choices: ['gold', 'prop'] },
+    {
+      flags: '--setting <setting>',
+      help: 'candidate boxes: gold annotations or detector proposals',
+      defaultValue: 'gold',
+      choices: ['gold', 'prop'],
+    },
     { flags: '--subtract', help: 'subtract the mean logit of negative captions (the paper\'s "P")' },
-    { flags: '--negatives-from <source>', help: "where negatives come from: any caption of the split (FGVP's code) or other images only (the paper's text)", defaultValue: 'split', choices: ['split', 'other-images'] },
+    {
+      flags: '--negatives-from <source>',
+      help: "where negatives come from: any caption of the split (FGVP's code) or other images only (the paper's text)",
+      defaultValue: 'split',
+      choices: ['split', 'other-images'],
+    },
     { flags: '--negatives <n>', help: 'negative captions per sentence', defaultValue: '500' },
   ],
   rowOptionsFromFlags: (f) => ({
@@ -90,24 +114,39 @@ export const recTask = defineTask<RecOptions, RecColumnData>({
       }
     });
     const imageRoot = resolveImageRoot(dir, info);
-    const contentHash = await datasetContentHash([manifest], imageRoot, all.map((s) => s.image));
+    const contentHash = await datasetContentHash(
+      [manifest],
+      imageRoot,
+      all.map((s) => s.image),
+    );
     // A ref's records are its sentences'.
-    return sampledColumn({ key, dir, all, sampling, contentHash, itemIdsOf: (s) => s.sentences.map((t) => t.id) }, (samples) => ({ samples, imageRoot, manifest, bank: splitBank(all) }));
+    return sampledColumn(
+      { key, dir, all, sampling, contentHash, itemIdsOf: (s) => s.sentences.map((t) => t.id) },
+      (samples) => ({ samples, imageRoot, manifest, bank: splitBank(all) }),
+    );
   },
   evaluate: evaluateRecColumn,
   // Sentences and subtraction's negatives are both captions of the split's bank.
-  captions: async (rows, column) => [...new Set(rows.flatMap((r) => r.methods.flatMap((m) => column.data.bank.map((c) => captionOf(m, c.text)))))],
+  captions: async (rows, column) => [
+    ...new Set(rows.flatMap((r) => r.methods.flatMap((m) => column.data.bank.map((c) => captionOf(m, c.text))))),
+  ],
   footnotes(rows, columns) {
     const notes: string[] = [];
     const templates = new Set(rows.flatMap((r) => r.methods.map((m) => m.captionTemplate ?? PHOTO_TEMPLATE)));
-    notes.push(`Captions: ${[...templates].map((t) => `"${t.replace('{}', '<expr>')}"`).join(', ')} (the expression lowercased); score 100·cos, argmax over the boxes (ties to the first), correct iff IoU > 0.5 with a target.`);
+    notes.push(
+      `Captions: ${[...templates].map((t) => `"${t.replace('{}', '<expr>')}"`).join(', ')} (the expression lowercased); score 100·cos, argmax over the boxes (ties to the first), correct iff IoU > 0.5 with a target.`,
+    );
     const sub = rows.find((r) => r.options.subtract)?.options.subtract;
     if (sub) {
       notes.push(subtractFootnote(sub));
       const small = columns.filter((c) => c.data.bank.length < sub.count);
-      if (small.length > 0) notes.push(`Fewer captions than negatives asked for in ${small.map((c) => `${c.key} (${c.data.bank.length})`).join(', ')}: all of them are the negatives.`);
+      if (small.length > 0)
+        notes.push(
+          `Fewer captions than negatives asked for in ${small.map((c) => `${c.key} (${c.data.bank.length})`).join(', ')}: all of them are the negatives.`,
+        );
     }
-    if (rows.some((r) => r.methods.length > 1)) notes.push("Ensembles (E) sum the methods' logits per box, ReCLIP-style, without weights.");
+    if (rows.some((r) => r.methods.length > 1))
+      notes.push("Ensembles (E) sum the methods' logits per box, ReCLIP-style, without weights.");
     return notes;
   },
 });

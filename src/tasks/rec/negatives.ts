@@ -31,9 +31,17 @@ function sentenceRng(seed: number, sentenceId: string): Rng {
 }
 
 /** Draws `count` distinct captions (all of them when the bank is smaller). */
-export function sampleNegatives(bank: readonly BankCaption[], sentenceId: string, image: string, spec: SubtractSpec): string[] {
+export function sampleNegatives(
+  bank: readonly BankCaption[],
+  sentenceId: string,
+  image: string,
+  spec: SubtractSpec,
+): string[] {
   const pool = spec.from === 'other-images' ? bank.filter((c) => c.image !== image) : bank;
-  if (pool.length === 0) throw new UserError(`subtract: no negative captions for sentence ${sentenceId} (the split has no caption of another image)`);
+  if (pool.length === 0)
+    throw new UserError(
+      `subtract: no negative captions for sentence ${sentenceId} (the split has no caption of another image)`,
+    );
   const idx = pool.map((_, i) => i);
   const n = Math.min(spec.count, idx.length);
   const rng = sentenceRng(spec.seed, sentenceId);

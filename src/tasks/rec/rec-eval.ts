@@ -46,7 +46,10 @@ export function splitBank(samples: readonly RecSample[]): BankCaption[] {
 
 function boxesOf(sample: RecSample, setting: RecSetting, where: string): readonly BoxXYWH[] {
   if (setting === 'gold') return sample.gold.map((g) => g.box);
-  if (!sample.proposals) throw new UserError(`${where}: proposals: missing; the prop setting needs detector boxes (import with --dets FILE)`);
+  if (!sample.proposals)
+    throw new UserError(
+      `${where}: proposals: missing; the prop setting needs detector boxes (import with --dets FILE)`,
+    );
   return sample.proposals;
 }
 
@@ -76,7 +79,9 @@ export async function evaluateRecColumn(rows: readonly RecRow[], column: RecColu
         const features = await ImageFeatures.forFile(ctx.encoder, path.resolve(imageRoot, image), ctx.cache);
         // Refs of an image run concurrently so their boxes land in the same encoder batches;
         // records are appended in a fixed order afterwards.
-        const results = await Promise.all(work.map((w) => scoreRef(w.row, w.sample, w.sentences, features, column, ctx, `${manifest}:${w.line}`)));
+        const results = await Promise.all(
+          work.map((w) => scoreRef(w.row, w.sample, w.sentences, features, column, ctx, `${manifest}:${w.line}`)),
+        );
         for (const recs of results) {
           for (const r of recs) await ctx.records.append(r);
           ctx.progress(1);
@@ -99,7 +104,9 @@ async function scoreRef(
   const boxes = boxesOf(sample, setting, where);
   const candidates = candidateIndices(boxes, sample.width, sample.height);
   const targets = targetsOf(sample).map((g) => g.box);
-  const feats = await Promise.all(row.methods.map((m) => Promise.all(candidates.map((i) => features.get(m, boxes[i]!)))));
+  const feats = await Promise.all(
+    row.methods.map((m) => Promise.all(candidates.map((i) => features.get(m, boxes[i]!)))),
+  );
   return Promise.all(
     sentences.map(async (sentence) => {
       const scores = new Array<number>(boxes.length).fill(Number.NEGATIVE_INFINITY);
@@ -107,11 +114,13 @@ async function scoreRef(
       for (const [mi, method] of row.methods.entries()) {
         const caption = await ctx.texts.get(captionOf(method, sentence.text));
         const negMean = subtract
-          ? await ctx.texts.mean(sampleNegatives(column.data.bank, sentence.id, sample.image, subtract).map((t) => captionOf(method, t)))
+          ? await ctx.texts.mean(
+              sampleNegatives(column.data.bank, sentence.id, sample.image, subtract).map((t) => captionOf(method, t)),
+            )
           : undefined;
         candidates.forEach((c, k) => {
-scores[c]! += boxLogit(feats[mi]![k]!, caption, negMean);
-});
+          scores[c]! += boxLogit(feats[mi]![k]!, caption, negMean);
+        });
       }
       const pred = predictBox(scores, candidates);
       return {

@@ -3,7 +3,7 @@ import { int8Drift } from '../bench/int8-drift.js';
 import { missedTargets, REC_MAX_REL_DIFF, renderBench, targetsHelp } from '../bench/render-bench.js';
 import { BENCH_PHASES, runBench } from '../bench/run-bench.js';
 import { benchWorkload, falipRequests, plainRequests } from '../bench/workload.js';
-import { ensureDemoSet } from '../datasets/demo-set.js';
+import { demoRecGenerator } from '../tasks/rec/demo-set.js';
 import { openEncoder, parsePositiveInt, type EncoderFlags } from '../encoder/open-encoder.js';
 import { makeMethod } from '../prompts/method.js';
 import { CheckFailed } from '../util/errors.js';
@@ -58,7 +58,7 @@ export function register(program: Command): void {
         onPhaseDone: () => progress.add(1),
       }).finally(() => progress.stop());
       if (int8) {
-        await ensureDemoSet();
+        await demoRecGenerator.ensure();
         const fp32 = await openEncoder({ ...o, precision: 'fp32' });
         const v = fp32.encoder.config.vision;
         const w = benchWorkload(v, counts, makeMethod('falip', {}, v, 'falip bench'), 0);

@@ -1,13 +1,10 @@
 import { stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { CHECKERS } from '../datasets/checkers.js';
 import type { CheckReport } from '../datasets/check-report.js';
-import { writeClsDemoSet } from '../datasets/classification/demo-cls.js';
 import { readDatasetInfo } from '../datasets/dataset-info.js';
 import { datasetsRoot, listDatasets, requireDataset } from '../datasets/dataset-store.js';
-import { writeDemoSet } from '../datasets/demo-set.js';
-import { IMPORTERS } from '../datasets/importers.js';
+import { allImporters, TASKS, taskNamed } from '../tasks/registry.js';
 import type { DatasetCounts } from '../datasets/dataset-info.js';
 import { CheckFailed, UserError } from '../util/errors.js';
 import { registerViews } from './data-views.js';
@@ -24,7 +21,7 @@ export function register(program: Command): void {
   const importer = data
     .command('import')
     .description('import a dataset as released into <datasets>/<name>/<split>/ (one subcommand per source format)');
-  for (const imp of IMPORTERS) {
+  for (const imp of allImporters()) {
     const cmd = importer.command(imp.name).description(imp.summary);
     for (const o of imp.options) {
       const option = new Option(o.flags, o.help);
@@ -56,7 +53,8 @@ export function register(program: Command): void {
     .addOption(makeOption('json'))
     .action(async (target: string, opts: { json?: boolean }) => {
       const dir = await datasetFolder(target);
-      const report = await CHECKERS[(await readDatasetInfo(dir)).task](dir);
+      const info = await readDatasetInfo(dir);
+      const report = await taskNamed(info.task, dir).check(dir);
       if (opts.json) console.log(JSON.stringify({ dir, ...report }, null, 2));
       else printReport(dir, report);
       if (!report.ok) throw new CheckFailed(`data check: ${report.errors.length} error(s) in ${dir}`);
@@ -85,33 +83,24 @@ export function register(program: Command): void {
       }
     });
 
-  data
-    .command('demo-cls')
-    .description(
-      'generate the synthetic demo-cls/val classification set (one labelled shape per image, named by colour and kind, with distractors); deterministic per seed',
-    )
-    .option('--images <n>', 'number of images to generate', positiveInteger('--images'), 48)
-    .option('--seed <s>', 'random seed; the same seed gives byte-identical files', integer('--seed'), 0)
-    .option('--out-root <dir>', 'datasets folder to write into (default: $FALIP_DATASETS, else <repo>/datasets)')
-    .action(async (opts: { images: number; seed: number; outRoot?: string }) => {
-      const { dir, info } = await writeClsDemoSet(opts.outRoot, { images: opts.images, seed: opts.seed });
-      console.log(`wrote demo-cls/val into ${dir}`);
-      console.log(`  ${formatCounts(info.counts)}`);
-    });
-
-  data
-    .command('demo')
-    .description(
-      'generate the synthetic demo/val REC set (coloured shapes with sentences, gold boxes and proposals); deterministic per seed',
-    )
-    .option('--images <n>', 'number of images to generate', positiveInteger('--images'), 24)
-    .option('--seed <s>', 'random seed; the same seed gives byte-identical files', integer('--seed'), 0)
-    .option('--out-root <dir>', 'datasets folder to write into (default: $FALIP_DATASETS, else <repo>/datasets)')
-    .action(async (opts: { images: number; seed: number; outRoot?: string }) => {
-      const { dir, info } = await writeDemoSet(opts.outRoot, { images: opts.images, seed: opts.seed });
-      console.log(`wrote demo/val into ${dir}`);
-      console.log(`  ${formatCounts(info.counts)}`);
-    });
+  // The generated sets: one subcommand each, named as the dataset (`falip data demo`, `falip data demo-cls`).
+  for (const task of TASKS) {
+    for (const [name, dataset] of Object.entries(task.datasets)) {
+      const generator = dataset.generate;
+      if (!generator) continue;
+      data
+        .command(name)
+        .description(generator.summary)
+        .option('--images <n>', 'number of images to generate', positiveInteger('--images'), generator.defaultImages)
+        .option('--seed <s>', 'random seed; the same seed gives byte-identical files', integer('--seed'), 0)
+        .option('--out-root <dir>', 'datasets folder to write into (default: $FALIP_DATASETS, else <repo>/datasets)')
+        .action(async (opts: { images: number; seed: number; outRoot?: string }) => {
+          const { dir, info } = await generator.write(opts.outRoot, { images: opts.images, seed: opts.seed });
+          console.log(`wrote ${info.name}/${info.split} into ${dir}`);
+          console.log(`  ${formatCounts(info.counts)}`);
+        });
+    }
+  }
 
   registerViews(data);
 }

@@ -5,6 +5,7 @@ import { paperNumbersFor, paperRowsFor } from '../experiments/paper-lookup.js';
 import { rowKeyOf, taskRowsOf } from '../experiments/run-table.js';
 import { parseTableConfig, type TableConfig } from '../experiments/table-config.js';
 import type { VisionConfig } from '../model/clip-config.js';
+import { TASKS } from '../tasks/registry.js';
 import { checkTaskFlags, methodEntriesFromFlags } from './method-flags.js';
 import { addMethodParamOptions, addTaskOptions, listValues, makeOption } from './options.js';
 import { addRunOptions, runOpened, samplingOf, type RunFlags } from './run-options.js';
@@ -43,7 +44,7 @@ async function evalConfig(
   const options = task.rowOptionsFromFlags(f);
   const draft = {
     name: `eval-${name}`,
-    title: `${task.name === 'rec' ? 'REC' : task.name} on ${name}`,
+    title: `${task.title} on ${name}`,
     task: task.name,
     columns: splits.flatMap((s) =>
       (d.dataset.evalMetrics ?? task.evalMetrics).map((metric) => ({
@@ -79,7 +80,7 @@ export function register(program: Command): void {
   const cmd = program
     .command('eval <dataset>')
     .description(
-      "evaluate methods on a dataset's splits (REC: refcoco, refcoco+, refcocog, demo; classification: cub, stanforddogs, imagenet-s, waterbirds, demo-cls; 3D: modelnet40, scanobjectnn) beside the paper's numbers",
+      `evaluate methods on a dataset's splits (${TASKS.map((t) => `${t.title}: ${Object.keys(t.datasets).join(', ')}`).join('; ')}) beside the paper's numbers`,
     )
     .addOption(makeOption('split'))
     .addOption(makeOption('method'))
@@ -90,7 +91,7 @@ export function register(program: Command): void {
     const d = await datasetTask(name);
     checkTaskFlags(d.task, command, name);
     const sampling = samplingOf(f);
-    await d.dataset.ensure?.();
+    await d.dataset.generate?.ensure();
     await requireSomeSplit(name, d, splitsOf(d, f.split));
     const opened = await openEncoder(f);
     const cfg = await evalConfig(name, d, f, command, opened.model.vision);

@@ -101,9 +101,9 @@ export function register(program: Command): void {
     const sampling = samplingOf(f);
     const axes = axesFromFlags(f);
     // The paper's sweeps (Tables 10, 11) are REC's: other tasks have no numbers to put beside theirs.
-    const paperCurves = d.task.name === 'rec';
+    const paperCurves = d.task.paperSweepCurves === true;
     const paper = paperCurves ? await readPaperSweeps() : undefined;
-    await d.dataset.ensure?.();
+    await d.dataset.generate?.ensure();
     // The headline is the mean over the splits: only imported ones count (a missing one is named on stderr).
     const splits = await requireSomeSplit(
       dataset,

@@ -4,7 +4,6 @@ import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { UserError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
-import type { RecSample } from './rec-manifest.js';
 import { parseJsonLine, parseWith } from '../util/schema-check.js';
 import { sha256HexSchema } from '../util/sha256.js';
 
@@ -15,15 +14,12 @@ export const CLASSES_FILE = 'classes.json';
 
 const count = z.number().int().nonnegative();
 
-/** The evaluation a dataset is for; each has its own manifest schema. */
-export const TASK_NAMES = ['rec', 'classification', 'pointcloud'] as const;
-export type TaskName = (typeof TASK_NAMES)[number];
-
 /** dataset.json: what a dataset folder holds and where it came from (written last by every importer). */
 const datasetInfoSchema = z.object({
   name: z.string().min(1),
   split: z.string().min(1),
-  task: z.enum(TASK_NAMES),
+  /** The evaluation the dataset is for (a registered task: its manifest schema, checker and scoring). */
+  task: z.string().min(1),
   /** Absolute, or relative to the dataset folder (the generated demo sets keep their images inside). */
   image_root: z.string().min(1),
   /** The imported files with their sha256, so a result can name exactly which data it was run on. */
@@ -50,27 +46,4 @@ export async function writeDatasetInfo(dir: string, info: DatasetInfo): Promise<
 
 export function resolveImageRoot(dir: string, info: DatasetInfo): string {
   return resolve(dir, info.image_root);
-}
-
-/**
- * One ref per image (the first): every ref of an image carries the same gold and proposal lists,
- * so per-image quantities are read from it.
- */
-export function firstRefOfEachImage(samples: readonly RecSample[]): RecSample[] {
-  const first = new Map<string, RecSample>();
-  for (const s of samples) if (!first.has(s.image)) first.set(s.image, s);
-  return [...first.values()];
-}
-
-/** Counts for dataset.json; gold boxes and proposals are counted once per image. */
-export function countRecSamples(samples: readonly RecSample[]): DatasetCounts {
-  const perImage = firstRefOfEachImage(samples);
-  const counts: DatasetCounts = {
-    refs: samples.length,
-    sentences: samples.reduce((n, s) => n + s.sentences.length, 0),
-    images: perImage.length,
-    gold_boxes: perImage.reduce((n, s) => n + s.gold.length, 0),
-  };
-  if (samples.some((s) => s.proposals)) counts.proposals = perImage.reduce((n, s) => n + (s.proposals?.length ?? 0), 0);
-  return counts;
 }

@@ -1,4 +1,4 @@
-import type { DatasetInfo, TaskName } from './dataset-info.js';
+import type { DatasetInfo } from './dataset-info.js';
 
 /** One command-line option of an importer (`falip data import <name> --flag ...`). */
 export interface ImporterOption {
@@ -22,13 +22,12 @@ export interface ImportReport {
 
 /**
  * One source format as released (ReCLIP's jsonl, CUB's text files, ...), turned into a validated
- * manifest under `<datasets>/<name>/<split>/`. Importers are looked up by name in the registry; the
- * `falip data import` subcommands are made from them.
+ * manifest under `<datasets>/<name>/<split>/`. A task lists its importers; the `falip data import`
+ * subcommands are made from them.
  */
 export interface DatasetImporter {
   /** The subcommand, and the dataset name stored in dataset.json. */
   name: string;
-  task: TaskName;
   /** One line for `--help`. */
   summary: string;
   options: readonly ImporterOption[];

@@ -24,7 +24,7 @@ export async function datasetTask(name: string): Promise<DatasetTask> {
   for (const split of splits.sort()) {
     const info = await readDatasetInfo(path.join(dir, split)).catch(() => undefined);
     if (info) {
-      const task = taskNamed(info.task);
+      const task = taskNamed(info.task, path.join(dir, split, DATASET_INFO_FILE));
       return {
         task,
         dataset: {

@@ -12,7 +12,7 @@ import type { ResultsTable } from '../report/results-table.js';
 import { checkRecordsBelong, openRunFolder } from '../report/run-folder.js';
 import { taskNamed, taskOfDataset } from '../tasks/registry.js';
 import type { LoadedColumn, Sampling, AnyTask, TaskRow } from '../tasks/task-definition.js';
-import { TextFeatures } from '../tasks/text-features.js';
+import { TextFeatures } from '../tasks/shared/text-features.js';
 import { UserError } from '../util/errors.js';
 import { matchesPaperArch, PAPER_ARCHS } from './paper-arch.js';
 import { renderResults, writeTableFiles, type RenderDetails } from './table-files.js';

@@ -25,3 +25,8 @@ export function clampedCorners(
 ): [l: number, t: number, r: number, bt: number] {
   return [Math.max(b[0], 0), Math.max(b[1], 0), Math.min(b[0] + b[2], width), Math.min(b[1] + b[3], height)];
 }
+
+/** A box as fractions of its image's width and height (drawn at any thumbnail size). */
+export function boxFractions(b: BoxXYWH, width: number, height: number): [number, number, number, number] {
+  return [b[0] / width, b[1] / height, b[2] / width, b[3] / height];
+}

@@ -1,15 +1,21 @@
-import type { TaskName } from '../datasets/dataset-info.js';
-import { classificationTask } from './classification/index.js';
-import { pointcloudTask } from './pointcloud/index.js';
-import { recTask } from './rec/index.js';
-import type { TaskDataset, AnyTask } from './task-definition.js';
+import type { DatasetImporter } from '../datasets/importer.js';
+import { UserError } from '../util/errors.js';
+import type { AnyTask, TaskDataset } from './task-definition.js';
+import { TASKS } from './task-list.js';
 
-/** Every evaluation task; a new one is a folder under src/tasks/ and a line here. */
-export const TASKS: readonly AnyTask[] = [recTask, classificationTask, pointcloudTask];
+/** Lookups over the task list (task-list.ts): names, datasets and importers are all derived from it. */
+export { TASKS };
 
-export function taskNamed(name: TaskName): AnyTask {
+/** Every `falip data import <name>`, over all tasks. */
+export function allImporters(): DatasetImporter[] {
+  return TASKS.flatMap((t) => t.importers);
+}
+
+/** The task a dataset.json or a table config names; `where` says which file names it, for the error. */
+export function taskNamed(name: string, where = 'task'): AnyTask {
   const task = TASKS.find((t) => t.name === name);
-  if (!task) throw new Error(`no task '${name}' is registered`);
+  if (!task)
+    throw new UserError(`${where}: unknown task "${name}" (falip knows ${TASKS.map((t) => t.name).join(', ')})`);
   return task;
 }
 

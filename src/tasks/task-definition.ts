@@ -1,11 +1,15 @@
 import type { z } from 'zod';
-import type { DatasetInfo, TaskName } from '../datasets/dataset-info.js';
+import type { CheckReport } from '../datasets/check-report.js';
+import type { DatasetInfo } from '../datasets/dataset-info.js';
+import type { DatasetImporter } from '../datasets/importer.js';
+import type { BoxXYWH } from '../image/box.js';
 import type { Encoder } from '../encoder/encoder.js';
 import type { FeatureCache } from '../encoder/feature-cache.js';
 import type { Method } from '../prompts/method.js';
+import type { ExampleCard, ReportExamples } from '../report/html-report-model.js';
 import type { Metric } from '../report/metrics.js';
-import type { RecordLog } from '../report/records.js';
-import type { TextFeatures } from './text-features.js';
+import type { EvalRecord, RecordLog } from '../report/records.js';
+import type { TextFeatures } from './shared/text-features.js';
 
 /** A dataset a task knows by name: the paper's splits and how tables show it. */
 export interface TaskDataset {
@@ -17,12 +21,26 @@ export interface TaskDataset {
   footnotes?: string[];
   /** The command that imports a split, for the "not imported" error. */
   importCommand: (split: string) => string;
-  /** Writes the dataset on first use (the generated demo sets). */
-  ensure?: () => Promise<void>;
+  /** A synthetic set falip generates (`falip data <name>`, and on first use). */
+  generate?: DatasetGenerator;
   /** `falip eval`'s methods when `--method` is not given, if not the task's. */
   defaultMethods?: readonly string[];
   /** `falip eval`'s metric columns per split, if not the task's. */
   evalMetrics?: readonly string[];
+}
+
+/** A generated dataset: `falip data <name> --images N --seed S` writes it; eval writes the default one on first use. */
+export interface DatasetGenerator {
+  /** One line for `--help`. */
+  summary: string;
+  defaultImages: number;
+  /** Writes the set (same options, same bytes) under `outRoot` (default: the datasets folder). */
+  write(
+    outRoot: string | undefined,
+    opts: { images: number; seed: number },
+  ): Promise<{ dir: string; info: DatasetInfo }>;
+  /** Writes the default set when it is not there yet. */
+  ensure(): Promise<void>;
 }
 
 /** `--limit`: a seeded random subset of the split's samples (refs, images, clouds), never the first N. */
@@ -66,6 +84,37 @@ export interface EvalContext {
   cache?: FeatureCache;
 }
 
+/** One region of one image that an analysis prompts: a REC ref's target, a classification image's box. */
+export interface BoxSample {
+  /** The ref or image id (a ref with several targets: `<id>#<k>`). */
+  id: string;
+  /** Absolute image path. */
+  image: string;
+  /** The image's size as the manifest records it (the box's coordinate system). */
+  width: number;
+  height: number;
+  box: BoxXYWH;
+}
+
+/** A split's image regions under a seeded subset of its samples, and how many samples the subset kept. */
+export interface BoxSamples {
+  samples: BoxSample[];
+  counts: { total: number; used: number };
+}
+
+/** A record's example card, less what the record itself says (row, column, id, correct). */
+export type CardContent = Omit<ExampleCard, 'row' | 'column' | 'id' | 'correct'>;
+
+/** How the HTML report draws a task's records (its example cards). */
+export interface ExampleHooks<O> {
+  legend: ReportExamples['legend'];
+  /**
+   * Reads a split once; the card of a record (null: no item has its id), drawn for its row's options as
+   * run.json recorded them (absent in folders of older runs).
+   */
+  cards(dir: string): Promise<(record: EvalRecord, options: O | undefined) => CardContent | null>;
+}
+
 /** A flag of `falip eval` that only this task reads. */
 export interface TaskFlag {
   flags: string;
@@ -79,7 +128,10 @@ export interface TaskFlag {
  * needs to know about it. Looked up by name in the registry; a dataset names its task in dataset.json.
  */
 export interface TaskDefinition<O = unknown, D = unknown> {
-  name: TaskName;
+  /** dataset.json's `task`, and a table config's. */
+  name: string;
+  /** How headings name the task: "REC on demo", "classification on cub". */
+  title: string;
   /** What `--limit` samples, for progress bars, help and footnotes. */
   sampleUnit: string;
   datasets: Record<string, TaskDataset>;
@@ -92,6 +144,16 @@ export interface TaskDefinition<O = unknown, D = unknown> {
   rowOptionsFromFlags(flags: Record<string, unknown>): Record<string, unknown>;
   /** A row's options as a key suffix, a label suffix and a title phrase, e.g. `gold-p`, `gold (P)`, `gold boxes, subtract`. */
   describeOptions(options: O): { key: string; label: string; title: string };
+  /** Every `falip data import <name>` of this task's datasets. */
+  importers: readonly DatasetImporter[];
+  /** `falip data check`: what evaluation would refuse (missing or undecodable files, sizes, boxes, labels). */
+  check(dir: string): Promise<CheckReport>;
+  /** `falip analyze heads`: the image regions of a split (absent: the task has none to prompt). */
+  boxSamples?(dir: string, info: DatasetInfo, sampling: Sampling): Promise<BoxSamples>;
+  /** The HTML report's example cards (absent: the report shows none). */
+  examples?: ExampleHooks<O>;
+  /** `falip sweep` draws the paper's α/σ curves (Tables 10 and 11 are REC's). */
+  paperSweepCurves?: boolean;
   metrics: Record<string, Metric>;
   defaultMetric: string;
   /** `falip eval`'s metric columns per split. */

@@ -3,16 +3,17 @@ import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readDatasetInfo } from '../../src/datasets/dataset-info.js';
-import { checkClsDataset } from '../../src/datasets/classification/check-cls.js';
-import { readClasses, readClsManifest } from '../../src/datasets/classification/cls-manifest.js';
-import { importCub } from '../../src/datasets/classification/cub-import.js';
-import { importImageNetS } from '../../src/datasets/classification/imagenet-s-import.js';
-import { readImageNetSClassList } from '../../src/datasets/classification/imagenet-s-classes.js';
-import { combineBoxes, importStanfordDogs } from '../../src/datasets/classification/stanforddogs-import.js';
-import { importWaterbirds } from '../../src/datasets/classification/waterbirds-import.js';
-import { IMPORTERS } from '../../src/datasets/importers.js';
+import { checkClsDataset } from '../../src/tasks/classification/check-cls.js';
+import { readClasses, readClsManifest } from '../../src/tasks/classification/cls-manifest.js';
+import { importCub } from '../../src/tasks/classification/importers/cub-import.js';
+import { importImageNetS } from '../../src/tasks/classification/importers/imagenet-s-import.js';
+import { readImageNetSClassList } from '../../src/tasks/classification/importers/imagenet-s-classes.js';
+import { combineBoxes, importStanfordDogs } from '../../src/tasks/classification/importers/stanforddogs-import.js';
+import { importWaterbirds } from '../../src/tasks/classification/importers/waterbirds-import.js';
+import { classificationTask } from '../../src/tasks/classification/index.js';
+import { allImporters } from '../../src/tasks/registry.js';
 
-const findImporter = (name: string) => IMPORTERS.find((i) => i.name === name);
+const findImporter = (name: string) => allImporters().find((i) => i.name === name);
 import { REPO_ROOT } from '../../src/util/repo-paths.js';
 import {
   CUB_IMAGES,
@@ -588,7 +589,12 @@ describe('the importer registry', () => {
     expect(findImporter('stanforddogs')?.options.find((o) => o.flags.startsWith('--multi-box'))?.defaultValue).toBe(
       'union',
     );
-    expect(findImporter('imagenet-s')?.task).toBe('classification');
+    expect(classificationTask.importers.map((i) => i.name)).toEqual([
+      'cub',
+      'stanforddogs',
+      'imagenet-s',
+      'waterbirds',
+    ]);
     expect(findImporter('waterbirds')?.options.find((o) => o.flags.startsWith('--split'))?.defaultValue).toBe('test');
   });
 });

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { shardOfId } from '../../src/tasks/sample-subset.js';
+import { shardOfId } from '../../src/tasks/shared/sample-subset.js';
 import { BIN, expectOk, REPO, runFalip, type CliResult } from '../helpers/cli.js';
 import { useTempFalipDirs } from '../helpers/temp-falip-dirs.js';
 

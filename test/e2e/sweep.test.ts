@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { bestSetting, checkFailBelow, register } from '../../src/cli/sweep.js';
-import { writeDemoSet } from '../../src/datasets/demo-set.js';
+import { writeDemoSet } from '../../src/tasks/rec/demo-set.js';
 import { linePlot } from '../../src/report/plot.js';
 import {
   PAPER_CURVE_LABEL,

@@ -1,9 +1,9 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { checkClsDataset } from '../../src/datasets/classification/check-cls.js';
-import { readClasses, readClsManifest } from '../../src/datasets/classification/cls-manifest.js';
-import { writeClsDemoSet } from '../../src/datasets/classification/demo-cls.js';
+import { checkClsDataset } from '../../src/tasks/classification/check-cls.js';
+import { readClasses, readClsManifest } from '../../src/tasks/classification/cls-manifest.js';
+import { writeClsDemoSet } from '../../src/tasks/classification/demo-cls.js';
 import { UserError } from '../../src/util/errors.js';
 import { useTempFalipDirs } from '../helpers/temp-falip-dirs.js';
 

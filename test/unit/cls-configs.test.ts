@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readImageNetSClassList } from '../../src/datasets/classification/imagenet-s-classes.js';
+import { readImageNetSClassList } from '../../src/tasks/classification/importers/imagenet-s-classes.js';
 import { REPO_ROOT } from '../../src/util/repo-paths.js';
 
 const readJson = async (path: string): Promise<unknown> => JSON.parse(await readFile(join(REPO_ROOT, path), 'utf8'));

@@ -2,9 +2,9 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { checkClsDataset } from '../../src/datasets/classification/check-cls.js';
-import { readClasses, readClsManifest, type ClsSample } from '../../src/datasets/classification/cls-manifest.js';
-import { ensureClsDemoSet, writeClsDemoSet } from '../../src/datasets/classification/demo-cls.js';
+import { checkClsDataset } from '../../src/tasks/classification/check-cls.js';
+import { readClasses, readClsManifest, type ClsSample } from '../../src/tasks/classification/cls-manifest.js';
+import { demoClsGenerator, writeClsDemoSet } from '../../src/tasks/classification/demo-cls.js';
 import { readDatasetInfo } from '../../src/datasets/dataset-info.js';
 import { useTempFalipDirs } from '../helpers/temp-falip-dirs.js';
 import { colourWordAt, shapeAt } from '../helpers/demo-pixels.js';
@@ -72,12 +72,12 @@ describe('demo-cls/val', () => {
     }
   });
 
-  it('ensureClsDemoSet writes the default set into the datasets folder on first use only', async () => {
-    await ensureClsDemoSet();
+  it('demoClsGenerator.ensure writes the default set into the datasets folder on first use only', async () => {
+    await demoClsGenerator.ensure();
     const dir = join(dirs.root(), 'datasets', 'demo-cls', 'val');
     const first = await readFile(join(dir, 'manifest.jsonl'), 'utf8');
     expect(first.trim().split('\n')).toHaveLength(48);
-    await ensureClsDemoSet();
+    await demoClsGenerator.ensure();
     expect(await readFile(join(dir, 'manifest.jsonl'), 'utf8')).toBe(first);
   });
 });

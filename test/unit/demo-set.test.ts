@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkRecDataset } from '../../src/datasets/check-rec.js';
+import { checkRecDataset } from '../../src/tasks/rec/check-rec.js';
 import { readDatasetInfo } from '../../src/datasets/dataset-info.js';
-import { writeDemoSet } from '../../src/datasets/demo-set.js';
-import { readRecManifest, type RecSample } from '../../src/datasets/rec-manifest.js';
+import { writeDemoSet } from '../../src/tasks/rec/demo-set.js';
+import { readRecManifest, type RecSample } from '../../src/tasks/rec/rec-manifest.js';
 import { COLOUR_WORDS, colourWordAt, shapeAt, type Decoded } from '../helpers/demo-pixels.js';
 
 const SHAPE_WORDS = ['circle', 'square', 'triangle'];

@@ -45,6 +45,18 @@ const ALLOWED: Record<string, readonly string[]> = {
   util: [],
 };
 
+/**
+ * The imports of a task folder from outside src/tasks, each a command that exists for one task only:
+ * `falip data views` (point clouds), the bench's REC workload. A new task adds nothing here.
+ */
+const TASK_SPECIFIC_COMMANDS = [
+  'cli/bench.ts → tasks/rec/demo-set.ts',
+  'cli/data-views.ts → tasks/pointcloud/depth-preview.ts',
+  'cli/data-views.ts → tasks/pointcloud/depth-views.ts',
+  'cli/data-views.ts → tasks/pointcloud/importers/pc-import.ts',
+  'cli/data-views.ts → tasks/pointcloud/view-files.ts',
+].map((s) => s.replaceAll('/', path.sep));
+
 describe('import rules', () => {
   it('the tree has the folders the rules name', () => {
     expect(FILES.length).toBeGreaterThan(50);
@@ -75,6 +87,37 @@ describe('import rules', () => {
       expect(i.typeOnly, `${i.file} imports the request types with 'import type'`).toBe(true);
     }
     expect(fromPrompts.filter((i) => i.target.startsWith(path.join('model', 'onnx')))).toEqual([]);
+  });
+
+  it('a task folder imports no other task: what several tasks share lives in tasks/shared', () => {
+    const taskOf = (p: string): string | undefined => {
+      const [top, folder] = p.split(path.sep);
+      return top === 'tasks' && folder && !folder.endsWith('.ts') && folder !== 'shared' ? folder : undefined;
+    };
+    const inTasks = FILES.filter((f) => taskOf(f.file));
+    expect(inTasks.length).toBeGreaterThan(20);
+    const crossings = inTasks.flatMap((f) =>
+      f.imports
+        .filter((i) => taskOf(i.target) && taskOf(i.target) !== taskOf(f.file))
+        .map((i) => `${f.file} → ${i.target}`),
+    );
+    expect(crossings).toEqual([]);
+    // tasks/shared and the task interface serve every task and know none of them.
+    const shared = FILES.filter(
+      (f) => f.file.startsWith(path.join('tasks', 'shared')) || f.file === path.join('tasks', 'task-definition.ts'),
+    );
+    expect(
+      shared.flatMap((f) => f.imports.filter((i) => taskOf(i.target)).map((i) => `${f.file} → ${i.target}`)),
+    ).toEqual([]);
+  });
+
+  it("only the task list names the tasks: nothing outside src/tasks imports a task folder but the CLI commands that are one task's own", () => {
+    const outside = FILES.filter((f) => layer(f.file) !== 'tasks').flatMap((f) =>
+      f.imports
+        .filter((i) => /^tasks[/\\](rec|classification|pointcloud)[/\\]/.test(i.target))
+        .map((i) => `${f.file} → ${i.target}`),
+    );
+    expect(outside.sort()).toEqual(TASK_SPECIFIC_COMMANDS);
   });
 
   it('the request module holds types only', () => {

@@ -3,12 +3,12 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkRecDataset } from '../../src/datasets/check-rec.js';
+import { checkRecDataset } from '../../src/tasks/rec/check-rec.js';
 import { readDatasetInfo } from '../../src/datasets/dataset-info.js';
 import { listDatasets, requireDataset } from '../../src/datasets/dataset-store.js';
-import { importReclip, reclipImageFile } from '../../src/datasets/reclip-import.js';
+import { importReclip, reclipImageFile } from '../../src/tasks/rec/reclip-import.js';
 import { taskOfDataset } from '../../src/tasks/registry.js';
-import { readRecManifest } from '../../src/datasets/rec-manifest.js';
+import { readRecManifest } from '../../src/tasks/rec/rec-manifest.js';
 import { UserError } from '../../src/util/errors.js';
 import { writeJpeg } from '../helpers/cls-release-fixtures.js';
 

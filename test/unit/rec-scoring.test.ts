@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { BoxXYWH } from '../../src/image/box.js';
 import { sampleNegatives, type BankCaption } from '../../src/tasks/rec/negatives.js';
-import { boxLogit, candidateIndices, isCorrect, predictBox } from '../../src/tasks/rec/rec-scoring.js';
-import { seededSubset } from '../../src/tasks/sample-subset.js';
+import { boxLogit, candidateIndices, isCorrect } from '../../src/tasks/rec/rec-scoring.js';
+import { argmax } from '../../src/tasks/shared/scores.js';
+import { seededSubset } from '../../src/tasks/shared/sample-subset.js';
 
 /** Unit vector, in float64 (the test's own arithmetic). */
 function unit(v: number[]): number[] {
@@ -36,19 +37,19 @@ describe('candidateIndices', () => {
   });
 });
 
-describe('predictBox', () => {
+describe('argmax over the candidates', () => {
   it('breaks ties towards the first candidate', () => {
-    expect(predictBox([1, 7, 7, 3], [0, 1, 2, 3])).toBe(1);
-    expect(predictBox([2, 2, 2], [0, 1, 2])).toBe(0);
+    expect(argmax([1, 7, 7, 3], [0, 1, 2, 3])).toBe(1);
+    expect(argmax([2, 2, 2], [0, 1, 2])).toBe(0);
   });
 
   it('only considers candidates, even when a non-candidate scores higher', () => {
     // Box 0 has the highest raw score but is not a candidate (e.g. zero area).
-    expect(predictBox([99, 1, 5, 4], [1, 2, 3])).toBe(2);
+    expect(argmax([99, 1, 5, 4], [1, 2, 3])).toBe(2);
   });
 
   it('ties among candidates go to the first candidate, not to index 0', () => {
-    expect(predictBox([9, 4, 4], [1, 2])).toBe(1);
+    expect(argmax([9, 4, 4], [1, 2])).toBe(1);
   });
 });
 
@@ -120,9 +121,9 @@ describe('boxLogit', () => {
     sum.forEach((s, i) => {
       expect(s).toBeCloseTo(expectedSums[i]!, 3);
     });
-    expect(predictBox(logitsA, [0, 1, 2])).toBe(0);
-    expect(predictBox(logitsB, [0, 1, 2])).toBe(2);
-    expect(predictBox(sum, [0, 1, 2])).toBe(1);
+    expect(argmax(logitsA, [0, 1, 2])).toBe(0);
+    expect(argmax(logitsB, [0, 1, 2])).toBe(2);
+    expect(argmax(sum, [0, 1, 2])).toBe(1);
   });
 });
 

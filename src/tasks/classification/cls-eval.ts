@@ -1,11 +1,11 @@
 import path from 'node:path';
 import pLimit from 'p-limit';
-import type { ClsClasses, ClsSample } from '../../datasets/classification/cls-manifest.js';
+import type { ClsClasses, ClsSample } from './cls-manifest.js';
 import type { EvalRecord } from '../../report/records.js';
-import { ImageFeatures } from '../image-features.js';
+import { ImageFeatures } from '../shared/image-features.js';
 import type { EvalContext, LoadedColumn, TaskRow } from '../task-definition.js';
-import { classLogits, classRecord } from './cls-scoring.js';
-import { templatesOf, textClassifier, type TemplateSet } from './text-classifier.js';
+import { classLogits, classRecord } from '../shared/class-scores.js';
+import { templatesOf, textClassifier, type TemplateSet } from '../shared/text-classifier.js';
 
 /** A classification row's own option: which captions make the text classifier. */
 export interface ClsOptions {

@@ -1,14 +1,20 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { readClasses, readClsManifest } from '../../datasets/classification/cls-manifest.js';
-import { ensureClsDemoSet } from '../../datasets/classification/demo-cls.js';
+import { readClasses, readClsManifest } from './cls-manifest.js';
+import { checkClsDataset } from './check-cls.js';
+import { clsBoxSamples, clsExamples } from './cls-inspect.js';
+import { demoClsGenerator } from './demo-cls.js';
+import { cubImporter } from './importers/cub-import.js';
+import { imageNetSImporter } from './importers/imagenet-s-import.js';
+import { stanfordDogsImporter } from './importers/stanforddogs-import.js';
+import { waterbirdsImporter } from './importers/waterbirds-import.js';
 import { datasetContentHash } from '../../datasets/content-hash.js';
 import { CLASSES_FILE, MANIFEST_FILE, resolveImageRoot } from '../../datasets/dataset-info.js';
-import { sampledColumn } from '../sample-subset.js';
+import { sampledColumn } from '../shared/sample-subset.js';
 import { defineTask } from '../task-definition.js';
 import { evaluateClsColumn, type ClsColumnData, type ClsOptions } from './cls-eval.js';
 import { CLS_METRICS, WATERBIRDS_METRICS } from './cls-metrics.js';
-import { TEMPLATE_SETS, templatesOf } from './text-classifier.js';
+import { TEMPLATE_SETS, templatesOf } from '../shared/text-classifier.js';
 
 const clsRowOptions = z
   .object({ templates: z.enum(TEMPLATE_SETS as [string, ...string[]]).default('single') })
@@ -20,6 +26,7 @@ const importCommand = (how: string) => () => `falip data import ${how}`;
 /** Zero-shot classification of an image whose object is marked by a box (paper Tables 2, 13, 14). */
 export const classificationTask = defineTask<ClsOptions, ClsColumnData>({
   name: 'classification',
+  title: 'classification',
   sampleUnit: 'images',
   datasets: {
     stanforddogs: { splits: ['all'], label: 'StanfordDogs', importCommand: importCommand('stanforddogs --root DIR') },
@@ -42,7 +49,7 @@ export const classificationTask = defineTask<ClsOptions, ClsColumnData>({
         'The demo-cls set is synthetic (coloured shapes named by colour and kind) and the tiny model has random weights: these accuracies show the machinery only, not CLIP.',
       ],
       importCommand: () => 'falip data demo-cls',
-      ensure: ensureClsDemoSet,
+      generate: demoClsGenerator,
       defaultMethods: ['plain', 'falip', 'redcircle'],
     },
   },
@@ -62,6 +69,10 @@ export const classificationTask = defineTask<ClsOptions, ClsColumnData>({
     label: o.templates === 'single' ? '' : `(${o.templates})`,
     title: o.templates === 'single' ? "the dataset's template" : "CLIP's 80 templates",
   }),
+  importers: [cubImporter, stanfordDogsImporter, imageNetSImporter, waterbirdsImporter],
+  check: checkClsDataset,
+  boxSamples: clsBoxSamples,
+  examples: clsExamples,
   metrics: CLS_METRICS,
   defaultMetric: 'top1',
   evalMetrics: ['top1', 'top5'],

@@ -1,5 +1,5 @@
 /** Depth maps as 8-bit grayscale pictures, for people to look at (CLIP never sees these). */
-import { CAMERA_DISTANCE } from '../../datasets/pointcloud/points.js';
+import { CAMERA_DISTANCE } from './points.js';
 import type { DepthMap } from './projection.js';
 
 /**

@@ -2,10 +2,13 @@ import path from 'node:path';
 import { z } from 'zod';
 import { datasetContentHash } from '../../datasets/content-hash.js';
 import { CLASSES_FILE, DATASET_INFO_FILE, MANIFEST_FILE } from '../../datasets/dataset-info.js';
-import { readPcClasses, readPcManifest } from '../../datasets/pointcloud/pc-manifest.js';
+import { readPcClasses, readPcManifest } from './pc-manifest.js';
 import { UserError } from '../../util/errors.js';
-import { CLS_METRICS } from '../classification/cls-metrics.js';
-import { sampledColumn } from '../sample-subset.js';
+import { CLASS_METRICS } from '../shared/class-scores.js';
+import { checkPcDataset } from './check-pc.js';
+import { modelnet40Importer } from './importers/modelnet40-import.js';
+import { scanobjectnnImporter } from './importers/scanobjectnn-import.js';
+import { sampledColumn } from '../shared/sample-subset.js';
 import { defineTask } from '../task-definition.js';
 import { evaluatePcColumn, type PcColumnData, type PcOptions } from './pc-eval.js';
 import { VIEW_COUNT } from './projection.js';
@@ -38,6 +41,7 @@ const isDefaultBeta = (b: PcOptions['view_weights']) => b !== 'search' && b.ever
 /** 3D recognition from PointCLIP's six depth views (paper Table 3). */
 export const pointcloudTask = defineTask<PcOptions, PcColumnData>({
   name: 'pointcloud',
+  title: '3D point clouds',
   sampleUnit: 'clouds',
   datasets: {
     modelnet40: {
@@ -70,7 +74,9 @@ export const pointcloudTask = defineTask<PcOptions, PcColumnData>({
             label: `(β ${o.view_weights.join(',')})`,
             title: `β ${o.view_weights.join(', ')}`,
           },
-  metrics: { top1: CLS_METRICS.top1!, top1_class_mean: CLS_METRICS.top1_class_mean! },
+  importers: [modelnet40Importer, scanobjectnnImporter],
+  check: checkPcDataset,
+  metrics: { top1: CLASS_METRICS.top1, top1_class_mean: CLASS_METRICS.top1_class_mean },
   defaultMetric: 'top1',
   evalMetrics: ['top1'],
   paperConfigs: ['table3-pointcloud.yaml'],

@@ -10,9 +10,9 @@
  * can fall on the other side. Keeping float32 keeps the borders where PointCLIP has them.
  */
 
-import { CAMERA_DISTANCE, type PointsXYZ } from '../../datasets/pointcloud/points.js';
+import { CAMERA_DISTANCE, type PointsXYZ } from './points.js';
 
-export type { PointsXYZ } from '../../datasets/pointcloud/points.js';
+export type { PointsXYZ } from './points.js';
 
 const f32 = Math.fround;
 

@@ -1,3 +1,4 @@
+import { argmax } from '../shared/scores.js';
 /**
  * PointCLIP's view weights β: the logit of class c is Σ_v β_v · 100·cos(f_v, t_c) (up to PointCLIP's
  * constant 1/√6, which no argmax sees), and its post-search tries every β in {0.25, 0.5, 0.75, 1}^6.
@@ -17,13 +18,6 @@ export function weightedScores(views: readonly Float64Array[], beta: readonly nu
     for (let c = 0; c < out.length; c++) out[c]! += beta[v]! * s[c]!;
   });
   return out;
-}
-
-/** Index of the largest score, the first on ties. */
-export function argmax(scores: ArrayLike<number>): number {
-  let best = 0;
-  for (let c = 1; c < scores.length; c++) if (scores[c]! > scores[best]!) best = c;
-  return best;
 }
 
 /** Clouds whose argmax under β is their label. */

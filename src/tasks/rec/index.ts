@@ -3,11 +3,14 @@ import { z } from 'zod';
 import { boxProblem } from '../../datasets/box-problems.js';
 import { datasetContentHash } from '../../datasets/content-hash.js';
 import { UserError } from '../../util/errors.js';
-import { ensureDemoSet } from '../../datasets/demo-set.js';
+import { checkRecDataset } from './check-rec.js';
+import { demoRecGenerator } from './demo-set.js';
+import { recBoxSamples, recExamples } from './rec-inspect.js';
+import { reclipImporters } from './reclip-import.js';
 import { MANIFEST_FILE, resolveImageRoot } from '../../datasets/dataset-info.js';
-import { readRecManifest, sampleBoxes } from '../../datasets/rec-manifest.js';
+import { readRecManifest, sampleBoxes } from './rec-manifest.js';
 import { ACCURACY } from '../../report/metrics.js';
-import { sampledColumn } from '../sample-subset.js';
+import { sampledColumn } from '../shared/sample-subset.js';
 import { defineTask } from '../task-definition.js';
 import { SUBTRACT_DEFAULTS, type SubtractSpec } from './negatives.js';
 import {
@@ -56,6 +59,7 @@ function subtractFootnote(sub: SubtractSpec): string {
 /** Referring expression comprehension: pick the box a sentence refers to (paper Table 1 and the ablations). */
 export const recTask = defineTask<RecOptions, RecColumnData>({
   name: 'rec',
+  title: 'REC',
   sampleUnit: 'refs',
   datasets: {
     refcoco: { splits: ['testA', 'testB', 'val'], label: 'RefCOCO', importCommand: reclipImport('refcoco') },
@@ -68,7 +72,7 @@ export const recTask = defineTask<RecOptions, RecColumnData>({
         'The demo set is synthetic and the tiny model has random weights: these accuracies show the machinery only, not CLIP.',
       ],
       importCommand: () => 'falip data demo',
-      ensure: ensureDemoSet,
+      generate: demoRecGenerator,
       defaultMethods: ['falip', 'redcircle'],
     },
   },
@@ -99,6 +103,11 @@ export const recTask = defineTask<RecOptions, RecColumnData>({
     label: `${o.setting}${o.subtract ? ' (P)' : ''}`,
     title: `${o.setting} boxes${o.subtract ? ', subtract' : ''}`,
   }),
+  importers: reclipImporters,
+  check: checkRecDataset,
+  boxSamples: recBoxSamples,
+  examples: recExamples,
+  paperSweepCurves: true,
   metrics: { accuracy: ACCURACY },
   defaultMetric: 'accuracy',
   evalMetrics: ['accuracy'],

@@ -1,14 +1,15 @@
 import path from 'node:path';
 import pLimit from 'p-limit';
-import { targetsOf, type RecSample } from '../../datasets/rec-manifest.js';
+import { targetsOf, type RecSample } from './rec-manifest.js';
 import type { BoxXYWH } from '../../image/box.js';
 import type { Method } from '../../prompts/method.js';
 import type { EvalRecord } from '../../report/records.js';
 import { UserError } from '../../util/errors.js';
-import { ImageFeatures } from '../image-features.js';
+import { ImageFeatures } from '../shared/image-features.js';
 import type { EvalContext, LoadedColumn, TaskRow } from '../task-definition.js';
 import { sampleNegatives, type BankCaption, type SubtractSpec } from './negatives.js';
-import { boxLogit, candidateIndices, isCorrect, predictBox } from './rec-scoring.js';
+import { argmax } from '../shared/scores.js';
+import { boxLogit, candidateIndices, isCorrect } from './rec-scoring.js';
 
 export type RecSetting = 'gold' | 'prop';
 
@@ -122,7 +123,7 @@ async function scoreRef(
           scores[c]! += boxLogit(feats[mi]![k]!, caption, negMean);
         });
       }
-      const pred = predictBox(scores, candidates);
+      const pred = argmax(scores, candidates);
       return {
         row: row.key,
         column: column.key,

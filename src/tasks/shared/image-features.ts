@@ -1,0 +1,68 @@
+import { readFile } from 'node:fs/promises';
+import type { Encoder, ImageInput } from '../../encoder/encoder.js';
+import type { FeatureCache } from '../../encoder/feature-cache.js';
+import { DecodedImage } from '../../encoder/image-input.js';
+import type { BoxXYWH } from '../../image/box.js';
+import { loadImage } from '../../image/load-image.js';
+import type { Method } from '../../prompts/method.js';
+import { sha256Hex } from '../../util/sha256.js';
+import { normalized } from '../../util/vector.js';
+
+/** What else decides a prompt besides its method and box (a depth view's foreground tokens). */
+export interface RegionExtras {
+  foregroundTokens?: Uint8Array;
+}
+
+/**
+ * Normalized image features of one image under any method and region. Features are per (image,
+ * method, region), not per sentence or row: a RefCOCO image has several refs and sentences, a table
+ * several rows, and each (method, region) is encoded once for all of them.
+ */
+export class ImageFeatures {
+  private readonly features = new Map<string, Promise<Float32Array>>();
+
+  constructor(
+    private readonly encoder: Encoder,
+    readonly input: ImageInput,
+    /** The on-disk cache and the image content's sha256, when `--cache` is on. */
+    private readonly disk?: { cache: FeatureCache; contentSha256: string },
+  ) {}
+
+  /** The features of an image file, decoded once; with `--cache`, keyed on disk by the file's sha256. */
+  static async forFile(encoder: Encoder, file: string, cache?: FeatureCache): Promise<ImageFeatures> {
+    const decoded = await loadImage(file);
+    const disk = cache && { cache, contentSha256: sha256Hex(await readFile(file)) };
+    return new ImageFeatures(encoder, new DecodedImage(file, decoded), disk);
+  }
+
+  get(method: Method, box: BoxXYWH, extras: RegionExtras = {}): Promise<Float32Array> {
+    // The foreground tokens follow from the image itself, so they need no place in the key.
+    const key = `${method.key}|${box.join(',')}`;
+    let f = this.features.get(key);
+    if (!f) {
+      f = this.fromDiskOrEncoder(key, method, box, extras);
+      this.features.set(key, f);
+    }
+    return f;
+  }
+
+  private async fromDiskOrEncoder(
+    key: string,
+    method: Method,
+    box: BoxXYWH,
+    extras: RegionExtras,
+  ): Promise<Float32Array> {
+    if (!this.disk) return this.encode(method, box, extras);
+    const diskKey = this.disk.cache.key([this.disk.contentSha256, key]);
+    const cached = await this.disk.cache.get(diskKey, this.encoder.config.projectionDim);
+    if (cached) return cached;
+    const feature = await this.encode(method, box, extras);
+    await this.disk.cache.put(diskKey, feature);
+    return feature;
+  }
+
+  private async encode(method: Method, box: BoxXYWH, extras: RegionExtras): Promise<Float32Array> {
+    const request = method.prepare({ width: this.input.width, height: this.input.height, box, ...extras });
+    return normalized(await this.encoder.image(this.input, request));
+  }
+}

@@ -1,0 +1,83 @@
+import path from 'node:path';
+import pLimit from 'p-limit';
+import { z } from 'zod';
+import { checkImages } from '../../../src/datasets/check-images.js';
+import { checkManifestLines } from '../../../src/datasets/check-report.js';
+import { datasetContentHash } from '../../../src/datasets/content-hash.js';
+import { MANIFEST_FILE, readDatasetInfo, resolveImageRoot } from '../../../src/datasets/dataset-info.js';
+import { CLASS_METRICS, classLogits, classRecord } from '../../../src/tasks/shared/class-scores.js';
+import { ImageFeatures } from '../../../src/tasks/shared/image-features.js';
+import { sampledColumn } from '../../../src/tasks/shared/sample-subset.js';
+import { textClassifier } from '../../../src/tasks/shared/text-classifier.js';
+import { defineTask } from '../../../src/tasks/task-definition.js';
+import { swatchImporter } from './swatch-import.js';
+import { COLOURS, parseSwatch, readSwatches, type Swatch } from './swatch-manifest.js';
+
+/**
+ * A task written the way a contributor adds one: this folder and one line in src/tasks/task-list.ts
+ * (here added by the test's mock of that module). Whole-image colour naming: the box is the whole image.
+ */
+const TEMPLATE = 'a photo of the colour {}.';
+
+export const swatchTask = defineTask<Record<string, never>, { samples: Swatch[]; imageRoot: string }>({
+  name: 'swatch-colours',
+  title: 'colour naming',
+  sampleUnit: 'images',
+  datasets: {
+    swatches: { splits: ['all'], label: 'Swatches', importCommand: () => 'falip data import swatches --root DIR' },
+  },
+  defaultMethods: ['plain'],
+  rowOptions: z.object({}).strict(),
+  flags: [],
+  rowOptionsFromFlags: () => ({}),
+  describeOptions: () => ({ key: '', label: '', title: 'whole images' }),
+  importers: [swatchImporter],
+  async check(dir) {
+    const errors: string[] = [];
+    const entries = await checkManifestLines(path.join(dir, MANIFEST_FILE), parseSwatch, 'image', errors, (e) => {
+      if (e.sample.label >= COLOURS.length) errors.push(`${e.where}: label: ${e.sample.label} is not a colour`);
+    });
+    errors.push(...(await checkImages(entries, resolveImageRoot(dir, await readDatasetInfo(dir)))));
+    return { ok: errors.length === 0, errors, warnings: [], counts: { images: entries.length } };
+  },
+  metrics: { top1: CLASS_METRICS.top1 },
+  defaultMetric: 'top1',
+  evalMetrics: ['top1'],
+  paperConfigs: [],
+  async loadColumn(key, dir, info, sampling) {
+    const manifest = path.join(dir, MANIFEST_FILE);
+    const all = await readSwatches(manifest);
+    const imageRoot = resolveImageRoot(dir, info);
+    const contentHash = await datasetContentHash(
+      [manifest],
+      imageRoot,
+      all.map((s) => s.image),
+    );
+    return sampledColumn({ key, dir, all, sampling, contentHash }, (samples) => ({ samples, imageRoot }));
+  },
+  async evaluate(rows, column, ctx) {
+    const classifier = await textClassifier(ctx.texts, COLOURS, [TEMPLATE]);
+    const limit = pLimit(2);
+    await Promise.all(
+      column.data.samples.map((s) =>
+        limit(async () => {
+          const features = await ImageFeatures.forFile(ctx.encoder, path.resolve(column.data.imageRoot, s.image));
+          for (const row of rows) {
+            if (ctx.records.has(row.key, column.key, s.id)) continue;
+            const scores = new Float64Array(COLOURS.length);
+            for (const method of row.methods) {
+              const logits = classLogits(await features.get(method, [0, 0, s.width, s.height]), classifier);
+              logits.forEach((l, c) => {
+                scores[c]! += l;
+              });
+            }
+            await ctx.records.append(classRecord(row.key, column.key, s.id, scores, s.label));
+            ctx.progress(1);
+          }
+        }),
+      ),
+    );
+  },
+  captions: async () => COLOURS.map((c) => TEMPLATE.replace('{}', c)),
+  footnotes: () => [`Colour naming: "${TEMPLATE}" per colour; the box is the whole image.`],
+});

@@ -6,7 +6,7 @@ import { MANIFEST_FILE, readDatasetInfo, resolveImageRoot } from '../datasets/da
 import { datasetDir } from '../datasets/dataset-store.js';
 import type { ExampleCard, ReportExamples } from '../report/html-report-model.js';
 import type { EvalRecord } from '../report/records.js';
-import type { RunJson } from '../report/run-folder.js';
+import type { RunJson } from '../experiments/run-json.js';
 import { compareIds } from '../report/records.js';
 import { TASKS } from '../tasks/registry.js';
 import { seededSubset } from '../tasks/shared/sample-subset.js';
@@ -20,15 +20,8 @@ const CONCURRENCY = 4;
 /** Seed of the per-row example sample (fixed: the same run always shows the same examples). */
 const EXAMPLE_SEED = 0;
 
-/** What run.json's key says about the rows (a falip table run's key; see run-table.ts). */
-interface RunKey {
-  task?: string;
-  rows?: { key: string; options?: unknown }[];
-  columns?: { key: string }[];
-}
-
 /** A dataset split's image folder and how to draw a record of it. */
-interface ColumnItems {
+interface SplitItems {
   imageRoot: string;
   cardOf: (record: EvalRecord, options: unknown) => CardContent | null;
 }
@@ -49,7 +42,7 @@ async function thumbnail(file: string): Promise<string> {
  * Example cards of a run: per row a seeded sample of `perRow` of its records (id order), each joined
  * with its dataset item (REC: the sentence, its image, the candidate, target and predicted boxes;
  * classification: the image, its box, the top 5 classes) and a thumbnail of its image, shared by the
- * cards of that image. The datasets are read from where the run's columns name them.
+ * cards of that image. The datasets are read from where the run's splits name them.
  */
 export async function runExamples(
   run: RunJson,
@@ -57,34 +50,34 @@ export async function runExamples(
   rowLabels: ReadonlyMap<string, string>,
   perRow: number,
 ): Promise<ReportExamples | { missing: string }> {
-  const key = run.key as RunKey;
+  const { key } = run;
   const task = TASKS.find((t) => t.name === key.task);
   if (!task?.examples)
     return {
       missing: `examples are drawn for ${tasksWithExamples()} runs; this run's task is ${key.task || 'not recorded'}`,
     };
   const { examples } = task;
-  const columns = new Map<string, ColumnItems>();
-  for (const { key: column } of key.columns ?? []) {
-    const [name, split] = column.split('/') as [string, string];
+  const splits = new Map<string, SplitItems>();
+  for (const { key: data } of key.splits) {
+    const [name, split] = data.split('/') as [string, string];
     const dir = datasetDir(name, split);
     if (!existsSync(path.join(dir, MANIFEST_FILE)))
-      return { missing: `dataset ${column} is not at ${dir} (FALIP_DATASETS), so its images cannot be shown` };
+      return { missing: `dataset ${data} is not at ${dir} (FALIP_DATASETS), so its images cannot be shown` };
     const imageRoot = resolveImageRoot(dir, await readDatasetInfo(dir));
-    columns.set(column, { imageRoot, cardOf: await examples.cards(dir) });
+    splits.set(data, { imageRoot, cardOf: await examples.cards(dir) });
   }
-  const options = new Map((key.rows ?? []).map((r) => [r.key, r.options]));
-  const rows = (key.rows ?? []).map((r) => ({ key: r.key, label: rowLabels.get(r.key) ?? r.key }));
+  const options = new Map(key.rows.map((r) => [r.key, r.options]));
+  const rows = key.rows.map((r) => ({ key: r.key, label: rowLabels.get(r.key) ?? r.key }));
   const cards: ExampleCard[] = [];
   for (const row of rows) {
     const own = records.filter((r) => r.row === row.key).sort(compareIds);
     for (const record of seededSubset(own, perRow, EXAMPLE_SEED)) {
-      const items = columns.get(record.column);
+      const items = splits.get(record.split);
       const card = items?.cardOf(record, options.get(row.key));
       if (card)
         cards.push({
           row: row.key,
-          column: record.column,
+          split: record.split,
           id: record.id,
           correct: record.correct,
           ...card,

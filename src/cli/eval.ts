@@ -72,7 +72,7 @@ async function evalConfig(
   return {
     ...parsed,
     title: rows[0] ? `${parsed.title} (${task.describeOptions(rows[0].options).title})` : parsed.title,
-    rows: rows.map((r, i) => ({ ...r, paper: paperNumbersFor(paperRows, rowKeyOf(built[i]!)) ?? {} })),
+    rows: rows.map((r, i) => ({ ...r, paper: paperNumbersFor(paperRows, rowKeyOf(built[i]!), vision) ?? {} })),
   };
 }
 

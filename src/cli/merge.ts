@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { mergeShards } from '../experiments/merge-shards.js';
-import { writeSweepResults, type SweepDetails } from '../experiments/sweep-plots.js';
+import { writeSweepResults } from '../experiments/sweep-plots.js';
 import { makeOption } from './options.js';
 import { printTableResult } from './table-output.js';
 
@@ -14,7 +14,7 @@ export function register(program: Command): void {
     .addOption(makeOption('json'))
     .action(async (dirs: string[], o: { out: string; json?: boolean }) => {
       const merged = await mergeShards(dirs, o.out);
-      const sweep = (merged.run.details as { sweep?: SweepDetails } | undefined)?.sweep;
+      const sweep = merged.run.details.sweep;
       const plots = sweep ? (await writeSweepResults(merged.dir, merged.table, sweep)).plots : [];
       printTableResult({ dir: merged.dir, resumed: false, table: merged.table }, o.json);
       if (!o.json) {

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { openEncoder, parsePositiveInt, type EncoderFlags, type OpenedEncoder } from '../encoder/open-encoder.js';
 import { runTable, type RunTableResult } from '../experiments/run-table.js';
+import type { SweepDetails } from '../experiments/run-json.js';
 import type { TableConfig } from '../experiments/table-config.js';
 import type { Sampling } from '../tasks/task-definition.js';
 import { makeOption } from './options.js';
@@ -65,10 +66,10 @@ export function runOpened(
   opened: OpenedEncoder,
   flags: RunFlags,
   sampling: Sampling,
-  details?: Record<string, unknown>,
+  sweep?: SweepDetails,
 ): Promise<RunTableResult> {
   return runTable(cfg, {
-    ...(details && { details }),
+    ...(sweep && { sweep }),
     encoder: opened.encoder,
     tokenizer: opened.tokenizer,
     model: opened.model,
@@ -84,7 +85,7 @@ export async function runTableWithFlags(
   cfg: TableConfig,
   flags: RunFlags,
   sampling: Sampling,
-  details?: Record<string, unknown>,
+  sweep?: SweepDetails,
 ): Promise<RunTableResult> {
-  return runOpened(cfg, await openEncoder(flags), flags, sampling, details);
+  return runOpened(cfg, await openEncoder(flags), flags, sampling, sweep);
 }

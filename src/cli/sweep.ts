@@ -2,8 +2,9 @@ import type { Command } from 'commander';
 import { datasetTask, requireSomeSplit } from '../experiments/dataset-task.js';
 import { paperNumbersAt, readPaperSweeps } from '../experiments/paper-curves.js';
 import { completeAxes, sweepConfig, type SweepAxes } from '../experiments/sweep-grid.js';
-import { writeSweepResults, type SweepDetails, type SweepRowResult } from '../experiments/sweep-plots.js';
-import type { MaskForm } from '../prompts/falip-mask.js';
+import type { SweepDetails } from '../experiments/run-json.js';
+import { writeSweepResults, type SweepRowResult } from '../experiments/sweep-plots.js';
+import { MASK_FORMS, type MaskForm } from '../prompts/falip-mask.js';
 import { CheckFailed, UserError } from '../util/errors.js';
 import { splitsOf } from './eval.js';
 import { checkTaskFlags } from './method-flags.js';
@@ -27,8 +28,6 @@ export interface BestSetting {
   label: string;
   accuracy: number;
 }
-
-const MASK_FORMS: readonly MaskForm[] = ['a', 'b', 'c'];
 
 function parseForms(text: string): MaskForm[] {
   return text.split(',').map((s) => {
@@ -122,7 +121,7 @@ export function register(program: Command): void {
       paper && paperNumbersAt(paper),
     );
     const sweep: SweepDetails = { axes, subject: plotSubject(dataset, splits), paperCurves };
-    const result = await runTableWithFlags(cfg, f, sampling, { sweep });
+    const result = await runTableWithFlags(cfg, f, sampling, sweep);
     const { rows, plots } = await writeSweepResults(result.dir, result.table, sweep);
     const best = bestSetting(rows);
     if (f.json) {

@@ -2,9 +2,11 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { configHash } from '../report/provenance.js';
 import { RecordLog, type EvalRecord } from '../report/records.js';
-import { openRunFolder, readRunJson, type RunJson } from '../report/run-folder.js';
+import { RECORDS_JSONL, RUN_JSON } from '../report/run-files.js';
+import { openRunFolder } from './run-folder.js';
+import { readRunJson, type RunJson, type RunKey } from './run-json.js';
 import { UserError } from '../util/errors.js';
-import { renderResults, writeTableFiles, type RenderDetails } from './table-files.js';
+import { renderResults, writeTableFiles } from './table-files.js';
 import type { ResultsTable } from '../report/results-table.js';
 
 interface Shard {
@@ -16,17 +18,17 @@ interface Shard {
 }
 
 /** The run key without its shard: what every shard of one run shares, and an unsharded run has. */
-function baseKey(key: unknown): Record<string, unknown> {
-  const { shard: _shard, ...rest } = key as Record<string, unknown>;
+function baseKey(key: RunKey): RunKey {
+  const { shard: _shard, ...rest } = key;
   return rest;
 }
 
 async function readShard(dir: string): Promise<Shard> {
-  const run = await readRunJson(path.join(dir, 'run.json'));
-  const file = path.join(dir, 'records.jsonl');
+  const run = await readRunJson(path.join(dir, RUN_JSON));
+  const file = path.join(dir, RECORDS_JSONL);
   if (!run || !existsSync(file))
     throw new UserError(`${dir}: not a falip results folder (no run.json and records.jsonl)`);
-  const shard = (run.key as { shard?: { index: number; count: number } }).shard;
+  const shard = run.key.shard;
   if (!shard) throw new UserError(`${dir}: not a shard (made without --shard K/N)`);
   return { dir, run, ...shard, records: (await RecordLog.open(file)).all() };
 }
@@ -80,11 +82,11 @@ export async function mergeShards(dirs: readonly string[], out: string): Promise
   const keyed: { key: string; record: EvalRecord }[] = [];
   for (const s of shards) {
     for (const r of s.records) {
-      const key = JSON.stringify([r.row, r.column, r.id]);
+      const key = JSON.stringify([r.row, r.split, r.id]);
       const other = seen.get(key);
       if (other)
         throw new UserError(
-          `${s.dir}: record row "${r.row}", column "${r.column}", id "${r.id}" is also in ${other}: the shards overlap`,
+          `${s.dir}: record row "${r.row}", split "${r.split}", id "${r.id}" is also in ${other}: the shards overlap`,
         );
       seen.set(key, s.dir);
       keyed.push({ key, record: r });
@@ -93,7 +95,7 @@ export async function mergeShards(dirs: readonly string[], out: string): Promise
   // Canonical order: by that key, computed once per record.
   keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   const records = keyed.map((k) => k.record);
-  const details = { ...(first.run.details ?? {}), merged_from: shards.map((s) => s.dir) };
+  const details = { ...first.run.details, merged_from: shards.map((s) => s.dir) };
   const run = await openRunFolder({
     name: first.run.name,
     runKey: baseKey(first.run.key),
@@ -103,11 +105,9 @@ export async function mergeShards(dirs: readonly string[], out: string): Promise
   });
   try {
     if (run.records.all().length > 0) throw new UserError(`${out}: already holds records; merge into an empty --out`);
-    const render = (details as { render?: RenderDetails }).render;
-    if (!render) throw new UserError(`${first.dir}/run.json: has no table to render (made by an older falip?)`);
     await run.records.appendAll(records);
     await run.markComplete(records.length);
-    const table = renderResults(render, run.records.all());
+    const table = renderResults(details.render, run.records.all());
     await writeTableFiles(run.dir, table, records.length);
     return { dir: run.dir, table, shards: first.count, records: records.length, run: { ...first.run, details } };
   } finally {

@@ -1,25 +1,18 @@
 import path from 'node:path';
-import type { VisionConfig } from '../model/clip-config.js';
+import type { ArchName, VisionConfig } from '../model/clip-config.js';
 import type { AnyTask } from '../tasks/task-definition.js';
-import { canonicalJson } from '../util/canonical-json.js';
 import { REPO_ROOT } from '../util/repo-paths.js';
-import { matchesPaperArch } from './paper-arch.js';
-import { rowKeyOf, taskRowsOf, type RunRowKey } from './run-table.js';
+import { matchesPaperArch, paperMismatch } from './paper-applicability.js';
+import type { RunRowKey } from './run-json.js';
+import { rowKeyOf, taskRowsOf } from './run-table.js';
 import { readTableConfig, type TableConfig } from './table-config.js';
 
 export const CONFIG_DIR = path.join(REPO_ROOT, 'configs');
 
-/** What makes two rows the same experiment: their methods with resolved parameters, and the task's options. */
-export function sameExperiment(a: RunRowKey, b: RunRowKey): boolean {
-  return (
-    canonicalJson({ methods: a.methods, options: a.options }) ===
-    canonicalJson({ methods: b.methods, options: b.options })
-  );
-}
-
 /** One paper row as it would run on a model: its run key and the paper's numbers. */
 export interface PaperRow {
   config: string;
+  arch: ArchName;
   key: RunRowKey;
   paper: Record<string, number | null>;
 }
@@ -35,13 +28,18 @@ export async function paperRowsFor(task: AnyTask, vision: VisionConfig, configDi
       const built = taskRowsOf(cfg, vision);
       return built.map((row) => ({
         config: cfg.name,
+        arch: cfg.arch,
         key: rowKeyOf(row),
         paper: cfg.rows.find((r) => r.key === row.key)!.paper,
       }));
     });
 }
 
-/** The paper's numbers of the row that is the same experiment as `row`, if the paper has one. */
-export function paperNumbersFor(rows: readonly PaperRow[], row: RunRowKey): Record<string, number | null> | undefined {
-  return rows.find((p) => sameExperiment(p.key, row))?.paper;
+/** The paper's numbers of the paper row that `row` (run on `vision`) repeats, if the paper has one. */
+export function paperNumbersFor(
+  rows: readonly PaperRow[],
+  row: RunRowKey,
+  vision: VisionConfig,
+): Record<string, number | null> | undefined {
+  return rows.find((p) => paperMismatch(vision, p.arch, row, p.key) === undefined)?.paper;
 }

@@ -5,17 +5,18 @@ import { datasetDir } from '../datasets/dataset-store.js';
 import type { Encoder } from '../encoder/encoder.js';
 import type { ModelSummary } from '../encoder/open-encoder.js';
 import { FeatureCache } from '../encoder/feature-cache.js';
-import type { VisionConfig } from '../model/clip-config.js';
+import { archConfig, type VisionConfig } from '../model/clip-config.js';
 import type { ClipTokenizer } from '../model/tokenizer.js';
 import { makeMethod } from '../prompts/method.js';
 import type { ResultsTable } from '../report/results-table.js';
-import { checkRecordsBelong, openRunFolder } from '../report/run-folder.js';
+import type { RunDetails, RunKey, RunRowKey, SweepDetails } from './run-json.js';
+import { checkRecordsBelong, openRunFolder } from './run-folder.js';
 import { taskNamed, taskOfDataset } from '../tasks/registry.js';
-import type { LoadedColumn, Sampling, AnyTask, TaskRow } from '../tasks/task-definition.js';
+import type { LoadedSplit, Sampling, AnyTask, TaskRow } from '../tasks/task-definition.js';
 import { TextFeatures } from '../tasks/shared/text-features.js';
 import { UserError } from '../util/errors.js';
-import { matchesPaperArch, PAPER_ARCHS } from './paper-arch.js';
-import { renderResults, writeTableFiles, type RenderDetails } from './table-files.js';
+import { matchesPaperArch } from './paper-applicability.js';
+import { renderResults, writeTableFiles } from './table-files.js';
 import type { TableConfig } from './table-config.js';
 
 export interface Progress {
@@ -35,8 +36,8 @@ export interface RunTableOptions {
   bootstrapSeed?: number;
   /** Folder of the on-disk feature cache (`--cache`). */
   cacheDir?: string;
-  /** More for run.json's readers (a sweep's axes, for `falip merge` to plot them). */
-  details?: Record<string, unknown>;
+  /** A sweep's grid, for `falip merge` to plot it again. */
+  sweep?: SweepDetails;
 }
 
 export interface RunTableResult {
@@ -48,12 +49,6 @@ export interface RunTableResult {
 }
 
 /** A row as run.json keeps it: what decides its records. */
-export interface RunRowKey {
-  key: string;
-  methods: { name: string; params: Record<string, unknown> }[];
-  options: unknown;
-}
-
 export function rowKeyOf(row: TaskRow<unknown>): RunRowKey {
   return { key: row.key, methods: row.methods.map((m) => ({ name: m.name, params: m.params })), options: row.options };
 }
@@ -71,13 +66,13 @@ export function taskRowsOf(cfg: TableConfig, vision: VisionConfig): TaskRow<unkn
     }));
 }
 
-/** The columns whose dataset split is imported, loaded for evaluation (seeded subset under --limit). */
-async function loadColumns(
+/** The imported dataset splits the columns read, loaded for evaluation (seeded subset under --limit). */
+async function loadSplits(
   cfg: TableConfig,
   task: AnyTask,
   sampling: Sampling,
-): Promise<{ columns: LoadedColumn[]; missing: string[] }> {
-  const columns: LoadedColumn[] = [];
+): Promise<{ splits: LoadedSplit[]; missing: string[] }> {
+  const splits: LoadedSplit[] = [];
   const missing: string[] = [];
   for (const data of [...new Set(cfg.columns.map((c) => c.data))]) {
     const [dataset, split] = data.split('/') as [string, string];
@@ -89,16 +84,16 @@ async function loadColumns(
     const info = await readDatasetInfo(dir);
     if (info.task !== task.name)
       throw new UserError(`${dir}: dataset ${data} is for ${info.task}, the table ${cfg.name} is ${task.name}`);
-    columns.push(await task.loadColumn(data, dir, info, sampling));
+    splits.push(await task.loadSplit(data, dir, info, sampling));
   }
-  return { columns, missing };
+  return { splits, missing };
 }
 
 function footnotesOf(
   cfg: TableConfig,
   task: AnyTask,
   rows: TaskRow<unknown>[],
-  columns: LoadedColumn[],
+  splits: LoadedSplit[],
   missing: string[],
   tooLong: number,
   opts: RunTableOptions,
@@ -108,7 +103,7 @@ function footnotesOf(
   const notes = [
     ...cfg.footnotes,
     ...datasets.flatMap((d) => taskOfDataset(d)?.dataset.footnotes ?? []),
-    ...task.footnotes(rows, columns),
+    ...task.footnotes(rows, splits),
   ];
   notes.push(...new Set(rows.flatMap((r) => r.methods.map((m) => m.footnote))));
   const m = opts.model;
@@ -121,13 +116,13 @@ function footnotesOf(
       "int8: the linear layers run with int8 weights (per output channel) and activations quantized per model call, one request per call; the numbers differ from fp32's (falip bench --precision int8 measures by how much).",
     );
   if (!archMatches) {
-    const a = PAPER_ARCHS[cfg.arch];
+    const a = archConfig(cfg.arch, 0).vision;
     notes.push(
       `The paper's numbers are for ${cfg.arch} (patch ${a.patchSize}, ${a.imageSize} px, ${a.numLayers} layers); this model has patch ${m.vision.patchSize}, ${m.vision.imageSize} px, ${m.vision.numLayers} layers, so none is shown.`,
     );
   }
   if (opts.sampling.limit !== undefined) {
-    const sampled = columns
+    const sampled = splits
       .filter((c) => c.samples.evaluated < c.samples.total)
       .map((c) => `${c.key} ${c.samples.evaluated} of ${c.samples.total}`);
     notes.push(
@@ -144,20 +139,20 @@ function footnotesOf(
   return notes;
 }
 
-/** How many of the rows' captions on these columns the text encoder must cut. */
+/** How many of the rows' captions on these splits the text encoder must cut. */
 async function captionsTooLong(
   task: AnyTask,
   rows: TaskRow<unknown>[],
-  columns: LoadedColumn[],
+  splits: LoadedSplit[],
   opts: RunTableOptions,
 ): Promise<number> {
   const context = opts.encoder.config.text.contextLength;
-  const captions = new Set((await Promise.all(columns.map((c) => task.captions(rows, c)))).flat());
+  const captions = new Set((await Promise.all(splits.map((c) => task.captions(rows, c)))).flat());
   return [...captions].filter((t) => opts.tokenizer.encode(t, Number.MAX_SAFE_INTEGER).length > context).length;
 }
 
 /**
- * Evaluates a table config: every row on every imported column, resuming a previous run of the
+ * Evaluates a table config: every row on every imported split, resuming a previous run of the
  * same run key, then writes the table files. Under `--shard K/N` the run holds the shard's items only,
  * and `falip merge` puts the shards' folders together.
  */
@@ -165,26 +160,26 @@ export async function runTable(cfg: TableConfig, opts: RunTableOptions): Promise
   const task = taskNamed(cfg.task);
   const vision = opts.encoder.config.vision;
   const rows = taskRowsOf(cfg, vision);
-  const { columns, missing } = await loadColumns(cfg, task, opts.sampling);
+  const { splits, missing } = await loadSplits(cfg, task, opts.sampling);
   const m = opts.model;
-  const runKey = {
+  const runKey: RunKey = {
     task: task.name,
     model: { sha256: m.sha256, config: m.configHash, precision: m.precision },
     rows: rows.map(rowKeyOf),
-    columns: columns.map((c) => ({ key: c.key, content: c.contentHash })),
+    splits: splits.map((c) => ({ key: c.key, content: c.contentHash })),
     sampling: { limit: opts.sampling.limit ?? null, sample_seed: opts.sampling.seed },
     ...(opts.sampling.shard && { shard: opts.sampling.shard }),
   };
   const archMatches = matchesPaperArch(vision, cfg.arch);
-  const render: RenderDetails = {
+  const render: RunDetails['render'] = {
     config: cfg,
     footnotes: footnotesOf(
       cfg,
       task,
       rows,
-      columns,
+      splits,
       missing,
-      await captionsTooLong(task, rows, columns, opts),
+      await captionsTooLong(task, rows, splits, opts),
       opts,
       archMatches,
     ),
@@ -192,11 +187,11 @@ export async function runTable(cfg: TableConfig, opts: RunTableOptions): Promise
     not_imported: missing,
     bootstrap_seed: opts.bootstrapSeed ?? 0,
   };
-  const details = {
+  const details: RunDetails = {
     title: cfg.title,
     model: { name: m.name, device: m.device, vision: m.vision },
     render,
-    ...opts.details,
+    ...(opts.sweep && { sweep: opts.sweep }),
   };
   const run = await openRunFolder({
     name: cfg.name,
@@ -207,7 +202,7 @@ export async function runTable(cfg: TableConfig, opts: RunTableOptions): Promise
   });
   try {
     const expected = new Map(
-      rows.flatMap((r) => columns.map((c) => [JSON.stringify([r.key, c.key]), c.itemIds] as const)),
+      rows.flatMap((r) => splits.map((c) => [JSON.stringify([r.key, c.key]), c.itemIds] as const)),
     );
     checkRecordsBelong(run.records, expected);
     const texts = new TextFeatures(opts.encoder, opts.tokenizer);
@@ -215,14 +210,14 @@ export async function runTable(cfg: TableConfig, opts: RunTableOptions): Promise
       ? new FeatureCache(opts.cacheDir, `${m.sha256}|${m.configHash}|${m.precision}`)
       : undefined;
     const bar = opts.progress(
-      columns.reduce((s, c) => s + c.units * rows.length, 0),
+      splits.reduce((s, c) => s + c.units * rows.length, 0),
       task.sampleUnit,
     );
     const before = opts.encoder.stats();
     const t0 = performance.now();
     try {
-      for (const column of columns) {
-        await task.evaluate(rows, column, {
+      for (const split of splits) {
+        await task.evaluate(rows, split, {
           encoder: opts.encoder,
           texts,
           records: run.records,

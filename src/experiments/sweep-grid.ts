@@ -1,5 +1,8 @@
+import { FALIP_PARAMS } from '../prompts/falip.js';
 import type { MaskForm } from '../prompts/falip-mask.js';
+import { defaultOf } from '../prompts/params.js';
 import type { AnyTask } from '../tasks/task-definition.js';
+import type { SweepDetails } from './run-json.js';
 import { parseTableConfig, type RowConfig, type TableConfig } from './table-config.js';
 
 /**
@@ -7,12 +10,7 @@ import { parseTableConfig, type RowConfig, type TableConfig } from './table-conf
  * selection is a 1-based spec as parseLayers reads it ('9-12', '1,3,5-7'); null is FALIP's default,
  * the model's last 4 layers, left to the model because the sweep does not know its depth.
  */
-export interface SweepAxes {
-  alpha: number[];
-  sigma: number[];
-  layers: (string | null)[];
-  form: MaskForm[];
-}
+export type SweepAxes = SweepDetails['axes'];
 
 /** One setting of the grid, and the table row that evaluates it. */
 export interface SweepPoint {
@@ -38,7 +36,13 @@ export interface SweepRequest {
 export type PaperNumbersAt = (point: SweepPoint, options: unknown) => RowConfig['paper'];
 
 /** The paper's defaults fill every axis the user left out. */
-export const PAPER_DEFAULT_AXES: SweepAxes = { alpha: [0.2], sigma: [100], layers: [null], form: ['a'] };
+export const PAPER_DEFAULT_AXES: SweepAxes = {
+  alpha: [defaultOf(FALIP_PARAMS.alpha)],
+  sigma: [defaultOf(FALIP_PARAMS.sigma)],
+  // null: the layer parameter's own default ("last 4"), resolved on the model.
+  layers: [null],
+  form: [defaultOf(FALIP_PARAMS.form)],
+};
 
 /** Spaces never change a layer spec's meaning but would split keys; commas cannot appear in a row key. */
 function normalizeLayers(spec: string | null): string | null {
@@ -82,7 +86,8 @@ export function gridPoints(axes: SweepAxes): SweepPoint[] {
 
 /** FALIP's reference setting, the baseline that paired comparisons are made against when the grid holds it. */
 function isPaperDefault(p: SweepPoint): boolean {
-  return p.alpha === 0.2 && p.sigma === 100 && p.layers === null && p.form === 'a';
+  const d = PAPER_DEFAULT_AXES;
+  return p.alpha === d.alpha[0] && p.sigma === d.sigma[0] && p.layers === null && p.form === d.form[0];
 }
 
 /** The paper's numbers of the evaluated splits only, so the average column averages the same splits on both sides. */

@@ -3,6 +3,7 @@ import { linePlot, type LinePlotSpec, type PlotSeries } from '../report/plot.js'
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { AVERAGE_COLUMN, type ResultCell, type ResultsTable } from '../report/results-table.js';
 import { paperCurve, readPaperSweeps, type PaperSweeps } from './paper-curves.js';
+import type { SweepDetails } from './run-json.js';
 import { gridPoints, type SweepAxes, type SweepPoint } from './sweep-grid.js';
 
 /** A grid point with its headline accuracy: percent, the mean over the evaluated splits (or the one split). */
@@ -91,22 +92,13 @@ export interface SweepRowResult extends SweepPoint {
   cells: ResultCell[];
 }
 
-/** What a sweep's folder keeps in run.json so that its plots can be drawn again (after `falip merge`). */
-export interface SweepDetails {
-  axes: SweepAxes;
-  /** What was evaluated, for the titles, e.g. "refcoco (mean of 3 splits)". */
-  subject: string;
-  /** Overlay the paper's Table 10/11 curves (REC sweeps). */
-  paperCurves: boolean;
-}
-
 /** Each row's accuracy over the splits: the average column when there are several, else the one split. */
 export function sweepRowResults(points: readonly SweepPoint[], table: ResultsTable): SweepRowResult[] {
   return points.map((point) => {
     const row = table.rows.find((r) => r.key === point.key);
     if (!row) throw new Error(`sweep: table has no row ${point.key}`);
     const headline = row.cells.find((c) => c.column === AVERAGE_COLUMN.key) ?? row.cells[0];
-    return { ...point, accuracy: headline?.ours?.accuracy ?? null, cells: row.cells };
+    return { ...point, accuracy: headline?.ours?.value ?? null, cells: row.cells };
   });
 }
 

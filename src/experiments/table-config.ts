@@ -5,20 +5,16 @@ import type { AnyTask } from '../tasks/task-definition.js';
 import { UserError } from '../util/errors.js';
 import { fieldPath, firstIssuePath, issueMessage, safeParseWith } from '../util/schema-check.js';
 import { readYamlFile } from '../util/yaml-file.js';
-import { PAPER_ARCHS, type PaperArch } from './paper-arch.js';
+import type { ColumnConfig, MethodEntry, RowConfig, TableConfig } from './run-json.js';
+import { PAPER_ARCHS } from './paper-applicability.js';
+
+export type { ColumnConfig, MethodEntry, RowConfig, TableConfig };
 
 /**
  * A paper table as a YAML config (configs/*.yaml): columns are dataset splits (with a metric), rows are
  * methods with their parameters, the task's row options and the paper's numbers. `falip run`
  * evaluates it, `falip table` re-renders it. The task decides which row options exist.
  */
-
-/** A method as a config names it: `falip`, or `{ name: falip, alpha: 0.1 }`. */
-export interface MethodEntry {
-  name: string;
-  /** Raw parameter values (validated against the method's parameters, resolved on a model later). */
-  params: Record<string, unknown>;
-}
 
 const methodEntrySchema = z.union([z.string(), z.object({ name: z.string() }).loose()]).transform((e): MethodEntry => {
   if (typeof e === 'string') return { name: e, params: {} };
@@ -57,7 +53,7 @@ const tableSchema = z
     title: z.string(),
     task: z.string().min(1),
     /** The model the paper's numbers were measured on; other geometries get no paper number. */
-    arch: z.enum(Object.keys(PAPER_ARCHS) as [PaperArch, ...PaperArch[]]).default('vit-b-16'),
+    arch: z.enum(PAPER_ARCHS).default('vit-b-16'),
     columns: z.array(columnSchema).min(1),
     rows: z.array(z.record(z.string(), z.unknown())).min(1),
     baseline: z.string().optional(),
@@ -65,38 +61,6 @@ const tableSchema = z
     footnotes: z.array(z.string()).default([]),
   })
   .strict();
-
-export interface ColumnConfig {
-  /** Unique in the table; the paper's numbers are keyed by it. */
-  key: string;
-  /** The dataset split the records come from. */
-  data: string;
-  label: string;
-  /** One of the task's metrics. */
-  metric: string;
-}
-
-export interface RowConfig {
-  key: string;
-  label: string;
-  methods?: MethodEntry[];
-  status?: 'not implemented';
-  paper: Record<string, number | null>;
-  /** The task's row options, parsed with its defaults (REC: setting, subtract). */
-  options: unknown;
-}
-
-export interface TableConfig {
-  name: string;
-  title: string;
-  task: string;
-  arch: PaperArch;
-  columns: ColumnConfig[];
-  rows: RowConfig[];
-  baseline?: string;
-  average: boolean;
-  footnotes: string[];
-}
 
 /** "refcoco/testA" → "refcoco testA". */
 function defaultLabel(data: string): string {

@@ -5,7 +5,8 @@ import { buildResultsTable, type CellStatus, type ResultsTable, type TableSpec }
 import type { EvalRecord } from '../report/records.js';
 import { taskNamed } from '../tasks/registry.js';
 import { renderCsv } from '../report/render-csv.js';
-import { renderMarkdown } from '../report/render-markdown.js';
+import { allFootnotes, renderMarkdown } from '../report/render-markdown.js';
+import { METRICS_JSON, type MetricsJson } from '../report/run-files.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 
 /** The table a config describes, before any result: its paper numbers kept only on rows run as the paper ran them. */
@@ -44,20 +45,23 @@ export function statusesOf(cfg: TableConfig, missing: readonly string[]): Record
 
 /** Writes metrics.json, table.csv and table.md of a results table into `dir`. */
 export async function writeTableFiles(dir: string, table: ResultsTable, items: number): Promise<void> {
-  const metrics = table.rows.map((row) => ({
-    row: row.key,
-    label: row.label,
-    cells: Object.fromEntries(
-      row.cells.map((c) => [
-        c.column,
-        { ours: c.ours, paper: c.paper, delta: c.delta, status: c.status, paired_vs_baseline: c.paired },
-      ]),
-    ),
-  }));
-  await writeFileAtomic(
-    path.join(dir, 'metrics.json'),
-    `${JSON.stringify({ title: table.title, rows: metrics, items }, null, 2)}\n`,
-  );
+  const metrics: MetricsJson = {
+    title: table.title,
+    columns: table.columns.map((c) => ({ key: c.key, label: c.label })),
+    rows: table.rows.map((row) => ({
+      row: row.key,
+      label: row.label,
+      cells: Object.fromEntries(
+        row.cells.map((c) => [
+          c.column,
+          { ours: c.ours, paper: c.paper, delta: c.delta, status: c.status, paired_vs_baseline: c.paired },
+        ]),
+      ),
+    })),
+    footnotes: allFootnotes(table),
+    items,
+  };
+  await writeFileAtomic(path.join(dir, METRICS_JSON), `${JSON.stringify(metrics, null, 2)}\n`);
   await writeFileAtomic(path.join(dir, 'table.csv'), await renderCsv(table));
   await writeFileAtomic(path.join(dir, 'table.md'), renderMarkdown(table));
 }

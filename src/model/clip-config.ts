@@ -238,4 +238,4 @@ export function archConfig(arch: ArchName, vocabSize: number): ClipConfig {
   }
 }
 
-export const ARCH_NAMES: readonly ArchName[] = ['tiny', 'vit-b-16', 'vit-l-14'];
+export const ARCH_NAMES = ['tiny', 'vit-b-16', 'vit-l-14'] as const satisfies readonly ArchName[];

@@ -4,7 +4,8 @@ import type { TokenRegion } from '../image/token-grid.js';
  * Where the foveal values go in the T×T attention bias (paper Eq. 3, Fig. 8):
  * 'a' the CLS query's row (the reference code), 'b' every query row, 'c' the diagonal.
  */
-export type MaskForm = 'a' | 'b' | 'c';
+export const MASK_FORMS = ['a', 'b', 'c'] as const;
+export type MaskForm = (typeof MASK_FORMS)[number];
 
 export interface FoveaSpec {
   form: MaskForm;

@@ -23,6 +23,11 @@ export interface ParamSpec<T = unknown, R = T> {
   show(resolved: R): string;
 }
 
+/** A parameter's default, as its schema fills it in. */
+export function defaultOf<T>(spec: ParamSpec<T, unknown>): T {
+  return spec.schema.parse(undefined);
+}
+
 /** Any parameter's spec: its value types differ per entry and are read back through `ResolvedParams`. */
 // biome-ignore lint/suspicious/noExplicitAny: an existential type; `unknown` would make `resolve`'s argument uncallable
 export type AnyParamSpec = ParamSpec<any, any>;

@@ -1,3 +1,4 @@
+import { MASK_FORMS } from './falip-mask.js';
 import { autoIntegerParam, enumParam, headsParam, layersParam, numberParam } from './params.js';
 
 /**
@@ -19,7 +20,7 @@ export const SIGMA = numberParam({ label: 'σ', help: 'foveal mask Gaussian widt
 export const FORM = enumParam({
   label: 'form',
   help: 'mask form: a = CLS query row, b = every query row, c = diagonal',
-  values: ['a', 'b', 'c'],
+  values: MASK_FORMS,
   default: 'a',
 });
 

@@ -83,7 +83,7 @@ export const REPORT_JS = `
     root.appendChild(el('div', 'caption', c.caption));
     const meta = el('div', 'meta');
     meta.appendChild(el('span', 'badge ' + (c.correct ? 'ok' : 'bad'), c.correct ? 'correct' : 'wrong'));
-    meta.appendChild(document.createTextNode(' · ' + c.column + ' · ' + c.id));
+    meta.appendChild(document.createTextNode(' · ' + c.split + ' · ' + c.id));
     root.appendChild(meta);
     const lines = el('ul', 'lines');
     for (const l of c.lines) lines.appendChild(el('li', l.mark ? 'mark' : '', l.text));

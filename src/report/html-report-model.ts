@@ -1,14 +1,9 @@
+import type { CellJson } from './run-files.js';
+
 /** What `falip report` puts on its page, as plain data (the renderer turns it into one HTML file). */
 
 /** One cell of the results table, as metrics.json holds it. */
-export interface ReportCell {
-  ours: { accuracy: number; n: number; ci: [number, number] | null } | null;
-  paper: number | null;
-  /** ours − paper, percentage points. */
-  delta: number | null;
-  /** Why `ours` is missing ('not imported', ...). */
-  status: string | null;
-}
+export type ReportCell = CellJson;
 
 export interface ReportTable {
   title: string;
@@ -39,7 +34,8 @@ export interface ExampleBox {
 /** One evaluated item of one row: its image, boxes, caption and outcome. */
 export interface ExampleCard {
   row: string;
-  column: string;
+  /** The dataset split the record belongs to. */
+  split: string;
   id: string;
   correct: boolean;
   /** Key into `ReportExamples.images`. */

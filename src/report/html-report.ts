@@ -17,9 +17,9 @@ function cellHtml(c: ReportCell): string {
       : ` · <span class="${c.delta >= 0 ? 'delta-pos' : 'delta-neg'}">Δ ${signed1(c.delta, '−')}</span>`;
   const sub = paper || delta ? `<span class="sub">${paper}${delta}</span>` : '';
   if (!c.ours) return `<td><span class="status">${escapeHtml(c.status ?? 'not run')}</span>${sub}</td>`;
-  const { accuracy, ci, n } = c.ours;
+  const { value, ci, n } = c.ours;
   const interval = ci ? ` ±${fixed1((ci[1] - ci[0]) / 2)}` : '';
-  return `<td><span class="ours">${fixed1(accuracy)}</span>${interval}<span class="sub">n=${n}</span>${sub}</td>`;
+  return `<td><span class="ours">${fixed1(value)}</span>${interval}<span class="sub">n=${n}</span>${sub}</td>`;
 }
 
 function tableHtml(t: ReportTable): string {

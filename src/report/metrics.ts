@@ -13,12 +13,12 @@ export type Metric =
 /** REC's and every task's top-1: percent of items answered correctly. */
 export const ACCURACY: Metric = { label: 'accuracy', perItem: (r) => (r.correct ? 100 : 0) };
 
-/** Accuracy of one table cell. */
+/** One table cell's number: the value of its metric (accuracy, Top-5, a mean per class, ...). */
 export interface CellMetrics {
   /** Items evaluated. */
   n: number;
-  /** Percent. */
-  accuracy: number;
+  /** The metric's value, percent. */
+  value: number;
   /** Percentile bootstrap interval, percent. */
   ci: [number, number];
 }
@@ -51,7 +51,7 @@ export function cellMetrics(
     'perItem' in metric
       ? bootstrapCI(sorted.map(metric.perItem), opts)
       : bootstrapStatistic(sorted.length, (ix) => metric.ofRecords(select(sorted, ix)), opts);
-  return { n: records.length, accuracy: mean, ci: [lo, hi] };
+  return { n: records.length, value: mean, ci: [lo, hi] };
 }
 
 /**

@@ -6,22 +6,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { canonicalJson } from '../util/canonical-json.js';
 import { REPO_ROOT } from '../util/repo-paths.js';
-
-/** Where a result came from: enough to tell two runs' software and checkout apart. */
-export interface Provenance {
-  falip_version: string;
-  node: string;
-  /** Version of the installed onnxruntime-node package, null if it cannot be found. */
-  onnxruntime: string | null;
-  /** HEAD of the checkout, null when not run from a git checkout. */
-  git_commit: string | null;
-  /** Uncommitted changes were present, so `git_commit` does not fully describe the code. */
-  dirty: boolean;
-  platform: string;
-  cpus: number;
-  created_at: string;
-  [extra: string]: unknown;
-}
+import type { Provenance } from './run-files.js';
 
 const require = createRequire(import.meta.url);
 

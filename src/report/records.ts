@@ -12,8 +12,8 @@ import { describeIssue, safeParseWith } from '../util/schema-check.js';
 export interface EvalRecord {
   /** Table row: the method or setting, e.g. "falip-gold". */
   row: string;
-  /** Data column: the dataset split, e.g. "refcoco/testA". */
-  column: string;
+  /** The dataset split the item belongs to, e.g. "refcoco/testA" (a table column's `data`). */
+  split: string;
   /** Item id, unique within a cell (for REC the sentence id). */
   id: string;
   /** Index of the predicted candidate (box or class). */
@@ -27,7 +27,7 @@ export interface EvalRecord {
 const evalRecordSchema = z
   .object({
     row: z.string(),
-    column: z.string(),
+    split: z.string(),
     id: z.string(),
     pred: z.number(),
     correct: z.boolean(),
@@ -51,8 +51,8 @@ function parseRecordLine(line: string): ParsedLine {
 }
 
 /** A JSON array key cannot collide the way "a|b" + "c" and "a" + "b|c" would with a separator. */
-function cellKey(row: string, column: string): string {
-  return JSON.stringify([row, column]);
+function cellKey(row: string, split: string): string {
+  return JSON.stringify([row, split]);
 }
 
 /** Orders records by id (code-unit order, independent of locale). */
@@ -122,9 +122,9 @@ export class RecordLog {
         );
       }
       const { record } = parsed;
-      if (log.has(record.row, record.column, record.id)) {
+      if (log.has(record.row, record.split, record.id)) {
         throw new UserError(
-          `${path}:${index + 1}: duplicate record for row "${record.row}", column "${record.column}", id "${record.id}"`,
+          `${path}:${index + 1}: duplicate record for row "${record.row}", split "${record.split}", id "${record.id}"`,
         );
       }
       log.remember(record);
@@ -132,12 +132,12 @@ export class RecordLog {
     return { log, rewrite };
   }
 
-  has(row: string, column: string, id: string): boolean {
-    return this.get(row, column, id) !== undefined;
+  has(row: string, split: string, id: string): boolean {
+    return this.get(row, split, id) !== undefined;
   }
 
-  get(row: string, column: string, id: string): EvalRecord | undefined {
-    return this.cells.get(cellKey(row, column))?.get(id);
+  get(row: string, split: string, id: string): EvalRecord | undefined {
+    return this.cells.get(cellKey(row, split))?.get(id);
   }
 
   /** Every record, in the order it was written. */
@@ -146,8 +146,8 @@ export class RecordLog {
   }
 
   /** The records of one cell sorted by id, so metrics do not depend on evaluation order. */
-  forCell(row: string, column: string): EvalRecord[] {
-    return [...(this.cells.get(cellKey(row, column))?.values() ?? [])].sort(compareIds);
+  forCell(row: string, split: string): EvalRecord[] {
+    return [...(this.cells.get(cellKey(row, split))?.values() ?? [])].sort(compareIds);
   }
 
   /**
@@ -156,8 +156,8 @@ export class RecordLog {
    * appends of the same key are caught too.
    */
   async append(record: EvalRecord): Promise<void> {
-    if (this.has(record.row, record.column, record.id)) {
-      throw new Error(`record already present: row "${record.row}", column "${record.column}", id "${record.id}"`);
+    if (this.has(record.row, record.split, record.id)) {
+      throw new Error(`record already present: row "${record.row}", split "${record.split}", id "${record.id}"`);
     }
     this.remember(record);
     try {
@@ -174,8 +174,8 @@ export class RecordLog {
   /** Appends many records in one write (a merge); the same rules as `append`. */
   async appendAll(records: readonly EvalRecord[]): Promise<void> {
     for (const r of records) {
-      if (this.has(r.row, r.column, r.id))
-        throw new Error(`record already present: row "${r.row}", column "${r.column}", id "${r.id}"`);
+      if (this.has(r.row, r.split, r.id))
+        throw new Error(`record already present: row "${r.row}", split "${r.split}", id "${r.id}"`);
       this.remember(r);
     }
     try {
@@ -189,7 +189,7 @@ export class RecordLog {
   }
 
   private remember(record: EvalRecord): void {
-    const key = cellKey(record.row, record.column);
+    const key = cellKey(record.row, record.split);
     let cell = this.cells.get(key);
     if (!cell) {
       cell = new Map();
@@ -200,7 +200,7 @@ export class RecordLog {
   }
 
   private forget(record: EvalRecord): void {
-    this.cells.get(cellKey(record.row, record.column))?.delete(record.id);
+    this.cells.get(cellKey(record.row, record.split))?.delete(record.id);
     this.inFileOrder.splice(this.inFileOrder.lastIndexOf(record), 1);
   }
 }

@@ -29,7 +29,7 @@ export function renderCsv(table: ResultsTable): Promise<string> {
     row.cells.map((cell) => ({
       row: row.key,
       column: cell.column,
-      ours: field(cell.ours?.accuracy),
+      ours: field(cell.ours?.value),
       ci_lo: field(cell.ours?.ci?.[0]),
       ci_hi: field(cell.ours?.ci?.[1]),
       n: field(cell.ours?.n),

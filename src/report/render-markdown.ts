@@ -40,9 +40,9 @@ function cellText(
         ? ` (paper ${fixed1(cell.paper)})`
         : ` (paper ${fixed1(cell.paper)}, Δ ${signed1(cell.delta)})`;
   if (!cell.ours) return emphasizeStatus(cell.status ?? 'not run') + paper;
-  const { accuracy, ci, n } = cell.ours;
+  const { value, ci, n } = cell.ours;
   const interval = ci ? ` ±${fixed1((ci[1] - ci[0]) / 2)}` : '';
-  return `${fixed1(accuracy)}${interval}${showN ? ` n=${n}` : ''}${paper}`;
+  return `${fixed1(value)}${interval}${showN ? ` n=${n}` : ''}${paper}`;
 }
 
 function pairedText(paired: PairedComparison | null, showN: boolean): string {
@@ -101,10 +101,15 @@ function markdownGrid(grid: TextGrid): string[] {
   return [line(grid.header), line(grid.header.map((_, i) => (i === 0 ? '---' : '---:'))), ...grid.body.map(line)];
 }
 
+/** Every footnote a rendering of the table prints, in order: the table's own, then how ± is computed. */
+export function allFootnotes(table: ResultsTable): string[] {
+  return [...table.footnotes, intervalNote(table)];
+}
+
 /** GitHub Markdown: the results table, numbered footnotes, then the paired comparisons. */
 export function renderMarkdown(table: ResultsTable): string {
   const out = [`### ${table.title}`, '', ...markdownGrid(mainGrid(table, (s) => `*${s}*`)), ''];
-  [...table.footnotes, intervalNote(table)].forEach((note, i) => {
+  allFootnotes(table).forEach((note, i) => {
     out.push(`${i + 1}. ${note}`);
   });
   const paired = pairedGrid(table);
@@ -129,7 +134,7 @@ export function renderTerminal(table: ResultsTable): string {
   const paired = pairedGrid(table);
   if (paired) out.push('', pairedHeading(table), ...alignedGrid(paired));
   out.push('');
-  [...table.footnotes, intervalNote(table)].forEach((note, i) => {
+  allFootnotes(table).forEach((note, i) => {
     out.push(`[${i + 1}] ${note}`);
   });
   return `${out.join('\n')}\n`;

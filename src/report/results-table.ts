@@ -39,7 +39,8 @@ export interface TableSpec {
 
 /** Our measurement in one cell; the average column has no interval. */
 export interface OurNumber {
-  accuracy: number;
+  /** The column's metric, percent. */
+  value: number;
   n: number;
   ci: [number, number] | null;
 }
@@ -92,18 +93,18 @@ function difference(ours: number, paper: number): number {
   return Number((ours - paper).toFixed(10));
 }
 
-/** Mean of the row's column accuracies (not pooled over items, matching how the paper averages). */
+/** Mean of the row's column values (not pooled over items, matching how the paper averages). */
 function averageCell(row: TableRowSpec, cells: readonly ResultCell[]): ResultCell {
-  const accuracy = averageOf(cells.map((c) => c.ours?.accuracy ?? null));
+  const value = averageOf(cells.map((c) => c.ours?.value ?? null));
   const paper = row.paper?.[AVERAGE_COLUMN.key] ?? averageOf(cells.map((c) => c.paper));
-  const ours = accuracy === null ? null : { accuracy, n: cells.reduce((s, c) => s + c.ours!.n, 0), ci: null };
+  const ours = value === null ? null : { value, n: cells.reduce((s, c) => s + c.ours!.n, 0), ci: null };
   return {
     column: AVERAGE_COLUMN.key,
     ours,
     // The average is missing for the same reason as the first column that is missing.
     status: ours === null ? (cells.find((c) => c.status !== null)?.status ?? 'not run') : null,
     paper,
-    delta: ours !== null && paper !== null ? difference(ours.accuracy, paper) : null,
+    delta: ours !== null && paper !== null ? difference(ours.value, paper) : null,
     paired: null,
   };
 }
@@ -112,7 +113,7 @@ function averageCell(row: TableRowSpec, cells: readonly ResultCell[]): ResultCel
 function groupByCell(records: readonly EvalRecord[]): Map<string, EvalRecord[]> {
   const groups = new Map<string, EvalRecord[]>();
   for (const r of records) {
-    const key = JSON.stringify([r.row, r.column]);
+    const key = JSON.stringify([r.row, r.split]);
     const group = groups.get(key);
     if (group) group.push(r);
     else groups.set(key, [r]);
@@ -148,14 +149,14 @@ export function buildResultsTable(
         const status = opts.statuses?.[row.key]?.[column.key] ?? 'not run';
         return { column: column.key, ours: null, status, paper, delta: null, paired: null };
       }
-      const { accuracy, n, ci } = cellMetrics(cellRecords, metric, bootstrap);
+      const { value, n, ci } = cellMetrics(cellRecords, metric, bootstrap);
       const isBaseline = baselineSpec === undefined || row.key === baselineSpec.key;
       return {
         column: column.key,
-        ours: { accuracy, n, ci },
+        ours: { value, n, ci },
         status: null,
         paper,
-        delta: paper === null ? null : difference(accuracy, paper),
+        delta: paper === null ? null : difference(value, paper),
         paired: isBaseline ? null : pairedComparison(cellRecords, recordsOf(baselineSpec.key, data), metric, bootstrap),
       };
     });

@@ -52,8 +52,8 @@ export interface Sampling {
 }
 
 /** One dataset split loaded for evaluation. */
-export interface LoadedColumn<D = unknown> {
-  /** `dataset/split`: the records' `column`. */
+export interface LoadedSplit<D = unknown> {
+  /** `dataset/split`: its records' `split`. */
   key: string;
   dir: string;
   /** The record ids one row produces here: a resumed run holds no other. */
@@ -102,8 +102,8 @@ export interface BoxSamples {
   counts: { total: number; used: number };
 }
 
-/** A record's example card, less what the record itself says (row, column, id, correct). */
-export type CardContent = Omit<ExampleCard, 'row' | 'column' | 'id' | 'correct'>;
+/** A record's example card, less what the record itself says (row, split, id, correct). */
+export type CardContent = Omit<ExampleCard, 'row' | 'split' | 'id' | 'correct'>;
 
 /** How the HTML report draws a task's records (its example cards). */
 export interface ExampleHooks<O> {
@@ -160,23 +160,23 @@ export interface TaskDefinition<O = unknown, D = unknown> {
   evalMetrics: readonly string[];
   /** The paper's table configs holding this task's rows, for `falip eval`'s paper numbers. */
   paperConfigs: readonly string[];
-  loadColumn(key: string, dir: string, info: DatasetInfo, sampling: Sampling): Promise<LoadedColumn<D>>;
-  /** Evaluates every row on one column, appending a record per item not yet recorded. */
-  evaluate(rows: readonly TaskRow<O>[], column: LoadedColumn<D>, ctx: EvalContext): Promise<void>;
+  loadSplit(key: string, dir: string, info: DatasetInfo, sampling: Sampling): Promise<LoadedSplit<D>>;
+  /** Evaluates every row on one split, appending a record per item not yet recorded. */
+  evaluate(rows: readonly TaskRow<O>[], split: LoadedSplit<D>, ctx: EvalContext): Promise<void>;
   /**
-   * Every caption the rows can encode on the column's whole split (whatever `--limit` or `--shard`
+   * Every caption the rows can encode on the whole split (whatever `--limit` or `--shard`
    * picked), so that what tables say of the captions (how many are too long) is the same in every run.
    */
-  captions(rows: readonly TaskRow<O>[], column: LoadedColumn<D>): Promise<string[]>;
-  /** What the task's tables must say about these rows and columns (captions, templates, choices). */
-  footnotes(rows: readonly TaskRow<O>[], columns: readonly LoadedColumn<D>[]): string[];
+  captions(rows: readonly TaskRow<O>[], split: LoadedSplit<D>): Promise<string[]>;
+  /** What the task's tables must say about these rows and splits (captions, templates, choices). */
+  footnotes(rows: readonly TaskRow<O>[], splits: readonly LoadedSplit<D>[]): string[];
 }
 
-/** Any task: each has its own option and column types, which only its own functions see. */
+/** Any task: each has its own option and split-data types, which only its own functions see. */
 // biome-ignore lint/suspicious/noExplicitAny: an existential type; `unknown` would make the task's own callbacks uncallable
 export type AnyTask = TaskDefinition<any, any>;
 
-/** Keeps a definition's option and column types. */
+/** Keeps a definition's option and split-data types. */
 export function defineTask<O, D>(def: TaskDefinition<O, D>): TaskDefinition<O, D> {
   return def;
 }

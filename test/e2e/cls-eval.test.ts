@@ -134,7 +134,7 @@ describe('classification on demo-cls', () => {
     // The table's cells are the records' accuracies.
     const top1 = result.table.rows.find((r) => r.key === 'plain')!.cells.find((c) => c.column === 'demo-cls/val:top1')!;
     const plain = records.filter((r) => r.row === 'plain');
-    expect(top1.ours!.accuracy).toBeCloseTo((100 * plain.filter((r) => r.correct).length) / plain.length, 9);
+    expect(top1.ours!.value).toBeCloseTo((100 * plain.filter((r) => r.correct).length) / plain.length, 9);
   });
 
   it('resumes a run cut in the middle to the same records', async () => {
@@ -172,7 +172,7 @@ describe('classification on demo-cls', () => {
 describe('classification metrics', () => {
   const rec = (label: number, pred: number, top5: number[], group?: { y: number; place: number }) => ({
     row: 'r',
-    column: 'c',
+    split: 'c',
     id: `${label}-${pred}-${Math.random()}`,
     pred,
     correct: pred === label,

@@ -69,14 +69,14 @@ function parseRecords(text: string): EvalRecord[] {
     .map((l) => JSON.parse(l) as EvalRecord);
 }
 
-const recKey = (r: EvalRecord): string => JSON.stringify([r.row, r.column, r.id]);
+const recKey = (r: EvalRecord): string => JSON.stringify([r.row, r.split, r.id]);
 
 /** Per row: [accuracy, n] for the demo/val cell of a results table. */
 function cellsOf(table: Awaited<ReturnType<typeof runTable>>['table']): Record<string, [number, number]> {
   return Object.fromEntries(
     table.rows.map((r) => {
       const c = r.cells.find((cell) => cell.column === 'demo/val')!;
-      return [r.key, [c.ours!.accuracy, c.ours!.n]];
+      return [r.key, [c.ours!.value, c.ours!.n]];
     }),
   );
 }
@@ -251,7 +251,7 @@ describe('fast path vs naive path', () => {
     expect(fast.size).toBe(compared);
     const falipCell = run.table.rows.find((r) => r.key === 'falip')!.cells.find((c) => c.column === 'demo/val')!;
     expect(falipCell.ours!.n).toBe(sentences);
-    expect(falipCell.ours!.accuracy).toBeCloseTo((100 * correct) / sentences, 9);
+    expect(falipCell.ours!.value).toBeCloseTo((100 * correct) / sentences, 9);
 
     // The comparison is not vacuous: layer choice, subtraction and the ensemble change the scores.
     const differs = (a: string, b: string): boolean =>

@@ -10,6 +10,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UserError } from '../../src/util/errors.js';
 import { register as registerEval } from '../../src/cli/eval.js';
 import { register as registerReport } from '../../src/cli/report.js';
 import { CHROMIUM_INSTALL, CHROMIUM_PATH, withHtmlPage } from '../../src/report/headless-chromium.js';
@@ -164,19 +165,24 @@ describe('falip report of a classification run', () => {
 });
 
 describe('the results table', () => {
-  it("reads labels and footnotes from table.md and shows ours, the paper's number and Δ", async () => {
+  it("reads labels and footnotes from metrics.json and shows ours, the paper's number and Δ", async () => {
     const dir = path.join(dirs.root(), 'synthetic');
     mkdirSync(dir, { recursive: true });
-    const cell = (accuracy: number | null, paper: number | null, status: string | null) => ({
-      ours: accuracy === null ? null : { accuracy, n: 50, ci: [accuracy - 5, accuracy + 5] },
+    const cell = (value: number | null, paper: number | null, status: string | null) => ({
+      ours: value === null ? null : { value, n: 50, ci: [value - 5, value + 5] },
       paper,
-      delta: accuracy !== null && paper !== null ? accuracy - paper : null,
+      delta: value !== null && paper !== null ? value - paper : null,
       status,
+      paired_vs_baseline: null,
     });
     writeFileSync(
       path.join(dir, 'metrics.json'),
       JSON.stringify({
         title: 'Table 1',
+        columns: [
+          { key: 'refcoco/testA', label: 'RefCOCO testA' },
+          { key: 'refcoco/val', label: 'RefCOCO val' },
+        ],
         rows: [
           {
             row: 'falip',
@@ -184,11 +190,9 @@ describe('the results table', () => {
             cells: { 'refcoco/testA': cell(23.7, 44.2, null), 'refcoco/val': cell(null, 40.8, 'not imported') },
           },
         ],
+        footnotes: ['First note.', 'Second | note.'],
+        items: 50,
       }),
-    );
-    writeFileSync(
-      path.join(dir, 'table.md'),
-      '### Table 1\n\n| Method | RefCOCO testA (n=50) | RefCOCO val |\n| --- | ---: | ---: |\n| FALIP | 23.7 | *not imported* |\n\n1. First note.\n2. Second | note.\n\n#### Paired\n\n3. not a footnote\n',
     );
     const table = (await readRunTable(dir))!;
     expect(table.columns).toEqual([
@@ -203,5 +207,14 @@ describe('the results table', () => {
     expect(page).toContain('<span class="status">not imported</span><span class="sub">paper 40.8</span>');
     expect(page).toContain('<p class="missing">none here</p>');
     expect(page).not.toContain('<script>');
+  });
+
+  it('a metrics.json that does not fit its schema is one line naming the file and field', async () => {
+    const dir = path.join(dirs.root(), 'old-metrics');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, 'metrics.json'), JSON.stringify({ title: 'Table 1', rows: [], items: 0 }));
+    await expect(readRunTable(dir)).rejects.toThrow(
+      new UserError(`${dir}/metrics.json: not a metrics.json of this falip version: columns: missing`),
+    );
   });
 });

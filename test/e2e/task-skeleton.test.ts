@@ -90,7 +90,7 @@ describe('a new task is its folder plus one registry line', () => {
       .split('\n')
       .map((l) => JSON.parse(l));
     expect(records).toHaveLength(8);
-    expect(new Set(records.map((r: { column: string }) => r.column))).toEqual(new Set(['swatches/all']));
+    expect(new Set(records.map((r: { split: string }) => r.split))).toEqual(new Set(['swatches/all']));
     expect(records.every((r: { label: number; top5: number[] }) => r.top5.length === 3)).toBe(true);
   });
 

@@ -32,7 +32,7 @@ describe('the four ways to wrong numbers', () => {
     const n = records(out).length;
     const again = await runFalip(['eval', 'demo', '--out', out, '--device', 'cpu'], { FALIP_DATASETS: d6 });
     expectUserError(again, `${out}/run.json: holds a different run`);
-    expect(again.stderr).toContain('they differ in columns[demo/val].content');
+    expect(again.stderr).toContain('they differ in splits[demo/val].content');
     expect(records(out)).toHaveLength(n);
     // Without --out the other data is another run with its own folder.
     const a = expectOk(await runFalip(['eval', 'demo', '--device', 'cpu', '--json'], { FALIP_DATASETS: d1 }));

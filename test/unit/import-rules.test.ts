@@ -33,7 +33,7 @@ const layer = (p: string) => p.split(path.sep)[0]!;
 const ALLOWED: Record<string, readonly string[]> = {
   cli: ['experiments', 'tasks', 'prompts', 'encoder', 'model', 'image', 'datasets', 'report', 'analysis', 'bench'],
   experiments: ['tasks', 'prompts', 'encoder', 'model', 'image', 'datasets', 'report'],
-  analysis: ['tasks', 'prompts', 'encoder', 'model', 'image', 'datasets', 'report'],
+  analysis: ['experiments', 'tasks', 'prompts', 'encoder', 'model', 'image', 'datasets', 'report'],
   bench: ['experiments', 'tasks', 'prompts', 'encoder', 'model', 'image', 'datasets', 'report'],
   tasks: ['prompts', 'encoder', 'model', 'image', 'datasets', 'report'],
   prompts: ['encoder', 'model', 'image'],

@@ -5,8 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { RecordLog, type EvalRecord } from '../../src/report/records.js';
 import { UserError } from '../../src/util/errors.js';
 
-function record(id: string, correct = true, row = 'falip', column = 'testA'): EvalRecord {
-  return { row, column, id, pred: Number(id.replace(/\D/g, '') || 0), correct, scores: [0.5, 0.25] };
+function record(id: string, correct = true, row = 'falip', split = 'testA'): EvalRecord {
+  return { row, split, id, pred: Number(id.replace(/\D/g, '') || 0), correct, scores: [0.5, 0.25] };
 }
 
 async function tempLogPath(): Promise<string> {
@@ -14,7 +14,7 @@ async function tempLogPath(): Promise<string> {
 }
 
 describe('RecordLog', () => {
-  it('appends, reopens and finds records by row, column and id', async () => {
+  it('appends, reopens and finds records by row, split and id', async () => {
     const path = await tempLogPath();
     const log = await RecordLog.open(path);
     await log.append(record('s2'));
@@ -56,7 +56,7 @@ describe('RecordLog', () => {
 
   it('reports a corrupt line in the middle as a UserError naming file:line', async () => {
     const path = await tempLogPath();
-    const lines = [JSON.stringify(record('a')), '{"row": "falip", "column"', JSON.stringify(record('c'))];
+    const lines = [JSON.stringify(record('a')), '{"row": "falip", "split"', JSON.stringify(record('c'))];
     await writeFile(path, `${lines.join('\n')}\n`);
     const opening = RecordLog.open(path);
     await expect(opening).rejects.toBeInstanceOf(UserError);

@@ -9,14 +9,15 @@ import type { EvalRecord } from '../../src/report/records.js';
 import { renderCsv } from '../../src/report/render-csv.js';
 import { renderMarkdown, renderTerminal } from '../../src/report/render-markdown.js';
 import { buildResultsTable, type TableSpec } from '../../src/report/results-table.js';
-import { keyDifferences, openRunFolder } from '../../src/report/run-folder.js';
+import { keyDifferences, openRunFolder } from '../../src/experiments/run-folder.js';
 import { UserError } from '../../src/util/errors.js';
+import { runDetailsFixture, runKeyFixture } from '../helpers/run-key.js';
 
 /** `n` records of one cell whose first `k` items (ids i00, i01, …) are correct. */
-function cell(row: string, column: string, n: number, k: number): EvalRecord[] {
+function cell(row: string, split: string, n: number, k: number): EvalRecord[] {
   return Array.from({ length: n }, (_, i) => ({
     row,
-    column,
+    split,
     id: `i${String(i).padStart(2, '0')}`,
     pred: i,
     correct: i < k,
@@ -51,12 +52,12 @@ function cellOf(row: string, column: string) {
 describe('buildResultsTable', () => {
   it('computes accuracy, interval, n and delta against the paper', () => {
     const a = cellOf('clip', 'testA');
-    expect(a.ours?.accuracy).toBeCloseTo(60, 10);
+    expect(a.ours?.value).toBeCloseTo(60, 10);
     expect(a.ours?.n).toBe(10);
     expect(a.delta).toBeCloseTo(2.0, 10);
     expect(a.ours!.ci![0]).toBeLessThan(60);
     expect(a.ours!.ci![1]).toBeGreaterThan(60);
-    expect(cellOf('clip', 'testB').ours?.accuracy).toBeCloseTo(25, 10);
+    expect(cellOf('clip', 'testB').ours?.value).toBeCloseTo(25, 10);
     expect(cellOf('falip', 'testA').delta).toBeCloseTo(-0.5, 10);
   });
 
@@ -80,7 +81,7 @@ describe('buildResultsTable', () => {
   it('averages over columns, preferring the paper’s own average', () => {
     expect(table.columns.map((c) => c.key)).toEqual(['testA', 'testB', 'avg']);
     const clipAvg = cellOf('clip', 'avg');
-    expect(clipAvg.ours?.accuracy).toBeCloseTo(42.5, 10);
+    expect(clipAvg.ours?.value).toBeCloseTo(42.5, 10);
     expect(clipAvg.paper).toBeCloseTo(44.0, 10);
     expect(clipAvg.delta).toBeCloseTo(-1.5, 10);
     const falipAvg = cellOf('falip', 'avg');
@@ -167,17 +168,18 @@ describe('configHash', () => {
 });
 
 describe('openRunFolder', () => {
-  const config = { table: 'rec', seed: 3, bootstrap: { seed: 1, iterations: 2000 } };
+  const config = runKeyFixture(3);
+  const details = runDetailsFixture('Table 1');
 
   it('creates a run, then resumes it with the same configuration', async () => {
     const root = await mkdtemp(join(tmpdir(), 'falip-runs-'));
-    const first = await openRunFolder({ root, name: 'table1', runKey: config, details: { title: 'Table 1' } });
+    const first = await openRunFolder({ root, name: 'table1', runKey: config, details });
     expect(first.resumed).toBe(false);
     expect(first.dir).toBe(join(root, `table1-${configHash(config)}`));
     await first.records.append(cell('clip', 'testA', 1, 1)[0]!);
     await first.writeText('table.md', '# t\n');
     // One writer per folder: a second open while the first holds it is refused, naming the holder.
-    await expect(openRunFolder({ root, name: 'table1', runKey: config })).rejects.toThrow(
+    await expect(openRunFolder({ root, name: 'table1', runKey: config, details })).rejects.toThrow(
       new RegExp(`in use by pid ${process.pid} on `),
     );
     first.close();
@@ -188,16 +190,17 @@ describe('openRunFolder', () => {
       config_hash: first.configHash,
       key: config,
       details: { title: 'Table 1' },
-      seeds: { seed: 3, 'bootstrap.seed': 1 },
+      seeds: { 'sampling.sample_seed': 3 },
     });
     expect(runJson.provenance.node).toBe(process.version);
 
-    const reordered = { bootstrap: { iterations: 2000, seed: 1 }, seed: 3, table: 'rec' };
+    const { sampling, splits, rows, model, task } = config;
+    const reordered = { sampling, splits, rows, model, task };
     const second = await openRunFolder({
       root,
       name: 'table1',
       runKey: reordered,
-      details: { title: 'Table 1, renamed' },
+      details: runDetailsFixture('Table 1, renamed'),
     });
     expect(second.resumed).toBe(true);
     expect(second.dir).toBe(first.dir);
@@ -205,10 +208,10 @@ describe('openRunFolder', () => {
     const resumedJson = JSON.parse(await readFile(join(first.dir, 'run.json'), 'utf8'));
     expect(resumedJson.resumed_with).toHaveLength(1);
     // Details are for readers: a new title is kept without starting a new run.
-    expect(resumedJson.details).toEqual({ title: 'Table 1, renamed' });
+    expect(resumedJson.details).toEqual(runDetailsFixture('Table 1, renamed'));
     second.close();
 
-    const changed = await openRunFolder({ root, name: 'table1', runKey: { ...config, seed: 4 } });
+    const changed = await openRunFolder({ root, name: 'table1', runKey: runKeyFixture(4), details });
     expect(changed.resumed).toBe(false);
     expect(changed.dir).not.toBe(first.dir);
     expect(changed.records.all()).toHaveLength(0);
@@ -238,13 +241,13 @@ describe('openRunFolder', () => {
 
   it('refuses an --out folder that holds another configuration', async () => {
     const out = join(await mkdtemp(join(tmpdir(), 'falip-out-')), 'mine');
-    (await openRunFolder({ name: 'table1', runKey: config, out })).close();
-    const other = openRunFolder({ name: 'table1', runKey: { ...config, seed: 4 }, out });
+    (await openRunFolder({ name: 'table1', runKey: config, details, out })).close();
+    const other = openRunFolder({ name: 'table1', runKey: runKeyFixture(4), details, out });
     await expect(other).rejects.toBeInstanceOf(UserError);
-    await expect(openRunFolder({ name: 'table1', runKey: { ...config, seed: 4 }, out })).rejects.toThrow(
-      `${out}/run.json: holds a different run (key hash ${configHash(config)}, this one ${configHash({ ...config, seed: 4 })}; they differ in seed); use another --out`,
+    await expect(openRunFolder({ name: 'table1', runKey: runKeyFixture(4), details, out })).rejects.toThrow(
+      `${out}/run.json: holds a different run (key hash ${configHash(config)}, this one ${configHash(runKeyFixture(4))}; they differ in sampling.sample_seed); use another --out`,
     );
     // The refusals released the lock: the folder opens again for its own run.
-    (await openRunFolder({ name: 'table1', runKey: config, out })).close();
+    (await openRunFolder({ name: 'table1', runKey: config, details, out })).close();
   });
 });

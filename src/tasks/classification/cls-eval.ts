@@ -3,7 +3,7 @@ import pLimit from 'p-limit';
 import type { ClsClasses, ClsSample } from './cls-manifest.js';
 import type { EvalRecord } from '../../report/records.js';
 import { ImageFeatures } from '../shared/image-features.js';
-import type { EvalContext, LoadedColumn, TaskRow } from '../task-definition.js';
+import type { EvalContext, LoadedSplit, TaskRow } from '../task-definition.js';
 import { classLogits, classRecord } from '../shared/class-scores.js';
 import { templatesOf, textClassifier, type TemplateSet } from '../shared/text-classifier.js';
 
@@ -12,26 +12,26 @@ export interface ClsOptions {
   templates: TemplateSet;
 }
 
-export interface ClsColumnData {
+export interface ClsSplitData {
   samples: ClsSample[];
   classes: ClsClasses;
   imageRoot: string;
 }
 
 export type ClsRow = TaskRow<ClsOptions>;
-export type ClsColumn = LoadedColumn<ClsColumnData>;
+export type ClsSplit = LoadedSplit<ClsSplitData>;
 
 /** Images decoded and encoded at the same time; enough to keep the encoder's batches full. */
 const CONCURRENCY = 4;
 
 /**
- * Classifies every image of a column under every row: the image is decoded once for all rows, each
+ * Classifies every image of a split under every row: the image is decoded once for all rows, each
  * method's feature of (image, box) is computed once, and the rows' scores are the sum of their methods'
  * 100·cos with each class's text embedding (one method = no ensemble). Images already recorded for a row
  * are skipped (resume); each image's records are appended as soon as it is done.
  */
-export async function evaluateClsColumn(rows: readonly ClsRow[], column: ClsColumn, ctx: EvalContext): Promise<void> {
-  const { samples, classes, imageRoot } = column.data;
+export async function evaluateClsSplit(rows: readonly ClsRow[], split: ClsSplit, ctx: EvalContext): Promise<void> {
+  const { samples, classes, imageRoot } = split.data;
   const classifiers = new Map<TemplateSet, Promise<Float32Array[]>>();
   const classifierOf = (set: TemplateSet): Promise<Float32Array[]> => {
     let c = classifiers.get(set);
@@ -45,13 +45,13 @@ export async function evaluateClsColumn(rows: readonly ClsRow[], column: ClsColu
   await Promise.all(
     samples.map((sample) =>
       limit(async () => {
-        const todo = rows.filter((row) => !ctx.records.has(row.key, column.key, sample.id));
+        const todo = rows.filter((row) => !ctx.records.has(row.key, split.key, sample.id));
         ctx.progress(rows.length - todo.length);
         if (todo.length === 0) return;
         const features = await ImageFeatures.forFile(ctx.encoder, path.resolve(imageRoot, sample.image), ctx.cache);
         const records = await Promise.all(
           todo.map(async (row) =>
-            recordOf(row, sample, column.key, features, await classifierOf(row.options.templates)),
+            recordOf(row, sample, split.key, features, await classifierOf(row.options.templates)),
           ),
         );
         for (const r of records) {
@@ -66,7 +66,7 @@ export async function evaluateClsColumn(rows: readonly ClsRow[], column: ClsColu
 async function recordOf(
   row: ClsRow,
   sample: ClsSample,
-  column: string,
+  split: string,
   features: ImageFeatures,
   classifier: readonly Float32Array[],
 ): Promise<EvalRecord> {
@@ -75,7 +75,7 @@ async function recordOf(
     const logits = classLogits(await features.get(method, sample.box), classifier);
     for (let c = 0; c < scores.length; c++) scores[c]! += logits[c]!;
   }
-  const record = classRecord(row.key, column, sample.id, scores, sample.label);
+  const record = classRecord(row.key, split, sample.id, scores, sample.label);
   return {
     ...record,
     top5_scores: record.top5.map((c) => Math.round(scores[c]! * 1e4) / 1e4),

@@ -10,9 +10,9 @@ import { stanfordDogsImporter } from './importers/stanforddogs-import.js';
 import { waterbirdsImporter } from './importers/waterbirds-import.js';
 import { datasetContentHash } from '../../datasets/content-hash.js';
 import { CLASSES_FILE, MANIFEST_FILE, resolveImageRoot } from '../../datasets/dataset-info.js';
-import { sampledColumn } from '../shared/sample-subset.js';
+import { sampledSplit } from '../shared/sample-subset.js';
 import { defineTask } from '../task-definition.js';
-import { evaluateClsColumn, type ClsColumnData, type ClsOptions } from './cls-eval.js';
+import { evaluateClsSplit, type ClsSplitData, type ClsOptions } from './cls-eval.js';
 import { CLS_METRICS, WATERBIRDS_METRICS } from './cls-metrics.js';
 import { TEMPLATE_SETS, templatesOf } from '../shared/text-classifier.js';
 
@@ -24,7 +24,7 @@ const clsRowOptions = z
 const importCommand = (how: string) => () => `falip data import ${how}`;
 
 /** Zero-shot classification of an image whose object is marked by a box (paper Tables 2, 13, 14). */
-export const classificationTask = defineTask<ClsOptions, ClsColumnData>({
+export const classificationTask = defineTask<ClsOptions, ClsSplitData>({
   name: 'classification',
   title: 'classification',
   sampleUnit: 'images',
@@ -77,7 +77,7 @@ export const classificationTask = defineTask<ClsOptions, ClsColumnData>({
   defaultMetric: 'top1',
   evalMetrics: ['top1', 'top5'],
   paperConfigs: ['table2-classification.yaml', 'table13-classification-vitl14.yaml', 'table14-redcircle-enlarge.yaml'],
-  async loadColumn(key, dir, info, sampling) {
+  async loadSplit(key, dir, info, sampling) {
     const manifest = path.join(dir, MANIFEST_FILE);
     const [all, classes] = await Promise.all([readClsManifest(manifest), readClasses(dir)]);
     const imageRoot = resolveImageRoot(dir, info);
@@ -86,18 +86,18 @@ export const classificationTask = defineTask<ClsOptions, ClsColumnData>({
       imageRoot,
       all.map((s) => s.image),
     );
-    return sampledColumn({ key, dir, all, sampling, contentHash }, (samples) => ({ samples, classes, imageRoot }));
+    return sampledSplit({ key, dir, all, sampling, contentHash }, (samples) => ({ samples, classes, imageRoot }));
   },
-  evaluate: evaluateClsColumn,
-  async captions(rows, column) {
-    const { names, template } = column.data.classes;
+  evaluate: evaluateClsSplit,
+  async captions(rows, split) {
+    const { names, template } = split.data.classes;
     const sets = [...new Set(rows.map((r) => r.options.templates))];
     const templates = (await Promise.all(sets.map((s) => templatesOf(s, template)))).flat();
     return names.flatMap((n) => templates.map((t) => t.replace('{}', n)));
   },
-  footnotes(rows, columns) {
+  footnotes(rows, splits) {
     const notes: string[] = [];
-    for (const c of columns) {
+    for (const c of splits) {
       const { classes } = c.data;
       notes.push(
         `${c.key}: ${classes.names.length} classes, names ${classes.names_source}; template "${classes.template}" (${classes.template_source}).`,
@@ -108,7 +108,7 @@ export const classificationTask = defineTask<ClsOptions, ClsColumnData>({
         "Rows marked imagenet-80 average the normalized text embeddings of CLIP's 80 ImageNet templates per class (CLIP's prompt ensemble).",
       );
     notes.push(
-      'Score per class 100·cos(image, class text); Top-1/Top-5 over images (micro); the paper does not say whether its Top-1 is per image or per class: mean-per-class columns are available as metrics top1_class_mean/top5_class_mean.',
+      'Score per class 100·cos(image, class text); Top-1/Top-5 over images (micro); the paper does not say whether its Top-1 is per image or per class: mean-per-class splits are available as metrics top1_class_mean/top5_class_mean.',
     );
     if (rows.some((r) => r.methods.length > 1)) notes.push("Ensembles sum the methods' class logits, without weights.");
     return notes;

@@ -8,9 +8,9 @@ import { CLASS_METRICS } from '../shared/class-scores.js';
 import { checkPcDataset } from './check-pc.js';
 import { modelnet40Importer } from './importers/modelnet40-import.js';
 import { scanobjectnnImporter } from './importers/scanobjectnn-import.js';
-import { sampledColumn } from '../shared/sample-subset.js';
+import { sampledSplit } from '../shared/sample-subset.js';
 import { defineTask } from '../task-definition.js';
-import { evaluatePcColumn, type PcColumnData, type PcOptions } from './pc-eval.js';
+import { evaluatePcSplit, type PcSplitData, type PcOptions } from './pc-eval.js';
 import { VIEW_COUNT } from './projection.js';
 import { SEARCH_VALUES } from './view-weights.js';
 
@@ -39,7 +39,7 @@ function viewWeightsFromFlag(text: unknown): unknown {
 const isDefaultBeta = (b: PcOptions['view_weights']) => b !== 'search' && b.every((x) => x === 1);
 
 /** 3D recognition from PointCLIP's six depth views (paper Table 3). */
-export const pointcloudTask = defineTask<PcOptions, PcColumnData>({
+export const pointcloudTask = defineTask<PcOptions, PcSplitData>({
   name: 'pointcloud',
   title: '3D point clouds',
   sampleUnit: 'clouds',
@@ -80,7 +80,7 @@ export const pointcloudTask = defineTask<PcOptions, PcColumnData>({
   defaultMetric: 'top1',
   evalMetrics: ['top1'],
   paperConfigs: ['table3-pointcloud.yaml'],
-  async loadColumn(key, dir, _info, sampling) {
+  async loadSplit(key, dir, _info, sampling) {
     const manifest = path.join(dir, MANIFEST_FILE);
     const [all, classes] = await Promise.all([readPcManifest(manifest), readPcClasses(dir)]);
     // The clouds live in the release's h5 files, named (with their sha256) in dataset.json.
@@ -89,15 +89,14 @@ export const pointcloudTask = defineTask<PcOptions, PcColumnData>({
       dir,
       [],
     );
-    return sampledColumn({ key, dir, all, sampling, contentHash }, (samples) => ({ samples, classes }));
+    return sampledSplit({ key, dir, all, sampling, contentHash }, (samples) => ({ samples, classes }));
   },
-  evaluate: evaluatePcColumn,
-  captions: async (_rows, column) =>
-    column.data.classes.names.map((n) => column.data.classes.template.replace('{}', n)),
-  footnotes(rows, columns) {
+  evaluate: evaluatePcSplit,
+  captions: async (_rows, split) => split.data.classes.names.map((n) => split.data.classes.template.replace('{}', n)),
+  footnotes(rows, splits) {
     const notes = [
       "PointCLIP V1's zero-shot pipeline: the first 1,024 points, six perspective depth views (128×128, camera at 1.6, harmonic-mean depth, empty = 0), bilinear 128→224 (align corners), no mean/std; per view 100·cos with each class's text, summed over the views with weights β.",
-      `Prompt "${columns[0]?.data.classes.template ?? 'point cloud depth map of a {}.'}" (PointCLIP's; underscores in class names become spaces). The prompt's box is each view's foreground (pixels > 0); a view with no point gets no prompt.`,
+      `Prompt "${splits[0]?.data.classes.template ?? 'point cloud depth map of a {}.'}" (PointCLIP's; underscores in class names become spaces). The prompt's box is each view's foreground (pixels > 0); a view with no point gets no prompt.`,
     ];
     if (rows.some((r) => r.options.view_weights === 'search'))
       notes.push(

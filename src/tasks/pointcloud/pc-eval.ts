@@ -10,7 +10,7 @@ import { sha256Hex } from '../../util/sha256.js';
 import { classLogits, classRecord } from '../shared/class-scores.js';
 import { textClassifier } from '../shared/text-classifier.js';
 import { ImageFeatures } from '../shared/image-features.js';
-import type { EvalContext, LoadedColumn, TaskRow } from '../task-definition.js';
+import type { EvalContext, LoadedSplit, TaskRow } from '../task-definition.js';
 import { CLIP_INPUT_SIZE, cloudViews, VIEW_INPUT_LENGTH, viewPlane } from './depth-views.js';
 import { foregroundBox, foregroundTokens } from './foreground.js';
 import { VIEW_COUNT } from './projection.js';
@@ -21,13 +21,13 @@ export interface PcOptions {
   view_weights: number[] | 'search';
 }
 
-export interface PcColumnData {
+export interface PcSplitData {
   samples: PcSample[];
   classes: PcClasses;
 }
 
 export type PcRow = TaskRow<PcOptions>;
-export type PcColumn = LoadedColumn<PcColumnData>;
+export type PcSplit = LoadedSplit<PcSplitData>;
 
 const CONCURRENCY = 2;
 
@@ -83,39 +83,39 @@ async function viewScores(
 
 function recordOf(
   row: PcRow,
-  column: string,
+  split: string,
   sample: PcSample,
   views: readonly Float64Array[],
   beta: readonly number[],
 ): EvalRecord {
   return {
-    ...classRecord(row.key, column, sample.id, weightedScores(views, beta), sample.label),
+    ...classRecord(row.key, split, sample.id, weightedScores(views, beta), sample.label),
     view_weights: [...beta],
   };
 }
 
 /**
- * Classifies every cloud of a column under every row: the cloud is read and projected once, each
+ * Classifies every cloud of a split under every row: the cloud is read and projected once, each
  * view's feature per method computed once for all rows. Rows with fixed β append a record per cloud as
  * it is done (resume skips recorded clouds); a `search` row needs every cloud's view scores before it
- * can choose β, so its records are written at the end of the column.
+ * can choose β, so its records are written at the end of the split.
  */
-export async function evaluatePcColumn(rows: readonly PcRow[], column: PcColumn, ctx: EvalContext): Promise<void> {
-  const { samples, classes } = column.data;
+export async function evaluatePcSplit(rows: readonly PcRow[], split: PcSplit, ctx: EvalContext): Promise<void> {
+  const { samples, classes } = split.data;
   const editing = rows.flatMap((r) => r.methods.filter((m) => m.editsPixels).map((m) => m.name));
   if (editing.length > 0) {
     const names = [...new Set(editing)];
     throw new UserError(
-      `${column.key}: ${names.join(', ')} ${names.length === 1 ? 'edits' : 'edit'} pixels, and a depth map is not a photo: only prompts that leave the pixels alone (plain, falip, pasta, feature-mask) apply to point clouds`,
+      `${split.key}: ${names.join(', ')} ${names.length === 1 ? 'edits' : 'edit'} pixels, and a depth map is not a photo: only prompts that leave the pixels alone (plain, falip, pasta, feature-mask) apply to point clouds`,
     );
   }
-  const plain = makeMethod('plain', {}, ctx.encoder.config.vision, column.key);
+  const plain = makeMethod('plain', {}, ctx.encoder.config.vision, split.key);
   const classifier = await textClassifier(ctx.texts, classes.names, [classes.template]);
   const files = new CloudFileCache();
   const patch = ctx.encoder.config.vision.patchSize;
   const searched = new Map<string, { sample: PcSample; views: Float64Array[] }[]>();
   const searchRows = rows.filter(
-    (r) => r.options.view_weights === 'search' && samples.some((s) => !ctx.records.has(r.key, column.key, s.id)),
+    (r) => r.options.view_weights === 'search' && samples.some((s) => !ctx.records.has(r.key, split.key, s.id)),
   );
   for (const r of searchRows) searched.set(r.key, []);
   const limit = pLimit(CONCURRENCY);
@@ -123,7 +123,7 @@ export async function evaluatePcColumn(rows: readonly PcRow[], column: PcColumn,
     await Promise.all(
       samples.map((sample) =>
         limit(async () => {
-          const todo = rows.filter((r) => searched.has(r.key) || !ctx.records.has(r.key, column.key, sample.id));
+          const todo = rows.filter((r) => searched.has(r.key) || !ctx.records.has(r.key, split.key, sample.id));
           ctx.progress(rows.length - todo.length);
           if (todo.length === 0) return;
           const cloud = cloudInput(sample, await loadCloud(files, sample, classes.names.length), ctx, patch);
@@ -132,7 +132,7 @@ export async function evaluatePcColumn(rows: readonly PcRow[], column: PcColumn,
             if (row.options.view_weights === 'search') {
               searched.get(row.key)!.push({ sample, views });
             } else {
-              await ctx.records.append(recordOf(row, column.key, sample, views, row.options.view_weights));
+              await ctx.records.append(recordOf(row, split.key, sample, views, row.options.view_weights));
               ctx.progress(1);
             }
           }
@@ -149,8 +149,8 @@ export async function evaluatePcColumn(rows: readonly PcRow[], column: PcColumn,
     const scores: ViewScores[] = clouds.map((c) => ({ views: c.views, label: c.sample.label }));
     const { beta } = searchViewWeights(scores, VIEW_COUNT);
     for (const { sample, views } of clouds) {
-      if (ctx.records.has(row.key, column.key, sample.id)) continue;
-      await ctx.records.append(recordOf(row, column.key, sample, views, beta));
+      if (ctx.records.has(row.key, split.key, sample.id)) continue;
+      await ctx.records.append(recordOf(row, split.key, sample, views, beta));
       ctx.progress(1);
     }
   }

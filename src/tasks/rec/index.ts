@@ -10,15 +10,15 @@ import { reclipImporters } from './reclip-import.js';
 import { MANIFEST_FILE, resolveImageRoot } from '../../datasets/dataset-info.js';
 import { readRecManifest, sampleBoxes } from './rec-manifest.js';
 import { ACCURACY } from '../../report/metrics.js';
-import { sampledColumn } from '../shared/sample-subset.js';
+import { sampledSplit } from '../shared/sample-subset.js';
 import { defineTask } from '../task-definition.js';
 import { SUBTRACT_DEFAULTS, type SubtractSpec } from './negatives.js';
 import {
   captionOf,
-  evaluateRecColumn,
+  evaluateRecSplit,
   PHOTO_TEMPLATE,
   splitBank,
-  type RecColumnData,
+  type RecSplitData,
   type RecOptions,
 } from './rec-eval.js';
 
@@ -57,7 +57,7 @@ function subtractFootnote(sub: SubtractSpec): string {
 }
 
 /** Referring expression comprehension: pick the box a sentence refers to (paper Table 1 and the ablations). */
-export const recTask = defineTask<RecOptions, RecColumnData>({
+export const recTask = defineTask<RecOptions, RecSplitData>({
   name: 'rec',
   title: 'REC',
   sampleUnit: 'refs',
@@ -112,7 +112,7 @@ export const recTask = defineTask<RecOptions, RecColumnData>({
   defaultMetric: 'accuracy',
   evalMetrics: ['accuracy'],
   paperConfigs: ['table1.yaml'],
-  async loadColumn(key, dir, info, sampling) {
+  async loadSplit(key, dir, info, sampling) {
     const manifest = path.join(dir, MANIFEST_FILE);
     const all = await readRecManifest(manifest);
     // What `data check` rejects, eval refuses: a box no prompt can show is an error naming its line.
@@ -129,17 +129,17 @@ export const recTask = defineTask<RecOptions, RecColumnData>({
       all.map((s) => s.image),
     );
     // A ref's records are its sentences'.
-    return sampledColumn(
+    return sampledSplit(
       { key, dir, all, sampling, contentHash, itemIdsOf: (s) => s.sentences.map((t) => t.id) },
       (samples) => ({ samples, imageRoot, manifest, bank: splitBank(all) }),
     );
   },
-  evaluate: evaluateRecColumn,
+  evaluate: evaluateRecSplit,
   // Sentences and subtraction's negatives are both captions of the split's bank.
-  captions: async (rows, column) => [
-    ...new Set(rows.flatMap((r) => r.methods.flatMap((m) => column.data.bank.map((c) => captionOf(m, c.text))))),
+  captions: async (rows, split) => [
+    ...new Set(rows.flatMap((r) => r.methods.flatMap((m) => split.data.bank.map((c) => captionOf(m, c.text))))),
   ],
-  footnotes(rows, columns) {
+  footnotes(rows, splits) {
     const notes: string[] = [];
     const templates = new Set(rows.flatMap((r) => r.methods.map((m) => m.captionTemplate ?? PHOTO_TEMPLATE)));
     notes.push(
@@ -148,7 +148,7 @@ export const recTask = defineTask<RecOptions, RecColumnData>({
     const sub = rows.find((r) => r.options.subtract)?.options.subtract;
     if (sub) {
       notes.push(subtractFootnote(sub));
-      const small = columns.filter((c) => c.data.bank.length < sub.count);
+      const small = splits.filter((c) => c.data.bank.length < sub.count);
       if (small.length > 0)
         notes.push(
           `Fewer captions than negatives asked for in ${small.map((c) => `${c.key} (${c.data.bank.length})`).join(', ')}: all of them are the negatives.`,

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { UserError } from '../../util/errors.js';
 import { Rng } from '../../util/rng.js';
+import { sampleIndices } from '../shared/sample-subset.js';
 
 /** A caption of the split with the image it describes (for excluding same-image negatives). */
 export interface BankCaption {
@@ -42,13 +43,5 @@ export function sampleNegatives(
     throw new UserError(
       `subtract: no negative captions for sentence ${sentenceId} (the split has no caption of another image)`,
     );
-  const idx = pool.map((_, i) => i);
-  const n = Math.min(spec.count, idx.length);
-  const rng = sentenceRng(spec.seed, sentenceId);
-  // Partial Fisher–Yates: the first n slots become a uniform sample without replacement.
-  for (let i = 0; i < n; i++) {
-    const j = i + Math.floor(rng.next() * (idx.length - i));
-    [idx[i], idx[j]] = [idx[j]!, idx[i]!];
-  }
-  return idx.slice(0, n).map((i) => pool[i]!.text);
+  return sampleIndices(pool.length, spec.count, sentenceRng(spec.seed, sentenceId)).map((i) => pool[i]!.text);
 }

@@ -6,7 +6,7 @@ import type { Method } from '../../prompts/method.js';
 import type { EvalRecord } from '../../report/records.js';
 import { UserError } from '../../util/errors.js';
 import { ImageFeatures } from '../shared/image-features.js';
-import type { EvalContext, LoadedColumn, TaskRow } from '../task-definition.js';
+import type { EvalContext, LoadedSplit, TaskRow } from '../task-definition.js';
 import { sampleNegatives, type BankCaption, type SubtractSpec } from './negatives.js';
 import { argmax } from '../shared/scores.js';
 import { boxLogit, candidateIndices, isCorrect } from './rec-scoring.js';
@@ -20,7 +20,7 @@ export interface RecOptions {
 }
 
 /** One split's refs (possibly a seeded subset) with what scoring them needs. */
-export interface RecColumnData {
+export interface RecSplitData {
   samples: RecSample[];
   imageRoot: string;
   manifest: string;
@@ -29,7 +29,7 @@ export interface RecColumnData {
 }
 
 export type RecRow = TaskRow<RecOptions>;
-export type RecColumn = LoadedColumn<RecColumnData>;
+export type RecSplit = LoadedSplit<RecSplitData>;
 
 /** Images decoded and encoded at the same time; enough to keep the encoder's batches full. */
 const CONCURRENCY = 4;
@@ -55,20 +55,20 @@ function boxesOf(sample: RecSample, setting: RecSetting, where: string): readonl
 }
 
 /**
- * Evaluates every row on one column. Work is grouped by image so that every (method, box) is
+ * Evaluates every row on one split. Work is grouped by image so that every (method, box) is
  * encoded once for all refs, sentences and rows of that image; sentences already in the record log
  * are skipped (resume), and each finished ref is appended at once (an interrupted run loses at most
  * the refs in flight).
  */
-export async function evaluateRecColumn(rows: readonly RecRow[], column: RecColumn, ctx: EvalContext): Promise<void> {
-  const { samples, imageRoot, manifest } = column.data;
+export async function evaluateRecSplit(rows: readonly RecRow[], split: RecSplit, ctx: EvalContext): Promise<void> {
+  const { samples, imageRoot, manifest } = split.data;
   const byImage = new Map<string, { sample: RecSample; line: number }[]>();
   samples.forEach((sample, i) => {
     const list = byImage.get(sample.image) ?? [];
     list.push({ sample, line: i + 1 });
     byImage.set(sample.image, list);
   });
-  const pending = (row: RecRow, s: RecSample) => s.sentences.filter((t) => !ctx.records.has(row.key, column.key, t.id));
+  const pending = (row: RecRow, s: RecSample) => s.sentences.filter((t) => !ctx.records.has(row.key, split.key, t.id));
   const limit = pLimit(CONCURRENCY);
   await Promise.all(
     [...byImage].map(([image, refs]) =>
@@ -81,7 +81,7 @@ export async function evaluateRecColumn(rows: readonly RecRow[], column: RecColu
         // Refs of an image run concurrently so their boxes land in the same encoder batches;
         // records are appended in a fixed order afterwards.
         const results = await Promise.all(
-          work.map((w) => scoreRef(w.row, w.sample, w.sentences, features, column, ctx, `${manifest}:${w.line}`)),
+          work.map((w) => scoreRef(w.row, w.sample, w.sentences, features, split, ctx, `${manifest}:${w.line}`)),
         );
         for (const recs of results) {
           for (const r of recs) await ctx.records.append(r);
@@ -97,7 +97,7 @@ async function scoreRef(
   sample: RecSample,
   sentences: RecSample['sentences'],
   features: ImageFeatures,
-  column: RecColumn,
+  split: RecSplit,
   ctx: EvalContext,
   where: string,
 ): Promise<EvalRecord[]> {
@@ -116,7 +116,7 @@ async function scoreRef(
         const caption = await ctx.texts.get(captionOf(method, sentence.text));
         const negMean = subtract
           ? await ctx.texts.mean(
-              sampleNegatives(column.data.bank, sentence.id, sample.image, subtract).map((t) => captionOf(method, t)),
+              sampleNegatives(split.data.bank, sentence.id, sample.image, subtract).map((t) => captionOf(method, t)),
             )
           : undefined;
         candidates.forEach((c, k) => {
@@ -126,7 +126,7 @@ async function scoreRef(
       const pred = argmax(scores, candidates);
       return {
         row: row.key,
-        column: column.key,
+        split: split.key,
         id: sentence.id,
         pred,
         correct: isCorrect(boxes[pred]!, targets),

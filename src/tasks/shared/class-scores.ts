@@ -16,13 +16,13 @@ const TOP_K = 5;
  */
 export function classRecord(
   row: string,
-  column: string,
+  split: string,
   id: string,
   scores: ArrayLike<number>,
   label: number,
 ): EvalRecord & ClassRecordFields {
   const top5 = ranking(scores, TOP_K);
-  return { row, column, id, pred: top5[0]!, correct: top5[0] === label, label, top5 };
+  return { row, split, id, pred: top5[0]!, correct: top5[0] === label, label, top5 };
 }
 
 /** What every class record (images, clouds) holds beside the common fields. */

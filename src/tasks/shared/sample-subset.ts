@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Rng } from '../../util/rng.js';
-import type { LoadedColumn, Sampling } from '../task-definition.js';
+import type { LoadedSplit, Sampling } from '../task-definition.js';
 
 /**
  * A seeded random subset of `n` items, kept in their original order: `--limit` must not mean
@@ -8,16 +8,23 @@ import type { LoadedColumn, Sampling } from '../task-definition.js';
  */
 export function seededSubset<T>(items: readonly T[], n: number | undefined, seed: number): T[] {
   if (n === undefined || n >= items.length) return [...items];
-  const rng = new Rng(seed);
-  const idx = items.map((_, i) => i);
-  for (let i = 0; i < n; i++) {
-    const j = i + Math.floor(rng.next() * (idx.length - i));
-    [idx[i], idx[j]] = [idx[j]!, idx[i]!];
-  }
-  return idx
-    .slice(0, n)
+  return sampleIndices(items.length, n, new Rng(seed))
     .sort((a, b) => a - b)
     .map((i) => items[i]!);
+}
+
+/**
+ * `n` distinct indices of 0..length−1 (all of them when n ≥ length), drawn uniformly without replacement
+ * by a partial Fisher–Yates shuffle, in draw order. Every seeded sample falip takes goes through here.
+ */
+export function sampleIndices(length: number, n: number, rng: Rng): number[] {
+  const idx = Array.from({ length }, (_, i) => i);
+  const k = Math.min(n, length);
+  for (let i = 0; i < k; i++) {
+    const j = i + Math.floor(rng.next() * (length - i));
+    [idx[i], idx[j]] = [idx[j]!, idx[i]!];
+  }
+  return idx.slice(0, k);
 }
 
 /** The shard (0-based) a sample id belongs to out of `count`: a stable hash, so every process agrees. */
@@ -40,10 +47,10 @@ export function sampleSplit<T>(
 }
 
 /**
- * A split loaded as a column: `sampleSplit`'s items of this run become the column's data, their ids
+ * A split loaded for a run: `sampleSplit`'s items of this run become its data, their ids
  * (or, with `itemIdsOf`, the ids of the records each produces) its item ids.
  */
-export function sampledColumn<T extends { id: string }, D>(
+export function sampledSplit<T extends { id: string }, D>(
   split: {
     key: string;
     dir: string;
@@ -53,7 +60,7 @@ export function sampledColumn<T extends { id: string }, D>(
     itemIdsOf?: (sample: T) => readonly string[];
   },
   dataOf: (samples: T[]) => D,
-): LoadedColumn<D> {
+): LoadedSplit<D> {
   const { key, dir, all, sampling, contentHash, itemIdsOf = (s) => [s.id] } = split;
   const { sampled, mine: samples } = sampleSplit(all, sampling, (s) => s.id);
   return {

@@ -7,7 +7,7 @@ import { datasetContentHash } from '../../../src/datasets/content-hash.js';
 import { MANIFEST_FILE, readDatasetInfo, resolveImageRoot } from '../../../src/datasets/dataset-info.js';
 import { CLASS_METRICS, classLogits, classRecord } from '../../../src/tasks/shared/class-scores.js';
 import { ImageFeatures } from '../../../src/tasks/shared/image-features.js';
-import { sampledColumn } from '../../../src/tasks/shared/sample-subset.js';
+import { sampledSplit } from '../../../src/tasks/shared/sample-subset.js';
 import { textClassifier } from '../../../src/tasks/shared/text-classifier.js';
 import { defineTask } from '../../../src/tasks/task-definition.js';
 import { swatchImporter } from './swatch-import.js';
@@ -44,7 +44,7 @@ export const swatchTask = defineTask<Record<string, never>, { samples: Swatch[];
   defaultMetric: 'top1',
   evalMetrics: ['top1'],
   paperConfigs: [],
-  async loadColumn(key, dir, info, sampling) {
+  async loadSplit(key, dir, info, sampling) {
     const manifest = path.join(dir, MANIFEST_FILE);
     const all = await readSwatches(manifest);
     const imageRoot = resolveImageRoot(dir, info);
@@ -53,17 +53,17 @@ export const swatchTask = defineTask<Record<string, never>, { samples: Swatch[];
       imageRoot,
       all.map((s) => s.image),
     );
-    return sampledColumn({ key, dir, all, sampling, contentHash }, (samples) => ({ samples, imageRoot }));
+    return sampledSplit({ key, dir, all, sampling, contentHash }, (samples) => ({ samples, imageRoot }));
   },
-  async evaluate(rows, column, ctx) {
+  async evaluate(rows, split, ctx) {
     const classifier = await textClassifier(ctx.texts, COLOURS, [TEMPLATE]);
     const limit = pLimit(2);
     await Promise.all(
-      column.data.samples.map((s) =>
+      split.data.samples.map((s) =>
         limit(async () => {
-          const features = await ImageFeatures.forFile(ctx.encoder, path.resolve(column.data.imageRoot, s.image));
+          const features = await ImageFeatures.forFile(ctx.encoder, path.resolve(split.data.imageRoot, s.image));
           for (const row of rows) {
-            if (ctx.records.has(row.key, column.key, s.id)) continue;
+            if (ctx.records.has(row.key, split.key, s.id)) continue;
             const scores = new Float64Array(COLOURS.length);
             for (const method of row.methods) {
               const logits = classLogits(await features.get(method, [0, 0, s.width, s.height]), classifier);
@@ -71,7 +71,7 @@ export const swatchTask = defineTask<Record<string, never>, { samples: Swatch[];
                 scores[c]! += l;
               });
             }
-            await ctx.records.append(classRecord(row.key, column.key, s.id, scores, s.label));
+            await ctx.records.append(classRecord(row.key, split.key, s.id, scores, s.label));
             ctx.progress(1);
           }
         }),

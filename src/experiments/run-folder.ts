@@ -1,11 +1,13 @@
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { UserError } from '../util/errors.js';
 import { resultsRoot } from '../util/repo-paths.js';
-import { collectProvenance, configHash, type Provenance } from './provenance.js';
-import { RecordLog } from './records.js';
-import { RunLock } from './run-lock.js';
+import { collectProvenance, configHash } from '../report/provenance.js';
+import { RecordLog } from '../report/records.js';
+import { RECORDS_JSONL, RUN_JSON } from '../report/run-files.js';
+import { RunLock } from '../report/run-lock.js';
+import { readRunJson, type RunDetails, type RunJson, type RunKey } from './run-json.js';
 
 export interface OpenRunFolderOptions {
   /** Parent of default run folders (default `$FALIP_RESULTS`, else `<repo>/results`). */
@@ -16,9 +18,9 @@ export interface OpenRunFolderOptions {
    * Everything that changes the numbers, and nothing else: it alone decides whether an existing folder
    * is resumed (the model, precision, every method parameter, the data's content hashes, sampling).
    */
-  runKey: unknown;
+  runKey: RunKey;
   /** What readers of run.json want beside the key (titles, labels); changing it never recomputes. */
-  details?: Record<string, unknown>;
+  details: RunDetails;
   /** Explicit folder (`--out`), used instead of the default name. */
   out?: string;
   /** What only the caller knows (model, device…), stored with the provenance. */
@@ -41,20 +43,6 @@ export interface RunFolder {
   close(): void;
 }
 
-/** run.json: the key that decides resuming, and the rest for readers. */
-export interface RunJson {
-  name: string;
-  config_hash: string;
-  key: unknown;
-  details?: Record<string, unknown>;
-  seeds: Record<string, number>;
-  provenance: Provenance;
-  /** Provenance of each later session that resumed the run, which may run other code. */
-  resumed_with?: Provenance[];
-  /** Set when every item of the run was recorded: how many records that is. */
-  complete?: { items: number };
-}
-
 /** Every numeric setting whose key mentions "seed", by dotted path, so a reader finds them at a glance. */
 export function seedsOf(config: unknown, path = ''): Record<string, number> {
   if (config === null || typeof config !== 'object') return {};
@@ -68,7 +56,7 @@ export function seedsOf(config: unknown, path = ''): Record<string, number> {
 }
 
 /**
- * Where two run keys differ, as paths ("model.sha256", "columns[demo/val].content"): list entries are
+ * Where two run keys differ, as paths ("model.sha256", "splits[demo/val].content"): list entries are
  * named by their `key` field where they have one, so the path says which row or column changed.
  */
 export function keyDifferences(a: unknown, b: unknown, at = ''): string[] {
@@ -99,23 +87,6 @@ async function exists(path: string): Promise<boolean> {
   return (await stat(path).catch(() => undefined)) !== undefined;
 }
 
-export async function readRunJson(path: string): Promise<RunJson | null> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw new UserError(`${path}: cannot read (${(err as NodeJS.ErrnoException).code})`);
-  }
-  try {
-    const parsed = JSON.parse(text) as Partial<RunJson>;
-    if (typeof parsed.config_hash === 'string' && 'key' in parsed) return parsed as RunJson;
-  } catch {
-    // Reported below together with a parsable file that lacks the key.
-  }
-  throw new UserError(`${path}: not a run.json of this falip version (no config_hash and key); use another --out`);
-}
-
 /** The results folder must be a folder we can write; a file or a read-only place is the user's to fix. */
 async function makeFolder(dir: string): Promise<void> {
   const st = await stat(dir).catch(() => undefined);
@@ -135,8 +106,8 @@ async function makeFolder(dir: string): Promise<void> {
 export async function openRunFolder(opts: OpenRunFolderOptions): Promise<RunFolder> {
   const hash = configHash(opts.runKey);
   const dir = opts.out ?? join(opts.root ?? resultsRoot(), `${opts.name}-${hash}`);
-  const runJsonPath = join(dir, 'run.json');
-  const recordsPath = join(dir, 'records.jsonl');
+  const runJsonPath = join(dir, RUN_JSON);
+  const recordsPath = join(dir, RECORDS_JSONL);
 
   await makeFolder(dir);
   const lock = RunLock.acquire(dir);
@@ -155,22 +126,18 @@ export async function openRunFolder(opts: OpenRunFolderOptions): Promise<RunFold
     }
     const provenance = collectProvenance(opts.provenance);
     const runJson: RunJson = previous
-      ? {
-          ...previous,
-          ...(opts.details && { details: opts.details }),
-          resumed_with: [...(previous.resumed_with ?? []), provenance],
-        }
+      ? { ...previous, details: opts.details, resumed_with: [...(previous.resumed_with ?? []), provenance] }
       : {
           name: opts.name,
           config_hash: hash,
           key: opts.runKey,
-          ...(opts.details && { details: opts.details }),
+          details: opts.details,
           seeds: seedsOf(opts.runKey),
           provenance,
         };
     const writeJson = (name: string, value: unknown): Promise<void> =>
       writeFileAtomic(join(dir, name), `${JSON.stringify(value, null, 2)}\n`);
-    await writeJson('run.json', runJson);
+    await writeJson(RUN_JSON, runJson);
     return {
       dir,
       configHash: hash,
@@ -180,7 +147,7 @@ export async function openRunFolder(opts: OpenRunFolderOptions): Promise<RunFold
       writeText: (name, text) => writeFileAtomic(join(dir, name), text),
       markComplete: async (items) => {
         runJson.complete = { items };
-        await writeJson('run.json', runJson);
+        await writeJson(RUN_JSON, runJson);
       },
       close: () => lock.release(),
     };
@@ -196,10 +163,10 @@ export async function openRunFolder(opts: OpenRunFolderOptions): Promise<RunFold
  */
 export function checkRecordsBelong(records: RecordLog, expected: ReadonlyMap<string, ReadonlySet<string>>): void {
   for (const [index, r] of records.all().entries()) {
-    const ids = expected.get(JSON.stringify([r.row, r.column]));
+    const ids = expected.get(JSON.stringify([r.row, r.split]));
     if (!ids?.has(r.id)) {
       throw new UserError(
-        `${records.path}:${index + 1}: a record of row "${r.row}", column "${r.column}", id "${r.id}" is not an item of this run; use another --out`,
+        `${records.path}:${index + 1}: a record of row "${r.row}", split "${r.split}", id "${r.id}" is not an item of this run; use another --out`,
       );
     }
   }

@@ -1,0 +1,65 @@
+import { type ArchName, archConfig, type VisionConfig } from '../model/clip-config.js';
+import { canonicalJson } from '../util/canonical-json.js';
+import type { RunRowKey } from './run-json.js';
+
+/**
+ * When the paper's number of a row may stand beside ours: one rule for `falip run`, `falip eval` and
+ * `falip table --from`.
+ */
+
+/** The architectures the paper reports numbers for (a table config's `arch`). */
+export const PAPER_ARCHS = ['vit-b-16', 'vit-l-14'] as const satisfies readonly ArchName[];
+
+/**
+ * A layer selection ("9-12"), a token grid and an input size mean the same on any model of one
+ * geometry, so the paper's number of a row applies to a model of its architecture's geometry (the tiny
+ * test model shares ViT-B/16's) and to no other. The geometry is the architecture table's own.
+ */
+export function matchesPaperArch(
+  v: Pick<VisionConfig, 'patchSize' | 'imageSize' | 'numLayers'>,
+  arch: ArchName,
+): boolean {
+  const a = archConfig(arch, 0).vision;
+  return v.patchSize === a.patchSize && v.imageSize === a.imageSize && v.numLayers === a.numLayers;
+}
+
+/** What makes two rows the same experiment: their methods with resolved parameters, and the task's options. */
+export function sameExperiment(a: RunRowKey, b: RunRowKey): boolean {
+  return (
+    canonicalJson({ methods: a.methods, options: a.options }) ===
+    canonicalJson({ methods: b.methods, options: b.options })
+  );
+}
+
+/** What differs between the row that was run and the paper's, e.g. `falip alpha 5 (paper 0.2)`. */
+function difference(ran: RunRowKey, paper: RunRowKey): string {
+  if (ran.methods.length !== paper.methods.length || ran.methods.some((m, i) => m.name !== paper.methods[i]!.name)) {
+    return `methods ${ran.methods.map((m) => m.name).join(' + ')} (paper ${paper.methods.map((m) => m.name).join(' + ')})`;
+  }
+  const diffs = ran.methods.flatMap((m, i) =>
+    Object.keys(m.params)
+      .filter((k) => canonicalJson(m.params[k]) !== canonicalJson(paper.methods[i]!.params[k]))
+      .map(
+        (k) => `${m.name} ${k} ${JSON.stringify(m.params[k])} (paper ${JSON.stringify(paper.methods[i]!.params[k])})`,
+      ),
+  );
+  if (canonicalJson(ran.options) !== canonicalJson(paper.options))
+    diffs.push(`options ${canonicalJson(ran.options)} (paper ${canonicalJson(paper.options)})`);
+  return diffs.join(', ');
+}
+
+/**
+ * Why the paper's number of `paper` (a row of a table measured on `arch`) does not apply to `ran`, run on
+ * a model of geometry `vision`; undefined when it does: the same experiment on the paper's geometry.
+ */
+export function paperMismatch(
+  vision: VisionConfig,
+  arch: ArchName,
+  ran: RunRowKey,
+  paper: RunRowKey,
+): string | undefined {
+  if (!matchesPaperArch(vision, arch))
+    return `its model has patch ${vision.patchSize}, ${vision.imageSize} px, ${vision.numLayers} layers, the paper's is ${arch}`;
+  if (!sameExperiment(ran, paper)) return `it was run with ${difference(ran, paper)}`;
+  return undefined;
+}

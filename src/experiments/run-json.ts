@@ -1,0 +1,141 @@
+import { z } from 'zod';
+import { ARCH_NAMES } from '../model/clip-config.js';
+import { MASK_FORMS } from '../prompts/falip-mask.js';
+import { provenanceSchema, readRunFile } from '../report/run-files.js';
+import { sha256HexSchema } from '../util/sha256.js';
+
+/**
+ * The typed contract of run.json: the run key (what decides the numbers), the table it renders, and
+ * the sweep it plots. Writers build these types; every reader (resume, `falip table`, `falip merge`,
+ * `falip report`, its example cards) parses through these schemas, so a field is named and checked in
+ * one place.
+ */
+
+const count = z.number().int().nonnegative();
+
+/** A method as a config names it, parameters as given (`{ name: falip, params: { alpha: 0.1 } }`). */
+export const methodEntrySchema = z.object({ name: z.string().min(1), params: z.record(z.string(), z.unknown()) });
+export type MethodEntry = z.output<typeof methodEntrySchema>;
+
+/** A table column: which records it reads (`data`, a dataset split) and which of the task's metrics it shows. */
+const columnConfigSchema = z.object({ key: z.string(), data: z.string(), label: z.string(), metric: z.string() });
+export type ColumnConfig = z.output<typeof columnConfigSchema>;
+
+const rowConfigSchema = z.object({
+  key: z.string(),
+  label: z.string(),
+  methods: z.array(methodEntrySchema).optional(),
+  /** Rows falip cannot compute stay in the table with this status. */
+  status: z.literal('not implemented').optional(),
+  /** The paper's number per column key (and `avg`); null where the paper prints none. */
+  paper: z.record(z.string(), z.number().nullable()),
+  /** The task's row options, with its defaults (REC: setting, subtract). */
+  options: z.unknown(),
+});
+export type RowConfig = z.output<typeof rowConfigSchema>;
+
+/** A table as `falip run`, `falip eval` and `falip sweep` evaluate it: a config with every default filled. */
+export const tableConfigSchema = z.object({
+  name: z.string(),
+  title: z.string(),
+  task: z.string(),
+  /** The architecture the paper's numbers were measured on; other geometries get no paper number. */
+  arch: z.enum(ARCH_NAMES),
+  columns: z.array(columnConfigSchema),
+  rows: z.array(rowConfigSchema),
+  baseline: z.string().optional(),
+  average: z.boolean(),
+  footnotes: z.array(z.string()),
+});
+export type TableConfig = z.output<typeof tableConfigSchema>;
+
+/** One evaluated row as the run key holds it: its methods with every parameter resolved on the model. */
+const runRowKeySchema = z.object({ key: z.string(), methods: z.array(methodEntrySchema), options: z.unknown() });
+export type RunRowKey = z.output<typeof runRowKeySchema>;
+
+const shardSchema = z.object({ index: count, count: z.number().int().positive() });
+
+/**
+ * Everything that changes the numbers, and nothing else: its hash names the folder and decides whether
+ * an existing folder is resumed (the model, precision, every method parameter, the data's content
+ * hashes, sampling, the shard).
+ */
+export const runKeySchema = z
+  .object({
+    task: z.string(),
+    model: z.object({ sha256: sha256HexSchema, config: sha256HexSchema, precision: z.string() }),
+    rows: z.array(runRowKeySchema),
+    /** Each evaluated dataset split with the content hash of what decides its numbers. */
+    splits: z.array(z.object({ key: z.string(), content: sha256HexSchema })),
+    sampling: z.object({ limit: z.number().int().positive().nullable(), sample_seed: z.number().int() }),
+    shard: shardSchema.optional(),
+  })
+  .strict();
+export type RunKey = z.output<typeof runKeySchema>;
+
+/** What a folder needs to render its table from its records alone; the same in every shard of a run. */
+export const renderDetailsSchema = z.object({
+  config: tableConfigSchema,
+  footnotes: z.array(z.string()),
+  /** Rows whose paper numbers do not apply to this run (another geometry). */
+  withheld: z.array(z.string()),
+  not_imported: z.array(z.string()),
+  bootstrap_seed: z.number().int(),
+});
+export type RenderDetails = z.output<typeof renderDetailsSchema>;
+
+/** What a sweep's folder keeps so that its plots can be drawn again (after `falip merge`). */
+const sweepDetailsSchema = z.object({
+  /** The grid: each FALIP parameter's values (layers null: the model's last 4). */
+  axes: z.object({
+    alpha: z.array(z.number()),
+    sigma: z.array(z.number()),
+    layers: z.array(z.string().nullable()),
+    form: z.array(z.enum(MASK_FORMS)),
+  }),
+  /** What was evaluated, for the titles, e.g. "refcoco (mean of 3 splits)". */
+  subject: z.string(),
+  /** Overlay the paper's Table 10/11 curves (REC sweeps). */
+  paperCurves: z.boolean(),
+});
+export type SweepDetails = z.output<typeof sweepDetailsSchema>;
+
+const visionSchema = z.object({
+  hiddenSize: z.number().int().positive(),
+  intermediateSize: z.number().int().positive(),
+  numLayers: z.number().int().positive(),
+  numHeads: z.number().int().positive(),
+  layerNormEps: z.number().positive(),
+  patchSize: z.number().int().positive(),
+  imageSize: z.number().int().positive(),
+});
+
+/** What readers of run.json want beside the key (titles, labels, how to render); changing it never recomputes. */
+export const runDetailsSchema = z.object({
+  title: z.string(),
+  model: z.object({ name: z.string(), device: z.string(), vision: visionSchema }),
+  render: renderDetailsSchema,
+  sweep: sweepDetailsSchema.optional(),
+  /** `falip merge`: the shard folders this run was put together from. */
+  merged_from: z.array(z.string()).optional(),
+});
+export type RunDetails = z.output<typeof runDetailsSchema>;
+
+export const runJsonSchema = z.object({
+  name: z.string(),
+  config_hash: z.string().regex(/^[0-9a-f]{12}$/),
+  key: runKeySchema,
+  details: runDetailsSchema,
+  seeds: z.record(z.string(), z.number()),
+  provenance: provenanceSchema,
+  /** Provenance of each later session that resumed the run, which may run other code. */
+  resumed_with: z.array(provenanceSchema).optional(),
+  /** Set when every item of the run was recorded: how many records that is. */
+  complete: z.object({ items: count }).optional(),
+});
+export type RunJson = z.output<typeof runJsonSchema>;
+
+/** A folder's run.json, parsed; null when there is none. */
+export function readRunJson(path: string): Promise<RunJson | null> {
+  return readRunFile(path, runJsonSchema);
+}

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { headsMap, otherTermsTotal } from '../../src/analysis/score-decomposition.js';
 import type { Encoder, ScoreDecomposition } from '../../src/encoder/encoder.js';
-import { ClipEncoder } from '../../src/encoder/clip-encoder.js';
+import { createEncoder } from '../../src/encoder/open-encoder.js';
 import type { AttentionBias } from '../../src/encoder/requests.js';
 import { preprocess } from '../../src/image/preprocess.js';
 import { visionTokens, type ClipConfig } from '../../src/model/clip-config.js';
@@ -62,7 +62,7 @@ beforeAll(async () => {
   ({ config: cfg, weights } = tiny);
   model = { name: 'tiny', sourceDir: tiny.dir, cacheDir: path.join(tiny.root, 'cache') };
   const graphs = await ModelGraphs.open(model);
-  encoder = new ClipEncoder(graphs, { device: 'cpu', threads: 2, batchSize: 4 });
+  encoder = createEncoder(graphs, { device: 'cpu', threads: 2, batchSize: 4 });
   const rng = new Rng(5);
   const [W, H] = [320, 240];
   pixels = await preprocess(
@@ -124,7 +124,7 @@ describe('score decomposition', () => {
   });
 
   it('is refused in int8, whose quantized out-projection is not the sum of the terms', async () => {
-    const int8 = new ClipEncoder(await ModelGraphs.open(model, { precision: 'int8' }), { device: 'cpu', batchSize: 1 });
+    const int8 = createEncoder(await ModelGraphs.open(model, { precision: 'int8' }), { device: 'cpu', batchSize: 1 });
     expect(await userErrorMessage(int8.decompose(pixelInput(pixels), {}, text))).toBe(
       'the score decomposition needs float weights: use --precision fp32 (or fp16)',
     );

@@ -13,8 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import onnxProto from 'onnx-proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClipEncoder } from '../../src/encoder/clip-encoder.js';
-import { openEncoder } from '../../src/encoder/open-encoder.js';
+import { createEncoder, openEncoder } from '../../src/encoder/open-encoder.js';
 import { clsProjectionGraph } from '../../src/model/graphs/cls-projection-graph.js';
 import { clsRowGraph } from '../../src/model/graphs/cls-row-graph.js';
 import { decompositionGraph } from '../../src/model/graphs/decomposition-graph.js';
@@ -174,8 +173,8 @@ describe('fp16 numbers on CPU', () => {
       path.join(modelDir, 'vocab.json'),
       path.join(modelDir, 'merges.txt'),
     );
-    const e32 = new ClipEncoder(fp32, { device: 'cpu', batchSize: 4 });
-    const e16 = new ClipEncoder(fp16, { device: 'cpu', batchSize: 4 });
+    const e32 = createEncoder(fp32, { device: 'cpu', batchSize: 4 });
+    const e16 = createEncoder(fp16, { device: 'cpu', batchSize: 4 });
     for (const text of ['', 'a cat', 'a photo of a large red circle on a blue-yellow gradient']) {
       const ids = tokenizer.encode(text, cfg.text.contextLength);
       const [a, b] = await Promise.all([e32.text(ids), e16.text(ids)]);
@@ -213,8 +212,8 @@ describe('fp16 numbers on CPU', () => {
   });
 
   it('image embeddings stay close to fp32 through the amplifying late layers', async () => {
-    const e32 = new ClipEncoder(fp32, { device: 'cpu', batchSize: 4 });
-    const e16 = new ClipEncoder(fp16, { device: 'cpu', batchSize: 4 });
+    const e32 = createEncoder(fp32, { device: 'cpu', batchSize: 4 });
+    const e16 = createEncoder(fp16, { device: 'cpu', batchSize: 4 });
     for (const seed of [1, 2, 3]) {
       const px = pixels(seed);
       const [a, b] = await Promise.all([e32.image(pixelInput(px), {}), e16.image(pixelInput(px), {})]);

@@ -14,7 +14,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Encoder } from '../../src/encoder/encoder.js';
-import { ClipEncoder } from '../../src/encoder/clip-encoder.js';
+import { createEncoder } from '../../src/encoder/open-encoder.js';
 import type { AttentionBias } from '../../src/encoder/requests.js';
 import { createSession, floatTensor } from '../../src/encoder/ort-session.js';
 import type { BoxXYWH } from '../../src/image/box.js';
@@ -154,8 +154,8 @@ beforeAll(async () => {
   process.env.FALIP_DATASETS = path.join(tmp, 'datasets');
   ({ dir: modelDir, config: cfg, weights } = await tinyModel());
   graphs = await ModelGraphs.open({ name: 't', sourceDir: modelDir, cacheDir: path.join(tmp, 'cache') });
-  encoder = new ClipEncoder(graphs, { device: 'cpu', batchSize: 4 });
-  unsharedEncoder = new ClipEncoder(graphs, { device: 'cpu', batchSize: 4, prefixSharing: false });
+  encoder = createEncoder(graphs, { device: 'cpu', batchSize: 4 });
+  unsharedEncoder = createEncoder(graphs, { device: 'cpu', batchSize: 4, prefixSharing: false });
   tokenizer = await ClipTokenizer.fromFiles(path.join(modelDir, 'vocab.json'), path.join(modelDir, 'merges.txt'));
 
   for (const spec of IMAGES) {

@@ -109,21 +109,22 @@ export class ClipEncoder implements Encoder {
     const attention = request.attention;
     const L = this.config.vision.numLayers;
     const first = attention ? firstGatedLayer(attention.gate, this.config.vision.numHeads) : -1;
-    if (!attention || first < 0) return this.embeds({ from: 0, to: L, bias: false, capture: false }, { start: pixels });
+    if (!attention || first < 0)
+      return this.visionEmbeds({ from: 0, to: L, bias: false, capture: false }, { start: pixels });
     if (this.options.prefixSharing === false || first === 0 || request.edit)
-      return this.embeds({ from: 0, to: L, bias: true, biasFrom: first, capture: false }, { start: pixels, attention });
+      return this.visionEmbeds(
+        { from: 0, to: L, bias: true, biasFrom: first, capture: false },
+        { start: pixels, attention },
+      );
     if (isClsRowOnlyBias(attention.bias, visionTokens(this.config.vision))) {
       const state = await this.clsRowPrefix(input, pixels, first);
-      return readEmbeds(
-        await this.graphsRun.submit({
-          graph: this.graphs.member(clsRowGraph, { half: 'per-box', layer: first }),
-          ...clsRowPerBoxFeeds(this.config.vision, state, attention),
-          outputs: EMBEDS_OUTPUTS,
-        }),
+      return this.embeds(
+        this.graphs.member(clsRowGraph, { half: 'per-box', layer: first }),
+        clsRowPerBoxFeeds(this.config.vision, state, attention),
       );
     }
     const hidden = await this.prefix(input, pixels, first);
-    return this.embeds({ from: first, to: L, bias: true, capture: false }, { start: hidden, attention });
+    return this.visionEmbeds({ from: first, to: L, bias: true, capture: false }, { start: hidden, attention });
   }
 
   /**
@@ -186,7 +187,7 @@ export class ClipEncoder implements Encoder {
     switch (a.kind) {
       case 'token-scale': {
         const pixels = await this.pixelsOf(input, request);
-        return this.embeds(
+        return this.visionEmbeds(
           { from: 0, to: v.numLayers, bias: true, capture: false, tokenScale: a.site },
           { start: pixels, attention, tokenScale: { scale: a.scale, layers: this.layerGate(a.layers) } },
         );
@@ -194,7 +195,7 @@ export class ClipEncoder implements Encoder {
       case 'two-stream': {
         const [original, edited] = await Promise.all([input.pixels(v.imageSize), this.pixelsOf(input, request)]);
         const [probs, out] = a.probabilitiesFrom === 'edited' ? [edited, original] : [original, edited];
-        return this.submitEmbeds(
+        return this.embeds(
           this.graphs.member(twoStreamGraph),
           twoStreamFeeds(v, { out, probs, attention, swapLayers: this.layerGate(a.layers) }),
         );
@@ -209,7 +210,7 @@ export class ClipEncoder implements Encoder {
           H: v.numHeads,
           D: v.hiddenSize,
         });
-        return this.submitEmbeds(this.graphs.member(clsProjectionGraph), clsProjectionFeeds(v, residual));
+        return this.embeds(this.graphs.member(clsProjectionGraph), clsProjectionFeeds(v, residual));
       }
     }
   }
@@ -222,12 +223,13 @@ export class ClipEncoder implements Encoder {
     return readCapture(out);
   }
 
-  private embeds(spec: VisionGraphSpec, inputs: VisionInputs): Promise<Float32Array> {
-    return this.graphsRun.submit(this.visionJob(spec, inputs, EMBEDS_OUTPUTS)).then(readEmbeds);
+  /** The image embedding a graph outputs for `feeds`. */
+  private embeds(graph: GraphMember, feeds: Feeds): Promise<Float32Array> {
+    return this.graphsRun.submit({ graph, ...feeds, outputs: EMBEDS_OUTPUTS }).then(readEmbeds);
   }
 
-  private submitEmbeds(graph: GraphMember, feeds: Feeds): Promise<Float32Array> {
-    return this.graphsRun.submit({ graph, ...feeds, outputs: EMBEDS_OUTPUTS }).then(readEmbeds);
+  private visionEmbeds(spec: VisionGraphSpec, inputs: VisionInputs): Promise<Float32Array> {
+    return this.graphsRun.submit(this.visionJob(spec, inputs, EMBEDS_OUTPUTS)).then(readEmbeds);
   }
 
   private visionJob<O extends string>(spec: VisionGraphSpec, inputs: VisionInputs, outputs: readonly O[]): GraphJob<O> {

@@ -1,6 +1,6 @@
 import { visionTokens, type ClipConfig, type VisionConfig } from '../clip-config.js';
 import { ElemType, type GraphBuilder } from '../onnx/graph-builder.js';
-import type { Feed } from './graph-family.js';
+import type { Feed, Feeds } from './graph-family.js';
 
 /**
  * The inputs and outputs that several vision graph families share, each declared (builder side) and fed
@@ -55,10 +55,7 @@ export function declareBias(g: GraphBuilder, v: VisionConfig): { bias: string; g
 }
 
 /** The bias feeds of a request; the head count is part of the batch key through the bias's dims. */
-export function biasFeeds(
-  v: VisionConfig,
-  a: GatedBias,
-): { items: Record<string, Feed>; shared: Record<string, Feed> } {
+export function biasFeeds(v: VisionConfig, a: GatedBias): Feeds {
   const T = visionTokens(v);
   return {
     items: { [ATTN_BIAS]: { data: a.bias, dims: [a.bias.length / (T * T), T, T] } },

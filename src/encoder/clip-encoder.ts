@@ -18,7 +18,7 @@ import {
   DECOMPOSITION_OUTPUTS,
   readDecomposition,
 } from '../model/graphs/decomposition-graph.js';
-import type { Feeds, GraphJob, GraphMember } from '../model/graphs/graph-family.js';
+import { graphJob, type Feeds, type GraphJob, type GraphMember } from '../model/graphs/graph-family.js';
 import { readTextEmbeds, textFeeds, textGraph } from '../model/graphs/text-graph.js';
 import { twoStreamFeeds, twoStreamGraph } from '../model/graphs/two-stream-graph.js';
 import {
@@ -135,11 +135,13 @@ export class ClipEncoder implements Encoder {
     return this.clsRowPrefixes.get(`${first}|${input.key}`, async () => {
       this.prefixRuns++;
       const v = this.config.vision;
-      const out = await this.graphsRun.submit({
-        graph: this.graphs.member(clsRowGraph, { half: 'prefix', layer: first }),
-        ...clsRowPrefixFeeds(v, pixels),
-        outputs: clsRowPrefixOutputs(v, first),
-      });
+      const out = await this.graphsRun.submit(
+        graphJob(
+          this.graphs.member(clsRowGraph, { half: 'prefix', layer: first }),
+          clsRowPrefixFeeds(v, pixels),
+          clsRowPrefixOutputs(v, first),
+        ),
+      );
       return readClsRowPrefix(out);
     });
   }
@@ -151,11 +153,13 @@ export class ClipEncoder implements Encoder {
 
   async decompose(input: ImageInput, request: EncodeRequest, textEmbeds: Float32Array): Promise<ScoreDecomposition> {
     const pixels = await this.pixelsOf(input, request);
-    const out = await this.graphsRun.submit({
-      graph: this.graphs.member(decompositionGraph),
-      ...decompositionFeeds(this.config.vision, pixels, request.attention, textEmbeds),
-      outputs: DECOMPOSITION_OUTPUTS,
-    });
+    const out = await this.graphsRun.submit(
+      graphJob(
+        this.graphs.member(decompositionGraph),
+        decompositionFeeds(this.config.vision, pixels, request.attention, textEmbeds),
+        DECOMPOSITION_OUTPUTS,
+      ),
+    );
     return readDecomposition(out);
   }
 
@@ -225,7 +229,7 @@ export class ClipEncoder implements Encoder {
 
   /** The image embedding a graph outputs for `feeds`. */
   private embeds(graph: GraphMember, feeds: Feeds): Promise<Float32Array> {
-    return this.graphsRun.submit({ graph, ...feeds, outputs: EMBEDS_OUTPUTS }).then(readEmbeds);
+    return this.graphsRun.submit(graphJob(graph, feeds, EMBEDS_OUTPUTS)).then(readEmbeds);
   }
 
   private visionEmbeds(spec: VisionGraphSpec, inputs: VisionInputs): Promise<Float32Array> {
@@ -233,11 +237,7 @@ export class ClipEncoder implements Encoder {
   }
 
   private visionJob<O extends string>(spec: VisionGraphSpec, inputs: VisionInputs, outputs: readonly O[]): GraphJob<O> {
-    return {
-      graph: this.graphs.member(visionGraph, spec),
-      ...visionFeeds(this.config.vision, spec, inputs),
-      outputs,
-    };
+    return graphJob(this.graphs.member(visionGraph, spec), visionFeeds(this.config.vision, spec, inputs), outputs);
   }
 
   /** A [L] gate that is 1 on the chosen 0-based layers. */

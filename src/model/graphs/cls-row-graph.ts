@@ -6,7 +6,7 @@ import { clsOf, clsRow, embed, gateRow, mlpResidual, projectCls, visionContext }
 import type { WeightsIndex } from '../onnx/weights-file.js';
 import type { Feed, Feeds, GraphFamily } from './graph-family.js';
 import {
-  biasFeeds,
+  addBiasFeeds,
   declareBias,
   declareHidden,
   declarePixels,
@@ -206,12 +206,10 @@ export function readClsRowPrefix(out: Partial<Record<PrefixOutput, Float32Array>
 export function clsRowPerBoxFeeds(v: VisionConfig, state: ClsRowState, attention: GatedBias): Feeds {
   const T = visionTokens(v);
   const H = v.numHeads;
-  const items: Record<string, Feed> = {
-    ...(state.hidden && { [HIDDEN_IN]: hiddenFeed(v, state.hidden) }),
-    [CLS_IN]: { data: state.clsIn, dims: [v.hiddenSize] },
-    [CLS_LOGITS]: { data: state.clsLogits, dims: [H, T] },
-    [CLS_VALUES]: { data: state.clsValues, dims: [H, T, v.hiddenSize / H] },
-  };
-  const bias = biasFeeds(v, attention);
-  return { items: { ...items, ...bias.items }, shared: bias.shared };
+  const items: Record<string, Feed> = {};
+  if (state.hidden) items[HIDDEN_IN] = hiddenFeed(v, state.hidden);
+  items[CLS_IN] = { data: state.clsIn, dims: [v.hiddenSize] };
+  items[CLS_LOGITS] = { data: state.clsLogits, dims: [H, T] };
+  items[CLS_VALUES] = { data: state.clsValues, dims: [H, T, v.hiddenSize / H] };
+  return addBiasFeeds({ items, shared: {} }, v, attention);
 }

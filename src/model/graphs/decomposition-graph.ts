@@ -6,7 +6,7 @@ import { clsOf, embed, gateRow, stackLayers, visionContext } from '../onnx/visio
 import type { WeightsIndex } from '../onnx/weights-file.js';
 import type { Feeds, GraphFamily, GraphOutputs } from './graph-family.js';
 import {
-  biasFeeds,
+  addBiasFeeds,
   declareBias,
   declarePixels,
   IMAGE_EMBEDS,
@@ -170,15 +170,13 @@ export function decompositionFeeds(
   attention: GatedBias | undefined,
   textEmbeds: Float32Array,
 ): Feeds {
-  const bias = biasFeeds(v, attention ?? noBias(v));
-  return {
-    items: {
-      [PIXEL_VALUES]: pixelFeed(v, pixels),
-      ...bias.items,
-      [TEXT_EMBEDS]: { data: textEmbeds, dims: [textEmbeds.length] },
-    },
-    shared: bias.shared,
-  };
+  const feeds = addBiasFeeds(
+    { items: { [PIXEL_VALUES]: pixelFeed(v, pixels) }, shared: {} },
+    v,
+    attention ?? noBias(v),
+  );
+  feeds.items[TEXT_EMBEDS] = { data: textEmbeds, dims: [textEmbeds.length] };
+  return feeds;
 }
 
 /** Every output; `token_scores` [B,L,H,T] is the map, the others are the remaining terms. */

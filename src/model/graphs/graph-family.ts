@@ -56,3 +56,7 @@ export interface GraphJob<O extends string = string> extends Feeds {
   graph: GraphMember;
   outputs: readonly O[];
 }
+
+export function graphJob<O extends string>(graph: GraphMember, feeds: Feeds, outputs: readonly O[]): GraphJob<O> {
+  return { graph, items: feeds.items, shared: feeds.shared, outputs };
+}

@@ -6,7 +6,7 @@ import { embed, gateRow, mlpResidual, project, visionContext } from '../onnx/vis
 import type { WeightsIndex } from '../onnx/weights-file.js';
 import type { Feeds, GraphFamily } from './graph-family.js';
 import {
-  biasFeeds,
+  addBiasFeeds,
   declareBias,
   declarePixels,
   outputEmbeds,
@@ -77,9 +77,11 @@ export interface TwoStreamInputs {
 }
 
 export function twoStreamFeeds(v: VisionConfig, x: TwoStreamInputs): Feeds {
-  const bias = biasFeeds(v, x.attention);
-  return {
-    items: { [PIXEL_VALUES]: pixelFeed(v, x.out), [PIXEL_VALUES_PROBS]: pixelFeed(v, x.probs), ...bias.items },
-    shared: { ...bias.shared, [SWAP_GATE]: { data: x.swapLayers, dims: [v.numLayers] } },
-  };
+  const feeds = addBiasFeeds(
+    { items: { [PIXEL_VALUES]: pixelFeed(v, x.out), [PIXEL_VALUES_PROBS]: pixelFeed(v, x.probs) }, shared: {} },
+    v,
+    x.attention,
+  );
+  feeds.shared[SWAP_GATE] = { data: x.swapLayers, dims: [v.numLayers] };
+  return feeds;
 }

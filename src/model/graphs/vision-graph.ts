@@ -6,7 +6,7 @@ import { clsOf, embed, gateRow, mlpResidual, project, stackLayers, visionContext
 import type { WeightsIndex } from '../onnx/weights-file.js';
 import type { Feed, Feeds, GraphFamily } from './graph-family.js';
 import {
-  biasFeeds,
+  addBiasFeeds,
   declareBias,
   declareHidden,
   declarePixels,
@@ -173,16 +173,10 @@ function layerRange(c: TowerContext, cfg: ClipConfig, spec: VisionGraphSpec): vo
 export function visionFeeds(v: VisionConfig, spec: VisionGraphSpec, inputs: VisionInputs): Feeds {
   if (spec.bias !== (inputs.attention !== undefined) || Boolean(spec.tokenScale) !== (inputs.tokenScale !== undefined))
     throw new Error(`vision graph ${specName(spec)}: the request's inputs do not match the graph's`);
-  const items: Record<string, Feed> = {
-    [spec.from === 0 ? PIXEL_VALUES : HIDDEN_IN]:
-      spec.from === 0 ? pixelFeed(v, inputs.start) : hiddenFeed(v, inputs.start),
-  };
-  let shared: Record<string, Feed> = {};
-  if (inputs.attention) {
-    const b = biasFeeds(v, inputs.attention);
-    Object.assign(items, b.items);
-    shared = b.shared;
-  }
+  const items: Record<string, Feed> =
+    spec.from === 0 ? { [PIXEL_VALUES]: pixelFeed(v, inputs.start) } : { [HIDDEN_IN]: hiddenFeed(v, inputs.start) };
+  const shared: Record<string, Feed> = {};
+  if (inputs.attention) addBiasFeeds({ items, shared }, v, inputs.attention);
   if (inputs.tokenScale) {
     const { scale, layers } = inputs.tokenScale;
     const T = visionTokens(v);

@@ -54,13 +54,15 @@ export function declareBias(g: GraphBuilder, v: VisionConfig): { bias: string; g
   return { bias, gate };
 }
 
-/** The bias feeds of a request; the head count is part of the batch key through the bias's dims. */
-export function biasFeeds(v: VisionConfig, a: GatedBias): Feeds {
+/**
+ * Adds a request's bias feeds to `feeds`; the head count is part of the batch key through the bias's
+ * dims. (Feeds are filled in place: spreading objects with computed keys costs microseconds a request.)
+ */
+export function addBiasFeeds(feeds: Feeds, v: VisionConfig, a: GatedBias): Feeds {
   const T = visionTokens(v);
-  return {
-    items: { [ATTN_BIAS]: { data: a.bias, dims: [a.bias.length / (T * T), T, T] } },
-    shared: { [BIAS_GATE]: { data: a.gate, dims: [v.numLayers, v.numHeads] } },
-  };
+  feeds.items[ATTN_BIAS] = { data: a.bias, dims: [a.bias.length / (T * T), T, T] };
+  feeds.shared[BIAS_GATE] = { data: a.gate, dims: [v.numLayers, v.numHeads] };
+  return feeds;
 }
 
 /** A zero gate: graphs with bias inputs then run unbiased, so one graph serves both cases. */

@@ -1,7 +1,6 @@
-import type { ClipEncoder } from '../encoder/clip-encoder.js';
+import type { Encoder, ScoreDecomposition } from '../encoder/encoder.js';
 import { DecodedImage } from '../encoder/image-input.js';
 import type { BoxXYWH } from '../image/box.js';
-import { preprocess } from '../image/preprocess.js';
 import type { RgbImage } from '../image/rgb-image.js';
 import { gridSize } from '../model/clip-config.js';
 import { formatLayers } from '../prompts/layer-spec.js';
@@ -10,13 +9,13 @@ import { patchFigureSvg, type PatchPanel, type PatchRow } from '../report/patch-
 import { renderFigure, short, type RenderedFigure } from '../report/svg-figure.js';
 import { entropy, massOn, meanClsRow } from './attention-stats.js';
 import { boxFractions, boxTokens, pngDataUri, promptedView, type PromptedView } from './prompted-view.js';
-import { decomposeScore, headsMap, otherTermsTotal, type ScoreDecomposition } from './score-decomposition.js';
+import { headsMap, otherTermsTotal } from './score-decomposition.js';
 
 /** The shown image's width in the figures' panels (2× their drawn size, for the 2× PNG). */
 const PANEL_IMAGE_WIDTH = 360;
 
 export interface AttentionMapsRequest {
-  encoder: ClipEncoder;
+  encoder: Encoder;
   image: RgbImage;
   /** Identifies the image (its path): the encoder shares its preprocessing across methods. */
   key: string;
@@ -184,7 +183,7 @@ export async function attentionMaps(req: AttentionMapsRequest): Promise<Attentio
 /** What the text maps share with the attention figures: the prepared views, the image and its box, every head. */
 interface SharedViews {
   views: readonly PromptedView[];
-  /** The unedited image, whose preprocessed pixels the encoder has already made. */
+  /** The image as the encoder takes it, whose preprocessing the encoder has already made. */
   input: DecodedImage;
   panelBox: PatchPanel['box'];
   aspect: number;
@@ -203,10 +202,7 @@ async function textMaps(
   const heads = req.heads.length > 0 ? req.heads : allHeads;
   const images = await Promise.all(views.map((view) => pngDataUri(view.image, PANEL_IMAGE_WIDTH, true)));
   const decompositions: ScoreDecomposition[] = await Promise.all(
-    views.map(async (view) => {
-      const pixels = view.request.edit ? await preprocess(view.image, v.imageSize) : await input.pixels(v.imageSize);
-      return decomposeScore(encoder, pixels, view.request.attention, text.embeds);
-    }),
+    views.map((view) => encoder.decompose(input, view.request, text.embeds)),
   );
   // Every head of every layer: the same for each layer selection.
   const allHeadsShares = decompositions.map((d) => sum(headsMap(d, v, indices(v.numLayers), allHeads)));

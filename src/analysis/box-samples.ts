@@ -3,8 +3,6 @@ import { TASKS, taskNamed, taskOfDataset } from '../tasks/registry.js';
 import type { BoxSample, Sampling } from '../tasks/task-definition.js';
 import { UserError } from '../util/errors.js';
 
-export type { BoxSample } from '../tasks/task-definition.js';
-
 /** The image regions an analysis prompts in one dataset split. */
 export interface BoxSamples {
   dataset: string;

@@ -5,7 +5,7 @@ import { loadImage } from '../image/load-image.js';
 import type { VisionConfig } from '../model/clip-config.js';
 import type { Method } from '../prompts/method.js';
 import { clsRowEntropies, clsRowMasses, clsRowStats, headChanges, headNorms } from './attention-stats.js';
-import type { BoxSample } from './box-samples.js';
+import type { BoxSample } from '../tasks/task-definition.js';
 import { analysisRequest, boxTokens } from './prompted-view.js';
 
 /** Images decoded and encoded at the same time; enough to keep the encoder's batches full. */

@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { Encoder } from '../encoder/encoder.js';
 import type { OpenedEncoder } from '../encoder/open-encoder.js';
 import { runTable } from '../experiments/run-table.js';
 import { parseTableConfig } from '../experiments/table-config.js';
@@ -28,11 +29,7 @@ export interface Int8Report {
 }
 
 /** Requests per second of one pass over `requests`, under keys of this round only. */
-async function rate(
-  encoder: OpenedEncoder['encoder'],
-  requests: readonly BenchRequest[],
-  round: number,
-): Promise<number> {
+async function rate(encoder: Encoder, requests: readonly BenchRequest[], round: number): Promise<number> {
   const fresh = await rekeyed(encoder, requests, `round-${round}:`);
   const { seconds } = await timed(() => encodeAll(encoder, fresh));
   return requests.length / seconds;

@@ -1,4 +1,4 @@
-import type { ClipEncoder } from '../encoder/clip-encoder.js';
+import type { Encoder } from '../encoder/encoder.js';
 import { encodeAll, warmUp } from './encode-all.js';
 import { maxRelativeDiff } from './relative-diff.js';
 import { timed } from './timed.js';
@@ -17,7 +17,7 @@ export interface RecPathResult {
  * bias at batch size 1 — nothing reused, nothing batched. `encoder` must have batch size 1 and prefix
  * sharing off. Text encoding is left out of both paths: it is the same work in each.
  */
-export async function naiveRec(encoder: ClipEncoder, w: BenchWorkload, sentences: number): Promise<RecPathResult> {
+export async function naiveRec(encoder: Encoder, w: BenchWorkload, sentences: number): Promise<RecPathResult> {
   const requests = falipRequests(w, 'naive:', 'request');
   await warmUp(encoder, requests, encoder.options.batchSize);
   const { result: features, seconds } = await timed(async () => {
@@ -43,7 +43,7 @@ export interface FalipRecResult extends RecPathResult {
  * unbiased prefix layers run once per image (pixelsKey = image), and all requests are submitted at once
  * so the batcher fills batches. `encoder` must have prefix sharing on.
  */
-export async function falipRec(encoder: ClipEncoder, w: BenchWorkload, sentences: number): Promise<FalipRecResult> {
+export async function falipRec(encoder: Encoder, w: BenchWorkload, sentences: number): Promise<FalipRecResult> {
   const requests = falipRequests(w, 'image:');
   await warmUp(encoder, requests, encoder.options.batchSize);
   const busyBefore = encoder.stats().busyMs;

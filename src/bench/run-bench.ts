@@ -1,5 +1,5 @@
-import { ClipEncoder } from '../encoder/clip-encoder.js';
 import type { Device } from '../encoder/execution-provider.js';
+import { createEncoder } from '../encoder/open-encoder.js';
 import type { ModelGraphs } from '../model/graph-cache.js';
 import { makeMethod } from '../prompts/method.js';
 import type { BenchReport } from './bench-report.js';
@@ -67,7 +67,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     o.seed ?? 0,
   );
   const encoder = (batchSize: number, prefixSharing: boolean) =>
-    new ClipEncoder(o.graphs, { device: o.device, threads: o.threads, batchSize, prefixSharing });
+    createEncoder(o.graphs, { device: o.device, threads: o.threads, batchSize, prefixSharing });
   // Batch 1 without sharing serves both the batch-1 baseline and the reference's per-box forwards.
   const single = encoder(1, false);
   const batched = encoder(o.batchSize, false);

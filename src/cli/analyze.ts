@@ -1,13 +1,10 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { datasetBoxSamples, defaultSplit } from '../analysis/box-samples.js';
-import { headSensitivity } from '../analysis/head-sensitivity.js';
-import { headsCsv, headsFigure } from '../analysis/heads-output.js';
+import { analyzeHeads } from '../analysis/analyze-heads.js';
 import { openEncoder, parsePositiveInt, type EncoderFlags } from '../encoder/open-encoder.js';
-import { checkMethodEntry, makeMethod } from '../prompts/method.js';
+import { checkMethodEntry } from '../prompts/method.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
-import { UserError } from '../util/errors.js';
 import { methodEntriesFromFlags } from './method-flags.js';
 import { addMethodParamOptions, makeOption } from './options.js';
 import { startProgress } from './progress.js';
@@ -60,38 +57,27 @@ that row's attention mass on the box's tokens. Rows are ranked by change.`,
       checkMethodEntry(entry!.name, entry!.params, '--prompt');
       const sampling = samplingOf(o);
       const top = parsePositiveInt('--top', o.top);
-      const split = o.split ?? defaultSplit(dataset);
-      const data = await datasetBoxSamples(dataset, split, sampling);
-      if (data.samples.length === 0) throw new UserError(`dataset ${dataset}/${split}: no boxes to analyse`);
-      const { encoder, model } = await openEncoder(o);
-      const method = makeMethod(entry!.name, entry!.params, encoder.config.vision, '--prompt');
-      const bar = startProgress(`heads ${dataset}/${split}`, data.samples.length, 'boxes');
-      const rows = await headSensitivity(encoder, data.samples, method, () => bar.add(1)).finally(() => bar.stop());
-      const result = {
+      const { report, sampleUnit, files } = await analyzeHeads({
         dataset,
-        split,
-        task: data.task,
-        prompt: { name: method.name, params: method.params },
-        model: { name: model.name, sha256: model.sha256 },
-        samples: { boxes: data.samples.length, ...data.counts },
-        sampling: { limit: sampling.limit ?? null, sample_seed: sampling.seed },
-        heads: rows,
-      };
+        split: o.split,
+        sampling,
+        prompt: entry!,
+        open: () => openEncoder(o),
+        progress: startProgress,
+      });
+      const written: string[] = [];
       if (o.out) {
         await mkdir(o.out, { recursive: true });
-        const figure = await headsFigure(
-          rows,
-          encoder.config.vision,
-          `${method.name} vs original on ${dataset}/${split} (${data.samples.length} boxes, ${model.name})`,
-        );
-        await writeFileAtomic(path.join(o.out, 'heads.json'), `${JSON.stringify(result, null, 2)}\n`);
-        await writeFileAtomic(path.join(o.out, 'heads.csv'), headsCsv(rows));
-        await writeFileAtomic(path.join(o.out, 'heads.svg'), figure.svg);
-        await writeFileAtomic(path.join(o.out, 'heads.png'), figure.png);
+        for (const [name, data] of await files()) {
+          const file = path.join(o.out, name);
+          await writeFileAtomic(file, data);
+          written.push(file);
+        }
       }
-      if (o.json) return console.log(JSON.stringify(result));
+      if (o.json) return console.log(JSON.stringify(report));
+      const { prompt, split, samples, model, heads: rows } = report;
       console.log(
-        `${method.name} vs original, ${dataset}/${split}: ${data.samples.length} boxes (${data.counts.used} of ${data.counts.total} ${data.task === 'rec' ? 'refs' : 'images'}), model ${model.name}`,
+        `${prompt.name} vs original, ${dataset}/${split}: ${samples.boxes} boxes (${samples.used} of ${samples.total} ${sampleUnit}), model ${model.name}`,
       );
       console.log(`top ${Math.min(top, rows.length)} heads by mean ‖G′ₕ − Gₕ‖ (layer, head 1-based):`);
       const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
@@ -110,9 +96,6 @@ that row's attention mass on the box's tokens. Rows are ranked by change.`,
           ]),
         );
       }
-      if (o.out)
-        console.log(
-          `\nwritten: ${['heads.csv', 'heads.json', 'heads.svg', 'heads.png'].map((f) => path.join(o.out!, f)).join(', ')}`,
-        );
+      if (written.length > 0) console.log(`\nwritten: ${written.join(', ')}`);
     });
 }

@@ -1,14 +1,10 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
-import { attentionMaps } from '../analysis/attention-maps.js';
+import { vizAttention, vizMethodNames } from '../analysis/viz-attention.js';
 import { openEncoder, type EncoderFlags } from '../encoder/open-encoder.js';
-import { loadImage } from '../image/load-image.js';
-import { validateBox } from '../image/validate-box.js';
-import { parseLayers } from '../prompts/layer-spec.js';
-import { checkMethodEntry, makeMethod } from '../prompts/method.js';
+import { checkMethodEntry } from '../prompts/method.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
-import { UserError } from '../util/errors.js';
 import { methodEntriesFromFlags } from './method-flags.js';
 import { addMethodParamOptions, listValues, makeOption } from './options.js';
 import { parseBox } from './parse.js';
@@ -81,41 +77,18 @@ export function register(program: Command): void {
     .addOption(makeOption('json'))
     .addHelpText('after', COLOURS_HELP)
     .action(async (o: VizAttentionFlags, command: Command) => {
-      const names = listValues(o.method) ?? (o.box ? ['plain', 'falip', 'redcircle'] : ['plain']);
-      if (names.length === 0) throw new UserError('--method: no method given');
-      const needsBox = names.filter((n) => n !== 'plain');
-      if (!o.box && needsBox.length > 0) throw new UserError(`--method ${needsBox.join(',')} needs --box x,y,w,h`);
-      const entries = methodEntriesFromFlags(names, command);
-      for (const e of entries) checkMethodEntry(e.name, e.params, '--method');
-      const image = await loadImage(o.image);
-      const box = o.box === undefined ? undefined : parseBox('--box', o.box);
-      if (box) validateBox(box, image, `--box ${o.box}`);
-      const { encoder, tokenizer, model } = await openEncoder(o);
-      const v = encoder.config.vision;
-      const methods = entries.map((e) => makeMethod(e.name, e.params, v, '--method'));
-      const layerSelections = o.showLayers.map((s) => {
-        const layers = parseLayers(s, v.numLayers);
-        if (layers.length === 0) throw new UserError(`--show-layers ${s}: selects no layer`);
-        return layers;
-      });
-      const heads = o.showHeads === undefined ? [] : parseLayers(o.showHeads, v.numHeads, 'heads');
-      const text =
-        o.text === undefined
-          ? undefined
-          : {
-              caption: o.text,
-              embeds: await encoder.text(tokenizer.encode(o.text, encoder.config.text.contextLength)),
-            };
-
-      const result = await attentionMaps({
-        encoder,
-        image,
-        key: path.resolve(o.image),
-        box,
+      const names = vizMethodNames(listValues(o.method), Boolean(o.box));
+      const methods = methodEntriesFromFlags(names, command);
+      for (const e of methods) checkMethodEntry(e.name, e.params, '--method');
+      const result = await vizAttention({
+        image: o.image,
+        box: o.box === undefined ? undefined : parseBox('--box', o.box),
+        boxLabel: `--box ${o.box}`,
         methods,
-        layerSelections,
-        heads,
-        text,
+        showLayers: o.showLayers,
+        showHeads: o.showHeads,
+        caption: o.text,
+        open: () => openEncoder(o),
       });
       await mkdir(o.out, { recursive: true });
       const files: string[] = [];
@@ -129,19 +102,11 @@ export function register(program: Command): void {
           files.push(file);
         }
       }
-      const summary = {
-        image: o.image,
-        box: box ?? null,
-        model: { name: model.name, sha256: model.sha256 },
-        methods: methods.map((m) => ({ name: m.name, params: m.params })),
-        attention: result.attention,
-        text: result.text,
-        files,
-      };
+      const summary = { ...result.summary, files };
       const summaryFile = path.join(o.out, 'viz.json');
       await writeFileAtomic(summaryFile, `${JSON.stringify(summary, null, 2)}\n`);
       if (o.json) return console.log(JSON.stringify(summary));
-      for (const selection of result.attention) {
+      for (const selection of summary.attention) {
         console.log(`layers ${selection.layers}: share of CLS attention inside the box (head mean)`);
         for (const p of selection.panels.filter((x) => x.head === 'mean')) {
           console.log(
@@ -149,7 +114,7 @@ export function register(program: Command): void {
           );
         }
       }
-      for (const t of result.text?.maps ?? []) {
+      for (const t of summary.text?.maps ?? []) {
         console.log(
           `text map ${t.method}, layers ${t.layers}, heads ${t.heads}: ${t.shown_heads_share.toFixed(3)} of score ${t.score.toFixed(3)} (all heads ${t.all_heads_share.toFixed(3)}, other terms ${t.other_terms.toFixed(3)})`,
         );

@@ -2,33 +2,46 @@ import type * as ort from 'onnxruntime-node';
 import { preprocess } from '../image/preprocess.js';
 import { visionTokens, type ClipConfig } from '../model/clip-config.js';
 import type { ModelGraphs } from '../model/graph-cache.js';
-import { isClsRowOnlyBias, type VisionGraphSpec } from '../model/onnx/vision-graph.js';
+import {
+  clsRowGraph,
+  clsRowPerBoxFeeds,
+  clsRowPrefixFeeds,
+  clsRowPrefixOutputs,
+  isClsRowOnlyBias,
+  readClsRowPrefix,
+  type ClsRowState,
+} from '../model/graphs/cls-row-graph.js';
+import { clsProjectionFeeds, clsProjectionGraph } from '../model/graphs/cls-projection-graph.js';
+import {
+  decompositionFeeds,
+  decompositionGraph,
+  DECOMPOSITION_OUTPUTS,
+  readDecomposition,
+} from '../model/graphs/decomposition-graph.js';
+import { graphJob, type Feeds, type GraphJob, type GraphMember } from '../model/graphs/graph-family.js';
+import { readTextEmbeds, textFeeds, textGraph } from '../model/graphs/text-graph.js';
+import { twoStreamFeeds, twoStreamGraph } from '../model/graphs/two-stream-graph.js';
+import {
+  CAPTURE_OUTPUTS,
+  HIDDEN_OUTPUTS,
+  readCapture,
+  readHidden,
+  visionFeeds,
+  visionGraph,
+  type VisionGraphSpec,
+  type VisionInputs,
+} from '../model/graphs/vision-graph.js';
+import { EMBEDS_OUTPUTS, noBias, readEmbeds } from '../model/graphs/vision-io.js';
 import { BatchQueue } from './batch-queue.js';
 import { DeviceLock } from './device-lock.js';
-import type { ClsCapture, Encoder, EncoderStats, ImageInput } from './encoder.js';
-import type { Device } from './execution-provider.js';
-import { GraphJobs, unstack, type Feed, type GraphJob, type GraphResult } from './graph-jobs.js';
+import type { ClsCapture, Encoder, EncoderOptions, EncoderStats, ImageInput, ScoreDecomposition } from './encoder.js';
+import { GraphJobs, unstack } from './graph-jobs.js';
 import { createSession, int64Tensor } from './ort-session.js';
 import type { Ablation, AttentionBias, EncodeRequest } from './requests.js';
 import { unleashResidual } from './unleash.js';
 
-export interface EncoderOptions {
-  device: Device;
-  /** Which GPU (ORT's CUDA device id), when there are several. */
-  deviceId?: number;
-  threads?: number;
-  /** Requests per `session.run`. */
-  batchSize: number;
-  /** Share the unbiased prefix layers across the boxes of an image (exact; off only to measure it). */
-  prefixSharing?: boolean;
-}
-
 /** Bounded memo of per-image work (prefix hidden states, captures): boxes of one image arrive together. */
 const PER_IMAGE_ENTRIES = 256;
-
-const TWO_STREAM = 'vision-two-stream';
-const CLS_PROJECTION = 'vision-cls-projection';
-const CAPTURE_OUTPUTS = ['image_embeds', 'cls_residual', 'cls_head_out', 'cls_attn'] as const;
 
 /** 0-based index of the first layer whose gate has any nonzero head, or -1. */
 function firstGatedLayer(gate: Float32Array, heads: number): number {
@@ -55,10 +68,10 @@ class PromiseMemo<T> {
 }
 
 /**
- * The shared CLIP encoder: every graph of one model on one device (plain, prefix/suffix, capture,
- * feature mask, two-stream, CLS projection, text), one session each, one device lock, micro-batched.
- * The unbiased prefix of an unedited image is computed once however many boxes ask for it; the
- * original image's capture (for unleash) once however many prompts compare with it.
+ * The shared CLIP encoder: every graph of one model on one device (plain, prefix/suffix, CLS-row split,
+ * capture, feature mask, two-stream, CLS projection, decomposition, text), one session each, one device
+ * lock, micro-batched. The unbiased prefix of an unedited image is computed once however many boxes ask
+ * for it; the original image's capture (for unleash) once however many prompts compare with it.
  */
 export class ClipEncoder implements Encoder {
   readonly config: ClipConfig;
@@ -66,10 +79,10 @@ export class ClipEncoder implements Encoder {
   private readonly sessions = new Map<string, Promise<ort.InferenceSession>>();
   private readonly graphsRun: GraphJobs;
   private readonly textQueue: BatchQueue<readonly number[], Float32Array>;
+  private readonly textMember: GraphMember;
   private readonly prefixes = new PromiseMemo<Float32Array>();
-  private readonly clsRowPrefixes = new PromiseMemo<Record<string, Feed>>();
+  private readonly clsRowPrefixes = new PromiseMemo<ClsRowState>();
   private readonly originalCaptures = new PromiseMemo<ClsCapture>();
-  private readonly extraGraphs = new Map<string, () => Promise<string>>();
   private prefixRuns = 0;
 
   constructor(
@@ -77,7 +90,8 @@ export class ClipEncoder implements Encoder {
     readonly options: EncoderOptions,
   ) {
     this.config = graphs.config;
-    this.graphsRun = new GraphJobs((name) => this.session(name), this.lock, options.batchSize);
+    this.graphsRun = new GraphJobs((graph) => this.session(graph), this.lock, options.batchSize);
+    this.textMember = graphs.member(textGraph);
     this.textQueue = new BatchQueue(
       (_key, ids) => this.runText(ids),
       options.batchSize,
@@ -96,64 +110,39 @@ export class ClipEncoder implements Encoder {
     const L = this.config.vision.numLayers;
     const first = attention ? firstGatedLayer(attention.gate, this.config.vision.numHeads) : -1;
     if (!attention || first < 0)
-      return this.embeds(
-        this.visionJob({ from: 0, to: L, bias: false, capture: false }, { pixel_values: this.pixelFeed(pixels) }),
+      return this.visionEmbeds({ from: 0, to: L, bias: false, capture: false }, { start: pixels });
+    if (this.options.prefixSharing === false || first === 0 || request.edit)
+      return this.visionEmbeds(
+        { from: 0, to: L, bias: true, biasFrom: first, capture: false },
+        { start: pixels, attention },
       );
-    if (this.options.prefixSharing === false || first === 0 || request.edit) {
-      return this.embeds(
-        this.visionJob(
-          { from: 0, to: L, bias: true, biasFrom: first, capture: false },
-          { pixel_values: this.pixelFeed(pixels), ...this.biasFeeds(attention) },
-          attention,
-        ),
-      );
-    }
     if (isClsRowOnlyBias(attention.bias, visionTokens(this.config.vision))) {
-      const pre = await this.clsRowPrefix(input, pixels, first);
+      const state = await this.clsRowPrefix(input, pixels, first);
       return this.embeds(
-        this.visionJob(
-          { from: first, to: L, bias: true, capture: false, clsRowSplit: 'per-box' },
-          { ...pre, ...this.biasFeeds(attention) },
-          attention,
-        ),
+        this.graphs.member(clsRowGraph, { half: 'per-box', layer: first }),
+        clsRowPerBoxFeeds(this.config.vision, state, attention),
       );
     }
     const hidden = await this.prefix(input, pixels, first);
-    return this.embeds(
-      this.visionJob(
-        { from: first, to: L, bias: true, capture: false },
-        { hidden_in: this.hiddenFeed(hidden), ...this.biasFeeds(attention) },
-        attention,
-      ),
-    );
+    return this.visionEmbeds({ from: first, to: L, bias: true, capture: false }, { start: hidden, attention });
   }
 
   /**
    * With a bias only on the CLS query row (FALIP's form a), layer `first`'s patch rows are the same for
    * every box: they run once per image with the unbiased prefix, and only the CLS row per box.
    */
-  private clsRowPrefix(input: ImageInput, pixels: Float32Array, first: number): Promise<Record<string, Feed>> {
+  private clsRowPrefix(input: ImageInput, pixels: Float32Array, first: number): Promise<ClsRowState> {
     return this.clsRowPrefixes.get(`${first}|${input.key}`, async () => {
       this.prefixRuns++;
       const v = this.config.vision;
-      const T = visionTokens(v);
-      const H = v.numHeads;
-      const last = first === v.numLayers - 1;
-      const outputs = [...(last ? [] : ['hidden_out']), 'cls_in', 'cls_logits', 'cls_values'];
       const out = await this.graphsRun.submit(
-        this.visionJob(
-          { from: 0, to: first + 1, bias: false, capture: false, clsRowSplit: 'prefix' },
-          { pixel_values: this.pixelFeed(pixels) },
-          undefined,
-          ...outputs,
+        graphJob(
+          this.graphs.member(clsRowGraph, { half: 'prefix', layer: first }),
+          clsRowPrefixFeeds(v, pixels),
+          clsRowPrefixOutputs(v, first),
         ),
       );
-      return {
-        ...(!last && { hidden_in: this.hiddenFeed(out.hidden_out!) }),
-        cls_in: { data: out.cls_in!, dims: [v.hiddenSize] },
-        cls_logits: { data: out.cls_logits!, dims: [H, T] },
-        cls_values: { data: out.cls_values!, dims: [H, T, v.hiddenSize / H] },
-      };
+      return readClsRowPrefix(out);
     });
   }
 
@@ -162,17 +151,20 @@ export class ClipEncoder implements Encoder {
     return this.runCapture(pixels, request.attention);
   }
 
-  text(ids: readonly number[]): Promise<Float32Array> {
-    return this.textQueue.submit(ids);
+  async decompose(input: ImageInput, request: EncodeRequest, textEmbeds: Float32Array): Promise<ScoreDecomposition> {
+    const pixels = await this.pixelsOf(input, request);
+    const out = await this.graphsRun.submit(
+      graphJob(
+        this.graphs.member(decompositionGraph),
+        decompositionFeeds(this.config.vision, pixels, request.attention, textEmbeds),
+        DECOMPOSITION_OUTPUTS,
+      ),
+    );
+    return readDecomposition(out);
   }
 
-  /**
-   * Runs a graph of the model that the encoder does not know itself (analysis graphs), batched and
-   * locked like every other: `path` builds or finds its .onnx file on first use.
-   */
-  runGraph(job: GraphJob, path: () => Promise<string>): Promise<GraphResult> {
-    if (!this.extraGraphs.has(job.graph)) this.extraGraphs.set(job.graph, path);
-    return this.graphsRun.submit(job);
+  text(ids: readonly number[]): Promise<Float32Array> {
+    return this.textQueue.submit(ids);
   }
 
   /** The request's pixels: the edited image, or the input's own (shared) preprocessing. */
@@ -187,53 +179,30 @@ export class ClipEncoder implements Encoder {
     return this.prefixes.get(`${upTo}|${input.key}`, async () => {
       this.prefixRuns++;
       const out = await this.graphsRun.submit(
-        this.visionJob(
-          { from: 0, to: upTo, bias: false, capture: false },
-          { pixel_values: this.pixelFeed(pixels) },
-          undefined,
-          'hidden_out',
-        ),
+        this.visionJob({ from: 0, to: upTo, bias: false, capture: false }, { start: pixels }, HIDDEN_OUTPUTS),
       );
-      return out.hidden_out!;
+      return readHidden(out);
     });
   }
 
   private async ablated(input: ImageInput, request: EncodeRequest, a: Ablation): Promise<Float32Array> {
     const v = this.config.vision;
-    const attention = request.attention ?? this.noAttention();
+    const attention = request.attention ?? noBias(v);
     switch (a.kind) {
       case 'token-scale': {
-        const T = visionTokens(v);
-        if (a.scale.length !== T) throw new RangeError(`token scale of length ${a.scale.length}, expected ${T}`);
         const pixels = await this.pixelsOf(input, request);
-        const job = this.visionJob(
+        return this.visionEmbeds(
           { from: 0, to: v.numLayers, bias: true, capture: false, tokenScale: a.site },
-          {
-            pixel_values: this.pixelFeed(pixels),
-            ...this.biasFeeds(attention),
-            token_scale: { data: a.scale, dims: [T] },
-          },
-          attention,
+          { start: pixels, attention, tokenScale: { scale: a.scale, layers: this.layerGate(a.layers) } },
         );
-        job.shared!.token_scale_gate = { data: this.layerGate(a.layers), dims: [v.numLayers] };
-        return this.embeds(job);
       }
       case 'two-stream': {
         const [original, edited] = await Promise.all([input.pixels(v.imageSize), this.pixelsOf(input, request)]);
         const [probs, out] = a.probabilitiesFrom === 'edited' ? [edited, original] : [original, edited];
-        return this.embeds({
-          graph: TWO_STREAM,
-          items: {
-            pixel_values: this.pixelFeed(out),
-            pixel_values_probs: this.pixelFeed(probs),
-            ...this.biasFeeds(attention),
-          },
-          shared: {
-            bias_gate: this.gateFeed(attention),
-            swap_gate: { data: this.layerGate(a.layers), dims: [v.numLayers] },
-          },
-          outputs: ['image_embeds'],
-        });
+        return this.embeds(
+          this.graphs.member(twoStreamGraph),
+          twoStreamFeeds(v, { out, probs, attention, swapLayers: this.layerGate(a.layers) }),
+        );
       }
       case 'unleash': {
         const [original, prompted] = await Promise.all([
@@ -245,73 +214,30 @@ export class ClipEncoder implements Encoder {
           H: v.numHeads,
           D: v.hiddenSize,
         });
-        return this.embeds({
-          graph: CLS_PROJECTION,
-          items: { cls_residual: { data: residual, dims: [v.hiddenSize] } },
-          outputs: ['image_embeds'],
-        });
+        return this.embeds(this.graphs.member(clsProjectionGraph), clsProjectionFeeds(v, residual));
       }
     }
   }
 
   private async runCapture(pixels: Float32Array, attention: AttentionBias | undefined): Promise<ClsCapture> {
-    const a = attention ?? this.noAttention();
     const spec: VisionGraphSpec = { from: 0, to: this.config.vision.numLayers, bias: true, capture: true };
     const out = await this.graphsRun.submit(
-      this.visionJob(spec, { pixel_values: this.pixelFeed(pixels), ...this.biasFeeds(a) }, a, ...CAPTURE_OUTPUTS),
+      this.visionJob(spec, { start: pixels, attention: attention ?? noBias(this.config.vision) }, CAPTURE_OUTPUTS),
     );
-    return {
-      imageEmbeds: out.image_embeds!,
-      clsResidual: out.cls_residual!,
-      clsHeadOut: out.cls_head_out!,
-      clsAttn: out.cls_attn!,
-    };
+    return readCapture(out);
   }
 
-  private async embeds(job: GraphJob): Promise<Float32Array> {
-    return (await this.graphsRun.submit(job)).image_embeds!;
+  /** The image embedding a graph outputs for `feeds`. */
+  private embeds(graph: GraphMember, feeds: Feeds): Promise<Float32Array> {
+    return this.graphsRun.submit(graphJob(graph, feeds, EMBEDS_OUTPUTS)).then(readEmbeds);
   }
 
-  private visionJob(
-    spec: VisionGraphSpec,
-    items: Record<string, Feed>,
-    attention?: AttentionBias,
-    ...outputs: string[]
-  ): GraphJob {
-    return {
-      graph: `vision:${JSON.stringify(spec)}`,
-      items,
-      shared: attention ? { bias_gate: this.gateFeed(attention) } : {},
-      outputs: outputs.length > 0 ? outputs : ['image_embeds'],
-    };
+  private visionEmbeds(spec: VisionGraphSpec, inputs: VisionInputs): Promise<Float32Array> {
+    return this.graphsRun.submit(this.visionJob(spec, inputs, EMBEDS_OUTPUTS)).then(readEmbeds);
   }
 
-  private pixelFeed(pixels: Float32Array): Feed {
-    const S = this.config.vision.imageSize;
-    return { data: pixels, dims: [3, S, S] };
-  }
-
-  private hiddenFeed(hidden: Float32Array): Feed {
-    const v = this.config.vision;
-    return { data: hidden, dims: [visionTokens(v), v.hiddenSize] };
-  }
-
-  /** `attn_bias` [1|H,T,T] per request; the head count is part of the batch key through its dims. */
-  private biasFeeds(a: AttentionBias): Record<string, Feed> {
-    const T = visionTokens(this.config.vision);
-    return { attn_bias: { data: a.bias, dims: [a.bias.length / (T * T), T, T] } };
-  }
-
-  private gateFeed(a: AttentionBias): Feed {
-    const v = this.config.vision;
-    return { data: a.gate, dims: [v.numLayers, v.numHeads] };
-  }
-
-  /** A zero gate: graphs with bias inputs then run unbiased, so one variant serves both cases. */
-  private noAttention(): AttentionBias {
-    const v = this.config.vision;
-    const T = visionTokens(v);
-    return { bias: new Float32Array(T * T), gate: new Float32Array(v.numLayers * v.numHeads) };
+  private visionJob<O extends string>(spec: VisionGraphSpec, inputs: VisionInputs, outputs: readonly O[]): GraphJob<O> {
+    return graphJob(this.graphs.member(visionGraph, spec), visionFeeds(this.config.vision, spec, inputs), outputs);
   }
 
   /** A [L] gate that is 1 on the chosen 0-based layers. */
@@ -325,43 +251,26 @@ export class ClipEncoder implements Encoder {
     return gate;
   }
 
-  private session(graph: string): Promise<ort.InferenceSession> {
-    let s = this.sessions.get(graph);
+  private session(graph: GraphMember): Promise<ort.InferenceSession> {
+    let s = this.sessions.get(graph.key);
     if (!s) {
-      s = this.graphPath(graph).then((p) =>
+      s = graph.path().then((p) =>
         createSession(p, {
           device: this.options.device,
           deviceId: this.options.deviceId,
           threads: this.options.threads,
         }),
       );
-      this.sessions.set(graph, s);
+      this.sessions.set(graph.key, s);
     }
     return s;
   }
 
-  private graphPath(graph: string): Promise<string> {
-    const extra = this.extraGraphs.get(graph);
-    if (extra) return extra();
-    if (graph === 'text') return this.graphs.textGraph();
-    if (graph === TWO_STREAM) return this.graphs.twoStreamGraph();
-    if (graph === CLS_PROJECTION) return this.graphs.clsProjectionGraph();
-    return this.graphs.visionGraph(JSON.parse(graph.slice('vision:'.length)) as VisionGraphSpec);
-  }
-
   private async runText(texts: (readonly number[])[]): Promise<Float32Array[]> {
-    const ctx = this.config.text.contextLength;
-    const len = Math.max(...texts.map((t) => t.length));
-    if (len > ctx) throw new Error(`token sequence of ${len} exceeds the context of ${ctx}`);
-    // Zero padding after EOT is inert: the causal mask keeps later positions out of the EOT feature.
-    const ids = new BigInt64Array(texts.length * len);
-    texts.forEach((t, b) => {
-      t.forEach((id, i) => {
-        ids[b * len + i] = BigInt(id);
-      });
-    });
-    const session = await this.session('text');
-    const out = await this.lock.run(() => session.run({ input_ids: int64Tensor(ids, [texts.length, len]) }));
-    return unstack(out.text_embeds!.data as Float32Array, texts.length, 'text graph');
+    const feeds = textFeeds(texts, this.config.text.contextLength);
+    const tensors = Object.fromEntries(Object.entries(feeds).map(([name, f]) => [name, int64Tensor(f.data, f.dims)]));
+    const session = await this.session(this.textMember);
+    const out = await this.lock.run(() => session.run(tensors));
+    return unstack(readTextEmbeds(out), texts.length, 'text graph');
   }
 }

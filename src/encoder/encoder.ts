@@ -1,6 +1,12 @@
 import type { RgbImage } from '../image/rgb-image.js';
 import type { ClipConfig } from '../model/clip-config.js';
+import type { ScoreDecomposition } from '../model/graphs/decomposition-graph.js';
+import type { ClsCapture } from '../model/graphs/vision-graph.js';
+import type { Device } from './execution-provider.js';
 import type { EncodeRequest } from './requests.js';
+
+/** The outputs of the analysis graphs, as the encoder hands them out (their graph modules define them). */
+export type { ClsCapture, ScoreDecomposition };
 
 /**
  * An image as the encoder takes it: the decoded pixels (which prompts may edit) or a ready CLIP input
@@ -18,16 +24,16 @@ export interface ImageInput {
   readonly rgb?: RgbImage;
 }
 
-/** The analysis outputs of one forward pass (attention maps, head sensitivity, unleash). */
-export interface ClsCapture {
-  /** [P], not normalized. */
-  imageEmbeds: Float32Array;
-  /** [D] the CLS residual after the last layer, before ln_post. */
-  clsResidual: Float32Array;
-  /** [L·H·D] each head's CLS contribution after its slice of the out-projection (out-proj bias excluded). */
-  clsHeadOut: Float32Array;
-  /** [L·H·T] the CLS query's attention probabilities. */
-  clsAttn: Float32Array;
+/** Where and how an encoder runs. */
+export interface EncoderOptions {
+  device: Device;
+  /** Which GPU (ORT's CUDA device id), when there are several. */
+  deviceId?: number;
+  threads?: number;
+  /** Requests per `session.run`. */
+  batchSize: number;
+  /** Share the unbiased prefix layers across the boxes of an image (exact; off only to measure it). */
+  prefixSharing?: boolean;
 }
 
 export interface EncoderStats {
@@ -45,11 +51,18 @@ export interface EncoderStats {
  */
 export interface Encoder {
   readonly config: ClipConfig;
-  /** image_embeds [P] of `input` under `request`. */
+  readonly options: Readonly<EncoderOptions>;
+  /** The image embedding [P] of `input` under `request`. */
   image(input: ImageInput, request: EncodeRequest): Promise<Float32Array>;
   /** The analysis outputs of `input` under `request` (its edit and attention; ablations do not apply). */
   capture(input: ImageInput, request: EncodeRequest): Promise<ClsCapture>;
-  /** text_embeds [P] of one tokenized text (SOT … EOT ids). */
+  /**
+   * The score 100·cos(image, text) of `input` under `request` (its edit and attention; ablations do not
+   * apply) against a text embedding [P] (any norm), split into additive per-layer, head and token terms.
+   * Float precisions only: int8 refuses with a UserError.
+   */
+  decompose(input: ImageInput, request: EncodeRequest, textEmbeds: Float32Array): Promise<ScoreDecomposition>;
+  /** The text embedding [P] of one tokenized text (SOT … EOT ids). */
   text(ids: readonly number[]): Promise<Float32Array>;
   stats(): EncoderStats;
 }

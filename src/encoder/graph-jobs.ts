@@ -1,35 +1,20 @@
 import type * as ort from 'onnxruntime-node';
+import type { GraphJob, GraphMember, GraphOutputs } from '../model/graphs/graph-family.js';
 import { UserError } from '../util/errors.js';
 import { BatchQueue } from './batch-queue.js';
 import type { DeviceLock } from './device-lock.js';
 import { floatTensor } from './ort-session.js';
 
-/** One float32 tensor of a request, without the batch dimension. */
-export interface Feed {
-  data: Float32Array;
-  dims: readonly number[];
-}
+type GraphResult = Record<string, Float32Array>;
 
-/** One request to one graph: its own inputs (stacked into a batch) and the inputs a whole batch shares. */
-export interface GraphJob {
-  /** The graph's cache name; jobs of one graph and equal shared inputs batch together. */
-  graph: string;
-  /** Stacked along a new leading batch axis. */
-  items: Record<string, Feed>;
-  /** One tensor per batch (gates): part of the batch key, so a batch never mixes two. */
-  shared?: Record<string, Feed>;
-  outputs: readonly string[];
-}
+/** How to open the session of a graph (built on first use). */
+export type SessionOf = (graph: GraphMember) => Promise<ort.InferenceSession>;
 
-export type GraphResult = Record<string, Float32Array>;
-
-/** How to open the session of a graph by cache name (built on first use). */
-export type SessionOf = (graph: string) => Promise<ort.InferenceSession>;
-
+/** Jobs of one graph, input shapes, shared inputs (gates) and outputs batch together. */
 function feedsKey(job: GraphJob): string {
   const items = Object.entries(job.items).map(([name, f]) => `${name}[${f.dims.join(',')}]`);
-  const shared = Object.entries(job.shared ?? {}).map(([name, f]) => `${name}=${Array.from(f.data).join(',')}`);
-  return `${job.graph}|${items.join(';')}|${shared.join(';')}|${job.outputs.join(',')}`;
+  const shared = Object.entries(job.shared).map(([name, f]) => `${name}=${Array.from(f.data).join(',')}`);
+  return `${job.graph.key}|${items.join(';')}|${shared.join(';')}|${job.outputs.join(',')}`;
 }
 
 function stack(parts: readonly Float32Array[]): Float32Array {
@@ -65,8 +50,8 @@ export class GraphJobs {
     this.queue = new BatchQueue((_key, jobs) => this.run(jobs), batchSize, feedsKey);
   }
 
-  submit(job: GraphJob): Promise<GraphResult> {
-    return this.queue.submit(job);
+  submit<O extends string>(job: GraphJob<O>): Promise<GraphOutputs<O>> {
+    return this.queue.submit(job) as Promise<GraphOutputs<O>>;
   }
 
   private async run(jobs: GraphJob[]): Promise<GraphResult[]> {
@@ -75,10 +60,12 @@ export class GraphJobs {
     const feeds: Record<string, ort.Tensor> = {};
     for (const [name, f] of Object.entries(first.items))
       feeds[name] = floatTensor(stack(jobs.map((j) => j.items[name]!.data)), [B, ...f.dims]);
-    for (const [name, f] of Object.entries(first.shared ?? {})) feeds[name] = floatTensor(f.data, [...f.dims]);
+    for (const [name, f] of Object.entries(first.shared)) feeds[name] = floatTensor(f.data, [...f.dims]);
     const session = await this.sessionOf(first.graph);
     const out = await this.lock.run(() => session.run(feeds));
-    const parts = first.outputs.map((name) => unstack(out[name]!.data as Float32Array, B, `${first.graph} ${name}`));
+    const parts = first.outputs.map((name) =>
+      unstack(out[name]!.data as Float32Array, B, `${first.graph.key} ${name}`),
+    );
     return jobs.map((_, b) => Object.fromEntries(first.outputs.map((name, i) => [name, parts[i]![b]!])));
   }
 }

@@ -7,6 +7,7 @@ import { parsePrecision, type Precision } from '../model/onnx/precision.js';
 import { ClipTokenizer } from '../model/tokenizer.js';
 import { UserError } from '../util/errors.js';
 import { ClipEncoder } from './clip-encoder.js';
+import type { Encoder, EncoderOptions } from './encoder.js';
 import { parseDeviceChoice, resolveDevice, type Device } from './execution-provider.js';
 
 export interface EncoderFlags {
@@ -68,10 +69,26 @@ function batchSizeOf(flags: EncoderFlags, precision: Precision, device: Device):
   return given ?? defaultBatchSize(device);
 }
 
+/** An encoder with the graphs it runs, from which `createEncoder` makes others. */
+export type EncoderWithGraphs = Encoder & { readonly graphs: ModelGraphs };
+
 export interface OpenedEncoder {
-  encoder: ClipEncoder;
+  /**
+   * The shared encoder, and the graphs it runs: another encoder over them (`createEncoder`) has its own
+   * sessions, device lock and memos, and shares no work with this one (the bench's batch-1 and unshared
+   * paths, the tests' naive references).
+   */
+  encoder: EncoderWithGraphs;
   tokenizer: ClipTokenizer;
   model: ModelSummary;
+}
+
+/**
+ * An encoder of graphs already opened. The one place outside ClipEncoder's own module that makes one:
+ * the rest of falip holds the `Encoder` interface.
+ */
+export function createEncoder(graphs: ModelGraphs, options: EncoderOptions): EncoderWithGraphs {
+  return new ClipEncoder(graphs, options);
 }
 
 /** Resolves `--model` (building the tiny model on demand), the device, and opens the shared encoder + tokenizer. */
@@ -87,7 +104,7 @@ export async function openEncoder(flags: EncoderFlags): Promise<OpenedEncoder> {
     path.join(resolved.sourceDir, 'vocab.json'),
     path.join(resolved.sourceDir, 'merges.txt'),
   );
-  const encoder = new ClipEncoder(graphs, {
+  const encoder = createEncoder(graphs, {
     device,
     threads: flags.threads === undefined ? undefined : parsePositiveInt('--threads', flags.threads),
     ...(deviceId !== undefined && { deviceId }),

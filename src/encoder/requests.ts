@@ -23,8 +23,8 @@ export interface AttentionBias {
 }
 
 /** Where the feature-mask ablation multiplies token features: the residual stream or the attention input. */
-export type { TokenScaleSite } from '../model/onnx/vision-graph.js';
-import type { TokenScaleSite } from '../model/onnx/vision-graph.js';
+export type { TokenScaleSite } from '../model/graphs/vision-graph.js';
+import type { TokenScaleSite } from '../model/graphs/vision-graph.js';
 
 /** The paper's ablations: they change how the encoder runs rather than what it sees (Tables 4, 5). */
 export type Ablation =

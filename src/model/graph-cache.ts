@@ -7,17 +7,9 @@ import { loadCheckpoint, readConfig, type Checkpoint } from './checkpoint.js';
 import type { ClipConfig } from './clip-config.js';
 import { configHash, modelIdentity, type ModelIdentity } from './model-identity.js';
 import type { ResolvedModel } from './model-store.js';
+import type { GraphFamily, GraphMember, SpecArgs, Tower } from './graphs/graph-family.js';
 import type { Precision } from './onnx/precision.js';
-import { buildDecompositionGraph, DECOMPOSITION_GRAPH } from './onnx/decomposition-graph.js';
-import { buildTextGraph } from './onnx/text-graph.js';
 import { textWeightEntries, visionWeightEntries } from './onnx/tower-weights.js';
-import {
-  buildClsProjectionGraph,
-  buildTwoStreamGraph,
-  buildVisionGraph,
-  visionSpecName,
-  type VisionGraphSpec,
-} from './onnx/vision-graph.js';
 import { writeWeights, type WeightsIndex } from './onnx/weights-file.js';
 import { checkFile, writeVerifiedFile, type FileCheck } from './verified-file.js';
 import { checkWeightsIndex } from './weights-index-check.js';
@@ -25,8 +17,6 @@ import { checkpointSha256 } from './source-hash.js';
 
 /** Bump when a graph's structure or the weight layout changes: old caches are then rebuilt. */
 export const BUILDER_VERSION = 1;
-
-type Tower = 'vision' | 'text';
 
 /** A weights file's check: as `checkFile`, with the index it holds when usable. */
 type WeightsCheck = Exclude<FileCheck, { state: 'ok' }> | { state: 'ok'; index: WeightsIndex };
@@ -174,25 +164,36 @@ export class ModelGraphs {
   }
 
   /**
-   * The verified path of one graph, built once per process even when several callers ask at once.
-   * Its tower's weights are verified first every time: a cached graph is only as good as the `.bin`
-   * it points into.
+   * One member of a graph family for this model; its `path()` is verified, and built once per process
+   * even when several callers ask at once. Its tower's weights are verified first every time: a cached
+   * graph is only as good as the `.bin` it points into.
    */
-  private graph(
-    tower: Tower,
-    name: string,
-    build: (index: WeightsIndex, weightsFile: string, precision: Precision) => Uint8Array,
-  ): Promise<string> {
-    const graphName = this.fileName(name, 'onnx');
+  member<Spec>(family: GraphFamily<Spec>, ...[spec]: SpecArgs<Spec>): GraphMember {
+    const key = family.key(spec as Spec, this.config);
+    return { key, path: () => this.graph(family, spec as Spec, key) };
+  }
+
+  /** The verified path of one member (see `member`). */
+  path<Spec>(family: GraphFamily<Spec>, ...spec: SpecArgs<Spec>): Promise<string> {
+    return this.member(family, ...spec).path();
+  }
+
+  private graph<Spec>(family: GraphFamily<Spec>, spec: Spec, key: string): Promise<string> {
+    const refused = family.unsupported?.(this.precision);
+    if (refused) return Promise.reject(new UserError(refused));
+    const graphName = this.fileName(key, 'onnx');
     let p = this.graphs.get(graphName);
     if (!p) {
       p = withFsErrors(async () => {
-        const index = await this.weightsIndex(tower);
+        const index = await this.weightsIndex(family.tower);
         const target = path.join(this.dir, graphName);
         const found = await checkFile(target);
         if (found.state !== 'ok') {
+          const weightsFile = this.fileName(family.tower, 'bin');
           await this.rebuild(found, () =>
-            writeVerifiedFile(target, (sink) => sink(build(index, this.fileName(tower, 'bin'), this.precision))),
+            writeVerifiedFile(target, (sink) =>
+              sink(family.build(this.config, index, weightsFile, spec, this.precision)),
+            ),
           );
         }
         return target;
@@ -200,33 +201,5 @@ export class ModelGraphs {
       this.graphs.set(graphName, p);
     }
     return p;
-  }
-
-  visionGraph(spec: VisionGraphSpec): Promise<string> {
-    return this.graph('vision', visionSpecName(spec), (i, f, p) => buildVisionGraph(this.config, i, f, spec, p));
-  }
-
-  twoStreamGraph(): Promise<string> {
-    return this.graph('vision', 'vision-two-stream', (i, f, p) => buildTwoStreamGraph(this.config, i, f, p));
-  }
-
-  clsProjectionGraph(): Promise<string> {
-    return this.graph('vision', 'vision-cls-projection', (i, f, p) => buildClsProjectionGraph(this.config, i, f, p));
-  }
-
-  /**
-   * The analysis graph that splits the image–text score into per-token, per-head terms (see
-   * decomposition-graph.ts). Not in int8: its quantized out-projection is not the sum of the terms.
-   */
-  decompositionGraph(): Promise<string> {
-    if (this.precision === 'int8')
-      return Promise.reject(
-        new UserError('the score decomposition needs float weights: use --precision fp32 (or fp16)'),
-      );
-    return this.graph('vision', DECOMPOSITION_GRAPH, (i, f, p) => buildDecompositionGraph(this.config, i, f, p));
-  }
-
-  textGraph(): Promise<string> {
-    return this.graph('text', 'text', (i, f, p) => buildTextGraph(this.config, i, f, p));
   }
 }

@@ -4,8 +4,8 @@
  * an edit substitutes, so both streams are real preprocessed images.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClipEncoder } from '../../src/encoder/clip-encoder.js';
-import type { ClsCapture, ImageInput } from '../../src/encoder/encoder.js';
+import { createEncoder } from '../../src/encoder/open-encoder.js';
+import type { ClsCapture, Encoder, ImageInput } from '../../src/encoder/encoder.js';
 import { DecodedImage } from '../../src/encoder/image-input.js';
 import type { AttentionBias, EncodeRequest, ImageEdit, TokenScaleSite } from '../../src/encoder/requests.js';
 import type { BoxXYWH } from '../../src/image/box.js';
@@ -54,7 +54,7 @@ const LAST4 = [8, 9, 10, 11];
 
 let cfg: ClipConfig;
 let weights: WeightMap;
-let encoder: ClipEncoder;
+let encoder: Encoder;
 let input: ImageInput;
 /** The edit that turns the original into the prompted image (stands for RedCircle). */
 let toPrompted: ImageEdit;
@@ -73,7 +73,7 @@ beforeAll(async () => {
   const tiny = await tinyModel();
   ({ config: cfg, weights } = tiny);
   const graphs = await ModelGraphs.open({ name: 'tiny', sourceDir: tiny.dir, cacheDir: path.join(tiny.root, 'cache') });
-  encoder = new ClipEncoder(graphs, { device: 'cpu', threads: 2, batchSize: 4 });
+  encoder = createEncoder(graphs, { device: 'cpu', threads: 2, batchSize: 4 });
   const v = cfg.vision;
   ({ numHeads: H, numLayers: L } = v);
   T = visionTokens(v);

@@ -9,11 +9,11 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clsRowStats, entropy, headChanges, massOn, meanClsRow } from '../../src/analysis/attention-stats.js';
-import type { BoxSample } from '../../src/analysis/box-samples.js';
+import type { BoxSample } from '../../src/tasks/task-definition.js';
 import { headSensitivity } from '../../src/analysis/head-sensitivity.js';
 import { boxTokens } from '../../src/analysis/prompted-view.js';
-import { ClipEncoder } from '../../src/encoder/clip-encoder.js';
-import type { ClsCapture } from '../../src/encoder/encoder.js';
+import { createEncoder } from '../../src/encoder/open-encoder.js';
+import type { ClsCapture, Encoder } from '../../src/encoder/encoder.js';
 import { DecodedImage } from '../../src/encoder/image-input.js';
 import type { AttentionBias } from '../../src/encoder/requests.js';
 import type { BoxXYWH } from '../../src/image/box.js';
@@ -36,7 +36,7 @@ const BIASED = [8, 9, 10, 11];
 
 let cfg: ClipConfig;
 let weights: WeightMap;
-let encoder: ClipEncoder;
+let encoder: Encoder;
 let rgb: RgbImage;
 let input: DecodedImage;
 let strong: AttentionBias;
@@ -51,7 +51,7 @@ beforeAll(async () => {
   const tiny = await tinyModel();
   ({ config: cfg, weights } = tiny);
   const graphs = await ModelGraphs.open({ name: 'tiny', sourceDir: tiny.dir, cacheDir: path.join(tiny.root, 'cache') });
-  encoder = new ClipEncoder(graphs, { device: 'cpu', threads: 2, batchSize: 4 });
+  encoder = createEncoder(graphs, { device: 'cpu', threads: 2, batchSize: 4 });
   rgb = randomImage(W, H_PX, 7);
   input = new DecodedImage('image', rgb);
   strong = makeMethod('falip', { alpha: 5 }, cfg.vision, 'test').prepare({ width: W, height: H_PX, box: BOX })

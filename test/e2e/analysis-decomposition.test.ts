@@ -5,23 +5,21 @@
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  headsMap,
-  decomposeScore,
-  otherTermsTotal,
-  type ScoreDecomposition,
-} from '../../src/analysis/score-decomposition.js';
-import { ClipEncoder } from '../../src/encoder/clip-encoder.js';
+import { headsMap, otherTermsTotal } from '../../src/analysis/score-decomposition.js';
+import type { Encoder, ScoreDecomposition } from '../../src/encoder/encoder.js';
+import { createEncoder } from '../../src/encoder/open-encoder.js';
 import type { AttentionBias } from '../../src/encoder/requests.js';
 import { preprocess } from '../../src/image/preprocess.js';
 import { visionTokens, type ClipConfig } from '../../src/model/clip-config.js';
 import { ModelGraphs } from '../../src/model/graph-cache.js';
+import type { ResolvedModel } from '../../src/model/model-store.js';
 import type { WeightMap } from '../../src/model/tensor.js';
 import { ClipTokenizer } from '../../src/model/tokenizer.js';
 import { makeMethod } from '../../src/prompts/method.js';
 import { Rng } from '../../src/util/rng.js';
 import { cosine, relErr } from '../helpers/compare.js';
-import { gateRows } from '../helpers/requests.js';
+import { userErrorMessage } from '../helpers/errors.js';
+import { gateRows, pixelInput } from '../helpers/requests.js';
 import { removeTinyModels, tinyModel } from '../helpers/tiny-model.js';
 import { scoreDecompositionRef, visionForwardRef, type ScoreDecompositionRef } from '../reference/clip-reference.js';
 
@@ -35,7 +33,8 @@ const SAME = 1e-5;
 
 let cfg: ClipConfig;
 let weights: WeightMap;
-let encoder: ClipEncoder;
+let model: ResolvedModel;
+let encoder: Encoder;
 let pixels: Float32Array;
 let text: Float32Array;
 let falip: AttentionBias;
@@ -61,8 +60,9 @@ function graphTotal(d: ScoreDecomposition): number {
 beforeAll(async () => {
   const tiny = await tinyModel();
   ({ config: cfg, weights } = tiny);
-  const graphs = await ModelGraphs.open({ name: 'tiny', sourceDir: tiny.dir, cacheDir: path.join(tiny.root, 'cache') });
-  encoder = new ClipEncoder(graphs, { device: 'cpu', threads: 2, batchSize: 4 });
+  model = { name: 'tiny', sourceDir: tiny.dir, cacheDir: path.join(tiny.root, 'cache') };
+  const graphs = await ModelGraphs.open(model);
+  encoder = createEncoder(graphs, { device: 'cpu', threads: 2, batchSize: 4 });
   const rng = new Rng(5);
   const [W, H] = [320, 240];
   pixels = await preprocess(
@@ -95,7 +95,7 @@ describe('score decomposition', () => {
     ['FALIP α=5', 'falip'],
   ] as const)('%s: the graph matches the reference term by term and its total is the score', async (_name, which) => {
     const attention = which ? falip : undefined;
-    const d = await decomposeScore(encoder, pixels, attention, text);
+    const d = await encoder.decompose(pixelInput(pixels), attention ? { attention } : {}, text);
     const ref = scoreDecompositionRef(cfg, weights, pixels, text, attention ? refOptions(attention) : {});
     expect(d.tokenScores).toHaveLength(cfg.vision.numLayers * cfg.vision.numHeads * visionTokens(cfg.vision));
     expect(relErr(d.tokenScores, ref.tokenScores)).toBeLessThan(TOL);
@@ -110,7 +110,7 @@ describe('score decomposition', () => {
   });
 
   it("a selection's map sums to those heads' share, and the shares of disjoint selections add up", async () => {
-    const d = await decomposeScore(encoder, pixels, falip, text);
+    const d = await encoder.decompose(pixelInput(pixels), { attention: falip }, text);
     const v = cfg.vision;
     const ref = scoreDecompositionRef(cfg, weights, pixels, text, refOptions(falip));
     const T = visionTokens(v);
@@ -121,5 +121,12 @@ describe('score decomposition', () => {
     expect(Math.abs(sum(headsMap(d, v, [8, 9, 10, 11], [1, 3])) - refShare)).toBeLessThan(TOL * Math.abs(ref.score));
     const parts = sum(headsMap(d, v, all(8), all(v.numHeads))) + sum(headsMap(d, v, [8, 9, 10, 11], all(v.numHeads)));
     expect(parts).toBeCloseTo(sum(headsMap(d, v, all(12), all(v.numHeads))), 9);
+  });
+
+  it('is refused in int8, whose quantized out-projection is not the sum of the terms', async () => {
+    const int8 = createEncoder(await ModelGraphs.open(model, { precision: 'int8' }), { device: 'cpu', batchSize: 1 });
+    expect(await userErrorMessage(int8.decompose(pixelInput(pixels), {}, text))).toBe(
+      'the score decomposition needs float weights: use --precision fp32 (or fp16)',
+    );
   });
 });

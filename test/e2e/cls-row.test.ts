@@ -1,5 +1,5 @@
 /**
- * The CLS-row split of the first biased layer (VisionGraphSpec.clsRowSplit): the per-image 'prefix' graph
+ * The CLS-row split of the first biased layer (cls-row-graph.ts): the per-image 'prefix' graph
  * plus the per-box graph equal the full biased forward and today's prefix + suffix path, for FALIP form a
  * masks, on the tiny model. The graphs are built with the builder functions and run directly.
  */
@@ -12,13 +12,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSession, floatTensor } from '../../src/encoder/ort-session.js';
 import type { TokenRegion } from '../../src/image/token-grid.js';
 import { gridSize, visionTokens, type ClipConfig } from '../../src/model/clip-config.js';
+import { clsRowGraph, isClsRowOnlyBias } from '../../src/model/graphs/cls-row-graph.js';
+import type { GraphFamily } from '../../src/model/graphs/graph-family.js';
+import { visionGraph } from '../../src/model/graphs/vision-graph.js';
 import { visionWeightEntries } from '../../src/model/onnx/tower-weights.js';
-import {
-  buildVisionGraph,
-  isClsRowOnlyBias,
-  visionSpecName,
-  type VisionGraphSpec,
-} from '../../src/model/onnx/vision-graph.js';
 import { writeWeightsFile, type WeightsIndex } from '../../src/model/onnx/weights-file.js';
 import { foveaBias, type MaskForm } from '../../src/prompts/falip-mask.js';
 import { biasGate } from '../../src/prompts/layer-spec.js';
@@ -53,12 +50,12 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-function session(spec: VisionGraphSpec): Promise<ort.InferenceSession> {
-  const name = visionSpecName(spec);
+function session<S>(family: GraphFamily<S>, spec: S): Promise<ort.InferenceSession> {
+  const name = family.key(spec, cfg);
   let s = sessions.get(name);
   if (!s) {
     const file = path.join(dir, `${name}.onnx`);
-    s = writeFile(file, buildVisionGraph(cfg, index, 'vision.bin', spec)).then(() =>
+    s = writeFile(file, family.build(cfg, index, 'vision.bin', spec, 'fp32')).then(() =>
       createSession(file, { device: 'cpu' }),
     );
     sessions.set(name, s);
@@ -66,8 +63,12 @@ function session(spec: VisionGraphSpec): Promise<ort.InferenceSession> {
   return s;
 }
 
-async function run(spec: VisionGraphSpec, feeds: Record<string, ort.Tensor>): Promise<Record<string, Float32Array>> {
-  const out = await (await session(spec)).run(feeds);
+async function run<S>(
+  family: GraphFamily<S>,
+  spec: S,
+  feeds: Record<string, ort.Tensor>,
+): Promise<Record<string, Float32Array>> {
+  const out = await (await session(family, spec)).run(feeds);
   return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.data as Float32Array]));
 }
 
@@ -136,22 +137,25 @@ async function threePaths(px: Float32Array, biases: Float32Array[], gate: Float3
   const embeds = (data: Float32Array) => Array.from({ length: B }, (_, b) => row(data, b, P));
 
   const full = await run(
+    visionGraph,
     { from: 0, to: L, bias: true, biasFrom: k, capture: false },
     { pixel_values: floatTensor(repeat(px, B), [B, 3, S, S]), ...attn },
   );
 
   const hidden = (
-    await run({ from: 0, to: k, bias: false, capture: false }, { pixel_values: floatTensor(px, [1, 3, S, S]) })
+    await run(
+      visionGraph,
+      { from: 0, to: k, bias: false, capture: false },
+      { pixel_values: floatTensor(px, [1, 3, S, S]) },
+    )
   ).hidden_out!;
   const suffix = await run(
+    visionGraph,
     { from: k, to: L, bias: true, capture: false },
     { hidden_in: floatTensor(repeat(hidden, B), [B, T, D]), ...attn },
   );
 
-  const pre = await run(
-    { from: 0, to: k + 1, bias: false, capture: false, clsRowSplit: 'prefix' },
-    { pixel_values: floatTensor(px, [1, 3, S, S]) },
-  );
+  const pre = await run(clsRowGraph, { half: 'prefix', layer: k }, { pixel_values: floatTensor(px, [1, 3, S, S]) });
   const perBoxFeeds: Record<string, ort.Tensor> = {
     cls_in: floatTensor(repeat(pre.cls_in!, B), [B, D]),
     cls_logits: floatTensor(repeat(pre.cls_logits!, B), [B, H, T]),
@@ -160,7 +164,7 @@ async function threePaths(px: Float32Array, biases: Float32Array[], gate: Float3
   };
   if (k + 1 < L) perBoxFeeds.hidden_in = floatTensor(repeat(pre.hidden_out!, B), [B, T, D]);
   else expect(pre.hidden_out).toBeUndefined(); // nothing reads the last layer's patch rows
-  const split = await run({ from: k, to: L, bias: true, capture: false, clsRowSplit: 'per-box' }, perBoxFeeds);
+  const split = await run(clsRowGraph, { half: 'per-box', layer: k }, perBoxFeeds);
 
   return { full: embeds(full.image_embeds!), suffix: embeds(suffix.image_embeds!), split: embeds(split.image_embeds!) };
 }
@@ -179,6 +183,7 @@ describe('CLS-row split of the first biased layer (form a)', () => {
         );
         const plain = (
           await run(
+            visionGraph,
             { from: 0, to: L, bias: false, capture: false },
             { pixel_values: floatTensor(px, [1, 3, cfg.vision.imageSize, cfg.vision.imageSize]) },
           )
@@ -213,11 +218,13 @@ describe('CLS-row split of the first biased layer (form a)', () => {
     const S = cfg.vision.imageSize;
     const D = cfg.vision.hiddenSize;
     const pre = await run(
-      { from: 0, to: 9, bias: false, capture: false, clsRowSplit: 'prefix' },
+      clsRowGraph,
+      { half: 'prefix', layer: 8 },
       { pixel_values: floatTensor(concat([pixels(1), pixels(2)]), [2, 3, S, S]) },
     );
     const out = await run(
-      { from: 8, to: L, bias: true, capture: false, clsRowSplit: 'per-box' },
+      clsRowGraph,
+      { half: 'per-box', layer: 8 },
       {
         hidden_in: floatTensor(pre.hidden_out!, [2, T, D]),
         cls_in: floatTensor(pre.cls_in!, [2, D]),
@@ -240,15 +247,14 @@ describe('CLS-row split of the first biased layer (form a)', () => {
     const px = pixels(1);
     const attn = { attn_bias: floatTensor(perHead, [1, H, T, T]), bias_gate: floatTensor(gate, [L, H]) };
     const full = await run(
+      visionGraph,
       { from: 0, to: L, bias: true, biasFrom: 9, capture: false },
       { pixel_values: floatTensor(px, [1, 3, S, S]), ...attn },
     );
-    const pre = await run(
-      { from: 0, to: 10, bias: false, capture: false, clsRowSplit: 'prefix' },
-      { pixel_values: floatTensor(px, [1, 3, S, S]) },
-    );
+    const pre = await run(clsRowGraph, { half: 'prefix', layer: 9 }, { pixel_values: floatTensor(px, [1, 3, S, S]) });
     const split = await run(
-      { from: 9, to: L, bias: true, capture: false, clsRowSplit: 'per-box' },
+      clsRowGraph,
+      { half: 'per-box', layer: 9 },
       {
         hidden_in: floatTensor(pre.hidden_out!, [1, T, D]),
         cls_in: floatTensor(pre.cls_in!, [1, D]),
@@ -281,27 +287,27 @@ describe('CLS-row split of the first biased layer (form a)', () => {
 });
 
 describe('CLS-row split specs', () => {
-  it('have their own graph names', () => {
+  it('keep the graph names caches already hold', () => {
     const names = [
-      { from: 0, to: 9, bias: false, capture: false },
-      { from: 0, to: 9, bias: false, capture: false, clsRowSplit: 'prefix' },
-      { from: 8, to: 12, bias: true, capture: false },
-      { from: 8, to: 12, bias: true, capture: false, clsRowSplit: 'per-box' },
-    ].map((s) => visionSpecName(s as VisionGraphSpec));
+      visionGraph.key({ from: 0, to: 9, bias: false, capture: false }, cfg),
+      clsRowGraph.key({ half: 'prefix', layer: 8 }, cfg),
+      visionGraph.key({ from: 8, to: 12, bias: true, capture: false }, cfg),
+      clsRowGraph.key({ half: 'per-box', layer: 8 }, cfg),
+    ];
     expect(new Set(names).size).toBe(names.length);
     expect(names[1]).toBe('vision-0-9-clsrow-prefix');
     expect(names[3]).toBe('vision-8-12-bias-clsrow-per-box');
   });
 
-  it.each([
-    [{ from: 0, to: 9, bias: true, capture: false, clsRowSplit: 'prefix' }, /without bias/],
-    [{ from: 1, to: 9, bias: false, capture: false, clsRowSplit: 'prefix' }, /without bias/],
-    [{ from: 8, to: 11, bias: true, capture: false, clsRowSplit: 'per-box' }, /with the bias/],
-    [{ from: 8, to: 12, bias: false, capture: false, clsRowSplit: 'per-box' }, /with the bias/],
-    [{ from: 8, to: 12, bias: true, capture: true, clsRowSplit: 'per-box' }, /no capture/],
-    [{ from: 8, to: 13, bias: true, capture: false }, /outside/],
-  ] as const)('rejects %j', (spec, message) => {
-    expect(() => buildVisionGraph(cfg, index, 'vision.bin', spec as VisionGraphSpec)).toThrow(message);
+  it.each([-1, 12, 1.5])('rejects layer %d', (layer) => {
+    expect(() => clsRowGraph.build(cfg, index, 'vision.bin', { half: 'prefix', layer }, 'fp32')).toThrow(/outside/);
+    expect(() => clsRowGraph.build(cfg, index, 'vision.bin', { half: 'per-box', layer }, 'fp32')).toThrow(/outside/);
+  });
+
+  it('rejects a vision spec outside the layers', () => {
+    expect(() =>
+      visionGraph.build(cfg, index, 'vision.bin', { from: 8, to: 13, bias: true, capture: false }, 'fp32'),
+    ).toThrow(/outside/);
   });
 
   it('uses the 14×14 grid the regions assume', () => {

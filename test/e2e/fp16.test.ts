@@ -13,8 +13,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import onnxProto from 'onnx-proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClipEncoder } from '../../src/encoder/clip-encoder.js';
-import { openEncoder } from '../../src/encoder/open-encoder.js';
+import { createEncoder, openEncoder } from '../../src/encoder/open-encoder.js';
+import { clsProjectionGraph } from '../../src/model/graphs/cls-projection-graph.js';
+import { clsRowGraph } from '../../src/model/graphs/cls-row-graph.js';
+import { decompositionGraph } from '../../src/model/graphs/decomposition-graph.js';
+import { textGraph } from '../../src/model/graphs/text-graph.js';
+import { twoStreamGraph } from '../../src/model/graphs/two-stream-graph.js';
+import { visionGraph } from '../../src/model/graphs/vision-graph.js';
 import { createSession, floatTensor } from '../../src/encoder/ort-session.js';
 import { visionTokens, type ClipConfig } from '../../src/model/clip-config.js';
 import { ModelGraphs } from '../../src/model/graph-cache.js';
@@ -103,7 +108,7 @@ afterAll(async () => {
 
 describe('fp16 graphs', () => {
   it('live beside the fp32 ones, with weights of half the size', async () => {
-    const [g32, g16] = await Promise.all([fp32.textGraph(), fp16.textGraph()]);
+    const [g32, g16] = await Promise.all([fp32.path(textGraph), fp16.path(textGraph)]);
     expect(path.basename(g32)).toBe('text.onnx');
     expect(path.basename(g16)).toBe('text.fp16.onnx');
     expect(path.dirname(g16)).toBe(path.dirname(g32));
@@ -114,12 +119,22 @@ describe('fp16 graphs', () => {
   it.each([
     [
       'vision',
-      () => fp16.visionGraph({ from: 0, to: cfg.vision.numLayers, bias: true, capture: true, tokenScale: 'residual' }),
+      () =>
+        fp16.path(visionGraph, {
+          from: 0,
+          to: cfg.vision.numLayers,
+          bias: true,
+          capture: true,
+          tokenScale: 'residual',
+        }),
     ],
-    ['vision suffix', () => fp16.visionGraph({ from: 8, to: cfg.vision.numLayers, bias: true, capture: false })],
-    ['two-stream', () => fp16.twoStreamGraph()],
-    ['cls projection', () => fp16.clsProjectionGraph()],
-    ['text', () => fp16.textGraph()],
+    ['vision suffix', () => fp16.path(visionGraph, { from: 8, to: cfg.vision.numLayers, bias: true, capture: false })],
+    ['CLS-row prefix', () => fp16.path(clsRowGraph, { half: 'prefix', layer: 8 })],
+    ['CLS-row per-box', () => fp16.path(clsRowGraph, { half: 'per-box', layer: 8 })],
+    ['two-stream', () => fp16.path(twoStreamGraph)],
+    ['cls projection', () => fp16.path(clsProjectionGraph)],
+    ['decomposition', () => fp16.path(decompositionGraph)],
+    ['text', () => fp16.path(textGraph)],
   ])('%s: float16 weights inside, float32 at the interface', async (_name, build) => {
     const graph = onnx.ModelProto.decode(await readFile(await build())).graph!;
     const external = graph.initializer!.filter((t) => t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL);
@@ -158,8 +173,8 @@ describe('fp16 numbers on CPU', () => {
       path.join(modelDir, 'vocab.json'),
       path.join(modelDir, 'merges.txt'),
     );
-    const e32 = new ClipEncoder(fp32, { device: 'cpu', batchSize: 4 });
-    const e16 = new ClipEncoder(fp16, { device: 'cpu', batchSize: 4 });
+    const e32 = createEncoder(fp32, { device: 'cpu', batchSize: 4 });
+    const e16 = createEncoder(fp16, { device: 'cpu', batchSize: 4 });
     for (const text of ['', 'a cat', 'a photo of a large red circle on a blue-yellow gradient']) {
       const ids = tokenizer.encode(text, cfg.text.contextLength);
       const [a, b] = await Promise.all([e32.text(ids), e16.text(ids)]);
@@ -173,7 +188,7 @@ describe('fp16 numbers on CPU', () => {
     const px = pixels(1);
     const attention = falipBias([50, 60, 120, 100], S, S, cfg.vision, { layers: '1-4' });
     const hidden = async (graphs: ModelGraphs, bias: boolean) => {
-      const session = await createSession(await graphs.visionGraph({ from: 0, to: 4, bias, capture: false }), {
+      const session = await createSession(await graphs.path(visionGraph, { from: 0, to: 4, bias, capture: false }), {
         device: 'cpu',
       });
       const feeds = {
@@ -197,8 +212,8 @@ describe('fp16 numbers on CPU', () => {
   });
 
   it('image embeddings stay close to fp32 through the amplifying late layers', async () => {
-    const e32 = new ClipEncoder(fp32, { device: 'cpu', batchSize: 4 });
-    const e16 = new ClipEncoder(fp16, { device: 'cpu', batchSize: 4 });
+    const e32 = createEncoder(fp32, { device: 'cpu', batchSize: 4 });
+    const e16 = createEncoder(fp16, { device: 'cpu', batchSize: 4 });
     for (const seed of [1, 2, 3]) {
       const px = pixels(seed);
       const [a, b] = await Promise.all([e32.image(pixelInput(px), {}), e16.image(pixelInput(px), {})]);

@@ -21,9 +21,9 @@ import { visionTokens, type ClipConfig } from '../../src/model/clip-config.js';
 import { ElemType, MS_DOMAIN } from '../../src/model/onnx/graph-builder.js';
 import { isQuantizedWeight, quantizePerColumn, scaleKey } from '../../src/model/onnx/int8-weights.js';
 import { parsePrecision, type Precision } from '../../src/model/onnx/precision.js';
-import { buildTextGraph } from '../../src/model/onnx/text-graph.js';
+import { textGraph } from '../../src/model/graphs/text-graph.js';
 import { textWeightEntries, visionWeightEntries } from '../../src/model/onnx/tower-weights.js';
-import { buildVisionGraph, type VisionGraphSpec } from '../../src/model/onnx/vision-graph.js';
+import { visionGraph, type VisionGraphSpec } from '../../src/model/graphs/vision-graph.js';
 import { writeWeightsFile, type WeightsIndex } from '../../src/model/onnx/weights-file.js';
 import { ClipTokenizer } from '../../src/model/tokenizer.js';
 import { foveaBias } from '../../src/prompts/falip-mask.js';
@@ -130,7 +130,7 @@ afterAll(async () => {
 });
 
 function visionBytes(spec: VisionGraphSpec, precision: Precision): Uint8Array {
-  return buildVisionGraph(cfg, indexes.get(`vision.${precision}`)!, `vision.${precision}.bin`, spec, precision);
+  return visionGraph.build(cfg, indexes.get(`vision.${precision}`)!, `vision.${precision}.bin`, spec, precision);
 }
 
 async function sessionOf(bytes: Uint8Array): Promise<ort.InferenceSession> {
@@ -177,7 +177,7 @@ describe('int8 graphs', () => {
   it.each([
     ['vision', () => visionBytes({ from: 0, to: cfg.vision.numLayers, bias: true, capture: true }, 'int8')],
     ['vision suffix', () => visionBytes({ from: 8, to: cfg.vision.numLayers, bias: true, capture: false }, 'int8')],
-    ['text', () => buildTextGraph(cfg, indexes.get('text.int8')!, 'text.int8.bin', 'int8')],
+    ['text', () => textGraph.build(cfg, indexes.get('text.int8')!, 'text.int8.bin', undefined, 'int8')],
   ])('%s: every Linear is a DynamicQuantizeMatMul on int8 weights, float32 at the interface', (name, build) => {
     const m = onnx.ModelProto.decode(build());
     const graph = m.graph!;
@@ -311,7 +311,7 @@ describe('int8 numbers on CPU', () => {
     );
     const [s32, s8] = await Promise.all(
       (['fp32', 'int8'] as const).map((p) =>
-        sessionOf(buildTextGraph(cfg, indexes.get(`text.${p}`)!, `text.${p}.bin`, p)),
+        sessionOf(textGraph.build(cfg, indexes.get(`text.${p}`)!, `text.${p}.bin`, undefined, p)),
       ),
     );
     for (const text of [

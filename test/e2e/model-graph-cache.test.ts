@@ -15,6 +15,8 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi, type MockInstance } from 'vitest';
 import { createSession, int64Tensor } from '../../src/encoder/ort-session.js';
 import { ModelGraphs } from '../../src/model/graph-cache.js';
+import { clsProjectionGraph } from '../../src/model/graphs/cls-projection-graph.js';
+import { textGraph } from '../../src/model/graphs/text-graph.js';
 import { configHash } from '../../src/model/model-identity.js';
 import { importModel } from '../../src/model/model-registry.js';
 import { resolveModel, type ResolvedModel } from '../../src/model/model-store.js';
@@ -44,7 +46,7 @@ afterAll(() => removeTinyModels());
 afterEach(() => stderr?.mockRestore());
 
 async function textEmbedding(graphs: ModelGraphs): Promise<Float32Array> {
-  const session = await createSession(await graphs.textGraph(), { device: 'cpu', threads: 1 });
+  const session = await createSession(await graphs.path(textGraph), { device: 'cpu', threads: 1 });
   try {
     const out = await session.run({ input_ids: int64Tensor(BigInt64Array.from(ids, BigInt), [1, ids.length]) });
     return out.text_embeds!.data as Float32Array;
@@ -101,7 +103,7 @@ describe('identity', () => {
 describe('verified graph cache', () => {
   it('every cached file has a manifest; a warm open reports nothing', async () => {
     const graphs = await ModelGraphs.open(model);
-    await graphs.clsProjectionGraph();
+    await graphs.path(clsProjectionGraph);
     const lines = captureStderr();
     expect(await textEmbedding(await ModelGraphs.open(model))).toEqual(reference);
     expect(lines()).toEqual([]);
@@ -114,13 +116,13 @@ describe('verified graph cache', () => {
   it.each([
     {
       what: 'the cached .onnx',
-      fileOf: (graphs: ModelGraphs) => graphs.textGraph(),
+      fileOf: (graphs: ModelGraphs) => graphs.path(textGraph),
       at: (file: string) => Math.floor(statSync(file).size / 2),
     },
     {
       what: 'the weights .bin',
       fileOf: async (graphs: ModelGraphs) => {
-        await graphs.textGraph();
+        await graphs.path(textGraph);
         return path.join(graphs.dir, 'text.bin');
       },
       at: () => 5000,
@@ -133,7 +135,7 @@ describe('verified graph cache', () => {
     const lines = captureStderr();
     const reopened = await ModelGraphs.open(model);
     expect(await textEmbedding(reopened)).toEqual(reference);
-    await reopened.textGraph();
+    await reopened.path(textGraph);
     expect(lines()).toEqual([
       `falip: ${file}: corrupt cache entry (sha256 differs from the one recorded when it was written), rebuilding\n`,
     ]);
@@ -141,7 +143,7 @@ describe('verified graph cache', () => {
   });
 
   it('small files are hashed every run: a flip that restores the mtime is caught too', async () => {
-    const file = await (await ModelGraphs.open(model)).textGraph();
+    const file = await (await ModelGraphs.open(model)).path(textGraph);
     const { atime, mtime } = statSync(file);
     flipByte(file, 100);
     utimesSync(file, atime, mtime);
@@ -152,31 +154,31 @@ describe('verified graph cache', () => {
 
   it('a truncated vision .bin is caught by its size, before any graph uses it', async () => {
     const graphs = await ModelGraphs.open(model);
-    const graph = await graphs.clsProjectionGraph();
+    const graph = await graphs.path(clsProjectionGraph);
     const bin = path.join(graphs.dir, 'vision.bin');
     const [good, graphHash, size] = [await sha256OfFile(bin), await sha256OfFile(graph), statSync(bin).size];
     truncateSync(bin, size - 64);
     const lines = captureStderr();
-    expect(await (await ModelGraphs.open(model)).clsProjectionGraph()).toBe(graph);
+    expect(await (await ModelGraphs.open(model)).path(clsProjectionGraph)).toBe(graph);
     expect(lines()).toEqual([`falip: ${bin}: corrupt cache entry (${size - 64} bytes, ${size} written), rebuilding\n`]);
     expect([await sha256OfFile(bin), await sha256OfFile(graph)]).toEqual([good, graphHash]);
   });
 
   it('a large file is re-hashed only when its mtime moved: a flip is caught, a touch is not an error', async () => {
     const graphs = await ModelGraphs.open(model);
-    const graph = await graphs.clsProjectionGraph();
+    const graph = await graphs.path(clsProjectionGraph);
     const bin = path.join(graphs.dir, 'vision.bin');
     expect(statSync(bin).size).toBeGreaterThan(1 << 20);
     const good = await sha256OfFile(bin);
     const lines = captureStderr();
     const later = new Date(Date.now() + 5000);
     utimesSync(bin, later, later);
-    await (await ModelGraphs.open(model)).clsProjectionGraph();
+    await (await ModelGraphs.open(model)).path(clsProjectionGraph);
     expect(lines()).toEqual([]);
     // The manifest now records the new mtime, so the next run trusts the file without hashing.
     expect(JSON.parse(readFileSync(`${bin}.manifest.json`, 'utf8')).mtimeMs).toBe(statSync(bin).mtimeMs);
     flipByte(bin, 123_456);
-    expect(await (await ModelGraphs.open(model)).clsProjectionGraph()).toBe(graph);
+    expect(await (await ModelGraphs.open(model)).path(clsProjectionGraph)).toBe(graph);
     expect(lines()).toEqual([
       `falip: ${bin}: corrupt cache entry (sha256 differs from the one recorded when it was written), rebuilding\n`,
     ]);
@@ -186,7 +188,7 @@ describe('verified graph cache', () => {
   it('a damaged manifest is a damaged entry', async () => {
     const graphs = await ModelGraphs.open(model);
     const index = path.join(graphs.dir, 'text.index.json');
-    await graphs.textGraph();
+    await graphs.path(textGraph);
     writeFileSync(`${index}.manifest.json`, '{"size":');
     const lines = captureStderr();
     expect(await textEmbedding(await ModelGraphs.open(model))).toEqual(reference);
@@ -197,12 +199,12 @@ describe('verified graph cache', () => {
     const dir = await copyTinyModel(dirs.root(), 'vanishing');
     const vanishing = { ...model, sourceDir: dir, cacheDir: path.join(dirs.root(), 'cache-vanishing') };
     const first = await ModelGraphs.open(vanishing);
-    await first.textGraph();
+    await first.path(textGraph);
     const reopened = await ModelGraphs.open(vanishing);
     flipByte(path.join(first.dir, 'text.bin'), 5000);
     renameSync(path.join(dir, 'model.safetensors'), path.join(dir, 'moved.safetensors'));
     captureStderr();
-    expect(await userErrorMessage(reopened.textGraph())).toBe(
+    expect(await userErrorMessage(reopened.path(textGraph))).toBe(
       `${path.join(first.dir, 'text.bin')}: corrupt cache entry that cannot be rebuilt (${path.join(dir, 'model.safetensors')}: not found); delete ${first.dir}`,
     );
   });

@@ -13,7 +13,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClipEncoder } from '../../src/encoder/clip-encoder.js';
+import type { Encoder } from '../../src/encoder/encoder.js';
+import { createEncoder } from '../../src/encoder/open-encoder.js';
 import type { AttentionBias } from '../../src/encoder/requests.js';
 import { createSession, floatTensor } from '../../src/encoder/ort-session.js';
 import type { BoxXYWH } from '../../src/image/box.js';
@@ -22,6 +23,7 @@ import { preprocess } from '../../src/image/preprocess.js';
 import { boxToTokenRegion } from '../../src/image/token-grid.js';
 import { visionTokens, type ClipConfig } from '../../src/model/clip-config.js';
 import { ModelGraphs } from '../../src/model/graph-cache.js';
+import { visionGraph } from '../../src/model/graphs/vision-graph.js';
 import type { WeightMap } from '../../src/model/tensor.js';
 import { ClipTokenizer } from '../../src/model/tokenizer.js';
 import type { MaskForm } from '../../src/prompts/falip-mask.js';
@@ -103,8 +105,8 @@ let weights: WeightMap;
 let modelDir: string;
 let tmp: string;
 let graphs: ModelGraphs;
-let encoder: ClipEncoder;
-let unsharedEncoder: ClipEncoder;
+let encoder: Encoder;
+let unsharedEncoder: Encoder;
 let tokenizer: ClipTokenizer;
 const images: ImageCase[] = [];
 const strictRefs = new Map<string, Float64Array>();
@@ -134,7 +136,7 @@ async function onnxHidden(pixels: Float32Array, upTo: number, attention?: Attent
   const S = cfg.vision.imageSize;
   const T = visionTokens(cfg.vision);
   const session = await createSession(
-    await graphs.visionGraph({ from: 0, to: upTo, bias: attention !== undefined, capture: false }),
+    await graphs.path(visionGraph, { from: 0, to: upTo, bias: attention !== undefined, capture: false }),
     { device: 'cpu' },
   );
   const feeds: Record<string, ReturnType<typeof floatTensor>> = { pixel_values: floatTensor(pixels, [1, 3, S, S]) };
@@ -152,8 +154,8 @@ beforeAll(async () => {
   process.env.FALIP_DATASETS = path.join(tmp, 'datasets');
   ({ dir: modelDir, config: cfg, weights } = await tinyModel());
   graphs = await ModelGraphs.open({ name: 't', sourceDir: modelDir, cacheDir: path.join(tmp, 'cache') });
-  encoder = new ClipEncoder(graphs, { device: 'cpu', batchSize: 4 });
-  unsharedEncoder = new ClipEncoder(graphs, { device: 'cpu', batchSize: 4, prefixSharing: false });
+  encoder = createEncoder(graphs, { device: 'cpu', batchSize: 4 });
+  unsharedEncoder = createEncoder(graphs, { device: 'cpu', batchSize: 4, prefixSharing: false });
   tokenizer = await ClipTokenizer.fromFiles(path.join(modelDir, 'vocab.json'), path.join(modelDir, 'merges.txt'));
 
   for (const spec of IMAGES) {

@@ -8,9 +8,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { CloudFileCache } from '../../src/tasks/pointcloud/h5-clouds.js';
 import { importModelNet40 } from '../../src/tasks/pointcloud/importers/modelnet40-import.js';
 import { loadCloud, readPcClasses, readPcManifest } from '../../src/tasks/pointcloud/pc-manifest.js';
-import { ClipEncoder } from '../../src/encoder/clip-encoder.js';
 import { TensorImage } from '../../src/encoder/image-input.js';
-import { openEncoder, type OpenedEncoder } from '../../src/encoder/open-encoder.js';
+import { createEncoder, openEncoder, type OpenedEncoder } from '../../src/encoder/open-encoder.js';
 import { runTable, type RunTableOptions } from '../../src/experiments/run-table.js';
 import { parseTableConfig } from '../../src/experiments/table-config.js';
 import { makeMethod } from '../../src/prompts/method.js';
@@ -78,7 +77,7 @@ describe('point clouds through six depth views', () => {
     const classes = await readPcClasses(datasetDir);
     const v = opened.encoder.config.vision;
     // Naive: a fresh batch-1 encoder without prefix sharing, every view its own request.
-    const naive = new ClipEncoder(opened.encoder.graphs, { device: 'cpu', batchSize: 1, prefixSharing: false });
+    const naive = createEncoder(opened.encoder.graphs, { device: 'cpu', batchSize: 1, prefixSharing: false });
     const text = await Promise.all(
       classes.names.map(async (n) =>
         normalized(await naive.text(opened.tokenizer.encode(`point cloud depth map of a ${n}.`, 77))),

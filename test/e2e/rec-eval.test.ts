@@ -9,9 +9,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { datasetDir } from '../../src/datasets/dataset-store.js';
 import { writeDemoSet } from '../../src/tasks/rec/demo-set.js';
 import { readRecManifest, type RecSample } from '../../src/tasks/rec/rec-manifest.js';
-import { ClipEncoder } from '../../src/encoder/clip-encoder.js';
 import { DecodedImage } from '../../src/encoder/image-input.js';
-import { openEncoder, type ModelSummary } from '../../src/encoder/open-encoder.js';
+import { createEncoder, openEncoder, type ModelSummary, type OpenedEncoder } from '../../src/encoder/open-encoder.js';
 import type { BoxXYWH } from '../../src/image/box.js';
 import { loadImage } from '../../src/image/load-image.js';
 import type { RgbImage } from '../../src/image/rgb-image.js';
@@ -28,7 +27,7 @@ import { useTempFalipDirs } from '../helpers/temp-falip-dirs.js';
 
 const dirs = useTempFalipDirs('falip-rec-eval-');
 let tmp: string;
-let encoder: ClipEncoder;
+let encoder: OpenedEncoder['encoder'];
 let tokenizer: ClipTokenizer;
 let model: ModelSummary;
 let v: VisionConfig;
@@ -179,7 +178,7 @@ describe('fast path vs naive path', () => {
     );
 
     // (b) A separate encoder: one request per model call, every layer run for every box.
-    const naive = new ClipEncoder(encoder.graphs, { device: 'cpu', batchSize: 1, prefixSharing: false });
+    const naive = createEncoder(encoder.graphs, { device: 'cpu', batchSize: 1, prefixSharing: false });
     const textCache = new Map<string, number[]>();
     const textFeature = async (text: string): Promise<number[]> => {
       let f = textCache.get(text);
@@ -275,7 +274,7 @@ describe('prefix sharing across settings', () => {
       methods: [{ name: 'falip', alpha, sigma }],
     }));
     // A fresh encoder: the shared one already holds these images' prefixes from the tests above.
-    const fresh = new ClipEncoder(encoder.graphs, { device: 'cpu', batchSize: 8 });
+    const fresh = createEncoder(encoder.graphs, { device: 'cpu', batchSize: 8 });
     await runTable(config(rows), { ...options(path.join(tmp, 'prefix-grid')), encoder: fresh });
     const images = new Set(samples.map((s) => s.image)).size;
     // Six settings, every box of every image: still one prefix per image (the suffix carries the masks).

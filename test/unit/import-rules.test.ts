@@ -1,12 +1,15 @@
 /**
  * The dependency rules of the source tree: cli → experiments → tasks → prompts/encoder → model/image,
- * nothing imports the CLI, and prompts see the encoder only through its types-only request module.
+ * nothing imports the CLI, prompts see the encoder only through its types-only request module, the
+ * concrete encoder is encoder/'s own, and graph input and output names are spelled only by the graph
+ * family modules (model/graphs).
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const SRC = path.resolve(import.meta.dirname, '../..', 'src');
+const TEST = path.resolve(import.meta.dirname, '..');
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -125,5 +128,37 @@ describe('import rules', () => {
     const code = text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, '');
     const statements = code.split('\n').filter((l) => /^(export|import|const|let|function|class)\b/.test(l.trim()));
     for (const s of statements) expect(s.trim(), s).toMatch(/^(export (type|interface)|import type|export type)/);
+  });
+
+  it('only encoder/ imports the concrete encoder: everything else, tests included, holds the Encoder interface', () => {
+    const clipEncoder = path.join('encoder', 'clip-encoder.ts');
+    const importers = [...sourceFiles(SRC), ...sourceFiles(TEST)]
+      .filter((f) => importsOf(f).some((i) => i.target === clipEncoder))
+      .map((f) => path.relative(SRC, f));
+    expect(importers.length).toBeGreaterThan(0);
+    expect(importers.filter((f) => layer(f) !== 'encoder')).toEqual([]);
+  });
+
+  it('graph input and output names are spelled only in the graph family modules', () => {
+    const GRAPHS = path.join('model', 'graphs');
+    const inGraphs = FILES.filter((f) => f.file.startsWith(GRAPHS + path.sep));
+    // The family modules name their tensors in snake_case constants (`const ATTN_BIAS = 'attn_bias'`).
+    const names = new Set(
+      inGraphs.flatMap((f) =>
+        [...readFileSync(path.join(SRC, f.file), 'utf8').matchAll(/const [A-Z_]+ = '([a-z]+(?:_[a-z0-9]+)+)';/g)].map(
+          (m) => m[1]!,
+        ),
+      ),
+    );
+    for (const n of ['pixel_values', 'attn_bias', 'bias_gate', 'hidden_in', 'image_embeds', 'cls_attn', 'input_ids'])
+      expect(names).toContain(n);
+    const spelled = FILES.filter((f) => !inGraphs.includes(f)).flatMap((f) => {
+      // Code only: comments may name the tensors they describe.
+      const text = readFileSync(path.join(SRC, f.file), 'utf8')
+        .replace(/\/\*[\s\S]*?\*\//g, '')
+        .replace(/\/\/.*$/gm, '');
+      return [...names].filter((n) => new RegExp(`['"\`]${n}['"\`]`).test(text)).map((n) => `${f.file}: ${n}`);
+    });
+    expect(spelled).toEqual([]);
   });
 });

@@ -1,11 +1,17 @@
 import type { ClipConfig } from '../clip-config.js';
 import { type GraphBuilder, int, ints } from './graph-builder.js';
-import { layerNorm, type TowerContext } from './transformer-ops.js';
+import { layerNorm, mlp, towerContext, type TowerContext } from './transformer-ops.js';
+import type { WeightsIndex } from './weights-file.js';
 
 /**
- * Graph pieces every vision graph shares (vision-graph.ts, decomposition-graph.ts): one definition each,
- * so the analysis graphs compute exactly what the encoder's graphs compute.
+ * Graph pieces every vision graph shares (the families in model/graphs): one definition each, so the
+ * analysis graphs compute exactly what the encoder's graphs compute.
  */
+
+/** The vision tower's weights and settings inside graph `g`. */
+export function visionContext(cfg: ClipConfig, g: GraphBuilder, index: WeightsIndex): TowerContext {
+  return towerContext(g, index, 'vision', cfg.vision, cfg.hiddenAct);
+}
 
 /** pixels [B,3,S,S] → patch tokens with CLS prepended, positions added, ln_pre: [B,T,D]. */
 export function embed(c: TowerContext, cfg: ClipConfig, pixels: string): string {
@@ -46,4 +52,19 @@ export function stackLayers(g: GraphBuilder, perLayer: readonly string[]): strin
     perLayer.map((t) => g.op('Unsqueeze', [t, g.constInt64([1])])),
     { axis: int(1) },
   );
+}
+
+/** ln_post(CLS residual [B,D] or [B,1,D]) · proj. */
+export function projectCls(c: TowerContext, cls: string): string {
+  return c.g.op('MatMul', [layerNorm(c, cls, 'v.ln_post'), c.weight('v.proj')]);
+}
+
+/** The embedding of a residual stream [B,T,D]: its CLS row through ln_post and the projection. */
+export function project(c: TowerContext, residual: string): string {
+  return projectCls(c, clsOf(c.g, residual));
+}
+
+/** The second half of a block on its residual `x` (all rows or the CLS row): x + MLP(LN2(x)). */
+export function mlpResidual(c: TowerContext, x: string, key: string): string {
+  return c.g.op('Add', [x, mlp(c, layerNorm(c, x, `${key}.ln2`), key)]);
 }

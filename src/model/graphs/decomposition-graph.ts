@@ -1,23 +1,50 @@
-import { visionTokens, type ClipConfig } from '../clip-config.js';
-import { ElemType, GraphBuilder, int, ints } from './graph-builder.js';
-import type { Precision } from './precision.js';
-import { attention, layerNorm, mlp, towerContext } from './transformer-ops.js';
-import { clsOf, embed, gateRow, stackLayers } from './vision-ops.js';
-import type { WeightsIndex } from './weights-file.js';
+import { visionTokens, type ClipConfig, type VisionConfig } from '../clip-config.js';
+import { ElemType, GraphBuilder, int, ints } from '../onnx/graph-builder.js';
+import type { Precision } from '../onnx/precision.js';
+import { attention, layerNorm, mlp } from '../onnx/transformer-ops.js';
+import { clsOf, embed, gateRow, stackLayers, visionContext } from '../onnx/vision-ops.js';
+import type { WeightsIndex } from '../onnx/weights-file.js';
+import type { Feeds, GraphFamily, GraphOutputs } from './graph-family.js';
+import {
+  addBiasFeeds,
+  declareBias,
+  declarePixels,
+  IMAGE_EMBEDS,
+  noBias,
+  outputEmbeds,
+  PIXEL_VALUES,
+  pixelFeed,
+  type GatedBias,
+} from './vision-io.js';
 
 /** The cache name of the graph (one per model and precision). */
-export const DECOMPOSITION_GRAPH = 'vision-decomposition';
+const NAME = 'vision-decomposition';
 
-/** Every output of the graph; `token_scores` [B,L,H,T] is the map, the others are the remaining terms. */
-export const DECOMPOSITION_OUTPUTS = [
-  'image_embeds',
-  'score',
-  'token_scores',
-  'embed_score',
-  'out_bias_scores',
-  'mlp_scores',
-  'ln_post_bias_score',
-] as const;
+const TEXT_EMBEDS = 'text_embeds';
+const SCORE = 'score';
+const TOKEN_SCORES = 'token_scores';
+const EMBED_SCORE = 'embed_score';
+const OUT_BIAS_SCORES = 'out_bias_scores';
+const MLP_SCORES = 'mlp_scores';
+const LN_POST_BIAS_SCORE = 'ln_post_bias_score';
+
+/**
+ * The image–text score 100·cos(image, text) of one forward, split into additive terms: per layer, head
+ * and token the contribution through that head's value path, and the terms outside the heads.
+ */
+export interface ScoreDecomposition {
+  score: number;
+  /** [L,H,T] token t's contribution through head h of layer l (CLS is token 0). */
+  tokenScores: Float32Array;
+  /** The embedding's CLS row (the residual stream's start). */
+  embedScore: number;
+  /** [L] the out-projection bias of each layer. */
+  outBiasScores: Float32Array;
+  /** [L] each layer's MLP on the CLS row. */
+  mlpScores: Float32Array;
+  /** post_layernorm's bias. */
+  lnPostBiasScore: number;
+}
 
 /** Σ over the last axis of a·b (broadcasting), without that axis. */
 function dot(g: GraphBuilder, a: string, b: string): string {
@@ -42,11 +69,12 @@ function dot(g: GraphBuilder, a: string, b: string): string {
  * Float weights only: int8 graphs quantize the activations inside the out-projection, which per-token
  * terms cannot follow, so the terms would not sum to the score.
  */
-export function buildDecompositionGraph(
+function buildDecompositionGraph(
   cfg: ClipConfig,
   index: WeightsIndex,
   weightsFile: string,
-  precision: Precision = 'fp32',
+  _spec: undefined,
+  precision: Precision,
 ): Uint8Array {
   if (precision === 'int8') throw new Error('the decomposition graph needs float weights, not int8');
   const v = cfg.vision;
@@ -54,17 +82,15 @@ export function buildDecompositionGraph(
   const H = v.numHeads;
   const D = v.hiddenSize;
   const T = visionTokens(v);
-  const S = v.imageSize;
   const P = cfg.projectionDim;
   const g = new GraphBuilder(weightsFile, precision);
-  const c = towerContext(g, index, 'vision', v, cfg.hiddenAct);
+  const c = visionContext(cfg, g, index);
 
   // The embedding exactly as the vision graphs compute it.
-  let x = embed(c, cfg, g.input('pixel_values', ElemType.FLOAT, ['batch', 3, S, S]));
+  let x = embed(c, cfg, declarePixels(g, v));
   const embedCls = clsOf(g, x);
 
-  const bias = g.input('attn_bias', ElemType.FLOAT, ['batch', 'bias_heads', T, T]);
-  const gate = g.input('bias_gate', ElemType.FLOAT, [L, H]);
+  const { bias, gate } = declareBias(g, v);
   const clsProbs: string[] = []; // [B,H,T] per layer
   const values: string[] = []; // [B,H,T,dh] per layer
   const mlpCls: string[] = []; // [B,D] per layer
@@ -89,7 +115,7 @@ export function buildDecompositionGraph(
   const pooled = layerNorm(c, r, 'v.ln_post');
   const image = g.op('MatMul', [pooled, c.weight('v.proj')]); // [B,P]
   const norm = (t: string) => g.op('Sqrt', [g.op('ReduceSumSquare', [t], { axes: ints([-1]), keepdims: int(1) })]);
-  const text = g.input('text_embeds', ElemType.FLOAT, ['batch', P]);
+  const text = g.input(TEXT_EMBEDS, ElemType.FLOAT, ['batch', P]);
   // dir = 100·Wprojᵀ·t̂/‖image‖ [B,D]: the score is pooled·dir.
   const textUnit = g.op('Div', [text, norm(text)]);
   const dir = g.op('Mul', [
@@ -119,12 +145,58 @@ export function buildDecompositionGraph(
     { axis: int(0) },
   ); // [L,D]
 
-  g.output('image_embeds', image, ElemType.FLOAT, ['batch', P]);
-  g.output('score', dot(g, pooled, dir), ElemType.FLOAT, ['batch']);
-  g.output('token_scores', stackLayers(g, tokenScores), ElemType.FLOAT, ['batch', L, H, T]);
-  g.output('embed_score', dot(g, embedCls, q), ElemType.FLOAT, ['batch']);
-  g.output('out_bias_scores', dot(g, outBiases, q3), ElemType.FLOAT, ['batch', L]);
-  g.output('mlp_scores', dot(g, stackLayers(g, mlpCls), q3), ElemType.FLOAT, ['batch', L]);
-  g.output('ln_post_bias_score', dot(g, c.weight('v.ln_post.b'), dir), ElemType.FLOAT, ['batch']);
-  return g.toBytes(DECOMPOSITION_GRAPH);
+  outputEmbeds(g, cfg, image);
+  g.output(SCORE, dot(g, pooled, dir), ElemType.FLOAT, ['batch']);
+  g.output(TOKEN_SCORES, stackLayers(g, tokenScores), ElemType.FLOAT, ['batch', L, H, T]);
+  g.output(EMBED_SCORE, dot(g, embedCls, q), ElemType.FLOAT, ['batch']);
+  g.output(OUT_BIAS_SCORES, dot(g, outBiases, q3), ElemType.FLOAT, ['batch', L]);
+  g.output(MLP_SCORES, dot(g, stackLayers(g, mlpCls), q3), ElemType.FLOAT, ['batch', L]);
+  g.output(LN_POST_BIAS_SCORE, dot(g, c.weight('v.ln_post.b'), dir), ElemType.FLOAT, ['batch']);
+  return g.toBytes(NAME);
+}
+
+export const decompositionGraph: GraphFamily<undefined> = {
+  tower: 'vision',
+  key: () => NAME,
+  build: buildDecompositionGraph,
+  unsupported: (precision) =>
+    precision === 'int8' ? 'the score decomposition needs float weights: use --precision fp32 (or fp16)' : undefined,
+};
+
+/** One request: preprocessed pixels [3,S,S], its attention (none: plain CLIP) and a text embedding [P] (any norm). */
+export function decompositionFeeds(
+  v: VisionConfig,
+  pixels: Float32Array,
+  attention: GatedBias | undefined,
+  textEmbeds: Float32Array,
+): Feeds {
+  const feeds = addBiasFeeds(
+    { items: { [PIXEL_VALUES]: pixelFeed(v, pixels) }, shared: {} },
+    v,
+    attention ?? noBias(v),
+  );
+  feeds.items[TEXT_EMBEDS] = { data: textEmbeds, dims: [textEmbeds.length] };
+  return feeds;
+}
+
+/** Every output; `token_scores` [B,L,H,T] is the map, the others are the remaining terms. */
+export const DECOMPOSITION_OUTPUTS = [
+  IMAGE_EMBEDS,
+  SCORE,
+  TOKEN_SCORES,
+  EMBED_SCORE,
+  OUT_BIAS_SCORES,
+  MLP_SCORES,
+  LN_POST_BIAS_SCORE,
+] as const;
+
+export function readDecomposition(out: GraphOutputs<(typeof DECOMPOSITION_OUTPUTS)[number]>): ScoreDecomposition {
+  return {
+    score: out[SCORE][0]!,
+    tokenScores: out[TOKEN_SCORES],
+    embedScore: out[EMBED_SCORE][0]!,
+    outBiasScores: out[OUT_BIAS_SCORES],
+    mlpScores: out[MLP_SCORES],
+    lnPostBiasScore: out[LN_POST_BIAS_SCORE][0]!,
+  };
 }

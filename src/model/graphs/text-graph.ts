@@ -1,25 +1,32 @@
 import type { ClipConfig } from '../clip-config.js';
-import { ElemType, GraphBuilder, int } from './graph-builder.js';
-import type { Precision } from './precision.js';
-import { attention, layerNorm, mlp, towerContext } from './transformer-ops.js';
-import type { WeightsIndex } from './weights-file.js';
+import { ElemType, GraphBuilder, int } from '../onnx/graph-builder.js';
+import type { Precision } from '../onnx/precision.js';
+import { attention, layerNorm, mlp, towerContext } from '../onnx/transformer-ops.js';
+import type { WeightsIndex } from '../onnx/weights-file.js';
+import type { GraphFamily } from './graph-family.js';
+
+const INPUT_IDS = 'input_ids';
+const TEXT_EMBEDS = 'text_embeds';
+
+const NAME = 'text';
 
 /**
  * The CLIP text tower: token + position embeddings, causal blocks, EOT pooling, projection.
  * `input_ids` [B,C] may be padded to the longest text of the batch rather than to 77: with the causal
  * mask no position attends to later ones, so the EOT feature does not depend on what follows it.
  */
-export function buildTextGraph(
+function buildTextGraph(
   cfg: ClipConfig,
   index: WeightsIndex,
   weightsFile: string,
-  precision: Precision = 'fp32',
+  _spec: undefined,
+  precision: Precision,
 ): Uint8Array {
   const t = cfg.text;
   const ctx = t.contextLength;
   const g = new GraphBuilder(weightsFile, precision);
   const c = towerContext(g, index, 'text', t, cfg.hiddenAct);
-  const ids = g.input('input_ids', ElemType.INT64, ['batch', 'sequence']);
+  const ids = g.input(INPUT_IDS, ElemType.INT64, ['batch', 'sequence']);
   const seq = g.op('Slice', [g.op('Shape', [ids]), g.constInt64([1]), g.constInt64([2])]);
   const zero = g.constInt64([0]);
   const positions = g.op('Slice', [c.weight('t.pos'), zero, seq, zero]);
@@ -54,6 +61,38 @@ export function buildTextGraph(
     g.constInt64([-1, t.hiddenSize]),
   ]);
   const embeds = g.op('MatMul', [layerNorm(c, pooled, 't.ln_final'), c.weight('t.proj')]);
-  g.output('text_embeds', embeds, ElemType.FLOAT, ['batch', cfg.projectionDim]);
-  return g.toBytes('text');
+  g.output(TEXT_EMBEDS, embeds, ElemType.FLOAT, ['batch', cfg.projectionDim]);
+  return g.toBytes(NAME);
+}
+
+export const textGraph: GraphFamily<undefined> = {
+  tower: 'text',
+  key: () => NAME,
+  build: buildTextGraph,
+};
+
+/**
+ * The ids of a batch of tokenized texts (SOT … EOT), padded with zeros to the longest: zero padding after
+ * EOT is inert, the causal mask keeps later positions out of the EOT feature.
+ */
+export function textFeeds(
+  texts: readonly (readonly number[])[],
+  contextLength: number,
+): Record<string, { data: BigInt64Array; dims: number[] }> {
+  const len = Math.max(...texts.map((t) => t.length));
+  if (len > contextLength) throw new Error(`token sequence of ${len} exceeds the context of ${contextLength}`);
+  const ids = new BigInt64Array(texts.length * len);
+  texts.forEach((t, b) => {
+    t.forEach((id, i) => {
+      ids[b * len + i] = BigInt(id);
+    });
+  });
+  return { [INPUT_IDS]: { data: ids, dims: [texts.length, len] } };
+}
+
+/** `text_embeds` [B,P] of a run, by output name. */
+export function readTextEmbeds(out: Record<string, { data: unknown }>): Float32Array {
+  const embeds = out[TEXT_EMBEDS];
+  if (!embeds) throw new Error(`text graph: no ${TEXT_EMBEDS} output`);
+  return embeds.data as Float32Array;
 }

@@ -584,7 +584,7 @@ describe('ImageNet-S', () => {
 });
 
 describe('the importer registry', () => {
-  it('lists the four classification importers with their options', () => {
+  it('lists the classification importers with their options', () => {
     expect(findImporter('cub')?.options.map((o) => o.flags)).toEqual(['--root <dir>', '--split <name>']);
     expect(findImporter('stanforddogs')?.options.find((o) => o.flags.startsWith('--multi-box'))?.defaultValue).toBe(
       'union',
@@ -594,6 +594,8 @@ describe('the importer registry', () => {
       'stanforddogs',
       'imagenet-s',
       'waterbirds',
+      'coop',
+      'imagenet',
     ]);
     expect(findImporter('waterbirds')?.options.find((o) => o.flags.startsWith('--split'))?.defaultValue).toBe('test');
   });

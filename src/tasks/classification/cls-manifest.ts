@@ -24,8 +24,13 @@ const clsSampleSchema = z.object({
   source_split: z.string().min(1).optional(),
   /** StanfordDogs: how many annotated dogs the box stands for (the multi-box policy is in dataset.json). */
   objects: z.number().int().positive().optional(),
-  /** ImageNet-S: which pixels of the mask the box encloses (see the importer). */
-  box_from: z.enum(['class', 'foreground', 'image']).optional(),
+  /**
+   * Where the box came from. ImageNet-S's id masks: `class` (the image's own class pixels), `foreground`
+   * (every labelled pixel). Binary foreground masks (FVG-PT's, `--masks`): `mask` (all foreground pixels),
+   * `mask-largest` (the largest 8-connected region). `box-file`: a line of a `--boxes` file. `image`: the
+   * whole image (a mask without foreground, or no region source at all).
+   */
+  box_from: z.enum(['class', 'foreground', 'mask', 'mask-largest', 'box-file', 'image']).optional(),
   /** Waterbirds: the (class, background) group; y 0 = landbird, 1 = waterbird; place 0 = land, 1 = water. */
   group: z.object({ y: z.number().int().min(0).max(1), place: z.number().int().min(0).max(1) }).optional(),
   /** Waterbirds: the Places scene pasted behind the bird, e.g. "bamboo_forest". */

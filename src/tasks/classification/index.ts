@@ -4,7 +4,10 @@ import { readClasses, readClsManifest } from './cls-manifest.js';
 import { checkClsDataset } from './check-cls.js';
 import { clsBoxSamples, clsExamples } from './cls-inspect.js';
 import { demoClsGenerator } from './demo-cls.js';
+import { COOP_DATASETS } from './importers/coop-datasets.js';
+import { coopImporter } from './importers/coop-import.js';
 import { cubImporter } from './importers/cub-import.js';
+import { imageNetImporter } from './importers/imagenet-import.js';
 import { imageNetSImporter } from './importers/imagenet-s-import.js';
 import { stanfordDogsImporter } from './importers/stanforddogs-import.js';
 import { waterbirdsImporter } from './importers/waterbirds-import.js';
@@ -42,6 +45,24 @@ export const classificationTask = defineTask<ClsOptions, ClsSplitData>({
       importCommand: importCommand('waterbirds --root DIR --cub-root CUB_200_2011'),
       evalMetrics: WATERBIRDS_METRICS,
     },
+    // The prompt-learning benchmark (CoOp's datasets; its papers evaluate on the test split, ImageNet's val).
+    ...Object.fromEntries(
+      COOP_DATASETS.map((d) => [
+        d.name,
+        {
+          splits: ['test'],
+          label: d.label,
+          importCommand: (split: string) =>
+            `falip data import coop --dataset ${d.name} --root ${d.folder}${split === 'test' ? '' : ` --split ${split}`}`,
+        },
+      ]),
+    ),
+    imagenet: {
+      splits: ['val'],
+      label: 'ImageNet',
+      importCommand: (split) =>
+        `falip data import imagenet --root imagenet${split === 'val' ? '' : ` --split ${split}`}`,
+    },
     'demo-cls': {
       splits: ['val'],
       label: 'demo-cls',
@@ -69,7 +90,7 @@ export const classificationTask = defineTask<ClsOptions, ClsSplitData>({
     label: o.templates === 'single' ? '' : `(${o.templates})`,
     title: o.templates === 'single' ? "the dataset's template" : "CLIP's 80 templates",
   }),
-  importers: [cubImporter, stanfordDogsImporter, imageNetSImporter, waterbirdsImporter],
+  importers: [cubImporter, stanfordDogsImporter, imageNetSImporter, waterbirdsImporter, coopImporter, imageNetImporter],
   check: checkClsDataset,
   boxSamples: clsBoxSamples,
   examples: clsExamples,

@@ -45,10 +45,16 @@ export async function readSafetensors(path: string): Promise<WeightMap> {
     const lengthBytes = await readExactly(fh, 0, 8);
     const headerLength = lengthBytes.readBigUInt64LE(0);
     if (headerLength > BigInt(fileSize - 8)) {
-      throw new UserError(`${path}: safetensors header length ${headerLength} exceeds the file size (${fileSize} bytes)`);
+      throw new UserError(
+        `${path}: safetensors header length ${headerLength} exceeds the file size (${fileSize} bytes)`,
+      );
     }
     const dataStart = 8 + Number(headerLength);
-    const entries = parseHeader(path, (await readExactly(fh, 8, Number(headerLength))).toString('utf8'), fileSize - dataStart);
+    const entries = parseHeader(
+      path,
+      (await readExactly(fh, 8, Number(headerLength))).toString('utf8'),
+      fileSize - dataStart,
+    );
     const weights: WeightMap = new Map();
     for (const [name, entry] of entries) {
       if (SKIPPED_DTYPES.has(entry.dtype)) continue;
@@ -79,7 +85,8 @@ function parseHeader(path: string, text: string, dataLength: number): Map<string
     const bad = (why: string): UserError => new UserError(`${path}: tensor ${name}: ${why}`);
     const { dtype, shape, data_offsets: offsets } = (raw ?? {}) as Record<string, unknown>;
     if (typeof dtype !== 'string') throw bad('missing dtype');
-    if (!Array.isArray(shape) || !shape.every(isNonNegativeInteger)) throw bad('shape must be a list of non-negative integers');
+    if (!Array.isArray(shape) || !shape.every(isNonNegativeInteger))
+      throw bad('shape must be a list of non-negative integers');
     if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isNonNegativeInteger)) {
       throw bad('data_offsets must be two non-negative integers');
     }
@@ -89,7 +96,9 @@ function parseHeader(path: string, text: string, dataLength: number): Map<string
     }
     const itemBytes = FLOAT_DTYPE_BYTES[dtype as FloatDtype];
     if (itemBytes !== undefined && end - begin !== numel(shape) * itemBytes) {
-      throw bad(`data_offsets span ${end - begin} bytes but ${dtype}[${shape.join(', ')}] needs ${numel(shape) * itemBytes}`);
+      throw bad(
+        `data_offsets span ${end - begin} bytes but ${dtype}[${shape.join(', ')}] needs ${numel(shape) * itemBytes}`,
+      );
     }
     entries.set(name, { dtype, shape, begin, end });
   }
@@ -141,7 +150,11 @@ async function readInto(fh: FileHandle, position: number, target: Uint8Array): P
  * Writes `tensors` as float32 safetensors, sorted by name so equal input gives identical bytes.
  * Tensors are streamed one at a time (a ViT-L/14 is 1.7 GB) into a temporary file, renamed on success.
  */
-export async function writeSafetensors(path: string, tensors: WeightMap, metadata?: Record<string, string>): Promise<void> {
+export async function writeSafetensors(
+  path: string,
+  tensors: WeightMap,
+  metadata?: Record<string, string>,
+): Promise<void> {
   assertLittleEndianHost();
   const names = [...tensors.keys()].sort();
   const header: Record<string, unknown> = {};

@@ -23,34 +23,40 @@ function stripWrapperPrefix(raw: WeightMap): WeightMap {
 }
 
 /** OpenAI name → HF name, for tensors that only change name (per-layer names are handled apart). */
-const OPENAI_RENAMES = new Map(Object.entries({
-  'visual.class_embedding': 'vision_model.embeddings.class_embedding',
-  'visual.positional_embedding': 'vision_model.embeddings.position_embedding.weight',
-  'visual.conv1.weight': 'vision_model.embeddings.patch_embedding.weight',
-  'visual.ln_pre.weight': 'vision_model.pre_layrnorm.weight',
-  'visual.ln_pre.bias': 'vision_model.pre_layrnorm.bias',
-  'visual.ln_post.weight': 'vision_model.post_layernorm.weight',
-  'visual.ln_post.bias': 'vision_model.post_layernorm.bias',
-  'token_embedding.weight': 'text_model.embeddings.token_embedding.weight',
-  'positional_embedding': 'text_model.embeddings.position_embedding.weight',
-  'ln_final.weight': 'text_model.final_layer_norm.weight',
-  'ln_final.bias': 'text_model.final_layer_norm.bias',
-}));
+const OPENAI_RENAMES = new Map(
+  Object.entries({
+    'visual.class_embedding': 'vision_model.embeddings.class_embedding',
+    'visual.positional_embedding': 'vision_model.embeddings.position_embedding.weight',
+    'visual.conv1.weight': 'vision_model.embeddings.patch_embedding.weight',
+    'visual.ln_pre.weight': 'vision_model.pre_layrnorm.weight',
+    'visual.ln_pre.bias': 'vision_model.pre_layrnorm.bias',
+    'visual.ln_post.weight': 'vision_model.post_layernorm.weight',
+    'visual.ln_post.bias': 'vision_model.post_layernorm.bias',
+    'token_embedding.weight': 'text_model.embeddings.token_embedding.weight',
+    positional_embedding: 'text_model.embeddings.position_embedding.weight',
+    'ln_final.weight': 'text_model.final_layer_norm.weight',
+    'ln_final.bias': 'text_model.final_layer_norm.bias',
+  }),
+);
 
 /** OpenAI projections are applied as `x @ proj`, i.e. stored [in, out]; HF Linear stores [out, in]. */
-const OPENAI_TRANSPOSED = new Map(Object.entries({
-  'visual.proj': 'visual_projection.weight',
-  'text_projection': 'text_projection.weight',
-}));
+const OPENAI_TRANSPOSED = new Map(
+  Object.entries({
+    'visual.proj': 'visual_projection.weight',
+    text_projection: 'text_projection.weight',
+  }),
+);
 
 /** Within a residual block: OpenAI sub-module path → HF sub-module path. */
-const OPENAI_BLOCK_RENAMES = new Map(Object.entries({
-  'attn.out_proj': 'self_attn.out_proj',
-  'ln_1': 'layer_norm1',
-  'ln_2': 'layer_norm2',
-  'mlp.c_fc': 'mlp.fc1',
-  'mlp.c_proj': 'mlp.fc2',
-}));
+const OPENAI_BLOCK_RENAMES = new Map(
+  Object.entries({
+    'attn.out_proj': 'self_attn.out_proj',
+    ln_1: 'layer_norm1',
+    ln_2: 'layer_norm2',
+    'mlp.c_fc': 'mlp.fc1',
+    'mlp.c_proj': 'mlp.fc2',
+  }),
+);
 
 const OPENAI_BLOCK = /^(visual\.)?transformer\.resblocks\.(\d+)\.(.+)\.(weight|bias)$/;
 const OPENAI_IN_PROJ = /^(visual\.)?transformer\.resblocks\.(\d+)\.attn\.in_proj_(weight|bias)$/;
@@ -78,7 +84,11 @@ export function fromOpenAiName(name: string, t: Tensor, source: string): Array<[
     const [, visual, layer, kind] = inProj;
     const prefix = `${visual ? 'vision_model' : 'text_model'}.encoder.layers.${layer}.self_attn`;
     const [q, k, v] = splitQkv(t, name, source);
-    return [[`${prefix}.q_proj.${kind}`, q], [`${prefix}.k_proj.${kind}`, k], [`${prefix}.v_proj.${kind}`, v]];
+    return [
+      [`${prefix}.q_proj.${kind}`, q],
+      [`${prefix}.k_proj.${kind}`, k],
+      [`${prefix}.v_proj.${kind}`, v],
+    ];
   }
   const block = OPENAI_BLOCK.exec(name);
   const blockModule = block && OPENAI_BLOCK_RENAMES.get(block[3]!);

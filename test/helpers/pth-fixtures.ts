@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'vitest';
-import type { PthFile, StoredTensor } from '../../src/model/prompts/pth-file.js';
-import { TensorRef } from '../../src/model/prompts/torch-unpickler.js';
+import type { PthFile, StoredTensor } from '../../src/model/learned-prompts/pth-file.js';
+import { TensorRef } from '../../src/model/learned-prompts/torch-unpickler.js';
 import { FIXTURES } from './fixtures.js';
 
 /** test/fixtures/pth/: checkpoints written by torch.save (see make-fixtures.py there). */
@@ -28,7 +28,9 @@ export interface FixtureReference {
   vision?: Record<string, TensorSummary>;
 }
 
-export const REFERENCE: Record<string, FixtureReference> = JSON.parse(readFileSync(path.join(PTH_FIXTURES, 'reference.json'), 'utf8'));
+export const REFERENCE: Record<string, FixtureReference> = JSON.parse(
+  readFileSync(path.join(PTH_FIXTURES, 'reference.json'), 'utf8'),
+);
 
 /** The state dict's tensors (Dassl's `state_dict`, or the top-level dict of a bare save), by name. */
 export function stateTensors(pth: PthFile): Map<string, TensorRef> {
@@ -44,7 +46,12 @@ export function stateTensors(pth: PthFile): Map<string, TensorRef> {
  * 1 + i mod 97, as the script computes them) to float64 rounding; non-finite values left out of both.
  * float64 tensors are read as float32, so theirs are compared at float32 precision.
  */
-export function expectMatchesSummary(values: ArrayLike<number | bigint>, shape: readonly number[], ref: TensorSummary, what: string): void {
+export function expectMatchesSummary(
+  values: ArrayLike<number | bigint>,
+  shape: readonly number[],
+  ref: TensorSummary,
+  what: string,
+): void {
   expect(shape, what).toEqual(ref.shape);
   const n = values.length;
   let sum = 0;

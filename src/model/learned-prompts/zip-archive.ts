@@ -72,7 +72,8 @@ export class ZipArchive {
       throw fail(`is compressed with method ${entry.method}; falip reads stored and deflated entries only`);
     }
     const local = await readAt(this.fh, entry.localHeaderOffset, 30);
-    if (local.length < 30 || local.readUInt32LE(0) !== SIG_LOCAL) throw fail('has no local header where the central directory points');
+    if (local.length < 30 || local.readUInt32LE(0) !== SIG_LOCAL)
+      throw fail('has no local header where the central directory points');
     const dataStart = entry.localHeaderOffset + 30 + local.readUInt16LE(26) + local.readUInt16LE(28);
     if (dataStart + entry.compressedSize > this.fileSize) throw fail(`runs past the end of the file (truncated?)`);
     const stored = new Uint8Array(entry.compressedSize);
@@ -88,7 +89,8 @@ export class ZipArchive {
         throw fail(`does not inflate (${(e as Error).message})`);
       }
     }
-    if (bytes.length !== entry.size) throw fail(`holds ${bytes.length} bytes, not the ${entry.size} its directory entry declares`);
+    if (bytes.length !== entry.size)
+      throw fail(`holds ${bytes.length} bytes, not the ${entry.size} its directory entry declares`);
     if (crc32(bytes) !== entry.crc32) throw fail('is corrupt (CRC-32 mismatch)');
     return bytes;
   }
@@ -110,20 +112,23 @@ async function readCentralDirectory(path: string, fh: FileHandle, fileSize: numb
   if (locatorAt >= 0 && tail.readUInt32LE(locatorAt) === SIG_END64_LOCATOR) {
     const end64Offset = toSafeNumber(tail.readBigUInt64LE(locatorAt + 8), path, 'ZIP64 end record offset');
     const end64 = await readAt(fh, end64Offset, 56);
-    if (end64.length < 56 || end64.readUInt32LE(0) !== SIG_END64) throw fail('the ZIP64 locator points to no ZIP64 end record');
+    if (end64.length < 56 || end64.readUInt32LE(0) !== SIG_END64)
+      throw fail('the ZIP64 locator points to no ZIP64 end record');
     count = toSafeNumber(end64.readBigUInt64LE(32), path, 'entry count');
     cdSize = toSafeNumber(end64.readBigUInt64LE(40), path, 'central directory size');
     cdOffset = toSafeNumber(end64.readBigUInt64LE(48), path, 'central directory offset');
   } else if (count === U16_MAX || cdSize === U32_MAX || cdOffset === U32_MAX) {
     throw fail('the end record defers to a ZIP64 record that is missing');
   }
-  if (cdOffset + cdSize > tailStart + endAt) throw fail('truncated or corrupt (the central directory lies past its end record)');
+  if (cdOffset + cdSize > tailStart + endAt)
+    throw fail('truncated or corrupt (the central directory lies past its end record)');
 
   const cd = await readAt(fh, cdOffset, cdSize);
   const entries = new Map<string, ZipEntry>();
   let at = 0;
   for (let i = 0; i < count; i++) {
-    if (at + 46 > cd.length || cd.readUInt32LE(at) !== SIG_CENTRAL) throw fail(`corrupt central directory (entry ${i + 1} of ${count})`);
+    if (at + 46 > cd.length || cd.readUInt32LE(at) !== SIG_CENTRAL)
+      throw fail(`corrupt central directory (entry ${i + 1} of ${count})`);
     const flags = cd.readUInt16LE(at + 8);
     const nameLength = cd.readUInt16LE(at + 28);
     const extraLength = cd.readUInt16LE(at + 30);
@@ -135,7 +140,12 @@ async function readCentralDirectory(path: string, fh: FileHandle, fileSize: numb
       compressedSize: cd.readUInt32LE(at + 20),
       localHeaderOffset: cd.readUInt32LE(at + 42),
     };
-    const sizes = applyZip64Extra(raw, cd.subarray(at + 46 + nameLength, at + 46 + nameLength + extraLength), path, name);
+    const sizes = applyZip64Extra(
+      raw,
+      cd.subarray(at + 46 + nameLength, at + 46 + nameLength + extraLength),
+      path,
+      name,
+    );
     entries.set(name, { name, method: cd.readUInt16LE(at + 10), crc32: cd.readUInt32LE(at + 16), ...sizes });
     at += 46 + nameLength + extraLength + commentLength;
   }

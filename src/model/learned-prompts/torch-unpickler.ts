@@ -15,7 +15,17 @@ import { UserError } from '../../util/errors.js';
  * allowed global is explicit.
  */
 
-export type StoredDtype = 'float64' | 'float32' | 'float16' | 'bfloat16' | 'int64' | 'int32' | 'int16' | 'int8' | 'uint8' | 'bool';
+export type StoredDtype =
+  | 'float64'
+  | 'float32'
+  | 'float16'
+  | 'bfloat16'
+  | 'int64'
+  | 'int32'
+  | 'int16'
+  | 'int8'
+  | 'uint8'
+  | 'bool';
 
 /** One `data/<key>` entry of the archive, as a persistent id names it. */
 export class StorageRef {
@@ -53,7 +63,19 @@ class PyGlobal {
 
 export type PyDict = Map<PyValue, PyValue>;
 /** Tuples and lists are both arrays. */
-export type PyValue = null | boolean | number | bigint | string | Uint8Array | PyValue[] | PyDict | PyObject | TensorRef | StorageRef | PyGlobal;
+export type PyValue =
+  | null
+  | boolean
+  | number
+  | bigint
+  | string
+  | Uint8Array
+  | PyValue[]
+  | PyDict
+  | PyObject
+  | TensorRef
+  | StorageRef
+  | PyGlobal;
 
 type GlobalSpec =
   /** REDUCE / NEWOBJ build a value from the arguments. */
@@ -99,8 +121,14 @@ const ALLOWED = new Map<string, GlobalSpec>([
   ['builtins.dict', { kind: 'build', build: () => new Map() }],
   ['torch._utils._rebuild_tensor_v2', { kind: 'build', build: rebuildTensor }],
   // A Parameter is its tensor; requires_grad and hooks do not matter to a reader.
-  ['torch._utils._rebuild_parameter', { kind: 'build', build: (args, fail) => asTensor(args[0], fail, '_rebuild_parameter') }],
-  ...Object.entries(STORAGES).map(([name, dtype]): [string, GlobalSpec] => [`torch.${name}`, { kind: 'storage', dtype }]),
+  [
+    'torch._utils._rebuild_parameter',
+    { kind: 'build', build: (args, fail) => asTensor(args[0], fail, '_rebuild_parameter') },
+  ],
+  ...Object.entries(STORAGES).map(([name, dtype]): [string, GlobalSpec] => [
+    `torch.${name}`,
+    { kind: 'storage', dtype },
+  ]),
   ...RECORD_CLASSES.map((name): [string, GlobalSpec] => [name, { kind: 'record' }]),
 ]);
 
@@ -121,8 +149,10 @@ function rebuildTensor(args: PyValue[], fail: Fail): TensorRef {
   };
   const shape = ints(size!, 'size');
   const strides = ints(stride!, 'stride');
-  if (strides.length !== shape.length) throw fail(`_rebuild_tensor_v2 has ${shape.length} sizes but ${strides.length} strides`);
-  if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0) throw fail('_rebuild_tensor_v2 storage offset is not a non-negative integer');
+  if (strides.length !== shape.length)
+    throw fail(`_rebuild_tensor_v2 has ${shape.length} sizes but ${strides.length} strides`);
+  if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0)
+    throw fail('_rebuild_tensor_v2 storage offset is not a non-negative integer');
   return new TensorRef(storage as StorageRef, offset, shape, strides);
 }
 
@@ -133,7 +163,8 @@ function asTensor(x: PyValue | undefined, fail: Fail, what: string): TensorRef {
 
 /** `('storage', torch.<Type>Storage, key, location, numel)` → the storage it names. */
 function persistentStorage(pid: PyValue, fail: Fail): StorageRef {
-  if (!Array.isArray(pid) || pid[0] !== 'storage' || pid.length !== 5) throw fail('a persistent id is not a torch storage');
+  if (!Array.isArray(pid) || pid[0] !== 'storage' || pid.length !== 5)
+    throw fail('a persistent id is not a torch storage');
   const [, type, key, , numel] = pid;
   if (!(type instanceof PyGlobal) || type.spec.kind !== 'storage') throw fail('a persistent id names no storage type');
   if (typeof key !== 'string' || typeof numel !== 'number' || !Number.isSafeInteger(numel) || numel < 0) {
@@ -212,7 +243,8 @@ export function unpickleTorch(bytes: Uint8Array, file: string): PyValue {
     return new PyGlobal(full, spec);
   };
   const construct = (callee: PyValue, args: PyValue, how: string): PyValue => {
-    if (!(callee instanceof PyGlobal) || !Array.isArray(args)) throw fail(`${how} of something that is not an allowed global`);
+    if (!(callee instanceof PyGlobal) || !Array.isArray(args))
+      throw fail(`${how} of something that is not an allowed global`);
     if (callee.spec.kind === 'storage') throw fail(`${how} of storage class ${callee.name} outside a persistent id`);
     return callee.spec.kind === 'record' ? new PyObject(callee.name) : callee.spec.build(args, fail);
   };

@@ -34,11 +34,16 @@ const infoSchema = z
     /** 1 = shallow only; deep text prompts replace tokens before layers 1..textDepth-1. */
     textDepth: depth,
     vision: z.object({ nCtx: z.number().int().positive(), depth }).strict().nullable(),
-    checkpoint: z.object({ path: z.string().min(1), sha256: sha256HexSchema, epoch: z.number().int().nonnegative().nullable() }).strict(),
+    checkpoint: z
+      .object({ path: z.string().min(1), sha256: sha256HexSchema, epoch: z.number().int().nonnegative().nullable() })
+      .strict(),
     /** The base model (sha256 of its model.safetensors) the widths and frozen tensors were checked against. */
     model: z.object({ sha256: sha256HexSchema }).strict(),
     frozenCompared: z.number().int().nonnegative(),
-    sources: z.record(z.string(), z.array(z.object({ tensor: z.string(), dtype: z.enum(['float64', 'float32', 'float16', 'bfloat16']) }).strict())),
+    sources: z.record(
+      z.string(),
+      z.array(z.object({ tensor: z.string(), dtype: z.enum(['float64', 'float32', 'float16', 'bfloat16']) }).strict()),
+    ),
   })
   .strict();
 
@@ -54,7 +59,10 @@ export function writePromptSet(dir: string, imported: ImportedPrompts, modelSha2
     if (existsSync(dir)) {
       if (!(await stat(dir)).isDirectory()) throw new UserError(`${dir}: exists and is not a folder`);
       const foreign = (await readdir(dir)).filter((f) => f !== PROMPT_INFO_FILE && f !== PROMPT_TENSORS_FILE);
-      if (foreign.length > 0) throw new UserError(`${dir}: exists and is not a falip prompt folder (it holds ${foreign[0]}); refusing to write into it`);
+      if (foreign.length > 0)
+        throw new UserError(
+          `${dir}: exists and is not a falip prompt folder (it holds ${foreign[0]}); refusing to write into it`,
+        );
     }
     await mkdir(dir, { recursive: true });
     const { prompts } = imported;
@@ -98,7 +106,9 @@ export async function readPromptSet(dir: string): Promise<{ info: PromptSetInfo;
   const ctx = tensors.get('ctx') ?? fail('no ctx tensor');
   const expectedCtx = info.classes === null ? [info.nCtx] : [info.classes, info.nCtx];
   if (ctx.shape.length !== expectedCtx.length + 1 || expectedCtx.some((n, i) => ctx.shape[i] !== n)) {
-    fail(`ctx has shape [${ctx.shape.join(', ')}] but ${PROMPT_INFO_FILE} says ${info.classes === null ? '' : `${info.classes} classes × `}${info.nCtx} tokens`);
+    fail(
+      `ctx has shape [${ctx.shape.join(', ')}] but ${PROMPT_INFO_FILE} says ${info.classes === null ? '' : `${info.classes} classes × `}${info.nCtx} tokens`,
+    );
   }
   const textWidth = ctx.shape[ctx.shape.length - 1]!;
   const deepText = new Map<number, Tensor>();
@@ -111,10 +121,12 @@ export async function readPromptSet(dir: string): Promise<{ info: PromptSetInfo;
     else if (name !== 'ctx') fail(`unexpected tensor ${name}`);
   }
   const checkTokens = (name: string, t: Tensor, tokens: number, width: number): void => {
-    if (t.shape.length !== 2 || t.shape[0] !== tokens || t.shape[1] !== width) fail(`${name} has shape [${t.shape.join(', ')}], expected [${tokens}, ${width}]`);
+    if (t.shape.length !== 2 || t.shape[0] !== tokens || t.shape[1] !== width)
+      fail(`${name} has shape [${t.shape.join(', ')}], expected [${tokens}, ${width}]`);
   };
   for (const [layer, t] of deepText) checkTokens(`text.deep.${layer}`, t, info.nCtx, textWidth);
-  if (promptDepth(deepText) !== info.textDepth) fail(`deep text prompts reach depth ${promptDepth(deepText)} but ${PROMPT_INFO_FILE} says ${info.textDepth}`);
+  if (promptDepth(deepText) !== info.textDepth)
+    fail(`deep text prompts reach depth ${promptDepth(deepText)} but ${PROMPT_INFO_FILE} says ${info.textDepth}`);
 
   const prompts: LearnedPrompts = { trainer: info.trainer, nCtx: info.nCtx, ctx, deepText: byLayer(deepText) };
   if (info.vision) {
@@ -122,7 +134,10 @@ export async function readPromptSet(dir: string): Promise<{ info: PromptSetInfo;
     const visionWidth = visionShallow.shape[1]!;
     checkTokens('vision.shallow', visionShallow, info.vision.nCtx, visionWidth);
     for (const [layer, t] of visionDeep) checkTokens(`vision.deep.${layer}`, t, info.vision.nCtx, visionWidth);
-    if (promptDepth(visionDeep) !== info.vision.depth) fail(`deep vision prompts reach depth ${promptDepth(visionDeep)} but ${PROMPT_INFO_FILE} says ${info.vision.depth}`);
+    if (promptDepth(visionDeep) !== info.vision.depth)
+      fail(
+        `deep vision prompts reach depth ${promptDepth(visionDeep)} but ${PROMPT_INFO_FILE} says ${info.vision.depth}`,
+      );
     prompts.vision = { nCtx: info.vision.nCtx, shallow: visionShallow, deep: byLayer(visionDeep) };
   } else if (visionShallow || visionDeep.size > 0) {
     fail(`vision prompt tensors but ${PROMPT_INFO_FILE} describes none`);

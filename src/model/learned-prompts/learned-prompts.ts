@@ -46,10 +46,12 @@ export function promptDepth(deep: ReadonlyMap<number, Tensor>): number {
 /** The prompts as named tensors (`ctx`, `text.deep.<i>`, `vision.shallow`, `vision.deep.<i>`), ordered. */
 export function promptTensors(p: LearnedPrompts): Map<string, Tensor> {
   const out = new Map<string, Tensor>([['ctx', p.ctx]]);
-  for (const layer of [...p.deepText.keys()].sort((a, b) => a - b)) out.set(`text.deep.${layer}`, p.deepText.get(layer)!);
+  for (const layer of [...p.deepText.keys()].sort((a, b) => a - b))
+    out.set(`text.deep.${layer}`, p.deepText.get(layer)!);
   if (p.vision) {
     out.set('vision.shallow', p.vision.shallow);
-    for (const layer of [...p.vision.deep.keys()].sort((a, b) => a - b)) out.set(`vision.deep.${layer}`, p.vision.deep.get(layer)!);
+    for (const layer of [...p.vision.deep.keys()].sort((a, b) => a - b))
+      out.set(`vision.deep.${layer}`, p.vision.deep.get(layer)!);
   }
   return out;
 }

@@ -32,7 +32,16 @@ export interface IntTensor {
 export type StoredTensor = FloatTensor | IntTensor;
 
 const ITEM_BYTES: Record<StoredDtype, number> = {
-  float64: 8, float32: 4, float16: 2, bfloat16: 2, int64: 8, int32: 4, int16: 2, int8: 1, uint8: 1, bool: 1,
+  float64: 8,
+  float32: 4,
+  float16: 2,
+  bfloat16: 2,
+  int64: 8,
+  int32: 4,
+  int16: 2,
+  int8: 1,
+  uint8: 1,
+  bool: 1,
 };
 
 function isFloatTensor(t: StoredTensor): t is FloatTensor {
@@ -62,8 +71,11 @@ export class PthFile {
         const byteorder = zip.entries.get(`${prefix}byteorder`);
         // Recent torch versions record the byte order; files without the entry (1.13's) are little-endian.
         if (byteorder) {
-          const order = Buffer.from(await zip.read(byteorder)).toString('ascii').trim();
-          if (order !== 'little') throw new UserError(`${path}: a ${order}-endian checkpoint; falip reads little-endian ones`);
+          const order = Buffer.from(await zip.read(byteorder))
+            .toString('ascii')
+            .trim();
+          if (order !== 'little')
+            throw new UserError(`${path}: a ${order}-endian checkpoint; falip reads little-endian ones`);
         }
         const root = unpickleTorch(await zip.read(zip.entries.get(`${prefix}data.pkl`)!), path);
         const tensors = tensorsIn(root);
@@ -95,7 +107,8 @@ export class PthFile {
   /** A floating tensor (what prompts and weights are); `name` is for the error when it is not. */
   async readFloat(ref: TensorRef, name: string): Promise<FloatTensor> {
     const t = await this.readTensor(ref);
-    if (!isFloatTensor(t)) throw new UserError(`${this.path}: tensor ${name} is ${t.dtype}, expected a floating-point tensor`);
+    if (!isFloatTensor(t))
+      throw new UserError(`${this.path}: tensor ${name} is ${t.dtype}, expected a floating-point tensor`);
     return t;
   }
 }
@@ -125,7 +138,9 @@ async function refuseNonZip(path: string): Promise<void> {
   }
   if (head.readUInt32LE(0) === 0x04034b50) return;
   if (head[0] === 0x80) {
-    throw new UserError(`${path}: a legacy (pre-1.6, non-zip) torch.save file; falip reads the zip format (load and re-save it with torch ≥ 1.6)`);
+    throw new UserError(
+      `${path}: a legacy (pre-1.6, non-zip) torch.save file; falip reads the zip format (load and re-save it with torch ≥ 1.6)`,
+    );
   }
   throw new UserError(`${path}: not a PyTorch checkpoint (neither a torch.save zip nor a legacy pickle)`);
 }
@@ -134,7 +149,9 @@ async function refuseNonZip(path: string): Promise<void> {
 function archivePrefix(zip: ZipArchive): string {
   const pickles = [...zip.entries.keys()].filter((name) => /^[^/]+\/data\.pkl$/.test(name));
   if (pickles.length !== 1) {
-    throw new UserError(`${zip.path}: a zip with ${pickles.length === 0 ? 'no' : 'several'} <name>/data.pkl entries (not a torch.save checkpoint)`);
+    throw new UserError(
+      `${zip.path}: a zip with ${pickles.length === 0 ? 'no' : 'several'} <name>/data.pkl entries (not a torch.save checkpoint)`,
+    );
   }
   return pickles[0]!.slice(0, -'data.pkl'.length);
 }
@@ -151,7 +168,8 @@ function tensorsIn(root: PyValue): Map<TensorRef, string> {
     if (typeof x !== 'object' || x === null || seen.has(x)) return;
     seen.add(x);
     const at = (label: string): string => (where ? `${where}/${label}` : label);
-    if (x instanceof Map) for (const [k, v] of x) visit(v, at(typeof k === 'string' || typeof k === 'number' ? String(k) : '<key>'));
+    if (x instanceof Map)
+      for (const [k, v] of x) visit(v, at(typeof k === 'string' || typeof k === 'number' ? String(k) : '<key>'));
     else if (Array.isArray(x)) x.forEach((v, i) => visit(v, at(String(i))));
     else if (x instanceof PyObject) visit(x.state, at(`<${x.className}>`));
   };
@@ -163,10 +181,13 @@ function checkStorage(path: string, zip: ZipArchive, prefix: string, ref: Tensor
   const { key, dtype, numel: storageNumel } = ref.storage;
   const entryName = `${prefix}data/${key}`;
   const entry: ZipEntry | undefined = zip.entries.get(entryName);
-  if (!entry) throw new UserError(`${path}: tensor ${where} needs storage ${key}, but the archive has no entry ${entryName}`);
+  if (!entry)
+    throw new UserError(`${path}: tensor ${where} needs storage ${key}, but the archive has no entry ${entryName}`);
   const needed = storageNumel * ITEM_BYTES[dtype];
   if (entry.size < needed) {
-    throw new UserError(`${path}: storage ${entryName} holds ${entry.size} bytes, but it is declared as ${storageNumel} ${dtype} values (${needed} bytes)`);
+    throw new UserError(
+      `${path}: storage ${entryName} holds ${entry.size} bytes, but it is declared as ${storageNumel} ${dtype} values (${needed} bytes)`,
+    );
   }
   if (numel(ref.shape) === 0) return;
   const last = ref.shape.reduce((acc, n, i) => acc + (n - 1) * ref.stride[i]!, ref.offset);
@@ -215,21 +236,37 @@ function halfValues(): Float32Array {
   return halfTable;
 }
 
-type Source = Float32Array | Float64Array | Uint16Array | BigInt64Array | Int32Array | Int16Array | Int8Array | Uint8Array;
+type Source =
+  | Float32Array
+  | Float64Array
+  | Uint16Array
+  | BigInt64Array
+  | Int32Array
+  | Int16Array
+  | Int8Array
+  | Uint8Array;
 
 function sourceView(bytes: Uint8Array, dtype: StoredDtype, count: number): Source {
   const { buffer, byteOffset } = bytes;
   switch (dtype) {
-    case 'float64': return new Float64Array(buffer, byteOffset, count);
-    case 'float32': return new Float32Array(buffer, byteOffset, count);
+    case 'float64':
+      return new Float64Array(buffer, byteOffset, count);
+    case 'float32':
+      return new Float32Array(buffer, byteOffset, count);
     case 'float16':
-    case 'bfloat16': return new Uint16Array(buffer, byteOffset, count);
-    case 'int64': return new BigInt64Array(buffer, byteOffset, count);
-    case 'int32': return new Int32Array(buffer, byteOffset, count);
-    case 'int16': return new Int16Array(buffer, byteOffset, count);
-    case 'int8': return new Int8Array(buffer, byteOffset, count);
+    case 'bfloat16':
+      return new Uint16Array(buffer, byteOffset, count);
+    case 'int64':
+      return new BigInt64Array(buffer, byteOffset, count);
+    case 'int32':
+      return new Int32Array(buffer, byteOffset, count);
+    case 'int16':
+      return new Int16Array(buffer, byteOffset, count);
+    case 'int8':
+      return new Int8Array(buffer, byteOffset, count);
     case 'uint8':
-    case 'bool': return new Uint8Array(buffer, byteOffset, count);
+    case 'bool':
+      return new Uint8Array(buffer, byteOffset, count);
   }
 }
 

@@ -54,7 +54,11 @@ const FROZEN_TOLERANCE: Record<FloatDtype, number> = { float64: 1e-4, float32: 1
  * file, or a bare state dict) and checks them against `base`: every width, every deep prompt's layer,
  * and every frozen CLIP tensor the file holds. Any mismatch is a one-line UserError naming the tensor.
  */
-export async function importPromptCheckpoint(path: string, base: BaseClip, options: ImportOptions = {}): Promise<ImportedPrompts> {
+export async function importPromptCheckpoint(
+  path: string,
+  base: BaseClip,
+  options: ImportOptions = {},
+): Promise<ImportedPrompts> {
   const read = await withPth(path, (pth) => readPrompts(pth, base, options));
   const sha256 = await withFsErrors(() => sha256OfFile(path));
   return { ...read, checkpoint: { path: resolve(path), sha256 } };
@@ -63,7 +67,9 @@ export async function importPromptCheckpoint(path: string, base: BaseClip, optio
 /** The checkpoint's tensors by name (a `module.` prefix stripped) and Dassl's epoch. */
 function stateDict(pth: PthFile): { tensors: Map<string, TensorRef>; epoch: number | null } {
   const root = pth.root;
-  const notStateDict = new UserError(`${pth.path}: holds no state dict (neither a dict of tensors nor Dassl's {state_dict, epoch, ...})`);
+  const notStateDict = new UserError(
+    `${pth.path}: holds no state dict (neither a dict of tensors nor Dassl's {state_dict, epoch, ...})`,
+  );
   if (!(root instanceof Map)) throw notStateDict;
   const wrapped = root.get('state_dict');
   const dict = wrapped instanceof Map ? wrapped : root;
@@ -94,36 +100,68 @@ function layoutOf(path: string, names: string[], requested: TrainerName | undefi
   const detected = detectTrainer(names);
   const trainer = requested ?? detected;
   if (!trainer) {
-    throw new UserError(`${path}: no prompt tensors of CoOp, KgCoOp, IVLP, PromptSRC or MaPLe (no ctx or prompt_learner.ctx among its ${names.length} tensors)`);
+    throw new UserError(
+      `${path}: no prompt tensors of CoOp, KgCoOp, IVLP, PromptSRC or MaPLe (no ctx or prompt_learner.ctx among its ${names.length} tensors)`,
+    );
   }
-  const layout: Layout = { trainer, ctx: '', textDeep: new Map(), visionDeep: new Map(), projections: new Map(), frozen: [], ignored: [] };
+  const layout: Layout = {
+    trainer,
+    ctx: '',
+    textDeep: new Map(),
+    visionDeep: new Map(),
+    projections: new Map(),
+    frozen: [],
+    ignored: [],
+  };
   for (const name of names) {
     const role = roleOf(trainer, name);
     if (!role) {
       const looks = detected && detected !== trainer ? `; its tensors look like ${detected}` : '';
-      throw new UserError(`${path}: tensor ${name} is not in the ${trainer} layout (ignoring it would run a different model${looks})`);
+      throw new UserError(
+        `${path}: tensor ${name} is not in the ${trainer} layout (ignoring it would run a different model${looks})`,
+      );
     }
     switch (role.kind) {
-      case 'ctx': layout.ctx = name; break;
-      case 'text-deep': layout.textDeep.set(role.layer, name); break;
-      case 'vision-shallow': layout.visionShallow = name; break;
-      case 'vision-deep': layout.visionDeep.set(role.layer, name); break;
+      case 'ctx':
+        layout.ctx = name;
+        break;
+      case 'text-deep':
+        layout.textDeep.set(role.layer, name);
+        break;
+      case 'vision-shallow':
+        layout.visionShallow = name;
+        break;
+      case 'vision-deep':
+        layout.visionDeep.set(role.layer, name);
+        break;
       case 'maple-projection': {
         const p = layout.projections.get(role.layer) ?? {};
         p[role.part] = name;
         layout.projections.set(role.layer, p);
         break;
       }
-      case 'frozen': layout.frozen.push({ name, openAiName: role.openAiName }); break;
-      case 'ignored': layout.ignored.push(name); break;
+      case 'frozen':
+        layout.frozen.push({ name, openAiName: role.openAiName });
+        break;
+      case 'ignored':
+        layout.ignored.push(name);
+        break;
     }
   }
-  if (!layout.ctx) throw new UserError(`${path}: no ${trainer === 'coop' || trainer === 'kgcoop' ? 'ctx' : 'prompt_learner.ctx'} (the ${trainer} context vectors)`);
+  if (!layout.ctx)
+    throw new UserError(
+      `${path}: no ${trainer === 'coop' || trainer === 'kgcoop' ? 'ctx' : 'prompt_learner.ctx'} (the ${trainer} context vectors)`,
+    );
   return layout;
 }
 
 /** Checks every prompt tensor's shape against the base model, before any tensor is read. */
-function checkShapes(path: string, layout: Layout, shapeOf: (name: string) => readonly number[], config: ClipConfig): void {
+function checkShapes(
+  path: string,
+  layout: Layout,
+  shapeOf: (name: string) => readonly number[],
+  config: ClipConfig,
+): void {
   const textWidth = config.text.hiddenSize;
   const visionWidth = config.vision.hiddenSize;
   const fail = (why: string): never => {
@@ -133,23 +171,32 @@ function checkShapes(path: string, layout: Layout, shapeOf: (name: string) => re
   const width = (name: string, tower: 'text' | 'vision'): void => {
     const s = shapeOf(name);
     const expected = tower === 'text' ? textWidth : visionWidth;
-    if (s[s.length - 1] !== expected) fail(`${name} is ${s[s.length - 1]} wide but the base model's ${tower} tower is ${expected} wide`);
+    if (s[s.length - 1] !== expected)
+      fail(`${name} is ${s[s.length - 1]} wide but the base model's ${tower} tower is ${expected} wide`);
   };
   const layer = (name: string, i: number, tower: 'text' | 'vision'): void => {
     const layers = tower === 'text' ? config.text.numLayers : config.vision.numLayers;
     if (i < 1) fail(`${name} is a deep prompt of layer 0, which takes the shallow prompt`);
-    if (i >= layers) fail(`${name} is the deep prompt of ${tower} layer ${i}, but the base model's ${tower} tower has ${layers} layers (0..${layers - 1})`);
+    if (i >= layers)
+      fail(
+        `${name} is the deep prompt of ${tower} layer ${i}, but the base model's ${tower} tower has ${layers} layers (0..${layers - 1})`,
+      );
   };
 
   const classSpecificOk = layout.trainer === 'coop' || layout.trainer === 'kgcoop';
   const ctx = shapeOf(layout.ctx);
   if (ctx.length !== 2 && !(classSpecificOk && ctx.length === 3)) {
-    fail(`${layout.ctx} has shape ${shape(layout.ctx)}; expected [n_ctx, width]${classSpecificOk ? ' or [n_cls, n_ctx, width]' : ''}`);
+    fail(
+      `${layout.ctx} has shape ${shape(layout.ctx)}; expected [n_ctx, width]${classSpecificOk ? ' or [n_cls, n_ctx, width]' : ''}`,
+    );
   }
   width(layout.ctx, 'text');
   const nCtx = ctx[ctx.length - 2]!;
   const room = config.text.contextLength - 2;
-  if (nCtx < 1 || nCtx > room) fail(`${layout.ctx} has ${nCtx} context tokens; the base model's ${config.text.contextLength}-token context holds 1..${room} beside SOS and EOS`);
+  if (nCtx < 1 || nCtx > room)
+    fail(
+      `${layout.ctx} has ${nCtx} context tokens; the base model's ${config.text.contextLength}-token context holds 1..${room} beside SOS and EOS`,
+    );
 
   const tokens = (name: string, n: number, of: string): void => {
     const s = shapeOf(name);
@@ -164,7 +211,8 @@ function checkShapes(path: string, layout: Layout, shapeOf: (name: string) => re
 
   if (layout.visionShallow) {
     const s = shapeOf(layout.visionShallow);
-    if (s.length !== 2 || s[0]! < 1) fail(`${layout.visionShallow} has shape ${shape(layout.visionShallow)}; expected [n_v, width]`);
+    if (s.length !== 2 || s[0]! < 1)
+      fail(`${layout.visionShallow} has shape ${shape(layout.visionShallow)}; expected [n_v, width]`);
     width(layout.visionShallow, 'vision');
     for (const [i, name] of sorted(layout.visionDeep)) {
       tokens(name, s[0]!, layout.visionShallow);
@@ -182,20 +230,28 @@ function checkShapes(path: string, layout: Layout, shapeOf: (name: string) => re
   for (let i = 0; i <= last; i++) {
     const textName = `prompt_learner.compound_prompts_text.${i - 1}`;
     const projName = i === 0 ? 'prompt_learner.proj' : `prompt_learner.compound_prompt_projections.${i - 1}`;
-    if (i > 0 && !layout.textDeep.has(i)) fail(`${textName} is missing (MaPLe's compound prompts are a list, 0..${last - 1})`);
+    if (i > 0 && !layout.textDeep.has(i))
+      fail(`${textName} is missing (MaPLe's compound prompts are a list, 0..${last - 1})`);
     const p = layout.projections.get(i);
     if (!p?.weight || !p.bias) fail(`${projName}.${p?.weight ? 'bias' : 'weight'} is missing`);
     const w = shapeOf(p!.weight!);
     if (w.length !== 2) fail(`${p!.weight} has shape ${shape(p!.weight!)}; expected [vision width, text width]`);
-    if (w[1] !== textWidth) fail(`${p!.weight} takes ${w[1]}-wide inputs but the base model's text tower is ${textWidth} wide`);
-    if (w[0] !== visionWidth) fail(`${p!.weight} gives ${w[0]}-wide outputs but the base model's vision tower is ${visionWidth} wide`);
+    if (w[1] !== textWidth)
+      fail(`${p!.weight} takes ${w[1]}-wide inputs but the base model's text tower is ${textWidth} wide`);
+    if (w[0] !== visionWidth)
+      fail(`${p!.weight} gives ${w[0]}-wide outputs but the base model's vision tower is ${visionWidth} wide`);
     const b = shapeOf(p!.bias!);
-    if (b.length !== 1 || b[0] !== visionWidth) fail(`${p!.bias} has shape ${shape(p!.bias!)}; expected [${visionWidth}]`);
+    if (b.length !== 1 || b[0] !== visionWidth)
+      fail(`${p!.bias} has shape ${shape(p!.bias!)}; expected [${visionWidth}]`);
     if (i > 0) layer(`${projName}.weight`, i, 'vision');
   }
 }
 
-async function readPrompts(pth: PthFile, base: BaseClip, options: ImportOptions): Promise<Omit<ImportedPrompts, 'checkpoint'>> {
+async function readPrompts(
+  pth: PthFile,
+  base: BaseClip,
+  options: ImportOptions,
+): Promise<Omit<ImportedPrompts, 'checkpoint'>> {
   const path = pth.path;
   const { tensors, epoch } = stateDict(pth);
   const layout = layoutOf(path, [...tensors.keys()], options.trainer);
@@ -211,7 +267,12 @@ async function readPrompts(pth: PthFile, base: BaseClip, options: ImportOptions)
   const deepText = new Map<number, Tensor>();
   for (const [i, name] of sorted(layout.textDeep)) deepText.set(i, plain(await read(name, `text.deep.${i}`)));
 
-  const prompts: LearnedPrompts = { trainer: layout.trainer, nCtx: ctx.shape[ctx.shape.length - 2]!, ctx: plain(ctx), deepText };
+  const prompts: LearnedPrompts = {
+    trainer: layout.trainer,
+    nCtx: ctx.shape[ctx.shape.length - 2]!,
+    ctx: plain(ctx),
+    deepText,
+  };
   if (layout.visionShallow) {
     const shallow = await read(layout.visionShallow, 'vision.shallow');
     const deep = new Map<number, Tensor>();
@@ -240,7 +301,11 @@ async function mapleVisionPrompts(
     const names = layout.projections.get(i)!;
     const weight = await read(names.weight!);
     const bias = await read(names.bias!);
-    sources[promptName] = [{ tensor: names.weight!, dtype: weight.dtype }, { tensor: names.bias!, dtype: bias.dtype }, inputSource];
+    sources[promptName] = [
+      { tensor: names.weight!, dtype: weight.dtype },
+      { tensor: names.bias!, dtype: bias.dtype },
+      inputSource,
+    ];
     return linear(input, weight, bias);
   };
   const shallow = await project(0, ctx, sources.ctx![0]!, 'vision.shallow');
@@ -267,15 +332,25 @@ function linear(x: Tensor, weight: Tensor, bias: Tensor): Tensor {
 }
 
 /** Compares each frozen tensor with the base model's, one at a time (a ViT-B checkpoint holds 150M values). */
-async function compareFrozen(pth: PthFile, tensors: Map<string, TensorRef>, layout: Layout, base: WeightMap): Promise<number> {
+async function compareFrozen(
+  pth: PthFile,
+  tensors: Map<string, TensorRef>,
+  layout: Layout,
+  base: WeightMap,
+): Promise<number> {
   const path = pth.path;
   for (const { name, openAiName } of layout.frozen) {
     const stored = await pth.readFloat(tensors.get(name)!, name);
     for (const [hfName, t] of fromOpenAiName(openAiName, stored, path)) {
       const expected = base.get(hfName);
-      if (!expected) throw new UserError(`${path}: frozen tensor ${name} has no counterpart (${hfName}) in the base model: the checkpoint was trained on a different CLIP`);
+      if (!expected)
+        throw new UserError(
+          `${path}: frozen tensor ${name} has no counterpart (${hfName}) in the base model: the checkpoint was trained on a different CLIP`,
+        );
       if (!sameShape(t.shape, expected.shape)) {
-        throw new UserError(`${path}: frozen tensor ${name} gives ${hfName} shape [${t.shape.join(', ')}] but the base model's is [${expected.shape.join(', ')}]: the checkpoint was trained on a different CLIP`);
+        throw new UserError(
+          `${path}: frozen tensor ${name} gives ${hfName} shape [${t.shape.join(', ')}] but the base model's is [${expected.shape.join(', ')}]: the checkpoint was trained on a different CLIP`,
+        );
       }
       let maxDiff = 0;
       let scale = 0;

@@ -2,17 +2,33 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { withPth, type FloatTensor, type IntTensor, type StoredTensor } from '../src/model/prompts/pth-file.js';
-import { PyObject, TensorRef, unpickleTorch } from '../src/model/prompts/torch-unpickler.js';
-import { ZipArchive } from '../src/model/prompts/zip-archive.js';
-import { userErrorMessage } from './helpers/errors.js';
-import { expectTensorMatches, pthFixture, REFERENCE, stateTensors } from './helpers/pth-fixtures.js';
+import {
+  withPth,
+  type FloatTensor,
+  type IntTensor,
+  type StoredTensor,
+} from '../../src/model/learned-prompts/pth-file.js';
+import { PyObject, TensorRef, unpickleTorch } from '../../src/model/learned-prompts/torch-unpickler.js';
+import { ZipArchive } from '../../src/model/learned-prompts/zip-archive.js';
+import { userErrorMessage } from '../helpers/errors.js';
+import { expectTensorMatches, pthFixture, REFERENCE, stateTensors } from '../helpers/pth-fixtures.js';
 
 const scratch = mkdtempSync(path.join(tmpdir(), 'falip-pth-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 /** Every fixture torch.save wrote whole, with its reference values. */
-const READABLE = ['coop.pth.tar-10', 'coop-bare.pth', 'coop-csc.pth.tar-10', 'kgcoop.pth.tar-5', 'ivlp.pth.tar-20', 'maple.pth.tar-5', 'maple-deep.pth.tar-5', 'coop-wide.pth.tar-10', 'views.pth', 'small.pth'];
+const READABLE = [
+  'coop.pth.tar-10',
+  'coop-bare.pth',
+  'coop-csc.pth.tar-10',
+  'kgcoop.pth.tar-5',
+  'ivlp.pth.tar-20',
+  'maple.pth.tar-5',
+  'maple-deep.pth.tar-5',
+  'coop-wide.pth.tar-10',
+  'views.pth',
+  'small.pth',
+];
 
 describe('reading torch.save checkpoints', () => {
   it.each(READABLE)('%s: every tensor equals what torch saved', async (name) => {
@@ -20,7 +36,8 @@ describe('reading torch.save checkpoints', () => {
     await withPth(pthFixture(name), async (pth) => {
       const tensors = stateTensors(pth);
       expect([...tensors.keys()].sort()).toEqual(Object.keys(reference.tensors).sort());
-      for (const [key, ref] of tensors) expectTensorMatches(await pth.readTensor(ref), reference.tensors[key]!, `${name}:${key}`);
+      for (const [key, ref] of tensors)
+        expectTensorMatches(await pth.readTensor(ref), reference.tensors[key]!, `${name}:${key}`);
       if (reference.epoch !== undefined) expect((pth.root as Map<string, unknown>).get('epoch')).toBe(reference.epoch);
     });
   });
@@ -49,7 +66,9 @@ describe('reading torch.save checkpoints', () => {
   describe('views.pth: views, dtypes and plain values', () => {
     /** base = arange(24)·0.5 − 3 as a 4×6 matrix, the storage the views share. */
     const base = (r: number, c: number): number => (r * 6 + c) * 0.5 - 3;
-    const read = async <T>(use: (get: (key: string) => Promise<FloatTensor | IntTensor>, refs: Map<string, TensorRef>) => Promise<T>): Promise<T> =>
+    const read = async <T>(
+      use: (get: (key: string) => Promise<FloatTensor | IntTensor>, refs: Map<string, TensorRef>) => Promise<T>,
+    ): Promise<T> =>
       withPth(pthFixture('views.pth'), async (pth) => {
         const refs = stateTensors(pth);
         return use((key) => pth.readTensor(refs.get(key)!), refs);
@@ -59,9 +78,13 @@ describe('reading torch.save checkpoints', () => {
     it('gathers transposed, sliced, strided and expanded views of one storage', async () => {
       await read(async (get, refs) => {
         // One storage entry, four offsets and stride patterns into it.
-        expect(new Set(['base', 'transposed', 'row2', 'cols', 'strided'].map((k) => refs.get(k)!.storage.key)).size).toBe(1);
+        expect(
+          new Set(['base', 'transposed', 'row2', 'cols', 'strided'].map((k) => refs.get(k)!.storage.key)).size,
+        ).toBe(1);
         expect(refs.get('transposed')!.stride).toEqual([1, 6]);
-        expect(numbers(await get('transposed'))).toEqual([0, 1, 2, 3, 4, 5].flatMap((c) => [0, 1, 2, 3].map((r) => base(r, c))));
+        expect(numbers(await get('transposed'))).toEqual(
+          [0, 1, 2, 3, 4, 5].flatMap((c) => [0, 1, 2, 3].map((r) => base(r, c))),
+        );
         expect(refs.get('row2')!.offset).toBe(12);
         expect(numbers(await get('row2'))).toEqual(grid([2], [0, 1, 2, 3, 4, 5]));
         expect(numbers(await get('cols'))).toEqual(grid([0, 1, 2, 3], [1, 2, 3]));
@@ -78,7 +101,18 @@ describe('reading torch.save checkpoints', () => {
       await read(async (get) => {
         const half = await get('half');
         // 65504 is float16's largest finite value, 2^-24 its smallest subnormal; 1/3 → 0x3555, 0.1 → 0x2E66.
-        expect(numbers(half)).toEqual([1, -2, 0.5, 65504, 2 ** -24, -0, Infinity, -Infinity, 0.333251953125, 0.0999755859375]);
+        expect(numbers(half)).toEqual([
+          1,
+          -2,
+          0.5,
+          65504,
+          2 ** -24,
+          -0,
+          Infinity,
+          -Infinity,
+          0.333251953125,
+          0.0999755859375,
+        ]);
         expect(Object.is(half.data[5], -0)).toBe(true);
         const bf16 = await get('bf16');
         expect(bf16.dtype).toBe('bfloat16');
@@ -103,7 +137,10 @@ describe('reading torch.save checkpoints', () => {
         const empty = await get('empty');
         expect([empty.shape, empty.data.length]).toEqual([[0, 3], 0]);
         const param = await get('param');
-        expect([param.shape, numbers(param)]).toEqual([[1, 2], [0.5, -1]]);
+        expect([param.shape, numbers(param)]).toEqual([
+          [1, 2],
+          [0.5, -1],
+        ]);
       });
     });
 
@@ -130,7 +167,10 @@ describe('reading torch.save checkpoints', () => {
   it('reads the ZIP64 end record torch itself writes on every file', async () => {
     const bytes = readFileSync(pthFixture('ivlp.pth.tar-20'));
     expect(bytes.readUInt32LE(bytes.length - 22 - 20)).toBe(0x07064b50);
-    const storages = await withPth(pthFixture('ivlp.pth.tar-20'), async (pth) => new Set([...pth.tensors.keys()].map((ref) => ref.storage.key)));
+    const storages = await withPth(
+      pthFixture('ivlp.pth.tar-20'),
+      async (pth) => new Set([...pth.tensors.keys()].map((ref) => ref.storage.key)),
+    );
     const zip = await ZipArchive.open(pthFixture('ivlp.pth.tar-20'));
     const entries = [...zip.entries.values()];
     await zip.close();
@@ -171,11 +211,20 @@ describe('refusals', () => {
   it.each([
     ['hostile-reduce.pth', `refuses to load global posix.system ${REFUSE_HINT}`],
     ['hostile-stack-global.pth', `refuses to load global os.system ${REFUSE_HINT}`],
-    ['legacy.pth', 'a legacy (pre-1.6, non-zip) torch.save file; falip reads the zip format (load and re-save it with torch ≥ 1.6)'],
+    [
+      'legacy.pth',
+      'a legacy (pre-1.6, non-zip) torch.save file; falip reads the zip format (load and re-save it with torch ≥ 1.6)',
+    ],
     ['missing-storage.pth', 'tensor b needs storage 1, but the archive has no entry small/data/1'],
     ['short-storage.pth', 'storage small/data/1 holds 8 bytes, but it is declared as 4 float32 values (16 bytes)'],
-    ['tensor-past-storage.pth', 'tensor t [2, 3] (offset 0, strides [3, 1]) reaches element 5 of storage 0, which holds 4'],
-    ['bzip2.pth', 'zip entry small/data.pkl is compressed with method 12; falip reads stored and deflated entries only'],
+    [
+      'tensor-past-storage.pth',
+      'tensor t [2, 3] (offset 0, strides [3, 1]) reaches element 5 of storage 0, which holds 4',
+    ],
+    [
+      'bzip2.pth',
+      'zip entry small/data.pkl is compressed with method 12; falip reads stored and deflated entries only',
+    ],
     ['reference.json', 'not a PyTorch checkpoint (neither a torch.save zip nor a legacy pickle)'],
   ])('%s', async (name, why) => {
     const file = pthFixture(name);
@@ -186,7 +235,9 @@ describe('refusals', () => {
     const file = path.join(scratch, 'truncated.pth');
     const whole = readFileSync(pthFixture('coop.pth.tar-10'));
     writeFileSync(file, whole.subarray(0, Math.floor(whole.length / 2)));
-    expect(await userErrorMessage(withPth(file, async () => undefined))).toBe(`${file}: truncated or not a zip file (no end of central directory record)`);
+    expect(await userErrorMessage(withPth(file, async () => undefined))).toBe(
+      `${file}: truncated or not a zip file (no end of central directory record)`,
+    );
   });
 
   it('refuses a storage whose bytes changed (CRC-32), when the tensor is read', async () => {
@@ -196,7 +247,11 @@ describe('refusals', () => {
     const zip = await ZipArchive.open(file);
     const entry = zip.entries.get('small/data/0')!;
     await zip.close();
-    const dataStart = entry.localHeaderOffset + 30 + bytes.readUInt16LE(entry.localHeaderOffset + 26) + bytes.readUInt16LE(entry.localHeaderOffset + 28);
+    const dataStart =
+      entry.localHeaderOffset +
+      30 +
+      bytes.readUInt16LE(entry.localHeaderOffset + 26) +
+      bytes.readUInt16LE(entry.localHeaderOffset + 28);
     bytes[dataStart + 1] ^= 0x40;
     writeFileSync(file, bytes);
     const message = await userErrorMessage(
@@ -214,18 +269,24 @@ describe('refusals', () => {
 
   it('refuses a data.pkl that ends inside an opcode or uses an opcode torch does not write', async () => {
     // PROTO 2, BINUNICODE with a 16-byte length and only 3 bytes after it.
-    expect(await userErrorMessage(() => unpickleTorch(Uint8Array.from([0x80, 0x02, 0x58, 16, 0, 0, 0, 0x61, 0x62, 0x63]), 'x.pth'))).toBe(
-      'x.pth: data.pkl byte 2: the pickle ends inside an opcode (truncated data.pkl)',
-    );
+    expect(
+      await userErrorMessage(() =>
+        unpickleTorch(Uint8Array.from([0x80, 0x02, 0x58, 16, 0, 0, 0, 0x61, 0x62, 0x63]), 'x.pth'),
+      ),
+    ).toBe('x.pth: data.pkl byte 2: the pickle ends inside an opcode (truncated data.pkl)');
     // Protocol 0's INT ("I42\n").
-    expect(await userErrorMessage(() => unpickleTorch(Uint8Array.from([0x80, 0x02, 0x49, 0x34, 0x32, 0x0a, 0x2e]), 'x.pth'))).toBe(
-      'x.pth: data.pkl byte 2: pickle opcode 0x49, which torch.save does not write',
-    );
+    expect(
+      await userErrorMessage(() => unpickleTorch(Uint8Array.from([0x80, 0x02, 0x49, 0x34, 0x32, 0x0a, 0x2e]), 'x.pth')),
+    ).toBe('x.pth: data.pkl byte 2: pickle opcode 0x49, which torch.save does not write');
   });
 
   it('refuses an allowlisted class used as something else: a storage type called outside a persistent id', async () => {
     // GLOBAL 'torch FloatStorage' (bytes 2..21), EMPTY_TUPLE (22), REDUCE (23), STOP
-    const bytes = Buffer.concat([Buffer.from([0x80, 0x02, 0x63]), Buffer.from('torch\nFloatStorage\n'), Buffer.from([0x29, 0x52, 0x2e])]);
+    const bytes = Buffer.concat([
+      Buffer.from([0x80, 0x02, 0x63]),
+      Buffer.from('torch\nFloatStorage\n'),
+      Buffer.from([0x29, 0x52, 0x2e]),
+    ]);
     expect(await userErrorMessage(() => unpickleTorch(bytes, 'x.pth'))).toBe(
       'x.pth: data.pkl byte 23: REDUCE of storage class torch.FloatStorage outside a persistent id',
     );

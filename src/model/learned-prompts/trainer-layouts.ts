@@ -83,7 +83,8 @@ export function roleOf(trainer: TrainerName, name: string): TensorRole | undefin
       const text = MAPLE_TEXT_DEEP.exec(name);
       if (text) return { kind: 'text-deep', layer: Number(text[1]) + 1 };
       const projection = MAPLE_PROJECTION.exec(name);
-      if (projection) return { kind: 'maple-projection', layer: Number(projection[1]) + 1, part: projection[2] as 'weight' | 'bias' };
+      if (projection)
+        return { kind: 'maple-projection', layer: Number(projection[1]) + 1, part: projection[2] as 'weight' | 'bias' };
       return CUSTOM_CLIP_IGNORED.has(name) ? { kind: 'ignored' } : frozenRole(name);
     }
   }
@@ -97,7 +98,8 @@ export function roleOf(trainer: TrainerName, name: string): TensorRole | undefin
 function frozenRole(name: string): TensorRole | undefined {
   if (/(^|\.)VPT(_shallow)?$/.test(name)) return undefined;
   if (name === 'logit_scale') return { kind: 'frozen', openAiName: name };
-  if (name.startsWith('image_encoder.')) return { kind: 'frozen', openAiName: `visual.${name.slice('image_encoder.'.length)}` };
+  if (name.startsWith('image_encoder.'))
+    return { kind: 'frozen', openAiName: `visual.${name.slice('image_encoder.'.length)}` };
   if (name.startsWith('text_encoder.')) return { kind: 'frozen', openAiName: name.slice('text_encoder.'.length) };
   return undefined;
 }

@@ -2,6 +2,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import { writeAll, writeAtomically } from '../util/atomic-write.js';
 import { UserError } from '../util/errors.js';
+import { halfToFloat } from './half-float.js';
 import { numel, type Tensor, type WeightMap } from './tensor.js';
 
 /**
@@ -128,16 +129,6 @@ async function readTensor(fh: FileHandle, dataStart: number, entry: HeaderEntry,
     for (let i = 0; i < n; i++) out[i] = halfToFloat(raw.readUInt16LE(i * 2));
   }
   return { shape: entry.shape, data: out };
-}
-
-/** IEEE 754 binary16 → number (subnormals, infinities and NaN included). */
-function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exponent = (h >>> 10) & 0x1f;
-  const fraction = h & 0x3ff;
-  if (exponent === 0) return sign * fraction * 2 ** -24;
-  if (exponent === 0x1f) return fraction === 0 ? sign * Infinity : NaN;
-  return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
 }
 
 async function readExactly(fh: FileHandle, position: number, length: number): Promise<Buffer> {

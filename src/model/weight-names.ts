@@ -64,31 +64,40 @@ const OPENAI_IN_PROJ = /^(visual\.)?transformer\.resblocks\.(\d+)\.attn\.in_proj
 function fromOpenAiNames(raw: WeightMap, source: string): WeightMap {
   const out: WeightMap = new Map();
   for (const [name, t] of raw) {
-    const renamed = OPENAI_RENAMES.get(name);
-    const transposed = OPENAI_TRANSPOSED.get(name);
-    const inProj = OPENAI_IN_PROJ.exec(name);
-    const block = OPENAI_BLOCK.exec(name);
-    const blockModule = block && OPENAI_BLOCK_RENAMES.get(block[3]!);
-    if (renamed) {
-      out.set(renamed, t);
-    } else if (transposed) {
-      out.set(transposed, transpose(t, name, source));
-    } else if (inProj) {
-      const [, visual, layer, kind] = inProj;
-      const prefix = `${visual ? 'vision_model' : 'text_model'}.encoder.layers.${layer}.self_attn`;
-      const [q, k, v] = splitQkv(t, name, source);
-      out.set(`${prefix}.q_proj.${kind}`, q);
-      out.set(`${prefix}.k_proj.${kind}`, k);
-      out.set(`${prefix}.v_proj.${kind}`, v);
-    } else if (block && blockModule) {
-      const [, visual, layer, , kind] = block;
-      out.set(`${visual ? 'vision_model' : 'text_model'}.encoder.layers.${layer}.${blockModule}.${kind}`, t);
-    } else {
-      // logit_scale keeps its name; anything else is passed through for the loader to ignore.
-      out.set(name, t);
-    }
+    for (const [hfName, hfTensor] of fromOpenAiName(name, t, source)) out.set(hfName, hfTensor);
   }
   return out;
+}
+
+/**
+ * One OpenAI-named tensor as the HF tensors it becomes: usually one, renamed; `in_proj_*` splits into
+ * q, k and v; the projections are transposed. A name OpenAI's convention does not know is kept as it is.
+ * Exported for checkpoints read one tensor at a time (the frozen CLIP inside a prompt-tuned checkpoint).
+ */
+export function fromOpenAiName(name: string, t: Tensor, source: string): Array<[string, Tensor]> {
+  const renamed = OPENAI_RENAMES.get(name);
+  if (renamed) return [[renamed, t]];
+  const transposed = OPENAI_TRANSPOSED.get(name);
+  if (transposed) return [[transposed, transpose(t, name, source)]];
+  const inProj = OPENAI_IN_PROJ.exec(name);
+  if (inProj) {
+    const [, visual, layer, kind] = inProj;
+    const prefix = `${visual ? 'vision_model' : 'text_model'}.encoder.layers.${layer}.self_attn`;
+    const [q, k, v] = splitQkv(t, name, source);
+    return [
+      [`${prefix}.q_proj.${kind}`, q],
+      [`${prefix}.k_proj.${kind}`, k],
+      [`${prefix}.v_proj.${kind}`, v],
+    ];
+  }
+  const block = OPENAI_BLOCK.exec(name);
+  const blockModule = block && OPENAI_BLOCK_RENAMES.get(block[3]!);
+  if (block && blockModule) {
+    const [, visual, layer, , kind] = block;
+    return [[`${visual ? 'vision_model' : 'text_model'}.encoder.layers.${layer}.${blockModule}.${kind}`, t]];
+  }
+  // logit_scale keeps its name; anything else is passed through for the caller to ignore or refuse.
+  return [[name, t]];
 }
 
 /** `in_proj_weight` [3D, D] / `in_proj_bias` [3D] stack q, k, v along the first axis, in that order. */

@@ -123,7 +123,9 @@ function expectComputed(t: Tensor, ref: TensorSummary, what: string): void {
   const near = (a: number, b: number, label: string, scale = Math.abs(b)): void => {
     expect(Math.abs(a - b), `${what} ${label}: ${a} vs ${b}`).toBeLessThanOrEqual(1e-6 * Math.max(scale, 1e-3));
   };
-  ref.head.forEach((h, i) => near(t.data[i]!, h as number, `[${i}]`));
+  ref.head.forEach((h, i) => {
+    near(t.data[i]!, h as number, `[${i}]`);
+  });
   let sum = 0;
   let wsum = 0;
   let abs = 0;
@@ -180,7 +182,7 @@ describe('importPromptCheckpoint against the tiny model', () => {
 
   it('records where each prompt came from and in which dtype it was stored', async () => {
     const maple = await importPromptCheckpoint(pthFixture('maple.pth.tar-5'), base);
-    expect(maple.sources['ctx']).toEqual([{ tensor: 'prompt_learner.ctx', dtype: 'float16' }]);
+    expect(maple.sources.ctx).toEqual([{ tensor: 'prompt_learner.ctx', dtype: 'float16' }]);
     expect(maple.sources['vision.shallow']).toEqual([
       { tensor: 'prompt_learner.proj.weight', dtype: 'float16' },
       { tensor: 'prompt_learner.proj.bias', dtype: 'float16' },

@@ -8,7 +8,7 @@ import {
   type IntTensor,
   type StoredTensor,
 } from '../../src/model/learned-prompts/pth-file.js';
-import { PyObject, TensorRef, unpickleTorch } from '../../src/model/learned-prompts/torch-unpickler.js';
+import { PyObject, type TensorRef, unpickleTorch } from '../../src/model/learned-prompts/torch-unpickler.js';
 import { ZipArchive } from '../../src/model/learned-prompts/zip-archive.js';
 import { userErrorMessage } from '../helpers/errors.js';
 import { expectTensorMatches, pthFixture, REFERENCE, stateTensors } from '../helpers/pth-fixtures.js';
@@ -252,7 +252,7 @@ describe('refusals', () => {
       30 +
       bytes.readUInt16LE(entry.localHeaderOffset + 26) +
       bytes.readUInt16LE(entry.localHeaderOffset + 28);
-    bytes[dataStart + 1] ^= 0x40;
+    bytes[dataStart + 1]! ^= 0x40;
     writeFileSync(file, bytes);
     const message = await userErrorMessage(
       withPth(file, async (pth) => {

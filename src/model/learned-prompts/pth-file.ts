@@ -170,7 +170,10 @@ function tensorsIn(root: PyValue): Map<TensorRef, string> {
     const at = (label: string): string => (where ? `${where}/${label}` : label);
     if (x instanceof Map)
       for (const [k, v] of x) visit(v, at(typeof k === 'string' || typeof k === 'number' ? String(k) : '<key>'));
-    else if (Array.isArray(x)) x.forEach((v, i) => visit(v, at(String(i))));
+    else if (Array.isArray(x))
+      x.forEach((v, i) => {
+        visit(v, at(String(i)));
+      });
     else if (x instanceof PyObject) visit(x.state, at(`<${x.className}>`));
   };
   visit(root, '');

@@ -172,7 +172,9 @@ function applyZip64Extra(raw: Sizes, extra: Buffer, path: string, name: string):
     if (id === ZIP64_EXTRA_ID) {
       if (length < wanted.length * 8) break;
       const out = { ...raw };
-      wanted.forEach((k, i) => (out[k] = toSafeNumber(extra.readBigUInt64LE(at + 4 + i * 8), path, `${name} ${k}`)));
+      wanted.forEach((k, i) => {
+        out[k] = toSafeNumber(extra.readBigUInt64LE(at + 4 + i * 8), path, `${name} ${k}`);
+      });
       return out;
     }
     at += 4 + length;

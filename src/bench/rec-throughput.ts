@@ -1,14 +1,18 @@
 import type { Encoder } from '../encoder/encoder.js';
-import { encodeAll, warmUp } from './encode-all.js';
+import { TensorImage } from '../encoder/image-input.js';
+import type { Method } from '../prompts/method.js';
+import { ImageFeatures } from '../tasks/shared/image-features.js';
+import { normalized } from '../util/vector.js';
+import { warmUp } from './encode-all.js';
 import { maxRelativeDiff } from './relative-diff.js';
 import { timed } from './timed.js';
-import { falipRequests, type BenchWorkload } from './workload.js';
+import { BENCH_FRAME, falipRequests, type BenchWorkload } from './workload.js';
 
 /** One way of scoring every box of every image against each of its `sentences` referring expressions. */
 export interface RecPathResult {
   /** Box·sentence pairs scored per second. */
   pairsPerSecond: number;
-  /** The image feature used for each (image, box, sentence), image-major then sentence then box. */
+  /** The normalized image feature used for each (image, box, sentence), image-major then sentence then box. */
   features: Float32Array[];
 }
 
@@ -25,7 +29,7 @@ export async function naiveRec(encoder: Encoder, w: BenchWorkload, sentences: nu
     for (let image = 0; image < w.pixels.length; image++) {
       const items = requests.filter((_, k) => w.items[k]!.image === image);
       for (let s = 0; s < sentences; s++) {
-        for (const r of items) out.push(await encoder.image(r.input, r.request));
+        for (const r of items) out.push(normalized(await encoder.image(r.input, r.request)));
       }
     }
     return out;
@@ -39,21 +43,32 @@ export interface FalipRecResult extends RecPathResult {
 }
 
 /**
- * falip's path: each (image, box) is encoded once and its feature reused by every sentence; the
- * unbiased prefix layers run once per image (pixelsKey = image), and all requests are submitted at once
- * so the batcher fills batches. `encoder` must have prefix sharing on.
+ * falip's path, through the tasks' own feature sharing (ImageFeatures, as REC evaluation uses it): every
+ * sentence of an image asks for its boxes' features, each (image, box) is encoded once, the unbiased
+ * prefix layers run once per image, and all requests are submitted at once so the batcher fills
+ * batches. `encoder` must have prefix sharing on; `falip` is the method the workload's requests are of.
  */
-export async function falipRec(encoder: Encoder, w: BenchWorkload, sentences: number): Promise<FalipRecResult> {
-  const requests = falipRequests(w, 'image:');
-  await warmUp(encoder, requests, encoder.options.batchSize);
+export async function falipRec(
+  encoder: Encoder,
+  w: BenchWorkload,
+  sentences: number,
+  falip: Method,
+): Promise<FalipRecResult> {
+  await warmUp(encoder, falipRequests(w, 'image:'), encoder.options.batchSize);
   const busyBefore = encoder.stats().busyMs;
-  const { result: perBox, seconds } = await timed(() => encodeAll(encoder, requests));
-  const busyShare = (encoder.stats().busyMs - busyBefore) / 1000 / seconds;
-  // The lookup the reference recomputes: every sentence of an image reads its boxes' features.
-  const features = w.pixels.flatMap((_, image) => {
-    const boxFeatures = perBox.filter((_f, k) => w.items[k]!.image === image);
-    return Array.from({ length: sentences }, () => boxFeatures).flat();
+  const { result: features, seconds } = await timed(() => {
+    const images = w.pixels.map(
+      (p, image) =>
+        new ImageFeatures(encoder, new TensorImage(`rec:${image}`, p, BENCH_FRAME.width, BENCH_FRAME.height)),
+    );
+    return Promise.all(
+      w.pixels.flatMap((_, image) => {
+        const boxes = w.items.filter((it) => it.image === image);
+        return Array.from({ length: sentences }, () => boxes.map((it) => images[image]!.get(falip, it.box))).flat();
+      }),
+    );
   });
+  const busyShare = (encoder.stats().busyMs - busyBefore) / 1000 / seconds;
   return { pairsPerSecond: (w.items.length * sentences) / seconds, features, busyShare };
 }
 

@@ -60,12 +60,8 @@ async function bestOfAlternating(
  */
 export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const cfg = o.graphs.config;
-  const workload = benchWorkload(
-    cfg.vision,
-    { images: o.images, boxes: o.boxes },
-    makeMethod('falip', {}, cfg.vision, 'falip bench'),
-    o.seed ?? 0,
-  );
+  const falipMethod = makeMethod('falip', {}, cfg.vision, 'falip bench');
+  const workload = benchWorkload(cfg.vision, { images: o.images, boxes: o.boxes }, falipMethod, o.seed ?? 0);
   const encoder = (batchSize: number, prefixSharing: boolean) =>
     createEncoder(o.graphs, { device: o.device, threads: o.threads, batchSize, prefixSharing });
   // Batch 1 without sharing serves both the batch-1 baseline and the reference's per-box forwards.
@@ -86,7 +82,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     ]),
   );
   const naive = await measure('REC, naive', () => naiveRec(single, workload, o.sentences));
-  const falip = await measure('REC, falip', () => falipRec(shared, workload, o.sentences));
+  const falip = await measure('REC, falip', () => falipRec(shared, workload, o.sentences, falipMethod));
   const peak = await measure('matmul peak', () =>
     matmulPeakGflops({
       device: o.device,

@@ -2,11 +2,18 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { analyzeHeads } from '../analysis/analyze-heads.js';
-import { openEncoder, parsePositiveInt, type EncoderFlags } from '../encoder/open-encoder.js';
+import { openEncoder } from '../encoder/open-encoder.js';
 import { checkMethodEntry } from '../prompts/method.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { methodEntriesFromFlags } from './method-flags.js';
-import { addMethodParamOptions, makeOption } from './options.js';
+import {
+  addEncoderOptions,
+  addMethodParamOptions,
+  type EncoderFlags,
+  encoderOptionsOf,
+  makeOption,
+} from './options.js';
+import { parsePositiveInt } from './parse.js';
 import { startProgress } from './progress.js';
 import { samplingOf } from './run-options.js';
 
@@ -27,11 +34,8 @@ export function register(program: Command): void {
     .description(
       "per attention head, how much a visual prompt changes the head's CLS contribution (FALIP Fig. 6 right: mean ‖G′ₕ − Gₕ‖, original vs prompted image), ranked, " +
         'beside the entropy of the CLS attention row and its share inside the box, original vs prompted',
-    )
-    .addOption(makeOption('model'))
-    .addOption(makeOption('device'))
-    .addOption(makeOption('threads'))
-    .addOption(makeOption('batchSize'))
+    );
+  addEncoderOptions(heads)
     .option('--split <name>', "the split to analyse (default: the dataset's first paper split)")
     .addOption(makeOption('limit'))
     .addOption(makeOption('sampleSeed'))
@@ -62,7 +66,7 @@ that row's attention mass on the box's tokens. Rows are ranked by change.`,
         split: o.split,
         sampling,
         prompt: entry!,
-        open: () => openEncoder(o),
+        open: () => openEncoder(encoderOptionsOf(o)),
         progress: startProgress,
       });
       const written: string[] = [];

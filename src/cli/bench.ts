@@ -4,10 +4,11 @@ import { missedTargets, REC_MAX_REL_DIFF, renderBench, targetsHelp } from '../be
 import { BENCH_PHASES, runBench } from '../bench/run-bench.js';
 import { benchWorkload, falipRequests, plainRequests } from '../bench/workload.js';
 import { demoRecGenerator } from '../tasks/rec/demo-set.js';
-import { openEncoder, parsePositiveInt, type EncoderFlags } from '../encoder/open-encoder.js';
+import { openEncoder } from '../encoder/open-encoder.js';
 import { makeMethod } from '../prompts/method.js';
 import { CheckFailed } from '../util/errors.js';
-import { makeOption } from './options.js';
+import { addEncoderOptions, type EncoderFlags, encoderOptionsOf, makeOption } from './options.js';
+import { parsePositiveInt } from './parse.js';
 import { startProgress } from './progress.js';
 
 interface BenchFlags extends EncoderFlags {
@@ -22,19 +23,15 @@ interface BenchFlags extends EncoderFlags {
 const INT8_ROUNDS = 3;
 
 export function register(program: Command): void {
-  program
+  const bench = program
     .command('bench')
     .description(
       'measure the encoder: plain and FALIP throughput, the REC speedup over per-box forwards, the share of the matmul peak; with --precision int8 also int8 against fp32',
-    )
-    .addOption(makeOption('model'))
+    );
+  addEncoderOptions(bench)
     .option('--images <n>', 'seeded random images (preprocessed tensors, no decoding)', '4')
     .option('--boxes <n>', 'seeded random boxes per image', '10')
     .option('--sentences <n>', 'referring expressions per image (REC)', '3')
-    .addOption(makeOption('batchSize'))
-    .addOption(makeOption('device'))
-    .addOption(makeOption('threads'))
-    .addOption(makeOption('precision'))
     .option('--check', `exit 1 when a measurement misses its target (${targetsHelp()})`)
     .addOption(makeOption('json'))
     .action(async (o: BenchFlags) => {
@@ -45,7 +42,8 @@ export function register(program: Command): void {
       };
       // The opened encoder resolves the model, device, threads and batch size; the bench makes its own
       // encoders from them (batch 1, batch N, with and without prefix sharing).
-      const opened = await openEncoder(o);
+      const options = encoderOptionsOf(o);
+      const opened = await openEncoder(options);
       const int8 = opened.model.precision === 'int8';
       const progress = startProgress('bench', BENCH_PHASES.length + (int8 ? 1 : 0), 'phases');
       const { device, threads, batchSize } = opened.encoder.options;
@@ -59,7 +57,7 @@ export function register(program: Command): void {
       }).finally(() => progress.stop());
       if (int8) {
         await demoRecGenerator.ensure();
-        const fp32 = await openEncoder({ ...o, precision: 'fp32' });
+        const fp32 = await openEncoder({ ...options, precision: 'fp32' });
         const v = fp32.encoder.config.vision;
         const w = benchWorkload(v, counts, makeMethod('falip', {}, v, 'falip bench'), 0);
         report.int8 = await int8Drift(

@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
-import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import type { CheckReport } from '../datasets/check-report.js';
 import { readDatasetInfo } from '../datasets/dataset-info.js';
 import { datasetsRoot, listDatasets, requireDataset } from '../datasets/dataset-store.js';
@@ -9,6 +9,7 @@ import type { DatasetCounts } from '../datasets/dataset-info.js';
 import { CheckFailed, UserError } from '../util/errors.js';
 import { registerViews } from './data-views.js';
 import { makeOption } from './options.js';
+import { parseInteger, parsePositiveInt } from './parse.js';
 
 /** Long problem lists are cut in text mode, where a screenful is what a person reads. */
 const SHOWN_PROBLEMS = 20;
@@ -91,11 +92,13 @@ export function register(program: Command): void {
       data
         .command(name)
         .description(generator.summary)
-        .option('--images <n>', 'number of images to generate', positiveInteger('--images'), generator.defaultImages)
-        .option('--seed <s>', 'random seed; the same seed gives byte-identical files', integer('--seed'), 0)
+        .option('--images <n>', 'number of images to generate', String(generator.defaultImages))
+        .option('--seed <s>', 'random seed; the same seed gives byte-identical files', '0')
         .option('--out-root <dir>', 'datasets folder to write into (default: $FALIP_DATASETS, else <repo>/datasets)')
-        .action(async (opts: { images: number; seed: number; outRoot?: string }) => {
-          const { dir, info } = await generator.write(opts.outRoot, { images: opts.images, seed: opts.seed });
+        .action(async (opts: { images: string; seed: string; outRoot?: string }) => {
+          const images = parsePositiveInt('--images', opts.images);
+          const seed = parseInteger('--seed', opts.seed);
+          const { dir, info } = await generator.write(opts.outRoot, { images, seed });
           console.log(`wrote ${info.name}/${info.split} into ${dir}`);
           console.log(`  ${formatCounts(info.counts)}`);
         });
@@ -156,20 +159,4 @@ function printProblems(title: string, items: readonly string[], rest = ''): void
   console.log(`${title} (${items.length}):`);
   for (const item of items.slice(0, SHOWN_PROBLEMS)) console.log(`  ${item}`);
   if (items.length > SHOWN_PROBLEMS) console.log(`  ... and ${items.length - SHOWN_PROBLEMS} more${rest}`);
-}
-
-function integer(flag: string): (value: string) => number {
-  return (value) => {
-    if (!/^[+-]?\d+$/.test(value)) throw new InvalidArgumentError(`${flag} expects an integer`);
-    return Number(value);
-  };
-}
-
-function positiveInteger(flag: string): (value: string) => number {
-  const parse = integer(flag);
-  return (value) => {
-    const n = parse(value);
-    if (n < 1) throw new InvalidArgumentError(`${flag} expects a positive integer`);
-    return n;
-  };
 }

@@ -7,14 +7,16 @@ import { validateBox } from '../image/validate-box.js';
 import { makeMethod } from '../prompts/method.js';
 import { UserError } from '../util/errors.js';
 import { methodEntriesFromFlags } from './method-flags.js';
-import { addMethodParamOptions, makeOption } from './options.js';
+import {
+  addEncoderOptions,
+  addMethodParamOptions,
+  type EncoderFlags,
+  encoderOptionsOf,
+  makeOption,
+} from './options.js';
 import { parseBox } from './parse.js';
 
-interface ImageFlags {
-  model: string;
-  device: string;
-  threads?: string;
-  precision?: string;
+interface ImageFlags extends EncoderFlags {
   image: string;
   box?: string;
   method: string;
@@ -35,13 +37,11 @@ function norm(v: ArrayLike<number>): number {
 export function register(program: Command): void {
   const encode = program.command('encode').description('run the CLIP encoders on one input and print the embedding');
 
-  const image = encode
-    .command('image')
-    .description('image_embeds (not normalized) of an image under a method looking at a box (plain CLIP by default)')
-    .addOption(makeOption('model'))
-    .addOption(makeOption('device'))
-    .addOption(makeOption('threads'))
-    .addOption(makeOption('precision'))
+  const image = addEncoderOptions(
+    encode
+      .command('image')
+      .description('image_embeds (not normalized) of an image under a method looking at a box (plain CLIP by default)'),
+  )
     .requiredOption('--image <file>', 'image file (JPEG, PNG, WebP, ...)')
     .option('--box <x,y,w,h>', 'region in original pixels (needed by every method but plain)')
     .option('--method <name>', 'a registered method (falip methods), e.g. falip or redcircle+falip', 'plain')
@@ -55,7 +55,7 @@ export function register(program: Command): void {
       const img = await loadImage(o.image);
       const box = given ?? ([0, 0, img.width, img.height] as const);
       validateBox(box, img, `--box ${o.box}`);
-      const { encoder } = await openEncoder(o);
+      const { encoder } = await openEncoder(encoderOptionsOf(o));
       const method = makeMethod(entry!.name, entry!.params, encoder.config.vision, '--method');
       const input = new DecodedImage(o.image, img);
       if (o.dumpPixels) {
@@ -70,16 +70,14 @@ export function register(program: Command): void {
       );
     });
 
-  encode
-    .command('text <texts...>')
-    .description('text_embeds (not normalized) of one or more texts, with their token ids')
-    .addOption(makeOption('model'))
-    .addOption(makeOption('device'))
-    .addOption(makeOption('threads'))
-    .addOption(makeOption('precision'))
+  addEncoderOptions(
+    encode
+      .command('text <texts...>')
+      .description('text_embeds (not normalized) of one or more texts, with their token ids'),
+  )
     .addOption(makeOption('json'))
-    .action(async (texts: string[], o: { model: string; device: string; threads?: string; json?: boolean }) => {
-      const { encoder, tokenizer } = await openEncoder(o);
+    .action(async (texts: string[], o: EncoderFlags & { json?: boolean }) => {
+      const { encoder, tokenizer } = await openEncoder(encoderOptionsOf(o));
       const rows = await Promise.all(
         texts.map(async (text) => {
           const ids = tokenizer.encode(text, encoder.config.text.contextLength);

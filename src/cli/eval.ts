@@ -7,7 +7,8 @@ import { parseTableConfig, type TableConfig } from '../experiments/table-config.
 import type { VisionConfig } from '../model/clip-config.js';
 import { TASKS } from '../tasks/registry.js';
 import { checkTaskFlags, methodEntriesFromFlags } from './method-flags.js';
-import { addMethodParamOptions, addTaskOptions, listValues, makeOption } from './options.js';
+import { addMethodParamOptions, addTaskOptions, encoderOptionsOf, makeOption } from './options.js';
+import { listValues } from './parse.js';
 import { addRunOptions, runOpened, samplingOf, type RunFlags } from './run-options.js';
 import { printTableResult } from './table-output.js';
 
@@ -93,7 +94,7 @@ export function register(program: Command): void {
     const sampling = samplingOf(f);
     await d.dataset.generate?.ensure();
     await requireSomeSplit(name, d, splitsOf(d, f.split));
-    const opened = await openEncoder(f);
+    const opened = await openEncoder(encoderOptionsOf(f));
     const cfg = await evalConfig(name, d, f, command, opened.model.vision);
     printTableResult(await runOpened(cfg, opened, f, sampling), f.json);
   });

@@ -1,5 +1,7 @@
 import { Option, type Command } from 'commander';
-import { PRECISIONS } from '../model/onnx/precision.js';
+import type { OpenEncoderOptions } from '../encoder/open-encoder.js';
+import { PRECISIONS, parsePrecision } from '../model/onnx/precision.js';
+import { parsePositiveInt } from './parse.js';
 import { allMethodParams } from '../prompts/registry.js';
 import { TASKS } from '../tasks/registry.js';
 import type { TaskFlag } from '../tasks/task-definition.js';
@@ -15,7 +17,11 @@ export interface OptionSpec {
   choices?: readonly string[];
 }
 
-export const SHARED_OPTIONS = {
+/**
+ * The options that open an encoder, one group typed against what `openEncoder` takes: every command
+ * that opens an encoder adds all of them (`addEncoderOptions`) and reads them back with `encoderOptionsOf`.
+ */
+export const ENCODER_OPTIONS = {
   model: {
     flags: '--model <name|dir>',
     help: 'registered model name or a Hugging Face CLIP folder',
@@ -28,11 +34,37 @@ export const SHARED_OPTIONS = {
   },
   precision: {
     flags: '--precision <p>',
-    help: 'float type of the graphs: fp16 is for GPUs',
+    help: 'float type of the graphs: fp16 is for GPUs, int8 for the CPU (falip bench --precision int8 measures it)',
     defaultValue: 'fp32',
     choices: PRECISIONS,
   },
   threads: { flags: '--threads <n>', help: 'CPU threads for inference (default: all cores)' },
+  batchSize: { flags: '--batch-size <n>', help: 'requests per model call (default: 8 on CPU, 64 on GPUs)' },
+} satisfies Record<keyof OpenEncoderOptions, OptionSpec>;
+
+/** The encoder group's flags as commander hands them over (strings, defaults filled). */
+export type EncoderFlags = {
+  [K in keyof typeof ENCODER_OPTIONS]: K extends 'threads' | 'batchSize' ? string | undefined : string;
+};
+
+export function addEncoderOptions(cmd: Command): Command {
+  for (const spec of Object.values(ENCODER_OPTIONS)) cmd.addOption(optionOf(spec));
+  return cmd;
+}
+
+/** The encoder group's flags, parsed. */
+export function encoderOptionsOf(f: EncoderFlags): OpenEncoderOptions {
+  return {
+    model: f.model,
+    device: f.device,
+    precision: parsePrecision(f.precision),
+    ...(f.threads !== undefined && { threads: parsePositiveInt('--threads', f.threads) }),
+    ...(f.batchSize !== undefined && { batchSize: parsePositiveInt('--batch-size', f.batchSize) }),
+  };
+}
+
+/** Options that several commands share, beside the encoder group. */
+export const SHARED_OPTIONS = {
   json: { flags: '--json', help: 'print machine-readable JSON on stdout instead of a table' },
   limit: {
     flags: '--limit <n>',
@@ -41,7 +73,6 @@ export const SHARED_OPTIONS = {
   sampleSeed: { flags: '--sample-seed <n>', help: 'seed of the --limit subset', defaultValue: '0' },
   out: { flags: '--out <dir>', help: 'results folder (default: results/<run name>-<run key hash>)' },
   split: { flags: '--split <names...>', help: "splits to evaluate, space- or comma-separated (default: the paper's)" },
-  batchSize: { flags: '--batch-size <n>', help: 'requests per model call (default: 8 on CPU, 64 on GPUs)' },
   method: {
     flags: '--method <names...>',
     help: 'methods, one row each, space- or comma-separated; compose with + (falip methods lists them)',
@@ -95,13 +126,4 @@ export function addTaskOptions(cmd: Command): Command {
       cmd.addOption(optionOf({ ...f, help: `${f.help} [${task.name}]` }));
   }
   return cmd;
-}
-
-/** Lists from `--x a,b c` (commas and spaces both separate): one entry per item, empty ones dropped. */
-export function listValues(values: readonly string[] | string | undefined): string[] | undefined {
-  if (values === undefined) return undefined;
-  return (typeof values === 'string' ? [values] : values)
-    .flatMap((v) => v.split(','))
-    .map((v) => v.trim())
-    .filter((v) => v !== '');
 }

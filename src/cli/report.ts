@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { loadRunReport } from '../analysis/run-report.js';
-import { parsePositiveInt } from '../encoder/open-encoder.js';
+import { parsePositiveInt } from './parse.js';
 import { renderHtmlReport } from '../report/html-report.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { UserError } from '../util/errors.js';

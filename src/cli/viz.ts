@@ -2,12 +2,18 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { vizAttention, vizMethodNames } from '../analysis/viz-attention.js';
-import { openEncoder, type EncoderFlags } from '../encoder/open-encoder.js';
+import { openEncoder } from '../encoder/open-encoder.js';
 import { checkMethodEntry } from '../prompts/method.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { methodEntriesFromFlags } from './method-flags.js';
-import { addMethodParamOptions, listValues, makeOption } from './options.js';
-import { parseBox } from './parse.js';
+import {
+  addEncoderOptions,
+  addMethodParamOptions,
+  type EncoderFlags,
+  encoderOptionsOf,
+  makeOption,
+} from './options.js';
+import { listValues, parseBox } from './parse.js';
 
 interface VizAttentionFlags extends EncoderFlags {
   image: string;
@@ -45,14 +51,13 @@ Example:
 
 export function register(program: Command): void {
   const viz = program.command('viz').description("figures of what CLIP's image encoder attends to");
-  const attention = viz
-    .command('attention')
-    .description(
-      'CLS attention over the patch grid (and, with --text, the text-directed score map), methods side by side',
-    )
-    .addOption(makeOption('model'))
-    .addOption(makeOption('device'))
-    .addOption(makeOption('threads'))
+  const attention = addEncoderOptions(
+    viz
+      .command('attention')
+      .description(
+        'CLS attention over the patch grid (and, with --text, the text-directed score map), methods side by side',
+      ),
+  )
     .requiredOption('--image <file>', 'image file (JPEG, PNG, WebP, ...)')
     .option('--box <x,y,w,h>', 'region in original pixels (needed by every method but plain)')
     .addOption(
@@ -88,7 +93,7 @@ export function register(program: Command): void {
         showLayers: o.showLayers,
         showHeads: o.showHeads,
         caption: o.text,
-        open: () => openEncoder(o),
+        open: () => openEncoder(encoderOptionsOf(o)),
       });
       await mkdir(o.out, { recursive: true });
       const files: string[] = [];

@@ -3,19 +3,24 @@ import type { VisionConfig } from '../model/clip-config.js';
 import { ModelGraphs } from '../model/graph-cache.js';
 import { ensureTinyModel, TINY_MODEL } from '../model/model-registry.js';
 import { resolveModel } from '../model/model-store.js';
-import { parsePrecision, type Precision } from '../model/onnx/precision.js';
+import type { Precision } from '../model/onnx/precision.js';
 import { ClipTokenizer } from '../model/tokenizer.js';
 import { UserError } from '../util/errors.js';
 import { ClipEncoder } from './clip-encoder.js';
 import type { Encoder, EncoderOptions } from './encoder.js';
 import { parseDeviceChoice, resolveDevice, type Device } from './execution-provider.js';
 
-export interface EncoderFlags {
+/** What opens an encoder: the model, where it runs and how (the CLI's encoder option group gives these). */
+export interface OpenEncoderOptions {
+  /** A registered model name or a Hugging Face CLIP folder. */
   model: string;
+  /** auto, cpu, cuda, cuda:K or webgpu. */
   device: string;
-  threads?: string;
-  batchSize?: string;
-  precision?: string;
+  precision: Precision;
+  /** CPU threads for inference (default: every core). */
+  threads?: number;
+  /** Requests per model call (default: by device; int8 runs at 1). */
+  batchSize?: number;
 }
 
 /** The model an encoder runs, as results report it and run keys hold it. */
@@ -35,13 +40,6 @@ export function defaultBatchSize(device: Device): number {
   return device === 'cpu' ? 8 : 64;
 }
 
-export function parsePositiveInt(flag: string, value: string): number {
-  const n = Number(value);
-  if (!/^\s*\d+\s*$/.test(value) || !Number.isInteger(n) || n < 1)
-    throw new UserError(`${flag} ${value}: expected a positive integer`);
-  return n;
-}
-
 /**
  * ORT's CPU provider does run fp16 graphs, but only by inserting casts to float32 around nearly every
  * node and widening the weights at load: as fast as fp32 and less accurate, so it is refused.
@@ -57,8 +55,7 @@ function checkPrecision(precision: Precision, device: Device): void {
  * int8 quantizes each model call's activations with one scale for the whole batch, so a result would
  * depend on which requests happened to share its batch: int8 runs one request per call.
  */
-function batchSizeOf(flags: EncoderFlags, precision: Precision, device: Device): number {
-  const given = flags.batchSize === undefined ? undefined : parsePositiveInt('--batch-size', flags.batchSize);
+function batchSizeOf(given: number | undefined, precision: Precision, device: Device): number {
   if (precision === 'int8') {
     if (given !== undefined && given > 1)
       throw new UserError(
@@ -92,13 +89,13 @@ export function createEncoder(graphs: ModelGraphs, options: EncoderOptions): Enc
 }
 
 /** Resolves `--model` (building the tiny model on demand), the device, and opens the shared encoder + tokenizer. */
-export async function openEncoder(flags: EncoderFlags): Promise<OpenedEncoder> {
-  const { choice, deviceId } = parseDeviceChoice(flags.device);
+export async function openEncoder(opts: OpenEncoderOptions): Promise<OpenedEncoder> {
+  const { choice, deviceId } = parseDeviceChoice(opts.device);
   const device = resolveDevice(choice);
-  const precision = parsePrecision(flags.precision ?? 'fp32');
+  const { precision } = opts;
   checkPrecision(precision, device);
-  if (flags.model === TINY_MODEL) await ensureTinyModel();
-  const resolved = await resolveModel(flags.model);
+  if (opts.model === TINY_MODEL) await ensureTinyModel();
+  const resolved = await resolveModel(opts.model);
   const graphs = await ModelGraphs.open(resolved, { precision });
   const tokenizer = await ClipTokenizer.fromFiles(
     path.join(resolved.sourceDir, 'vocab.json'),
@@ -106,9 +103,9 @@ export async function openEncoder(flags: EncoderFlags): Promise<OpenedEncoder> {
   );
   const encoder = createEncoder(graphs, {
     device,
-    threads: flags.threads === undefined ? undefined : parsePositiveInt('--threads', flags.threads),
+    threads: opts.threads,
     ...(deviceId !== undefined && { deviceId }),
-    batchSize: batchSizeOf(flags, precision, device),
+    batchSize: batchSizeOf(opts.batchSize, precision, device),
   });
   const model: ModelSummary = {
     name: graphs.model.name,

@@ -23,19 +23,8 @@ const NORMALIZED: readonly Float32Array[] = [0, 1, 2].map((c) => {
  * mean/std. Returns [3, size, size] CHW.
  */
 export async function preprocess(img: RgbImage, size: number): Promise<Float32Array> {
-  const out = new Float32Array(3 * size * size);
-  await preprocessInto(img, size, out, 0);
-  return out;
-}
-
-/** As `preprocess`, written into `out` at `offset` (one [3,S,S] slot of a [B,3,S,S] batch). */
-export async function preprocessInto(img: RgbImage, size: number, out: Float32Array, offset: number): Promise<void> {
   const plane = size * size;
-  if (offset < 0 || offset + 3 * plane > out.length) {
-    throw new RangeError(
-      `preprocessInto: [3,${size},${size}] at offset ${offset} does not fit in ${out.length} floats`,
-    );
-  }
+  const out = new Float32Array(3 * plane);
   // libvips' 'cubic' kernel is Catmull-Rom (a = −0.5) widened when downscaling, like PIL's BICUBIC.
   const pixels = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } })
     .resize(size, size, { fit: 'fill', kernel: 'cubic' })
@@ -43,7 +32,8 @@ export async function preprocessInto(img: RgbImage, size: number, out: Float32Ar
     .toBuffer();
   for (let c = 0; c < 3; c++) {
     const table = NORMALIZED[c]!;
-    const base = offset + c * plane;
+    const base = c * plane;
     for (let i = 0; i < plane; i++) out[base + i] = table[pixels[3 * i + c]!]!;
   }
+  return out;
 }

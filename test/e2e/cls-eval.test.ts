@@ -34,7 +34,7 @@ beforeAll(async () => {
   ({ dir: demoDir } = await writeClsDemoSet(process.env.FALIP_DATASETS, { images: 6 }));
   samples = await readClsManifest(path.join(demoDir, 'manifest.jsonl'));
   names = (await readClasses(demoDir)).names;
-  opened = await openEncoder({ model: tiny.dir, device: 'cpu' });
+  opened = await openEncoder({ model: tiny.dir, device: 'cpu', precision: 'fp32' });
 });
 afterAll(() => removeTinyModels());
 

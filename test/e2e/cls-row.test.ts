@@ -16,7 +16,8 @@ import { clsRowGraph, isClsRowOnlyBias } from '../../src/model/graphs/cls-row-gr
 import type { GraphFamily } from '../../src/model/graphs/graph-family.js';
 import { visionGraph } from '../../src/model/graphs/vision-graph.js';
 import { visionWeightEntries } from '../../src/model/onnx/tower-weights.js';
-import { writeWeightsFile, type WeightsIndex } from '../../src/model/onnx/weights-file.js';
+import type { WeightsIndex } from '../../src/model/onnx/weights-file.js';
+import { writeWeightsFile } from '../helpers/weights-file.js';
 import { foveaBias, type MaskForm } from '../../src/prompts/falip-mask.js';
 import { biasGate } from '../../src/prompts/layer-spec.js';
 import { visionForwardRef } from '../reference/clip-reference.js';

@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { encoderOptionsOf } from '../../src/cli/options.js';
 import onnxProto from 'onnx-proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEncoder, openEncoder } from '../../src/encoder/open-encoder.js';
@@ -223,12 +224,12 @@ describe('fp16 numbers on CPU', () => {
 });
 
 describe('openEncoder', () => {
-  it('refuses fp16 on CPU and unknown precisions', async () => {
+  it('refuses fp16 on CPU, and the encoder option group refuses unknown precisions', async () => {
     await expect(openEncoder({ model: modelDir, device: 'cpu', precision: 'fp16' })).rejects.toThrow(
       new UserError('--precision fp16 is for GPUs (--device cuda or webgpu); the CPU path stays fp32'),
     );
-    await expect(openEncoder({ model: modelDir, device: 'cpu', precision: 'bf16' })).rejects.toThrow(
-      /--precision bf16: expected one of fp32, fp16/,
-    );
+    expect(() =>
+      encoderOptionsOf({ model: modelDir, device: 'cpu', precision: 'bf16', threads: undefined, batchSize: undefined }),
+    ).toThrow(/--precision bf16: expected one of fp32, fp16/);
   });
 });

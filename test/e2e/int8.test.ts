@@ -24,7 +24,8 @@ import { parsePrecision, type Precision } from '../../src/model/onnx/precision.j
 import { textGraph } from '../../src/model/graphs/text-graph.js';
 import { textWeightEntries, visionWeightEntries } from '../../src/model/onnx/tower-weights.js';
 import { visionGraph, type VisionGraphSpec } from '../../src/model/graphs/vision-graph.js';
-import { writeWeightsFile, type WeightsIndex } from '../../src/model/onnx/weights-file.js';
+import type { WeightsIndex } from '../../src/model/onnx/weights-file.js';
+import { writeWeightsFile } from '../helpers/weights-file.js';
 import { ClipTokenizer } from '../../src/model/tokenizer.js';
 import { foveaBias } from '../../src/prompts/falip-mask.js';
 import { biasGate } from '../../src/prompts/layer-spec.js';

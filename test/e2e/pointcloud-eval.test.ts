@@ -32,7 +32,7 @@ beforeAll(async () => {
     'ply_data_test1.h5': { clouds: [3], labels: [7], labelLayout: 'modelnet' },
   });
   datasetDir = (await importModelNet40({ root: release, outRoot: process.env.FALIP_DATASETS })).dir;
-  opened = await openEncoder({ model: 'tiny', device: 'cpu' });
+  opened = await openEncoder({ model: 'tiny', device: 'cpu', precision: 'fp32' });
 });
 
 const config = (rows: unknown[]) =>

@@ -39,7 +39,7 @@ beforeAll(async () => {
   await writeDemoSet(process.env.FALIP_DATASETS, { images: 5 });
   demoDir = datasetDir('demo', 'val', process.env.FALIP_DATASETS);
   samples = await readRecManifest(path.join(demoDir, 'manifest.jsonl'));
-  ({ encoder, tokenizer, model } = await openEncoder({ model: 'tiny', device: 'cpu' }));
+  ({ encoder, tokenizer, model } = await openEncoder({ model: 'tiny', device: 'cpu', precision: 'fp32' }));
   v = encoder.config.vision;
 });
 

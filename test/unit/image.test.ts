@@ -5,7 +5,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadImage } from '../../src/image/load-image.js';
 import { encodeNpyFloat32, writeNpy } from '../../src/image/npy.js';
-import { CLIP_MEAN, CLIP_STD, preprocess, preprocessInto } from '../../src/image/preprocess.js';
+import { CLIP_MEAN, CLIP_STD, preprocess } from '../../src/image/preprocess.js';
 import type { RgbImage } from '../../src/image/rgb-image.js';
 import { UserError } from '../../src/util/errors.js';
 
@@ -130,14 +130,6 @@ describe('preprocess', () => {
       expect(byteAt(t, S, 2, S - 3, S - 2)).toBeGreaterThan(240);
       expect(byteAt(t, S, 0, S - 3, S - 2)).toBeLessThan(15);
     }
-  });
-
-  it('writes one batch slot with preprocessInto', async () => {
-    const single = await preprocess(solid(10, 10, [1, 2, 3]), 8);
-    const batch = new Float32Array(2 * single.length);
-    await preprocessInto(solid(10, 10, [1, 2, 3]), 8, batch, single.length);
-    expect(batch.slice(single.length)).toEqual(single);
-    expect(batch.slice(0, single.length).every((v) => v === 0)).toBe(true);
   });
 });
 

@@ -1,4 +1,3 @@
-import { writeAll, writeAtomically } from '../../util/atomic-write.js';
 import type { Tensor } from '../tensor.js';
 import { ElemType, type ExternalTensor } from './graph-builder.js';
 import { isQuantizedWeight, quantizePerColumn, scaleKey } from './int8-weights.js';
@@ -54,18 +53,5 @@ export async function writeWeights(
       offset += bytes.byteLength;
     }
   }
-  return index;
-}
-
-/** `writeWeights` into the file `path`, written to a temporary name and renamed when complete. */
-export async function writeWeightsFile(
-  path: string,
-  entries: Iterable<[string, Tensor]>,
-  precision: Precision = 'fp32',
-): Promise<WeightsIndex> {
-  let index: WeightsIndex = {};
-  await writeAtomically(path, async (fh) => {
-    index = await writeWeights((bytes) => writeAll(fh, bytes), entries, precision);
-  });
   return index;
 }

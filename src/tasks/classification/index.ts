@@ -129,7 +129,7 @@ export const classificationTask = defineTask<ClsOptions, ClsSplitData>({
         "Rows marked imagenet-80 average the normalized text embeddings of CLIP's 80 ImageNet templates per class (CLIP's prompt ensemble).",
       );
     notes.push(
-      'Score per class 100·cos(image, class text); Top-1/Top-5 over images (micro); the paper does not say whether its Top-1 is per image or per class: mean-per-class splits are available as metrics top1_class_mean/top5_class_mean.',
+      'Score per class 100·cos(image, class text); Top-1/Top-5 over images (micro); the paper does not say whether its Top-1 is per image or per class: mean-per-class columns are available as metrics top1_class_mean/top5_class_mean.',
     );
     if (rows.some((r) => r.methods.length > 1)) notes.push("Ensembles sum the methods' class logits, without weights.");
     return notes;

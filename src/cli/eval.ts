@@ -6,6 +6,7 @@ import { rowKeyOf, taskRowsOf } from '../experiments/run-table.js';
 import { parseTableConfig, type TableConfig } from '../experiments/table-config.js';
 import type { VisionConfig } from '../model/clip-config.js';
 import { TASKS } from '../tasks/registry.js';
+import { UserError } from '../util/errors.js';
 import { checkTaskFlags, methodEntriesFromFlags } from './method-flags.js';
 import { addMethodParamOptions, addTaskOptions, encoderOptionsOf, makeOption } from './options.js';
 import { listValues } from './parse.js';
@@ -40,8 +41,12 @@ async function evalConfig(
   const methods = listValues(f.method) ?? [...(d.dataset.defaultMethods ?? task.defaultMethods)];
   const groups = methods.map((m) => [m]);
   const ensemble = listValues(f.ensemble);
+  if (ensemble && new Set(ensemble).size < 2)
+    throw new UserError(
+      `--ensemble ${f.ensemble}: an ensemble sums the scores of two or more methods (e.g. --ensemble falip,blur+falip); one method is a row of --method`,
+    );
   if (ensemble) groups.push(ensemble);
-  const entries = new Map(methodEntriesFromFlags([...new Set(groups.flat())], cmd).map((e) => [e.name, e]));
+  const entries = new Map(methodEntriesFromFlags([...new Set(groups.flat())], cmd, vision).map((e) => [e.name, e]));
   const options = task.rowOptionsFromFlags(f);
   const draft = {
     name: `eval-${name}`,

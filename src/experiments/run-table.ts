@@ -46,6 +46,17 @@ export interface RunTableResult {
   table: ResultsTable;
   /** Wall time of the evaluation and the share of it the image/text encoder was running a batch. */
   timing: { seconds: number; encoderBusyShare: number; batches: number };
+  /** The splits the table names that are not imported, each with the command that imports it. */
+  notImported: { split: string; importCommand: string }[];
+}
+
+/** The command that imports a dataset split, as its task knows it. */
+export function importCommandOf(data: string): string {
+  const [dataset, split] = data.split('/') as [string, string];
+  return (
+    taskOfDataset(dataset)?.dataset.importCommand(split) ??
+    `falip data import <format> ... (see falip data import --help)`
+  );
 }
 
 /** A row as run.json keeps it: what decides its records. */
@@ -76,6 +87,8 @@ async function loadSplits(
   const missing: string[] = [];
   for (const data of [...new Set(cfg.columns.map((c) => c.data))]) {
     const [dataset, split] = data.split('/') as [string, string];
+    // The generated sets are written on first use, as `falip eval demo` does.
+    await taskOfDataset(dataset)?.dataset.generate?.ensure();
     const dir = datasetDir(dataset, split);
     if (!existsSync(path.join(dir, MANIFEST_FILE))) {
       missing.push(data);
@@ -135,7 +148,8 @@ function footnotesOf(
     notes.push(
       `${tooLong} caption(s) of the data are longer than the text encoder's ${opts.encoder.config.text.contextLength} tokens and are cut to fit (the reference tokenizer refuses them).`,
     );
-  if (missing.length > 0) notes.push(`Not imported: ${missing.join(', ')} (falip data import ...).`);
+  if (missing.length > 0)
+    notes.push(`Not imported: ${missing.map((m) => `${m} (\`${importCommandOf(m)}\`)`).join(', ')}.`);
   return notes;
 }
 
@@ -161,6 +175,11 @@ export async function runTable(cfg: TableConfig, opts: RunTableOptions): Promise
   const vision = opts.encoder.config.vision;
   const rows = taskRowsOf(cfg, vision);
   const { splits, missing } = await loadSplits(cfg, task, opts.sampling);
+  // Nothing to run is a mistake to say, not an empty table to write (and no folder is made for it).
+  if (splits.length === 0)
+    throw new UserError(
+      `${cfg.name}: nothing to run: none of its splits is imported (${missing.join(', ')}); import one, e.g. \`${importCommandOf(missing[0]!)}\``,
+    );
   const m = opts.model;
   const runKey: RunKey = {
     task: task.name,
@@ -239,7 +258,13 @@ export async function runTable(cfg: TableConfig, opts: RunTableOptions): Promise
     await run.markComplete([...expected.values()].reduce((n, ids) => n + ids.size, 0));
     const table = renderResults(render, records);
     await writeTableFiles(run.dir, table, records.length);
-    return { dir: run.dir, resumed: run.resumed, table, timing };
+    return {
+      dir: run.dir,
+      resumed: run.resumed,
+      table,
+      timing,
+      notImported: missing.map((split) => ({ split, importCommand: importCommandOf(split) })),
+    };
   } finally {
     run.close();
   }

@@ -20,7 +20,12 @@ import { CLS_METRICS, WATERBIRDS_METRICS } from './cls-metrics.js';
 import { TEMPLATE_SETS, templatesOf } from '../shared/text-classifier.js';
 
 const clsRowOptions = z
-  .object({ templates: z.enum(TEMPLATE_SETS as [string, ...string[]]).default('single') })
+  .object({
+    templates: z
+      .enum(TEMPLATE_SETS as [string, ...string[]])
+      .default('single')
+      .describe("captions per class: the dataset's own template, or CLIP's 80 ImageNet templates averaged"),
+  })
   .strict()
   .transform((o) => o as ClsOptions);
 

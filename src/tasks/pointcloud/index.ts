@@ -21,7 +21,10 @@ const pcRowOptions = z
         z.literal('search'),
         z.array(z.number().finite().nonnegative()).length(VIEW_COUNT, `expected ${VIEW_COUNT} view weights`),
       ])
-      .default(Array<number>(VIEW_COUNT).fill(1)),
+      .default(Array<number>(VIEW_COUNT).fill(1))
+      .describe(
+        `the six view weights β, or "search": PointCLIP's post-search over {${SEARCH_VALUES.join(', ')}}^6 on the evaluated split itself`,
+      ),
   })
   .strict()
   .transform((o) => o as PcOptions);

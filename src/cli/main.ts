@@ -29,7 +29,18 @@ export async function main(argv: string[]): Promise<number> {
       "FALIP benchmark and evaluation harness: foveal attention masks in CLIP, the paper's tables, sweeps and baselines",
     )
     .version(process.env.npm_package_version ?? '0.1.0')
-    .exitOverride();
+    .exitOverride()
+    // commander's own errors (unknown option, bad choice, missing argument) read like falip's: one line,
+    // the program's prefix, and where to look. Set before the commands are made, which inherit it.
+    .configureOutput({
+      outputError: (text, write) =>
+        write(
+          `falip: ${text
+            .replace(/^error: /, '')
+            .trim()
+            .replaceAll('\n', ' ')} (see --help)\n`,
+        ),
+    });
   for (const register of await commandModules()) register(program);
   try {
     await program.parseAsync(argv);

@@ -52,7 +52,7 @@ export function runOpened(
     sampling,
     out: flags.out,
     cacheDir: flags.cache,
-    progress: (total, unit) => startProgress(cfg.name, total, unit),
+    progress: (total, unit, alreadyDone) => startProgress(cfg.name, total, unit, alreadyDone),
   });
 }
 

@@ -12,7 +12,7 @@ import type { ResultsTable } from '../report/results-table.js';
 import type { RunDetails, RunKey, RunRowKey, SweepDetails } from './run-json.js';
 import { checkRecordsBelong, openRunFolder } from './run-folder.js';
 import { taskNamed, taskOfDataset } from '../tasks/registry.js';
-import type { LoadedSplit, Sampling, AnyTask, TaskRow } from '../tasks/task-definition.js';
+import type { AnyTask, LoadedSplit, RecordSink, Sampling, TaskRow } from '../tasks/task-definition.js';
 import { TextFeatures } from '../tasks/shared/text-features.js';
 import { UserError } from '../util/errors.js';
 import { matchesPaperArch } from './paper-applicability.js';
@@ -31,7 +31,7 @@ export interface RunTableOptions {
   sampling: Sampling;
   out?: string;
   /** Progress sink: total units and their name announced once, then increments. */
-  progress: (total: number, unit: string) => Progress;
+  progress: (total: number, unit: string, alreadyDone: number) => Progress;
   /** Bootstrap seed of the intervals (not part of the run key: records do not depend on it). */
   bootstrapSeed?: number;
   /** Folder of the on-disk feature cache (`--cache`). */
@@ -228,10 +228,17 @@ export async function runTable(cfg: TableConfig, opts: RunTableOptions): Promise
     const cache = opts.cacheDir
       ? new FeatureCache(opts.cacheDir, `${m.sha256}|${m.configHash}|${m.precision}`)
       : undefined;
-    const bar = opts.progress(
-      splits.reduce((s, c) => s + c.units * rows.length, 0),
-      task.sampleUnit,
-    );
+    // Progress counts records, as the table does (REC: sentences); what a resumed run already holds is
+    // done from the start and not part of the rate.
+    const expectedRecords = [...expected.values()].reduce((n, ids) => n + ids.size, 0);
+    const bar = opts.progress(expectedRecords, task.recordUnit, run.records.all().length);
+    const counted: RecordSink = {
+      has: (row, split, id) => run.records.has(row, split, id),
+      append: async (record) => {
+        await run.records.append(record);
+        bar.add(1);
+      },
+    };
     const before = opts.encoder.stats();
     const t0 = performance.now();
     try {
@@ -239,8 +246,7 @@ export async function runTable(cfg: TableConfig, opts: RunTableOptions): Promise
         await task.evaluate(rows, split, {
           encoder: opts.encoder,
           texts,
-          records: run.records,
-          progress: (n) => bar.add(n),
+          records: counted,
           cache,
         });
       }
@@ -255,7 +261,7 @@ export async function runTable(cfg: TableConfig, opts: RunTableOptions): Promise
       batches: after.batches - before.batches,
     };
     const records = run.records.all();
-    await run.markComplete([...expected.values()].reduce((n, ids) => n + ids.size, 0));
+    await run.markComplete(expectedRecords);
     const table = renderResults(render, records);
     await writeTableFiles(run.dir, table, records.length);
     return {

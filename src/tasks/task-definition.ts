@@ -74,12 +74,13 @@ export interface TaskRow<O> {
   options: O;
 }
 
+/** Where an evaluation finds what is recorded and records what it computes (progress counts the appends). */
+export type RecordSink = Pick<RecordLog, 'has' | 'append'>;
+
 export interface EvalContext {
   encoder: Encoder;
   texts: TextFeatures;
-  records: RecordLog;
-  /** Called with the number of row × sample units done. */
-  progress: (units: number) => void;
+  records: RecordSink;
   /** The on-disk feature cache (`--cache DIR`). */
   cache?: FeatureCache;
 }
@@ -132,8 +133,10 @@ export interface TaskDefinition<O = unknown, D = unknown> {
   name: string;
   /** How headings name the task: "REC on demo", "classification on cub". */
   title: string;
-  /** What `--limit` samples, for progress bars, help and footnotes. */
+  /** What `--limit` samples, for help and footnotes (REC: refs). */
   sampleUnit: string;
+  /** What one record is, as progress counts them (REC: sentences). */
+  recordUnit: string;
   datasets: Record<string, TaskDataset>;
   /** `falip eval`'s methods when `--method` is not given. */
   defaultMethods: readonly string[];

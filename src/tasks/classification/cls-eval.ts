@@ -46,7 +46,6 @@ export async function evaluateClsSplit(rows: readonly ClsRow[], split: ClsSplit,
     samples.map((sample) =>
       limit(async () => {
         const todo = rows.filter((row) => !ctx.records.has(row.key, split.key, sample.id));
-        ctx.progress(rows.length - todo.length);
         if (todo.length === 0) return;
         const features = await ImageFeatures.forFile(ctx.encoder, path.resolve(imageRoot, sample.image), ctx.cache);
         const records = await Promise.all(
@@ -56,7 +55,6 @@ export async function evaluateClsSplit(rows: readonly ClsRow[], split: ClsSplit,
         );
         for (const r of records) {
           await ctx.records.append(r);
-          ctx.progress(1);
         }
       }),
     ),

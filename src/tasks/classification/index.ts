@@ -36,6 +36,7 @@ export const classificationTask = defineTask<ClsOptions, ClsSplitData>({
   name: 'classification',
   title: 'classification',
   sampleUnit: 'images',
+  recordUnit: 'images',
   datasets: {
     stanforddogs: { splits: ['all'], label: 'StanfordDogs', importCommand: importCommand('stanforddogs --root DIR') },
     cub: { splits: ['all'], label: 'CUB-200-2011', importCommand: importCommand('cub --root CUB_200_2011') },

@@ -46,6 +46,7 @@ export const pointcloudTask = defineTask<PcOptions, PcSplitData>({
   name: 'pointcloud',
   title: '3D point clouds',
   sampleUnit: 'clouds',
+  recordUnit: 'clouds',
   datasets: {
     modelnet40: {
       splits: ['test'],

@@ -124,7 +124,6 @@ export async function evaluatePcSplit(rows: readonly PcRow[], split: PcSplit, ct
       samples.map((sample) =>
         limit(async () => {
           const todo = rows.filter((r) => searched.has(r.key) || !ctx.records.has(r.key, split.key, sample.id));
-          ctx.progress(rows.length - todo.length);
           if (todo.length === 0) return;
           const cloud = cloudInput(sample, await loadCloud(files, sample, classes.names.length), ctx, patch);
           for (const row of todo) {
@@ -133,7 +132,6 @@ export async function evaluatePcSplit(rows: readonly PcRow[], split: PcSplit, ct
               searched.get(row.key)!.push({ sample, views });
             } else {
               await ctx.records.append(recordOf(row, split.key, sample, views, row.options.view_weights));
-              ctx.progress(1);
             }
           }
         }),
@@ -151,7 +149,6 @@ export async function evaluatePcSplit(rows: readonly PcRow[], split: PcSplit, ct
     for (const { sample, views } of clouds) {
       if (ctx.records.has(row.key, split.key, sample.id)) continue;
       await ctx.records.append(recordOf(row, split.key, sample, views, beta));
-      ctx.progress(1);
     }
   }
 }

@@ -74,6 +74,7 @@ export const recTask = defineTask<RecOptions, RecSplitData>({
   name: 'rec',
   title: 'REC',
   sampleUnit: 'refs',
+  recordUnit: 'sentences',
   datasets: {
     refcoco: { splits: ['testA', 'testB', 'val'], label: 'RefCOCO', importCommand: reclipImport('refcoco') },
     'refcoco+': { splits: ['testA', 'testB', 'val'], label: 'RefCOCO+', importCommand: reclipImport('refcoco+') },

@@ -74,7 +74,6 @@ export async function evaluateRecSplit(rows: readonly RecRow[], split: RecSplit,
     [...byImage].map(([image, refs]) =>
       limit(async () => {
         const todo = refs.flatMap((r) => rows.map((row) => ({ ...r, row, sentences: pending(row, r.sample) })));
-        ctx.progress(todo.filter((t) => t.sentences.length === 0).length);
         const work = todo.filter((t) => t.sentences.length > 0);
         if (work.length === 0) return;
         const features = await ImageFeatures.forFile(ctx.encoder, path.resolve(imageRoot, image), ctx.cache);
@@ -85,7 +84,6 @@ export async function evaluateRecSplit(rows: readonly RecRow[], split: RecSplit,
         );
         for (const recs of results) {
           for (const r of recs) await ctx.records.append(r);
-          ctx.progress(1);
         }
       }),
     ),

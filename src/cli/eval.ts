@@ -26,6 +26,15 @@ export function splitsOf(d: DatasetTask, given: readonly string[] | undefined): 
 }
 
 /**
+ * What a default results folder is called: the dataset and the methods, e.g. `eval-refcoco-falip+redcircle`
+ * (an ensemble's methods joined by '.'), cut to a length a file browser shows.
+ */
+function runName(dataset: string, groups: readonly string[][]): string {
+  const name = `eval-${dataset}-${groups.map((g) => g.join('.')).join('+')}`;
+  return name.length <= 80 ? name : `${name.slice(0, 79)}~`;
+}
+
+/**
  * `falip eval` as a one-off table config: one row per method (and one for the ensemble), one column per
  * split and metric, the paper's number beside ours where the paper ran the same experiment.
  */
@@ -49,7 +58,7 @@ async function evalConfig(
   const entries = new Map(methodEntriesFromFlags([...new Set(groups.flat())], cmd, vision).map((e) => [e.name, e]));
   const options = task.rowOptionsFromFlags(f);
   const draft = {
-    name: `eval-${name}`,
+    name: runName(name, groups),
     title: `${task.title} on ${name}`,
     task: task.name,
     columns: splits.flatMap((s) =>

@@ -19,6 +19,7 @@ async function commandModules(): Promise<Register[]> {
     import('./viz.js'),
     import('./analyze.js'),
     import('./report.js'),
+    import('./results.js'),
   ]);
   return mods.map((m) => m.register);
 }

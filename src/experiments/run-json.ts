@@ -116,6 +116,8 @@ export const runDetailsSchema = z.object({
   model: z.object({ name: z.string(), device: z.string(), vision: visionSchema }),
   render: renderDetailsSchema,
   sweep: sweepDetailsSchema.optional(),
+  /** Records the whole run holds when complete (every row × item of this run's splits, this shard's). */
+  expected_records: z.number().int().nonnegative(),
   /** `falip merge`: the shard folders this run was put together from. */
   merged_from: z.array(z.string()).optional(),
 });

@@ -206,10 +206,15 @@ export async function runTable(cfg: TableConfig, opts: RunTableOptions): Promise
     not_imported: missing,
     bootstrap_seed: opts.bootstrapSeed ?? 0,
   };
+  const expected = new Map(
+    rows.flatMap((r) => splits.map((c) => [JSON.stringify([r.key, c.key]), c.itemIds] as const)),
+  );
+  const expectedRecords = [...expected.values()].reduce((n, ids) => n + ids.size, 0);
   const details: RunDetails = {
     title: cfg.title,
     model: { name: m.name, device: m.device, vision: m.vision },
     render,
+    expected_records: expectedRecords,
     ...(opts.sweep && { sweep: opts.sweep }),
   };
   const run = await openRunFolder({
@@ -220,9 +225,6 @@ export async function runTable(cfg: TableConfig, opts: RunTableOptions): Promise
     provenance: { model: m.name, device: m.device },
   });
   try {
-    const expected = new Map(
-      rows.flatMap((r) => splits.map((c) => [JSON.stringify([r.key, c.key]), c.itemIds] as const)),
-    );
     checkRecordsBelong(run.records, expected);
     const texts = new TextFeatures(opts.encoder, opts.tokenizer);
     const cache = opts.cacheDir
@@ -230,7 +232,6 @@ export async function runTable(cfg: TableConfig, opts: RunTableOptions): Promise
       : undefined;
     // Progress counts records, as the table does (REC: sentences); what a resumed run already holds is
     // done from the start and not part of the rate.
-    const expectedRecords = [...expected.values()].reduce((n, ids) => n + ids.size, 0);
     const bar = opts.progress(expectedRecords, task.recordUnit, run.records.all().length);
     const counted: RecordSink = {
       has: (row, split, id) => run.records.has(row, split, id),

@@ -29,6 +29,7 @@ export const provenanceSchema = z
     platform: z.string(),
     cpus: z.number().int(),
     created_at: z.string(),
+    command: z.string(),
   })
   // What only the caller knows (model, device) rides along.
   .catchall(z.unknown());

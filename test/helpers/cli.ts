@@ -12,11 +12,15 @@ export interface CliResult {
   stderr: string;
 }
 
-/** The real CLI in a child process, in the repository, with the current environment plus `env`. */
-export function runFalip(args: readonly string[], env: Record<string, string | undefined> = {}): Promise<CliResult> {
+/** The real CLI in a child process, in `cwd` (default: the repository), with the current environment plus `env`. */
+export function runFalip(
+  args: readonly string[],
+  env: Record<string, string | undefined> = {},
+  cwd = REPO,
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: REPO,
+      cwd,
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

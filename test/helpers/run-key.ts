@@ -33,5 +33,6 @@ export function runDetailsFixture(title: string): RunDetails {
       not_imported: [],
       bootstrap_seed: 0,
     },
+    expected_records: 1,
   };
 }

@@ -1,17 +1,16 @@
 import type { Command } from 'commander';
-import { openEncoder } from '../encoder/open-encoder.js';
+import { type ModelSummary, openEncoder } from '../encoder/open-encoder.js';
 import { datasetTask, requireSomeSplit, type DatasetTask } from '../experiments/dataset-task.js';
 import { paperNumbersFor, paperRowsFor } from '../experiments/paper-lookup.js';
 import { rowKeyOf, taskRowsOf } from '../experiments/run-table.js';
 import { parseTableConfig, type TableConfig } from '../experiments/table-config.js';
-import type { VisionConfig } from '../model/clip-config.js';
 import { TASKS } from '../tasks/registry.js';
 import { UserError } from '../util/errors.js';
 import { checkTaskFlags, methodEntriesFromFlags } from './method-flags.js';
-import { addMethodParamOptions, addTaskOptions, encoderOptionsOf, makeOption } from './options.js';
+import { addMethodParamOptions, addTaskOptions, encoderOptionsOf, makeOption, modelsFor } from './options.js';
 import { listValues } from './parse.js';
 import { addRunOptions, runOpened, samplingOf, type RunFlags } from './run-options.js';
-import { printTableResult } from './table-output.js';
+import { type EvalRun, printSummary, printTableResult } from './table-output.js';
 
 interface EvalFlags extends RunFlags {
   split?: string[];
@@ -43,8 +42,9 @@ async function evalConfig(
   d: DatasetTask,
   f: EvalFlags,
   cmd: Command,
-  vision: VisionConfig,
+  model: ModelSummary,
 ): Promise<TableConfig> {
+  const { vision } = model;
   const { task } = d;
   const splits = splitsOf(d, f.split);
   const methods = listValues(f.method) ?? [...(d.dataset.defaultMethods ?? task.defaultMethods)];
@@ -87,29 +87,50 @@ async function evalConfig(
   return {
     ...parsed,
     title: rows[0] ? `${parsed.title} (${task.describeOptions(rows[0].options).title})` : parsed.title,
-    rows: rows.map((r, i) => ({ ...r, paper: paperNumbersFor(paperRows, rowKeyOf(built[i]!), vision) ?? {} })),
+    rows: rows.map((r, i) => ({ ...r, paper: paperNumbersFor(paperRows, rowKeyOf(built[i]!), model) ?? {} })),
   };
 }
 
 export function register(program: Command): void {
   const cmd = program
-    .command('eval <dataset>')
+    .command('eval <datasets...>')
     .description(
-      `evaluate methods on a dataset's splits (${TASKS.map((t) => `${t.title}: ${Object.keys(t.datasets).join(', ')}`).join('; ')}) beside the paper's numbers`,
+      `evaluate methods on datasets' splits (${TASKS.map((t) => `${t.title}: ${Object.keys(t.datasets).join(', ')}`).join('; ')}) beside the paper's numbers; several datasets and --model a,b give one results folder per model and dataset, and one summary`,
     )
     .addOption(makeOption('split'))
     .addOption(makeOption('method'))
     .option('--ensemble <m1,m2,...>', "add a row summing these methods' scores (ReCLIP-style ensemble)");
   addTaskOptions(cmd);
   addMethodParamOptions(cmd);
-  addRunOptions(cmd).action(async (name: string, f: EvalFlags, command: Command) => {
-    const d = await datasetTask(name);
-    checkTaskFlags(d.task, command, name);
+  addRunOptions(cmd).action(async (names: string[], f: EvalFlags, command: Command) => {
+    const datasets = [...new Set(names)];
+    const models = modelsFor(f.model, datasets);
+    const runs = models.length * datasets.length;
+    if (runs > 1 && f.out !== undefined)
+      throw new UserError(
+        `--out ${f.out}: names one results folder, and ${models.length} model(s) × ${datasets.length} dataset(s) make ${runs} runs; leave it out (each run gets its own folder under results/)`,
+      );
     const sampling = samplingOf(f);
-    await d.dataset.generate?.ensure();
-    await requireSomeSplit(name, d, splitsOf(d, f.split));
-    const opened = await openEncoder(encoderOptionsOf(f));
-    const cfg = await evalConfig(name, d, f, command, opened.model.vision);
-    printTableResult(await runOpened(cfg, opened, f, sampling), f.json);
+    // Every dataset is checked before any model is opened or any run starts.
+    const found: [string, DatasetTask][] = [];
+    for (const name of datasets) {
+      const d = await datasetTask(name);
+      checkTaskFlags(d.task, command, name);
+      await d.dataset.generate?.ensure();
+      await requireSomeSplit(name, d, splitsOf(d, f.split));
+      found.push([name, d]);
+    }
+    const results: EvalRun[] = [];
+    for (const model of models) {
+      const opened = await openEncoder(encoderOptionsOf(f, model));
+      for (const [name, d] of found) {
+        const cfg = await evalConfig(name, d, f, command, opened.model);
+        const result = await runOpened(cfg, opened, f, sampling);
+        if (runs === 1) return printTableResult(result, f.json);
+        if (!f.json) printTableResult(result, false);
+        results.push({ model: opened.model.name, dataset: name, result });
+      }
+    }
+    printSummary(results, f.json);
   });
 }

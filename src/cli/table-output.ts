@@ -24,3 +24,46 @@ export function printTableResult(result: PrintableResult, json: boolean | undefi
     );
   }
 }
+
+/** One run of a several-model or several-dataset `falip eval`. */
+export interface EvalRun {
+  model: string;
+  dataset: string;
+  result: RunTableResult;
+}
+
+/** "23.7 ±7.9", "not imported", for the summary's value column. */
+function valueText(cell: RunTableResult['table']['rows'][number]['cells'][number]): string {
+  if (!cell.ours) return cell.status ?? 'not run';
+  const half = cell.ours.ci ? ` ±${((cell.ours.ci[1] - cell.ours.ci[0]) / 2).toFixed(1)}` : '';
+  return `${cell.ours.value.toFixed(1)}${half}`;
+}
+
+/** Every run's cells in one table, a line per model, dataset, row and column (their own tables came first). */
+export function printSummary(runs: readonly EvalRun[], json: boolean | undefined): void {
+  if (json) {
+    const out = runs.map(({ model, dataset, result }) => ({
+      model,
+      dataset,
+      dir: result.dir,
+      title: result.table.title,
+      rows: result.table.rows.map((r) => ({ key: r.key, label: r.label, cells: r.cells })),
+    }));
+    console.log(JSON.stringify(out, null, 2));
+    return;
+  }
+  const lines = [['model', 'dataset', 'method', 'column', 'ours', 'results']];
+  for (const { model, dataset, result } of runs)
+    for (const row of result.table.rows)
+      for (const [c, cell] of row.cells.entries())
+        lines.push([model, dataset, row.label, result.table.columns[c]!.label, valueText(cell), result.dir]);
+  const widths = lines[0]!.map((_, c) => Math.max(...lines.map((l) => l[c]!.length)));
+  console.log(`\nSummary: ${runs.length} runs`);
+  for (const l of lines)
+    console.log(
+      l
+        .map((v, c) => v.padEnd(widths[c]!))
+        .join('  ')
+        .trimEnd(),
+    );
+}

@@ -33,6 +33,8 @@ export interface ModelSummary {
   precision: Precision;
   device: Device;
   vision: VisionConfig;
+  /** How falip generated the weights when they are random, else null (see ModelIdentity). */
+  randomWeights: string | null;
 }
 
 /** Requests per model call when `--batch-size` is not given: larger batches pay off only on GPUs. */
@@ -114,6 +116,7 @@ export async function openEncoder(opts: OpenEncoderOptions): Promise<OpenedEncod
     precision,
     device,
     vision: graphs.config.vision,
+    randomWeights: graphs.identity.randomWeights,
   };
   return { encoder, tokenizer, model };
 }

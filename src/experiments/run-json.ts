@@ -81,6 +81,10 @@ export const renderDetailsSchema = z.object({
   withheld: z.array(z.string()),
   not_imported: z.array(z.string()),
   bootstrap_seed: z.number().int(),
+  /** No paper number at all (random weights): cells show ours alone, without a "custom" mark. */
+  hide_paper: z.boolean(),
+  /** Splits that hold part of the paper's split: samples evaluated (after --limit) and the paper's count. */
+  partial_splits: z.record(z.string(), z.object({ evaluated: count, paper: count })),
 });
 export type RenderDetails = z.output<typeof renderDetailsSchema>;
 
@@ -113,7 +117,13 @@ const visionSchema = z.object({
 /** What readers of run.json want beside the key (titles, labels, how to render); changing it never recomputes. */
 export const runDetailsSchema = z.object({
   title: z.string(),
-  model: z.object({ name: z.string(), device: z.string(), vision: visionSchema }),
+  model: z.object({
+    name: z.string(),
+    device: z.string(),
+    vision: visionSchema,
+    /** How falip generated the weights when they are random (no paper number stands beside them), else null. */
+    random_weights: z.string().nullable(),
+  }),
   render: renderDetailsSchema,
   sweep: sweepDetailsSchema.optional(),
   /** Records the whole run holds when complete (every row × item of this run's splits, this shard's). */

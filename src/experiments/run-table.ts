@@ -15,7 +15,7 @@ import { taskNamed, taskOfDataset } from '../tasks/registry.js';
 import type { AnyTask, LoadedSplit, RecordSink, Sampling, TaskRow } from '../tasks/task-definition.js';
 import { TextFeatures } from '../tasks/shared/text-features.js';
 import { UserError } from '../util/errors.js';
-import { matchesPaperArch } from './paper-applicability.js';
+import { matchesPaperArch, randomWeightsNote } from './paper-applicability.js';
 import { renderResults, writeTableFiles } from './table-files.js';
 import type { TableConfig } from './table-config.js';
 
@@ -113,7 +113,10 @@ function footnotesOf(
   archMatches: boolean,
 ): string[] {
   const datasets = [...new Set(cfg.columns.map((c) => c.data.split('/')[0]!))];
+  const random = opts.model.randomWeights;
+  // On random weights this comes first: it changes how every number below reads.
   const notes = [
+    ...(random !== null ? [randomWeightsNote(random)] : []),
     ...cfg.footnotes,
     ...datasets.flatMap((d) => taskOfDataset(d)?.dataset.footnotes ?? []),
     ...task.footnotes(rows, splits),
@@ -128,7 +131,7 @@ function footnotesOf(
     notes.push(
       "int8: the linear layers run with int8 weights (per output channel) and activations quantized per model call, one request per call; the numbers differ from fp32's (falip bench --precision int8 measures by how much).",
     );
-  if (!archMatches) {
+  if (!archMatches && random === null) {
     const a = archConfig(cfg.arch, 0).vision;
     notes.push(
       `The paper's numbers are for ${cfg.arch} (patch ${a.patchSize}, ${a.imageSize} px, ${a.numLayers} layers); this model has patch ${m.vision.patchSize}, ${m.vision.imageSize} px, ${m.vision.numLayers} layers, so none is shown.`,
@@ -151,6 +154,19 @@ function footnotesOf(
   if (missing.length > 0)
     notes.push(`Not imported: ${missing.map((m) => `${m} (\`${importCommandOf(m)}\`)`).join(', ')}.`);
   return notes;
+}
+
+/** The splits that hold fewer samples than the paper's (a smaller import, or --limit), with both counts. */
+function partialSplits(splits: readonly LoadedSplit[]): RunDetails['render']['partial_splits'] {
+  return Object.fromEntries(
+    splits.flatMap((s) => {
+      const [dataset, split] = s.key.split('/') as [string, string];
+      const paper = taskOfDataset(dataset)?.dataset.paperSamples?.[split];
+      return paper !== undefined && s.samples.evaluated < paper
+        ? [[s.key, { evaluated: s.samples.evaluated, paper }]]
+        : [];
+    }),
+  );
 }
 
 /** How many of the rows' captions on these splits the text encoder must cut. */
@@ -190,6 +206,8 @@ export async function runTable(cfg: TableConfig, opts: RunTableOptions): Promise
     ...(opts.sampling.shard && { shard: opts.sampling.shard }),
   };
   const archMatches = matchesPaperArch(vision, cfg.arch);
+  // The paper's numbers stand beside ours only on trained weights of the paper's geometry.
+  const paperApplies = archMatches && m.randomWeights === null;
   const render: RunDetails['render'] = {
     config: cfg,
     footnotes: footnotesOf(
@@ -202,9 +220,11 @@ export async function runTable(cfg: TableConfig, opts: RunTableOptions): Promise
       opts,
       archMatches,
     ),
-    withheld: archMatches ? [] : cfg.rows.filter((r) => Object.keys(r.paper).length > 0).map((r) => r.key),
+    withheld: paperApplies ? [] : cfg.rows.filter((r) => Object.keys(r.paper).length > 0).map((r) => r.key),
     not_imported: missing,
     bootstrap_seed: opts.bootstrapSeed ?? 0,
+    hide_paper: m.randomWeights !== null,
+    partial_splits: partialSplits(splits),
   };
   const expected = new Map(
     rows.flatMap((r) => splits.map((c) => [JSON.stringify([r.key, c.key]), c.itemIds] as const)),
@@ -212,7 +232,7 @@ export async function runTable(cfg: TableConfig, opts: RunTableOptions): Promise
   const expectedRecords = [...expected.values()].reduce((n, ids) => n + ids.size, 0);
   const details: RunDetails = {
     title: cfg.title,
-    model: { name: m.name, device: m.device, vision: m.vision },
+    model: { name: m.name, device: m.device, vision: m.vision, random_weights: m.randomWeights },
     render,
     expected_records: expectedRecords,
     ...(opts.sweep && { sweep: opts.sweep }),

@@ -1,12 +1,11 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import type { VisionConfig } from '../model/clip-config.js';
 import { buildResultsTable, type ResultsTable } from '../report/results-table.js';
 import { type EvalRecord, RecordLog } from '../report/records.js';
 import { RECORDS_JSONL, RUN_JSON } from '../report/run-files.js';
 import { taskNamed } from '../tasks/registry.js';
 import { UserError } from '../util/errors.js';
-import { paperMismatch } from './paper-applicability.js';
+import { paperMismatch, type RanOn } from './paper-applicability.js';
 import { readRunJson, type RunRowKey } from './run-json.js';
 import { rowKeyOf, taskRowsOf } from './run-table.js';
 import type { TableConfig } from './table-config.js';
@@ -21,7 +20,7 @@ import { statusesOf, tableSpecOf } from './table-files.js';
 interface ResultsFolder {
   dir: string;
   rows: Map<string, RunRowKey>;
-  vision: VisionConfig;
+  model: RanOn;
   records: readonly EvalRecord[];
 }
 
@@ -33,7 +32,7 @@ async function readResultsFolder(dir: string): Promise<ResultsFolder> {
   return {
     dir,
     rows: new Map(runJson.key.rows.map((r) => [r.key, r])),
-    vision: runJson.details.model.vision,
+    model: { vision: runJson.details.model.vision, randomWeights: runJson.details.model.random_weights },
     records: (await RecordLog.open(file)).all(),
   };
 }
@@ -55,8 +54,8 @@ function withheldRows(
     const ran = folder.rows.get(row.key)!;
     let reason: string | undefined;
     try {
-      const paper = rowKeyOf(taskRowsOf({ ...cfg, rows: [row] }, folder.vision)[0]!);
-      reason = paperMismatch(folder.vision, cfg.arch, ran, paper);
+      const paper = rowKeyOf(taskRowsOf({ ...cfg, rows: [row] }, folder.model.vision)[0]!);
+      reason = paperMismatch(folder.model, cfg.arch, ran, paper);
     } catch (e) {
       if (!(e instanceof UserError)) throw e;
       reason = `the paper's row does not fit its model (${e.message})`;

@@ -7,6 +7,7 @@ import { loadCheckpoint, readConfig, type Checkpoint } from './checkpoint.js';
 import type { ClipConfig } from './clip-config.js';
 import { configHash, modelIdentity, type ModelIdentity } from './model-identity.js';
 import type { ResolvedModel } from './model-store.js';
+import { readSafetensorsMetadata } from './safetensors.js';
 import type { GraphFamily, GraphMember, SpecArgs, Tower } from './graphs/graph-family.js';
 import type { Precision } from './onnx/precision.js';
 import { textWeightEntries, visionWeightEntries } from './onnx/tower-weights.js';
@@ -72,7 +73,11 @@ export class ModelGraphs {
       const config = await readConfig(path.join(model.sourceDir, 'config.json'));
       const weightsFile = path.join(model.sourceDir, 'model.safetensors');
       if (!existsSync(weightsFile)) throw new UserError(`${weightsFile}: not found`);
-      const identity = modelIdentity(await checkpointSha256(weightsFile, model.cacheDir), config);
+      const identity = modelIdentity(
+        await checkpointSha256(weightsFile, model.cacheDir),
+        config,
+        await readSafetensorsMetadata(weightsFile),
+      );
       const imported = model.registered;
       if (imported && (imported.sha256 !== identity.sha256 || imported.configHash !== identity.configHash)) {
         const what = imported.sha256 !== identity.sha256 ? 'model.safetensors' : 'config.json';

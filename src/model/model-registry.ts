@@ -17,9 +17,13 @@ import {
 import { writeRandomModel } from './random-model.js';
 import { rememberSha256 } from './source-hash.js';
 import { ClipTokenizer } from './tokenizer.js';
+import { readSafetensorsMetadata } from './safetensors.js';
 
 /** The built-in demo/test model: generated on first use, seed 0, byte-level vocabulary. */
 export const TINY_MODEL = 'tiny';
+
+/** The model the demo sets run on when no --model is given (issue 19 replaces it by the trained demo CLIP). */
+export const DEMO_MODEL = TINY_MODEL;
 const TINY_SEED = 0;
 
 export interface ImportOptions {
@@ -45,7 +49,7 @@ export function importModel(dir: string, name: string, opts: ImportOptions = {})
     const before = existsSync(weightsFile) ? await stat(weightsFile) : undefined;
     const checkpoint = await loadCheckpoint(source);
     await checkTokenizer(source, checkpoint);
-    const rec = recordFor(name, source, checkpoint);
+    const rec = recordFor(name, source, checkpoint, await readSafetensorsMetadata(weightsFile));
     await writeModelRecord(rec);
     if (previous.state === 'ok') await removeStaleGraphs(previous.record, rec);
     // loadCheckpoint hashed the weights; keep that so the first run need not hash them again, unless
@@ -73,8 +77,13 @@ async function checkTokenizer(source: string, { config }: Checkpoint): Promise<v
   }
 }
 
-function recordFor(name: string, source: string, { config, sha256 }: Checkpoint): ModelRecord {
-  const identity = modelIdentity(sha256, config);
+function recordFor(
+  name: string,
+  source: string,
+  { config, sha256 }: Checkpoint,
+  metadata: Record<string, string>,
+): ModelRecord {
+  const identity = modelIdentity(sha256, config, metadata);
   return {
     name,
     source,
@@ -92,6 +101,7 @@ function recordFor(name: string, source: string, { config, sha256 }: Checkpoint)
       vocab: config.text.vocabSize,
       projection: config.projectionDim,
     },
+    random_weights: identity.randomWeights,
   };
 }
 
@@ -112,7 +122,13 @@ export function ensureTinyModel(): Promise<void> {
   return withFsErrors(async () => {
     const found = await inspectModelRecord(TINY_MODEL);
     const source = path.join(modelDir(TINY_MODEL), 'checkpoint');
-    if (found.state === 'ok' && found.record.source === source && existsSync(path.join(source, 'model.safetensors')))
+    // A record without `random_weights` was written before falip marked its random weights: regenerate.
+    if (
+      found.state === 'ok' &&
+      found.record.source === source &&
+      found.record.random_weights !== undefined &&
+      existsSync(path.join(source, 'model.safetensors'))
+    )
       return;
     if (found.state === 'corrupt')
       process.stderr.write(

@@ -64,13 +64,24 @@ interface TextGrid {
   body: string[][];
 }
 
+const thousands = (n: number): string => n.toLocaleString('en-US');
+
+/**
+ * A column's header: its label, the items every row measured ("n=114"), and when the split holds part
+ * of the paper's, how much ("n=12 of 2,468"; REC counts sentences but the paper refs: "n=114; 57 of 1,975 refs").
+ */
+export function columnHeader(column: ResultsTable['columns'][number], n: number | null): string {
+  const p = column.ofPaper;
+  const part = p ? `${thousands(p.evaluated)} of ${thousands(p.paper)} ${p.unit}` : '';
+  if (n === null) return p ? `${column.label} (${part})` : column.label;
+  if (!p) return `${column.label} (n=${n})`;
+  return p.sameUnit ? `${column.label} (n=${n} of ${thousands(p.paper)})` : `${column.label} (n=${n}; ${part})`;
+}
+
 function mainGrid(table: ResultsTable, emphasizeStatus: (s: string) => string): TextGrid {
   const counts = sharedCounts(table);
   return {
-    header: [
-      'Method',
-      ...table.columns.map((c) => (counts.get(c.key) === null ? c.label : `${c.label} (n=${counts.get(c.key)})`)),
-    ],
+    header: ['Method', ...table.columns.map((c) => columnHeader(c, counts.get(c.key) ?? null))],
     body: table.rows.map((row) => [
       row.label,
       ...row.cells.map((cell) => cellText(cell, counts.get(cell.column) === null, emphasizeStatus, row.paperWithheld)),

@@ -19,6 +19,8 @@ export interface TaskDataset {
   label: string;
   /** What every table on it must say (the demo sets are synthetic). */
   footnotes?: string[];
+  /** The paper's size of each split, in the task's sample unit (REC: refs), so a partial run says so. */
+  paperSamples?: Record<string, number>;
   /** The command that imports a split, for the "not imported" error. */
   importCommand: (split: string) => string;
   /** A synthetic set falip generates (`falip data <name>`, and on first use). */

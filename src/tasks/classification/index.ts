@@ -10,6 +10,7 @@ import { cubImporter } from './importers/cub-import.js';
 import { imageNetImporter } from './importers/imagenet-import.js';
 import { imageNetSImporter } from './importers/imagenet-s-import.js';
 import { stanfordDogsImporter } from './importers/stanforddogs-import.js';
+import { PAPER_TABLE8 } from './importers/paper-counts.js';
 import { waterbirdsImporter } from './importers/waterbirds-import.js';
 import { datasetContentHash } from '../../datasets/content-hash.js';
 import { CLASSES_FILE, MANIFEST_FILE, resolveImageRoot } from '../../datasets/dataset-info.js';
@@ -38,18 +39,30 @@ export const classificationTask = defineTask<ClsOptions, ClsSplitData>({
   sampleUnit: 'images',
   recordUnit: 'images',
   datasets: {
-    stanforddogs: { splits: ['all'], label: 'StanfordDogs', importCommand: importCommand('stanforddogs --root DIR') },
-    cub: { splits: ['all'], label: 'CUB-200-2011', importCommand: importCommand('cub --root CUB_200_2011') },
+    stanforddogs: {
+      splits: ['all'],
+      label: 'StanfordDogs',
+      importCommand: importCommand('stanforddogs --root DIR'),
+      paperSamples: { all: PAPER_TABLE8.stanforddogs.images },
+    },
+    cub: {
+      splits: ['all'],
+      label: 'CUB-200-2011',
+      importCommand: importCommand('cub --root CUB_200_2011'),
+      paperSamples: { all: PAPER_TABLE8.cub.images },
+    },
     'imagenet-s': {
       splits: ['val'],
       label: 'ImageNet-S',
       importCommand: importCommand('imagenet-s --root ImageNetS919'),
+      paperSamples: { val: PAPER_TABLE8['imagenet-s'].images },
     },
     waterbirds: {
       splits: ['test'],
       label: 'Waterbirds',
       importCommand: importCommand('waterbirds --root DIR --cub-root CUB_200_2011'),
       evalMetrics: WATERBIRDS_METRICS,
+      paperSamples: { test: PAPER_TABLE8.waterbirds.images },
     },
     // The prompt-learning benchmark (CoOp's datasets; its papers evaluate on the test split, ImageNet's val).
     ...Object.fromEntries(

@@ -6,8 +6,8 @@ import { readPcClasses, readPcManifest } from './pc-manifest.js';
 import { UserError } from '../../util/errors.js';
 import { CLASS_METRICS } from '../shared/class-scores.js';
 import { checkPcDataset } from './check-pc.js';
-import { modelnet40Importer } from './importers/modelnet40-import.js';
-import { scanobjectnnImporter } from './importers/scanobjectnn-import.js';
+import { MODELNET40_PAPER_CLOUDS, modelnet40Importer } from './importers/modelnet40-import.js';
+import { SCANOBJECTNN_PAPER_CLOUDS, scanobjectnnImporter } from './importers/scanobjectnn-import.js';
 import { sampledSplit } from '../shared/sample-subset.js';
 import { defineTask } from '../task-definition.js';
 import { evaluatePcSplit, type PcSplitData, type PcOptions } from './pc-eval.js';
@@ -52,11 +52,13 @@ export const pointcloudTask = defineTask<PcOptions, PcSplitData>({
       splits: ['test'],
       label: 'ModelNet40',
       importCommand: () => 'falip data import modelnet40 --root modelnet40_ply_hdf5_2048',
+      paperSamples: { test: MODELNET40_PAPER_CLOUDS },
     },
     scanobjectnn: {
       splits: ['test'],
       label: 'ScanObjectNN',
       importCommand: () => 'falip data import scanobjectnn --h5 main_split/test_objectdataset.h5 --first 576',
+      paperSamples: { test: SCANOBJECTNN_PAPER_CLOUDS },
     },
   },
   defaultMethods: ['falip'],

@@ -76,9 +76,25 @@ export const recTask = defineTask<RecOptions, RecSplitData>({
   sampleUnit: 'refs',
   recordUnit: 'sentences',
   datasets: {
-    refcoco: { splits: ['testA', 'testB', 'val'], label: 'RefCOCO', importCommand: reclipImport('refcoco') },
-    'refcoco+': { splits: ['testA', 'testB', 'val'], label: 'RefCOCO+', importCommand: reclipImport('refcoco+') },
-    refcocog: { splits: ['test', 'val'], label: 'RefCOCOg', importCommand: reclipImport('refcocog') },
+    // Refs per split as the paper's Table 9 gives them.
+    refcoco: {
+      splits: ['testA', 'testB', 'val'],
+      label: 'RefCOCO',
+      importCommand: reclipImport('refcoco'),
+      paperSamples: { testA: 1975, testB: 1810, val: 3811 },
+    },
+    'refcoco+': {
+      splits: ['testA', 'testB', 'val'],
+      label: 'RefCOCO+',
+      importCommand: reclipImport('refcoco+'),
+      paperSamples: { testA: 1975, testB: 1798, val: 3805 },
+    },
+    refcocog: {
+      splits: ['test', 'val'],
+      label: 'RefCOCOg',
+      importCommand: reclipImport('refcocog'),
+      paperSamples: { test: 5023, val: 2573 },
+    },
     demo: {
       splits: ['val'],
       label: 'demo',

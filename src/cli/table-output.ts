@@ -15,7 +15,8 @@ export function printTableResult(result: PrintableResult, json: boolean | undefi
     console.log(JSON.stringify({ dir: result.dir, resumed: result.resumed, title: result.table.title, rows }, null, 2));
     return;
   }
-  console.log(renderTerminal(result.table));
+  // On a terminal the table fits its width; in a pipe or a log it keeps whole rows.
+  console.log(renderTerminal(result.table, process.stdout.isTTY ? process.stdout.columns : undefined));
   console.log(`\nresults: ${result.dir}${result.resumed ? ' (resumed)' : ''}`);
   if (result.timing) {
     const t = result.timing;

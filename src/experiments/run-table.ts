@@ -7,7 +7,7 @@ import type { ModelSummary } from '../encoder/open-encoder.js';
 import { FeatureCache } from '../encoder/feature-cache.js';
 import { archConfig, type VisionConfig } from '../model/clip-config.js';
 import type { ClipTokenizer } from '../model/tokenizer.js';
-import { makeMethod } from '../prompts/method.js';
+import { makeMethod, methodFootnotes } from '../prompts/method.js';
 import type { ResultsTable } from '../report/results-table.js';
 import type { RunDetails, RunKey, RunRowKey, SweepDetails } from './run-json.js';
 import { checkRecordsBelong, openRunFolder } from './run-folder.js';
@@ -121,7 +121,7 @@ function footnotesOf(
     ...datasets.flatMap((d) => taskOfDataset(d)?.dataset.footnotes ?? []),
     ...task.footnotes(rows, splits),
   ];
-  notes.push(...new Set(rows.flatMap((r) => r.methods.map((m) => m.footnote))));
+  notes.push(...methodFootnotes(rows.flatMap((r) => r.methods.map((m) => m.description))));
   const m = opts.model;
   // The device is in run.json: it does not change the numbers, and shards run on different ones.
   notes.push(

@@ -128,6 +128,34 @@ export function renderMarkdown(table: ResultsTable): string {
   return `${out.join('\n')}\n`;
 }
 
+/**
+ * A grid wider than `width` is cut into column groups printed one under another, each with the method
+ * column again (a table of 9 splits stays readable in an 80-column terminal); a group always holds at
+ * least one column, however narrow the terminal.
+ */
+function wrappedGrid(grid: TextGrid, width: number): string[] {
+  const widthOf = (c: number) => Math.max(...[grid.header, ...grid.body].map((cells) => cells[c]!.length));
+  const first = widthOf(0);
+  const groups: number[][] = [];
+  let used = Number.POSITIVE_INFINITY;
+  for (let c = 1; c < grid.header.length; c++) {
+    const w = widthOf(c) + 2;
+    if (used + w > width || groups.length === 0) {
+      groups.push([c]);
+      used = first + w;
+    } else {
+      groups.at(-1)!.push(c);
+      used += w;
+    }
+  }
+  if (groups.length <= 1) return alignedGrid(grid);
+  const pick = (cells: string[], cols: number[]) => [cells[0]!, ...cols.map((c) => cells[c]!)];
+  return groups.flatMap((cols, g) => [
+    ...(g > 0 ? [''] : []),
+    ...alignedGrid({ header: pick(grid.header, cols), body: grid.body.map((row) => pick(row, cols)) }),
+  ]);
+}
+
 function alignedGrid(grid: TextGrid): string[] {
   const all = [grid.header, ...grid.body];
   const widths = grid.header.map((_, c) => Math.max(...all.map((cells) => cells[c]!.length)));
@@ -140,10 +168,17 @@ function alignedGrid(grid: TextGrid): string[] {
 }
 
 /** Plain aligned text for the console, with the same content as the Markdown. */
-export function renderTerminal(table: ResultsTable): string {
-  const out = [table.title, '', ...alignedGrid(mainGrid(table, (s) => s))];
+export function renderTerminal(table: ResultsTable, width = Number.POSITIVE_INFINITY): string {
+  const out = [
+    table.title,
+    '',
+    ...wrappedGrid(
+      mainGrid(table, (s) => s),
+      width,
+    ),
+  ];
   const paired = pairedGrid(table);
-  if (paired) out.push('', pairedHeading(table), ...alignedGrid(paired));
+  if (paired) out.push('', pairedHeading(table), ...wrappedGrid(paired, width));
   out.push('');
   allFootnotes(table).forEach((note, i) => {
     out.push(`[${i + 1}] ${note}`);

@@ -5,7 +5,7 @@ import { type EvalRecord, RecordLog } from '../report/records.js';
 import { RECORDS_JSONL, RUN_JSON } from '../report/run-files.js';
 import { taskNamed } from '../tasks/registry.js';
 import { UserError } from '../util/errors.js';
-import { paperMismatch, type RanOn } from './paper-applicability.js';
+import { paperMismatch, type RanOn, randomWeightsNote } from './paper-applicability.js';
 import { readRunJson, type RunRowKey } from './run-json.js';
 import { rowKeyOf, taskRowsOf } from './run-table.js';
 import type { TableConfig } from './table-config.js';
@@ -90,14 +90,21 @@ export async function tableFromRuns(
   const task = taskNamed(cfg.task);
   const folders = await Promise.all(dirs.map(readResultsFolder));
   const records = collectRecords(folders);
+  // Folders of random weights only: no paper number anywhere, and the table says why first.
+  const random = folders.every((f) => f.model.randomWeights !== null) ? folders[0]?.model.randomWeights : null;
   const { withheld, reasons } = withheldRows(cfg, folders);
   const footnotes = [
+    ...(random ? [randomWeightsNote(random)] : []),
     ...cfg.footnotes,
-    ...reasons,
+    ...(random ? [] : reasons),
     `Rendered from ${dirs.join(', ')} (see each run.json for methods, model and seeds).`,
   ];
-  const table = buildResultsTable(tableSpecOf(cfg, task, footnotes, withheld), records, {
-    statuses: statusesOf(cfg, []),
-  });
+  const table = buildResultsTable(
+    tableSpecOf(cfg, task, footnotes, withheld, { hidePaper: Boolean(random) }),
+    records,
+    {
+      statuses: statusesOf(cfg, []),
+    },
+  );
   return { table, records };
 }

@@ -6,6 +6,7 @@ import { readPcClasses, readPcManifest } from './pc-manifest.js';
 import { UserError } from '../../util/errors.js';
 import { CLASS_METRICS } from '../shared/class-scores.js';
 import { checkPcDataset } from './check-pc.js';
+import { demoPcGenerator } from './demo-pc.js';
 import { MODELNET40_PAPER_CLOUDS, modelnet40Importer } from './importers/modelnet40-import.js';
 import { SCANOBJECTNN_PAPER_CLOUDS, scanobjectnnImporter } from './importers/scanobjectnn-import.js';
 import { sampledSplit } from '../shared/sample-subset.js';
@@ -59,6 +60,16 @@ export const pointcloudTask = defineTask<PcOptions, PcSplitData>({
       label: 'ScanObjectNN',
       importCommand: () => 'falip data import scanobjectnn --h5 main_split/test_objectdataset.h5 --first 576',
       paperSamples: { test: SCANOBJECTNN_PAPER_CLOUDS },
+    },
+    'demo-pc': {
+      splits: ['test'],
+      label: 'demo-pc',
+      footnotes: [
+        'The demo-pc set is synthetic (spheres, cubes, cylinders, cones and tori as point clouds): its numbers show the 3D pipeline at work, not CLIP on ModelNet40.',
+      ],
+      importCommand: () => 'falip data demo-pc',
+      generate: demoPcGenerator,
+      defaultMethods: ['plain', 'falip'],
     },
   },
   defaultMethods: ['falip'],

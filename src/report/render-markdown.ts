@@ -52,9 +52,10 @@ function pairedText(paired: PairedComparison | null, showN: boolean): string {
 
 function intervalNote(table: ResultsTable): string {
   const { level, iterations, seed } = table.bootstrap;
+  const withPaper = table.rows.some((r) => r.cells.some((c) => c.paper !== null));
   return (
     `± is half the width of the ${Math.round(level * 100)}% percentile bootstrap interval over items ` +
-    `(${iterations} resamples, seed ${seed}); exact bounds are in table.csv. Δ = ours − paper.`
+    `(${iterations} resamples, seed ${seed}); exact bounds are in table.csv.${withPaper ? ' Δ = ours − paper.' : ''}`
   );
 }
 

@@ -162,7 +162,9 @@ describe('falip table re-renders only what the paper ran', () => {
     // The same on random weights: no paper number at all, and the first footnote says why.
     const random = path.join(root, 'random');
     const onRandom = expectOk(await falip('eval', 'refcoco', '--split', 'testA', '--model', 'tiny', '--out', random));
-    expect(onRandom.stdout).not.toContain('paper');
+    const cell = onRandom.stdout.split('\n').find((l) => l.startsWith('falip gold'))!;
+    expect(cell).toMatch(/^falip gold +\d+\.\d ±\d+\.\d$/);
+    expect(onRandom.stdout).not.toContain('Δ = ours − paper');
     expect(onRandom.stdout).toMatch(
       /\[1\] This model has random weights \(falip model random --arch tiny --seed \d+\)/,
     );

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { PROMPT_MASKS } from '../model/graphs/vision-prompts.js';
+import { NAME_PATTERN } from '../model/model-store.js';
 import { checkMethodEntry } from '../prompts/method.js';
 import { taskNamed } from '../tasks/registry.js';
 import type { AnyTask } from '../tasks/task-definition.js';
@@ -22,13 +24,18 @@ const methodEntrySchema = z.union([z.string(), z.object({ name: z.string() }).lo
   return { name, params };
 });
 
-const KEY = /^[A-Za-z0-9._+-]+$/;
+/** Row keys may name a prompt set after an @ (`falip@coop-pets`). */
+const KEY = /^[A-Za-z0-9._+@-]+$/;
 const DATA_KEY = /^[^/\s]+\/[^/\s]+$/;
 
 const baseRowSchema = z.object({
-  key: z.string().regex(KEY, 'letters, digits and . _ + - only'),
+  key: z.string().regex(KEY, 'letters, digits and . _ + @ - only'),
   label: z.string(),
   methods: z.array(methodEntrySchema).min(1).optional(),
+  /** A registered prompt set of the model the table runs on (falip prompts list): a prompt-tuned CLIP. */
+  prompts: z.string().regex(NAME_PATTERN, 'a prompt set name (falip prompts list)').optional(),
+  /** How FALIP's mask treats the prompt set's vision tokens (default zero). */
+  prompt_mask: z.enum(PROMPT_MASKS).optional(),
   /** Rows falip cannot compute stay in the table with this status. */
   status: z.literal('not implemented').optional(),
   paper: z.record(z.string(), z.number().nullable()).default({}),
@@ -117,6 +124,12 @@ export function parseTableConfig(value: unknown, where: (path: readonly Property
     const row = parsed.data!;
     if (!row.methods && !row.status)
       throw new UserError(`${where(['rows', i])}: rows[${i}]: a row needs methods (or status: not implemented)`);
+    if (row.prompt_mask && !row.prompts)
+      throw new UserError(`${where(['rows', i, 'prompt_mask'])}: rows[${i}].prompt_mask: the row names no prompts`);
+    if (row.prompts && !task.learnedPrompts)
+      throw new UserError(
+        `${where(['rows', i, 'prompts'])}: rows[${i}].prompts: ${task.name} rows take no learned prompts (classification and point-cloud rows do)`,
+      );
     row.methods?.forEach((m, j) => {
       checkMethodEntry(m.name, m.params, `${where(['rows', i, 'methods', j])}: rows[${i}].methods[${j}]`);
     });

@@ -21,6 +21,8 @@ export interface Method {
   key: string;
   /** Whether any part edits the pixels (then layers before the mask cannot be shared across boxes). */
   editsPixels: boolean;
+  /** Whether a part is an ablation (which changes how the encoder runs, and does not run on prompted images). */
+  ablation: boolean;
   /** A part's own caption template for tasks that caption an expression (`{}` = the expression). */
   captionTemplate?: string;
   /** The table footnote: what the parts do, every parameter, and the choices the paper leaves open. */
@@ -119,6 +121,7 @@ export function makeMethod(name: string, raw: Record<string, unknown>, vision: V
     params: resolved,
     key: canonicalJson({ method: name, params: resolved }),
     editsPixels: parts.some((p) => p.fills.includes('edit')),
+    ablation: parts.some((p) => p.fills.includes('ablation')),
     ...(captionTemplate !== undefined && { captionTemplate }),
     footnote: `Method ${name}: ${parts.map((p) => p.summary).join('; with ')}${params ? ` (${params})` : ''}${notes.length > 0 ? `; ${notes.join('; ')}` : ''}.`,
     prepare: (ctx) =>

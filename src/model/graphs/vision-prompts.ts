@@ -1,9 +1,8 @@
 import { visionTokens, type VisionConfig } from '../clip-config.js';
-import { ElemType, type GraphBuilder, int } from '../onnx/graph-builder.js';
 import type { VisionPrompts } from '../learned-prompts/learned-prompts.js';
+import { type Dim, ElemType, type GraphBuilder, int } from '../onnx/graph-builder.js';
 import type { Feed } from './graph-family.js';
-import type { GatedBias } from './vision-io.js';
-import { PROMPTED_TOKENS } from './vision-io.js';
+import { PROMPTED_TOKENS, type GatedBias } from './vision-io.js';
 
 /**
  * Learned vision prompts (IVLP, PromptSRC, MaPLe) in the vision families' prompted members: what they
@@ -125,7 +124,7 @@ export function promptedTokens(v: VisionConfig, p: Pick<VisionPromptInputs, 'tok
 }
 
 /** The declared sequence length of a member: T, or symbolic for a prompted one. */
-export function tokensDim(v: VisionConfig, prompted: boolean | undefined): number | string {
+export function tokensDim(v: VisionConfig, prompted: boolean | undefined): Dim {
   return prompted ? PROMPTED_TOKENS : visionTokens(v);
 }
 

@@ -112,7 +112,8 @@ function describeMask(mask: PromptMask): string {
 
 /**
  * `falip eval --prompts a,b`: every row once per named set, keyed `<row>@<set>` and labelled
- * `<label> @ <set>`; the name `none` keeps the row on the base CLIP (its key and label unchanged).
+ * `<label> @ <set>` (`@cls` and `(mask cls)` added with `--prompt-mask cls`, so tables put together from
+ * runs of both masks keep them apart); the name `none` keeps the row on the base CLIP, unchanged.
  */
 export function rowsPerPromptSet(
   rows: readonly RowConfig[],
@@ -138,8 +139,8 @@ export function rowsPerPromptSet(
         ? r
         : {
             ...r,
-            key: `${r.key}@${name}`,
-            label: `${r.label} @ ${name}`,
+            key: `${r.key}@${name}${mask === 'cls' ? '@cls' : ''}`,
+            label: `${r.label} @ ${name}${mask === 'cls' ? ' (mask cls)' : ''}`,
             prompts: name,
             ...(mask !== undefined && { prompt_mask: mask as PromptMask }),
           },

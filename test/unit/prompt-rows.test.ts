@@ -86,8 +86,12 @@ describe('rowsPerPromptSet', () => {
     expect(out.map((r) => [r.key, r.label, r.prompts, r.prompt_mask])).toEqual([
       ['plain', 'plain', undefined, undefined],
       ['falip', 'falip', undefined, undefined],
-      ['plain@coop', 'plain @ coop', 'coop', 'cls'],
-      ['falip@coop', 'falip @ coop', 'coop', 'cls'],
+      ['plain@coop@cls', 'plain @ coop (mask cls)', 'coop', 'cls'],
+      ['falip@coop@cls', 'falip @ coop (mask cls)', 'coop', 'cls'],
+    ]);
+    expect(rowsPerPromptSet(rows, classification, ['coop'], 'zero').map((r) => r.key)).toEqual([
+      'plain@coop',
+      'falip@coop',
     ]);
     expect(rowsPerPromptSet(rows, classification, [], undefined)).toEqual(rows);
   });

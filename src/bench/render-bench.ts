@@ -102,6 +102,15 @@ export function renderBench(r: BenchReport): string {
           ],
         ] as [string, string][])
       : []),
+    ...(r.prompted
+      ? ([
+          [
+            `prompted (${r.prompted.tokens} tokens) / plain images/s, batch ${N}`,
+            `${fixed(r.prompted.prompted_images_per_s)} / ${fixed(r.prompted.plain_images_per_s)}`,
+          ],
+          [`prompted / plain time, batch ${N}`, fixed(r.prompted.prompted_over_plain, 3)],
+        ] as [string, string][])
+      : []),
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
   const w = r.workload;

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { type ModelSummary, openEncoder } from '../encoder/open-encoder.js';
 import { datasetTask, requireSomeSplit, type DatasetTask } from '../experiments/dataset-task.js';
 import { paperNumbersFor, paperRowsFor } from '../experiments/paper-lookup.js';
+import { rowsPerPromptSet } from '../experiments/row-prompts.js';
 import { rowKeyOf, taskRowsOf } from '../experiments/run-table.js';
 import { parseTableConfig, type TableConfig } from '../experiments/table-config.js';
 import { TASKS } from '../tasks/registry.js';
@@ -16,6 +17,8 @@ interface EvalFlags extends RunFlags {
   split?: string[];
   method?: string[];
   ensemble?: string;
+  prompts?: string[];
+  promptMask?: string;
   [taskFlag: string]: unknown;
 }
 
@@ -78,16 +81,25 @@ async function evalConfig(
   };
   const parsed = parseTableConfig(draft, () => 'falip eval');
   // Keys and labels name the task's options too ("falip-gold-p", "falip gold (P)").
-  const rows = parsed.rows.map((r) => {
-    const o = task.describeOptions(r.options);
-    return { ...r, key: o.key ? `${r.key}-${o.key}` : r.key, label: `${r.label} ${o.label}`.trim() };
-  });
+  const rows = rowsPerPromptSet(
+    parsed.rows.map((r) => {
+      const o = task.describeOptions(r.options);
+      return { ...r, key: o.key ? `${r.key}-${o.key}` : r.key, label: `${r.label} ${o.label}`.trim() };
+    }),
+    task,
+    listValues(f.prompts) ?? [],
+    f.promptMask,
+  );
   const paperRows = await paperRowsFor(task, vision);
   const built = taskRowsOf({ ...parsed, rows }, vision);
   return {
     ...parsed,
     title: rows[0] ? `${parsed.title} (${task.describeOptions(rows[0].options).title})` : parsed.title,
-    rows: rows.map((r, i) => ({ ...r, paper: paperNumbersFor(paperRows, rowKeyOf(built[i]!), model) ?? {} })),
+    // The paper ran no prompt-tuned CLIP.
+    rows: rows.map((r, i) => ({
+      ...r,
+      paper: r.prompts ? {} : (paperNumbersFor(paperRows, rowKeyOf(built[i]!), model) ?? {}),
+    })),
   };
 }
 
@@ -99,7 +111,9 @@ export function register(program: Command): void {
     )
     .addOption(makeOption('split'))
     .addOption(makeOption('method'))
-    .option('--ensemble <m1,m2,...>', "add a row summing these methods' scores (ReCLIP-style ensemble)");
+    .option('--ensemble <m1,m2,...>', "add a row summing these methods' scores (ReCLIP-style ensemble)")
+    .addOption(makeOption('prompts'))
+    .addOption(makeOption('promptMask'));
   addTaskOptions(cmd);
   addMethodParamOptions(cmd);
   addRunOptions(cmd).action(async (names: string[], f: EvalFlags, command: Command) => {

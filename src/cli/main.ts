@@ -12,6 +12,7 @@ async function commandModules(): Promise<Register[]> {
     import('./sweep.js'),
     import('./data.js'),
     import('./model.js'),
+    import('./prompts.js'),
     import('./encode.js'),
     import('./bench.js'),
     import('./methods.js'),

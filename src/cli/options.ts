@@ -98,6 +98,14 @@ export const SHARED_OPTIONS = {
     flags: '--shard <K/N>',
     help: 'evaluate shard K (0-based) of N: the items whose id hashes to K, after --limit; put the shards together with falip merge',
   },
+  prompts: {
+    flags: '--prompts <names...>',
+    help: "a prompt-tuned CLIP's learned prompts (falip prompts list): every row once per prompt set, none = the base CLIP; space- or comma-separated",
+  },
+  promptMask: {
+    flags: '--prompt-mask <mask>',
+    help: "FALIP on prompted images: zero (default) keeps the mask out of the prompt tokens' rows and columns; cls lets the CLS query attend to them with the mask's peak value",
+  },
   cache: {
     flags: '--cache <dir>',
     help: 'on-disk image-feature cache: re-running a table with one changed row recomputes only that row',

@@ -23,11 +23,14 @@ export function matchesPaperArch(
   return v.patchSize === a.patchSize && v.imageSize === a.imageSize && v.numLayers === a.numLayers;
 }
 
-/** What makes two rows the same experiment: their methods with resolved parameters, and the task's options. */
+/**
+ * What makes two rows the same experiment: their methods with resolved parameters, the task's options,
+ * and the learned prompts they run with (none on the paper's rows).
+ */
 export function sameExperiment(a: RunRowKey, b: RunRowKey): boolean {
   return (
-    canonicalJson({ methods: a.methods, options: a.options }) ===
-    canonicalJson({ methods: b.methods, options: b.options })
+    canonicalJson({ methods: a.methods, options: a.options, prompts: a.prompts }) ===
+    canonicalJson({ methods: b.methods, options: b.options, prompts: b.prompts })
   );
 }
 
@@ -45,6 +48,8 @@ function difference(ran: RunRowKey, paper: RunRowKey): string {
   );
   if (canonicalJson(ran.options) !== canonicalJson(paper.options))
     diffs.push(`options ${canonicalJson(ran.options)} (paper ${canonicalJson(paper.options)})`);
+  if (ran.prompts?.name !== paper.prompts?.name)
+    diffs.push(`prompts ${ran.prompts?.name ?? 'none'} (paper ${paper.prompts?.name ?? 'none'})`);
   return diffs.join(', ');
 }
 

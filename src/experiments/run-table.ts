@@ -16,6 +16,7 @@ import type { AnyTask, LoadedSplit, RecordSink, Sampling, TaskRow } from '../tas
 import { TextFeatures } from '../tasks/shared/text-features.js';
 import { UserError } from '../util/errors.js';
 import { matchesPaperArch, randomWeightsNote } from './paper-applicability.js';
+import { type PromptSetSource, withRowPrompts } from './row-prompts.js';
 import { renderResults, writeTableFiles } from './table-files.js';
 import type { TableConfig } from './table-config.js';
 
@@ -38,6 +39,8 @@ export interface RunTableOptions {
   cacheDir?: string;
   /** A sweep's grid, for `falip merge` to plot it again. */
   sweep?: SweepDetails;
+  /** The model's registered prompt sets, for rows that name one. */
+  prompts?: PromptSetSource;
 }
 
 export interface RunTableResult {
@@ -61,7 +64,12 @@ export function importCommandOf(data: string): string {
 
 /** A row as run.json keeps it: what decides its records. */
 export function rowKeyOf(row: TaskRow<unknown>): RunRowKey {
-  return { key: row.key, methods: row.methods.map((m) => ({ name: m.name, params: m.params })), options: row.options };
+  return {
+    key: row.key,
+    methods: row.methods.map((m) => ({ name: m.name, params: m.params })),
+    options: row.options,
+    ...(row.prompts && { prompts: row.prompts.identity }),
+  };
 }
 
 /** The task's rows of a config, with every method built (and checked) on the model. */
@@ -111,6 +119,7 @@ function footnotesOf(
   tooLong: number,
   opts: RunTableOptions,
   archMatches: boolean,
+  promptNotes: readonly string[],
 ): string[] {
   const datasets = [...new Set(cfg.columns.map((c) => c.data.split('/')[0]!))];
   const random = opts.model.randomWeights;
@@ -120,6 +129,7 @@ function footnotesOf(
     ...cfg.footnotes,
     ...datasets.flatMap((d) => taskOfDataset(d)?.dataset.footnotes ?? []),
     ...task.footnotes(rows, splits),
+    ...promptNotes,
   ];
   notes.push(...methodFootnotes(rows.flatMap((r) => r.methods.map((m) => m.description))));
   const m = opts.model;
@@ -189,7 +199,8 @@ async function captionsTooLong(
 export async function runTable(cfg: TableConfig, opts: RunTableOptions): Promise<RunTableResult> {
   const task = taskNamed(cfg.task);
   const vision = opts.encoder.config.vision;
-  const rows = taskRowsOf(cfg, vision);
+  const prompted = await withRowPrompts(cfg, taskRowsOf(cfg, vision), opts.encoder.config, opts.prompts);
+  const rows = prompted.rows;
   const { splits, missing } = await loadSplits(cfg, task, opts.sampling);
   // Nothing to run is a mistake to say, not an empty table to write (and no folder is made for it).
   if (splits.length === 0)
@@ -219,6 +230,7 @@ export async function runTable(cfg: TableConfig, opts: RunTableOptions): Promise
       await captionsTooLong(task, rows, splits, opts),
       opts,
       archMatches,
+      prompted.footnotes,
     ),
     withheld: paperApplies ? [] : cfg.rows.filter((r) => Object.keys(r.paper).length > 0).map((r) => r.key),
     not_imported: missing,

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { PROMPT_MASKS } from '../model/graphs/vision-prompts.js';
+import { NAME_PATTERN } from '../model/model-store.js';
 import { checkMethodEntry } from '../prompts/method.js';
 import { allMethodParams } from '../prompts/registry.js';
 import { closest } from '../util/closest.js';
@@ -24,14 +26,15 @@ const methodEntrySchema = z.union([z.string(), z.object({ name: z.string() }).lo
   return { name, params };
 });
 
-const KEY = /^[A-Za-z0-9._+-]+$/;
+/** Row keys may name a prompt set after an @ (`falip@coop-pets`). */
+const KEY = /^[A-Za-z0-9._+@-]+$/;
 const DATA_KEY = /^[^/\s]+\/[^/\s]+$/;
 
 const baseRowSchema = z.object({
   key: z
     .string()
-    .regex(KEY, 'letters, digits and . _ + - only')
-    .describe("the row's id: records, run keys and `baseline` name it; letters, digits and . _ + -"),
+    .regex(KEY, 'letters, digits and . _ + @ - only')
+    .describe("the row's id: records, run keys and `baseline` name it; letters, digits and . _ + @ -"),
   label: z.string().describe('how the table prints the row'),
   methods: z
     .array(methodEntrySchema)
@@ -39,6 +42,19 @@ const baseRowSchema = z.object({
     .optional()
     .describe(
       'the visual prompts of the row: a name (`falip`), a name with parameters (`{ name: falip, alpha: 1 }`), a composition (`redcircle+falip`); several are an ensemble (their scores summed)',
+    ),
+  /** A registered prompt set of the model the table runs on (falip prompts list): a prompt-tuned CLIP. */
+  prompts: z
+    .string()
+    .regex(NAME_PATTERN, 'a prompt set name (falip prompts list)')
+    .optional()
+    .describe('a prompt set registered with the model (falip prompts list): the row runs the prompt-tuned CLIP'),
+  /** How FALIP's mask treats the prompt set's vision tokens (default zero). */
+  prompt_mask: z
+    .enum(PROMPT_MASKS)
+    .optional()
+    .describe(
+      "FALIP's mask on the prompt set's vision tokens: zero (none, the default) or cls (CLS attends to them at the mask's peak)",
     ),
   /** Rows falip cannot compute stay in the table with this status. */
   status: z
@@ -198,6 +214,12 @@ export function parseTableConfig(value: unknown, where: (path: readonly Property
     const row = parsed.data!;
     if (!row.methods && !row.status)
       throw new UserError(`${where(['rows', i])}: rows[${i}]: a row needs methods (or status: not implemented)`);
+    if (row.prompt_mask && !row.prompts)
+      throw new UserError(`${where(['rows', i, 'prompt_mask'])}: rows[${i}].prompt_mask: the row names no prompts`);
+    if (row.prompts && !task.learnedPrompts)
+      throw new UserError(
+        `${where(['rows', i, 'prompts'])}: rows[${i}].prompts: ${task.name} rows take no learned prompts (classification and point-cloud rows do)`,
+      );
     row.methods?.forEach((m, j) => {
       checkMethodEntry(m.name, m.params, `${where(['rows', i, 'methods', j])}: rows[${i}].methods[${j}]`);
     });

@@ -21,6 +21,8 @@ export interface Method {
   key: string;
   /** Whether any part edits the pixels (then layers before the mask cannot be shared across boxes). */
   editsPixels: boolean;
+  /** Whether a part is an ablation (which changes how the encoder runs, and does not run on prompted images). */
+  ablation: boolean;
   /** A part's own caption template for tasks that caption an expression (`{}` = the expression). */
   captionTemplate?: string;
   /** What the table footnote says, in parts, so that rows of one method can share a footnote. */
@@ -143,6 +145,7 @@ export function makeMethod(name: string, raw: Record<string, unknown>, vision: V
     params: resolved,
     key: canonicalJson({ method: name, params: resolved }),
     editsPixels: parts.some((p) => p.fills.includes('edit')),
+    ablation: parts.some((p) => p.fills.includes('ablation')),
     ...(captionTemplate !== undefined && { captionTemplate }),
     description: {
       name,

@@ -4,6 +4,7 @@ import type { DatasetInfo } from '../datasets/dataset-info.js';
 import type { DatasetImporter } from '../datasets/importer.js';
 import type { BoxXYWH } from '../image/box.js';
 import type { Encoder } from '../encoder/encoder.js';
+import type { PromptMask, TextPromptInputs, VisionPromptInputs } from '../encoder/requests.js';
 import type { FeatureCache } from '../encoder/feature-cache.js';
 import type { Method } from '../prompts/method.js';
 import type { ExampleCard, ReportExamples } from '../report/html-report-model.js';
@@ -69,11 +70,33 @@ export interface LoadedSplit<D = unknown> {
   data: D;
 }
 
+/**
+ * A prompt-tuned CLIP's learned prompts, as a row runs them: the class texts are the prompt set's
+ * ("X … X <class name>." with the learned context) and the images carry its vision prompts, if any.
+ */
+export interface RowPrompts {
+  /** The registered set's name. */
+  name: string;
+  text: TextPromptInputs;
+  vision?: VisionPromptInputs;
+  /** What the run key holds of them (run-json.ts checks its form). */
+  identity: {
+    name: string;
+    trainer: string;
+    /** sha256 of the checkpoint and of the registered tensors. */
+    checkpoint: string;
+    tensors: string;
+    mask?: PromptMask;
+  };
+}
+
 /** One table row for a task: methods whose scores are summed (one = no ensemble), and the task's options. */
 export interface TaskRow<O> {
   key: string;
   methods: Method[];
   options: O;
+  /** Learned prompts the row runs with (tasks with `learnedPrompts` only); absent: the base CLIP. */
+  prompts?: RowPrompts;
 }
 
 /** Where an evaluation finds what is recorded and records what it computes (progress counts the appends). */
@@ -159,6 +182,11 @@ export interface TaskDefinition<O = unknown, D = unknown> {
   examples?: ExampleHooks<O>;
   /** `falip sweep` draws the paper's α/σ curves (Tables 10 and 11 are REC's). */
   paperSweepCurves?: boolean;
+  /**
+   * Rows may run a prompt-tuned CLIP's learned prompts (`TaskRow.prompts`): tasks that score images
+   * against one text per class, which the prompts replace.
+   */
+  learnedPrompts?: boolean;
   metrics: Record<string, Metric>;
   defaultMetric: string;
   /** `falip eval`'s metric columns per split. */

@@ -18,7 +18,7 @@ import { sampledSplit } from '../shared/sample-subset.js';
 import { defineTask } from '../task-definition.js';
 import { evaluateClsSplit, type ClsSplitData, type ClsOptions } from './cls-eval.js';
 import { CLS_METRICS, WATERBIRDS_METRICS } from './cls-metrics.js';
-import { TEMPLATE_SETS, templatesOf } from '../shared/text-classifier.js';
+import { learnedPromptText, TEMPLATE_SETS, templatesOf } from '../shared/text-classifier.js';
 
 const clsRowOptions = z
   .object({
@@ -117,6 +117,7 @@ export const classificationTask = defineTask<ClsOptions, ClsSplitData>({
   defaultMetric: 'top1',
   evalMetrics: ['top1', 'top5'],
   paperConfigs: ['table2-classification.yaml', 'table13-classification-vitl14.yaml', 'table14-redcircle-enlarge.yaml'],
+  learnedPrompts: true,
   async loadSplit(key, dir, info, sampling) {
     const manifest = path.join(dir, MANIFEST_FILE);
     const [all, classes] = await Promise.all([readClsManifest(manifest), readClasses(dir)]);
@@ -131,9 +132,13 @@ export const classificationTask = defineTask<ClsOptions, ClsSplitData>({
   evaluate: evaluateClsSplit,
   async captions(rows, split) {
     const { names, template } = split.data.classes;
-    const sets = [...new Set(rows.map((r) => r.options.templates))];
+    const sets = [...new Set(rows.filter((r) => !r.prompts).map((r) => r.options.templates))];
     const templates = (await Promise.all(sets.map((s) => templatesOf(s, template)))).flat();
-    return names.flatMap((n) => templates.map((t) => t.replace('{}', n)));
+    const contexts = [...new Set(rows.flatMap((r) => (r.prompts ? [r.prompts.text.tokens] : [])))];
+    return [
+      ...names.flatMap((n) => templates.map((t) => t.replace('{}', n))),
+      ...contexts.flatMap((n) => names.map((name) => learnedPromptText(n, name))),
+    ];
   },
   footnotes(rows, splits) {
     const notes: string[] = [];
@@ -143,7 +148,7 @@ export const classificationTask = defineTask<ClsOptions, ClsSplitData>({
         `${c.key}: ${classes.names.length} classes, names ${classes.names_source}; template "${classes.template}" (${classes.template_source}).`,
       );
     }
-    if (rows.some((r) => r.options.templates === 'imagenet-80'))
+    if (rows.some((r) => !r.prompts && r.options.templates === 'imagenet-80'))
       notes.push(
         "Rows marked imagenet-80 average the normalized text embeddings of CLIP's 80 ImageNet templates per class (CLIP's prompt ensemble).",
       );

@@ -10,6 +10,7 @@ import { demoPcGenerator } from './demo-pc.js';
 import { MODELNET40_PAPER_CLOUDS, modelnet40Importer } from './importers/modelnet40-import.js';
 import { SCANOBJECTNN_PAPER_CLOUDS, scanobjectnnImporter } from './importers/scanobjectnn-import.js';
 import { sampledSplit } from '../shared/sample-subset.js';
+import { learnedPromptText } from '../shared/text-classifier.js';
 import { defineTask } from '../task-definition.js';
 import { evaluatePcSplit, type PcSplitData, type PcOptions } from './pc-eval.js';
 import { VIEW_COUNT } from './projection.js';
@@ -97,6 +98,7 @@ export const pointcloudTask = defineTask<PcOptions, PcSplitData>({
   defaultMetric: 'top1',
   evalMetrics: ['top1'],
   paperConfigs: ['table3-pointcloud.yaml'],
+  learnedPrompts: true,
   async loadSplit(key, dir, _info, sampling) {
     const manifest = path.join(dir, MANIFEST_FILE);
     const [all, classes] = await Promise.all([readPcManifest(manifest), readPcClasses(dir)]);
@@ -109,7 +111,14 @@ export const pointcloudTask = defineTask<PcOptions, PcSplitData>({
     return sampledSplit({ key, dir, all, sampling, contentHash }, (samples) => ({ samples, classes }));
   },
   evaluate: evaluatePcSplit,
-  captions: async (_rows, split) => split.data.classes.names.map((n) => split.data.classes.template.replace('{}', n)),
+  captions: async (rows, split) => {
+    const { names, template } = split.data.classes;
+    const contexts = [...new Set(rows.flatMap((r) => (r.prompts ? [r.prompts.text.tokens] : [])))];
+    return [
+      ...names.map((n) => template.replace('{}', n)),
+      ...contexts.flatMap((n) => names.map((name) => learnedPromptText(n, name))),
+    ];
+  },
   footnotes(rows, splits) {
     const notes = [
       "PointCLIP V1's zero-shot pipeline: the first 1,024 points, six perspective depth views (128×128, camera at 1.6, harmonic-mean depth, empty = 0), bilinear 128→224 (align corners), no mean/std; per view 100·cos with each class's text, summed over the views with weights β.",

@@ -98,7 +98,11 @@ export async function openEncoder(opts: OpenEncoderOptions): Promise<OpenedEncod
   checkPrecision(precision, device);
   if (opts.model === TINY_MODEL) await ensureTinyModel();
   const resolved = await resolveModel(opts.model);
-  const graphs = await ModelGraphs.open(resolved, { precision });
+  // First use builds the model's weights files and graphs: a line each, so a minute of it is not silence.
+  const graphs = await ModelGraphs.open(resolved, {
+    precision,
+    onBuild: (what) => process.stderr.write(`falip: building ${what}\n`),
+  });
   const tokenizer = await ClipTokenizer.fromFiles(
     path.join(resolved.sourceDir, 'vocab.json'),
     path.join(resolved.sourceDir, 'merges.txt'),

@@ -213,7 +213,9 @@ describe('table config errors', () => {
     ).toBe('9: rows[0].setting: expected one of gold, prop, got "gld"');
     expect(
       await errorOf([...head, '  - key: a', '    label: A', '    methods: [falip]', '    colour: red'], 'unknown.yaml'),
-    ).toBe('9: rows[0]: unknown key "colour": known: key, label, methods, prompts, prompt_mask, status, paper, setting, subtract');
+    ).toBe(
+      '9: rows[0]: unknown key "colour": known: key, label, methods, prompts, prompt_mask, status, paper, setting, subtract',
+    );
   });
 
   it('a duplicate row key names the second row', async () => {

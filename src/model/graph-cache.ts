@@ -33,8 +33,11 @@ export function graphsFolderName(identity: Pick<ModelIdentity, 'sha256' | 'confi
 export interface GraphOptions {
   /** fp16 graphs and weights get their own files (`vision.fp16.bin`, `text.fp16.onnx`) beside fp32's. */
   precision?: Precision;
-  /** Told of each file built on first use (a ViT's weights and graphs take a while): the CLI prints a line. */
-  onBuild?: (what: string) => void;
+  /**
+   * Told when a file is built on first use (a ViT's weights and graphs take a while); the function it returns
+   * is called when the build is over. The CLI prints a line for builds that last.
+   */
+  onBuild?: (what: string) => () => void;
 }
 
 /** One line per damaged file and process: the memo in ModelGraphs checks each file once. */
@@ -61,7 +64,7 @@ export class ModelGraphs {
     readonly identity: ModelIdentity,
     readonly dir: string,
     readonly precision: Precision,
-    private readonly onBuild: (what: string) => void = () => undefined,
+    private readonly onBuild: (what: string) => () => void = () => () => undefined,
   ) {}
 
   /** Hex SHA-256 of model.safetensors (`identity.sha256`). */
@@ -119,7 +122,7 @@ export class ModelGraphs {
     build: () => Promise<void>,
   ): Promise<void> {
     if (found.state === 'corrupt') reportCorrupt(found);
-    else this.onBuild(`${what} of model ${this.model.name} (${this.precision}), first use`);
+    const done = this.onBuild(`${what} of model ${this.model.name} (${this.precision})`);
     try {
       await mkdir(this.dir, { recursive: true });
       await build();
@@ -128,6 +131,8 @@ export class ModelGraphs {
       throw new UserError(
         `${found.file}: corrupt cache entry that cannot be rebuilt (${err.message}); delete ${this.dir}`,
       );
+    } finally {
+      done();
     }
   }
 

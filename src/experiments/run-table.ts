@@ -10,7 +10,7 @@ import type { ClipTokenizer } from '../model/tokenizer.js';
 import { makeMethod } from '../prompts/method.js';
 import type { ResultsTable } from '../report/results-table.js';
 import type { RunDetails, RunKey, RunRowKey, SweepDetails } from './run-json.js';
-import { checkRecordsBelong, openRunFolder } from './run-folder.js';
+import { checkRecordsBelong, itemListOf, openRunFolder } from './run-folder.js';
 import { taskNamed, taskOfDataset } from '../tasks/registry.js';
 import type { LoadedSplit, Sampling, AnyTask, TaskRow } from '../tasks/task-definition.js';
 import { TextFeatures } from '../tasks/shared/text-features.js';
@@ -84,7 +84,13 @@ async function loadSplits(
     const info = await readDatasetInfo(dir);
     if (info.task !== task.name)
       throw new UserError(`${dir}: dataset ${data} is for ${info.task}, the table ${cfg.name} is ${task.name}`);
-    splits.push(await task.loadSplit(data, dir, info, sampling));
+    const loaded = await task.loadSplit(data, dir, info, sampling);
+    // An empty split would leave every cell "not run" under exit 0, as if nothing were wrong.
+    if (loaded.samples.total === 0)
+      throw new UserError(
+        `${path.join(dir, MANIFEST_FILE)}: no ${task.sampleUnit} in the manifest: import the dataset again`,
+      );
+    splits.push(loaded);
   }
   return { splits, missing };
 }
@@ -199,12 +205,22 @@ export async function runTable(cfg: TableConfig, opts: RunTableOptions): Promise
     details,
     out: opts.out,
     provenance: { model: m.name, device: m.device },
+    items: Object.fromEntries(splits.map((c) => [c.key, itemListOf(c.itemIds)])),
   });
+  // Records computed on data that changed under the run must never land under its key: every append
+  // first verifies that each split's folder still holds the content the key names.
+  const pins = splits.map((c) => c.pin);
+  const verifyPins = async () => {
+    for (const pin of pins) await pin.verify();
+  };
+  run.records.checkBeforeAppend(verifyPins);
+  run.intermediate.checkBeforeAppend(verifyPins);
   try {
     const expected = new Map(
       rows.flatMap((r) => splits.map((c) => [JSON.stringify([r.key, c.key]), c.itemIds] as const)),
     );
     checkRecordsBelong(run.records, expected);
+    checkRecordsBelong(run.intermediate, expected);
     const texts = new TextFeatures(opts.encoder, opts.tokenizer);
     const cache = opts.cacheDir
       ? new FeatureCache(opts.cacheDir, `${m.sha256}|${m.configHash}|${m.precision}`)
@@ -221,6 +237,7 @@ export async function runTable(cfg: TableConfig, opts: RunTableOptions): Promise
           encoder: opts.encoder,
           texts,
           records: run.records,
+          intermediate: run.intermediate,
           progress: (n) => bar.add(n),
           cache,
         });
@@ -236,11 +253,13 @@ export async function runTable(cfg: TableConfig, opts: RunTableOptions): Promise
       batches: after.batches - before.batches,
     };
     const records = run.records.all();
+    // Images are not stamped one by one: the whole content is hashed again before the run is complete.
+    for (const pin of pins) await pin.verify(true);
     await run.markComplete([...expected.values()].reduce((n, ids) => n + ids.size, 0));
     const table = renderResults(render, records);
     await writeTableFiles(run.dir, table, records.length);
     return { dir: run.dir, resumed: run.resumed, table, timing };
   } finally {
-    run.close();
+    await run.close();
   }
 }

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { CheckReport } from '../datasets/check-report.js';
+import type { DatasetPin } from '../datasets/dataset-pin.js';
 import type { DatasetInfo } from '../datasets/dataset-info.js';
 import type { DatasetImporter } from '../datasets/importer.js';
 import type { BoxXYWH } from '../image/box.js';
@@ -8,7 +9,7 @@ import type { FeatureCache } from '../encoder/feature-cache.js';
 import type { Method } from '../prompts/method.js';
 import type { ExampleCard, ReportExamples } from '../report/html-report-model.js';
 import type { Metric } from '../report/metrics.js';
-import type { EvalRecord, RecordLog } from '../report/records.js';
+import type { EvalRecord, IntermediateLog, RecordLog } from '../report/records.js';
 import type { TextFeatures } from './shared/text-features.js';
 
 /** A dataset a task knows by name: the paper's splits and how tables show it. */
@@ -62,6 +63,8 @@ export interface LoadedSplit<D = unknown> {
   units: number;
   /** sha256 over what decides the numbers: the manifest's bytes, the class names, the images' names and sizes. */
   contentHash: string;
+  /** That hash pinned to the files it came from: evaluation verifies it before each append and at the end. */
+  pin: DatasetPin;
   /** Samples in the split, and in the run (`--limit`'s subset, before any `--shard`). */
   samples: { total: number; evaluated: number };
   data: D;
@@ -78,6 +81,11 @@ export interface EvalContext {
   encoder: Encoder;
   texts: TextFeatures;
   records: RecordLog;
+  /**
+   * Per-item results of rows that write their records only once every item is done (the β search),
+   * kept as they come so that a killed run loses none.
+   */
+  intermediate: IntermediateLog;
   /** Called with the number of row × sample units done. */
   progress: (units: number) => void;
   /** The on-disk feature cache (`--cache DIR`). */

@@ -96,9 +96,12 @@ export interface CubImportOptions {
 }
 
 export async function importCub(opts: CubImportOptions): Promise<ImportReport> {
+  return importDataset('cub', opts.split, opts.outRoot, (target) => importCubInto(opts, target));
+}
+
+async function importCubInto(opts: CubImportOptions, { dir, staging }: DatasetImport): Promise<ImportReport> {
   const root = resolve(opts.root);
   const file = (name: string): string => join(root, name);
-  const dir = datasetDir('cub', opts.split, opts.outRoot);
   const classes = await readCubClasses(root);
   const names = await readCubImageNames(root);
   const labels = byImageId(
@@ -163,7 +166,7 @@ export async function importCub(opts: CubImportOptions): Promise<ImportReport> {
     options: { box_source: 'bounding_boxes.txt (one box per image)' },
     created_by: `falip data import cub --split ${opts.split}`,
   };
-  await writeClsDataset(dir, samples, classes, info);
+  await writeClsDataset(staging, samples, classes, info);
   const notes = opts.split === 'all' ? [table8Note('cub', countClsSamples(samples, classes))] : [];
   return { dir, info, notes, warnings };
 }

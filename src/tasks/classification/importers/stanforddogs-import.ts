@@ -5,7 +5,7 @@ import { boxArea, type BoxXYWH } from '../../../image/box.js';
 import { UserError } from '../../../util/errors.js';
 import { sha256Hex } from '../../../util/sha256.js';
 import type { DatasetInfo } from '../../../datasets/dataset-info.js';
-import { datasetDir } from '../../../datasets/dataset-store.js';
+import { type DatasetImport, importDataset } from '../../../datasets/dataset-store.js';
 import type { DatasetImporter, ImportReport } from '../../../datasets/importer.js';
 import { boxForManifest } from '../../../datasets/box-problems.js';
 import { countClsSamples, writeClsDataset, type ClsClasses, type ClsSample } from '../cls-manifest.js';
@@ -72,10 +72,13 @@ interface DogImage {
 }
 
 export async function importStanfordDogs(opts: DogsImportOptions): Promise<ImportReport> {
+  return importDataset('stanforddogs', 'all', opts.outRoot, (target) => importStanfordDogsInto(opts, target));
+}
+
+async function importStanfordDogsInto(opts: DogsImportOptions, { dir, staging }: DatasetImport): Promise<ImportReport> {
   const root = resolve(opts.root);
   const imagesDir = join(root, 'Images');
   const annotationDir = join(root, 'Annotation');
-  const dir = datasetDir('stanforddogs', 'all', opts.outRoot);
   const folders = await listEntries(imagesDir, 'folders', "the release's Images/<wnid>-<Breed>/ folders");
   if (folders.length === 0) throw new UserError(`${imagesDir}: no class folders`);
   requireSameFolders(
@@ -134,7 +137,7 @@ export async function importStanfordDogs(opts: DogsImportOptions): Promise<Impor
     options: { multi_box: opts.multiBox, box_source: 'Annotation bndbox (xmax − xmin, no +1), clamped to the image' },
     created_by: `falip data import stanforddogs --multi-box ${opts.multiBox}`,
   };
-  await writeClsDataset(dir, samples, classes, info);
+  await writeClsDataset(staging, samples, classes, info);
   const notes = [
     table8Note('stanforddogs', countClsSamples(samples, classes)),
     ...(multi > 0 ? [`${multi} image(s) show several dogs: their box is ${POLICY_WORDS[opts.multiBox]}`] : []),

@@ -3,7 +3,7 @@ import { parseString } from 'fast-csv';
 import type { BoxXYWH } from '../../../image/box.js';
 import { UserError } from '../../../util/errors.js';
 import type { DatasetInfo } from '../../../datasets/dataset-info.js';
-import { datasetDir } from '../../../datasets/dataset-store.js';
+import { type DatasetImport, importDataset } from '../../../datasets/dataset-store.js';
 import type { DatasetImporter, ImportReport } from '../../../datasets/importer.js';
 import { boxForManifest } from '../../../datasets/box-problems.js';
 import { countClsSamples, writeClsDataset, type ClsClasses, type ClsSample } from '../cls-manifest.js';
@@ -87,9 +87,15 @@ async function readWaterbirdsMetadata(path: string): Promise<TableRow[]> {
 }
 
 export async function importWaterbirds(opts: WaterbirdsImportOptions): Promise<ImportReport> {
+  return importDataset('waterbirds', opts.split, opts.outRoot, (target) => importWaterbirdsInto(opts, target));
+}
+
+async function importWaterbirdsInto(
+  opts: WaterbirdsImportOptions,
+  { dir, staging }: DatasetImport,
+): Promise<ImportReport> {
   const root = resolve(opts.root);
   const cubRoot = resolve(opts.cubRoot);
-  const dir = datasetDir('waterbirds', opts.split, opts.outRoot);
   const metadata = join(root, 'metadata.csv');
   const cubImagesFile = join(cubRoot, 'images.txt');
   const cubBoxesFile = join(cubRoot, 'bounding_boxes.txt');
@@ -164,7 +170,7 @@ export async function importWaterbirds(opts: WaterbirdsImportOptions): Promise<I
     },
     created_by: `falip data import waterbirds --split ${opts.split}`,
   };
-  await writeClsDataset(dir, samples, WATERBIRDS_CLASSES, info);
+  await writeClsDataset(staging, samples, WATERBIRDS_CLASSES, info);
   const notes = opts.split === 'test' ? [table8Note('waterbirds', countClsSamples(samples, WATERBIRDS_CLASSES))] : [];
   return { dir, info, notes, warnings };
 }

@@ -48,7 +48,14 @@ export async function checkWritableFile(file: string, flag: string): Promise<voi
   const parent = path.dirname(target);
   const st = await statOf(parent);
   if (!st) throw new UserError(`${flag} ${file}: its folder ${parent} does not exist`);
-  await checkWritableFolder(parent, flag);
+  if (!st.isDirectory()) throw new UserError(`${flag} ${file}: ${parent} is a file, not a folder`);
+  try {
+    await access(parent, constants.W_OK);
+  } catch (err) {
+    throw new UserError(
+      `${flag} ${file}: cannot write in ${parent} (${fsCodeWords((err as NodeJS.ErrnoException).code)})`,
+    );
+  }
 }
 
 /**

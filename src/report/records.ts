@@ -87,8 +87,10 @@ export class JsonlLog<R extends LogEntry> {
   private handle?: FileHandle;
   /** The appends in flight, in order: each starts where the one before ended. */
   private tail: Promise<void> = Promise.resolve();
-  /** Why appends are refused (an append failed, or the log was closed). */
+  /** Why appends are refused: an append (or its check) failed, or the log was closed. */
   private stopped?: string;
+  /** Closed: appends made before still write, later ones are refused. */
+  private closed = false;
   /** Runs before every write (`checkBeforeAppend`). */
   private check?: () => Promise<void>;
 
@@ -192,6 +194,7 @@ export class JsonlLog<R extends LogEntry> {
 
   /** Appends several entries in one write (a merge); the same rules as `append`. */
   async appendAll(records: readonly R[]): Promise<void> {
+    if (this.closed) throw new UserError(`${this.path}: closed: no more records are written`);
     if (this.stopped) throw new UserError(`${this.path}: ${this.stopped}`);
     for (const [i, r] of records.entries()) {
       if (this.has(r.row, r.split, r.id)) {
@@ -226,7 +229,7 @@ export class JsonlLog<R extends LogEntry> {
    * resolves, nothing is written to the log (a run's error path calls it before releasing its lock).
    */
   async close(): Promise<void> {
-    this.stopped ??= 'closed: no more records are written';
+    this.closed = true;
     await this.tail;
     await this.handle?.close().catch(() => undefined);
     this.handle = undefined;

@@ -165,7 +165,15 @@ async function readDog(
       `${annPath}: size: the XML says ${voc.size.width}×${voc.size.height}, ${imagePath} is ${size.width}×${size.height} (boxes are clamped to the image)`,
     );
   }
-  const boxes = voc.objects.map((o, i) => boxForManifest(o.box, size, o.where, `object[${i}].bndbox`, warnings));
+  // An object annotated with a zero-area box (a slip of the annotator's mouse) says nothing of where its
+  // dog is: it is left out, with a warning, when the image has another dog; alone, it stops the import.
+  const usable = voc.objects.map((o, i) => ({ o, i })).filter(({ o }) => boxArea(o.box) > 0);
+  const kept = usable.length > 0 ? usable : voc.objects.map((o, i) => ({ o, i }));
+  for (const [i, o] of voc.objects.entries()) {
+    if (usable.length > 0 && boxArea(o.box) === 0)
+      warnings.push(`${o.where}: object[${i}].bndbox: zero-area box [${o.box.join(', ')}]; this object is left out`);
+  }
+  const boxes = kept.map(({ o, i }) => boxForManifest(o.box, size, o.where, `object[${i}].bndbox`, warnings));
   return {
     sample: {
       id,

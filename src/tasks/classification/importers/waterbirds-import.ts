@@ -1,5 +1,4 @@
 import { join, resolve } from 'node:path';
-import { parseString } from 'fast-csv';
 import type { BoxXYWH } from '../../../image/box.js';
 import { UserError } from '../../../util/errors.js';
 import type { DatasetInfo } from '../../../datasets/dataset-info.js';
@@ -13,6 +12,7 @@ import { table8Note } from './paper-counts.js';
 import { fileSource } from '../../../datasets/source-files.js';
 import { readTextFile } from '../../../util/text-file.js';
 import { tableRow, type TableRow } from '../../../datasets/text-files.js';
+import { csvRecords } from '../../../datasets/csv-records.js';
 
 export const WATERBIRDS_SPLITS = ['test', 'val', 'train', 'all'] as const;
 export type WaterbirdsSplit = (typeof WATERBIRDS_SPLITS)[number];
@@ -56,30 +56,22 @@ export interface WaterbirdsImportOptions {
   outRoot?: string;
 }
 
-/** metadata.csv as rows by column name; line numbers count the header as line 1. */
+/** metadata.csv as rows by column name; each row names the line it starts on (the header is line 1). */
 async function readWaterbirdsMetadata(path: string): Promise<TableRow[]> {
-  const text = await readTextFile(path);
-  const records = await new Promise<string[][]>((resolveRows, reject) => {
-    const rows: string[][] = [];
-    parseString<string[], string[]>(text, { headers: false })
-      .on('error', (err: Error) => reject(new UserError(`${path}: (csv): ${err.message}`)))
-      .on('data', (row: string[]) => rows.push(row))
-      .on('end', () => resolveRows(rows));
-  });
+  const records = csvRecords(await readTextFile(path), path);
   // pandas writes its index as a first column with an empty name.
-  const header = (records[0] ?? []).map((h) => (h.trim() === '' ? '(index)' : h.trim()));
+  const header = (records[0]?.fields ?? []).map((h) => (h.trim() === '' ? '(index)' : h.trim()));
   for (const column of COLUMNS) {
     if (!header.includes(column))
       throw new UserError(`${path}:1: (header): no column ${column} (expected ${COLUMNS.join(', ')})`);
   }
-  // The file has no quoted line breaks, so record i is line i + 1; blank lines (a trailing one) are not records.
+  // Blank lines (a trailing one) are not records.
   return records
-    .map((fields, i) => ({ fields, where: `${path}:${i + 1}` }))
     .slice(1)
     .filter(({ fields }) => fields.some((f) => f.trim() !== ''))
-    .map(({ fields, where }) =>
+    .map(({ fields, line }) =>
       tableRow(
-        where,
+        `${path}:${line}`,
         header,
         fields.map((f) => f.trim()),
       ),

@@ -31,4 +31,15 @@ export interface BenchReport {
   encoder_fraction_of_peak: number;
   /** With `--precision int8`: int8 against fp32 in the same run. */
   int8?: Int8Report;
+  /** With `--prompt-tokens N`: a prompt-tuned CLIP's vision graph (N appended tokens) against plain, same run. */
+  prompted?: PromptedReport;
+}
+
+/** Plain and prompted images/s at `batch_size`, each the best of alternating rounds. */
+export interface PromptedReport {
+  tokens: number;
+  plain_images_per_s: number;
+  prompted_images_per_s: number;
+  /** Prompted time over plain time. */
+  prompted_over_plain: number;
 }

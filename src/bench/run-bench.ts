@@ -2,13 +2,20 @@ import type { Device } from '../encoder/execution-provider.js';
 import { createEncoder } from '../encoder/open-encoder.js';
 import type { ModelGraphs } from '../model/graph-cache.js';
 import { makeMethod } from '../prompts/method.js';
-import type { BenchReport } from './bench-report.js';
+import type { BenchReport, PromptedReport } from './bench-report.js';
 import { requestsPerSecond } from './encode-all.js';
 import { matmulPeakGflops } from './matmul-peak.js';
 import { visionTokens } from '../model/clip-config.js';
 import { falipRec, naiveRec, recPathsDiff } from './rec-throughput.js';
 import { visionForwardFlops } from './vision-flops.js';
-import { benchWorkload, falipRequests, plainRequests } from './workload.js';
+import {
+  benchWorkload,
+  falipRequests,
+  plainRequests,
+  promptedRequests,
+  syntheticVisionPrompts,
+  type BenchWorkload,
+} from './workload.js';
 
 export interface BenchOptions {
   graphs: ModelGraphs;
@@ -22,6 +29,8 @@ export interface BenchOptions {
   seed?: number;
   /** [m,k,n] of the peak measurement (default: the encoder's fc1 on a full batch). */
   matmulShape?: readonly [number, number, number];
+  /** Also measure a prompt-tuned CLIP's vision graph with this many prompt tokens against plain. */
+  promptTokens?: number;
   /** Called after each phase, for progress display. */
   onPhaseDone?: (phase: BenchPhase) => void;
 }
@@ -33,7 +42,9 @@ export const BENCH_PHASES = [
   'REC, falip',
   'matmul peak',
 ] as const;
-export type BenchPhase = (typeof BENCH_PHASES)[number];
+/** Run after the others with `promptTokens`. */
+export const PROMPTED_PHASE = 'prompted vs plain, batch N';
+export type BenchPhase = (typeof BENCH_PHASES)[number] | typeof PROMPTED_PHASE;
 
 const MATMUL_REPETITIONS = 10;
 /**
@@ -96,6 +107,13 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     }),
   );
 
+  const prompted =
+    o.promptTokens === undefined
+      ? undefined
+      : await measure(PROMPTED_PHASE, () =>
+          promptedVsPlain(batched, workload, o.promptTokens!, o.batchSize, o.seed ?? 0),
+        );
+
   const encoderGflops = (visionForwardFlops(cfg) * batchN) / 1e9;
   return {
     model: o.graphs.model.name,
@@ -115,5 +133,30 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     matmul_peak_gflops: peak,
     encoder_gflops: encoderGflops,
     encoder_fraction_of_peak: encoderGflops / peak,
+    ...(prompted && { prompted }),
+  };
+}
+
+/**
+ * Unbiased images/s of the plain vision graph and of the prompted one (`tokens` synthetic prompts) on
+ * the same inputs and encoder, in alternating rounds: the cost of a prompt-tuned CLIP's image tower.
+ */
+async function promptedVsPlain(
+  encoder: ReturnType<typeof createEncoder>,
+  workload: BenchWorkload,
+  tokens: number,
+  batchSize: number,
+  seed: number,
+): Promise<PromptedReport> {
+  const prompts = syntheticVisionPrompts(encoder.config.vision, tokens, seed);
+  const [plain, promptedPerSecond] = await bestOfAlternating(COMPARISON_ROUNDS, [
+    () => requestsPerSecond(encoder, plainRequests(workload), batchSize),
+    () => requestsPerSecond(encoder, promptedRequests(workload, prompts), batchSize),
+  ]);
+  return {
+    tokens,
+    plain_images_per_s: plain,
+    prompted_images_per_s: promptedPerSecond,
+    prompted_over_plain: plain / promptedPerSecond,
   };
 }

@@ -1,6 +1,8 @@
 import type { ImageInput } from '../encoder/encoder.js';
 import { TensorImage } from '../encoder/image-input.js';
 import type { EncodeRequest } from '../encoder/requests.js';
+import { visionPromptInputs, type VisionPromptInputs } from '../model/graphs/vision-prompts.js';
+import type { Tensor } from '../model/tensor.js';
 import type { BoxXYWH } from '../image/box.js';
 import type { VisionConfig } from '../model/clip-config.js';
 import type { Method } from '../prompts/method.js';
@@ -91,4 +93,26 @@ export function falipRequests(
     input: inputOf(it, `${keyPrefix}${shareBy === 'image' ? it.image : `${it.image}-${k}`}`),
     request: it.request,
   }));
+}
+
+/**
+ * A seeded random set of `tokens` vision prompts with a deep prompt before every layer: a prompted
+ * graph runs the same operations whatever the values and the depth (every layer has its replacement,
+ * gated), so its speed is any set's of that size.
+ */
+export function syntheticVisionPrompts(v: VisionConfig, tokens: number, seed: number): VisionPromptInputs {
+  const rng = new Rng(seed);
+  const prompt = (): Tensor => {
+    const data = new Float32Array(tokens * v.hiddenSize);
+    rng.fillNormal(data, 0.02);
+    return { shape: [tokens, v.hiddenSize], data };
+  };
+  const shallow = prompt();
+  const deep = new Map(Array.from({ length: v.numLayers - 1 }, (_, l) => [l + 1, prompt()] as const));
+  return visionPromptInputs(v, { nCtx: tokens, shallow, deep }, `bench-${tokens}`, 'zero');
+}
+
+/** The plain request of each (image, box) pair on a prompt-tuned CLIP: its image and the prompts. */
+export function promptedRequests(w: BenchWorkload, prompts: VisionPromptInputs): BenchRequest[] {
+  return w.items.map((it, k) => ({ input: inputOf(it, `prompted:${k}`), request: { prompts } }));
 }

@@ -17,6 +17,7 @@ interface BenchFlags extends EncoderFlags {
   sentences: string;
   json?: boolean;
   check?: boolean;
+  promptTokens?: string;
 }
 
 /** Rounds of the int8/fp32 comparison, each precision keeping its best. */
@@ -32,6 +33,10 @@ export function register(program: Command): void {
     .option('--images <n>', 'seeded random images (preprocessed tensors, no decoding)', '4')
     .option('--boxes <n>', 'seeded random boxes per image', '10')
     .option('--sentences <n>', 'referring expressions per image (REC)', '3')
+    .option(
+      '--prompt-tokens <n>',
+      "also measure a prompt-tuned CLIP's image tower: plain against prompted (n seeded random vision prompts, a deep prompt before every layer) images/s, same run",
+    )
     .option('--check', `exit 1 when a measurement misses its target (${targetsHelp()})`)
     .addOption(makeOption('json'))
     .action(async (o: BenchFlags) => {
@@ -40,12 +45,14 @@ export function register(program: Command): void {
         boxes: parsePositiveInt('--boxes', o.boxes),
         sentences: parsePositiveInt('--sentences', o.sentences),
       };
+      const promptTokens =
+        o.promptTokens === undefined ? undefined : parsePositiveInt('--prompt-tokens', o.promptTokens);
       // The opened encoder resolves the model, device, threads and batch size; the bench makes its own
       // encoders from them (batch 1, batch N, with and without prefix sharing).
       const options = encoderOptionsOf(o);
       const opened = await openEncoder(options);
       const int8 = opened.model.precision === 'int8';
-      const progress = startProgress('bench', BENCH_PHASES.length + (int8 ? 1 : 0), 'phases');
+      const progress = startProgress('bench', BENCH_PHASES.length + (int8 ? 1 : 0) + (promptTokens ? 1 : 0), 'phases');
       const { device, threads, batchSize } = opened.encoder.options;
       const report = await runBench({
         graphs: opened.encoder.graphs,
@@ -53,6 +60,7 @@ export function register(program: Command): void {
         threads,
         batchSize,
         ...counts,
+        ...(promptTokens !== undefined && { promptTokens }),
         onPhaseDone: () => progress.add(1),
       }).finally(() => progress.stop());
       if (int8) {

@@ -24,8 +24,15 @@ interface ImageFlags extends EncoderFlags {
   json?: boolean;
 }
 
-function printEmbedding(json: boolean | undefined, value: unknown, summary: string): void {
-  console.log(json ? JSON.stringify(value) : summary);
+/** Values shown without --json: enough to compare two runs by eye; --json prints all of them. */
+const SHOWN_VALUES = 8;
+
+/** "[-2.0333, 0.1250, …] (512 values, norm 9.8765)": the vector's first values, then its size and norm. */
+function vectorText(v: ArrayLike<number>): string {
+  const head = Array.from(v)
+    .slice(0, SHOWN_VALUES)
+    .map((x) => x.toFixed(4));
+  return `[${head.join(', ')}${v.length > SHOWN_VALUES ? ', …' : ''}] (${v.length} values, norm ${norm(v).toFixed(4)})`;
 }
 
 function norm(v: ArrayLike<number>): number {
@@ -63,10 +70,8 @@ export function register(program: Command): void {
         await writeNpy(o.dumpPixels, await input.pixels(S), [3, S, S]);
       }
       const embedding = await encoder.image(input, method.prepare({ width: img.width, height: img.height, box }));
-      printEmbedding(
-        o.json,
-        { embedding: Array.from(embedding) },
-        `image_embeds: ${embedding.length} values, norm ${norm(embedding).toFixed(4)}`,
+      console.log(
+        o.json ? JSON.stringify({ embedding: Array.from(embedding) }) : `image_embeds ${vectorText(embedding)}`,
       );
     });
 
@@ -86,6 +91,6 @@ export function register(program: Command): void {
       );
       if (o.json) return console.log(JSON.stringify(rows));
       for (const r of rows)
-        console.log(`${JSON.stringify(r.text)}: ${r.ids.length} tokens, norm ${norm(r.embedding).toFixed(4)}`);
+        console.log(`${JSON.stringify(r.text)} (${r.ids.length} tokens): text_embeds ${vectorText(r.embedding)}`);
     });
 }

@@ -72,7 +72,7 @@ export function register(program: Command): void {
         }
         const r = l.record;
         console.log(
-          `${r.name.padEnd(16)} ${r.arch.padEnd(24)} ${r.sha256.slice(0, 12)} ${r.config_hash.slice(0, 8)}  ${r.source}`,
+          `${r.name.padEnd(16)} ${r.arch.padEnd(24)} ${r.sha256.slice(0, 12)} ${r.config_hash.slice(0, 8)}  ${r.source}${r.random_weights ? `  (random weights: ${r.random_weights})` : ''}`,
         );
       }
     });

@@ -1,9 +1,11 @@
 import { Option, type Command } from 'commander';
 import type { OpenEncoderOptions } from '../encoder/open-encoder.js';
 import { PRECISIONS, parsePrecision } from '../model/onnx/precision.js';
-import { parsePositiveInt } from './parse.js';
+import { DEMO_MODEL } from '../model/model-registry.js';
+import { UserError } from '../util/errors.js';
+import { listValues, parsePositiveInt } from './parse.js';
 import { allMethodParams } from '../prompts/registry.js';
-import { TASKS } from '../tasks/registry.js';
+import { TASKS, taskOfDataset } from '../tasks/registry.js';
 import type { TaskFlag } from '../tasks/task-definition.js';
 
 /**
@@ -24,8 +26,7 @@ export interface OptionSpec {
 export const ENCODER_OPTIONS = {
   model: {
     flags: '--model <name|dir>',
-    help: 'registered model name or a Hugging Face CLIP folder',
-    defaultValue: 'tiny',
+    help: `registered model name or a Hugging Face CLIP folder (falip model import); required for real datasets, default ${DEMO_MODEL} on the demo sets`,
   },
   device: {
     flags: '--device <device>',
@@ -44,18 +45,34 @@ export const ENCODER_OPTIONS = {
 
 /** The encoder group's flags as commander hands them over (strings, defaults filled). */
 export type EncoderFlags = {
-  [K in keyof typeof ENCODER_OPTIONS]: K extends 'threads' | 'batchSize' ? string | undefined : string;
+  [K in keyof typeof ENCODER_OPTIONS]: K extends 'threads' | 'batchSize' | 'model' ? string | undefined : string;
 };
+
+/**
+ * The model(s) a command evaluates `datasets` with: `--model` (a comma list), else the shipped demo model
+ * when every dataset is one falip generates. A real dataset needs weights the user brings: evaluating it
+ * on a model the user did not choose would print numbers that look like CLIP's and are not.
+ */
+export function modelsFor(given: string | undefined, datasets: readonly string[]): string[] {
+  const models = listValues(given);
+  if (models && models.length > 0) return [...new Set(models)];
+  const real = datasets.filter((d) => !taskOfDataset(d)?.dataset.generate);
+  if (real.length > 0)
+    throw new UserError(
+      `${real.join(', ')}: give --model: falip ships no CLIP for real datasets; import yours once (falip model import DIR --name vit-b-16) and pass --model vit-b-16`,
+    );
+  return [DEMO_MODEL];
+}
 
 export function addEncoderOptions(cmd: Command): Command {
   for (const spec of Object.values(ENCODER_OPTIONS)) cmd.addOption(optionOf(spec));
   return cmd;
 }
 
-/** The encoder group's flags, parsed. */
-export function encoderOptionsOf(f: EncoderFlags): OpenEncoderOptions {
+/** The encoder group's flags, parsed; `model` when the command decided it (modelsFor), else the demo model. */
+export function encoderOptionsOf(f: EncoderFlags, model = f.model ?? DEMO_MODEL): OpenEncoderOptions {
   return {
-    model: f.model,
+    model,
     device: f.device,
     precision: parsePrecision(f.precision),
     ...(f.threads !== undefined && { threads: parsePositiveInt('--threads', f.threads) }),
@@ -80,6 +97,14 @@ export const SHARED_OPTIONS = {
   shard: {
     flags: '--shard <K/N>',
     help: 'evaluate shard K (0-based) of N: the items whose id hashes to K, after --limit; put the shards together with falip merge',
+  },
+  prompts: {
+    flags: '--prompts <names...>',
+    help: "a prompt-tuned CLIP's learned prompts (falip prompts list): every row once per prompt set, none = the base CLIP; space- or comma-separated",
+  },
+  promptMask: {
+    flags: '--prompt-mask <mask>',
+    help: "FALIP on prompted images: zero (default) keeps the mask out of the prompt tokens' rows and columns; cls lets the CLS query attend to them with the mask's peak value",
   },
   cache: {
     flags: '--cache <dir>',

@@ -3,6 +3,7 @@ import { openEncoder, type OpenedEncoder } from '../encoder/open-encoder.js';
 import { runTable, type RunTableResult } from '../experiments/run-table.js';
 import type { SweepDetails } from '../experiments/run-json.js';
 import type { TableConfig } from '../experiments/table-config.js';
+import { readRegisteredPromptSet } from '../model/learned-prompts/prompt-registry.js';
 import type { Sampling } from '../tasks/task-definition.js';
 import { addEncoderOptions, type EncoderFlags, encoderOptionsOf, makeOption } from './options.js';
 import { parseInteger, parsePositiveInt, parseShard } from './parse.js';
@@ -52,7 +53,8 @@ export function runOpened(
     sampling,
     out: flags.out,
     cacheDir: flags.cache,
-    progress: (total, unit) => startProgress(cfg.name, total, unit),
+    prompts: (name) => readRegisteredPromptSet(opened.encoder.graphs.model, opened.model.sha256, name),
+    progress: (total, unit, alreadyDone) => startProgress(cfg.name, total, unit, alreadyDone),
   });
 }
 

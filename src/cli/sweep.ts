@@ -100,7 +100,8 @@ export function register(program: Command): void {
     const sampling = samplingOf(f);
     const axes = axesFromFlags(f);
     // The paper's sweeps (Tables 10, 11) are REC's: other tasks have no numbers to put beside theirs.
-    const paperCurves = d.task.paperSweepCurves === true;
+    // The paper's α/σ curves average its own REC splits: they belong beside a sweep on one of those datasets.
+    const paperCurves = d.task.paperSweepCurves === true && d.dataset.paperSamples !== undefined;
     const paper = paperCurves ? await readPaperSweeps() : undefined;
     await d.dataset.generate?.ensure();
     // The headline is the mean over the splits: only imported ones count (a missing one is named on stderr).

@@ -20,6 +20,13 @@ import {
 } from '../model/graphs/decomposition-graph.js';
 import { graphJob, type Feeds, type GraphJob, type GraphMember } from '../model/graphs/graph-family.js';
 import { readTextEmbeds, textFeeds, textGraph } from '../model/graphs/text-graph.js';
+import {
+  promptedTextFeeds,
+  promptedTextGraph,
+  readPromptedTextEmbeds,
+  type PromptedText,
+} from '../model/graphs/prompted-text-graph.js';
+import { promptedAttention, promptedTokens, type VisionPromptInputs } from '../model/graphs/vision-prompts.js';
 import { twoStreamFeeds, twoStreamGraph } from '../model/graphs/two-stream-graph.js';
 import {
   CAPTURE_OUTPUTS,
@@ -36,8 +43,9 @@ import { BatchQueue } from './batch-queue.js';
 import { DeviceLock } from './device-lock.js';
 import type { ClsCapture, Encoder, EncoderOptions, EncoderStats, ImageInput, ScoreDecomposition } from './encoder.js';
 import { GraphJobs, unstack } from './graph-jobs.js';
-import { createSession, int64Tensor } from './ort-session.js';
-import type { Ablation, AttentionBias, EncodeRequest } from './requests.js';
+import { createSession, floatTensor, int64Tensor } from './ort-session.js';
+import type { Ablation, AttentionBias, EncodeRequest, PromptedTextRequest, TextPromptInputs } from './requests.js';
+import { UserError } from '../util/errors.js';
 import { unleashResidual } from './unleash.js';
 
 /** Bounded memo of per-image work (prefix hidden states, captures): boxes of one image arrive together. */
@@ -67,11 +75,15 @@ class PromiseMemo<T> {
   }
 }
 
+/** A prompted text in the queue: its ids and context, and its prompt set (the batch key). */
+type PromptedTextJob = PromptedText & { prompts: TextPromptInputs };
+
 /**
  * The shared CLIP encoder: every graph of one model on one device (plain, prefix/suffix, CLS-row split,
- * capture, feature mask, two-stream, CLS projection, decomposition, text), one session each, one device
- * lock, micro-batched. The unbiased prefix of an unedited image is computed once however many boxes ask
- * for it; the original image's capture (for unleash) once however many prompts compare with it.
+ * capture, feature mask, two-stream, CLS projection, decomposition, text, prompted text), one session
+ * each, one device lock, micro-batched. The unbiased prefix of an unedited image is computed once
+ * however many boxes ask for it (per prompt set, for a prompt-tuned CLIP's images); the original
+ * image's capture (for unleash) once however many prompts compare with it.
  */
 export class ClipEncoder implements Encoder {
   readonly config: ClipConfig;
@@ -80,6 +92,7 @@ export class ClipEncoder implements Encoder {
   private readonly graphsRun: GraphJobs;
   private readonly textQueue: BatchQueue<readonly number[], Float32Array>;
   private readonly textMember: GraphMember;
+  private readonly promptedTextQueue: BatchQueue<PromptedTextJob, Float32Array>;
   private readonly prefixes = new PromiseMemo<Float32Array>();
   private readonly clsRowPrefixes = new PromiseMemo<ClsRowState>();
   private readonly originalCaptures = new PromiseMemo<ClsCapture>();
@@ -97,6 +110,11 @@ export class ClipEncoder implements Encoder {
       options.batchSize,
       () => 'text',
     );
+    this.promptedTextQueue = new BatchQueue(
+      (_key, jobs) => this.runPromptedText(jobs),
+      options.batchSize,
+      (job) => job.prompts.key,
+    );
   }
 
   stats(): EncoderStats {
@@ -104,41 +122,61 @@ export class ClipEncoder implements Encoder {
   }
 
   async image(input: ImageInput, request: EncodeRequest): Promise<Float32Array> {
-    if (request.ablation) return this.ablated(input, request, request.ablation);
+    const { prompts } = request;
+    if (request.ablation) {
+      if (prompts)
+        throw new UserError(
+          `the ${request.ablation.kind} ablation does not run on a prompt-tuned CLIP's images (prompts ${prompts.key})`,
+        );
+      return this.ablated(input, request, request.ablation);
+    }
     const pixels = await this.pixelsOf(input, request);
-    const attention = request.attention;
-    const L = this.config.vision.numLayers;
-    const first = attention ? firstGatedLayer(attention.gate, this.config.vision.numHeads) : -1;
+    const v = this.config.vision;
+    const T = prompts ? promptedTokens(v, prompts) : visionTokens(v);
+    // The methods' biases are T×T over the image's tokens; the prompt tokens get theirs here.
+    const attention =
+      request.attention && prompts ? promptedAttention(request.attention, visionTokens(v), prompts) : request.attention;
+    const prompted = prompts !== undefined;
+    const L = v.numLayers;
+    const first = attention ? firstGatedLayer(attention.gate, v.numHeads) : -1;
     if (!attention || first < 0)
-      return this.visionEmbeds({ from: 0, to: L, bias: false, capture: false }, { start: pixels });
+      return this.visionEmbeds({ from: 0, to: L, bias: false, capture: false, prompted }, { start: pixels, prompts });
     if (this.options.prefixSharing === false || first === 0 || request.edit)
       return this.visionEmbeds(
-        { from: 0, to: L, bias: true, biasFrom: first, capture: false },
-        { start: pixels, attention },
+        { from: 0, to: L, bias: true, biasFrom: first, capture: false, prompted },
+        { start: pixels, attention, prompts },
       );
-    if (isClsRowOnlyBias(attention.bias, visionTokens(this.config.vision))) {
-      const state = await this.clsRowPrefix(input, pixels, first);
+    if (isClsRowOnlyBias(attention.bias, T)) {
+      const state = await this.clsRowPrefix(input, pixels, first, prompts);
       return this.embeds(
-        this.graphs.member(clsRowGraph, { half: 'per-box', layer: first }),
-        clsRowPerBoxFeeds(this.config.vision, state, attention),
+        this.graphs.member(clsRowGraph, { half: 'per-box', layer: first, prompted }),
+        clsRowPerBoxFeeds(v, state, attention, prompts),
       );
     }
-    const hidden = await this.prefix(input, pixels, first);
-    return this.visionEmbeds({ from: first, to: L, bias: true, capture: false }, { start: hidden, attention });
+    const hidden = await this.prefix(input, pixels, first, prompts);
+    return this.visionEmbeds(
+      { from: first, to: L, bias: true, capture: false, prompted },
+      { start: hidden, attention, prompts },
+    );
   }
 
   /**
    * With a bias only on the CLS query row (FALIP's form a), layer `first`'s patch rows are the same for
    * every box: they run once per image with the unbiased prefix, and only the CLS row per box.
    */
-  private clsRowPrefix(input: ImageInput, pixels: Float32Array, first: number): Promise<ClsRowState> {
-    return this.clsRowPrefixes.get(`${first}|${input.key}`, async () => {
+  private clsRowPrefix(
+    input: ImageInput,
+    pixels: Float32Array,
+    first: number,
+    prompts: VisionPromptInputs | undefined,
+  ): Promise<ClsRowState> {
+    return this.clsRowPrefixes.get(memoKey(first, input, prompts), async () => {
       this.prefixRuns++;
       const v = this.config.vision;
       const out = await this.graphsRun.submit(
         graphJob(
-          this.graphs.member(clsRowGraph, { half: 'prefix', layer: first }),
-          clsRowPrefixFeeds(v, pixels),
+          this.graphs.member(clsRowGraph, { half: 'prefix', layer: first, prompted: prompts !== undefined }),
+          clsRowPrefixFeeds(v, pixels, prompts),
           clsRowPrefixOutputs(v, first),
         ),
       );
@@ -147,11 +185,13 @@ export class ClipEncoder implements Encoder {
   }
 
   async capture(input: ImageInput, request: EncodeRequest): Promise<ClsCapture> {
+    refusePrompts(request, 'the attention analysis');
     const pixels = await this.pixelsOf(input, request);
     return this.runCapture(pixels, request.attention);
   }
 
   async decompose(input: ImageInput, request: EncodeRequest, textEmbeds: Float32Array): Promise<ScoreDecomposition> {
+    refusePrompts(request, 'the score decomposition');
     const pixels = await this.pixelsOf(input, request);
     const out = await this.graphsRun.submit(
       graphJob(
@@ -163,7 +203,8 @@ export class ClipEncoder implements Encoder {
     return readDecomposition(out);
   }
 
-  text(ids: readonly number[]): Promise<Float32Array> {
+  text(ids: readonly number[], prompted?: PromptedTextRequest): Promise<Float32Array> {
+    if (prompted) return this.promptedTextQueue.submit({ ids, ctx: prompted.ctx, prompts: prompted.prompts });
     return this.textQueue.submit(ids);
   }
 
@@ -175,11 +216,20 @@ export class ClipEncoder implements Encoder {
     return preprocess(await request.edit.apply(input.rgb), size);
   }
 
-  private prefix(input: ImageInput, pixels: Float32Array, upTo: number): Promise<Float32Array> {
-    return this.prefixes.get(`${upTo}|${input.key}`, async () => {
+  private prefix(
+    input: ImageInput,
+    pixels: Float32Array,
+    upTo: number,
+    prompts: VisionPromptInputs | undefined,
+  ): Promise<Float32Array> {
+    return this.prefixes.get(memoKey(upTo, input, prompts), async () => {
       this.prefixRuns++;
       const out = await this.graphsRun.submit(
-        this.visionJob({ from: 0, to: upTo, bias: false, capture: false }, { start: pixels }, HIDDEN_OUTPUTS),
+        this.visionJob(
+          { from: 0, to: upTo, bias: false, capture: false, prompted: prompts !== undefined },
+          { start: pixels, prompts },
+          HIDDEN_OUTPUTS,
+        ),
       );
       return readHidden(out);
     });
@@ -273,4 +323,28 @@ export class ClipEncoder implements Encoder {
     const out = await this.lock.run(() => session.run(tensors));
     return unstack(readTextEmbeds(out), texts.length, 'text graph');
   }
+
+  /** One batch of prompted texts; the queue's key gives them one prompt set. */
+  private async runPromptedText(jobs: PromptedTextJob[]): Promise<Float32Array[]> {
+    const feeds = promptedTextFeeds(this.config.text, jobs, jobs[0]!.prompts);
+    const tensors = Object.fromEntries(
+      Object.entries(feeds).map(([name, f]) => [
+        name,
+        f.type === 'int64' ? int64Tensor(f.data, f.dims) : floatTensor(f.data, f.dims),
+      ]),
+    );
+    const session = await this.session(this.graphs.member(promptedTextGraph));
+    const out = await this.lock.run(() => session.run(tensors));
+    return unstack(readPromptedTextEmbeds(out), jobs.length, 'prompted text graph');
+  }
+}
+
+/** A per-image memo's key: the layer, the image and the prompt set (whose tokens enter at layer 0). */
+function memoKey(layer: number, input: ImageInput, prompts: VisionPromptInputs | undefined): string {
+  return prompts ? `${layer}|${input.key}|${prompts.key}` : `${layer}|${input.key}`;
+}
+
+function refusePrompts(request: EncodeRequest, what: string): void {
+  if (request.prompts)
+    throw new UserError(`${what} does not run on a prompt-tuned CLIP (prompts ${request.prompts.key})`);
 }

@@ -3,7 +3,7 @@ import type { ClipConfig } from '../model/clip-config.js';
 import type { ScoreDecomposition } from '../model/graphs/decomposition-graph.js';
 import type { ClsCapture } from '../model/graphs/vision-graph.js';
 import type { Device } from './execution-provider.js';
-import type { EncodeRequest } from './requests.js';
+import type { EncodeRequest, PromptedTextRequest } from './requests.js';
 
 /** The outputs of the analysis graphs, as the encoder hands them out (their graph modules define them). */
 export type { ClsCapture, ScoreDecomposition };
@@ -54,7 +54,10 @@ export interface Encoder {
   readonly options: Readonly<EncoderOptions>;
   /** The image embedding [P] of `input` under `request`. */
   image(input: ImageInput, request: EncodeRequest): Promise<Float32Array>;
-  /** The analysis outputs of `input` under `request` (its edit and attention; ablations do not apply). */
+  /**
+   * The analysis outputs of `input` under `request` (its edit and attention; ablations do not apply;
+   * learned prompts are refused).
+   */
   capture(input: ImageInput, request: EncodeRequest): Promise<ClsCapture>;
   /**
    * The score 100·cos(image, text) of `input` under `request` (its edit and attention; ablations do not
@@ -62,7 +65,10 @@ export interface Encoder {
    * Float precisions only: int8 refuses with a UserError.
    */
   decompose(input: ImageInput, request: EncodeRequest, textEmbeds: Float32Array): Promise<ScoreDecomposition>;
-  /** The text embedding [P] of one tokenized text (SOT … EOT ids). */
-  text(ids: readonly number[]): Promise<Float32Array>;
+  /**
+   * The text embedding [P] of one tokenized text (SOT … EOT ids); with `prompted`, of a prompt-tuned
+   * CLIP whose context replaces positions 1..n_ctx of the ids.
+   */
+  text(ids: readonly number[], prompted?: PromptedTextRequest): Promise<Float32Array>;
   stats(): EncoderStats;
 }

@@ -7,9 +7,9 @@ export type DeviceChoice = 'auto' | 'cpu' | 'cuda' | 'webgpu';
 export type Device = Exclude<DeviceChoice, 'auto'>;
 export const DEVICE_CHOICES: readonly DeviceChoice[] = ['auto', 'cpu', 'cuda', 'webgpu'];
 
-const CUDA_INSTALL_HINT =
-  'install the CUDA build with `ONNXRUNTIME_NODE_INSTALL=cuda12 npm ci` ' +
-  '(npm ≥ 11 skips dependency install scripts: then run `ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js`)';
+// The project's .npmrc keeps every dependency install script from running (onnxruntime-node's would download
+// the CUDA binaries, and fail offline), so CUDA is an explicit step after `npm ci`.
+const CUDA_INSTALL_HINT = 'install its CUDA 12 binaries with `npm run install-cuda` (needs network access)';
 
 /** onnxruntime-node ships the CPU (and WebGPU) providers; the CUDA provider library is a separate download. */
 function cudaProviderInstalled(): boolean {

@@ -25,6 +25,11 @@ export interface AttentionBias {
 /** Where the feature-mask ablation multiplies token features: the residual stream or the attention input. */
 export type { TokenScaleSite } from '../model/graphs/vision-graph.js';
 import type { TokenScaleSite } from '../model/graphs/vision-graph.js';
+/** A prompt-tuned CLIP's learned prompts, as the graphs take them (model/graphs owns their layout). */
+export type { PromptMask, VisionPromptInputs } from '../model/graphs/vision-prompts.js';
+export type { TextPromptInputs } from '../model/graphs/prompted-text-graph.js';
+import type { VisionPromptInputs } from '../model/graphs/vision-prompts.js';
+import type { TextPromptInputs } from '../model/graphs/prompted-text-graph.js';
 
 /** The paper's ablations: they change how the encoder runs rather than what it sees (Tables 4, 5). */
 export type Ablation =
@@ -48,4 +53,15 @@ export interface EncodeRequest {
   edit?: ImageEdit;
   attention?: AttentionBias;
   ablation?: Ablation;
+  /**
+   * A prompt-tuned CLIP's vision prompts, appended to the image's tokens. The attention bias stays T×T:
+   * the encoder widens it to the prompt tokens as `prompts.mask` says. No ablation runs with prompts.
+   */
+  prompts?: VisionPromptInputs;
+}
+
+/** A text of a prompt-tuned CLIP: its learned context [n_ctx·D] replaces the ids' positions 1..n_ctx. */
+export interface PromptedTextRequest {
+  prompts: TextPromptInputs;
+  ctx: Float32Array;
 }

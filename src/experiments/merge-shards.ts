@@ -168,7 +168,7 @@ export async function mergeShards(dirs: readonly string[], out: string): Promise
   // Canonical order: by that key, computed once per record.
   keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   const records = keyed.map((k) => k.record);
-  const details = { ...first.run.details, merged_from: shards.map((s) => s.dir) };
+  const details = { ...first.run.details, expected_records: records.length, merged_from: shards.map((s) => s.dir) };
   const firstRow = runKey.rows[0]?.key;
   const items = Object.fromEntries(
     runKey.splits.map((c) => [

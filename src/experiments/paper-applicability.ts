@@ -23,11 +23,14 @@ export function matchesPaperArch(
   return v.patchSize === a.patchSize && v.imageSize === a.imageSize && v.numLayers === a.numLayers;
 }
 
-/** What makes two rows the same experiment: their methods with resolved parameters, and the task's options. */
+/**
+ * What makes two rows the same experiment: their methods with resolved parameters, the task's options,
+ * and the learned prompts they run with (none on the paper's rows).
+ */
 export function sameExperiment(a: RunRowKey, b: RunRowKey): boolean {
   return (
-    canonicalJson({ methods: a.methods, options: a.options }) ===
-    canonicalJson({ methods: b.methods, options: b.options })
+    canonicalJson({ methods: a.methods, options: a.options, prompts: a.prompts }) ===
+    canonicalJson({ methods: b.methods, options: b.options, prompts: b.prompts })
   );
 }
 
@@ -45,19 +48,30 @@ function difference(ran: RunRowKey, paper: RunRowKey): string {
   );
   if (canonicalJson(ran.options) !== canonicalJson(paper.options))
     diffs.push(`options ${canonicalJson(ran.options)} (paper ${canonicalJson(paper.options)})`);
+  if (ran.prompts?.name !== paper.prompts?.name)
+    diffs.push(`prompts ${ran.prompts?.name ?? 'none'} (paper ${paper.prompts?.name ?? 'none'})`);
   return diffs.join(', ');
+}
+
+/** What the rule needs to know of the model a row ran on. */
+export interface RanOn {
+  vision: VisionConfig;
+  /** How falip generated the weights when they are random, else null. */
+  randomWeights: string | null;
+}
+
+/** The first footnote of a table on random weights, saying why it has no paper numbers. */
+export function randomWeightsNote(how: string): string {
+  return `This model has random weights (${how}): its numbers show that the machinery runs, not what CLIP does, so no paper number or Δ is shown beside them.`;
 }
 
 /**
  * Why the paper's number of `paper` (a row of a table measured on `arch`) does not apply to `ran`, run on
- * a model of geometry `vision`; undefined when it does: the same experiment on the paper's geometry.
+ * `model`; undefined when it does: the same experiment on trained weights of the paper's geometry.
  */
-export function paperMismatch(
-  vision: VisionConfig,
-  arch: ArchName,
-  ran: RunRowKey,
-  paper: RunRowKey,
-): string | undefined {
+export function paperMismatch(model: RanOn, arch: ArchName, ran: RunRowKey, paper: RunRowKey): string | undefined {
+  const { vision } = model;
+  if (model.randomWeights !== null) return 'its model has random weights';
   if (!matchesPaperArch(vision, arch))
     return `its model has patch ${vision.patchSize}, ${vision.imageSize} px, ${vision.numLayers} layers, the paper's is ${arch}`;
   if (!sameExperiment(ran, paper)) return `it was run with ${difference(ran, paper)}`;

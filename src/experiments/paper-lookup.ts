@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { ArchName, VisionConfig } from '../model/clip-config.js';
 import type { AnyTask } from '../tasks/task-definition.js';
 import { REPO_ROOT } from '../util/repo-paths.js';
-import { matchesPaperArch, paperMismatch } from './paper-applicability.js';
+import { matchesPaperArch, paperMismatch, type RanOn } from './paper-applicability.js';
 import type { RunRowKey } from './run-json.js';
 import { rowKeyOf, taskRowsOf } from './run-table.js';
 import { readTableConfig, type TableConfig } from './table-config.js';
@@ -35,11 +35,11 @@ export async function paperRowsFor(task: AnyTask, vision: VisionConfig, configDi
     });
 }
 
-/** The paper's numbers of the paper row that `row` (run on `vision`) repeats, if the paper has one. */
+/** The paper's numbers of the paper row that `row` (run on `model`) repeats, if the paper has one. */
 export function paperNumbersFor(
   rows: readonly PaperRow[],
   row: RunRowKey,
-  vision: VisionConfig,
+  model: RanOn,
 ): Record<string, number | null> | undefined {
-  return rows.find((p) => paperMismatch(vision, p.arch, row, p.key) === undefined)?.paper;
+  return rows.find((p) => paperMismatch(model, p.arch, row, p.key) === undefined)?.paper;
 }

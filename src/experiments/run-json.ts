@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ARCH_NAMES } from '../model/clip-config.js';
+import { PROMPT_MASKS } from '../model/graphs/vision-prompts.js';
 import { MASK_FORMS } from '../prompts/falip-mask.js';
 import { provenanceSchema, readRunFile } from '../report/run-files.js';
 import { sha256HexSchema } from '../util/sha256.js';
@@ -27,6 +28,10 @@ const rowConfigSchema = z.object({
   methods: z.array(methodEntrySchema).optional(),
   /** Rows falip cannot compute stay in the table with this status. */
   status: z.literal('not implemented').optional(),
+  /** A registered prompt set of the model: the row runs that prompt-tuned CLIP. */
+  prompts: z.string().optional(),
+  /** How FALIP's mask treats the prompt set's vision tokens (default zero). */
+  prompt_mask: z.enum(PROMPT_MASKS).optional(),
   /** The paper's number per column key (and `avg`); null where the paper prints none. */
   paper: z.record(z.string(), z.number().nullable()),
   /** The task's row options, with its defaults (REC: setting, subtract). */
@@ -49,8 +54,29 @@ export const tableConfigSchema = z.object({
 });
 export type TableConfig = z.output<typeof tableConfigSchema>;
 
+/**
+ * A row's learned prompts as the run key holds them: the set, the checkpoint it was read from and the
+ * tensors it registered (both sha256; the base model is the run's), and the mask choice where the set
+ * has vision prompts.
+ */
+export const rowPromptsKeySchema = z
+  .object({
+    name: z.string(),
+    trainer: z.string(),
+    checkpoint: sha256HexSchema,
+    tensors: sha256HexSchema,
+    mask: z.enum(PROMPT_MASKS).optional(),
+  })
+  .strict();
+export type RowPromptsKey = z.output<typeof rowPromptsKeySchema>;
+
 /** One evaluated row as the run key holds it: its methods with every parameter resolved on the model. */
-const runRowKeySchema = z.object({ key: z.string(), methods: z.array(methodEntrySchema), options: z.unknown() });
+const runRowKeySchema = z.object({
+  key: z.string(),
+  methods: z.array(methodEntrySchema),
+  options: z.unknown(),
+  prompts: rowPromptsKeySchema.optional(),
+});
 export type RunRowKey = z.output<typeof runRowKeySchema>;
 
 const shardSchema = z.object({ index: count, count: z.number().int().positive() });
@@ -81,6 +107,10 @@ export const renderDetailsSchema = z.object({
   withheld: z.array(z.string()),
   not_imported: z.array(z.string()),
   bootstrap_seed: z.number().int(),
+  /** No paper number at all (random weights): cells show ours alone, without a "custom" mark. */
+  hide_paper: z.boolean(),
+  /** Splits that hold part of the paper's split: samples evaluated (after --limit) and the paper's count. */
+  partial_splits: z.record(z.string(), z.object({ evaluated: count, paper: count })),
 });
 export type RenderDetails = z.output<typeof renderDetailsSchema>;
 
@@ -113,9 +143,17 @@ const visionSchema = z.object({
 /** What readers of run.json want beside the key (titles, labels, how to render); changing it never recomputes. */
 export const runDetailsSchema = z.object({
   title: z.string(),
-  model: z.object({ name: z.string(), device: z.string(), vision: visionSchema }),
+  model: z.object({
+    name: z.string(),
+    device: z.string(),
+    vision: visionSchema,
+    /** How falip generated the weights when they are random (no paper number stands beside them), else null. */
+    random_weights: z.string().nullable(),
+  }),
   render: renderDetailsSchema,
   sweep: sweepDetailsSchema.optional(),
+  /** Records the whole run holds when complete (every row × item of this run's splits, this shard's). */
+  expected_records: z.number().int().nonnegative(),
   /** `falip merge`: the shard folders this run was put together from. */
   merged_from: z.array(z.string()).optional(),
 });

@@ -7,15 +7,16 @@ import type { ModelSummary } from '../encoder/open-encoder.js';
 import { FeatureCache } from '../encoder/feature-cache.js';
 import { archConfig, type VisionConfig } from '../model/clip-config.js';
 import type { ClipTokenizer } from '../model/tokenizer.js';
-import { makeMethod } from '../prompts/method.js';
+import { makeMethod, methodFootnotes } from '../prompts/method.js';
 import type { ResultsTable } from '../report/results-table.js';
 import type { RunDetails, RunKey, RunRowKey, SweepDetails } from './run-json.js';
 import { checkRecordsBelong, itemListOf, openRunFolder } from './run-folder.js';
 import { taskNamed, taskOfDataset } from '../tasks/registry.js';
-import type { LoadedSplit, Sampling, AnyTask, TaskRow } from '../tasks/task-definition.js';
+import type { AnyTask, LoadedSplit, RecordSink, Sampling, TaskRow } from '../tasks/task-definition.js';
 import { TextFeatures } from '../tasks/shared/text-features.js';
 import { UserError } from '../util/errors.js';
-import { matchesPaperArch } from './paper-applicability.js';
+import { matchesPaperArch, randomWeightsNote } from './paper-applicability.js';
+import { type PromptSetSource, withRowPrompts } from './row-prompts.js';
 import { renderResults, writeTableFiles } from './table-files.js';
 import type { TableConfig } from './table-config.js';
 
@@ -31,13 +32,15 @@ export interface RunTableOptions {
   sampling: Sampling;
   out?: string;
   /** Progress sink: total units and their name announced once, then increments. */
-  progress: (total: number, unit: string) => Progress;
+  progress: (total: number, unit: string, alreadyDone: number) => Progress;
   /** Bootstrap seed of the intervals (not part of the run key: records do not depend on it). */
   bootstrapSeed?: number;
   /** Folder of the on-disk feature cache (`--cache`). */
   cacheDir?: string;
   /** A sweep's grid, for `falip merge` to plot it again. */
   sweep?: SweepDetails;
+  /** The model's registered prompt sets, for rows that name one. */
+  prompts?: PromptSetSource;
 }
 
 export interface RunTableResult {
@@ -46,11 +49,27 @@ export interface RunTableResult {
   table: ResultsTable;
   /** Wall time of the evaluation and the share of it the image/text encoder was running a batch. */
   timing: { seconds: number; encoderBusyShare: number; batches: number };
+  /** The splits the table names that are not imported, each with the command that imports it. */
+  notImported: { split: string; importCommand: string }[];
+}
+
+/** The command that imports a dataset split, as its task knows it. */
+export function importCommandOf(data: string): string {
+  const [dataset, split] = data.split('/') as [string, string];
+  return (
+    taskOfDataset(dataset)?.dataset.importCommand(split) ??
+    `falip data import <format> ... (see falip data import --help)`
+  );
 }
 
 /** A row as run.json keeps it: what decides its records. */
 export function rowKeyOf(row: TaskRow<unknown>): RunRowKey {
-  return { key: row.key, methods: row.methods.map((m) => ({ name: m.name, params: m.params })), options: row.options };
+  return {
+    key: row.key,
+    methods: row.methods.map((m) => ({ name: m.name, params: m.params })),
+    options: row.options,
+    ...(row.prompts && { prompts: row.prompts.identity }),
+  };
 }
 
 /** The task's rows of a config, with every method built (and checked) on the model. */
@@ -76,6 +95,8 @@ async function loadSplits(
   const missing: string[] = [];
   for (const data of [...new Set(cfg.columns.map((c) => c.data))]) {
     const [dataset, split] = data.split('/') as [string, string];
+    // The generated sets are written on first use, as `falip eval demo` does.
+    await taskOfDataset(dataset)?.dataset.generate?.ensure();
     const dir = datasetDir(dataset, split);
     if (!existsSync(path.join(dir, MANIFEST_FILE))) {
       missing.push(data);
@@ -104,14 +125,19 @@ function footnotesOf(
   tooLong: number,
   opts: RunTableOptions,
   archMatches: boolean,
+  promptNotes: readonly string[],
 ): string[] {
   const datasets = [...new Set(cfg.columns.map((c) => c.data.split('/')[0]!))];
+  const random = opts.model.randomWeights;
+  // On random weights this comes first: it changes how every number below reads.
   const notes = [
+    ...(random !== null ? [randomWeightsNote(random)] : []),
     ...cfg.footnotes,
     ...datasets.flatMap((d) => taskOfDataset(d)?.dataset.footnotes ?? []),
     ...task.footnotes(rows, splits),
+    ...promptNotes,
   ];
-  notes.push(...new Set(rows.flatMap((r) => r.methods.map((m) => m.footnote))));
+  notes.push(...methodFootnotes(rows.flatMap((r) => r.methods.map((m) => m.description))));
   const m = opts.model;
   // The device is in run.json: it does not change the numbers, and shards run on different ones.
   notes.push(
@@ -121,7 +147,7 @@ function footnotesOf(
     notes.push(
       "int8: the linear layers run with int8 weights (per output channel) and activations quantized per model call, one request per call; the numbers differ from fp32's (falip bench --precision int8 measures by how much).",
     );
-  if (!archMatches) {
+  if (!archMatches && random === null) {
     const a = archConfig(cfg.arch, 0).vision;
     notes.push(
       `The paper's numbers are for ${cfg.arch} (patch ${a.patchSize}, ${a.imageSize} px, ${a.numLayers} layers); this model has patch ${m.vision.patchSize}, ${m.vision.imageSize} px, ${m.vision.numLayers} layers, so none is shown.`,
@@ -141,8 +167,22 @@ function footnotesOf(
     notes.push(
       `${tooLong} caption(s) of the data are longer than the text encoder's ${opts.encoder.config.text.contextLength} tokens and are cut to fit (the reference tokenizer refuses them).`,
     );
-  if (missing.length > 0) notes.push(`Not imported: ${missing.join(', ')} (falip data import ...).`);
+  if (missing.length > 0)
+    notes.push(`Not imported: ${missing.map((m) => `${m} (\`${importCommandOf(m)}\`)`).join(', ')}.`);
   return notes;
+}
+
+/** The splits that hold fewer samples than the paper's (a smaller import, or --limit), with both counts. */
+function partialSplits(splits: readonly LoadedSplit[]): RunDetails['render']['partial_splits'] {
+  return Object.fromEntries(
+    splits.flatMap((s) => {
+      const [dataset, split] = s.key.split('/') as [string, string];
+      const paper = taskOfDataset(dataset)?.dataset.paperSamples?.[split];
+      return paper !== undefined && s.samples.evaluated < paper
+        ? [[s.key, { evaluated: s.samples.evaluated, paper }]]
+        : [];
+    }),
+  );
 }
 
 /** How many of the rows' captions on these splits the text encoder must cut. */
@@ -165,8 +205,14 @@ async function captionsTooLong(
 export async function runTable(cfg: TableConfig, opts: RunTableOptions): Promise<RunTableResult> {
   const task = taskNamed(cfg.task);
   const vision = opts.encoder.config.vision;
-  const rows = taskRowsOf(cfg, vision);
+  const prompted = await withRowPrompts(cfg, taskRowsOf(cfg, vision), opts.encoder.config, opts.prompts);
+  const rows = prompted.rows;
   const { splits, missing } = await loadSplits(cfg, task, opts.sampling);
+  // Nothing to run is a mistake to say, not an empty table to write (and no folder is made for it).
+  if (splits.length === 0)
+    throw new UserError(
+      `${cfg.name}: nothing to run: none of its splits is imported (${missing.join(', ')}); import one, e.g. \`${importCommandOf(missing[0]!)}\``,
+    );
   const m = opts.model;
   const runKey: RunKey = {
     task: task.name,
@@ -177,6 +223,8 @@ export async function runTable(cfg: TableConfig, opts: RunTableOptions): Promise
     ...(opts.sampling.shard && { shard: opts.sampling.shard }),
   };
   const archMatches = matchesPaperArch(vision, cfg.arch);
+  // The paper's numbers stand beside ours only on trained weights of the paper's geometry.
+  const paperApplies = archMatches && m.randomWeights === null;
   const render: RunDetails['render'] = {
     config: cfg,
     footnotes: footnotesOf(
@@ -188,15 +236,23 @@ export async function runTable(cfg: TableConfig, opts: RunTableOptions): Promise
       await captionsTooLong(task, rows, splits, opts),
       opts,
       archMatches,
+      prompted.footnotes,
     ),
-    withheld: archMatches ? [] : cfg.rows.filter((r) => Object.keys(r.paper).length > 0).map((r) => r.key),
+    withheld: paperApplies ? [] : cfg.rows.filter((r) => Object.keys(r.paper).length > 0).map((r) => r.key),
     not_imported: missing,
     bootstrap_seed: opts.bootstrapSeed ?? 0,
+    hide_paper: m.randomWeights !== null,
+    partial_splits: partialSplits(splits),
   };
+  const expected = new Map(
+    rows.flatMap((r) => splits.map((c) => [JSON.stringify([r.key, c.key]), c.itemIds] as const)),
+  );
+  const expectedRecords = [...expected.values()].reduce((n, ids) => n + ids.size, 0);
   const details: RunDetails = {
     title: cfg.title,
-    model: { name: m.name, device: m.device, vision: m.vision },
+    model: { name: m.name, device: m.device, vision: m.vision, random_weights: m.randomWeights },
     render,
+    expected_records: expectedRecords,
     ...(opts.sweep && { sweep: opts.sweep }),
   };
   const run = await openRunFolder({
@@ -216,19 +272,22 @@ export async function runTable(cfg: TableConfig, opts: RunTableOptions): Promise
   run.records.checkBeforeAppend(verifyPins);
   run.intermediate.checkBeforeAppend(verifyPins);
   try {
-    const expected = new Map(
-      rows.flatMap((r) => splits.map((c) => [JSON.stringify([r.key, c.key]), c.itemIds] as const)),
-    );
     checkRecordsBelong(run.records, expected);
     checkRecordsBelong(run.intermediate, expected);
     const texts = new TextFeatures(opts.encoder, opts.tokenizer);
     const cache = opts.cacheDir
       ? new FeatureCache(opts.cacheDir, `${m.sha256}|${m.configHash}|${m.precision}`)
       : undefined;
-    const bar = opts.progress(
-      splits.reduce((s, c) => s + c.units * rows.length, 0),
-      task.sampleUnit,
-    );
+    // Progress counts records, as the table does (REC: sentences); what a resumed run already holds is
+    // done from the start and not part of the rate.
+    const bar = opts.progress(expectedRecords, task.recordUnit, run.records.all().length);
+    const counted: RecordSink = {
+      has: (row, split, id) => run.records.has(row, split, id),
+      append: async (record) => {
+        await run.records.append(record);
+        bar.add(1);
+      },
+    };
     const before = opts.encoder.stats();
     const t0 = performance.now();
     try {
@@ -236,9 +295,8 @@ export async function runTable(cfg: TableConfig, opts: RunTableOptions): Promise
         await task.evaluate(rows, split, {
           encoder: opts.encoder,
           texts,
-          records: run.records,
+          records: counted,
           intermediate: run.intermediate,
-          progress: (n) => bar.add(n),
           cache,
         });
       }
@@ -255,10 +313,16 @@ export async function runTable(cfg: TableConfig, opts: RunTableOptions): Promise
     const records = run.records.all();
     // Images are not stamped one by one: the whole content is hashed again before the run is complete.
     for (const pin of pins) await pin.verify(true);
-    await run.markComplete([...expected.values()].reduce((n, ids) => n + ids.size, 0));
+    await run.markComplete(expectedRecords);
     const table = renderResults(render, records);
     await writeTableFiles(run.dir, table, records.length);
-    return { dir: run.dir, resumed: run.resumed, table, timing };
+    return {
+      dir: run.dir,
+      resumed: run.resumed,
+      table,
+      timing,
+      notImported: missing.map((split) => ({ split, importCommand: importCommandOf(split) })),
+    };
   } finally {
     await run.close();
   }

@@ -39,7 +39,22 @@ function curves(measured: readonly MeasuredPoint[], swept: SweptParam, axes: Swe
     }
     series.points.push({ x: m.point[swept], y: m.accuracy });
   }
-  return [...byName.values()];
+  return mergeCoinciding([...byName.values()]);
+}
+
+/**
+ * Curves that measured exactly the same numbers would hide one another: they become one curve named after
+ * all of them ("σ 100 = σ 300"), so the reader sees that both are there and that they agree.
+ */
+function mergeCoinciding(series: readonly PlotSeries[]): PlotSeries[] {
+  const byPoints = new Map<string, PlotSeries>();
+  for (const s of series) {
+    const key = JSON.stringify([...s.points].sort((a, b) => a.x - b.x));
+    const same = byPoints.get(key);
+    if (same) same.name = `${same.name} = ${s.name}`;
+    else byPoints.set(key, { name: s.name, points: [...s.points] });
+  }
+  return [...byPoints.values()];
 }
 
 /**
@@ -53,16 +68,28 @@ export function sweepPlots(
   paper: PaperSweeps | null,
   subject: string,
 ): SweepPlot[] {
-  const plot = (swept: SweptParam, symbol: string, logX: boolean): SweepPlot => ({
-    file: `accuracy-vs-${swept}`,
-    spec: {
-      title: `FALIP accuracy vs ${symbol} on ${subject}`,
-      xLabel: swept === 'sigma' ? `${symbol} (tokens)` : symbol,
-      yLabel: 'accuracy (%)',
-      series: [...curves(measured, swept, axes), ...(paper ? [paperCurve(paper[swept])] : [])],
-      logX,
-    },
-  });
+  const plot = (swept: SweptParam, symbol: string, logX: boolean): SweepPlot => {
+    // The axis spans what was measured; the paper's curve is clipped to it, and says so when it was.
+    const xs = measured.map((m) => m.point[swept]);
+    const domain: [number, number] = [Math.min(...xs), Math.max(...xs)];
+    const series = curves(measured, swept, axes);
+    if (paper) {
+      const full = paperCurve(paper[swept]);
+      const clipped = full.points.some((p) => p.x < domain[0] || p.x > domain[1]);
+      series.push(clipped ? { ...full, name: `${full.name}, clipped to the ${symbol} measured` } : full);
+    }
+    return {
+      file: `accuracy-vs-${swept}`,
+      spec: {
+        title: `FALIP accuracy vs ${symbol} on ${subject}`,
+        xLabel: swept === 'sigma' ? `${symbol} (tokens)` : symbol,
+        yLabel: 'accuracy (%)',
+        series,
+        logX,
+        xDomain: domain,
+      },
+    };
+  };
   return [
     ...(axes.alpha.length > 1 ? [plot('alpha', 'α', false)] : []),
     ...(axes.sigma.length > 1 ? [plot('sigma', 'σ', true)] : []),

@@ -1,5 +1,9 @@
 import { z } from 'zod';
+import { PROMPT_MASKS } from '../model/graphs/vision-prompts.js';
+import { NAME_PATTERN } from '../model/model-store.js';
 import { checkMethodEntry } from '../prompts/method.js';
+import { allMethodParams } from '../prompts/registry.js';
+import { closest } from '../util/closest.js';
 import { taskNamed } from '../tasks/registry.js';
 import type { AnyTask } from '../tasks/task-definition.js';
 import { UserError } from '../util/errors.js';
@@ -22,45 +26,96 @@ const methodEntrySchema = z.union([z.string(), z.object({ name: z.string() }).lo
   return { name, params };
 });
 
-const KEY = /^[A-Za-z0-9._+-]+$/;
+/** Row keys may name a prompt set after an @ (`falip@coop-pets`). */
+const KEY = /^[A-Za-z0-9._+@-]+$/;
 const DATA_KEY = /^[^/\s]+\/[^/\s]+$/;
 
 const baseRowSchema = z.object({
-  key: z.string().regex(KEY, 'letters, digits and . _ + - only'),
-  label: z.string(),
-  methods: z.array(methodEntrySchema).min(1).optional(),
+  key: z
+    .string()
+    .regex(KEY, 'letters, digits and . _ + @ - only')
+    .describe("the row's id: records, run keys and `baseline` name it; letters, digits and . _ + @ -"),
+  label: z.string().describe('how the table prints the row'),
+  methods: z
+    .array(methodEntrySchema)
+    .min(1)
+    .optional()
+    .describe(
+      'the visual prompts of the row: a name (`falip`), a name with parameters (`{ name: falip, alpha: 1 }`), a composition (`redcircle+falip`); several are an ensemble (their scores summed)',
+    ),
+  /** A registered prompt set of the model the table runs on (falip prompts list): a prompt-tuned CLIP. */
+  prompts: z
+    .string()
+    .regex(NAME_PATTERN, 'a prompt set name (falip prompts list)')
+    .optional()
+    .describe('a prompt set registered with the model (falip prompts list): the row runs the prompt-tuned CLIP'),
+  /** How FALIP's mask treats the prompt set's vision tokens (default zero). */
+  prompt_mask: z
+    .enum(PROMPT_MASKS)
+    .optional()
+    .describe(
+      "FALIP's mask on the prompt set's vision tokens: zero (none, the default) or cls (CLS attends to them at the mask's peak)",
+    ),
   /** Rows falip cannot compute stay in the table with this status. */
-  status: z.literal('not implemented').optional(),
-  paper: z.record(z.string(), z.number().nullable()).default({}),
+  status: z
+    .literal('not implemented')
+    .optional()
+    .describe('a row of the paper falip cannot compute: kept with its paper numbers, no methods'),
+  paper: z
+    .record(z.string(), z.number().nullable())
+    .default({})
+    .describe("the paper's number per column key (and `avg`), percent; null where the paper prints none"),
 });
 const BASE_ROW_KEYS = new Set(Object.keys(baseRowSchema.shape));
 
-const columnSchema = z.union([
-  z.string().regex(DATA_KEY, 'expected dataset/split'),
-  z
-    .object({
-      key: z.string().min(1).optional(),
-      data: z.string().regex(DATA_KEY, 'expected dataset/split').optional(),
-      label: z.string().optional(),
-      metric: z.string().optional(),
-    })
-    .strict(),
-]);
-
-const tableSchema = z
+export const columnObjectSchema = z
   .object({
-    name: z.string().regex(KEY),
-    title: z.string(),
-    task: z.string().min(1),
-    /** The model the paper's numbers were measured on; other geometries get no paper number. */
-    arch: z.enum(PAPER_ARCHS).default('vit-b-16'),
-    columns: z.array(columnSchema).min(1),
-    rows: z.array(z.record(z.string(), z.unknown())).min(1),
-    baseline: z.string().optional(),
-    average: z.boolean().default(true),
-    footnotes: z.array(z.string()).default([]),
+    key: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        "the column's id, which rows' `paper` numbers name (default: `data`, or `data:metric` for tasks with several metrics)",
+      ),
+    data: z
+      .string()
+      .regex(DATA_KEY, 'expected dataset/split')
+      .optional()
+      .describe('the dataset split whose records fill the column, e.g. `refcoco/testA` (default: `key`)'),
+    label: z.string().optional().describe('how the table prints the column (default: `data` with a space for /)'),
+    metric: z.string().optional().describe("one of the task's metrics (default: the task's first)"),
   })
   .strict();
+
+const columnSchema = z.union([z.string().regex(DATA_KEY, 'expected dataset/split'), columnObjectSchema]);
+
+export const tableSchema = z
+  .object({
+    name: z.string().regex(KEY).describe("the table's id: names its results folder (letters, digits and . _ + -)"),
+    title: z.string().describe("the table's heading"),
+    task: z.string().min(1).describe('the task every column is evaluated with (see below)'),
+    /** The model the paper's numbers were measured on; other geometries get no paper number. */
+    arch: z
+      .enum(PAPER_ARCHS)
+      .default('vit-b-16')
+      .describe(
+        "the architecture the paper's numbers were measured on: a model of another geometry (patch, size, layers) shows none",
+      ),
+    columns: z
+      .array(columnSchema)
+      .min(1)
+      .describe("the table's columns: a dataset split (`demo/val`), or an object (below)"),
+    rows: z.array(z.record(z.string(), z.unknown())).min(1).describe("the table's rows (below)"),
+    baseline: z
+      .string()
+      .optional()
+      .describe('a row key: every other row is compared with it item by item (a paired bootstrap), under the table'),
+    average: z.boolean().default(true).describe('add a column averaging each row over the columns, as the paper does'),
+    footnotes: z.array(z.string()).default([]).describe("footnotes of the table's own, printed before falip's"),
+  })
+  .strict();
+
+export { baseRowSchema };
 
 /** "refcoco/testA" → "refcoco testA". */
 function defaultLabel(data: string): string {
@@ -81,6 +136,45 @@ function columnOf(c: z.output<typeof columnSchema>, task: AnyTask, where: string
   return { key, data, label: spec.label ?? defaultLabel(key), metric };
 }
 
+/** The row options a task reads, by name (from its schema, as the documentation lists them). */
+function optionFields(task: AnyTask): Record<string, unknown> {
+  const json = z.toJSONSchema(task.rowOptions, { io: 'input', unrepresentable: 'any' }) as { properties?: object };
+  return { ...json.properties };
+}
+
+/**
+ * Unknown keys first, each with the likeliest fix: a key a method reads belongs in its methods entry; a
+ * near miss of a known key is named (`colums` → `columns`); otherwise the known keys are listed.
+ */
+function checkKeys(
+  value: unknown,
+  known: readonly string[],
+  at: readonly PropertyKey[],
+  where: (path: readonly PropertyKey[]) => string,
+  hint?: (key: string) => string | undefined,
+): void {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return;
+  for (const key of Object.keys(value)) {
+    if (known.includes(key)) continue;
+    const fix =
+      hint?.(key) ?? (closest(key, known) ? `did you mean "${closest(key, known)}"?` : `known: ${known.join(', ')}`);
+    throw new UserError(
+      `${where([...at, key])}: ${at.length > 0 ? fieldPath(at) : '(top level)'}: unknown key "${key}": ${fix}`,
+    );
+  }
+}
+
+/** A method parameter written on the row: where it goes instead. */
+function rowKeyHint(raw: Record<string, unknown>): (key: string) => string | undefined {
+  return (key) => {
+    const param = key.replaceAll('-', '_');
+    if (!allMethodParams().some(([name]) => name === param)) return undefined;
+    const first = Array.isArray(raw.methods) ? raw.methods[0] : undefined;
+    const method = typeof first === 'string' ? first : ((first as { name?: string } | undefined)?.name ?? 'falip');
+    return `method parameters go in methods: [{ name: ${method}, ${param}: ${JSON.stringify(raw[key])} }]`;
+  };
+}
+
 /**
  * Validates a parsed config. `where(path)` locates a field for messages (`file:line`); a config built
  * in code passes a constant.
@@ -90,6 +184,7 @@ export function parseTableConfig(value: unknown, where: (path: readonly Property
     const path = [...prefix, ...firstIssuePath(error)];
     throw new UserError(`${where(path)}: ${path.length > 0 ? fieldPath(path) : '(top level)'}: ${issueMessage(error)}`);
   };
+  checkKeys(value, Object.keys(tableSchema.shape), [], where);
   const top = safeParseWith(tableSchema, value);
   if (!top.success) fail(top.error);
   const cfg = top.data!;
@@ -107,7 +202,9 @@ export function parseTableConfig(value: unknown, where: (path: readonly Property
     if (columnKeys.has(c.key)) throw new UserError(`${where(['columns'])}: columns: duplicate column '${c.key}'`);
     columnKeys.add(c.key);
   }
+  const rowKeys = [...BASE_ROW_KEYS, ...Object.keys(optionFields(task))];
   const rows = cfg.rows.map((raw, i): RowConfig => {
+    checkKeys(raw, rowKeys, ['rows', i], where, rowKeyHint(raw));
     const base = Object.fromEntries(Object.entries(raw).filter(([k]) => BASE_ROW_KEYS.has(k)));
     const rest = Object.fromEntries(Object.entries(raw).filter(([k]) => !BASE_ROW_KEYS.has(k)));
     const parsed = safeParseWith(baseRowSchema, base);
@@ -117,6 +214,12 @@ export function parseTableConfig(value: unknown, where: (path: readonly Property
     const row = parsed.data!;
     if (!row.methods && !row.status)
       throw new UserError(`${where(['rows', i])}: rows[${i}]: a row needs methods (or status: not implemented)`);
+    if (row.prompt_mask && !row.prompts)
+      throw new UserError(`${where(['rows', i, 'prompt_mask'])}: rows[${i}].prompt_mask: the row names no prompts`);
+    if (row.prompts && !task.learnedPrompts)
+      throw new UserError(
+        `${where(['rows', i, 'prompts'])}: rows[${i}].prompts: ${task.name} rows take no learned prompts (classification and point-cloud rows do)`,
+      );
     row.methods?.forEach((m, j) => {
       checkMethodEntry(m.name, m.params, `${where(['rows', i, 'methods', j])}: rows[${i}].methods[${j}]`);
     });

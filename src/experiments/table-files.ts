@@ -1,4 +1,5 @@
 import path from 'node:path';
+import type { RenderDetails } from './run-json.js';
 import type { TableConfig } from './table-config.js';
 import type { AnyTask } from '../tasks/task-definition.js';
 import { buildResultsTable, type CellStatus, type ResultsTable, type TableSpec } from '../report/results-table.js';
@@ -15,14 +16,26 @@ export function tableSpecOf(
   task: AnyTask,
   footnotes: string[],
   withheld: ReadonlySet<string> = new Set(),
+  o: { hidePaper?: boolean; partialSplits?: RenderDetails['partial_splits'] } = {},
 ): TableSpec {
   return {
     title: cfg.title,
-    columns: cfg.columns.map((c) => ({ key: c.key, label: c.label, data: c.data, metric: task.metrics[c.metric]! })),
+    columns: cfg.columns.map((c) => {
+      const size = o.partialSplits?.[c.data];
+      return {
+        key: c.key,
+        label: c.label,
+        data: c.data,
+        metric: task.metrics[c.metric]!,
+        ...(size && { ofPaper: { ...size, unit: task.sampleUnit, sameUnit: task.sampleUnit === task.recordUnit } }),
+      };
+    }),
     rows: cfg.rows.map((r) =>
-      withheld.has(r.key)
-        ? { key: r.key, label: r.label, paper: {}, paperWithheld: true }
-        : { key: r.key, label: r.label, paper: r.paper },
+      o.hidePaper
+        ? { key: r.key, label: r.label, paper: {} }
+        : withheld.has(r.key)
+          ? { key: r.key, label: r.label, paper: {}, paperWithheld: true }
+          : { key: r.key, label: r.label, paper: r.paper },
     ),
     ...(cfg.baseline !== undefined && { baselineRow: cfg.baseline }),
     footnotes,
@@ -47,7 +60,13 @@ export function statusesOf(cfg: TableConfig, missing: readonly string[]): Record
 export async function writeTableFiles(dir: string, table: ResultsTable, items: number): Promise<void> {
   const metrics: MetricsJson = {
     title: table.title,
-    columns: table.columns.map((c) => ({ key: c.key, label: c.label })),
+    columns: table.columns.map((c) => ({
+      key: c.key,
+      label: c.label,
+      ...(c.ofPaper && {
+        subset: `${c.ofPaper.evaluated.toLocaleString('en-US')} of ${c.ofPaper.paper.toLocaleString('en-US')} ${c.ofPaper.unit}`,
+      }),
+    })),
     rows: table.rows.map((row) => ({
       row: row.key,
       label: row.label,
@@ -66,22 +85,13 @@ export async function writeTableFiles(dir: string, table: ResultsTable, items: n
   await writeFileAtomic(path.join(dir, 'table.md'), renderMarkdown(table));
 }
 
-/**
- * What a results folder needs to render its table from its records alone, kept in run.json: the same
- * in every shard of a run, so that `falip merge` renders exactly the table an unsharded run writes.
- */
-export interface RenderDetails {
-  config: TableConfig;
-  footnotes: string[];
-  /** Rows whose paper numbers do not apply to this run (another geometry). */
-  withheld: string[];
-  not_imported: string[];
-  bootstrap_seed: number;
-}
-
 export function renderResults(d: RenderDetails, records: readonly EvalRecord[]): ResultsTable {
   const task = taskNamed(d.config.task);
-  return buildResultsTable(tableSpecOf(d.config, task, d.footnotes, new Set(d.withheld)), records, {
+  const spec = tableSpecOf(d.config, task, d.footnotes, new Set(d.withheld), {
+    hidePaper: d.hide_paper,
+    partialSplits: d.partial_splits,
+  });
+  return buildResultsTable(spec, records, {
     statuses: statusesOf(d.config, d.not_imported),
     seed: d.bootstrap_seed,
   });

@@ -6,7 +6,7 @@ import { RECORDS_JSONL, RUN_JSON } from '../report/run-files.js';
 import { taskNamed } from '../tasks/registry.js';
 import { canonicalJson } from '../util/canonical-json.js';
 import { UserError } from '../util/errors.js';
-import { paperMismatch, sameExperiment } from './paper-applicability.js';
+import { paperMismatch, randomWeightsNote, sameExperiment } from './paper-applicability.js';
 import { readRunJson, type RunJson, type RunRowKey } from './run-json.js';
 import { rowKeyOf, taskRowsOf } from './run-table.js';
 import type { TableConfig } from './table-config.js';
@@ -153,8 +153,8 @@ function withheldRows(
     const folder = sourceOf.get(row.key);
     if (!folder) continue;
     const ran = folder.rows.get(row.key)!;
-    const vision = folder.run.details.model.vision;
-    const reason = paperMismatch(vision, cfg.arch, ran, configRowOn(cfg, row, folder));
+    const { vision, random_weights: randomWeights } = folder.run.details.model;
+    const reason = paperMismatch({ vision, randomWeights }, cfg.arch, ran, configRowOn(cfg, row, folder));
     if (reason) {
       withheld.add(row.key);
       reasons.push(`Row ${row.label} from ${folder.dir}: custom, paper n/a: ${reason}.`);
@@ -173,10 +173,13 @@ export async function tableFromRuns(
   requireOneModelAndData(folders);
   const { records, partial, sourceOf } = cellsOf(cfg, folders);
   const { withheld, reasons } = withheldRows(cfg, sourceOf);
+  // One model per table (checked above): random weights show no paper number anywhere, and say why first.
+  const random = folders[0]?.run.details.model.random_weights ?? null;
   const unfinished = folders.filter((f) => !f.run.complete).map((f) => f.dir);
   const footnotes = [
+    ...(random ? [randomWeightsNote(random)] : []),
     ...cfg.footnotes,
-    ...reasons,
+    ...(random ? [] : reasons),
     ...(unfinished.length > 0
       ? [
           `Cells marked "partial (n of m)" come from runs that did not finish (${unfinished.join(', ')}): n of their m items.`,
@@ -184,9 +187,13 @@ export async function tableFromRuns(
       : []),
     `Rendered from ${dirs.join(', ')} (see each run.json for methods, model and seeds).`,
   ];
-  const table = buildResultsTable(tableSpecOf(cfg, task, footnotes, withheld), records, {
-    statuses: statusesOf(cfg, []),
-    partial,
-  });
+  const table = buildResultsTable(
+    tableSpecOf(cfg, task, footnotes, withheld, { hidePaper: Boolean(random) }),
+    records,
+    {
+      statuses: statusesOf(cfg, []),
+      partial,
+    },
+  );
   return { table, records };
 }

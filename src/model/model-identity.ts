@@ -14,7 +14,16 @@ export interface ModelIdentity {
   configHash: string;
   /** `vit-b-16`, `vit-l-14`, `tiny` when the dimensions are those of a known arch, else e.g. `ViT 6x768/16@224, text 12x512`. */
   arch: string;
+  /**
+   * How falip generated the weights when they are random (`falip model random --arch tiny --seed 3`), else
+   * null: its numbers say nothing about CLIP, and no paper number stands beside them. Read from the
+   * weights file itself, so a random model is known as such however it is named or passed.
+   */
+  randomWeights: string | null;
 }
+
+/** The safetensors metadata key falip marks its random weights with. */
+export const RANDOM_WEIGHTS_KEY = 'falip_random_weights';
 
 /** Hex SHA-256 of a value's canonical JSON. */
 export function canonicalHash(value: unknown): string {
@@ -43,6 +52,15 @@ function archLabel(c: ClipConfig): string {
   return `ViT ${v.numLayers}x${v.hiddenSize}/${v.patchSize}@${v.imageSize}, text ${c.text.numLayers}x${c.text.hiddenSize}`;
 }
 
-export function modelIdentity(sha256: string, config: ClipConfig): ModelIdentity {
-  return { sha256, configHash: configHash(config), arch: archLabel(config) };
+export function modelIdentity(
+  sha256: string,
+  config: ClipConfig,
+  metadata: Record<string, string> = {},
+): ModelIdentity {
+  return {
+    sha256,
+    configHash: configHash(config),
+    arch: archLabel(config),
+    randomWeights: metadata[RANDOM_WEIGHTS_KEY] ?? null,
+  };
 }

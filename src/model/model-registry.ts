@@ -20,9 +20,13 @@ import {
 import { writeRandomModel } from './random-model.js';
 import { rememberSha256 } from './source-hash.js';
 import { ClipTokenizer } from './tokenizer.js';
+import { readSafetensorsMetadata } from './safetensors.js';
 
 /** The built-in demo/test model: generated on first use, seed 0, byte-level vocabulary. */
 export const TINY_MODEL = 'tiny';
+
+/** The model the demo sets run on when no --model is given (issue 19 replaces it by the trained demo CLIP). */
+export const DEMO_MODEL = TINY_MODEL;
 const TINY_SEED = 0;
 
 export interface ImportOptions {
@@ -79,7 +83,7 @@ async function importLocked(dir: string, name: string, opts: ImportOptions): Pro
   const before = existsSync(weightsFile) ? await stat(weightsFile) : undefined;
   const checkpoint = await loadCheckpoint(source);
   await checkTokenizer(source, checkpoint);
-  const rec = recordFor(name, source, checkpoint);
+  const rec = recordFor(name, source, checkpoint, await readSafetensorsMetadata(weightsFile));
   await writeModelRecord(rec);
   if (previous.state === 'ok') await removeStaleGraphs(previous.record, rec);
   // loadCheckpoint hashed the weights; keep that so the first run need not hash them again, unless
@@ -106,8 +110,13 @@ async function checkTokenizer(source: string, { config }: Checkpoint): Promise<v
   }
 }
 
-function recordFor(name: string, source: string, { config, sha256 }: Checkpoint): ModelRecord {
-  const identity = modelIdentity(sha256, config);
+function recordFor(
+  name: string,
+  source: string,
+  { config, sha256 }: Checkpoint,
+  metadata: Record<string, string>,
+): ModelRecord {
+  const identity = modelIdentity(sha256, config, metadata);
   return {
     name,
     source,
@@ -125,6 +134,7 @@ function recordFor(name: string, source: string, { config, sha256 }: Checkpoint)
       vocab: config.text.vocabSize,
       projection: config.projectionDim,
     },
+    random_weights: identity.randomWeights,
   };
 }
 
@@ -143,10 +153,14 @@ async function removeStaleGraphs(old: ModelRecord, current: ModelRecord): Promis
 export function ensureTinyModel(): Promise<void> {
   return withFsErrors(async () => {
     const source = path.join(modelDir(TINY_MODEL), 'checkpoint');
+    // A record without `random_weights` was written before falip marked its random weights: regenerate.
     const ready = async () => {
       const found = await inspectModelRecord(TINY_MODEL);
       return (
-        found.state === 'ok' && found.record.source === source && existsSync(path.join(source, 'model.safetensors'))
+        found.state === 'ok' &&
+        found.record.source === source &&
+        found.record.random_weights !== undefined &&
+        existsSync(path.join(source, 'model.safetensors'))
       );
     };
     if (await ready()) return;

@@ -19,6 +19,11 @@ const ModelRecord = z.strictObject({
   config_hash: sha256HexSchema,
   arch: z.string(),
   dims: z.record(z.string(), z.number().int().positive()),
+  /**
+   * How falip generated the weights when they are random (`falip model random`/`tiny`), else null; absent in
+   * records of older falip versions (the weights file itself still says, see ModelIdentity).
+   */
+  random_weights: z.string().nullable().optional(),
 });
 export type ModelRecord = z.infer<typeof ModelRecord>;
 

@@ -1,6 +1,7 @@
 import { withFsErrors } from '../util/fs-errors.js';
 import { archConfig, type ArchName, type ClipConfig } from './clip-config.js';
 import { byteLevelVocab, clipVocabFromBpeGz, vocabFiles } from './bpe-vocab.js';
+import { RANDOM_WEIGHTS_KEY } from './model-identity.js';
 import { randomWeights, writeModelFolder } from './random-weights.js';
 
 export interface RandomModelOptions {
@@ -20,7 +21,9 @@ export function writeRandomModel(opts: RandomModelOptions): Promise<ClipConfig> 
   return withFsErrors(async () => {
     const vocab = opts.bpe ? await clipVocabFromBpeGz(opts.bpe) : byteLevelVocab();
     const config = archConfig(opts.arch, Object.keys(vocab.vocab).length);
-    await writeModelFolder(opts.out, config, randomWeights(config, opts.seed), vocabFiles(vocab));
+    await writeModelFolder(opts.out, config, randomWeights(config, opts.seed), vocabFiles(vocab), {
+      [RANDOM_WEIGHTS_KEY]: `falip model random --arch ${opts.arch} --seed ${opts.seed}`,
+    });
     return config;
   });
 }

@@ -108,11 +108,12 @@ export async function writeModelFolder(
   config: ClipConfig,
   weights: WeightMap,
   vocabFiles: VocabFiles,
+  metadata: Record<string, string> = {},
 ): Promise<void> {
   await mkdir(dir, { recursive: true });
   await writeFileAtomic(join(dir, 'config.json'), `${JSON.stringify(toHfConfig(config), null, 2)}\n`);
   // transformers refuses safetensors files whose metadata lacks a known format.
-  await writeSafetensors(join(dir, 'model.safetensors'), weights, { format: 'pt' });
+  await writeSafetensors(join(dir, 'model.safetensors'), weights, { format: 'pt', ...metadata });
   await writeFileAtomic(join(dir, 'vocab.json'), vocabFiles.vocabJson);
   await writeFileAtomic(join(dir, 'merges.txt'), vocabFiles.mergesTxt);
 }

@@ -35,6 +35,34 @@ interface HeaderEntry {
   end: number;
 }
 
+/**
+ * The header's `__metadata__` (string to string; empty when there is none), without reading any tensor:
+ * falip marks the random models it writes there.
+ */
+export async function readSafetensorsMetadata(path: string): Promise<Record<string, string>> {
+  const fh = await open(path, 'r');
+  try {
+    const fileSize = (await fh.stat()).size;
+    if (fileSize < 8) throw new UserError(`${path}: truncated safetensors file (${fileSize} bytes, no header length)`);
+    const headerLength = (await readExactly(fh, 0, 8)).readBigUInt64LE(0);
+    if (headerLength > BigInt(fileSize - 8))
+      throw new UserError(
+        `${path}: safetensors header length ${headerLength} exceeds the file size (${fileSize} bytes)`,
+      );
+    let json: unknown;
+    try {
+      json = JSON.parse((await readExactly(fh, 8, Number(headerLength))).toString('utf8'));
+    } catch (e) {
+      throw new UserError(`${path}: safetensors header is not valid JSON (${(e as Error).message})`);
+    }
+    const metadata = (json as Record<string, unknown> | null)?.[METADATA_KEY];
+    if (metadata === null || typeof metadata !== 'object') return {};
+    return Object.fromEntries(Object.entries(metadata).filter((e): e is [string, string] => typeof e[1] === 'string'));
+  } finally {
+    await fh.close();
+  }
+}
+
 /** Reads every floating-point tensor of a safetensors file as float32. */
 export async function readSafetensors(path: string): Promise<WeightMap> {
   assertLittleEndianHost();

@@ -21,10 +21,12 @@ export interface Method {
   key: string;
   /** Whether any part edits the pixels (then layers before the mask cannot be shared across boxes). */
   editsPixels: boolean;
+  /** Whether a part is an ablation (which changes how the encoder runs, and does not run on prompted images). */
+  ablation: boolean;
   /** A part's own caption template for tasks that caption an expression (`{}` = the expression). */
   captionTemplate?: string;
-  /** The table footnote: what the parts do, every parameter, and the choices the paper leaves open. */
-  footnote: string;
+  /** What the table footnote says, in parts, so that rows of one method can share a footnote. */
+  description: MethodDescription;
   prepare(ctx: Omit<PrepareContext, 'vision'>): EncodeRequest;
 }
 
@@ -69,10 +71,35 @@ export function paramTableOf(parts: readonly MethodDefinition[]): ParamTable {
 }
 
 /** Every parameter with the part(s) reading it, as a footnote lists them. */
-function describeParams(table: ParamTable, resolved: Record<string, unknown>): string {
-  return Object.entries(table)
-    .map(([k, spec]: [string, ParamSpec]) => `${spec.label} ${spec.show(resolved[k])}`)
-    .join(', ');
+/** A method as a footnote describes it: what its parts do, each parameter as shown, the open choices. */
+export interface MethodDescription {
+  name: string;
+  summary: string;
+  /** [label, shown value], e.g. ['α', '0.2'], in the parameter table's order. */
+  params: [string, string][];
+  notes: string[];
+}
+
+function describeParams(table: ParamTable, resolved: Record<string, unknown>): [string, string][] {
+  return Object.entries(table).map(([k, spec]: [string, ParamSpec]) => [spec.label, spec.show(resolved[k])]);
+}
+
+/**
+ * The footnotes of some methods, one per name: rows of one method with different parameters (a sweep, an
+ * α ablation) share one footnote that gives the common parameters once and names the ones that vary.
+ */
+export function methodFootnotes(descriptions: readonly MethodDescription[]): string[] {
+  const byName = new Map<string, MethodDescription[]>();
+  for (const d of descriptions) byName.set(d.name, [...(byName.get(d.name) ?? []), d]);
+  return [...byName.values()].map((group) => {
+    const first = group[0]!;
+    const varies = (i: number) => group.some((d) => d.params[i]![1] !== first.params[i]![1]);
+    const shared = first.params.filter((_, i) => !varies(i)).map(([label, value]) => `${label} ${value}`);
+    const varying = first.params.filter((_, i) => varies(i)).map(([label]) => label);
+    const params = [...shared, ...(varying.length > 0 ? [`${varying.join(', ')} by row`] : [])].join(', ');
+    const notes = [...new Set(group.flatMap((d) => d.notes))];
+    return `Method ${first.name}: ${first.summary}${params ? ` (${params})` : ''}${notes.length > 0 ? `; ${notes.join('; ')}` : ''}.`;
+  });
 }
 
 function checkedEntry(name: string, raw: Record<string, unknown>, where: string) {
@@ -112,15 +139,20 @@ export function makeMethod(name: string, raw: Record<string, unknown>, vision: V
   }
   const pick = (part: MethodDefinition) => Object.fromEntries(Object.keys(part.params).map((k) => [k, resolved[k]]));
   const notes = parts.flatMap((part) => part.notes?.(pick(part) as never) ?? []);
-  const params = describeParams(table, resolved);
   const captionTemplate = parts.find((p) => p.captionTemplate)?.captionTemplate;
   return {
     name,
     params: resolved,
     key: canonicalJson({ method: name, params: resolved }),
     editsPixels: parts.some((p) => p.fills.includes('edit')),
+    ablation: parts.some((p) => p.fills.includes('ablation')),
     ...(captionTemplate !== undefined && { captionTemplate }),
-    footnote: `Method ${name}: ${parts.map((p) => p.summary).join('; with ')}${params ? ` (${params})` : ''}${notes.length > 0 ? `; ${notes.join('; ')}` : ''}.`,
+    description: {
+      name,
+      summary: parts.map((p) => p.summary).join('; with '),
+      params: describeParams(table, resolved),
+      notes,
+    },
     prepare: (ctx) =>
       Object.assign({}, ...parts.map((part) => part.prepare(pick(part) as never, { ...ctx, vision }))) as EncodeRequest,
   };

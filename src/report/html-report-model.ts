@@ -7,7 +7,7 @@ export type ReportCell = CellJson;
 
 export interface ReportTable {
   title: string;
-  columns: { key: string; label: string }[];
+  columns: { key: string; label: string; subset?: string }[];
   rows: { key: string; label: string; cells: ReportCell[] }[];
   footnotes: string[];
 }

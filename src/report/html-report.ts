@@ -24,7 +24,9 @@ function cellHtml(c: ReportCell): string {
 }
 
 function tableHtml(t: ReportTable): string {
-  const head = `<tr><th>Method</th>${t.columns.map((c) => `<th>${escapeHtml(c.label)}</th>`).join('')}</tr>`;
+  const head = `<tr><th>Method</th>${t.columns
+    .map((c) => `<th>${escapeHtml(c.label)}${c.subset ? `<span class="sub">${escapeHtml(c.subset)}</span>` : ''}</th>`)
+    .join('')}</tr>`;
   const body = t.rows
     .map(
       (r) =>

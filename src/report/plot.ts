@@ -14,7 +14,55 @@ export interface LinePlotSpec {
   series: PlotSeries[];
   /** Logarithmic x axis, e.g. for sweeps over alpha or sigma spanning decades. */
   logX?: boolean;
+  /** The x range shown (the measured values'); points of any series outside it are left out. */
+  xDomain?: [number, number];
 }
+
+/**
+ * Marks for up to 20 series: each gets its own colour (Tableau's 20) and its own point shape (ten, cycled), so
+ * two series tell apart in print and for readers who do not see colour; beyond 20 the lines are dashed too.
+ */
+const SHAPES = [
+  'circle',
+  'square',
+  'triangle-up',
+  'diamond',
+  'cross',
+  'triangle-down',
+  'triangle-right',
+  'triangle-left',
+  'wedge',
+  'stroke',
+] as const;
+const DASHES = [
+  [1, 0],
+  [6, 3],
+  [2, 2],
+  [8, 3, 2, 3],
+];
+/** Tableau's 20 colours, the ten strong ones first: the first ten series never share a hue. */
+const COLOURS = [
+  '#4e79a7',
+  '#f28e2b',
+  '#e15759',
+  '#76b7b2',
+  '#59a14f',
+  '#edc948',
+  '#b07aa1',
+  '#ff9da7',
+  '#9c755f',
+  '#bab0ac',
+  '#a0cbe8',
+  '#ffbe7d',
+  '#ff9d9a',
+  '#86bcb6',
+  '#8cd17d',
+  '#f1ce63',
+  '#d4a6c8',
+  '#fabfd2',
+  '#d7b5a6',
+  '#79706e',
+];
 
 export interface RenderedPlot {
   svg: string;
@@ -26,24 +74,46 @@ const PNG_WIDTH = 1200;
 const RASTER_DENSITY = 72 * 3;
 
 function vegaLiteSpec(plot: LinePlotSpec): TopLevelSpec {
+  const names = plot.series.map((s) => s.name);
+  const inside = (x: number) => !plot.xDomain || (x >= plot.xDomain[0] && x <= plot.xDomain[1]);
+  const values = plot.series.flatMap((s) =>
+    s.points.filter((p) => inside(p.x)).map((p) => ({ series: s.name, x: p.x, y: p.y })),
+  );
+  // One scale per channel with the caller's series order, so a series keeps its colour, shape and dash in the legend.
+  const legend = { title: null, labelLimit: 0 };
+  const xScale = {
+    ...(plot.logX ? { type: 'log' as const } : { zero: false }),
+    ...(plot.xDomain && { domain: plot.xDomain }),
+  };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: plot.title,
     width: 400,
     height: 260,
     background: 'white',
-    data: { values: plot.series.flatMap((s) => s.points.map((p) => ({ series: s.name, x: p.x, y: p.y }))) },
-    mark: { type: 'line', point: true },
+    data: { values },
+    // Open markers: where two series meet at a point, both shapes stay visible.
+    mark: { type: 'line', point: { filled: false, size: 70, strokeWidth: 2 } },
     encoding: {
-      x: { field: 'x', type: 'quantitative', title: plot.xLabel, scale: plot.logX ? { type: 'log' } : { zero: false } },
+      x: { field: 'x', type: 'quantitative', title: plot.xLabel, scale: xScale },
       y: { field: 'y', type: 'quantitative', title: plot.yLabel, scale: { zero: false } },
-      // The legend keeps the caller's series order instead of sorting names.
       color: {
         field: 'series',
         type: 'nominal',
-        title: null,
-        scale: { domain: plot.series.map((s) => s.name) },
-        legend: { labelLimit: 0 },
+        scale: { domain: names, range: names.map((_, i) => COLOURS[i % COLOURS.length]!) },
+        legend,
+      },
+      shape: {
+        field: 'series',
+        type: 'nominal',
+        scale: { domain: names, range: names.map((_, i) => SHAPES[i % SHAPES.length]!) },
+        legend,
+      },
+      strokeDash: {
+        field: 'series',
+        type: 'nominal',
+        scale: { domain: names, range: names.map((_, i) => DASHES[Math.floor(i / 20) % DASHES.length]!) },
+        legend: names.length > 20 ? legend : null,
       },
       order: { field: 'x', type: 'quantitative' },
     },

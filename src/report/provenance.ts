@@ -49,6 +49,8 @@ export function collectProvenance(extra: Record<string, unknown> = {}): Provenan
     platform: `${platform()}-${arch()}`,
     cpus: cpus().length,
     created_at: new Date().toISOString(),
+    // What was typed, for `falip results` (the arguments after node and the launcher).
+    command: ['falip', ...process.argv.slice(2)].join(' '),
     ...extra,
   };
 }

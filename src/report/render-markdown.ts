@@ -54,9 +54,10 @@ function pairedText(paired: PairedComparison | null, showN: boolean): string {
 
 function intervalNote(table: ResultsTable): string {
   const { level, iterations, seed } = table.bootstrap;
+  const withPaper = table.rows.some((r) => r.cells.some((c) => c.paper !== null));
   return (
     `± is half the width of the ${Math.round(level * 100)}% percentile bootstrap interval over items ` +
-    `(${iterations} resamples, seed ${seed}); exact bounds are in table.csv. Δ = ours − paper.`
+    `(${iterations} resamples, seed ${seed}); exact bounds are in table.csv.${withPaper ? ' Δ = ours − paper.' : ''}`
   );
 }
 
@@ -66,13 +67,24 @@ interface TextGrid {
   body: string[][];
 }
 
+const thousands = (n: number): string => n.toLocaleString('en-US');
+
+/**
+ * A column's header: its label, the items every row measured ("n=114"), and when the split holds part
+ * of the paper's, how much ("n=12 of 2,468"; REC counts sentences but the paper refs: "n=114; 57 of 1,975 refs").
+ */
+export function columnHeader(column: ResultsTable['columns'][number], n: number | null): string {
+  const p = column.ofPaper;
+  const part = p ? `${thousands(p.evaluated)} of ${thousands(p.paper)} ${p.unit}` : '';
+  if (n === null) return p ? `${column.label} (${part})` : column.label;
+  if (!p) return `${column.label} (n=${n})`;
+  return p.sameUnit ? `${column.label} (n=${n} of ${thousands(p.paper)})` : `${column.label} (n=${n}; ${part})`;
+}
+
 function mainGrid(table: ResultsTable, emphasizeStatus: (s: string) => string): TextGrid {
   const counts = sharedCounts(table);
   return {
-    header: [
-      'Method',
-      ...table.columns.map((c) => (counts.get(c.key) === null ? c.label : `${c.label} (n=${counts.get(c.key)})`)),
-    ],
+    header: ['Method', ...table.columns.map((c) => columnHeader(c, counts.get(c.key) ?? null))],
     body: table.rows.map((row) => [
       row.label,
       ...row.cells.map((cell) => cellText(cell, counts.get(cell.column) === null, emphasizeStatus, row.paperWithheld)),
@@ -119,6 +131,34 @@ export function renderMarkdown(table: ResultsTable): string {
   return `${out.join('\n')}\n`;
 }
 
+/**
+ * A grid wider than `width` is cut into column groups printed one under another, each with the method
+ * column again (a table of 9 splits stays readable in an 80-column terminal); a group always holds at
+ * least one column, however narrow the terminal.
+ */
+function wrappedGrid(grid: TextGrid, width: number): string[] {
+  const widthOf = (c: number) => Math.max(...[grid.header, ...grid.body].map((cells) => cells[c]!.length));
+  const first = widthOf(0);
+  const groups: number[][] = [];
+  let used = Number.POSITIVE_INFINITY;
+  for (let c = 1; c < grid.header.length; c++) {
+    const w = widthOf(c) + 2;
+    if (used + w > width || groups.length === 0) {
+      groups.push([c]);
+      used = first + w;
+    } else {
+      groups.at(-1)!.push(c);
+      used += w;
+    }
+  }
+  if (groups.length <= 1) return alignedGrid(grid);
+  const pick = (cells: string[], cols: number[]) => [cells[0]!, ...cols.map((c) => cells[c]!)];
+  return groups.flatMap((cols, g) => [
+    ...(g > 0 ? [''] : []),
+    ...alignedGrid({ header: pick(grid.header, cols), body: grid.body.map((row) => pick(row, cols)) }),
+  ]);
+}
+
 function alignedGrid(grid: TextGrid): string[] {
   const all = [grid.header, ...grid.body];
   const widths = grid.header.map((_, c) => Math.max(...all.map((cells) => cells[c]!.length)));
@@ -131,10 +171,17 @@ function alignedGrid(grid: TextGrid): string[] {
 }
 
 /** Plain aligned text for the console, with the same content as the Markdown. */
-export function renderTerminal(table: ResultsTable): string {
-  const out = [table.title, '', ...alignedGrid(mainGrid(table, (s) => s))];
+export function renderTerminal(table: ResultsTable, width = Number.POSITIVE_INFINITY): string {
+  const out = [
+    table.title,
+    '',
+    ...wrappedGrid(
+      mainGrid(table, (s) => s),
+      width,
+    ),
+  ];
   const paired = pairedGrid(table);
-  if (paired) out.push('', pairedHeading(table), ...alignedGrid(paired));
+  if (paired) out.push('', pairedHeading(table), ...wrappedGrid(paired, width));
   out.push('');
   allFootnotes(table).forEach((note, i) => {
     out.push(`[${i + 1}] ${note}`);

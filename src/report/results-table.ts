@@ -23,6 +23,11 @@ export interface TableColumnSpec {
   data?: string;
   /** Default: accuracy. */
   metric?: Metric;
+  /**
+   * The split holds part of the paper's: `evaluated` of its `paper` samples (in `unit`, REC refs); when the
+   * unit is also what a record is (`sameUnit`), the header reads "n=12 of 2,468".
+   */
+  ofPaper?: { evaluated: number; paper: number; unit: string; sameUnit: boolean };
 }
 
 export interface TableRowSpec {

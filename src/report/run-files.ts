@@ -31,6 +31,7 @@ export const provenanceSchema = z
     platform: z.string(),
     cpus: z.number().int(),
     created_at: z.string(),
+    command: z.string(),
   })
   // What only the caller knows (model, device) rides along.
   .catchall(z.unknown());
@@ -49,7 +50,8 @@ export type CellJson = z.output<typeof cellJsonSchema>;
 /** metrics.json: the rendered table as data, with its column labels and footnotes. */
 export const metricsJsonSchema = z.object({
   title: z.string(),
-  columns: z.array(z.object({ key: z.string(), label: z.string() })),
+  /** `subset`: the split holds part of the paper's ("12 of 2,468 clouds"). */
+  columns: z.array(z.object({ key: z.string(), label: z.string(), subset: z.string().optional() })),
   rows: z.array(z.object({ row: z.string(), label: z.string(), cells: z.record(z.string(), cellJsonSchema) })),
   footnotes: z.array(z.string()),
   /** Records the table was computed from. */

@@ -5,6 +5,7 @@ import type { DatasetInfo } from '../datasets/dataset-info.js';
 import type { DatasetImporter } from '../datasets/importer.js';
 import type { BoxXYWH } from '../image/box.js';
 import type { Encoder } from '../encoder/encoder.js';
+import type { PromptMask, TextPromptInputs, VisionPromptInputs } from '../encoder/requests.js';
 import type { FeatureCache } from '../encoder/feature-cache.js';
 import type { Method } from '../prompts/method.js';
 import type { ExampleCard, ReportExamples } from '../report/html-report-model.js';
@@ -20,6 +21,8 @@ export interface TaskDataset {
   label: string;
   /** What every table on it must say (the demo sets are synthetic). */
   footnotes?: string[];
+  /** The paper's size of each split, in the task's sample unit (REC: refs), so a partial run says so. */
+  paperSamples?: Record<string, number>;
   /** The command that imports a split, for the "not imported" error. */
   importCommand: (split: string) => string;
   /** A synthetic set falip generates (`falip data <name>`, and on first use). */
@@ -70,24 +73,47 @@ export interface LoadedSplit<D = unknown> {
   data: D;
 }
 
+/**
+ * A prompt-tuned CLIP's learned prompts, as a row runs them: the class texts are the prompt set's
+ * ("X … X <class name>." with the learned context) and the images carry its vision prompts, if any.
+ */
+export interface RowPrompts {
+  /** The registered set's name. */
+  name: string;
+  text: TextPromptInputs;
+  vision?: VisionPromptInputs;
+  /** What the run key holds of them (run-json.ts checks its form). */
+  identity: {
+    name: string;
+    trainer: string;
+    /** sha256 of the checkpoint and of the registered tensors. */
+    checkpoint: string;
+    tensors: string;
+    mask?: PromptMask;
+  };
+}
+
 /** One table row for a task: methods whose scores are summed (one = no ensemble), and the task's options. */
 export interface TaskRow<O> {
   key: string;
   methods: Method[];
   options: O;
+  /** Learned prompts the row runs with (tasks with `learnedPrompts` only); absent: the base CLIP. */
+  prompts?: RowPrompts;
 }
+
+/** Where an evaluation finds what is recorded and records what it computes (progress counts the appends). */
+export type RecordSink = Pick<RecordLog, 'has' | 'append'>;
 
 export interface EvalContext {
   encoder: Encoder;
   texts: TextFeatures;
-  records: RecordLog;
+  records: RecordSink;
   /**
    * Per-item results of rows that write their records only once every item is done (the β search),
    * kept as they come so that a killed run loses none.
    */
   intermediate: IntermediateLog;
-  /** Called with the number of row × sample units done. */
-  progress: (units: number) => void;
   /** The on-disk feature cache (`--cache DIR`). */
   cache?: FeatureCache;
 }
@@ -140,8 +166,10 @@ export interface TaskDefinition<O = unknown, D = unknown> {
   name: string;
   /** How headings name the task: "REC on demo", "classification on cub". */
   title: string;
-  /** What `--limit` samples, for progress bars, help and footnotes. */
+  /** What `--limit` samples, for help and footnotes (REC: refs). */
   sampleUnit: string;
+  /** What one record is, as progress counts them (REC: sentences). */
+  recordUnit: string;
   datasets: Record<string, TaskDataset>;
   /** `falip eval`'s methods when `--method` is not given. */
   defaultMethods: readonly string[];
@@ -162,6 +190,11 @@ export interface TaskDefinition<O = unknown, D = unknown> {
   examples?: ExampleHooks<O>;
   /** `falip sweep` draws the paper's α/σ curves (Tables 10 and 11 are REC's). */
   paperSweepCurves?: boolean;
+  /**
+   * Rows may run a prompt-tuned CLIP's learned prompts (`TaskRow.prompts`): tasks that score images
+   * against one text per class, which the prompts replace.
+   */
+  learnedPrompts?: boolean;
   metrics: Record<string, Metric>;
   defaultMetric: string;
   /** `falip eval`'s metric columns per split. */

@@ -1,10 +1,20 @@
 import type { z } from 'zod';
 import { UserError } from './errors.js';
 
-/** A missing field reads "missing" rather than zod's "expected string, received undefined". */
+/**
+ * falip's words for zod's commonest issues: a missing field reads "missing" rather than "expected
+ * string, received undefined"; a value outside a choice lists the choices as a user types them; an
+ * unknown key is named (callers that know why a key is there add a hint).
+ */
 const MESSAGES = {
-  error: (issue: { code: string; input?: unknown }) =>
-    issue.code === 'invalid_type' && issue.input === undefined ? 'missing' : undefined,
+  error: (issue: { code: string; input?: unknown; values?: readonly unknown[]; keys?: readonly string[] }) => {
+    if (issue.code === 'invalid_type' && issue.input === undefined) return 'missing';
+    if (issue.code === 'invalid_value' && issue.values)
+      return `expected one of ${issue.values.map(String).join(', ')}, got ${JSON.stringify(issue.input)}`;
+    if (issue.code === 'unrecognized_keys' && issue.keys)
+      return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+    return undefined;
+  },
 };
 
 /** The first problem of a failed parse as `<field path>: <problem>`, e.g. `gold[2].box: expected 4 numbers`. */

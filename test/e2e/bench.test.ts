@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BenchReport } from '../../src/bench/bench-report.js';
 import { renderBench } from '../../src/bench/render-bench.js';
-import { BENCH_PHASES, runBench } from '../../src/bench/run-bench.js';
+import { BENCH_PHASES, PROMPTED_PHASE, runBench } from '../../src/bench/run-bench.js';
 import { visionForwardFlops } from '../../src/bench/vision-flops.js';
 import { BENCH_FRAME, benchWorkload } from '../../src/bench/workload.js';
 import { archConfig } from '../../src/model/clip-config.js';
@@ -68,6 +68,7 @@ describe('runBench on the tiny model', () => {
       boxes: 3,
       sentences: 2,
       matmulShape: [256, 256, 256],
+      promptTokens: 3,
       onPhaseDone: (p) => phases.push(p),
     });
   });
@@ -90,22 +91,34 @@ describe('runBench on the tiny model', () => {
       report.matmul_peak_gflops,
       report.encoder_gflops,
       report.encoder_fraction_of_peak,
+      report.prompted!.plain_images_per_s,
+      report.prompted!.prompted_images_per_s,
+      report.prompted!.prompted_over_plain,
     ];
     for (const x of measured) {
       expect(Number.isFinite(x)).toBe(true);
       expect(x).toBeGreaterThan(0);
     }
     expect(report.encoder_busy_share).toBeLessThanOrEqual(1);
-    expect(phases).toEqual([...BENCH_PHASES]);
+    expect(phases).toEqual([...BENCH_PHASES, PROMPTED_PHASE]);
+    expect(report.prompted!.tokens).toBe(3);
+    expect(report.prompted!.prompted_over_plain).toBeCloseTo(
+      report.prompted!.plain_images_per_s / report.prompted!.prompted_images_per_s,
+      12,
+    );
   });
 
   it('gets the same features on the naive and falip REC paths', () => {
     expect(report.rec.max_rel_diff).toBeLessThanOrEqual(1e-4);
   });
 
-  it('renders one line per measurement', () => {
+  it('renders one line per measurement; the prompted lines only when prompts were measured', () => {
     const text = renderBench(report);
     expect(text).toContain('2 images × 3 boxes × 2 sentences');
-    expect(text.split('\n')).toHaveLength(11);
+    expect(text.split('\n')).toHaveLength(13);
+    expect(text).toContain('prompted (3 tokens) / plain images/s, batch 4');
+    const { prompted: _, ...plainReport } = report;
+    expect(renderBench(plainReport).split('\n')).toHaveLength(11);
+    expect(renderBench(plainReport)).not.toContain('prompted');
   });
 });

@@ -165,7 +165,7 @@ describe.concurrent('EXPECTED FAILURE: bad input exits 2 with one line naming th
 
   it.skipIf(cudaProviderInstalled())('--device cuda without the CUDA provider', async () => {
     const r = await falip('encode', 'image', '--model', model.dir, '--image', image, '--device', 'cuda');
-    expectUserError(r, '--device cuda', 'ONNXRUNTIME_NODE_INSTALL=cuda12');
+    expectUserError(r, '--device cuda', 'npm run install-cuda');
   });
 });
 

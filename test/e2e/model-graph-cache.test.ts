@@ -24,7 +24,14 @@ import { ClipTokenizer } from '../../src/model/tokenizer.js';
 import { checkWeightsIndex } from '../../src/model/weights-index-check.js';
 import { sha256OfFile } from '../../src/util/sha256.js';
 import { userErrorMessage } from '../helpers/errors.js';
-import { copyTinyModel, editConfig, removeTinyModels, tinyModel, type TinyModel } from '../helpers/tiny-model.js';
+import {
+  copyTinyModel,
+  editConfig,
+  removeTinyModels,
+  TINY_SEED,
+  tinyModel,
+  type TinyModel,
+} from '../helpers/tiny-model.js';
 import { useTempFalipDirs } from '../helpers/temp-falip-dirs.js';
 
 const dirs = useTempFalipDirs('falip-graph-cache-');
@@ -71,7 +78,13 @@ function flipByte(file: string, at: number): void {
 describe('identity', () => {
   it('is the weights sha256 plus the config hash, and names the cache folder', async () => {
     const graphs = await ModelGraphs.open(model);
-    expect(graphs.identity).toEqual({ sha256: tiny.sha256, configHash: configHash(tiny.config), arch: 'tiny' });
+    expect(graphs.identity).toEqual({
+      sha256: tiny.sha256,
+      configHash: configHash(tiny.config),
+      arch: 'tiny',
+      // falip wrote these weights at random, and marked them so in the file.
+      randomWeights: `falip model random --arch tiny --seed ${TINY_SEED}`,
+    });
     expect(graphs.sha256).toBe(tiny.sha256);
     expect(path.basename(graphs.dir)).toBe(
       `graphs-${tiny.sha256.slice(0, 16)}-${configHash(tiny.config).slice(0, 12)}-v1`,

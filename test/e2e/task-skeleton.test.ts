@@ -81,7 +81,17 @@ describe('a new task is its folder plus one registry line', () => {
     expect(JSON.parse(checked.out)).toMatchObject({ ok: true, counts: { images: 4 } });
 
     const out = path.join(dirs.root(), 'run');
-    const evaluated = await falip('eval', 'swatches', '--method', 'plain,falip', '--out', out, '--json');
+    const evaluated = await falip(
+      'eval',
+      'swatches',
+      '--model',
+      'tiny',
+      '--method',
+      'plain,falip',
+      '--out',
+      out,
+      '--json',
+    );
     expect(evaluated.code, evaluated.err).toBe(0);
     const result = JSON.parse(evaluated.out.slice(evaluated.out.indexOf('{')));
     expect(result.rows.map((r: { key: string }) => r.key)).toEqual(['plain', 'falip']);

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { expectOk, expectUserError, runFalip } from '../helpers/cli.js';
 import { useTempFalipDirs } from '../helpers/temp-falip-dirs.js';
+import { writeUnmarkedTinyModel } from '../helpers/tiny-model.js';
 
 const dirs = useTempFalipDirs('falip-trust-');
 let root: string;
@@ -127,9 +128,24 @@ describe('falip table re-renders only what the paper ran', () => {
       path.join(ds, 'refcoco', 'testA', 'dataset.json'),
       JSON.stringify({ ...info, name: 'refcoco', split: 'testA' }),
     );
+    // Weights falip does not know to be random, so that the paper's numbers may stand beside them.
+    const model = await writeUnmarkedTinyModel(path.join(root, 'unmarked-tiny'));
     const custom = path.join(root, 'custom');
     const run = expectOk(
-      await falip('eval', 'refcoco', '--split', 'testA', '--alpha', '5', '--layers', '1-12', '--out', custom),
+      await falip(
+        'eval',
+        'refcoco',
+        '--split',
+        'testA',
+        '--alpha',
+        '5',
+        '--layers',
+        '1-12',
+        '--model',
+        model,
+        '--out',
+        custom,
+      ),
     );
     expect(run.stdout).not.toContain('(paper 44.2');
     // An α 5 run is not table1's FALIP row (α 0.2): it never fills that row.
@@ -139,7 +155,17 @@ describe('falip table re-renders only what the paper ran', () => {
     );
     // The same run with the paper's parameters keeps the paper's number.
     const plain = path.join(root, 'paper-params');
-    expectOk(await falip('eval', 'refcoco', '--split', 'testA', '--out', plain));
+    expectOk(await falip('eval', 'refcoco', '--split', 'testA', '--model', model, '--out', plain));
+    // The same on random weights: no paper number at all, and the first footnote says why.
+    const random = path.join(root, 'random');
+    const onRandom = expectOk(await falip('eval', 'refcoco', '--split', 'testA', '--model', 'tiny', '--out', random));
+    const cell = onRandom.stdout.split('\n').find((l) => l.startsWith('falip gold'))!;
+    expect(cell).toMatch(/^falip gold +\d+\.\d ±\d+\.\d$/);
+    expect(onRandom.stdout).not.toContain('Δ = ours − paper');
+    expect(onRandom.stdout).toMatch(
+      /\[1\] This model has random weights \(falip model random --arch tiny --seed \d+\)/,
+    );
+    expect(expectOk(await falip('table', 'configs/table1.yaml', '--from', random)).stdout).not.toContain('(paper 44.2');
     expect(
       expectOk(await falip('table', 'configs/table1.yaml', '--from', plain))
         .stdout.split('\n')

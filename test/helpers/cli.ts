@@ -12,11 +12,15 @@ export interface CliResult {
   stderr: string;
 }
 
-/** The real CLI in a child process, in the repository, with the current environment plus `env`. */
-export function runFalip(args: readonly string[], env: Record<string, string | undefined> = {}): Promise<CliResult> {
+/** The real CLI in a child process, in `cwd` (default: the repository), with the current environment plus `env`. */
+export function runFalip(
+  args: readonly string[],
+  env: Record<string, string | undefined> = {},
+  cwd = REPO,
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: REPO,
+      cwd,
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -60,4 +64,41 @@ export async function runInProcess(register: (program: Command) => void, args: r
   } finally {
     log.mockRestore();
   }
+}
+
+/**
+ * `main()` in this process, as the CLI runs it minus the process: its exit code, what it printed (console
+ * and stdout) and what it wrote to stderr. Much faster than `runFalip` (no tsx start per call).
+ */
+export async function falipInProcess(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const { main } = await import('../../src/cli/main.js');
+  const out: string[] = [];
+  const err: string[] = [];
+  const log = vi.spyOn(console, 'log').mockImplementation((s: unknown) => void out.push(String(s)));
+  const write = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
+    out.push(String(s));
+    return true;
+  });
+  const ewrite = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
+    err.push(String(s));
+    return true;
+  });
+  try {
+    const code = await main(['node', 'falip', ...args]);
+    return { code, out: out.join('\n'), err: err.join('') };
+  } finally {
+    log.mockRestore();
+    write.mockRestore();
+    ewrite.mockRestore();
+  }
+}
+
+/** Exit 2 and exactly one `falip: ...` line on stderr holding every needle (in-process form of expectUserError). */
+export function expectRefusal(r: { code: number; err: string }, ...needles: string[]): string {
+  const lines = r.err.trimEnd().split('\n');
+  expect(r.code, r.err).toBe(2);
+  expect(lines, r.err).toHaveLength(1);
+  expect(lines[0]).toMatch(/^falip: /);
+  for (const needle of needles) expect(lines[0]).toContain(needle);
+  return lines[0]!;
 }

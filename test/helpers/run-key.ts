@@ -16,7 +16,7 @@ export function runKeyFixture(sampleSeed = 3): RunKey {
 export function runDetailsFixture(title: string): RunDetails {
   return {
     title,
-    model: { name: 'tiny', device: 'cpu', vision: archConfig('tiny', 514).vision },
+    model: { name: 'tiny', device: 'cpu', vision: archConfig('tiny', 514).vision, random_weights: null },
     render: {
       config: {
         name: 'eval-demo',
@@ -32,6 +32,9 @@ export function runDetailsFixture(title: string): RunDetails {
       withheld: [],
       not_imported: [],
       bootstrap_seed: 0,
+      hide_paper: false,
+      partial_splits: {},
     },
+    expected_records: 1,
   };
 }

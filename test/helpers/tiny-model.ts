@@ -12,7 +12,9 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadCheckpoint } from '../../src/model/checkpoint.js';
-import type { ClipConfig } from '../../src/model/clip-config.js';
+import { archConfig, type ClipConfig } from '../../src/model/clip-config.js';
+import { byteLevelVocab, vocabFiles } from '../../src/model/bpe-vocab.js';
+import { randomWeights, writeModelFolder } from '../../src/model/random-weights.js';
 import { writeRandomModel } from '../../src/model/random-model.js';
 import type { WeightMap } from '../../src/model/tensor.js';
 
@@ -93,4 +95,15 @@ export async function copyTinyModel(
   cpSync((await tinyModel()).dir, dir, { recursive: true });
   await change?.(dir);
   return dir;
+}
+
+/**
+ * The tiny model's weights without falip's random-weights mark: a model falip takes for a trained one, for
+ * tests of what only trained weights get (the paper's numbers beside ours). Same tensors as `tinyModel(seed)`.
+ */
+export async function writeUnmarkedTinyModel(out: string, seed = TINY_SEED): Promise<string> {
+  const vocab = byteLevelVocab();
+  const config = archConfig('tiny', Object.keys(vocab.vocab).length);
+  await writeModelFolder(out, config, randomWeights(config, seed), vocabFiles(vocab));
+  return out;
 }

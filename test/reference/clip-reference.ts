@@ -9,6 +9,23 @@
 import type { ClipConfig, TowerConfig } from '../../src/model/clip-config.js';
 import type { WeightMap } from '../../src/model/tensor.js';
 
+/**
+ * Learned vision prompts (VPT-style, as IVLP and MaPLe run them): n tokens appended after the positional
+ * embedding (they have none) and before pre_layrnorm, so the sequence is T + n long; before layer l ≥ 1
+ * the last n rows of the residual stream are replaced by `deep[l]` where it is given, else kept.
+ */
+export interface VisionPromptsRef {
+  /** [n·D], row-major. */
+  shallow: ArrayLike<number>;
+  deep: ReadonlyMap<number, ArrayLike<number>>;
+  /**
+   * How a T×T attention bias reaches the prompt tokens: 'zero' (rows and columns of the prompts get 0)
+   * or 'cls' (the CLS query row gives each prompt column the bias plane's largest value). A bias of
+   * length (T+n)² per plane is used as given.
+   */
+  mask?: 'zero' | 'cls';
+}
+
 export interface VisionRefOptions {
   /** Additive attention bias: either one T×T matrix shared by all heads (length T*T) or per head (length H*T*T), row = query, column = key. */
   attnBias?: Float32Array | Float64Array;
@@ -25,6 +42,8 @@ export interface VisionRefOptions {
   hiddenIn?: Float64Array;
   startLayer?: number;
   endLayer?: number;
+  /** Learned vision prompts: every T above is then T + n (hiddenIn, hidden, clsAttn). */
+  prompts?: VisionPromptsRef;
 }
 
 export interface VisionRefResult {
@@ -275,14 +294,25 @@ function visionDims(cfg: ClipConfig) {
   return { v, G, T: G * G + 1, D: v.hiddenSize, H: v.numHeads, L: v.numLayers, p: v.patchSize, S: v.imageSize };
 }
 
-/** Patch + class + position embeddings, then pre_layrnorm: the input of layer 0, [T,D]. */
-function visionEmbed(cfg: ClipConfig, w: WeightMap, pixels: Float32Array | Float64Array): Float64Array {
+/**
+ * Patch + class + position embeddings, then the appended prompt tokens [n·D] if any, then pre_layrnorm:
+ * the input of layer 0, [T+n,D].
+ */
+function visionEmbed(
+  cfg: ClipConfig,
+  w: WeightMap,
+  pixels: Float32Array | Float64Array,
+  appended: ArrayLike<number> = [],
+): Float64Array {
   const { v, G, T, D, p, S } = visionDims(cfg);
   if (pixels.length !== 3 * S * S) throw new Error(`reference: pixels length ${pixels.length}, expected 3*${S}*${S}`);
+  if (appended.length % D !== 0) throw new Error(`reference: appended tokens of ${appended.length} values`);
+  const n = T + appended.length / D;
   const Wp = weight(w, 'vision_model.embeddings.patch_embedding.weight', [D, 3, p, p]);
   const cls = weight(w, 'vision_model.embeddings.class_embedding', [D]);
   const pos = weight(w, 'vision_model.embeddings.position_embedding.weight', [T, D]);
-  const x = new Float64Array(T * D);
+  const x = new Float64Array(n * D);
+  for (let k = 0; k < appended.length; k++) x[T * D + k] = appended[k]!;
   for (let d = 0; d < D; d++) x[d] = cls[d]! + pos[d]!;
   for (let r = 0; r < G; r++) {
     for (let c = 0; c < G; c++) {
@@ -303,7 +333,7 @@ function visionEmbed(cfg: ClipConfig, w: WeightMap, pixels: Float32Array | Float
   }
   return layerNorm(
     x,
-    T,
+    n,
     D,
     weight(w, 'vision_model.pre_layrnorm.weight', [D]),
     weight(w, 'vision_model.pre_layrnorm.bias', [D]),
@@ -325,6 +355,35 @@ export function projectClsRef(cfg: ClipConfig, w: WeightMap, clsResidual: Float6
     cfg.vision.layerNormEps,
   );
   return linear(pooled, 1, D, weight(w, 'visual_projection.weight', [P, D]), null, P);
+}
+
+/**
+ * A T×T bias (or H of them) on the prompted sequence of T + n tokens: zero in the prompts' rows and
+ * columns; with 'cls', row 0's prompt columns hold the plane's largest value. A bias that already has
+ * (T+n)² values per plane is returned as it is.
+ */
+function promptedBiasRef(
+  bias: Float32Array | Float64Array,
+  T: number,
+  n: number,
+  mask: 'zero' | 'cls' = 'zero',
+): Float32Array | Float64Array {
+  const Tp = T + n;
+  if (bias.length % (Tp * Tp) === 0 && bias.length % (T * T) !== 0) return bias;
+  const planes = bias.length / (T * T);
+  const out = new Float64Array(planes * Tp * Tp);
+  for (let k = 0; k < planes; k++) {
+    let peak = 0;
+    for (let i = 0; i < T; i++) {
+      for (let j = 0; j < T; j++) {
+        const b = bias[k * T * T + i * T + j]!;
+        out[k * Tp * Tp + i * Tp + j] = b;
+        peak = Math.max(peak, b);
+      }
+    }
+    if (mask === 'cls') for (let j = T; j < Tp; j++) out[k * Tp * Tp + j] = peak;
+  }
+  return out;
 }
 
 /** Validates and returns the block arguments of vision layer l (bias gate and token scale). */
@@ -360,7 +419,10 @@ export function visionForwardRef(
   pixels: Float32Array | Float64Array,
   opts: VisionRefOptions = {},
 ): VisionRefResult {
-  const { v, T, D, H, L } = visionDims(cfg);
+  const { v, T: imageTokens, D, H, L } = visionDims(cfg);
+  const prompts = opts.prompts;
+  const nPrompts = prompts ? prompts.shallow.length / D : 0;
+  const T = imageTokens + nPrompts;
   const start = opts.startLayer ?? 0;
   const end = opts.endLayer ?? L;
   if (!(0 <= start && start <= end && end <= L))
@@ -371,13 +433,24 @@ export function visionForwardRef(
       throw new Error(`reference: hiddenIn length ${opts.hiddenIn.length}, expected ${T * D}`);
     x = new Float64Array(opts.hiddenIn);
   } else {
-    x = visionEmbed(cfg, w, pixels);
+    x = visionEmbed(cfg, w, pixels, prompts?.shallow);
   }
+  const layerOpts =
+    prompts && opts.attnBias
+      ? { ...opts, attnBias: promptedBiasRef(opts.attnBias, imageTokens, nPrompts, prompts.mask) }
+      : opts;
   const act = activation(cfg.hiddenAct);
   const clsAttn = new Float64Array(L * H * T);
   const clsHeadOut = new Float64Array(L * H * D);
   for (let l = start; l < end; l++) {
-    const out = block(w, `vision_model.encoder.layers.${l}`, v, act, x, T, visionLayerArgs(cfg, l, opts));
+    const replacement = prompts?.deep.get(l);
+    if (replacement && l > 0) {
+      if (replacement.length !== nPrompts * D)
+        throw new Error(`reference: deep prompt ${l} of ${replacement.length} values`);
+      x = new Float64Array(x);
+      for (let k = 0; k < replacement.length; k++) x[imageTokens * D + k] = replacement[k]!;
+    }
+    const out = block(w, `vision_model.encoder.layers.${l}`, v, act, x, T, visionLayerArgs(cfg, l, layerOpts));
     x = out.x;
     for (let h = 0; h < H; h++) clsAttn.set(out.probs.subarray(h * T * T, h * T * T + T), (l * H + h) * T);
     clsHeadOut.set(out.clsHeadOut, l * H * D);
@@ -443,7 +516,17 @@ export function unleashRef(
  * exact: every operation except attention is per token, and the causal mask lets position i attend
  * only to positions ≤ i, so nothing after the EOT token can reach the EOT row that is pooled.
  */
-export function textForwardRef(cfg: ClipConfig, w: WeightMap, ids: number[]): Float64Array {
+/**
+ * Learned text prompts (CoOp's context and the deep prompts of IVLP and MaPLe): `ctx` [m·D] replaces the
+ * token embeddings of positions 1..m (before the positional embedding is added); before layer l ≥ 1,
+ * positions 1..m of the residual stream are replaced by `deep[l]` where it is given.
+ */
+export interface TextPromptsRef {
+  ctx: ArrayLike<number>;
+  deep: ReadonlyMap<number, ArrayLike<number>>;
+}
+
+export function textForwardRef(cfg: ClipConfig, w: WeightMap, ids: number[], prompts?: TextPromptsRef): Float64Array {
   const tc = cfg.text;
   const n = ids.length;
   const D = tc.hiddenSize;
@@ -451,16 +534,29 @@ export function textForwardRef(cfg: ClipConfig, w: WeightMap, ids: number[]): Fl
   if (n === 0 || n > tc.contextLength) throw new Error(`reference: ${n} text tokens (1..${tc.contextLength} allowed)`);
   const tok = weight(w, 'text_model.embeddings.token_embedding.weight', [tc.vocabSize, D]);
   const pos = weight(w, 'text_model.embeddings.position_embedding.weight', [tc.contextLength, D]);
+  const m = prompts ? prompts.ctx.length / D : 0;
+  if (prompts && (!Number.isInteger(m) || 1 + m >= n))
+    throw new Error(`reference: a context of ${m} tokens in ${n} tokens`);
   let x: Float64Array = new Float64Array(n * D);
   for (let t = 0; t < n; t++) {
     const id = ids[t]!;
     if (!(Number.isInteger(id) && id >= 0 && id < tc.vocabSize))
       throw new Error(`reference: token id ${id} out of vocabulary`);
-    for (let d = 0; d < D; d++) x[t * D + d] = tok[id * D + d]! + pos[t * D + d]!;
+    for (let d = 0; d < D; d++) {
+      const embedding = t >= 1 && t <= m ? prompts!.ctx[(t - 1) * D + d]! : tok[id * D + d]!;
+      x[t * D + d] = embedding + pos[t * D + d]!;
+    }
   }
   const act = activation(cfg.hiddenAct);
-  for (let l = 0; l < tc.numLayers; l++)
+  for (let l = 0; l < tc.numLayers; l++) {
+    const replacement = prompts?.deep.get(l);
+    if (replacement && l > 0) {
+      if (replacement.length !== m * D)
+        throw new Error(`reference: deep text prompt ${l} of ${replacement.length} values`);
+      for (let k = 0; k < m * D; k++) x[D + k] = replacement[k]!;
+    }
     x = block(w, `text_model.encoder.layers.${l}`, tc, act, x, n, { causal: true }).x;
+  }
 
   // Pool at EOT, the largest id (first occurrence on ties, like torch.argmax).
   let eot = 0;

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseString } from 'fast-csv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CONFIG_DOCS_FILE, configDocs } from '../../src/experiments/config-docs.js';
 import { parseTableConfig, readTableConfig, type TableConfig } from '../../src/experiments/table-config.js';
 import { UserError } from '../../src/util/errors.js';
 import { userErrorMessage } from '../helpers/errors.js';
@@ -17,6 +18,9 @@ const CONFIGS = path.resolve(import.meta.dirname, '../..', 'configs');
 const CONFIG_FILES = readdirSync(CONFIGS)
   .filter((f) => f.endsWith('.yaml'))
   .sort();
+
+/** Configs of the user's own tables: no paper numbers to check. */
+const OWN_TABLES = ['demo.yaml'];
 
 /** Which CSV holds a config's numbers, and (for the classification tables, which share one) the model's rows. */
 const PAPER_TABLES: Record<string, { csv: string; model?: string }> = {
@@ -58,7 +62,7 @@ function columnOfHeader(cfg: TableConfig, header: string): string | undefined {
   return c?.key;
 }
 
-describe.each(CONFIG_FILES)('configs/%s', (file) => {
+describe.each(CONFIG_FILES.filter((f) => !OWN_TABLES.includes(f)))('configs/%s', (file) => {
   it("loads, and every paper number equals the paper's table", async () => {
     const cfg = await readTableConfig(path.join(CONFIGS, file));
     const table = PAPER_TABLES[file];
@@ -115,6 +119,30 @@ describe('configs/table1.yaml', () => {
   });
 });
 
+describe('configs/demo.yaml', () => {
+  it('loads: several methods, a method with parameters, a composition, an ensemble and subtract, on the demo set', async () => {
+    const cfg = await readTableConfig(path.join(CONFIGS, 'demo.yaml'));
+    expect(cfg.columns.map((c) => c.data)).toEqual(['demo/val']);
+    expect(cfg.rows.every((r) => Object.keys(r.paper).length === 0)).toBe(true);
+    const byKey = new Map(cfg.rows.map((r) => [r.key, r]));
+    expect(byKey.get('falip-a1')!.methods).toEqual([{ name: 'falip', params: { alpha: 1 } }]);
+    expect(byKey.get('ensemble')!.methods!.map((m) => m.name)).toEqual(['falip', 'blur+falip']);
+    expect(byKey.get('falip-p')!.options).toMatchObject({ subtract: { count: 500 } });
+  });
+});
+
+describe('docs/configs.md', () => {
+  it('is what `npm run docs` writes from the schema today (run it after changing a config field)', async () => {
+    expect(await readFile(CONFIG_DOCS_FILE, 'utf8')).toBe(await configDocs());
+  });
+
+  it('documents every task option and method parameter the parser reads', async () => {
+    const docs = await readFile(CONFIG_DOCS_FILE, 'utf8');
+    for (const field of ['setting', 'subtract', 'templates', 'view_weights', 'alpha', 'blur_sigma', 'baseline'])
+      expect(docs).toContain(`\`${field}\``);
+  });
+});
+
 describe('table config errors', () => {
   let tmp: string;
   beforeAll(async () => {
@@ -167,6 +195,27 @@ describe('table config errors', () => {
       'bad-column.yaml',
     );
     expect(message).toMatch(/^6: columns\[1\]: .*dataset\/split/);
+  });
+
+  it('a mistake names its fix: a method parameter on the row, a misspelt key, a value outside its choices', async () => {
+    const head = ['name: t', 'title: T', 'task: rec', 'columns: [demo/val]', 'rows:'];
+    expect(
+      await errorOf(
+        [...head, '  - key: a', '    label: A', '    methods: [falip]', '    alpha: 2'],
+        'param-on-row.yaml',
+      ),
+    ).toBe('9: rows[0]: unknown key "alpha": method parameters go in methods: [{ name: falip, alpha: 2 }]');
+    expect(await errorOf(['name: t', 'title: T', 'task: rec', 'colums: [demo/val]', 'rows: []'], 'typo.yaml')).toBe(
+      '4: (top level): unknown key "colums": did you mean "columns"?',
+    );
+    expect(
+      await errorOf([...head, '  - key: a', '    label: A', '    methods: [falip]', '    setting: gld'], 'choice.yaml'),
+    ).toBe('9: rows[0].setting: expected one of gold, prop, got "gld"');
+    expect(
+      await errorOf([...head, '  - key: a', '    label: A', '    methods: [falip]', '    colour: red'], 'unknown.yaml'),
+    ).toBe(
+      '9: rows[0]: unknown key "colour": known: key, label, methods, prompts, prompt_mask, status, paper, setting, subtract',
+    );
   });
 
   it('a duplicate row key names the second row', async () => {

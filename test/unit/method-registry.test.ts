@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { archConfig } from '../../src/model/clip-config.js';
-import { makeMethod, methodNames, paramTableOf } from '../../src/prompts/method.js';
+import { makeMethod, methodFootnotes, methodNames, paramTableOf } from '../../src/prompts/method.js';
 import type { ParamSpec } from '../../src/prompts/params.js';
 import { allMethodParams, METHOD_DEFINITIONS, methodParts } from '../../src/prompts/registry.js';
 import { UserError } from '../../src/util/errors.js';
@@ -58,7 +58,7 @@ describe('method registry', () => {
       for (const [param, spec] of Object.entries(d.params) as [string, ParamSpec][]) {
         const changed = makeMethod(name, { [param]: otherValue(spec) }, vision, 'test');
         expect(changed.key, `${name} ${param}`).not.toBe(base.key);
-        expect(base.footnote, `${name} ${param}`).toContain(`${spec.label} `);
+        expect(methodFootnotes([base.description])[0], `${name} ${param}`).toContain(`${spec.label} `);
         checked++;
       }
     }
@@ -116,5 +116,27 @@ describe('method registry', () => {
     expect(makeMethod('falip', {}, vision, 't').params.layers).toEqual([8, 9, 10, 11]);
     expect(makeMethod('falip', {}, l14, 't').params.layers).toEqual([20, 21, 22, 23]);
     expect(makeMethod('falip', { layers: '9-12' }, vision, 't').key).toBe(makeMethod('falip', {}, vision, 't').key);
+  });
+});
+
+describe('methodFootnotes', () => {
+  const vision = archConfig('tiny', 514).vision;
+  it('gives rows of one method one footnote: the shared parameters once, the varying ones named', () => {
+    const notes = methodFootnotes(
+      [0.05, 0.2, 0.6].flatMap((alpha) =>
+        [1, 100].map((sigma) => makeMethod('falip', { alpha, sigma }, vision, 't').description),
+      ),
+    );
+    expect(notes).toHaveLength(1);
+    expect(notes[0]).toMatch(/^Method falip: .*\(form a, layers 9-12, heads all, tokens box, α, σ by row\)\.$/);
+  });
+
+  it('keeps one footnote per distinct method, each in full when its rows agree', () => {
+    const notes = methodFootnotes([
+      makeMethod('falip', {}, vision, 't').description,
+      makeMethod('falip', {}, vision, 't').description,
+      makeMethod('crop', {}, vision, 't').description,
+    ]);
+    expect(notes).toEqual([expect.stringContaining('(α 0.2, σ 100, form a'), expect.stringMatching(/^Method crop: /)]);
   });
 });

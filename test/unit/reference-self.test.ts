@@ -445,6 +445,69 @@ describe('reference CLIP forward (self-consistency)', () => {
     expectClose(textForwardRef(micro, W, [8, 3, 5, 9, 9]), base, 0);
   });
 
+  it("text prompts: a context equal to the replaced tokens' embeddings is a no-op; a deep prompt acts only from its layer", () => {
+    const ids = [8, 3, 5, 2, 9];
+    const tok = get(W, 'text_model.embeddings.token_embedding.weight');
+    const own = [...tok.slice(3 * D, 4 * D), ...tok.slice(5 * D, 6 * D)];
+    const base = textForwardRef(micro, W, ids);
+    expectClose(textForwardRef(micro, W, ids, { ctx: own, deep: new Map() }), base, 0);
+    const other = randomBias(7, 2 * D);
+    const spliced = textForwardRef(micro, W, ids, { ctx: other, deep: new Map() });
+    expect(maxDiff(spliced, base)).toBeGreaterThan(1e-4);
+    // Positions 1..m are the context: ids there are never read.
+    expectClose(textForwardRef(micro, W, [8, 1, 1, 2, 9], { ctx: other, deep: new Map() }), spliced, 0);
+    // A deep prompt at layer 1 replaces what layer 0 made of the context, so layer 0's context no longer matters
+    // at those positions, only through the tokens after them that attended to it.
+    const deep = new Map([[1, randomBias(8, 2 * D)]]);
+    expect(maxDiff(textForwardRef(micro, W, ids, { ctx: other, deep }), spliced)).toBeGreaterThan(1e-4);
+    // A deep prompt of layer 0 is the context's job: it is ignored.
+    expectClose(textForwardRef(micro, W, ids, { ctx: other, deep: new Map([[0, randomBias(9, 2 * D)]]) }), spliced, 0);
+  });
+
+  it('vision prompts: keys masked out with −∞ leave the image tokens as without prompts; the masks widen the bias', () => {
+    const n = 2;
+    const Tp = T + n;
+    const shallow = randomBias(10, n * D);
+    const deep = new Map([[1, randomBias(11, n * D)]]);
+    const blind = new Float64Array(Tp * Tp);
+    for (let i = 0; i < Tp; i++) for (let j = T; j < Tp; j++) blind[i * Tp + j] = -Infinity;
+    const ones = Array.from({ length: L }, () => Array(H).fill(1) as number[]);
+    const prompted = visionForwardRef(micro, W, px, { prompts: { shallow, deep }, attnBias: blind, biasGate: ones });
+    const plain = visionForwardRef(micro, W, px);
+    expectClose(prompted.hidden.slice(0, T * D), plain.hidden, 1e-12);
+    expectClose(prompted.imageEmbeds, plain.imageEmbeds, 1e-12);
+    // Without the −∞ the prompts change the image tokens.
+    expect(
+      maxDiff(visionForwardRef(micro, W, px, { prompts: { shallow, deep } }).imageEmbeds, plain.imageEmbeds),
+    ).toBeGreaterThan(1e-4);
+
+    // A T×T bias is widened with zero prompt rows and columns ('zero'), or with the plane's peak in the
+    // CLS row's prompt columns ('cls'), as these hand-widened biases say.
+    const bias = randomBias(12, T * T).map((b) => Math.abs(b));
+    let peak = 0;
+    for (const b of bias) peak = Math.max(peak, b);
+    const widened = (cls: boolean) => {
+      const out = new Float64Array(Tp * Tp);
+      for (let i = 0; i < T; i++) for (let j = 0; j < T; j++) out[i * Tp + j] = bias[i * T + j]!;
+      if (cls) for (let j = T; j < Tp; j++) out[j] = peak;
+      return out;
+    };
+    const gate = [Array(H).fill(0) as number[], Array(H).fill(1) as number[]];
+    for (const mask of ['zero', 'cls'] as const) {
+      const implicit = visionForwardRef(micro, W, px, {
+        prompts: { shallow, deep, mask },
+        attnBias: bias,
+        biasGate: gate,
+      });
+      const explicit = visionForwardRef(micro, W, px, {
+        prompts: { shallow, deep },
+        attnBias: widened(mask === 'cls'),
+        biasGate: gate,
+      });
+      expectClose(implicit.imageEmbeds, explicit.imageEmbeds, 0);
+    }
+  });
+
   it('erf matches known values', () => {
     const known: [number, number][] = [
       [0, 0],

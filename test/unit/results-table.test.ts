@@ -251,3 +251,22 @@ describe('openRunFolder', () => {
     await (await openRunFolder({ name: 'table1', runKey: config, details, out })).close();
   });
 });
+
+describe('renderTerminal in a narrow terminal', () => {
+  it('cuts a wide table into column groups, each with the method column, all cells kept', () => {
+    const wide = renderTerminal(table);
+    const narrow = renderTerminal(table, 60);
+    expect(Math.max(...wide.split('\n').map((l) => l.length))).toBeGreaterThan(60);
+    const gridLines = narrow
+      .split('\n')
+      .filter((l) => l.startsWith('Method') || l.startsWith('CLIP') || l.startsWith('FALIP'));
+    expect(gridLines.length).toBeGreaterThanOrEqual(6);
+    expect(gridLines.every((l) => l.length <= 60)).toBe(true);
+    // Every cell of the wide table is still printed.
+    for (const cell of wide
+      .split('\n')[3]!
+      .split(/\s{2,}/)
+      .slice(1))
+      expect(narrow).toContain(cell);
+  });
+});

@@ -19,6 +19,15 @@ import {
   pixelFeed,
   type GatedBias,
 } from './vision-io.js';
+import {
+  addVisionPromptFeeds,
+  declareVisionPrompts,
+  promptedTokens,
+  replaceDeepPrompts,
+  rowsToEnd,
+  tokensDim,
+  type VisionPromptInputs,
+} from './vision-prompts.js';
 
 const CLS_IN = 'cls_in';
 const CLS_LOGITS = 'cls_logits';
@@ -48,6 +57,12 @@ export interface ClsRowSpec {
   half: 'prefix' | 'per-box';
   /** k, the first biased layer, 0-based. */
   layer: number;
+  /**
+   * Learned vision prompts (vision-prompts.ts): T + n_v tokens, the shallow prompts in the prefix and
+   * the deep ones before every later block of either half (the per-box half takes them with `hidden_in`).
+   * Exact for the same reason: prompts enter at layer 0, so the prefix is per image and prompt set.
+   */
+  prompted?: boolean;
 }
 
 /** What the prefix hands the per-box member, per image (see ClsRowSpec). */
@@ -78,9 +93,11 @@ export function isClsRowOnlyBias(bias: Float32Array, tokens: number): boolean {
 
 /** The names the vision family's prefix and suffix would have, marked as the split's (caches keep them). */
 function specName(s: ClsRowSpec, cfg: ClipConfig): string {
-  return s.half === 'prefix'
-    ? `vision-0-${s.layer + 1}-clsrow-prefix`
-    : `vision-${s.layer}-${cfg.vision.numLayers}-bias-clsrow-per-box`;
+  const name =
+    s.half === 'prefix'
+      ? `vision-0-${s.layer + 1}-clsrow-prefix`
+      : `vision-${s.layer}-${cfg.vision.numLayers}-bias-clsrow-per-box`;
+  return s.prompted ? `${name}-prompted` : name;
 }
 
 function buildClsRowGraph(
@@ -95,8 +112,8 @@ function buildClsRowGraph(
     throw new Error(`CLS-row split: layer ${spec.layer} outside [0, ${L})`);
   const g = new GraphBuilder(weightsFile, precision);
   const c = visionContext(cfg, g, index);
-  if (spec.half === 'prefix') prefix(c, cfg, spec.layer);
-  else perBox(c, cfg, spec.layer);
+  if (spec.half === 'prefix') prefix(c, cfg, spec.layer, spec.prompted);
+  else perBox(c, cfg, spec.layer, spec.prompted);
   return g.toBytes(specName(spec, cfg));
 }
 
@@ -107,16 +124,21 @@ export const clsRowGraph: GraphFamily<ClsRowSpec> = {
 };
 
 /** The per-image half at layer k. */
-function prefix(c: TowerContext, cfg: ClipConfig, k: number): void {
+function prefix(c: TowerContext, cfg: ClipConfig, k: number, prompted = false): void {
   const { g } = c;
   const v = cfg.vision;
   const T = visionTokens(v);
+  const tokens = tokensDim(v, prompted);
   const dh = v.hiddenSize / v.numHeads;
-  let x = embed(c, cfg, declarePixels(g, v));
+  const pixels = declarePixels(g, v);
+  const prompts = prompted ? declareVisionPrompts(g, v) : undefined;
+  let x = embed(c, cfg, pixels, prompts?.shallow);
   for (let l = 0; l < k; l++) {
     const key = `v.l${l}`;
+    if (prompts && l > 0) x = replaceDeepPrompts(g, x, prompts, l, T);
     x = mlpResidual(c, g.op('Add', [x, attention(c, layerNorm(c, x, `${key}.ln1`), key).out]), key);
   }
+  if (prompts && k > 0) x = replaceDeepPrompts(g, x, prompts, k, T);
   const key = `v.l${k}`;
   const a = layerNorm(c, x, `${key}.ln1`);
   let clsLogits: string;
@@ -125,32 +147,35 @@ function prefix(c: TowerContext, cfg: ClipConfig, k: number): void {
     const att = attention(c, a, key);
     clsLogits = g.op('Slice', [att.logits, g.constInt64([0]), g.constInt64([1]), g.constInt64([2])]); // [B,H,1,T]
     values = att.values;
-    outputHidden(g, v, mlpResidual(c, g.op('Add', [x, att.out]), key));
+    outputHidden(g, v, mlpResidual(c, g.op('Add', [x, att.out]), key), tokens);
   } else {
     ({ clsLogits, values } = clsQueryLogits(c, a, key));
   }
   g.output(CLS_IN, clsOf(g, x), ElemType.FLOAT, ['batch', v.hiddenSize]);
-  g.output(CLS_LOGITS, g.op('Reshape', [clsLogits, g.constInt64([0, v.numHeads, T])]), ElemType.FLOAT, [
+  g.output(CLS_LOGITS, g.op('Reshape', [clsLogits, g.constInt64([0, v.numHeads, prompted ? -1 : T])]), ElemType.FLOAT, [
     'batch',
     v.numHeads,
-    T,
+    tokens,
   ]);
-  g.output(CLS_VALUES, values, ElemType.FLOAT, ['batch', v.numHeads, T, dh]);
+  g.output(CLS_VALUES, values, ElemType.FLOAT, ['batch', v.numHeads, tokens, dh]);
 }
 
 /** The per-box half at layer k. */
-function perBox(c: TowerContext, cfg: ClipConfig, k: number): void {
+function perBox(c: TowerContext, cfg: ClipConfig, k: number, prompted = false): void {
   const { g } = c;
   const v = cfg.vision;
   const L = v.numLayers;
   const H = v.numHeads;
   const T = visionTokens(v);
+  const tokens = tokensDim(v, prompted);
   const D = v.hiddenSize;
-  const hidden = k + 1 < L ? declareHidden(g, v) : undefined;
+  const hidden = k + 1 < L ? declareHidden(g, v, tokens) : undefined;
   const clsIn = g.op('Unsqueeze', [g.input(CLS_IN, ElemType.FLOAT, ['batch', D]), g.constInt64([1])]); // [B,1,D]
-  const clsLogits = g.op('Unsqueeze', [g.input(CLS_LOGITS, ElemType.FLOAT, ['batch', H, T]), g.constInt64([2])]); // [B,H,1,T]
-  const values = g.input(CLS_VALUES, ElemType.FLOAT, ['batch', H, T, D / H]);
-  const { bias, gate } = declareBias(g, v);
+  const clsLogits = g.op('Unsqueeze', [g.input(CLS_LOGITS, ElemType.FLOAT, ['batch', H, tokens]), g.constInt64([2])]); // [B,H,1,T]
+  const values = g.input(CLS_VALUES, ElemType.FLOAT, ['batch', H, tokens, D / H]);
+  const { bias, gate } = declareBias(g, v, tokens);
+  // Only the layers after k take deep prompts here, and there are some only with a hidden state.
+  const prompts = prompted && hidden ? declareVisionPrompts(g, v) : undefined;
   const layerBias = (l: number) => g.op('Mul', [bias, gateRow(g, gate, l, H)]);
   // Row 0 of the gated bias, for a CLS query alone: in layer k (by the contract the only non-zero row) and in
   // the last layer (whose other rows nothing reads).
@@ -166,26 +191,31 @@ function perBox(c: TowerContext, cfg: ClipConfig, k: number): void {
 
   let cls = clsBlock(k, clsIn, clsLogits, values); // [B,1,D]
   if (hidden) {
-    let x = g.op('Concat', [cls, g.op('Slice', [hidden, g.constInt64([1]), g.constInt64([T]), g.constInt64([1])])], {
-      axis: int(1),
-    });
+    const rest = prompts
+      ? rowsToEnd(g, hidden, 1)
+      : g.op('Slice', [hidden, g.constInt64([1]), g.constInt64([T]), g.constInt64([1])]);
+    let x = g.op('Concat', [cls, rest], { axis: int(1) });
     for (let l = k + 1; l < L - 1; l++) {
       const key = `v.l${l}`;
+      if (prompts) x = replaceDeepPrompts(g, x, prompts, l, T);
       x = mlpResidual(
         c,
         g.op('Add', [x, attention(c, layerNorm(c, x, `${key}.ln1`), key, { bias: layerBias(l) }).out]),
         key,
       );
     }
+    if (prompts) x = replaceDeepPrompts(g, x, prompts, L - 1, T);
     const last = clsQueryLogits(c, layerNorm(c, x, `v.l${L - 1}.ln1`), `v.l${L - 1}`);
     cls = clsBlock(L - 1, clsRow(g, x), last.clsLogits, last.values);
   }
   outputEmbeds(g, cfg, g.op('Reshape', [projectCls(c, cls), g.constInt64([-1, cfg.projectionDim])]));
 }
 
-/** The prefix's feeds: the unedited image. */
-export function clsRowPrefixFeeds(v: VisionConfig, pixels: Float32Array): Feeds {
-  return { items: { [PIXEL_VALUES]: pixelFeed(v, pixels) }, shared: {} };
+/** The prefix's feeds: the unedited image, and the prompts of a prompted member. */
+export function clsRowPrefixFeeds(v: VisionConfig, pixels: Float32Array, prompts?: VisionPromptInputs): Feeds {
+  const items: Record<string, Feed> = { [PIXEL_VALUES]: pixelFeed(v, pixels) };
+  if (prompts) addVisionPromptFeeds(items, v, prompts);
+  return { items, shared: {} };
 }
 
 type PrefixOutput = typeof HIDDEN_OUT | typeof CLS_IN | typeof CLS_LOGITS | typeof CLS_VALUES;
@@ -202,14 +232,23 @@ export function readClsRowPrefix(out: Partial<Record<PrefixOutput, Float32Array>
   return { ...(out[HIDDEN_OUT] && { hidden: out[HIDDEN_OUT] }), clsIn, clsLogits, clsValues };
 }
 
-/** One box's feeds to the per-box member: the image's prefix state and the box's attention bias. */
-export function clsRowPerBoxFeeds(v: VisionConfig, state: ClsRowState, attention: GatedBias): Feeds {
-  const T = visionTokens(v);
+/**
+ * One box's feeds to the per-box member: the image's prefix state and the box's attention bias (of the
+ * prompted sequence's length with `prompts`, whose deep prompts go with the hidden state).
+ */
+export function clsRowPerBoxFeeds(
+  v: VisionConfig,
+  state: ClsRowState,
+  attention: GatedBias,
+  prompts?: VisionPromptInputs,
+): Feeds {
+  const T = prompts ? promptedTokens(v, prompts) : visionTokens(v);
   const H = v.numHeads;
   const items: Record<string, Feed> = {};
-  if (state.hidden) items[HIDDEN_IN] = hiddenFeed(v, state.hidden);
+  if (state.hidden) items[HIDDEN_IN] = hiddenFeed(v, state.hidden, T);
   items[CLS_IN] = { data: state.clsIn, dims: [v.hiddenSize] };
   items[CLS_LOGITS] = { data: state.clsLogits, dims: [H, T] };
   items[CLS_VALUES] = { data: state.clsValues, dims: [H, T, v.hiddenSize / H] };
-  return addBiasFeeds({ items, shared: {} }, v, attention);
+  if (prompts && state.hidden) addVisionPromptFeeds(items, v, prompts);
+  return addBiasFeeds({ items, shared: {} }, v, attention, T);
 }

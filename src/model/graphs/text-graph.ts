@@ -1,7 +1,7 @@
 import type { ClipConfig } from '../clip-config.js';
 import { ElemType, GraphBuilder, int } from '../onnx/graph-builder.js';
 import type { Precision } from '../onnx/precision.js';
-import { attention, layerNorm, mlp, towerContext } from '../onnx/transformer-ops.js';
+import { attention, layerNorm, mlp, towerContext, type TowerContext } from '../onnx/transformer-ops.js';
 import type { WeightsIndex } from '../onnx/weights-file.js';
 import type { GraphFamily } from './graph-family.js';
 
@@ -23,31 +23,60 @@ function buildTextGraph(
   precision: Precision,
 ): Uint8Array {
   const t = cfg.text;
-  const ctx = t.contextLength;
   const g = new GraphBuilder(weightsFile, precision);
   const c = towerContext(g, index, 'text', t, cfg.hiddenAct);
   const ids = g.input(INPUT_IDS, ElemType.INT64, ['batch', 'sequence']);
-  const seq = g.op('Slice', [g.op('Shape', [ids]), g.constInt64([1]), g.constInt64([2])]);
-  const zero = g.constInt64([0]);
+  const { seq, zero } = sequenceOf(g, ids);
   const positions = g.op('Slice', [c.weight('t.pos'), zero, seq, zero]);
   let x = g.op('Add', [g.op('Gather', [c.weight('t.tok'), ids], { axis: int(0) }), positions]);
+  const causal = causalMask(g, t.contextLength, seq);
+  for (let l = 0; l < t.numLayers; l++) x = textBlock(c, x, l, causal);
+  outputTextEmbeds(c, cfg, x, ids, zero, TEXT_EMBEDS);
+  return g.toBytes(NAME);
+}
 
+/** The sequence length of `ids` [B,S] as a [1] tensor, and the [0] constant the slices beside it use. */
+export function sequenceOf(g: GraphBuilder, ids: string): { seq: string; zero: string } {
+  const seq = g.op('Slice', [g.op('Shape', [ids]), g.constInt64([1]), g.constInt64([2])]);
+  return { seq, zero: g.constInt64([0]) };
+}
+
+/** The causal mask [S,S] of a sequence of length `seq` ([1]): −inf above the diagonal. */
+export function causalMask(g: GraphBuilder, contextLength: number, seq: string): string {
   // −inf is exact in float16 as well, and every row keeps its diagonal, so Softmax stays defined.
+  const ctx = contextLength;
   const full = new Array<number>(ctx * ctx);
   for (let i = 0; i < ctx; i++) for (let j = 0; j < ctx; j++) full[i * ctx + j] = j > i ? -Infinity : 0;
-  const causal = g.op('Slice', [
+  return g.op('Slice', [
     g.constFloat(full, [ctx, ctx]),
     g.constInt64([0, 0]),
     g.op('Concat', [seq, seq], { axis: int(0) }),
     g.constInt64([0, 1]),
   ]);
+}
 
-  for (let l = 0; l < t.numLayers; l++) {
-    const key = `t.l${l}`;
-    x = g.op('Add', [x, attention(c, layerNorm(c, x, `${key}.ln1`), key, { bias: causal }).out]);
-    x = g.op('Add', [x, mlp(c, layerNorm(c, x, `${key}.ln2`), key)]);
-  }
+/** Text block l on the residual stream x [B,S,D]. */
+export function textBlock(c: TowerContext, x: string, l: number, causal: string): string {
+  const { g } = c;
+  const key = `t.l${l}`;
+  const y = g.op('Add', [x, attention(c, layerNorm(c, x, `${key}.ln1`), key, { bias: causal }).out]);
+  return g.op('Add', [y, mlp(c, layerNorm(c, y, `${key}.ln2`), key)]);
+}
 
+/**
+ * The output `name` [B,P]: the residual stream x [B,S,D] pooled at the EOT token of `ids`, ln_final,
+ * projection (`zero` is the [0] constant of `sequenceOf`).
+ */
+export function outputTextEmbeds(
+  c: TowerContext,
+  cfg: ClipConfig,
+  x: string,
+  ids: string,
+  zero: string,
+  name: string,
+): void {
+  const { g } = c;
+  const t = cfg.text;
   // EOT has the largest id in CLIP's vocabulary, so its position is the argmax (first on ties, as torch).
   // Float32 in both precisions: float16 holds integers exactly only up to 2048.
   const eot = g.op('ArgMax', [g.op('Cast', [ids], { to: int(ElemType.FLOAT) })], { axis: int(1), keepdims: int(1) });
@@ -61,8 +90,7 @@ function buildTextGraph(
     g.constInt64([-1, t.hiddenSize]),
   ]);
   const embeds = g.op('MatMul', [layerNorm(c, pooled, 't.ln_final'), c.weight('t.proj')]);
-  g.output(TEXT_EMBEDS, embeds, ElemType.FLOAT, ['batch', cfg.projectionDim]);
-  return g.toBytes(NAME);
+  g.output(name, embeds, ElemType.FLOAT, ['batch', cfg.projectionDim]);
 }
 
 export const textGraph: GraphFamily<undefined> = {

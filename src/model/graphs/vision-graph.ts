@@ -20,6 +20,14 @@ import {
   pixelFeed,
   type GatedBias,
 } from './vision-io.js';
+import {
+  addVisionPromptFeeds,
+  declareVisionPrompts,
+  promptedTokens,
+  replaceDeepPrompts,
+  tokensDim,
+  type VisionPromptInputs,
+} from './vision-prompts.js';
 
 /** Where the feature-mask ablation multiplies token features by `token_scale`. */
 export type TokenScaleSite = 'residual' | 'attn-input';
@@ -49,6 +57,11 @@ export interface VisionGraphSpec {
   capture: boolean;
   /** Feature-mask inputs `token_scale` [B,T] and `token_scale_gate` [L]. */
   tokenScale?: TokenScaleSite;
+  /**
+   * Learned vision prompts as inputs (vision-prompts.ts): the sequence is T + n_v tokens, and every
+   * tensor of length T above is T + n_v long. Not with `capture` or `tokenScale`.
+   */
+  prompted?: boolean;
 }
 
 /** The analysis outputs of one full forward (attention maps, head sensitivity, unleash). */
@@ -71,6 +84,8 @@ export interface VisionInputs {
   attention?: GatedBias;
   /** With `tokenScale`: the factor per token [T], and a [L] gate that is 1 on the layers it applies in. */
   tokenScale?: { scale: Float32Array; layers: Float32Array };
+  /** With `prompted`; `start` and `attention` are then in the prompted sequence's length. */
+  prompts?: VisionPromptInputs;
 }
 
 function specName(s: VisionGraphSpec): string {
@@ -80,6 +95,7 @@ function specName(s: VisionGraphSpec): string {
     s.bias ? biasFrom : '',
     s.capture ? 'capture' : '',
     s.tokenScale ? `ts-${s.tokenScale}` : '',
+    s.prompted ? 'prompted' : '',
   ]
     .filter(Boolean)
     .join('-');
@@ -91,6 +107,8 @@ function checkSpec(spec: VisionGraphSpec, L: number): void {
   ) {
     throw new Error(`vision graph: layers [${spec.from}, ${spec.to}) outside [0, ${L})`);
   }
+  if (spec.prompted && (spec.capture || spec.tokenScale))
+    throw new Error('vision graph: prompted members have no capture or token scale');
 }
 
 function buildVisionGraph(
@@ -119,8 +137,11 @@ function layerRange(c: TowerContext, cfg: ClipConfig, spec: VisionGraphSpec): vo
   const L = v.numLayers;
   const T = visionTokens(v);
 
-  let x = spec.from === 0 ? embed(c, cfg, declarePixels(g, v)) : declareHidden(g, v);
-  const biased = spec.bias ? declareBias(g, v) : undefined;
+  const tokens = tokensDim(v, spec.prompted);
+  const start = spec.from === 0 ? declarePixels(g, v) : declareHidden(g, v, tokens);
+  const prompts = spec.prompted ? declareVisionPrompts(g, v) : undefined;
+  let x = spec.from === 0 ? embed(c, cfg, start, prompts?.shallow) : start;
+  const biased = spec.bias ? declareBias(g, v, tokens) : undefined;
   let scaleMinusOne: string | undefined;
   let scaleGate: string | undefined;
   if (spec.tokenScale) {
@@ -133,6 +154,7 @@ function layerRange(c: TowerContext, cfg: ClipConfig, spec: VisionGraphSpec): vo
   const clsHeadOut: string[] = [];
   for (let l = spec.from; l < spec.to; l++) {
     const key = `v.l${l}`;
+    if (prompts && l > 0) x = replaceDeepPrompts(g, x, prompts, l, T);
     // factor = 1 + gate_l·(s − 1): the scale where the gate is 1, identity where it is 0.
     const factor =
       scaleMinusOne && scaleGate
@@ -157,7 +179,7 @@ function layerRange(c: TowerContext, cfg: ClipConfig, spec: VisionGraphSpec): vo
   }
 
   if (spec.to < L) {
-    outputHidden(g, v, x);
+    outputHidden(g, v, x, tokens);
   } else {
     outputEmbeds(g, cfg, project(c, x));
     if (spec.capture) g.output(CLS_RESIDUAL, clsOf(g, x), ElemType.FLOAT, ['batch', v.hiddenSize]);
@@ -171,12 +193,20 @@ function layerRange(c: TowerContext, cfg: ClipConfig, spec: VisionGraphSpec): vo
 
 /** The feeds of one request to the member `spec`; a missing or surplus input is a caller's bug. */
 export function visionFeeds(v: VisionConfig, spec: VisionGraphSpec, inputs: VisionInputs): Feeds {
-  if (spec.bias !== (inputs.attention !== undefined) || Boolean(spec.tokenScale) !== (inputs.tokenScale !== undefined))
+  if (
+    spec.bias !== (inputs.attention !== undefined) ||
+    Boolean(spec.tokenScale) !== (inputs.tokenScale !== undefined) ||
+    Boolean(spec.prompted) !== (inputs.prompts !== undefined)
+  )
     throw new Error(`vision graph ${specName(spec)}: the request's inputs do not match the graph's`);
+  const tokens = inputs.prompts ? promptedTokens(v, inputs.prompts) : visionTokens(v);
   const items: Record<string, Feed> =
-    spec.from === 0 ? { [PIXEL_VALUES]: pixelFeed(v, inputs.start) } : { [HIDDEN_IN]: hiddenFeed(v, inputs.start) };
+    spec.from === 0
+      ? { [PIXEL_VALUES]: pixelFeed(v, inputs.start) }
+      : { [HIDDEN_IN]: hiddenFeed(v, inputs.start, tokens) };
   const shared: Record<string, Feed> = {};
-  if (inputs.attention) addBiasFeeds({ items, shared }, v, inputs.attention);
+  if (inputs.prompts) addVisionPromptFeeds(items, v, inputs.prompts);
+  if (inputs.attention) addBiasFeeds({ items, shared }, v, inputs.attention, tokens);
   if (inputs.tokenScale) {
     const { scale, layers } = inputs.tokenScale;
     const T = visionTokens(v);

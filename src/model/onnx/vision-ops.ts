@@ -13,8 +13,12 @@ export function visionContext(cfg: ClipConfig, g: GraphBuilder, index: WeightsIn
   return towerContext(g, index, 'vision', cfg.vision, cfg.hiddenAct);
 }
 
-/** pixels [B,3,S,S] → patch tokens with CLS prepended, positions added, ln_pre: [B,T,D]. */
-export function embed(c: TowerContext, cfg: ClipConfig, pixels: string): string {
+/**
+ * pixels [B,3,S,S] → patch tokens with CLS prepended, positions added, ln_pre: [B,T,D]. `appended`
+ * [B,n,D] (learned vision prompts) joins the sequence after the positional embedding and before ln_pre,
+ * without a position of its own: [B,T+n,D].
+ */
+export function embed(c: TowerContext, cfg: ClipConfig, pixels: string, appended?: string): string {
   const { g } = c;
   const d = cfg.vision.hiddenSize;
   const p = cfg.vision.patchSize;
@@ -24,7 +28,8 @@ export function embed(c: TowerContext, cfg: ClipConfig, pixels: string): string 
   const batch = g.op('Slice', [g.op('Shape', [pixels]), g.constInt64([0]), g.constInt64([1])]);
   const cls = g.op('Expand', [c.weight('v.cls'), g.op('Concat', [batch, g.constInt64([1, d])], { axis: int(0) })]);
   const tokens = g.op('Concat', [cls, patches], { axis: int(1) });
-  return layerNorm(c, g.op('Add', [tokens, c.weight('v.pos')]), 'v.ln_pre');
+  const placed = g.op('Add', [tokens, c.weight('v.pos')]);
+  return layerNorm(c, appended ? g.op('Concat', [placed, appended], { axis: int(1) }) : placed, 'v.ln_pre');
 }
 
 /** Row 0 of a [B,T,…] tensor, keeping the axis: [B,1,…]. */

@@ -5,7 +5,7 @@ import { forEachLimited } from '../shared/for-each-limited.js';
 import { ImageFeatures } from '../shared/image-features.js';
 import type { EvalContext, LoadedSplit, TaskRow } from '../task-definition.js';
 import { classLogits, classRecord } from '../shared/class-scores.js';
-import { templatesOf, textClassifier, type TemplateSet } from '../shared/text-classifier.js';
+import { promptedClassifier, templatesOf, textClassifier, type TemplateSet } from '../shared/text-classifier.js';
 
 /** A classification row's own option: which captions make the text classifier. */
 export interface ClsOptions {
@@ -34,29 +34,32 @@ const CONCURRENCY = 4;
  */
 export async function evaluateClsSplit(rows: readonly ClsRow[], split: ClsSplit, ctx: EvalContext): Promise<void> {
   const { samples, classes, imageRoot, lineOf } = split.data;
-  const classifiers = new Map<TemplateSet, Promise<Float32Array[]>>();
-  const classifierOf = (set: TemplateSet): Promise<Float32Array[]> => {
-    let c = classifiers.get(set);
+  const classifiers = new Map<string, Promise<Float32Array[]>>();
+  // A row's class texts: its learned prompts', else its templates'.
+  const classifierOf = (row: ClsRow): Promise<Float32Array[]> => {
+    const prompts = row.prompts?.text;
+    const key = prompts ? `prompts|${prompts.key}` : row.options.templates;
+    let c = classifiers.get(key);
     if (!c) {
-      c = templatesOf(set, classes.template).then((t) => textClassifier(ctx.texts, classes.names, t));
-      classifiers.set(set, c);
+      c = prompts
+        ? promptedClassifier(ctx.texts, classes.names, prompts, split.key)
+        : templatesOf(row.options.templates, classes.template).then((t) => textClassifier(ctx.texts, classes.names, t));
+      classifiers.set(key, c);
     }
     return c;
   };
   await forEachLimited(samples, CONCURRENCY, async (sample) => {
     const todo = rows.filter((row) => !ctx.records.has(row.key, split.key, sample.id));
-    ctx.progress(rows.length - todo.length);
     if (todo.length === 0) return;
     const features = await ImageFeatures.forFile(ctx.encoder, path.resolve(imageRoot, sample.image), ctx.cache, {
       ...sample,
       where: lineOf.get(sample.id)!,
     });
     const records = await Promise.all(
-      todo.map(async (row) => recordOf(row, sample, split.key, features, await classifierOf(row.options.templates))),
+      todo.map(async (row) => recordOf(row, sample, split.key, features, await classifierOf(row))),
     );
     for (const r of records) {
       await ctx.records.append(r);
-      ctx.progress(1);
     }
   });
 }
@@ -69,8 +72,9 @@ async function recordOf(
   classifier: readonly Float32Array[],
 ): Promise<EvalRecord> {
   const scores = new Float64Array(classifier.length);
+  const prompts = row.prompts?.vision;
   for (const method of row.methods) {
-    const logits = classLogits(await features.get(method, sample.box), classifier);
+    const logits = classLogits(await features.get(method, sample.box, prompts && { prompts }), classifier);
     for (let c = 0; c < scores.length; c++) scores[c]! += logits[c]!;
   }
   const record = classRecord(row.key, split, sample.id, scores, sample.label);

@@ -8,6 +8,7 @@ import { cubImporter } from './importers/cub-import.js';
 import { imageNetImporter } from './importers/imagenet-import.js';
 import { imageNetSImporter } from './importers/imagenet-s-import.js';
 import { stanfordDogsImporter } from './importers/stanforddogs-import.js';
+import { PAPER_TABLE8 } from './importers/paper-counts.js';
 import { waterbirdsImporter } from './importers/waterbirds-import.js';
 import { datasetContentHash } from '../../datasets/content-hash.js';
 import { DatasetPin } from '../../datasets/dataset-pin.js';
@@ -17,10 +18,15 @@ import { sampledSplit } from '../shared/sample-subset.js';
 import { defineTask } from '../task-definition.js';
 import { evaluateClsSplit, type ClsSplitData, type ClsOptions } from './cls-eval.js';
 import { CLS_METRICS, WATERBIRDS_METRICS } from './cls-metrics.js';
-import { TEMPLATE_SETS, templatesOf } from '../shared/text-classifier.js';
+import { learnedPromptText, TEMPLATE_SETS, templatesOf } from '../shared/text-classifier.js';
 
 const clsRowOptions = z
-  .object({ templates: z.enum(TEMPLATE_SETS as [string, ...string[]]).default('single') })
+  .object({
+    templates: z
+      .enum(TEMPLATE_SETS as [string, ...string[]])
+      .default('single')
+      .describe("captions per class: the dataset's own template, or CLIP's 80 ImageNet templates averaged"),
+  })
   .strict()
   .transform((o) => o as ClsOptions);
 
@@ -31,19 +37,32 @@ export const classificationTask = defineTask<ClsOptions, ClsSplitData>({
   name: 'classification',
   title: 'classification',
   sampleUnit: 'images',
+  recordUnit: 'images',
   datasets: {
-    stanforddogs: { splits: ['all'], label: 'StanfordDogs', importCommand: importCommand('stanforddogs --root DIR') },
-    cub: { splits: ['all'], label: 'CUB-200-2011', importCommand: importCommand('cub --root CUB_200_2011') },
+    stanforddogs: {
+      splits: ['all'],
+      label: 'StanfordDogs',
+      importCommand: importCommand('stanforddogs --root DIR'),
+      paperSamples: { all: PAPER_TABLE8.stanforddogs.images },
+    },
+    cub: {
+      splits: ['all'],
+      label: 'CUB-200-2011',
+      importCommand: importCommand('cub --root CUB_200_2011'),
+      paperSamples: { all: PAPER_TABLE8.cub.images },
+    },
     'imagenet-s': {
       splits: ['val'],
       label: 'ImageNet-S',
       importCommand: importCommand('imagenet-s --root ImageNetS919'),
+      paperSamples: { val: PAPER_TABLE8['imagenet-s'].images },
     },
     waterbirds: {
       splits: ['test'],
       label: 'Waterbirds',
       importCommand: importCommand('waterbirds --root DIR --cub-root CUB_200_2011'),
       evalMetrics: WATERBIRDS_METRICS,
+      paperSamples: { test: PAPER_TABLE8.waterbirds.images },
     },
     // The prompt-learning benchmark (CoOp's datasets; its papers evaluate on the test split, ImageNet's val).
     ...Object.fromEntries(
@@ -98,6 +117,7 @@ export const classificationTask = defineTask<ClsOptions, ClsSplitData>({
   defaultMetric: 'top1',
   evalMetrics: ['top1', 'top5'],
   paperConfigs: ['table2-classification.yaml', 'table13-classification-vitl14.yaml', 'table14-redcircle-enlarge.yaml'],
+  learnedPrompts: true,
   async loadSplit(key, dir, _info, sampling) {
     const { parsed, pin } = await DatasetPin.load(
       dir,
@@ -131,9 +151,13 @@ export const classificationTask = defineTask<ClsOptions, ClsSplitData>({
   evaluate: evaluateClsSplit,
   async captions(rows, split) {
     const { names, template } = split.data.classes;
-    const sets = [...new Set(rows.map((r) => r.options.templates))];
+    const sets = [...new Set(rows.filter((r) => !r.prompts).map((r) => r.options.templates))];
     const templates = (await Promise.all(sets.map((s) => templatesOf(s, template)))).flat();
-    return names.flatMap((n) => templates.map((t) => t.replace('{}', n)));
+    const contexts = [...new Set(rows.flatMap((r) => (r.prompts ? [r.prompts.text.tokens] : [])))];
+    return [
+      ...names.flatMap((n) => templates.map((t) => t.replace('{}', n))),
+      ...contexts.flatMap((n) => names.map((name) => learnedPromptText(n, name))),
+    ];
   },
   footnotes(rows, splits) {
     const notes: string[] = [];
@@ -143,12 +167,12 @@ export const classificationTask = defineTask<ClsOptions, ClsSplitData>({
         `${c.key}: ${classes.names.length} classes, names ${classes.names_source}; template "${classes.template}" (${classes.template_source}).`,
       );
     }
-    if (rows.some((r) => r.options.templates === 'imagenet-80'))
+    if (rows.some((r) => !r.prompts && r.options.templates === 'imagenet-80'))
       notes.push(
         "Rows marked imagenet-80 average the normalized text embeddings of CLIP's 80 ImageNet templates per class (CLIP's prompt ensemble).",
       );
     notes.push(
-      'Score per class 100·cos(image, class text); Top-1/Top-5 over images (micro); the paper does not say whether its Top-1 is per image or per class: mean-per-class splits are available as metrics top1_class_mean/top5_class_mean.',
+      'Score per class 100·cos(image, class text); Top-1/Top-5 over images (micro); the paper does not say whether its Top-1 is per image or per class: mean-per-class columns are available as metrics top1_class_mean/top5_class_mean.',
     );
     if (rows.some((r) => r.methods.length > 1)) notes.push("Ensembles sum the methods' class logits, without weights.");
     return notes;

@@ -9,9 +9,11 @@ import { DatasetPin } from '../../datasets/dataset-pin.js';
 import { memoizedSha256 } from '../../util/file-hash-memo.js';
 import { sha256Hex } from '../../util/sha256.js';
 import { checkedPcSplit, checkPcDataset } from './check-pc.js';
-import { modelnet40Importer } from './importers/modelnet40-import.js';
-import { scanobjectnnImporter } from './importers/scanobjectnn-import.js';
+import { demoPcGenerator } from './demo-pc.js';
+import { MODELNET40_PAPER_CLOUDS, modelnet40Importer } from './importers/modelnet40-import.js';
+import { SCANOBJECTNN_PAPER_CLOUDS, scanobjectnnImporter } from './importers/scanobjectnn-import.js';
 import { sampledSplit } from '../shared/sample-subset.js';
+import { learnedPromptText } from '../shared/text-classifier.js';
 import { defineTask } from '../task-definition.js';
 import { evaluatePcSplit, type PcSplitData, type PcOptions } from './pc-eval.js';
 import { VIEW_COUNT } from './projection.js';
@@ -24,7 +26,10 @@ const pcRowOptions = z
         z.literal('search'),
         z.array(z.number().finite().nonnegative()).length(VIEW_COUNT, `expected ${VIEW_COUNT} view weights`),
       ])
-      .default(Array<number>(VIEW_COUNT).fill(1)),
+      .default(Array<number>(VIEW_COUNT).fill(1))
+      .describe(
+        `the six view weights β, or "search": PointCLIP's post-search over {${SEARCH_VALUES.join(', ')}}^6 on the evaluated split itself`,
+      ),
   })
   .strict()
   .transform((o) => o as PcOptions);
@@ -54,16 +59,29 @@ export const pointcloudTask = defineTask<PcOptions, PcSplitData>({
   name: 'pointcloud',
   title: '3D point clouds',
   sampleUnit: 'clouds',
+  recordUnit: 'clouds',
   datasets: {
     modelnet40: {
       splits: ['test'],
       label: 'ModelNet40',
       importCommand: () => 'falip data import modelnet40 --root modelnet40_ply_hdf5_2048',
+      paperSamples: { test: MODELNET40_PAPER_CLOUDS },
     },
     scanobjectnn: {
       splits: ['test'],
       label: 'ScanObjectNN',
       importCommand: () => 'falip data import scanobjectnn --h5 main_split/test_objectdataset.h5 --first 576',
+      paperSamples: { test: SCANOBJECTNN_PAPER_CLOUDS },
+    },
+    'demo-pc': {
+      splits: ['test'],
+      label: 'demo-pc',
+      footnotes: [
+        'The demo-pc set is synthetic (spheres, cubes, cylinders, cones and tori as point clouds): its numbers show the 3D pipeline at work, not CLIP on ModelNet40.',
+      ],
+      importCommand: () => 'falip data demo-pc',
+      generate: demoPcGenerator,
+      defaultMethods: ['plain', 'falip'],
     },
   },
   defaultMethods: ['falip'],
@@ -91,6 +109,7 @@ export const pointcloudTask = defineTask<PcOptions, PcSplitData>({
   defaultMetric: 'top1',
   evalMetrics: ['top1'],
   paperConfigs: ['table3-pointcloud.yaml'],
+  learnedPrompts: true,
   async loadSplit(key, dir, _info, sampling) {
     const { parsed, pin } = await DatasetPin.load(
       dir,
@@ -112,7 +131,14 @@ export const pointcloudTask = defineTask<PcOptions, PcSplitData>({
     }));
   },
   evaluate: evaluatePcSplit,
-  captions: async (_rows, split) => split.data.classes.names.map((n) => split.data.classes.template.replace('{}', n)),
+  captions: async (rows, split) => {
+    const { names, template } = split.data.classes;
+    const contexts = [...new Set(rows.flatMap((r) => (r.prompts ? [r.prompts.text.tokens] : [])))];
+    return [
+      ...names.map((n) => template.replace('{}', n)),
+      ...contexts.flatMap((n) => names.map((name) => learnedPromptText(n, name))),
+    ];
+  },
   footnotes(rows, splits) {
     const notes = [
       "PointCLIP V1's zero-shot pipeline: the first 1,024 points, six perspective depth views (128×128, camera at 1.6, harmonic-mean depth, empty = 0), bilinear 128→224 (align corners), no mean/std; per view 100·cos with each class's text, summed over the views with weights β.",

@@ -8,9 +8,9 @@ import type { EvalRecord, IntermediateEntry } from '../../report/records.js';
 import { sha256Hex } from '../../util/sha256.js';
 import { classLogits, classRecord } from '../shared/class-scores.js';
 import { forEachLimited } from '../shared/for-each-limited.js';
-import { textClassifier } from '../shared/text-classifier.js';
+import { promptedClassifier, textClassifier } from '../shared/text-classifier.js';
 import { ImageFeatures } from '../shared/image-features.js';
-import type { EvalContext, LoadedSplit, TaskRow } from '../task-definition.js';
+import type { EvalContext, LoadedSplit, RowPrompts, TaskRow } from '../task-definition.js';
 import { CLIP_INPUT_SIZE, cloudViews, VIEW_INPUT_LENGTH, viewPlane } from './depth-views.js';
 import { foregroundBox, foregroundTokens } from './foreground.js';
 import { VIEW_COUNT } from './projection.js';
@@ -64,15 +64,20 @@ async function viewScores(
   methods: readonly Method[],
   plain: Method,
   classifier: readonly Float32Array[],
+  prompts: RowPrompts | undefined,
 ): Promise<Float64Array[]> {
+  const vision = prompts?.vision;
   return Promise.all(
     cloud.views.map(async (view) => {
       const sum = new Float64Array(classifier.length);
       for (const method of methods) {
         const feature =
           view.box === null
-            ? await view.features.get(plain, [0, 0, CLIP_INPUT_SIZE, CLIP_INPUT_SIZE])
-            : await view.features.get(method, view.box, { foregroundTokens: view.tokens });
+            ? await view.features.get(plain, [0, 0, CLIP_INPUT_SIZE, CLIP_INPUT_SIZE], vision && { prompts: vision })
+            : await view.features.get(method, view.box, {
+                foregroundTokens: view.tokens,
+                ...(vision && { prompts: vision }),
+              });
         const logits = classLogits(feature, classifier);
         for (let c = 0; c < sum.length; c++) sum[c]! += logits[c]!;
       }
@@ -125,7 +130,19 @@ export async function evaluatePcSplit(rows: readonly PcRow[], split: PcSplit, ct
     );
   }
   const plain = makeMethod('plain', {}, ctx.encoder.config.vision, split.key);
-  const classifier = await textClassifier(ctx.texts, classes.names, [classes.template]);
+  // The class texts: PointCLIP's template, or a row's learned prompts.
+  const classifiers = new Map<string, Float32Array[]>();
+  for (const row of rows) {
+    const prompts = row.prompts?.text;
+    const key = prompts?.key ?? '';
+    if (!classifiers.has(key))
+      classifiers.set(
+        key,
+        prompts
+          ? await promptedClassifier(ctx.texts, classes.names, prompts, split.key)
+          : await textClassifier(ctx.texts, classes.names, [classes.template]),
+      );
+  }
   const files = new CloudFileCache();
   const patch = ctx.encoder.config.vision.patchSize;
   const searchRows = rows.filter(
@@ -139,17 +156,16 @@ export async function evaluatePcSplit(rows: readonly PcRow[], split: PcSplit, ct
           ? !ctx.intermediate.has(r.key, split.key, sample.id)
           : !ctx.records.has(r.key, split.key, sample.id),
       );
-      ctx.progress(rows.filter((r) => !searching.has(r.key)).length - todo.filter((r) => !searching.has(r.key)).length);
       if (todo.length === 0) return;
       const cloud = cloudInput(sample, await loadCloud(files, sample, classes.names.length), ctx, patch);
       for (const row of todo) {
-        const views = await viewScores(cloud, row.methods, plain, classifier);
+        const classifier = classifiers.get(row.prompts?.text.key ?? '')!;
+        const views = await viewScores(cloud, row.methods, plain, classifier, row.prompts);
         if (row.options.view_weights === 'search') {
           const data = views.map((v) => Array.from(v));
           await ctx.intermediate.append({ row: row.key, split: split.key, id: sample.id, data });
         } else {
           await ctx.records.append(recordOf(row, split.key, sample, views, row.options.view_weights));
-          ctx.progress(1);
         }
       }
     });
@@ -165,12 +181,8 @@ export async function evaluatePcSplit(rows: readonly PcRow[], split: PcSplit, ct
     const scores: ViewScores[] = clouds.map((c) => ({ views: c.views, label: c.sample.label }));
     const { beta } = searchViewWeights(scores, VIEW_COUNT);
     for (const { sample, views } of clouds) {
-      if (ctx.records.has(row.key, split.key, sample.id)) {
-        ctx.progress(1);
-        continue;
-      }
+      if (ctx.records.has(row.key, split.key, sample.id)) continue;
       await ctx.records.append(recordOf(row, split.key, sample, views, beta));
-      ctx.progress(1);
     }
   }
 }

@@ -25,17 +25,30 @@ const subtractSchema = z.union([
   z.boolean(),
   z
     .object({
-      count: z.number().int().positive().default(SUBTRACT_DEFAULTS.count),
-      from: z.enum(['split', 'other-images']).default(SUBTRACT_DEFAULTS.from),
-      seed: z.number().int().nonnegative().default(SUBTRACT_DEFAULTS.seed),
+      count: z.number().int().positive().default(SUBTRACT_DEFAULTS.count).describe('negative captions per sentence'),
+      from: z
+        .enum(['split', 'other-images'])
+        .default(SUBTRACT_DEFAULTS.from)
+        .describe("any caption of the split (FGVP's code) or captions of other images only (the paper's text)"),
+      seed: z
+        .number()
+        .int()
+        .nonnegative()
+        .default(SUBTRACT_DEFAULTS.seed)
+        .describe('seed of the negatives, per sentence id'),
     })
     .strict(),
 ]);
 
 const recRowOptions = z
   .object({
-    setting: z.enum(['gold', 'prop']).default('gold'),
-    subtract: subtractSchema.default(false),
+    setting: z
+      .enum(['gold', 'prop'])
+      .default('gold')
+      .describe('candidate boxes: gold annotations or detector proposals'),
+    subtract: subtractSchema
+      .default(false)
+      .describe('subtract the mean logit of negative captions (the paper\'s "P"): true, or an object'),
   })
   .strict()
   .transform((o): RecOptions => {
@@ -60,10 +73,27 @@ export const recTask = defineTask<RecOptions, RecSplitData>({
   name: 'rec',
   title: 'REC',
   sampleUnit: 'refs',
+  recordUnit: 'sentences',
   datasets: {
-    refcoco: { splits: ['testA', 'testB', 'val'], label: 'RefCOCO', importCommand: reclipImport('refcoco') },
-    'refcoco+': { splits: ['testA', 'testB', 'val'], label: 'RefCOCO+', importCommand: reclipImport('refcoco+') },
-    refcocog: { splits: ['test', 'val'], label: 'RefCOCOg', importCommand: reclipImport('refcocog') },
+    // Refs per split as the paper's Table 9 gives them.
+    refcoco: {
+      splits: ['testA', 'testB', 'val'],
+      label: 'RefCOCO',
+      importCommand: reclipImport('refcoco'),
+      paperSamples: { testA: 1975, testB: 1810, val: 3811 },
+    },
+    'refcoco+': {
+      splits: ['testA', 'testB', 'val'],
+      label: 'RefCOCO+',
+      importCommand: reclipImport('refcoco+'),
+      paperSamples: { testA: 1975, testB: 1798, val: 3805 },
+    },
+    refcocog: {
+      splits: ['test', 'val'],
+      label: 'RefCOCOg',
+      importCommand: reclipImport('refcocog'),
+      paperSamples: { test: 5023, val: 2573 },
+    },
     demo: {
       splits: ['val'],
       label: 'demo',

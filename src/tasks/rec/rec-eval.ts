@@ -72,7 +72,6 @@ export async function evaluateRecSplit(rows: readonly RecRow[], split: RecSplit,
   const pending = (row: RecRow, s: RecSample) => s.sentences.filter((t) => !ctx.records.has(row.key, split.key, t.id));
   await forEachLimited([...byImage], CONCURRENCY, async ([image, refs]) => {
     const todo = refs.flatMap((r) => rows.map((row) => ({ ...r, row, sentences: pending(row, r.sample) })));
-    ctx.progress(todo.filter((t) => t.sentences.length === 0).length);
     const work = todo.filter((t) => t.sentences.length > 0);
     if (work.length === 0) return;
     const first = refs[0]!;
@@ -88,7 +87,6 @@ export async function evaluateRecSplit(rows: readonly RecRow[], split: RecSplit,
     );
     for (const recs of results) {
       for (const r of recs) await ctx.records.append(r);
-      ctx.progress(1);
     }
   });
 }

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { Encoder, ImageInput } from '../../encoder/encoder.js';
+import type { VisionPromptInputs } from '../../encoder/requests.js';
 import type { FeatureCache } from '../../encoder/feature-cache.js';
 import { DecodedImage } from '../../encoder/image-input.js';
 import type { BoxXYWH } from '../../image/box.js';
@@ -9,9 +10,12 @@ import { UserError } from '../../util/errors.js';
 import { sha256Hex } from '../../util/sha256.js';
 import { normalized } from '../../util/vector.js';
 
-/** What else decides a prompt besides its method and box (a depth view's foreground tokens). */
+/** What else decides a feature besides its method and box. */
 export interface RegionExtras {
+  /** A depth view's foreground tokens. */
   foregroundTokens?: Uint8Array;
+  /** A prompt-tuned CLIP's vision prompts (its key identifies them and their mask). */
+  prompts?: VisionPromptInputs;
 }
 
 /**
@@ -52,7 +56,7 @@ export class ImageFeatures {
 
   get(method: Method, box: BoxXYWH, extras: RegionExtras = {}): Promise<Float32Array> {
     // The foreground tokens follow from the image itself, so they need no place in the key.
-    const key = `${method.key}|${box.join(',')}`;
+    const key = `${method.key}|${box.join(',')}${extras.prompts ? `|${extras.prompts.key}` : ''}`;
     let f = this.features.get(key);
     if (!f) {
       f = this.fromDiskOrEncoder(key, method, box, extras);
@@ -77,7 +81,13 @@ export class ImageFeatures {
   }
 
   private async encode(method: Method, box: BoxXYWH, extras: RegionExtras): Promise<Float32Array> {
-    const request = method.prepare({ width: this.input.width, height: this.input.height, box, ...extras });
-    return normalized(await this.encoder.image(this.input, request));
+    const { prompts, foregroundTokens } = extras;
+    const request = method.prepare({
+      width: this.input.width,
+      height: this.input.height,
+      box,
+      ...(foregroundTokens && { foregroundTokens }),
+    });
+    return normalized(await this.encoder.image(this.input, prompts ? { ...request, prompts } : request));
   }
 }

@@ -1,5 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
+import type { TextPromptInputs } from '../../encoder/requests.js';
+import { UserError } from '../../util/errors.js';
 import { REPO_ROOT } from '../../util/repo-paths.js';
 import { parseWith, parseJsonLine } from '../../util/schema-check.js';
 import { readTextFile } from '../../util/text-file.js';
@@ -36,4 +38,27 @@ export async function textClassifier(
   return Promise.all(
     names.map(async (name) => normalized(await texts.mean(templates.map((t) => t.replace('{}', name))))),
   );
+}
+
+/** CoOp's prompt text (every trainer's): n X's, the class name with `_` as spaces, a full stop. */
+export function learnedPromptText(nCtx: number, name: string): string {
+  return `${Array.from({ length: nCtx }, () => 'X').join(' ')} ${name.replaceAll('_', ' ')}.`;
+}
+
+/**
+ * A prompt-tuned CLIP's classifier: per class the normalized text embedding of its learned prompt (the
+ * set's context, the class's own for a class-specific set, in place of the X's). [C][P]. `where` names
+ * the split for the error of a class-specific set trained on another number of classes.
+ */
+export async function promptedClassifier(
+  texts: TextFeatures,
+  names: readonly string[],
+  prompts: TextPromptInputs,
+  where: string,
+): Promise<Float32Array[]> {
+  if (prompts.classes !== null && prompts.classes !== names.length)
+    throw new UserError(
+      `${where}: the prompts ${prompts.key} have a class-specific context for ${prompts.classes} classes; this dataset has ${names.length}`,
+    );
+  return Promise.all(names.map((name, c) => texts.prompted(learnedPromptText(prompts.tokens, name), prompts, c)));
 }

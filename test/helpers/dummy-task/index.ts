@@ -32,6 +32,7 @@ export const swatchTask = defineTask<Record<string, never>, { samples: Swatch[];
   name: 'swatch-colours',
   title: 'colour naming',
   sampleUnit: 'images',
+  recordUnit: 'images',
   datasets: {
     swatches: { splits: ['all'], label: 'Swatches', importCommand: () => 'falip data import swatches --root DIR' },
   },
@@ -90,7 +91,6 @@ export const swatchTask = defineTask<Record<string, never>, { samples: Swatch[];
               });
             }
             await ctx.records.append(classRecord(row.key, split.key, s.id, scores, s.label));
-            ctx.progress(1);
           }
         }),
       ),

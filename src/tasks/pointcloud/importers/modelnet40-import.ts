@@ -8,7 +8,7 @@ import { listedH5Files, readClassNames } from './release-lists.js';
 
 const CLASS_COUNT = 40;
 /** FALIP's Table 9: the ModelNet40 test split. */
-const PAPER_TEST_CLOUDS = 2468;
+export const MODELNET40_PAPER_CLOUDS = 2468;
 
 export interface ModelNet40ImportOptions {
   /** The unzipped `modelnet40_ply_hdf5_2048` folder. */
@@ -33,7 +33,7 @@ export async function importModelNet40(opts: ModelNet40ImportOptions): Promise<I
     otherSources: [list, namesFile],
     sourceRoot: root,
     createdBy: 'falip data import modelnet40 (PointNet HDF5 release, test_files.txt)',
-    paperCount: PAPER_TEST_CLOUDS,
+    paperCount: MODELNET40_PAPER_CLOUDS,
     outRoot: opts.outRoot,
   });
 }

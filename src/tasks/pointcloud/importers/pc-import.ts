@@ -36,8 +36,8 @@ export interface CloudImportSpec {
   sourceRoot: string;
   options?: DatasetInfo['options'];
   createdBy: string;
-  /** The clouds the FALIP paper's Table 9 counts for this dataset. */
-  paperCount: number;
+  /** The clouds the FALIP paper's Table 9 counts for this dataset (none for the generated demo set). */
+  paperCount?: number;
   outRoot?: string;
 }
 
@@ -108,9 +108,17 @@ async function importCloudsInto(spec: CloudImportSpec, { dir, staging }: Dataset
 
   const kept =
     spec.first === undefined ? `${samples.length} clouds` : `the first ${samples.length} of ${stored} clouds`;
-  const paper = samples.length === spec.paperCount ? 'matches' : `differs by ${samples.length - spec.paperCount}`;
+  const paperCount = spec.paperCount;
+  const paper =
+    paperCount === undefined
+      ? ''
+      : samples.length === paperCount
+        ? 'matches'
+        : `differs by ${samples.length - paperCount}`;
   const notes = [
-    `${kept}; the FALIP paper's Table 9 counts ${spec.paperCount.toLocaleString('en-US')} (${paper})`,
+    paperCount === undefined
+      ? kept
+      : `${kept}; the FALIP paper's Table 9 counts ${paperCount.toLocaleString('en-US')} (${paper})`,
     `largest point radius ${largestRadius.toFixed(3)}; ${outsideUnitSphere} cloud(s) reach outside the unit sphere`,
   ];
   return { dir, info, notes, warnings };

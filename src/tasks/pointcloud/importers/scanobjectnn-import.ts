@@ -34,7 +34,7 @@ export type ScanObjectNNVariant = (typeof SCANOBJECTNN_VARIANTS)[number];
 const VARIANT_FOLDERS: Record<ScanObjectNNVariant, string> = { obj_bg: 'main_split', obj_only: 'main_split_nobg' };
 
 /** FALIP's Table 9: 576 clouds, i.e. the 581-cloud test file cut to whole batches (576 = 9 × 64). */
-const PAPER_TEST_CLOUDS = 576;
+export const SCANOBJECTNN_PAPER_CLOUDS = 576;
 
 export interface ScanObjectNNImportOptions {
   /** e.g. `h5_files/main_split/test_objectdataset.h5`. */
@@ -56,7 +56,7 @@ export async function importScanObjectNN(opts: ScanObjectNNImportOptions): Promi
     first: opts.first,
     sourceRoot: dirname(h5),
     createdBy: `falip data import scanobjectnn (${opts.variant}${opts.first === undefined ? '' : `, first ${opts.first}`})`,
-    paperCount: PAPER_TEST_CLOUDS,
+    paperCount: SCANOBJECTNN_PAPER_CLOUDS,
     outRoot: opts.outRoot,
     options: { variant: opts.variant, ...(opts.first === undefined ? {} : { first: opts.first }) },
   });

@@ -12,7 +12,14 @@ import type { ResultsTable } from '../report/results-table.js';
 import type { RunDetails, RunKey, RunRowKey, SweepDetails } from './run-json.js';
 import { checkRecordsBelong, itemListOf, openRunFolder } from './run-folder.js';
 import { taskNamed, taskOfDataset } from '../tasks/registry.js';
-import type { AnyTask, LoadedSplit, RecordSink, Sampling, TaskRow } from '../tasks/task-definition.js';
+import type {
+  AnyTask,
+  LoadedSplit,
+  IntermediateSink,
+  RecordSink,
+  Sampling,
+  TaskRow,
+} from '../tasks/task-definition.js';
 import { TextFeatures } from '../tasks/shared/text-features.js';
 import { UserError } from '../util/errors.js';
 import { matchesPaperArch, randomWeightsNote } from './paper-applicability.js';
@@ -279,12 +286,27 @@ export async function runTable(cfg: TableConfig, opts: RunTableOptions): Promise
       ? new FeatureCache(opts.cacheDir, `${m.sha256}|${m.configHash}|${m.precision}`)
       : undefined;
     // Progress counts records, as the table does (REC: sentences); what a resumed run already holds is
-    // done from the start and not part of the rate.
-    const bar = opts.progress(expectedRecords, task.recordUnit, run.records.all().length);
+    // done from the start and not part of the rate. A β-search row's item is done when its view scores
+    // are kept (the records come all at once at the end), so it counts then, and once.
+    const pending = (e: { row: string; split: string; id: string }) => !run.records.has(e.row, e.split, e.id);
+    const bar = opts.progress(
+      expectedRecords,
+      task.recordUnit,
+      run.records.all().length + run.intermediate.all().filter(pending).length,
+    );
     const counted: RecordSink = {
       has: (row, split, id) => run.records.has(row, split, id),
       append: async (record) => {
         await run.records.append(record);
+        if (!run.intermediate.has(record.row, record.split, record.id)) bar.add(1);
+      },
+    };
+    const intermediate: IntermediateSink = {
+      has: (row, split, id) => run.intermediate.has(row, split, id),
+      get: (row, split, id) => run.intermediate.get(row, split, id),
+      path: run.intermediate.path,
+      append: async (entry) => {
+        await run.intermediate.append(entry);
         bar.add(1);
       },
     };
@@ -296,7 +318,7 @@ export async function runTable(cfg: TableConfig, opts: RunTableOptions): Promise
           encoder: opts.encoder,
           texts,
           records: counted,
-          intermediate: run.intermediate,
+          intermediate,
           cache,
         });
       }

@@ -105,6 +105,9 @@ export interface TaskRow<O> {
 /** Where an evaluation finds what is recorded and records what it computes (progress counts the appends). */
 export type RecordSink = Pick<RecordLog, 'has' | 'append'>;
 
+/** Where a row that writes its records at the end keeps each item's results meanwhile (progress counts them). */
+export type IntermediateSink = Pick<IntermediateLog, 'has' | 'get' | 'append' | 'path'>;
+
 export interface EvalContext {
   encoder: Encoder;
   texts: TextFeatures;
@@ -113,7 +116,7 @@ export interface EvalContext {
    * Per-item results of rows that write their records only once every item is done (the β search),
    * kept as they come so that a killed run loses none.
    */
-  intermediate: IntermediateLog;
+  intermediate: IntermediateSink;
   /** The on-disk feature cache (`--cache DIR`). */
   cache?: FeatureCache;
 }

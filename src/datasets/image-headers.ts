@@ -48,3 +48,31 @@ export async function readImageSize(path: string, where: string, field: string):
   if (!meta.width || !meta.height) throw new UserError(`${where}: ${field}: image ${path} has no size in its header`);
   return { width: meta.width, height: meta.height };
 }
+
+/**
+ * Evaluation's check of the images it is about to use: each one's header must still give the size its
+ * manifest line recorded (the boxes are in that size). An image replaced since the import by one of
+ * another size is refused before anything is scored, naming the first line that uses it; a header read
+ * costs a small fraction of the decode that follows.
+ */
+export async function requireRecordedSizes(
+  uses: readonly { where: string; image: string; width: number; height: number }[],
+  root: string,
+): Promise<void> {
+  const first = new Map<string, (typeof uses)[number]>();
+  for (const u of uses) if (!first.has(u.image)) first.set(u.image, u);
+  const limit = pLimit(HEADER_READS_AT_ONCE);
+  const problems = await Promise.all(
+    [...first.values()].map((u) =>
+      limit(async () => {
+        const path = join(root, u.image);
+        const size = await readImageSize(path, u.where, 'image');
+        return size.width === u.width && size.height === u.height
+          ? undefined
+          : `${u.where}: width/height: recorded ${u.width}×${u.height}, ${path} is ${size.width}×${size.height} (replaced since the import? import the dataset again)`;
+      }),
+    ),
+  );
+  const problem = problems.find((p) => p !== undefined);
+  if (problem) throw new UserError(problem);
+}

@@ -42,7 +42,9 @@ function cellText(
   if (!cell.ours) return emphasizeStatus(cell.status ?? 'not run') + paper;
   const { value, ci, n } = cell.ours;
   const interval = ci ? ` ±${fixed1((ci[1] - ci[0]) / 2)}` : '';
-  return `${fixed1(value)}${interval}${showN ? ` n=${n}` : ''}${paper}`;
+  // A partial number says so in the cell itself, not only in a footnote.
+  const partial = cell.status ? ` ${emphasizeStatus(cell.status)}` : '';
+  return `${fixed1(value)}${interval}${showN ? ` n=${n}` : ''}${partial}${paper}`;
 }
 
 function pairedText(paired: PairedComparison | null, showN: boolean): string {

@@ -1,7 +1,7 @@
 import path from 'node:path';
-import pLimit from 'p-limit';
 import type { ClsClasses, ClsSample } from './cls-manifest.js';
 import type { EvalRecord } from '../../report/records.js';
+import { forEachLimited } from '../shared/for-each-limited.js';
 import { ImageFeatures } from '../shared/image-features.js';
 import type { EvalContext, LoadedSplit, TaskRow } from '../task-definition.js';
 import { classLogits, classRecord } from '../shared/class-scores.js';
@@ -16,6 +16,8 @@ export interface ClsSplitData {
   samples: ClsSample[];
   classes: ClsClasses;
   imageRoot: string;
+  /** Each sample's manifest line (`file:line`), by id, for what evaluation finds wrong with its image. */
+  lineOf: ReadonlyMap<string, string>;
 }
 
 export type ClsRow = TaskRow<ClsOptions>;
@@ -31,7 +33,7 @@ const CONCURRENCY = 4;
  * are skipped (resume); each image's records are appended as soon as it is done.
  */
 export async function evaluateClsSplit(rows: readonly ClsRow[], split: ClsSplit, ctx: EvalContext): Promise<void> {
-  const { samples, classes, imageRoot } = split.data;
+  const { samples, classes, imageRoot, lineOf } = split.data;
   const classifiers = new Map<string, Promise<Float32Array[]>>();
   // A row's class texts: its learned prompts', else its templates'.
   const classifierOf = (row: ClsRow): Promise<Float32Array[]> => {
@@ -46,22 +48,20 @@ export async function evaluateClsSplit(rows: readonly ClsRow[], split: ClsSplit,
     }
     return c;
   };
-  const limit = pLimit(CONCURRENCY);
-  await Promise.all(
-    samples.map((sample) =>
-      limit(async () => {
-        const todo = rows.filter((row) => !ctx.records.has(row.key, split.key, sample.id));
-        if (todo.length === 0) return;
-        const features = await ImageFeatures.forFile(ctx.encoder, path.resolve(imageRoot, sample.image), ctx.cache);
-        const records = await Promise.all(
-          todo.map(async (row) => recordOf(row, sample, split.key, features, await classifierOf(row))),
-        );
-        for (const r of records) {
-          await ctx.records.append(r);
-        }
-      }),
-    ),
-  );
+  await forEachLimited(samples, CONCURRENCY, async (sample) => {
+    const todo = rows.filter((row) => !ctx.records.has(row.key, split.key, sample.id));
+    if (todo.length === 0) return;
+    const features = await ImageFeatures.forFile(ctx.encoder, path.resolve(imageRoot, sample.image), ctx.cache, {
+      ...sample,
+      where: lineOf.get(sample.id)!,
+    });
+    const records = await Promise.all(
+      todo.map(async (row) => recordOf(row, sample, split.key, features, await classifierOf(row))),
+    );
+    for (const r of records) {
+      await ctx.records.append(r);
+    }
+  });
 }
 
 async function recordOf(

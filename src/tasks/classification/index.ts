@@ -1,7 +1,5 @@
-import path from 'node:path';
 import { z } from 'zod';
-import { readClasses, readClsManifest } from './cls-manifest.js';
-import { checkClsDataset } from './check-cls.js';
+import { checkClsDataset, checkedClsSplit } from './check-cls.js';
 import { clsBoxSamples, clsExamples } from './cls-inspect.js';
 import { demoClsGenerator } from './demo-cls.js';
 import { COOP_DATASETS } from './importers/coop-datasets.js';
@@ -13,6 +11,8 @@ import { stanfordDogsImporter } from './importers/stanforddogs-import.js';
 import { PAPER_TABLE8 } from './importers/paper-counts.js';
 import { waterbirdsImporter } from './importers/waterbirds-import.js';
 import { datasetContentHash } from '../../datasets/content-hash.js';
+import { DatasetPin } from '../../datasets/dataset-pin.js';
+import { requireRecordedSizes } from '../../datasets/image-headers.js';
 import { CLASSES_FILE, MANIFEST_FILE, resolveImageRoot } from '../../datasets/dataset-info.js';
 import { sampledSplit } from '../shared/sample-subset.js';
 import { defineTask } from '../task-definition.js';
@@ -118,16 +118,35 @@ export const classificationTask = defineTask<ClsOptions, ClsSplitData>({
   evalMetrics: ['top1', 'top5'],
   paperConfigs: ['table2-classification.yaml', 'table13-classification-vitl14.yaml', 'table14-redcircle-enlarge.yaml'],
   learnedPrompts: true,
-  async loadSplit(key, dir, info, sampling) {
-    const manifest = path.join(dir, MANIFEST_FILE);
-    const [all, classes] = await Promise.all([readClsManifest(manifest), readClasses(dir)]);
-    const imageRoot = resolveImageRoot(dir, info);
-    const contentHash = await datasetContentHash(
-      [manifest, path.join(dir, CLASSES_FILE)],
-      imageRoot,
-      all.map((s) => s.image),
+  async loadSplit(key, dir, _info, sampling) {
+    const { parsed, pin } = await DatasetPin.load(
+      dir,
+      [MANIFEST_FILE, CLASSES_FILE],
+      ({ texts, info }) => ({
+        ...checkedClsSplit(dir, { manifest: texts[MANIFEST_FILE]!, classes: texts[CLASSES_FILE]! }),
+        imageRoot: resolveImageRoot(dir, info),
+      }),
+      async ({ read }, { entries, imageRoot }) => ({
+        hash: await datasetContentHash(
+          read,
+          imageRoot,
+          entries.map((e) => e.sample.image),
+        ),
+      }),
     );
-    return sampledSplit({ key, dir, all, sampling, contentHash }, (samples) => ({ samples, classes, imageRoot }));
+    const { entries, classes, imageRoot } = parsed;
+    const lineOf = new Map(entries.map((e) => [e.sample.id, e.where]));
+    const split = sampledSplit({ key, dir, all: entries.map((e) => e.sample), sampling, pin }, (samples) => ({
+      samples,
+      classes,
+      imageRoot,
+      lineOf,
+    }));
+    await requireRecordedSizes(
+      split.data.samples.map((s) => ({ ...s, where: lineOf.get(s.id)! })),
+      imageRoot,
+    );
+    return split;
   },
   evaluate: evaluateClsSplit,
   async captions(rows, split) {

@@ -6,6 +6,7 @@ import { DecodedImage } from '../../encoder/image-input.js';
 import type { BoxXYWH } from '../../image/box.js';
 import { loadImage } from '../../image/load-image.js';
 import type { Method } from '../../prompts/method.js';
+import { UserError } from '../../util/errors.js';
 import { sha256Hex } from '../../util/sha256.js';
 import { normalized } from '../../util/vector.js';
 
@@ -32,9 +33,23 @@ export class ImageFeatures {
     private readonly disk?: { cache: FeatureCache; contentSha256: string },
   ) {}
 
-  /** The features of an image file, decoded once; with `--cache`, keyed on disk by the file's sha256. */
-  static async forFile(encoder: Encoder, file: string, cache?: FeatureCache): Promise<ImageFeatures> {
+  /**
+   * The features of an image file, decoded once; with `--cache`, keyed on disk by the file's sha256.
+   * `recorded` is the size its manifest line (`where`) gives, which its boxes are in: an image replaced
+   * since the import by one of another size is refused, not scored with boxes that no longer fit it.
+   */
+  static async forFile(
+    encoder: Encoder,
+    file: string,
+    cache?: FeatureCache,
+    recorded?: { width: number; height: number; where: string },
+  ): Promise<ImageFeatures> {
     const decoded = await loadImage(file);
+    if (recorded && (recorded.width !== decoded.width || recorded.height !== decoded.height)) {
+      throw new UserError(
+        `${recorded.where}: width/height: recorded ${recorded.width}×${recorded.height}, ${file} is ${decoded.width}×${decoded.height} (replaced since the import? import the dataset again)`,
+      );
+    }
     const disk = cache && { cache, contentSha256: sha256Hex(await readFile(file)) };
     return new ImageFeatures(encoder, new DecodedImage(file, decoded), disk);
   }

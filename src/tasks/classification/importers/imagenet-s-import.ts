@@ -4,7 +4,7 @@ import pLimit from 'p-limit';
 import { UserError } from '../../../util/errors.js';
 import { sha256Hex } from '../../../util/sha256.js';
 import type { DatasetInfo } from '../../../datasets/dataset-info.js';
-import { datasetDir } from '../../../datasets/dataset-store.js';
+import { type DatasetImport, importDataset } from '../../../datasets/dataset-store.js';
 import type { DatasetImporter, ImportReport } from '../../../datasets/importer.js';
 import { boxForManifest } from '../../../datasets/box-problems.js';
 import { countClsSamples, writeClsDataset, type ClsClasses, type ClsSample } from '../cls-manifest.js';
@@ -41,10 +41,16 @@ interface ImageNetSImage {
 }
 
 export async function importImageNetS(opts: ImageNetSImportOptions): Promise<ImportReport> {
+  return importDataset('imagenet-s', 'val', opts.outRoot, (target) => importImageNetSInto(opts, target));
+}
+
+async function importImageNetSInto(
+  opts: ImageNetSImportOptions,
+  { dir, staging }: DatasetImport,
+): Promise<ImportReport> {
   const root = resolve(opts.root);
   const imagesDir = join(root, 'validation');
   const masksDir = join(root, 'validation-segmentation');
-  const dir = datasetDir('imagenet-s', 'val', opts.outRoot);
   const list = await readImageNetSClassList(opts.names);
   const labelOf = new Map(list.wnids.map((w, i) => [w, i]));
 
@@ -121,7 +127,7 @@ export async function importImageNetS(opts: ImageNetSImportOptions): Promise<Imp
     },
     created_by: `falip data import imagenet-s${opts.names === undefined ? '' : ' --names FILE'}`,
   };
-  await writeClsDataset(dir, samples, classes, info);
+  await writeClsDataset(staging, samples, classes, info);
   // A fallback is only worth a line when some mask needed it.
   const notes = [
     table8Note('imagenet-s', countClsSamples(samples, classes)),

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import pLimit from 'p-limit';
 import sharp from 'sharp';
 import { UserError } from '../util/errors.js';
+import { counted, workProgress } from '../util/work-progress.js';
 import type { ImageSize } from './box-problems.js';
 
 /** An image a release lists, with where it is listed (for the message when it is missing). */
@@ -29,12 +30,16 @@ export async function readImageSizes(
   const firstUse = new Map<string, string>();
   for (const { image, where } of images) if (!firstUse.has(image)) firstUse.set(image, where);
   const limit = pLimit(HEADER_READS_AT_ONCE);
-  const entries = await Promise.all(
-    [...firstUse].map(([image, where]) =>
-      limit(async () => [image, await readImageSize(join(root, image), where, field)] as const),
-    ),
+  const progress = workProgress('reading image headers', firstUse.size, 'images');
+  const read = counted(
+    progress,
+    async (image: string, where: string) => [image, await readImageSize(join(root, image), where, field)] as const,
   );
-  return new Map(entries);
+  try {
+    return new Map(await Promise.all([...firstUse].map(([image, where]) => limit(() => read(image, where)))));
+  } finally {
+    progress.stop();
+  }
 }
 
 export async function readImageSize(path: string, where: string, field: string): Promise<ImageSize> {

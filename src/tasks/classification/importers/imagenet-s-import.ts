@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import pLimit from 'p-limit';
+import { counted, workProgress } from '../../../util/work-progress.js';
 import { UserError } from '../../../util/errors.js';
 import { sha256Hex } from '../../../util/sha256.js';
 import type { DatasetInfo } from '../../../datasets/dataset-info.js';
@@ -89,9 +90,11 @@ async function importImageNetSInto(
   }
 
   const limit = pLimit(MASKS_AT_ONCE);
+  const progress = workProgress('reading masks', images.length, 'images');
+  const readOne = counted(progress, readImage);
   const read = await Promise.all(
-    images.map((img) => limit(() => readImage(img, imagesDir, masksDir, list.wnids.length))),
-  );
+    images.map((img) => limit(() => readOne(img, imagesDir, masksDir, list.wnids.length))),
+  ).finally(() => progress.stop());
   const samples = read.map((r) => r.sample);
   const fallbacks = (from: MaskBoxSource): number => samples.filter((s) => s.box_from === from).length;
   const [fromForeground, fromImage] = [fallbacks('foreground'), fallbacks('image')];

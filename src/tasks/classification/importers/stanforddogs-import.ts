@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import pLimit from 'p-limit';
+import { counted, workProgress } from '../../../util/work-progress.js';
 import { boxArea, type BoxXYWH } from '../../../image/box.js';
 import { UserError } from '../../../util/errors.js';
 import { sha256Hex } from '../../../util/sha256.js';
@@ -112,9 +113,11 @@ async function importStanfordDogsInto(opts: DogsImportOptions, { dir, staging }:
   }
 
   const limit = pLimit(IMAGES_AT_ONCE);
+  const progress = workProgress('reading annotations and images', images.length, 'images');
+  const readOne = counted(progress, readDog);
   const read = await Promise.all(
-    images.map((img) => limit(() => readDog(img, imagesDir, annotationDir, opts.multiBox))),
-  );
+    images.map((img) => limit(() => readOne(img, imagesDir, annotationDir, opts.multiBox))),
+  ).finally(() => progress.stop());
   const samples = read.map((r) => r.sample);
   const warnings = read.flatMap((r) => r.warnings);
   const multi = samples.filter((s) => s.objects! > 1).length;

@@ -11,14 +11,16 @@ const PLAIN_INTERVAL_S = 10;
 const SMOOTHING_S = 10;
 
 /**
- * The rate and ETA of work done since the start: an exponentially smoothed rate (so the ETA neither jumps
- * with each batch nor lags a change of pace for long), and an ETA that is a number or "?" before there
- * is a rate, never NaN or Infinity. Work found done at the start (a resumed run) counts toward the total,
- * not the rate.
+ * The rate and ETA of the work: an exponentially smoothed rate (so the ETA neither jumps with each
+ * batch nor lags a change of pace for long), and an ETA that is a number or "?" before there is a rate,
+ * never NaN or Infinity. The clock starts when the first unit is done: the time before it is setup
+ * (graphs loaded, caches warmed), and counting it would promise hours for a minute's work. Work found
+ * done at the start (a resumed run) counts toward the total, not the rate.
  */
 export class RateMeter {
-  private readonly t0 = performance.now();
-  private lastTick = this.t0;
+  /** When the first unit was done, and how many were done by then. */
+  private start: { at: number; done: number } | undefined;
+  private lastTick = 0;
   private smoothed: number | undefined;
   private doneHere = 0;
 
@@ -33,14 +35,19 @@ export class RateMeter {
 
   add(n: number, now = performance.now()): void {
     this.doneHere += n;
+    if (!this.start) {
+      if (n > 0) this.start = { at: now, done: this.doneHere };
+      this.lastTick = now;
+      return;
+    }
     const dt = (now - this.lastTick) / 1000;
     if (dt <= 0) return;
     const instant = n / dt;
     const weight = 1 - Math.exp(-dt / SMOOTHING_S);
-    // The first interval seeds the average with the rate since the start.
+    // The first interval seeds the average with the rate since the first unit.
     this.smoothed =
       this.smoothed === undefined
-        ? this.doneHere / ((now - this.t0) / 1000)
+        ? (this.doneHere - this.start.done) / ((now - this.start.at) / 1000)
         : weight * instant + (1 - weight) * this.smoothed;
     this.lastTick = now;
   }
@@ -94,7 +101,8 @@ export function startProgress(label: string, total: number, unit: string, alread
     add(n) {
       meter.add(n);
       const now = performance.now();
-      if (now - last >= PLAIN_INTERVAL_S * 1000 || (printed && meter.done === total)) {
+      const due = now - last >= PLAIN_INTERVAL_S * 1000 && meter.rate() > 0;
+      if (due || (printed && meter.done === total)) {
         last = now;
         printed = true;
         process.stderr.write(

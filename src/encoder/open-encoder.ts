@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { VisionConfig } from '../model/clip-config.js';
 import { ModelGraphs } from '../model/graph-cache.js';
@@ -90,18 +91,18 @@ export function createEncoder(graphs: ModelGraphs, options: EncoderOptions): Enc
   return new ClipEncoder(graphs, options);
 }
 
-/** Builds that take longer than this get a line: a ViT's first use takes a minute, a tiny model's none. */
-const SLOW_BUILD_MS = 2000;
+/**
+ * Weights files above this size get a line per first-use build: a ViT-B's (600 MB) take a minute, a
+ * tiny model's (a few MB) a moment. By size, not by a timer, so what is printed does not depend on how
+ * busy the machine is.
+ */
+const ANNOUNCED_BUILD_BYTES = 64 * 1024 * 1024;
 
-/** First use builds the model's weights files and graphs: a line for each slow one, so a minute of it is not silence. */
-function announceSlowBuild(what: string): () => void {
+/** First use builds the model's weights files and graphs: a line before and after each, so a minute of it is not silence. */
+function announceBuild(what: string): () => void {
   const t0 = performance.now();
-  const timer = setTimeout(() => process.stderr.write(`falip: building the ${what} on first use…\n`), SLOW_BUILD_MS);
-  return () => {
-    clearTimeout(timer);
-    if (performance.now() - t0 >= SLOW_BUILD_MS)
-      process.stderr.write(`falip: built the ${what} in ${((performance.now() - t0) / 1000).toFixed(0)} s\n`);
-  };
+  process.stderr.write(`falip: building the ${what} on first use…\n`);
+  return () => process.stderr.write(`falip: built the ${what} in ${((performance.now() - t0) / 1000).toFixed(0)} s\n`);
 }
 
 /** Resolves `--model` (building the tiny model on demand), the device, and opens the shared encoder + tokenizer. */
@@ -112,7 +113,9 @@ export async function openEncoder(opts: OpenEncoderOptions): Promise<OpenedEncod
   checkPrecision(precision, device);
   if (opts.model === TINY_MODEL) await ensureTinyModel();
   const resolved = await resolveModel(opts.model);
-  const graphs = await ModelGraphs.open(resolved, { precision, onBuild: announceSlowBuild });
+  const weights = await stat(path.join(resolved.sourceDir, 'model.safetensors')).catch(() => undefined);
+  const large = (weights?.size ?? 0) > ANNOUNCED_BUILD_BYTES;
+  const graphs = await ModelGraphs.open(resolved, { precision, ...(large && { onBuild: announceBuild }) });
   const tokenizer = await ClipTokenizer.fromFiles(
     path.join(resolved.sourceDir, 'vocab.json'),
     path.join(resolved.sourceDir, 'merges.txt'),

@@ -73,7 +73,7 @@ function coefficients(inSize: number, outSize: number): Coefficients {
 /** Pillow's `clip8`: the fixed-point sum floored to 8 bits and clipped. */
 function clip8(sum: number): number {
   const v = Math.floor(sum / ONE);
-  return v < 0 ? 0 : v > 255 ? 255 : v;
+  return Math.min(Math.max(v, 0), 255);
 }
 
 /** Input rows [rowFrom, rowFrom + rows) resampled along x to `outWidth`. */

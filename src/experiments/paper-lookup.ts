@@ -25,7 +25,8 @@ export async function paperRowsFor(task: AnyTask, vision: VisionConfig, configDi
   return configs
     .filter((cfg) => matchesPaperArch(vision, cfg.arch))
     .flatMap((cfg) => {
-      const built = taskRowsOf(cfg, vision);
+      // The papers ran no prompt-tuned CLIP of falip's: only rows of the base CLIP can repeat theirs.
+      const built = taskRowsOf({ ...cfg, rows: cfg.rows.filter((r) => !r.prompts) }, vision);
       return built.map((row) => ({
         config: cfg.name,
         arch: cfg.arch,

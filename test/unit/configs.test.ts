@@ -9,6 +9,7 @@ import path from 'node:path';
 import { parseString } from 'fast-csv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONFIG_DOCS_FILE, configDocs } from '../../src/experiments/config-docs.js';
+import { isDataColumn } from '../../src/experiments/run-json.js';
 import { parseTableConfig, readTableConfig, type TableConfig } from '../../src/experiments/table-config.js';
 import { UserError } from '../../src/util/errors.js';
 import { userErrorMessage } from '../helpers/errors.js';
@@ -55,7 +56,7 @@ async function readCsv(name: string): Promise<Record<string, string>[]> {
 function columnOfHeader(cfg: TableConfig, header: string): string | undefined {
   if (header === 'avg') return 'avg';
   const norm = (s: string) => s.replaceAll('-', '_');
-  const c = cfg.columns.find((col) => {
+  const c = cfg.columns.filter(isDataColumn).find((col) => {
     const [dataset, split] = col.data.split('/') as [string, string];
     return [`${dataset}_${split}`, `${dataset}_${col.metric}`, dataset].map(norm).includes(header);
   });
@@ -122,7 +123,7 @@ describe('configs/table1.yaml', () => {
 describe('configs/demo.yaml', () => {
   it('loads: several methods, a method with parameters, a composition, an ensemble and subtract, on the demo set', async () => {
     const cfg = await readTableConfig(path.join(CONFIGS, 'demo.yaml'));
-    expect(cfg.columns.map((c) => c.data)).toEqual(['demo/val']);
+    expect(cfg.columns.filter(isDataColumn).map((c) => c.data)).toEqual(['demo/val']);
     expect(cfg.rows.every((r) => Object.keys(r.paper).length === 0)).toBe(true);
     const byKey = new Map(cfg.rows.map((r) => [r.key, r]));
     expect(byKey.get('falip-a1')!.methods).toEqual([{ name: 'falip', params: { alpha: 1 } }]);
@@ -213,7 +214,9 @@ describe('table config errors', () => {
     ).toBe('9: rows[0].setting: expected one of gold, prop, got "gld"');
     expect(
       await errorOf([...head, '  - key: a', '    label: A', '    methods: [falip]', '    colour: red'], 'unknown.yaml'),
-    ).toBe('9: rows[0]: unknown key "colour": known: key, label, methods, prompts, prompt_mask, status, paper, setting, subtract');
+    ).toBe(
+      '9: rows[0]: unknown key "colour": known: key, label, methods, prompts, prompt_mask, status, paper, setting, subtract',
+    );
   });
 
   it('a duplicate row key names the second row', async () => {

@@ -4,6 +4,7 @@ import type { VisionPromptInputs } from '../../encoder/requests.js';
 import type { FeatureCache } from '../../encoder/feature-cache.js';
 import { DecodedImage } from '../../encoder/image-input.js';
 import type { BoxXYWH } from '../../image/box.js';
+import { centerCropImage, type Preprocessing } from '../../image/input-view.js';
 import { loadImage } from '../../image/load-image.js';
 import type { Method } from '../../prompts/method.js';
 import { sha256Hex } from '../../util/sha256.js';
@@ -32,11 +33,27 @@ export class ImageFeatures {
     private readonly disk?: { cache: FeatureCache; contentSha256: string },
   ) {}
 
-  /** The features of an image file, decoded once; with `--cache`, keyed on disk by the file's sha256. */
-  static async forFile(encoder: Encoder, file: string, cache?: FeatureCache): Promise<ImageFeatures> {
+  /**
+   * The features of an image file, decoded once; with `--cache`, keyed on disk by the file's sha256.
+   * Under `center-crop` the image the methods see (and their boxes are in) is the decoded image's
+   * centre crop at the model's input size (image/input-view.ts).
+   */
+  static async forFile(
+    encoder: Encoder,
+    file: string,
+    cache?: FeatureCache,
+    preprocess: Preprocessing = 'squash',
+  ): Promise<ImageFeatures> {
     const decoded = await loadImage(file);
-    const disk = cache && { cache, contentSha256: sha256Hex(await readFile(file)) };
-    return new ImageFeatures(encoder, new DecodedImage(file, decoded), disk);
+    const size = encoder.config.vision.imageSize;
+    // The view is part of what the image is: the encoder's per-image memos and the disk cache keep them apart.
+    const view = preprocess === 'squash' ? '' : `|${preprocess}@${size}`;
+    const contentSha256 = cache && `${sha256Hex(await readFile(file))}${view}`;
+    const input =
+      preprocess === 'squash'
+        ? new DecodedImage(file, decoded)
+        : new DecodedImage(`${file}${view}`, centerCropImage(decoded, size));
+    return new ImageFeatures(encoder, input, cache && { cache, contentSha256: contentSha256! });
   }
 
   get(method: Method, box: BoxXYWH, extras: RegionExtras = {}): Promise<Float32Array> {

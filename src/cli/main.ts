@@ -44,6 +44,17 @@ export async function main(argv: string[]): Promise<number> {
         ),
     });
   for (const register of await commandModules()) register(program);
+  program.addHelpText(
+    'after',
+    `
+Where falip keeps things (each a folder; an environment variable moves it):
+  FALIP_RESULTS   results folders of runs without --out (default: ./results of the working directory)
+  FALIP_MODELS    registered models, their built graphs and prompt sets (default: <repo>/models)
+  FALIP_DATASETS  imported and generated datasets (default: <repo>/datasets)
+
+Exit codes: 0 ok, 1 a failed check (--fail-below, --require-all, bench --check, data check), 2 bad input.
+The demo sets (demo, demo-cls, demo-pc) need no download; a real dataset needs --model (falip model import).`,
+  );
   try {
     await program.parseAsync(argv);
     return Number(process.exitCode ?? 0);

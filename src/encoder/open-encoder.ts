@@ -90,6 +90,20 @@ export function createEncoder(graphs: ModelGraphs, options: EncoderOptions): Enc
   return new ClipEncoder(graphs, options);
 }
 
+/** Builds that take longer than this get a line: a ViT's first use takes a minute, a tiny model's none. */
+const SLOW_BUILD_MS = 2000;
+
+/** First use builds the model's weights files and graphs: a line for each slow one, so a minute of it is not silence. */
+function announceSlowBuild(what: string): () => void {
+  const t0 = performance.now();
+  const timer = setTimeout(() => process.stderr.write(`falip: building the ${what} on first use…\n`), SLOW_BUILD_MS);
+  return () => {
+    clearTimeout(timer);
+    if (performance.now() - t0 >= SLOW_BUILD_MS)
+      process.stderr.write(`falip: built the ${what} in ${((performance.now() - t0) / 1000).toFixed(0)} s\n`);
+  };
+}
+
 /** Resolves `--model` (building the tiny model on demand), the device, and opens the shared encoder + tokenizer. */
 export async function openEncoder(opts: OpenEncoderOptions): Promise<OpenedEncoder> {
   const { choice, deviceId } = parseDeviceChoice(opts.device);
@@ -98,7 +112,7 @@ export async function openEncoder(opts: OpenEncoderOptions): Promise<OpenedEncod
   checkPrecision(precision, device);
   if (opts.model === TINY_MODEL) await ensureTinyModel();
   const resolved = await resolveModel(opts.model);
-  const graphs = await ModelGraphs.open(resolved, { precision });
+  const graphs = await ModelGraphs.open(resolved, { precision, onBuild: announceSlowBuild });
   const tokenizer = await ClipTokenizer.fromFiles(
     path.join(resolved.sourceDir, 'vocab.json'),
     path.join(resolved.sourceDir, 'merges.txt'),

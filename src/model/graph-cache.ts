@@ -33,6 +33,11 @@ export function graphsFolderName(identity: Pick<ModelIdentity, 'sha256' | 'confi
 export interface GraphOptions {
   /** fp16 graphs and weights get their own files (`vision.fp16.bin`, `text.fp16.onnx`) beside fp32's. */
   precision?: Precision;
+  /**
+   * Told when a file is built on first use (a ViT's weights and graphs take a while); the function it returns
+   * is called when the build is over. The CLI prints a line for builds that last.
+   */
+  onBuild?: (what: string) => () => void;
 }
 
 /** One line per damaged file and process: the memo in ModelGraphs checks each file once. */
@@ -59,6 +64,7 @@ export class ModelGraphs {
     readonly identity: ModelIdentity,
     readonly dir: string,
     readonly precision: Precision,
+    private readonly onBuild: (what: string) => () => void = () => () => undefined,
   ) {}
 
   /** Hex SHA-256 of model.safetensors (`identity.sha256`). */
@@ -86,7 +92,7 @@ export class ModelGraphs {
         );
       }
       const dir = path.join(model.cacheDir, graphsFolderName(identity));
-      return new ModelGraphs(model, config, identity, dir, opts.precision ?? 'fp32');
+      return new ModelGraphs(model, config, identity, dir, opts.precision ?? 'fp32', opts.onBuild);
     });
   }
 
@@ -110,8 +116,13 @@ export class ModelGraphs {
    * Builds what `found` says is missing or damaged. A damaged entry whose checkpoint can no longer be
    * read cannot be repaired here; the user is told which folder to delete.
    */
-  private async rebuild(found: Exclude<FileCheck, { state: 'ok' }>, build: () => Promise<void>): Promise<void> {
+  private async rebuild(
+    found: Exclude<FileCheck, { state: 'ok' }>,
+    what: string,
+    build: () => Promise<void>,
+  ): Promise<void> {
     if (found.state === 'corrupt') reportCorrupt(found);
+    const done = this.onBuild(`${what} of model ${this.model.name} (${this.precision})`);
     try {
       await mkdir(this.dir, { recursive: true });
       await build();
@@ -120,6 +131,8 @@ export class ModelGraphs {
       throw new UserError(
         `${found.file}: corrupt cache entry that cannot be rebuilt (${err.message}); delete ${this.dir}`,
       );
+    } finally {
+      done();
     }
   }
 
@@ -146,7 +159,7 @@ export class ModelGraphs {
         const found = await this.checkWeights(tower);
         if (found.state === 'ok') return found.index;
         let index: WeightsIndex = {};
-        await this.rebuild(found, async () => {
+        await this.rebuild(found, `${tower} weights`, async () => {
           const { weights } = await this.checkpoint();
           const entries =
             tower === 'vision' ? visionWeightEntries(this.config, weights) : textWeightEntries(this.config, weights);
@@ -195,7 +208,7 @@ export class ModelGraphs {
         const found = await checkFile(target);
         if (found.state !== 'ok') {
           const weightsFile = this.fileName(family.tower, 'bin');
-          await this.rebuild(found, () =>
+          await this.rebuild(found, `graph ${graphName}`, () =>
             writeVerifiedFile(target, (sink) =>
               sink(family.build(this.config, index, weightsFile, spec, this.precision)),
             ),

@@ -36,11 +36,22 @@ export async function paperRowsFor(task: AnyTask, vision: VisionConfig, configDi
     });
 }
 
-/** The paper's numbers of the paper row that `row` (run on `model`) repeats, if the paper has one. */
+/**
+ * The paper's numbers of the paper rows that `row` (run on `model`) repeats, if the papers have any.
+ * Several tables may hold the same experiment on different datasets (zero-shot CLIP is in Table 2 and
+ * in the base-to-new table): their columns are joined, the first table's number winning. An average
+ * means something only in its own table, so `avg` is kept only when one table matches.
+ */
 export function paperNumbersFor(
   rows: readonly PaperRow[],
   row: RunRowKey,
   model: RanOn,
 ): Record<string, number | null> | undefined {
-  return rows.find((p) => paperMismatch(model, p.arch, row, p.key) === undefined)?.paper;
+  const matches = rows.filter((p) => paperMismatch(model, p.arch, row, p.key) === undefined);
+  if (matches.length <= 1) return matches[0]?.paper;
+  const joined: Record<string, number | null> = {};
+  for (const { paper } of matches)
+    for (const [column, value] of Object.entries(paper))
+      if (column !== 'avg' && !(column in joined)) joined[column] = value;
+  return joined;
 }

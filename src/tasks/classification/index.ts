@@ -116,7 +116,12 @@ export const classificationTask = defineTask<ClsOptions, ClsSplitData>({
   metrics: CLS_METRICS,
   defaultMetric: 'top1',
   evalMetrics: ['top1', 'top5'],
-  paperConfigs: ['table2-classification.yaml', 'table13-classification-vitl14.yaml', 'table14-redcircle-enlarge.yaml'],
+  paperConfigs: [
+    'table2-classification.yaml',
+    'table13-classification-vitl14.yaml',
+    'table14-redcircle-enlarge.yaml',
+    'base-to-new.yaml',
+  ],
   learnedPrompts: true,
   classSubsets: true,
   loadSplit(key, dir, info, sampling, view) {

@@ -123,7 +123,8 @@ export async function withRowPrompts<O>(
       const name = m.prompts.replaceAll(DATASET_SLOT, dataset);
       if (source.has(name)) {
         perDataset.set(dataset, await load(name));
-        families.set(m.prompts, [...(families.get(m.prompts) ?? []), name]);
+        // Several rows (with and without FALIP) read the same family: each set is described once.
+        families.set(m.prompts, [...new Set([...(families.get(m.prompts) ?? []), name])]);
       } else {
         perDataset.set(dataset, null);
         missing.push({ row: m.table.key, dataset, set: name });

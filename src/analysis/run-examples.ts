@@ -9,6 +9,7 @@ import type { EvalRecord } from '../report/records.js';
 import type { RunJson } from '../experiments/run-json.js';
 import { compareIds } from '../report/records.js';
 import { TASKS } from '../tasks/registry.js';
+import { subsetOfSplitKey } from '../tasks/shared/class-subsets.js';
 import { seededSubset } from '../tasks/shared/sample-subset.js';
 import type { CardContent } from '../tasks/task-definition.js';
 import { UserError } from '../util/errors.js';
@@ -58,13 +59,30 @@ export async function runExamples(
     };
   const { examples } = task;
   const splits = new Map<string, SplitItems>();
-  for (const { key: data } of key.splits) {
+  for (const { key: data, content } of key.splits) {
     const [name, split] = data.split('/') as [string, string];
     const dir = datasetDir(name, split);
     if (!existsSync(path.join(dir, MANIFEST_FILE)))
       return { missing: `dataset ${data} is not at ${dir} (FALIP_DATASETS), so its images cannot be shown` };
-    const imageRoot = resolveImageRoot(dir, await readDatasetInfo(dir));
-    splits.set(data, { imageRoot, cardOf: await examples.cards(dir) });
+    const info = await readDatasetInfo(dir);
+    // Cards join records with the dataset as it is now: after a re-import they would draw other images,
+    // boxes or class names than the run scored. Only the run's own data may be shown.
+    let missing: string | undefined;
+    try {
+      // The view the run loaded the split with: its model's input size and the half of the classes it read.
+      const view = { imageSize: run.details.model.vision.imageSize, classes: subsetOfSplitKey(data) };
+      const now = (await task.loadSplit(data, dir, info, { seed: key.sampling.sample_seed }, view)).contentHash;
+      if (now !== content)
+        missing = `dataset ${data} at ${dir} is not the data this run evaluated (content ${content.slice(0, 12)} in run.json, ${now.slice(0, 12)} now: re-imported since?), so no example is drawn from it`;
+    } catch (err) {
+      if (!(err instanceof UserError)) throw err;
+      missing = `dataset ${data} at ${dir} cannot be read (${err.message}), so no example is drawn from it`;
+    }
+    if (missing) {
+      process.stderr.write(`falip: ${missing}\n`);
+      return { missing };
+    }
+    splits.set(data, { imageRoot: resolveImageRoot(dir, info), cardOf: await examples.cards(dir) });
   }
   const options = new Map(key.rows.map((r) => [r.key, r.options]));
   const rows = key.rows.map((r) => ({ key: r.key, label: rowLabels.get(r.key) ?? r.key }));

@@ -5,6 +5,11 @@ import { PREVIEW_FAR, PREVIEW_NEAR } from '../tasks/pointcloud/depth-preview.js'
 import { POINTCLOUD_SPLIT } from '../tasks/pointcloud/importers/pc-import.js';
 import { writeCloudViews } from '../tasks/pointcloud/view-files.js';
 import { UserError } from '../util/errors.js';
+import { withFsErrors } from '../util/fs-errors.js';
+import { checkOwnFolder } from '../util/output-target.js';
+
+/** A folder holding only what `data views` writes is one it wrote before. */
+const VIEW_FILES = /^(view-\d+\.png|views\.npy|views\.json)$/;
 
 const HELP_AFTER = `
 Files written into --out:
@@ -31,7 +36,12 @@ export function registerViews(data: Command): void {
     .action(async (name: string, opts: { index: string; out: string; split: string }) => {
       if (!/^\d+$/.test(opts.index)) throw new UserError(`--index ${opts.index}: expected a non-negative integer`);
       const out = resolve(opts.out);
-      const { summary, sample, perView } = await writeCloudViews(name, opts.split, Number(opts.index), out);
+      await checkOwnFolder(out, '--out', 'a folder of falip data views files', (names) =>
+        names.every((n) => VIEW_FILES.test(n)),
+      );
+      const { summary, sample, perView } = await withFsErrors(() =>
+        writeCloudViews(name, opts.split, Number(opts.index), out),
+      );
       console.log(
         `cloud ${sample.id} (${summary.class}): wrote view-0..${perView.length - 1}.png, views.npy, views.json into ${out}`,
       );

@@ -7,7 +7,9 @@ import { datasetsRoot, listDatasets, requireDataset } from '../datasets/dataset-
 import { allImporters, TASKS, taskNamed } from '../tasks/registry.js';
 import type { DatasetCounts } from '../datasets/dataset-info.js';
 import { CheckFailed, UserError } from '../util/errors.js';
+import { withWorkProgress } from '../util/work-progress.js';
 import { registerViews } from './data-views.js';
+import { startProgress } from './progress.js';
 import { makeOption } from './options.js';
 import { parseInteger, parsePositiveInt } from './parse.js';
 
@@ -34,7 +36,7 @@ export function register(program: Command): void {
     cmd
       .option('--out-root <dir>', 'datasets folder to write into (default: $FALIP_DATASETS, else <repo>/datasets)')
       .action(async (opts: Record<string, string | undefined>) => {
-        const report = await imp.run(opts, opts.outRoot);
+        const report = await withWorkProgress(startProgress, () => imp.run(opts, opts.outRoot));
         console.log(`imported ${report.info.name}/${report.info.split} into ${report.dir}`);
         console.log(`  ${formatCounts(report.info.counts)}`);
         for (const note of report.notes) console.log(`  ${note}`);
@@ -55,7 +57,7 @@ export function register(program: Command): void {
     .action(async (target: string, opts: { json?: boolean }) => {
       const dir = await datasetFolder(target);
       const info = await readDatasetInfo(dir);
-      const report = await taskNamed(info.task, dir).check(dir);
+      const report = await withWorkProgress(startProgress, () => taskNamed(info.task, dir).check(dir));
       if (opts.json) console.log(JSON.stringify({ dir, ...report }, null, 2));
       else printReport(dir, report);
       if (!report.ok) throw new CheckFailed(`data check: ${report.errors.length} error(s) in ${dir}`);

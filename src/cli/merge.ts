@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { mergeShards } from '../experiments/merge-shards.js';
-import { writeSweepResults } from '../experiments/sweep-plots.js';
 import { makeOption } from './options.js';
 import { printTableResult } from './table-output.js';
 
@@ -14,8 +13,7 @@ export function register(program: Command): void {
     .addOption(makeOption('json'))
     .action(async (dirs: string[], o: { out: string; json?: boolean }) => {
       const merged = await mergeShards(dirs, o.out);
-      const sweep = merged.run.details.sweep;
-      const plots = sweep ? (await writeSweepResults(merged.dir, merged.table, sweep)).plots : [];
+      const { plots } = merged;
       printTableResult({ dir: merged.dir, resumed: false, table: merged.table }, o.json);
       if (!o.json) {
         process.stderr.write(`merged ${merged.shards} shards, ${merged.records} records\n`);

@@ -86,13 +86,17 @@ export function startProgress(label: string, total: number, unit: string, alread
       stop: () => bar.stop(),
     };
   }
+  // Off a terminal, a line every PLAIN_INTERVAL_S, and the last one only to end a series already
+  // begun: work shorter than that stays silent in logs.
   let last = performance.now();
+  let printed = false;
   return {
     add(n) {
       meter.add(n);
       const now = performance.now();
-      if (now - last >= PLAIN_INTERVAL_S * 1000 || meter.done === total) {
+      if (now - last >= PLAIN_INTERVAL_S * 1000 || (printed && meter.done === total)) {
         last = now;
+        printed = true;
         process.stderr.write(
           `${label}: ${meter.done}/${total} ${unit}${resumed}, ${meter.rate().toFixed(1)} ${unit}/s, ETA ${meter.eta()}\n`,
         );

@@ -6,6 +6,8 @@ import { parsePositiveInt } from './parse.js';
 import { renderHtmlReport } from '../report/html-report.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { UserError } from '../util/errors.js';
+import { withFsErrors } from '../util/fs-errors.js';
+import { checkWritableFile } from '../util/output-target.js';
 
 interface ReportFlags {
   out?: string;
@@ -43,8 +45,11 @@ candidates, caption = the sentence. Classification cards: yellow = the image's b
         throw new UserError(`${dir}: not a folder (give a results folder, e.g. results/eval-demo-…)`);
       const perRow = o.examples === '0' ? 0 : parsePositiveInt('--examples', o.examples);
       const out = o.out ?? path.join(dir, 'report.html');
+      // Where the page goes is checked before the run is read: a bad place fails at once, in words.
+      await checkWritableFile(out, '--out');
+      if (o.screenshot) await checkWritableFile(o.screenshot, '--screenshot');
       const model = await loadRunReport(dir, perRow);
-      await writeFileAtomic(out, renderHtmlReport(model));
+      await withFsErrors(() => writeFileAtomic(out, renderHtmlReport(model)));
       console.log(`report: ${out}`);
       if (o.screenshot) {
         // Loaded only here: every falip command registers this one, and few need a browser.

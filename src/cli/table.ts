@@ -3,7 +3,13 @@ import type { Command } from 'commander';
 import { tableFromRuns } from '../experiments/table-from-runs.js';
 import { writeTableFiles } from '../experiments/table-files.js';
 import { readTableConfig } from '../experiments/table-config.js';
+import { METRICS_JSON } from '../report/run-files.js';
+import { withFsErrors } from '../util/fs-errors.js';
+import { checkOwnFolder } from '../util/output-target.js';
 import { makeOption } from './options.js';
+
+/** What `falip table --out` writes; a folder holding only these is one it wrote before. */
+const TABLE_FILES = [METRICS_JSON, 'table.csv', 'table.md'];
 import { printTableResult } from './table-output.js';
 
 export function register(program: Command): void {
@@ -17,10 +23,18 @@ export function register(program: Command): void {
     .option('--out <dir>', 'also write table.csv, table.md and metrics.json there')
     .addOption(makeOption('json'))
     .action(async (file: string, o: { from: string[]; out?: string; json?: boolean }) => {
+      // Checked before any input is read: never a folder of the user's (nor a results folder, whose own table it would replace).
+      if (o.out)
+        await checkOwnFolder(o.out, '--out', "a folder of falip table's files", (names) =>
+          names.every((n) => TABLE_FILES.includes(n)),
+        );
       const { table, records } = await tableFromRuns(await readTableConfig(file), o.from);
       if (o.out) {
-        await mkdir(o.out, { recursive: true });
-        await writeTableFiles(o.out, table, records.length);
+        const out = o.out;
+        await withFsErrors(async () => {
+          await mkdir(out, { recursive: true });
+          await writeTableFiles(out, table, records.length);
+        });
       }
       printTableResult({ dir: o.out ?? o.from.join(', '), resumed: false, table }, o.json);
     });

@@ -1,24 +1,33 @@
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import pLimit from 'p-limit';
 import { UserError } from '../util/errors.js';
 
+/** A file of a dataset folder as a loaded split read it: the bytes it parsed are the bytes it hashes. */
+export interface ReadFile {
+  path: string;
+  bytes: Uint8Array;
+}
+
 /**
  * What identifies a dataset's content for a run key: the bytes of its manifest and side files (class
- * names), and the name and byte size of every image it uses. Changing a line, a class name or an
- * image's file changes the hash; hashing the images' bytes themselves would take minutes on a full
- * split, and a same-size replacement of an image is not a case worth that cost.
+ * names) exactly as they were read and parsed, the name and byte size of every image it uses, and
+ * `extra` parts that name other inputs by their content (the sha256 of a point-cloud h5 file).
+ * Changing a line, a class name or an image's file changes the hash; hashing the images' bytes
+ * themselves would take minutes on a full split, and an image replaced by one of another size is
+ * caught when evaluation decodes it.
  */
 export async function datasetContentHash(
-  files: readonly string[],
+  files: readonly ReadFile[],
   imageRoot: string,
   images: Iterable<string>,
+  extra: readonly string[] = [],
 ): Promise<string> {
   const hash = createHash('sha256');
   for (const f of files) {
-    hash.update(`${path.basename(f)}\0`);
-    hash.update(await readFile(f));
+    hash.update(`${path.basename(f.path)}\0`);
+    hash.update(f.bytes);
   }
   const limit = pLimit(16);
   const names = [...new Set(images)].sort();
@@ -36,5 +45,6 @@ export async function datasetContentHash(
   names.forEach((name, i) => {
     hash.update(`\0${name}\0${sizes[i]}`);
   });
+  for (const part of extra) hash.update(`\0${part}`);
   return hash.digest('hex');
 }

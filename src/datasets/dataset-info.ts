@@ -29,6 +29,12 @@ const datasetInfoSchema = z.object({
   /** Import choices that change the data (e.g. StanfordDogs' multi-box policy), for footnotes and run keys. */
   options: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
   created_by: z.string(),
+  /**
+   * The sha256 of the files the import wrote beside dataset.json (manifest.jsonl, classes.json), by
+   * name: a folder whose files come from two imports is not taken for a whole one. Absent in folders
+   * written by older falip versions.
+   */
+  files: z.record(z.string(), sha256HexSchema).optional(),
 });
 
 export type DatasetInfo = z.output<typeof datasetInfoSchema>;
@@ -37,7 +43,12 @@ export type DatasetCounts = DatasetInfo['counts'];
 export async function readDatasetInfo(dir: string): Promise<DatasetInfo> {
   const path = join(dir, DATASET_INFO_FILE);
   if (!existsSync(path)) throw new UserError(`${dir}: not a dataset folder (no ${DATASET_INFO_FILE})`);
-  return parseWith(datasetInfoSchema, parseJsonLine(await readTextFile(path), path), path);
+  return parseDatasetInfo(await readTextFile(path), path);
+}
+
+/** dataset.json's text (read at `path`) through its schema. */
+export function parseDatasetInfo(text: string, path: string): DatasetInfo {
+  return parseWith(datasetInfoSchema, parseJsonLine(text, path), path);
 }
 
 export async function writeDatasetInfo(dir: string, info: DatasetInfo): Promise<void> {

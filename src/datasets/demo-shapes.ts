@@ -1,5 +1,3 @@
-import { mkdir, rename, rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import sharp from 'sharp';
 import type { BoxXYWH } from '../image/box.js';
 import { UserError } from '../util/errors.js';
@@ -80,18 +78,4 @@ export function shapeGrid(width: number, height: number): { cols: number; rows: 
 export function checkDemoOptions(images: number, seed: number): void {
   if (!Number.isInteger(images) || images < 1) throw new UserError(`--images ${images}: expected a positive integer`);
   if (!Number.isInteger(seed)) throw new UserError(`--seed ${seed}: expected an integer`);
-}
-
-/**
- * Builds a dataset folder beside `dir` (its images in `images/`) and swaps it in, so a smaller
- * regeneration leaves no stale images behind and a reader never sees half a set.
- */
-export async function writeStaged<T>(dir: string, build: (staging: string) => Promise<T>): Promise<T> {
-  const staging = `${dir}.tmp-${process.pid}`;
-  await rm(staging, { recursive: true, force: true });
-  await mkdir(join(staging, 'images'), { recursive: true });
-  const result = await build(staging);
-  await rm(dir, { recursive: true, force: true });
-  await rename(staging, dir);
-  return result;
 }

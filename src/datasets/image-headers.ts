@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import pLimit from 'p-limit';
 import sharp from 'sharp';
 import { UserError } from '../util/errors.js';
+import { counted, workProgress } from '../util/work-progress.js';
 import type { ImageSize } from './box-problems.js';
 
 /** An image a release lists, with where it is listed (for the message when it is missing). */
@@ -29,12 +30,16 @@ export async function readImageSizes(
   const firstUse = new Map<string, string>();
   for (const { image, where } of images) if (!firstUse.has(image)) firstUse.set(image, where);
   const limit = pLimit(HEADER_READS_AT_ONCE);
-  const entries = await Promise.all(
-    [...firstUse].map(([image, where]) =>
-      limit(async () => [image, await readImageSize(join(root, image), where, field)] as const),
-    ),
+  const progress = workProgress('reading image headers', firstUse.size, 'images');
+  const read = counted(
+    progress,
+    async (image: string, where: string) => [image, await readImageSize(join(root, image), where, field)] as const,
   );
-  return new Map(entries);
+  try {
+    return new Map(await Promise.all([...firstUse].map(([image, where]) => limit(() => read(image, where)))));
+  } finally {
+    progress.stop();
+  }
 }
 
 export async function readImageSize(path: string, where: string, field: string): Promise<ImageSize> {
@@ -47,4 +52,32 @@ export async function readImageSize(path: string, where: string, field: string):
     });
   if (!meta.width || !meta.height) throw new UserError(`${where}: ${field}: image ${path} has no size in its header`);
   return { width: meta.width, height: meta.height };
+}
+
+/**
+ * Evaluation's check of the images it is about to use: each one's header must still give the size its
+ * manifest line recorded (the boxes are in that size). An image replaced since the import by one of
+ * another size is refused before anything is scored, naming the first line that uses it; a header read
+ * costs a small fraction of the decode that follows.
+ */
+export async function requireRecordedSizes(
+  uses: readonly { where: string; image: string; width: number; height: number }[],
+  root: string,
+): Promise<void> {
+  const first = new Map<string, (typeof uses)[number]>();
+  for (const u of uses) if (!first.has(u.image)) first.set(u.image, u);
+  const limit = pLimit(HEADER_READS_AT_ONCE);
+  const problems = await Promise.all(
+    [...first.values()].map((u) =>
+      limit(async () => {
+        const path = join(root, u.image);
+        const size = await readImageSize(path, u.where, 'image');
+        return size.width === u.width && size.height === u.height
+          ? undefined
+          : `${u.where}: width/height: recorded ${u.width}×${u.height}, ${path} is ${size.width}×${size.height} (replaced since the import? import the dataset again)`;
+      }),
+    ),
+  );
+  const problem = problems.find((p) => p !== undefined);
+  if (problem) throw new UserError(problem);
 }

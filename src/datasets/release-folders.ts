@@ -1,10 +1,25 @@
 import type { Dirent } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { readdir, readlink, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { UserError } from '../util/errors.js';
 
 /**
+ * What an entry is, a symbolic link followed to what it points at: a dataset root is the user's, who
+ * links class folders and images in from elsewhere as a matter of course (the releases' own loaders,
+ * os.listdir and PIL, follow links too). A link that points nowhere is an error naming it.
+ */
+async function entryKind(dir: string, e: Dirent): Promise<'folder' | 'file' | 'other'> {
+  if (!e.isSymbolicLink()) return e.isDirectory() ? 'folder' : e.isFile() ? 'file' : 'other';
+  const path = join(dir, e.name);
+  const target = await stat(path).catch(() => undefined);
+  if (!target) throw new UserError(`${path}: a link to ${await readlink(path).catch(() => '?')}, which does not exist`);
+  return target.isDirectory() ? 'folder' : target.isFile() ? 'file' : 'other';
+}
+
+/**
  * The entries of a release folder, sorted by code unit (Python's `sorted`, which the releases'
- * own loaders use for label order). Hidden entries (`.DS_Store`, `._x` from macOS archives) are not data.
+ * own loaders use for label order), symbolic links followed. Hidden entries (`.DS_Store`, `._x` from
+ * macOS archives) are not data.
  */
 export async function listEntries(dir: string, kind: 'folders' | 'files', what: string): Promise<string[]> {
   let entries: Dirent[];
@@ -16,8 +31,10 @@ export async function listEntries(dir: string, kind: 'folders' | 'files', what: 
       `${dir}: ${code === 'ENOENT' || code === 'ENOTDIR' ? 'not a folder' : `cannot read: ${code}`} (expected ${what})`,
     );
   }
-  return entries
-    .filter((e) => !e.name.startsWith('.') && (kind === 'folders' ? e.isDirectory() : e.isFile()))
+  const visible = entries.filter((e) => !e.name.startsWith('.'));
+  const kinds = await Promise.all(visible.map((e) => entryKind(dir, e)));
+  return visible
+    .filter((_, i) => kinds[i] === (kind === 'folders' ? 'folder' : 'file'))
     .map((e) => e.name)
     .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }

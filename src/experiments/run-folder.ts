@@ -1,13 +1,16 @@
-import { mkdir, stat } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../util/atomic-write.js';
+import { removeStaleTemps, writeFileAtomic } from '../util/atomic-write.js';
 import { UserError } from '../util/errors.js';
+import { FileLock } from '../util/file-lock.js';
+import { withFsErrors } from '../util/fs-errors.js';
+import { checkOwnFolder } from '../util/output-target.js';
 import { resultsRoot } from '../util/repo-paths.js';
+import { sha256Hex } from '../util/sha256.js';
 import { collectProvenance, configHash } from '../report/provenance.js';
-import { RecordLog } from '../report/records.js';
-import { RECORDS_JSONL, RUN_JSON } from '../report/run-files.js';
-import { RunLock } from '../report/run-lock.js';
-import { readRunJson, type RunDetails, type RunJson, type RunKey } from './run-json.js';
+import { IntermediateLog, type JsonlLog, type LogEntry, RecordLog } from '../report/records.js';
+import { INTERMEDIATE_JSONL, RECORDS_JSONL, RUN_JSON } from '../report/run-files.js';
+import { readRunJson, type ItemList, type RunDetails, type RunJson, type RunKey } from './run-json.js';
 
 export interface OpenRunFolderOptions {
   /** Parent of default run folders (default `$FALIP_RESULTS`, else `<repo>/results`). */
@@ -25,6 +28,8 @@ export interface OpenRunFolderOptions {
   out?: string;
   /** What only the caller knows (model, device…), stored with the provenance. */
   provenance?: Record<string, unknown>;
+  /** Per split, the items one row evaluates (`itemListOf`): `falip merge` checks every record's id against it. */
+  items?: Record<string, ItemList>;
 }
 
 export interface RunFolder {
@@ -33,14 +38,34 @@ export interface RunFolder {
   /** The folder already held this run; recorded ids are to be skipped. */
   resumed: boolean;
   records: RecordLog;
+  /** Per-item results a row needs before it can write records (see IntermediateLog). */
+  intermediate: IntermediateLog;
   /** Writes `<dir>/<name>` atomically as indented JSON. */
   writeJson(name: string, value: unknown): Promise<void>;
   /** Writes `<dir>/<name>` atomically. */
   writeText(name: string, text: string): Promise<void>;
-  /** Records in run.json that every item of the run is recorded (`falip merge` takes only complete shards). */
+  /**
+   * Records in run.json that every item of the run is recorded, with the sha256 of records.jsonl as
+   * written (`falip merge` takes only complete shards, and only records that are still those).
+   */
   markComplete(items: number): Promise<void>;
-  /** Releases the folder's lock (also released when the process exits). */
-  close(): void;
+  /**
+   * Stops the records log (waiting for appends in flight), then releases the folder's lock: once a
+   * run has failed, nothing more is appended, and another process may take the folder. The lock is
+   * also released when the process exits.
+   */
+  close(): Promise<void>;
+}
+
+/** A split's item list as run.json keeps it: how many, and the sha256 of the sorted ids, one a line. */
+export function itemListOf(ids: Iterable<string>): ItemList {
+  const sorted = [...ids].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return { count: sorted.length, ids_sha256: sha256Hex(sorted.map((id) => `${id}\n`).join('')) };
+}
+
+/** The sha256 of a records file's bytes as they are now (what `markComplete` records and merge checks). */
+export async function recordsSha256(file: string): Promise<string> {
+  return sha256Hex(await readFile(file).catch(() => Buffer.alloc(0)));
 }
 
 /** Every numeric setting whose key mentions "seed", by dotted path, so a reader finds them at a glance. */
@@ -83,19 +108,13 @@ export function keyDifferences(a: unknown, b: unknown, at = ''): string[] {
   return JSON.stringify(a) === JSON.stringify(b) ? [] : [at || '(the whole key)'];
 }
 
-async function exists(path: string): Promise<boolean> {
-  return (await stat(path).catch(() => undefined)) !== undefined;
-}
-
-/** The results folder must be a folder we can write; a file or a read-only place is the user's to fix. */
-async function makeFolder(dir: string): Promise<void> {
-  const st = await stat(dir).catch(() => undefined);
-  if (st && !st.isDirectory()) throw new UserError(`${dir}: is a file, not a results folder (--out names a folder)`);
-  try {
-    await mkdir(dir, { recursive: true });
-  } catch (e) {
-    throw new UserError(`${dir}: cannot create the results folder (${(e as NodeJS.ErrnoException).code})`);
-  }
+/**
+ * What a results folder may be before a run opens it: missing, empty, or a results folder (with a
+ * run.json, whose key is then compared). A folder of the user's, or `/`, is refused before anything is
+ * written into it.
+ */
+export function checkResultsFolder(dir: string): Promise<void> {
+  return checkOwnFolder(dir, '--out', 'a falip results folder (no run.json)', (names) => names.includes(RUN_JSON));
 }
 
 /**
@@ -109,9 +128,15 @@ export async function openRunFolder(opts: OpenRunFolderOptions): Promise<RunFold
   const runJsonPath = join(dir, RUN_JSON);
   const recordsPath = join(dir, RECORDS_JSONL);
 
-  await makeFolder(dir);
-  const lock = RunLock.acquire(dir);
+  await checkResultsFolder(dir);
+  await withFsErrors(() => mkdir(dir, { recursive: true }));
+  const lock = FileLock.acquire(join(dir, '.lock'), {
+    what: dir,
+    advice: 'wait for it to finish, or use another --out',
+  });
+  const logs = { records: undefined as RecordLog | undefined, intermediate: undefined as IntermediateLog | undefined };
   try {
+    await removeStaleTemps(dir);
     const previous = await readRunJson(runJsonPath);
     if (previous && previous.config_hash !== hash) {
       const differs = keyDifferences(previous.key, opts.runKey);
@@ -121,12 +146,14 @@ export async function openRunFolder(opts: OpenRunFolderOptions): Promise<RunFold
         `${runJsonPath}: holds a different run (key hash ${previous.config_hash}, this one ${hash}; they differ in ${shown}); use another --out`,
       );
     }
-    if (!previous && (await exists(recordsPath))) {
-      throw new UserError(`${recordsPath}: records without a run.json, so their run is unknown; use another --out`);
-    }
     const provenance = collectProvenance(opts.provenance);
     const runJson: RunJson = previous
-      ? { ...previous, details: opts.details, resumed_with: [...(previous.resumed_with ?? []), provenance] }
+      ? {
+          ...previous,
+          details: opts.details,
+          items: opts.items,
+          resumed_with: [...(previous.resumed_with ?? []), provenance],
+        }
       : {
           name: opts.name,
           config_hash: hash,
@@ -134,24 +161,39 @@ export async function openRunFolder(opts: OpenRunFolderOptions): Promise<RunFold
           details: opts.details,
           seeds: seedsOf(opts.runKey),
           provenance,
+          items: opts.items,
         };
+    // A full disk or a folder made read-only is one line naming the file, never a stack trace.
+    const writeText = (name: string, text: string): Promise<void> =>
+      withFsErrors(() => writeFileAtomic(join(dir, name), text));
     const writeJson = (name: string, value: unknown): Promise<void> =>
-      writeFileAtomic(join(dir, name), `${JSON.stringify(value, null, 2)}\n`);
+      writeText(name, `${JSON.stringify(value, null, 2)}\n`);
+    logs.records = await RecordLog.open(recordsPath);
+    logs.intermediate = await IntermediateLog.open(join(dir, INTERMEDIATE_JSONL));
     await writeJson(RUN_JSON, runJson);
+    const { records: log, intermediate } = logs;
     return {
       dir,
       configHash: hash,
       resumed: previous !== null,
-      records: await RecordLog.open(recordsPath),
+      records: log,
+      intermediate,
       writeJson,
-      writeText: (name, text) => writeFileAtomic(join(dir, name), text),
+      writeText,
       markComplete: async (items) => {
-        runJson.complete = { items };
+        runJson.complete = { items, records_sha256: await recordsSha256(recordsPath) };
         await writeJson(RUN_JSON, runJson);
       },
-      close: () => lock.release(),
+      close: async () => {
+        try {
+          await Promise.all([log.close(), intermediate.close()]);
+        } finally {
+          lock.release();
+        }
+      },
     };
   } catch (e) {
+    await Promise.all([logs.records?.close(), logs.intermediate?.close()]);
     lock.release();
     throw e;
   }
@@ -161,7 +203,10 @@ export async function openRunFolder(opts: OpenRunFolderOptions): Promise<RunFold
  * A resumed folder must hold only records of this run's items: one for another row, split or id (the
  * data or sampling changed under the same key, or the file was edited) is refused, never counted.
  */
-export function checkRecordsBelong(records: RecordLog, expected: ReadonlyMap<string, ReadonlySet<string>>): void {
+export function checkRecordsBelong(
+  records: JsonlLog<LogEntry>,
+  expected: ReadonlyMap<string, ReadonlySet<string>>,
+): void {
   for (const [index, r] of records.all().entries()) {
     const ids = expected.get(JSON.stringify([r.row, r.split]));
     if (!ids?.has(r.id)) {

@@ -199,6 +199,10 @@ export const runDetailsSchema = z.object({
 });
 export type RunDetails = z.output<typeof runDetailsSchema>;
 
+/** The items one row of a run evaluates on a split: how many, and the sha256 of their sorted ids (one a line). */
+const itemListSchema = z.object({ count, ids_sha256: sha256HexSchema });
+export type ItemList = z.output<typeof itemListSchema>;
+
 export const runJsonSchema = z.object({
   name: z.string(),
   config_hash: z.string().regex(/^[0-9a-f]{12}$/),
@@ -208,8 +212,16 @@ export const runJsonSchema = z.object({
   provenance: provenanceSchema,
   /** Provenance of each later session that resumed the run, which may run other code. */
   resumed_with: z.array(provenanceSchema).optional(),
-  /** Set when every item of the run was recorded: how many records that is. */
-  complete: z.object({ items: count }).optional(),
+  /**
+   * Per split, the items each row evaluates (absent in folders of older runs): `falip merge` checks every
+   * record's id against it, and `falip table` says how far an unfinished run got.
+   */
+  items: z.record(z.string(), itemListSchema).optional(),
+  /**
+   * Set when every item of the run was recorded: how many records that is, and the sha256 of
+   * records.jsonl as written then (absent in folders of older runs), so a record edited since is seen.
+   */
+  complete: z.object({ items: count, records_sha256: sha256HexSchema.optional() }).optional(),
 });
 export type RunJson = z.output<typeof runJsonSchema>;
 

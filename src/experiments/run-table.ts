@@ -10,9 +10,16 @@ import type { ClipTokenizer } from '../model/tokenizer.js';
 import { makeMethod, methodFootnotes } from '../prompts/method.js';
 import type { ResultsTable } from '../report/results-table.js';
 import { isDataColumn, type RunDetails, type RunKey, type RunRowKey, type SweepDetails } from './run-json.js';
-import { checkRecordsBelong, openRunFolder } from './run-folder.js';
+import { checkRecordsBelong, itemListOf, openRunFolder } from './run-folder.js';
 import { taskNamed, taskOfDataset } from '../tasks/registry.js';
-import type { AnyTask, LoadedSplit, RecordSink, Sampling, TaskRow } from '../tasks/task-definition.js';
+import type {
+  AnyTask,
+  LoadedSplit,
+  IntermediateSink,
+  RecordSink,
+  Sampling,
+  TaskRow,
+} from '../tasks/task-definition.js';
 import { subsetSplitKey } from '../tasks/shared/class-subsets.js';
 import { TextFeatures } from '../tasks/shared/text-features.js';
 import { UserError } from '../util/errors.js';
@@ -119,13 +126,18 @@ async function loadSplits(
       throw new UserError(`${dir}: dataset ${data} is for ${info.task}, the table ${cfg.name} is ${task.name}`);
     // Each half of the classes a column reads is its own set of records.
     const halves = [...new Set(columns.filter((c) => c.data === data).map((c) => c.classes ?? 'all'))];
-    for (const classes of halves)
-      splits.push(
-        await task.loadSplit(subsetSplitKey(data, classes), dir, info, sampling, {
-          imageSize: vision.imageSize,
-          classes,
-        }),
-      );
+    for (const classes of halves) {
+      const loaded = await task.loadSplit(subsetSplitKey(data, classes), dir, info, sampling, {
+        imageSize: vision.imageSize,
+        classes,
+      });
+      // An empty split would leave every cell "not run" under exit 0, as if nothing were wrong.
+      if (loaded.samples.total === 0)
+        throw new UserError(
+          `${path.join(dir, MANIFEST_FILE)}: no ${task.sampleUnit} in the manifest${classes === 'all' ? '' : ` of its ${classes} classes`}: import the dataset again`,
+        );
+      splits.push(loaded);
+    }
   }
   return { splits, missing };
 }
@@ -287,20 +299,45 @@ export async function runTable(cfg: TableConfig, opts: RunTableOptions): Promise
     details,
     out: opts.out,
     provenance: { model: m.name, device: m.device },
+    items: Object.fromEntries(splits.map((c) => [c.key, itemListOf(c.itemIds)])),
   });
+  // Records computed on data that changed under the run must never land under its key: every append
+  // first verifies that each split's folder still holds the content the key names.
+  const pins = splits.map((c) => c.pin);
+  const verifyPins = async () => {
+    for (const pin of pins) await pin.verify();
+  };
+  run.records.checkBeforeAppend(verifyPins);
+  run.intermediate.checkBeforeAppend(verifyPins);
   try {
     checkRecordsBelong(run.records, expected);
+    checkRecordsBelong(run.intermediate, expected);
     const texts = new TextFeatures(opts.encoder, opts.tokenizer);
     const cache = opts.cacheDir
       ? new FeatureCache(opts.cacheDir, `${m.sha256}|${m.configHash}|${m.precision}`)
       : undefined;
     // Progress counts records, as the table does (REC: sentences); what a resumed run already holds is
-    // done from the start and not part of the rate.
-    const bar = opts.progress(expectedRecords, task.recordUnit, run.records.all().length);
+    // done from the start and not part of the rate. A β-search row's item is done when its view scores
+    // are kept (the records come all at once at the end), so it counts then, and once.
+    const pending = (e: { row: string; split: string; id: string }) => !run.records.has(e.row, e.split, e.id);
+    const bar = opts.progress(
+      expectedRecords,
+      task.recordUnit,
+      run.records.all().length + run.intermediate.all().filter(pending).length,
+    );
     const counted: RecordSink = {
       has: (row, split, id) => run.records.has(row, split, id),
       append: async (record) => {
         await run.records.append(record);
+        if (!run.intermediate.has(record.row, record.split, record.id)) bar.add(1);
+      },
+    };
+    const intermediate: IntermediateSink = {
+      has: (row, split, id) => run.intermediate.has(row, split, id),
+      get: (row, split, id) => run.intermediate.get(row, split, id),
+      path: run.intermediate.path,
+      append: async (entry) => {
+        await run.intermediate.append(entry);
         bar.add(1);
       },
     };
@@ -312,6 +349,7 @@ export async function runTable(cfg: TableConfig, opts: RunTableOptions): Promise
           encoder: opts.encoder,
           texts,
           records: counted,
+          intermediate,
           cache,
         });
       }
@@ -326,6 +364,8 @@ export async function runTable(cfg: TableConfig, opts: RunTableOptions): Promise
       batches: after.batches - before.batches,
     };
     const records = run.records.all();
+    // Images are not stamped one by one: the whole content is hashed again before the run is complete.
+    for (const pin of pins) await pin.verify(true);
     await run.markComplete(expectedRecords);
     const table = renderResults(render, records);
     await writeTableFiles(run.dir, table, records.length);
@@ -343,6 +383,6 @@ export async function runTable(cfg: TableConfig, opts: RunTableOptions): Promise
       ],
     };
   } finally {
-    run.close();
+    await run.close();
   }
 }

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { removeStaleTemps } from '../util/atomic-write.js';
 import { UserError } from '../util/errors.js';
 import { withFsErrors } from '../util/fs-errors.js';
 import { loadCheckpoint, readConfig, type Checkpoint } from './checkpoint.js';
@@ -92,6 +93,9 @@ export class ModelGraphs {
         );
       }
       const dir = path.join(model.cacheDir, graphsFolderName(identity));
+      // A graph build killed half way leaves its temporary file (hundreds of MB for a ViT-L's weights).
+      await removeStaleTemps(dir);
+      await removeStaleTemps(model.cacheDir);
       return new ModelGraphs(model, config, identity, dir, opts.precision ?? 'fp32', opts.onBuild);
     });
   }

@@ -1,7 +1,10 @@
 import { existsSync } from 'node:fs';
 import { readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { removeStaleTemps } from '../util/atomic-write.js';
 import { UserError } from '../util/errors.js';
+import { FileLock } from '../util/file-lock.js';
 import { withFsErrors } from '../util/fs-errors.js';
 import { loadCheckpoint, type Checkpoint } from './checkpoint.js';
 import { graphsFolderName } from './graph-cache.js';
@@ -31,35 +34,65 @@ export interface ImportOptions {
   force?: boolean;
 }
 
+/** How long the tiny model's generation waits for another process generating it. */
+const TINY_WAIT_MS = 5 * 60_000;
+
+/**
+ * The lock of one model name (`<models>/.<name>.lock`): two imports of one name at once would both say
+ * "registered" while one of them is lost, so the second is refused at once.
+ */
+function modelLock(name: string, wait: false): FileLock;
+function modelLock(name: string, wait: true): Promise<FileLock>;
+function modelLock(name: string, wait: boolean): FileLock | Promise<FileLock> {
+  const root = modelsFolder();
+  mkdirSync(root, { recursive: true });
+  const file = path.join(root, `.${name}.lock`);
+  const words = { what: `model '${name}'`, advice: 'wait for that import to finish' };
+  return wait ? FileLock.acquireWaiting(file, words, TINY_WAIT_MS) : FileLock.acquire(file, words);
+}
+
 /**
  * Validates a checkpoint folder and records it under `name`: every tensor present with the shape the
- * config gives, no layers beyond the config's, and a tokenizer whose ids fit the token embedding.
+ * config gives, no layers beyond the config's, and a tokenizer whose ids fit the token embedding. The
+ * name is locked meanwhile: a second import of it at once is refused (exit 2), and one after it finds
+ * the name taken (unless --force).
  */
 export function importModel(dir: string, name: string, opts: ImportOptions = {}): Promise<ModelRecord> {
   return withFsErrors(async () => {
     if (!NAME_PATTERN.test(name)) throw new UserError(`--name ${name}: use letters, digits, '.', '_' or '-'`);
-    const source = path.resolve(dir);
-    if (!existsSync(source)) throw new UserError(`${source}: not found`);
-    const previous = await inspectModelRecord(name);
-    if (previous.state !== 'missing' && !opts.force) {
-      const from = previous.state === 'ok' ? `from ${previous.record.source}` : `(its ${previous.file} is damaged)`;
-      throw new UserError(`model '${name}' is already registered ${from}; pass --force to replace it`);
+    const lock = modelLock(name, false);
+    try {
+      return await importLocked(dir, name, opts);
+    } finally {
+      lock.release();
     }
-    const weightsFile = path.join(source, 'model.safetensors');
-    const before = existsSync(weightsFile) ? await stat(weightsFile) : undefined;
-    const checkpoint = await loadCheckpoint(source);
-    await checkTokenizer(source, checkpoint);
-    const rec = recordFor(name, source, checkpoint, await readSafetensorsMetadata(weightsFile));
-    await writeModelRecord(rec);
-    if (previous.state === 'ok') await removeStaleGraphs(previous.record, rec);
-    // loadCheckpoint hashed the weights; keep that so the first run need not hash them again, unless
-    // the file changed while it was being read.
-    const after = await stat(weightsFile);
-    if (before && before.size === after.size && before.mtimeMs === after.mtimeMs) {
-      await rememberSha256(weightsFile, modelDir(name), checkpoint.sha256, after);
-    }
-    return rec;
   });
+}
+
+/** `importModel` for a caller that holds the name's lock. */
+async function importLocked(dir: string, name: string, opts: ImportOptions): Promise<ModelRecord> {
+  await removeStaleTemps(modelDir(name));
+  const source = path.resolve(dir);
+  if (!existsSync(source)) throw new UserError(`${source}: not found`);
+  const previous = await inspectModelRecord(name);
+  if (previous.state !== 'missing' && !opts.force) {
+    const from = previous.state === 'ok' ? `from ${previous.record.source}` : `(its ${previous.file} is damaged)`;
+    throw new UserError(`model '${name}' is already registered ${from}; pass --force to replace it`);
+  }
+  const weightsFile = path.join(source, 'model.safetensors');
+  const before = existsSync(weightsFile) ? await stat(weightsFile) : undefined;
+  const checkpoint = await loadCheckpoint(source);
+  await checkTokenizer(source, checkpoint);
+  const rec = recordFor(name, source, checkpoint, await readSafetensorsMetadata(weightsFile));
+  await writeModelRecord(rec);
+  if (previous.state === 'ok') await removeStaleGraphs(previous.record, rec);
+  // loadCheckpoint hashed the weights; keep that so the first run need not hash them again, unless
+  // the file changed while it was being read.
+  const after = await stat(weightsFile);
+  if (before && before.size === after.size && before.mtimeMs === after.mtimeMs && before.ino === after.ino) {
+    await rememberSha256(weightsFile, modelDir(name), checkpoint.sha256, after);
+  }
+  return rec;
 }
 
 /** vocab.json and merges.txt must parse, and their ids must be exactly the token embedding's rows. */
@@ -114,28 +147,37 @@ async function removeStaleGraphs(old: ModelRecord, current: ModelRecord): Promis
 
 /**
  * Generates and registers the tiny model when it is not there yet, and repairs it when its record or
- * checkpoint was damaged. Two processes may do this at once from an empty models folder: both write
- * the same bytes (the seed fixes them) through per-process temporary names, so either's files are
- * complete and both end with the same registered model.
+ * checkpoint was damaged. Two processes may do this at once from an empty models folder: the second
+ * waits for the first (the name's lock) and finds the model there.
  */
 export function ensureTinyModel(): Promise<void> {
   return withFsErrors(async () => {
-    const found = await inspectModelRecord(TINY_MODEL);
     const source = path.join(modelDir(TINY_MODEL), 'checkpoint');
     // A record without `random_weights` was written before falip marked its random weights: regenerate.
-    if (
-      found.state === 'ok' &&
-      found.record.source === source &&
-      found.record.random_weights !== undefined &&
-      existsSync(path.join(source, 'model.safetensors'))
-    )
-      return;
-    if (found.state === 'corrupt')
-      process.stderr.write(
-        `falip: ${found.file}: corrupt model record (${found.reason}), regenerating the tiny model\n`,
+    const ready = async () => {
+      const found = await inspectModelRecord(TINY_MODEL);
+      return (
+        found.state === 'ok' &&
+        found.record.source === source &&
+        found.record.random_weights !== undefined &&
+        existsSync(path.join(source, 'model.safetensors'))
       );
-    await writeRandomModel({ arch: 'tiny', seed: TINY_SEED, out: source });
-    await importModel(source, TINY_MODEL, { force: true });
+    };
+    if (await ready()) return;
+    const lock = await modelLock(TINY_MODEL, true);
+    try {
+      if (await ready()) return;
+      const found = await inspectModelRecord(TINY_MODEL);
+      if (found.state === 'corrupt')
+        process.stderr.write(
+          `falip: ${found.file}: corrupt model record (${found.reason}), regenerating the tiny model\n`,
+        );
+      await removeStaleTemps(source);
+      await writeRandomModel({ arch: 'tiny', seed: TINY_SEED, out: source });
+      await importLocked(source, TINY_MODEL, { force: true });
+    } finally {
+      lock.release();
+    }
   });
 }
 

@@ -19,7 +19,8 @@ function cellHtml(c: ReportCell): string {
   if (!c.ours) return `<td><span class="status">${escapeHtml(c.status ?? 'not run')}</span>${sub}</td>`;
   const { value, ci, n, spread } = c.ours;
   const interval = ci ? ` ±${fixed1((ci[1] - ci[0]) / 2)}` : spread ? ` sd ${fixed1(spread.sd)}` : '';
-  return `<td><span class="ours">${fixed1(value)}</span>${interval}<span class="sub">n=${n}</span>${sub}</td>`;
+  const partial = c.status ? ` <span class="status">${escapeHtml(c.status)}</span>` : '';
+  return `<td><span class="ours">${fixed1(value)}</span>${interval}${partial}<span class="sub">n=${n}</span>${sub}</td>`;
 }
 
 function tableHtml(t: ReportTable): string {

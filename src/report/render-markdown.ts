@@ -45,7 +45,9 @@ function cellText(
   const sd = spread
     ? ` sd ${fixed1(spread.sd)}${spread.runs < spread.of ? ` (${spread.runs} of ${spread.of})` : ''}`
     : '';
-  return `${fixed1(value)}${interval}${sd}${showN ? ` n=${n}` : ''}${paper}`;
+  // A partial number says so in the cell itself, not only in a footnote.
+  const partial = cell.status ? ` ${emphasizeStatus(cell.status)}` : '';
+  return `${fixed1(value)}${interval}${sd}${showN ? ` n=${n}` : ''}${partial}${paper}`;
 }
 
 function pairedText(paired: PairedComparison | null, showN: boolean): string {

@@ -2,8 +2,18 @@ import type { BootstrapOptions } from './bootstrap.js';
 import { ACCURACY, cellMetrics, pairedComparison, type Metric, type PairedComparison } from './metrics.js';
 import type { EvalRecord } from './records.js';
 
-/** Why a cell has no number of ours. */
-export type CellStatus = 'not run' | 'not imported' | 'not implemented';
+/**
+ * Why a cell has no number of ours, or (`partial (16 of 60)`) that ours covers only part of its items:
+ * a run that did not finish, rendered by `falip table --from`.
+ */
+export type CellStatus = 'not run' | 'not imported' | 'not implemented' | `partial (${number} of ${number | '?'})`;
+
+/** How far an unfinished run got in one cell: records found, items the run has. */
+export interface PartialCell {
+  n: number;
+  /** Unknown for runs of older falip versions, which did not record their items. */
+  of: number | null;
+}
 
 export interface TableColumnSpec {
   /** Unique in the table; the paper's numbers are keyed by it. */
@@ -62,7 +72,10 @@ export interface OurNumber {
 export interface ResultCell {
   column: string;
   ours: OurNumber | null;
-  /** Set exactly when `ours` is null (for the average: when some column lacks ours). */
+  /**
+   * Set when `ours` is null (for the average: when some column lacks ours), and beside `ours` when it
+   * is partial; null for a whole number.
+   */
   status: CellStatus | null;
   paper: number | null;
   /** ours − paper, percentage points. */
@@ -93,6 +106,12 @@ export interface ResultsTable {
 export interface BuildTableOptions extends BootstrapOptions {
   /** Why a cell without records is empty, by row key then column key; unlisted empty cells are 'not run'. */
   statuses?: Record<string, Record<string, CellStatus>>;
+  /**
+   * Cells whose records are only part of their items, by row key then the column's data (an unfinished
+   * run): ours is shown with the cell marked `partial (n of m)`, and no Δ (a partial number is not
+   * comparable with the paper's).
+   */
+  partial?: Record<string, Record<string, PartialCell>>;
 }
 
 export const AVERAGE_COLUMN: TableColumnSpec = { key: 'avg', label: 'Avg' };
@@ -127,14 +146,19 @@ function difference(ours: number, paper: number): number {
 
 /** Mean of the row's column values (not pooled over items, matching how the paper averages). */
 function averageCell(row: TableRowSpec, cells: readonly ResultCell[]): ResultCell {
-  const value = averageOf(cells.map((c) => c.ours?.value ?? null));
+  // A partial cell makes the average partial too, which is no number to show.
+  const partial = cells.find((c) => c.ours && c.status !== null);
+  const value = partial ? null : averageOf(cells.map((c) => c.ours?.value ?? null));
   const paper = row.paper?.[AVERAGE_COLUMN.key] ?? averageOf(cells.map((c) => c.paper));
   const ours = value === null ? null : { value, n: cells.reduce((s, c) => s + c.ours!.n, 0), ci: null };
   return {
     column: AVERAGE_COLUMN.key,
     ours,
     // The average is missing for the same reason as the first column that is missing.
-    status: ours === null ? (cells.find((c) => c.status !== null)?.status ?? 'not run') : null,
+    status:
+      ours === null
+        ? (cells.find((c) => c.ours === null && c.status !== null)?.status ?? partial?.status ?? 'not run')
+        : null,
     paper,
     delta: ours !== null && paper !== null ? difference(ours.value, paper) : null,
     paired: null,
@@ -259,12 +283,13 @@ export function buildResultsTable(
         } else {
           const { value, n, ci } = cellMetrics(cellRecords, metric, bootstrap);
           const isBaseline = baselineSpec === undefined || row.key === baselineSpec.key;
+          const partial = opts.partial?.[row.key]?.[data];
           cell = {
             column: column.key,
             ours: { value, n, ci },
-            status: null,
+            status: partial ? `partial (${partial.n} of ${partial.of ?? '?'})` : null,
             paper,
-            delta: paper === null ? null : difference(value, paper),
+            delta: paper === null || partial ? null : difference(value, paper),
             paired: isBaseline
               ? null
               : pairedComparison(cellRecords, recordsOf(baselineSpec.key, data), metric, bootstrap),

@@ -11,6 +11,8 @@ import { parseWith } from '../util/schema-check.js';
 export const RUN_JSON = 'run.json';
 export const METRICS_JSON = 'metrics.json';
 export const RECORDS_JSONL = 'records.jsonl';
+/** What a row needs from every item before it can write their records (the β search's per-view scores). */
+export const INTERMEDIATE_JSONL = 'intermediate.jsonl';
 
 const count = z.number().int().nonnegative();
 const interval = z.tuple([z.number(), z.number()]);

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { CheckReport } from '../datasets/check-report.js';
+import type { DatasetPin } from '../datasets/dataset-pin.js';
 import type { DatasetInfo } from '../datasets/dataset-info.js';
 import type { DatasetImporter } from '../datasets/importer.js';
 import type { BoxXYWH } from '../image/box.js';
@@ -10,7 +11,7 @@ import type { FeatureCache } from '../encoder/feature-cache.js';
 import type { Method } from '../prompts/method.js';
 import type { ExampleCard, ReportExamples } from '../report/html-report-model.js';
 import type { Metric } from '../report/metrics.js';
-import type { EvalRecord, RecordLog } from '../report/records.js';
+import type { EvalRecord, IntermediateLog, RecordLog } from '../report/records.js';
 import type { ClassSubset } from './shared/class-subsets.js';
 import type { TextFeatures } from './shared/text-features.js';
 
@@ -80,6 +81,8 @@ export interface LoadedSplit<D = unknown> {
   units: number;
   /** sha256 over what decides the numbers: the manifest's bytes, the class names, the images' names and sizes. */
   contentHash: string;
+  /** That hash pinned to the files it came from: evaluation verifies it before each append and at the end. */
+  pin: DatasetPin;
   /** Samples in the split, and in the run (`--limit`'s subset, before any `--shard`). */
   samples: { total: number; evaluated: number };
   data: D;
@@ -117,10 +120,18 @@ export interface TaskRow<O> {
 /** Where an evaluation finds what is recorded and records what it computes (progress counts the appends). */
 export type RecordSink = Pick<RecordLog, 'has' | 'append'>;
 
+/** Where a row that writes its records at the end keeps each item's results meanwhile (progress counts them). */
+export type IntermediateSink = Pick<IntermediateLog, 'has' | 'get' | 'append' | 'path'>;
+
 export interface EvalContext {
   encoder: Encoder;
   texts: TextFeatures;
   records: RecordSink;
+  /**
+   * Per-item results of rows that write their records only once every item is done (the β search),
+   * kept as they come so that a killed run loses none.
+   */
+  intermediate: IntermediateSink;
   /** The on-disk feature cache (`--cache DIR`). */
   cache?: FeatureCache;
 }

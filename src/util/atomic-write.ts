@@ -1,20 +1,76 @@
-import { randomBytes } from 'node:crypto';
-import { open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import path from 'node:path';
+import { isAlive } from './file-lock.js';
+
+/** Six hex digits of this machine's name: a temporary name says which host's process made it. */
+const HOST_TAG = createHash('sha256').update(hostname()).digest('hex').slice(0, 6);
 
 /**
  * A temporary name beside `path` that no other process (nor another write of this one) uses: two
- * first runs that build the same model or graph at once must not write into each other's file.
+ * first runs that build the same model or graph at once must not write into each other's file. It
+ * encodes the writer's pid and host (`x.onnx.tmp-123-<host><random>`), so that the temporary files of a
+ * killed process can be told from those of a live one (`removeStaleTemps`). `kind` names what the
+ * path is for: `tmp` (being written) or `old` (a folder moved aside to be replaced).
  */
-export function tempPathFor(path: string): string {
-  return `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+export function tempPathFor(path: string, kind: 'tmp' | 'old' = 'tmp'): string {
+  return `${path}.${kind}-${process.pid}-${HOST_TAG}${randomBytes(4).toString('hex')}`;
 }
 
-/** The suffix `tempPathFor` adds (`x.onnx.tmp-123-ab12cd34`); kept beside it so the two cannot drift. */
-const TEMP_SUFFIX = /\.tmp-\d+-[0-9a-f]+$/;
+/**
+ * The suffix `tempPathFor` adds; kept beside it so the two cannot drift. Names of older falip versions
+ * carry no host tag (8 hex digits only).
+ */
+const TEMP_SUFFIX = /\.(tmp|old)-(\d+)-([0-9a-f]{8}|[0-9a-f]{14})$/;
 
-/** The file a temporary name of `tempPathFor` stands for (any other path unchanged), for messages. */
+/** What a temporary name says about itself, or null for any other name. */
+export function parseTempName(
+  name: string,
+): { target: string; kind: 'tmp' | 'old'; pid: number; host?: string } | null {
+  const m = TEMP_SUFFIX.exec(name);
+  if (!m) return null;
+  return {
+    target: name.slice(0, m.index),
+    kind: m[1] as 'tmp' | 'old',
+    pid: Number(m[2]),
+    ...(m[3]!.length === 14 && { host: m[3]!.slice(0, 6) }),
+  };
+}
+
+/**
+ * Whether the process that made a temporary name is gone: it ran on this host (or the name predates
+ * host tags) and no process has its pid. A name of a live process, or of another machine sharing the
+ * folder, is never touched: that writer may still be using it.
+ */
+export function isStaleTemp(name: string): boolean {
+  const t = parseTempName(name);
+  return t !== null && (t.host === undefined || t.host === HOST_TAG) && !isAlive(t.pid);
+}
+
+/**
+ * Removes the temporary files and folders that killed processes left in `dir` (a graph build cut
+ * short leaves hundreds of MB), when the folder is next opened; says so on stderr. `keep` may claim a
+ * stale name for itself instead (an import's old folder is restored, not removed). A missing folder
+ * has nothing to clean.
+ */
+export async function removeStaleTemps(dir: string, keep: (name: string) => boolean = () => false): Promise<string[]> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const stale = names.filter((n) => isStaleTemp(n) && !keep(n));
+  for (const n of stale) await rm(path.join(dir, n), { recursive: true, force: true });
+  if (stale.length > 0)
+    process.stderr.write(
+      `falip: ${dir}: removed ${stale.length} temporary file(s) left by processes that no longer run (${stale.join(', ')})\n`,
+    );
+  return stale;
+}
+
+/**
+ * The path a temporary name of `tempPathFor` stands for, for messages: every temporary part of it
+ * (a file in a staging folder has two) is dropped; any other path is unchanged.
+ */
 export function withoutTempSuffix(path: string): string {
-  return path.replace(TEMP_SUFFIX, '');
+  return path.replace(/\.(tmp|old)-\d+-(?:[0-9a-f]{14}|[0-9a-f]{8})(?=[/\\]|$)/g, '');
 }
 
 /**
@@ -57,11 +113,15 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): Promis
   return writeAtomically(path, (handle) => handle.writeFile(data));
 }
 
-/** Writes all of `bytes` at the handle's position (one `write` may write fewer bytes). */
-export async function writeAll(handle: FileHandle, bytes: Uint8Array): Promise<void> {
+/**
+ * Writes all of `bytes` (one `write` may write fewer bytes) at the handle's position, or from byte
+ * `position` of the file when given.
+ */
+export async function writeAll(handle: FileHandle, bytes: Uint8Array, position?: number): Promise<void> {
   let done = 0;
   while (done < bytes.length) {
-    const { bytesWritten } = await handle.write(bytes, done, bytes.length - done);
+    const at = position === undefined ? null : position + done;
+    const { bytesWritten } = await handle.write(bytes, done, bytes.length - done, at);
     done += bytesWritten;
   }
 }

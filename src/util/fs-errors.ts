@@ -14,6 +14,17 @@ const WORDS: Record<string, string> = {
   EEXIST: 'exists and is not a folder',
 };
 
+/** A file-system error code in words (`EROFS` → `read-only file system`); unknown codes as they are. */
+export function fsCodeWords(code: string | undefined): string {
+  return (code && WORDS[code]) ?? code ?? 'unknown error';
+}
+
+/** Whether `err` is a file-system error a user causes (full disk, read-only, missing or misplaced path). */
+export function isUserFsError(err: unknown): err is NodeJS.ErrnoException & { code: string; path: string } {
+  const e = err as NodeJS.ErrnoException;
+  return !(err instanceof UserError) && typeof e?.code === 'string' && e.code in WORDS && typeof e.path === 'string';
+}
+
 /**
  * Runs `work`, turning the file-system errors a user causes (a read-only or missing folder, a full
  * disk, a file where a folder belongs) into one-line UserErrors naming the path. Other errors pass
@@ -24,10 +35,7 @@ export async function withFsErrors<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    if (!(err instanceof UserError) && e?.code && e.code in WORDS && typeof e.path === 'string') {
-      throw new UserError(`${withoutTempSuffix(e.path)}: ${WORDS[e.code]}`);
-    }
+    if (isUserFsError(err)) throw new UserError(`${withoutTempSuffix(err.path)}: ${WORDS[err.code]}`);
     throw err;
   }
 }

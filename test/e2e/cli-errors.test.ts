@@ -16,6 +16,7 @@ import type { WeightMap } from '../../src/model/tensor.js';
 import { ClipTokenizer } from '../../src/model/tokenizer.js';
 import { copyTinyModel, removeTinyModels, tinyModel, type FolderEdit, type TinyModel } from '../helpers/tiny-model.js';
 import { expectOk, expectUserError, runFalip, type CliResult } from '../helpers/cli.js';
+import { writeDatasetFile } from '../helpers/dataset-files.js';
 
 let tmp: string;
 let model: TinyModel;
@@ -305,7 +306,7 @@ describe('falip data check', () => {
     cpSync(val, other, { recursive: true });
     const manifest = path.join(other, 'manifest.jsonl');
     const lines = readFileSync(manifest, 'utf8').split('\n');
-    writeFileSync(manifest, [lines[0], '{"id": 1}', ...lines.slice(2)].join('\n'));
+    writeDatasetFile(other, 'manifest.jsonl', [lines[0], '{"id": 1}', ...lines.slice(2)].join('\n'));
     expectUserError(
       await falip('data', 'check', 'demo'),
       'demo: 2 splits are imported (demo/other, demo/val): name one',

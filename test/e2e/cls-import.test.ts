@@ -414,10 +414,21 @@ describe('StanfordDogs', () => {
       );
     });
 
-    it('a zero-area dog box', async () => {
+    it('a zero-area dog box: left out with a warning when the image shows another dog, an error when it is the only one', async () => {
       const root = await dogsVariant('zero', goodXml().replace('<xmax>70</xmax>', '<xmax>35</xmax>'));
-      expect(await userErrorMessage(importStanfordDogs({ root, multiBox: 'union', outRoot: work('bad') }))).toBe(
-        `${join(root, 'Annotation', 'n02085620-Chihuahua', 'n02085620_7')}:25: object[1].bndbox: zero-area box [35, 5, 0, 35]`,
+      const xml = join(root, 'Annotation', 'n02085620-Chihuahua', 'n02085620_7');
+      const report = await importStanfordDogs({ root, multiBox: 'union', outRoot: work('zero') });
+      expect(report.warnings).toContain(
+        `${xml}:25: object[1].bndbox: zero-area box [35, 5, 0, 35]; this object is left out`,
+      );
+      const sample = (await readClsManifest(join(report.dir, 'manifest.jsonl'))).find((s) => s.id === 'n02085620_7')!;
+      expect(sample).toMatchObject({ box: [10, 10, 20, 20], objects: 1 });
+      const alone = await dogsVariant(
+        'zero-alone',
+        dogXml('n02085620-Chihuahua', 'n02085620_7', [80, 60], [[35, 5, 35, 40]]),
+      );
+      expect(await userErrorMessage(importStanfordDogs({ root: alone, multiBox: 'union', outRoot: work('bad') }))).toBe(
+        `${join(alone, 'Annotation', 'n02085620-Chihuahua', 'n02085620_7')}:13: object[0].bndbox: zero-area box [35, 5, 0, 35]`,
       );
     });
 

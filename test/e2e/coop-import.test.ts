@@ -99,6 +99,11 @@ describe('CoOp split_zhou datasets', () => {
       counts: { images: 3, classes: 3, box_from_image: 3 },
       options: { box_source: 'none: every box is the whole image (no --masks or --boxes)' },
       created_by: 'falip data import coop --dataset oxford_pets --split test',
+      // What the import wrote beside it, so a folder mixing two imports is told from a whole one.
+      files: {
+        'manifest.jsonl': await sha256(join(report.dir, 'manifest.jsonl')),
+        'classes.json': await sha256(join(report.dir, 'classes.json')),
+      },
     });
     expect(await readDatasetInfo(report.dir)).toEqual(report.info);
     expect(report.notes).toEqual(['no --masks or --boxes: every box is the whole image']);

@@ -25,6 +25,7 @@ import {
   writeModelNet,
   type H5Fixture,
 } from '../helpers/pointcloud-fixtures.js';
+import { writeDatasetFile } from '../helpers/dataset-files.js';
 
 const dirs = useTempFalipDirs('falip-pointcloud-');
 let work: string;
@@ -268,7 +269,7 @@ describe('readPcManifest and checkPcDataset', () => {
       { id: 'c', source, index: 1, label: 3 },
       { id: 'd', source, index: 9, label: 0 },
     ];
-    await writeFile(join(dir, 'manifest.jsonl'), lines.map((l) => `${JSON.stringify(l)}\n`).join(''));
+    writeDatasetFile(dir, 'manifest.jsonl', lines.map((l) => `${JSON.stringify(l)}\n`).join(''));
     const manifest = join(dir, 'manifest.jsonl');
     await userErrorMessage(readPcManifest(manifest), `${manifest}:2: index:`);
     const report = await checkPcDataset(dir);

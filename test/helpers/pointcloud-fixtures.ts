@@ -3,7 +3,7 @@
  * ply_data_test*.h5 (label [n, 1], with normals) beside test_files.txt and shape_names.txt, and
  * ScanObjectNN's h5 (label [n], mask).
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import h5wasm from 'h5wasm/node';
 
@@ -122,4 +122,89 @@ export async function writeModelNet(
   );
   await writeFile(join(dir, 'shape_names.txt'), names.map((n) => `${n}\n`).join(''));
   return dir;
+}
+
+/**
+ * Bob Jenkins' lookup3 `hashlittle` (initval 0), which HDF5 uses to checksum its version-2 object
+ * headers: a damaged header that still passes its checksum is what reaches h5wasm's datatype code.
+ */
+function lookup3(data: Uint8Array): number {
+  const rot = (x: number, k: number) => ((x << k) | (x >>> (32 - k))) >>> 0;
+  let a = (0xdeadbeef + data.length) >>> 0;
+  let b = a;
+  let c = a;
+  const word = (i: number) => (data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24)) >>> 0;
+  let i = 0;
+  let length = data.length;
+  while (length > 12) {
+    a = (a + word(i)) >>> 0;
+    b = (b + word(i + 4)) >>> 0;
+    c = (c + word(i + 8)) >>> 0;
+    a = (a - c) >>> 0;
+    a = (a ^ rot(c, 4)) >>> 0;
+    c = (c + b) >>> 0;
+    b = (b - a) >>> 0;
+    b = (b ^ rot(a, 6)) >>> 0;
+    a = (a + c) >>> 0;
+    c = (c - b) >>> 0;
+    c = (c ^ rot(b, 8)) >>> 0;
+    b = (b + a) >>> 0;
+    a = (a - c) >>> 0;
+    a = (a ^ rot(c, 16)) >>> 0;
+    c = (c + b) >>> 0;
+    b = (b - a) >>> 0;
+    b = (b ^ rot(a, 19)) >>> 0;
+    a = (a + c) >>> 0;
+    c = (c - b) >>> 0;
+    c = (c ^ rot(b, 4)) >>> 0;
+    b = (b + a) >>> 0;
+    length -= 12;
+    i += 12;
+  }
+  if (length === 0) return c;
+  const tail = new Uint8Array(12);
+  tail.set(data.subarray(i));
+  const t = (j: number) => (tail[j]! | (tail[j + 1]! << 8) | (tail[j + 2]! << 16) | (tail[j + 3]! << 24)) >>> 0;
+  a = (a + t(0)) >>> 0;
+  b = (b + t(4)) >>> 0;
+  c = (c + t(8)) >>> 0;
+  c = (c ^ b) >>> 0;
+  c = (c - rot(b, 14)) >>> 0;
+  a = (a ^ c) >>> 0;
+  a = (a - rot(c, 11)) >>> 0;
+  b = (b ^ a) >>> 0;
+  b = (b - rot(a, 25)) >>> 0;
+  c = (c ^ b) >>> 0;
+  c = (c - rot(b, 16)) >>> 0;
+  a = (a ^ c) >>> 0;
+  a = (a - rot(c, 4)) >>> 0;
+  b = (b ^ a) >>> 0;
+  b = (b - rot(a, 14)) >>> 0;
+  c = (c ^ b) >>> 0;
+  c = (c - rot(b, 24)) >>> 0;
+  return c;
+}
+
+/**
+ * Damages the datatype message of the first float32 dataset of an h5 file written by `writeH5` (its
+ * `data`): the class nibble becomes 15, which no HDF5 datatype has, and the object header's checksum
+ * is recomputed, so the file opens and the damage shows only when the dataset's type is read.
+ */
+export async function damageFloatDatatype(path: string): Promise<void> {
+  const bytes = new Uint8Array(await readFile(path));
+  // A little-endian IEEE float32: class 1 version 1, bit field 0x20 0x1f 0x00, size 4, then its properties.
+  const pattern = [0x11, 0x20, 0x1f, 0x00, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00, 0x20, 0x00, 0x17, 0x08];
+  const at = Buffer.from(bytes).indexOf(Buffer.from(pattern));
+  if (at < 0) throw new Error(`${path}: no float32 datatype message found`);
+  const header = Buffer.from(bytes).lastIndexOf(Buffer.from('OHDR'), at);
+  const flags = bytes[header + 5]!;
+  let p = header + 6 + (flags & 0x20 ? 16 : 0) + (flags & 0x10 ? 4 : 0);
+  const sizeBytes = 1 << (flags & 3);
+  let chunk = 0;
+  for (let k = sizeBytes - 1; k >= 0; k--) chunk = chunk * 256 + bytes[p + k]!;
+  p += sizeBytes;
+  const end = p + chunk;
+  bytes[at] = 0x1f;
+  new DataView(bytes.buffer).setUint32(end, lookup3(bytes.subarray(header, end)), true);
+  await writeFile(path, bytes);
 }

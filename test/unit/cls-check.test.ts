@@ -6,6 +6,7 @@ import { readClasses, readClsManifest } from '../../src/tasks/classification/cls
 import { writeClsDemoSet } from '../../src/tasks/classification/demo-cls.js';
 import { UserError } from '../../src/util/errors.js';
 import { useTempFalipDirs } from '../helpers/temp-falip-dirs.js';
+import { writeDatasetFile } from '../helpers/dataset-files.js';
 
 const dirs = useTempFalipDirs('falip-cls-check-');
 
@@ -36,7 +37,7 @@ describe('EXPECTED FAILURE: checkClsDataset reports every problem as file:line: 
       { ...l6, box: [width - 4, 0, 10, 10] },
       { id: 'extra' },
     ];
-    await writeFile(broken.manifest, `${edited.map((l) => JSON.stringify(l)).join('\n')}\n`);
+    writeDatasetFile(broken.dir, 'manifest.jsonl', `${edited.map((l) => JSON.stringify(l)).join('\n')}\n`);
   });
 
   it('labels out of range, duplicate ids, boxes outside, wrong sizes, bad lines', async () => {
@@ -62,7 +63,7 @@ describe('EXPECTED FAILURE: checkClsDataset reports every problem as file:line: 
     const { dir } = await demoSet('bad-classes');
     const path = join(dir, 'classes.json');
     const classes = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
-    await writeFile(path, JSON.stringify({ ...classes, template: 'a photo' }));
+    writeDatasetFile(dir, 'classes.json', JSON.stringify({ ...classes, template: 'a photo' }));
     const report = await checkClsDataset(dir);
     expect(report.errors).toEqual([`${path}: template: expected exactly one {} (where the class name goes)`]);
     await expect(readClasses(dir)).rejects.toThrow(UserError);

@@ -11,6 +11,7 @@ import { taskOfDataset } from '../../src/tasks/registry.js';
 import { readRecManifest } from '../../src/tasks/rec/rec-manifest.js';
 import { UserError } from '../../src/util/errors.js';
 import { writeJpeg } from '../helpers/cls-release-fixtures.js';
+import { writeDatasetFile } from '../helpers/dataset-files.js';
 
 let work: string;
 let images: string;
@@ -256,7 +257,7 @@ describe('EXPECTED FAILURE: bad input is reported as file:line: field', () => {
     first.gold[1].box = [60, 40, 10, 10];
     lines[0] = JSON.stringify(first);
     lines[1] = lines[1]!.replace('"target_ids":["21"]', '"target_ids":["99"]');
-    await writeFile(manifest, `${lines.join('\n')}\n`);
+    writeDatasetFile(result.dir, 'manifest.jsonl', `${lines.join('\n')}\n`);
     // The image changes size after import: the recorded size no longer matches.
     await writeImage('COCO_train2014_000000000002.jpg', 41, 30);
     try {

@@ -182,7 +182,7 @@ describe('openRunFolder', () => {
     await expect(openRunFolder({ root, name: 'table1', runKey: config, details })).rejects.toThrow(
       new RegExp(`in use by pid ${process.pid} on `),
     );
-    first.close();
+    await first.close();
 
     const runJson = JSON.parse(await readFile(join(first.dir, 'run.json'), 'utf8'));
     expect(runJson).toMatchObject({
@@ -209,13 +209,13 @@ describe('openRunFolder', () => {
     expect(resumedJson.resumed_with).toHaveLength(1);
     // Details are for readers: a new title is kept without starting a new run.
     expect(resumedJson.details).toEqual(runDetailsFixture('Table 1, renamed'));
-    second.close();
+    await second.close();
 
     const changed = await openRunFolder({ root, name: 'table1', runKey: runKeyFixture(4), details });
     expect(changed.resumed).toBe(false);
     expect(changed.dir).not.toBe(first.dir);
     expect(changed.records.all()).toHaveLength(0);
-    changed.close();
+    await changed.close();
   });
 
   it('names where two run keys differ, list entries by their key', () => {
@@ -241,14 +241,14 @@ describe('openRunFolder', () => {
 
   it('refuses an --out folder that holds another configuration', async () => {
     const out = join(await mkdtemp(join(tmpdir(), 'falip-out-')), 'mine');
-    (await openRunFolder({ name: 'table1', runKey: config, details, out })).close();
+    await (await openRunFolder({ name: 'table1', runKey: config, details, out })).close();
     const other = openRunFolder({ name: 'table1', runKey: runKeyFixture(4), details, out });
     await expect(other).rejects.toBeInstanceOf(UserError);
     await expect(openRunFolder({ name: 'table1', runKey: runKeyFixture(4), details, out })).rejects.toThrow(
       `${out}/run.json: holds a different run (key hash ${configHash(config)}, this one ${configHash(runKeyFixture(4))}; they differ in sampling.sample_seed); use another --out`,
     );
     // The refusals released the lock: the folder opens again for its own run.
-    (await openRunFolder({ name: 'table1', runKey: config, details, out })).close();
+    await (await openRunFolder({ name: 'table1', runKey: config, details, out })).close();
   });
 });
 

@@ -1,4 +1,12 @@
-import { checkManifestLines, recordUserError, type CheckReport } from '../../datasets/check-report.js';
+import {
+  checkManifestLines,
+  folderDigestProblems,
+  recordUserError,
+  recordUserErrorSync,
+  throwFirstError,
+  type CheckReport,
+  type ManifestEntry,
+} from '../../datasets/check-report.js';
 import { checkImages } from '../../datasets/check-images.js';
 import { join } from 'node:path';
 import {
@@ -9,7 +17,8 @@ import {
   resolveImageRoot,
 } from '../../datasets/dataset-info.js';
 import { boxProblem } from '../../datasets/box-problems.js';
-import { parseClsLine, readClasses, type ClsSample } from './cls-manifest.js';
+import { nonBlankLines, readNonBlankLines } from '../../util/text-file.js';
+import { parseClasses, parseClsLine, readClasses, type ClsClasses, type ClsSample } from './cls-manifest.js';
 
 export interface ImagesPerClass {
   min: number;
@@ -40,16 +49,11 @@ export async function checkClsDataset(dir: string): Promise<ClsCheckReport> {
   const errors: string[] = [];
   const warnings: string[] = [];
 
+  errors.push(...(await folderDigestProblems(dir, info)));
   const classes = await recordUserError(errors, () => readClasses(dir));
-  const entries = await checkManifestLines(manifest, parseClsLine, 'id', errors, ({ where, sample }) => {
-    if (classes && sample.label >= classes.names.length) {
-      errors.push(
-        `${where}: label: ${sample.label} is out of range (${join(dir, CLASSES_FILE)} has ${classes.names.length} classes)`,
-      );
-    }
-    const problem = boxProblem(sample.box, sample);
-    if (problem) (problem.severity === 'error' ? errors : warnings).push(`${where}: box: ${problem.text}`);
-  });
+  const entries = checkManifestLines(await readNonBlankLines(manifest), parseClsLine, 'id', errors, (entry) =>
+    checkClsLine(entry, classes, dir, errors, warnings),
+  );
 
   errors.push(...(await checkImages(entries, imageRoot)));
   const samples = entries.map((e) => e.sample);
@@ -63,6 +67,42 @@ export async function checkClsDataset(dir: string): Promise<ClsCheckReport> {
     );
   }
   return { ok: errors.length === 0, errors, warnings, counts: countsOf(samples, classCount) };
+}
+
+/** What is wrong with one classification line (label, box), for `data check` and eval alike. */
+function checkClsLine(
+  { where, sample }: ManifestEntry<ClsSample>,
+  classes: ClsClasses | undefined,
+  dir: string,
+  errors: string[],
+  warnings: string[],
+): void {
+  if (classes && sample.label >= classes.names.length) {
+    errors.push(
+      `${where}: label: ${sample.label} is out of range (${join(dir, CLASSES_FILE)} has ${classes.names.length} classes)`,
+    );
+  }
+  const problem = boxProblem(sample.box, sample);
+  if (problem) (problem.severity === 'error' ? errors : warnings).push(`${where}: box: ${problem.text}`);
+}
+
+/**
+ * A classification split as evaluation reads it, from the texts of its manifest and classes.json: every
+ * line through the checks `data check` runs (schema, unique ids, label in range, a box a prompt can
+ * show); the first problem is a one-line UserError naming file:line: field, before anything is scored.
+ */
+export function checkedClsSplit(
+  dir: string,
+  texts: { manifest: string; classes: string },
+): { entries: ManifestEntry<ClsSample>[]; classes: ClsClasses } {
+  const errors: string[] = [];
+  const classes = recordUserErrorSync(errors, () => parseClasses(texts.classes, join(dir, CLASSES_FILE)));
+  const manifest = join(dir, MANIFEST_FILE);
+  const entries = checkManifestLines(nonBlankLines(texts.manifest, manifest), parseClsLine, 'id', errors, (entry) =>
+    checkClsLine(entry, classes, dir, errors, []),
+  );
+  throwFirstError(errors);
+  return { entries, classes: classes! };
 }
 
 function countsOf(samples: readonly ClsSample[], classCount: number): ClsCheckCounts {

@@ -1,8 +1,8 @@
 import path from 'node:path';
-import pLimit from 'p-limit';
 import type { ClsSample } from './cls-manifest.js';
 import type { ClsSplit } from './cls-split.js';
 import type { EvalRecord } from '../../report/records.js';
+import { forEachLimited } from '../shared/for-each-limited.js';
 import { ImageFeatures } from '../shared/image-features.js';
 import type { EvalContext, TaskRow } from '../task-definition.js';
 import { classLogits, classRecord } from '../shared/class-scores.js';
@@ -26,7 +26,7 @@ const CONCURRENCY = 4;
  * are skipped (resume); each image's records are appended as soon as it is done.
  */
 export async function evaluateClsSplit(rows: readonly ClsRow[], split: ClsSplit, ctx: EvalContext): Promise<void> {
-  const { samples, classes, imageRoot, view } = split.data;
+  const { samples, classes, imageRoot, view, lineOf, recorded } = split.data;
   const classifiers = new Map<string, Promise<Float32Array[]>>();
   // A row's class texts: its learned prompts', else its templates'.
   const classifierOf = (row: ClsRow): Promise<Float32Array[]> => {
@@ -41,23 +41,26 @@ export async function evaluateClsSplit(rows: readonly ClsRow[], split: ClsSplit,
     }
     return c;
   };
-  const limit = pLimit(CONCURRENCY);
-  await Promise.all(
-    samples.map((sample) =>
-      limit(async () => {
-        const todo = rows.filter((row) => !ctx.records.has(row.key, split.key, sample.id));
-        if (todo.length === 0) return;
-        const file = path.resolve(imageRoot, sample.image);
-        const features = await ImageFeatures.forFile(ctx.encoder, file, ctx.cache, view.preprocess);
-        const records = await Promise.all(
-          todo.map(async (row) => recordOf(row, sample, split.key, features, await classifierOf(row))),
-        );
-        for (const r of records) {
-          await ctx.records.append(r);
-        }
-      }),
-    ),
-  );
+  await forEachLimited(samples, CONCURRENCY, async (sample) => {
+    const todo = rows.filter((row) => !ctx.records.has(row.key, split.key, sample.id));
+    if (todo.length === 0) return;
+    const file = path.resolve(imageRoot, sample.image);
+    // The size the manifest records (a centre crop's boxes are in the crop, its samples S×S).
+    const size = recorded.get(sample.id) ?? sample;
+    const features = await ImageFeatures.forFile(
+      ctx.encoder,
+      file,
+      ctx.cache,
+      { width: size.width, height: size.height, where: lineOf.get(sample.id)! },
+      view.preprocess,
+    );
+    const records = await Promise.all(
+      todo.map(async (row) => recordOf(row, sample, split.key, features, await classifierOf(row))),
+    );
+    for (const r of records) {
+      await ctx.records.append(r);
+    }
+  });
 }
 
 async function recordOf(

@@ -73,7 +73,12 @@ export async function readClsManifest(path: string): Promise<ClsSample[]> {
 
 export async function readClasses(dir: string): Promise<ClsClasses> {
   const path = join(dir, CLASSES_FILE);
-  return parseWith(classesSchema, parseJsonLine(await readTextFile(path), path), path);
+  return parseClasses(await readTextFile(path), path);
+}
+
+/** classes.json's text (read at `path`) through its schema. */
+export function parseClasses(text: string, path: string): ClsClasses {
+  return parseWith(classesSchema, parseJsonLine(text, path), path);
 }
 
 /** The counts every classification dataset records (importers add their own after these). */

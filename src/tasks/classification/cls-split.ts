@@ -1,12 +1,14 @@
-import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { datasetContentHash } from '../../datasets/content-hash.js';
-import { CLASSES_FILE, MANIFEST_FILE, resolveImageRoot, type DatasetInfo } from '../../datasets/dataset-info.js';
+import { CLASSES_FILE, MANIFEST_FILE, resolveImageRoot } from '../../datasets/dataset-info.js';
+import { DatasetPin } from '../../datasets/dataset-pin.js';
+import { requireRecordedSizes } from '../../datasets/image-headers.js';
 import { centerCropBox, centerCropGeometry, type Preprocessing } from '../../image/input-view.js';
 import { subsetItems, subsetLabels } from '../shared/class-subsets.js';
 import { sampledSplit } from '../shared/sample-subset.js';
 import type { LoadedSplit, Sampling, SplitView } from '../task-definition.js';
-import { type ClsClasses, type ClsSample, readClasses, readClsManifest } from './cls-manifest.js';
+import { checkedClsSplit } from './check-cls.js';
+import type { ClsClasses, ClsSample } from './cls-manifest.js';
 
 /** How a split's images reach the model, and what the centre crop did to their boxes. */
 export interface ClsView {
@@ -27,6 +29,10 @@ export interface ClsSplitData {
   view: ClsView;
   /** Base-to-new: the half of the classes evaluated, as labels [from, to) of the dataset's. */
   classRange: { from: number; to: number; of: number };
+  /** Each sample's manifest line (`file:line`), by id, for what evaluation finds wrong with its image. */
+  lineOf: ReadonlyMap<string, string>;
+  /** Each sample's image size as the manifest records it (a centre crop's samples are S×S). */
+  recorded: ReadonlyMap<string, { width: number; height: number }>;
 }
 
 export type ClsSplit = LoadedSplit<ClsSplitData>;
@@ -60,19 +66,29 @@ function croppedBoxes(
 export async function loadClsSplit(
   key: string,
   dir: string,
-  info: DatasetInfo,
   sampling: Sampling,
   view: SplitView,
   preprocess: Preprocessing,
 ): Promise<ClsSplit> {
-  const manifest = path.join(dir, MANIFEST_FILE);
-  const [whole, allClasses] = await Promise.all([readClsManifest(manifest), readClasses(dir)]);
-  const imageRoot = resolveImageRoot(dir, info);
-  const manifestHash = await datasetContentHash(
-    [manifest, path.join(dir, CLASSES_FILE)],
-    imageRoot,
-    whole.map((s) => s.image),
+  const { parsed, pin } = await DatasetPin.load(
+    dir,
+    [MANIFEST_FILE, CLASSES_FILE],
+    ({ texts, info }) => ({
+      ...checkedClsSplit(dir, { manifest: texts[MANIFEST_FILE]!, classes: texts[CLASSES_FILE]! }),
+      imageRoot: resolveImageRoot(dir, info),
+    }),
+    async ({ read }, { entries, imageRoot }) => ({
+      hash: await datasetContentHash(
+        read,
+        imageRoot,
+        entries.map((e) => e.sample.image),
+      ),
+    }),
   );
+  const { entries, classes: allClasses, imageRoot } = parsed;
+  const whole = entries.map((e) => e.sample);
+  const lineOf = new Map(entries.map((e) => [e.sample.id, e.where]));
+  const recorded = new Map(whole.map((s) => [s.id, { width: s.width, height: s.height }]));
   const n = allClasses.names.length;
   const range = subsetLabels(n, view.classes);
   const classes: ClsClasses =
@@ -86,23 +102,29 @@ export async function loadClsSplit(
   const subset = subsetItems(whole, n, view.classes);
   const cropped = preprocess === 'center-crop' ? croppedBoxes(subset, view.imageSize) : undefined;
   const all = cropped?.samples ?? subset;
-  const contentHash =
-    view.classes === 'all' && preprocess === 'squash'
-      ? manifestHash
-      : createHash('sha256')
-          .update(`${manifestHash}\0classes=${view.classes}\0preprocess=${preprocess}@${view.imageSize}`)
-          .digest('hex');
   const clsView: ClsView = {
     preprocess,
     size: view.imageSize,
     clipped: cropped?.clipped ?? 0,
     outside: cropped?.outside ?? 0,
   };
-  return sampledSplit({ key, dir, all, sampling, contentHash }, (samples) => ({
+  const split = sampledSplit({ key, dir, all, sampling, pin }, (samples) => ({
     samples,
     classes,
     imageRoot,
     view: clsView,
     classRange: { ...range, of: n },
+    lineOf,
+    recorded,
   }));
+  await requireRecordedSizes(
+    split.data.samples.map((s) => ({ ...s, ...recorded.get(s.id)!, where: lineOf.get(s.id)! })),
+    imageRoot,
+  );
+  // The half and the preprocessing decide the numbers as the manifest does: the run key's content hash holds them.
+  if (view.classes === 'all' && preprocess === 'squash') return split;
+  const contentHash = createHash('sha256')
+    .update(`${pin.contentHash}\0classes=${view.classes}\0preprocess=${preprocess}@${view.imageSize}`)
+    .digest('hex');
+  return { ...split, contentHash };
 }

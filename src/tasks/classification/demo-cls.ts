@@ -1,11 +1,10 @@
 import type { DatasetGenerator } from '../task-definition.js';
-import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BoxXYWH } from '../../image/box.js';
 import { Rng } from '../../util/rng.js';
-import { DATASET_INFO_FILE, type DatasetInfo } from '../../datasets/dataset-info.js';
-import { datasetDir, datasetsRoot } from '../../datasets/dataset-store.js';
+import type { DatasetInfo } from '../../datasets/dataset-info.js';
+import { type DatasetImport, ensureDataset, importDataset } from '../../datasets/dataset-store.js';
 import {
   checkDemoOptions,
   COLOUR_NAMES,
@@ -15,7 +14,6 @@ import {
   shapeGrid,
   SHAPES,
   shuffle,
-  writeStaged,
   type DrawnShape,
 } from '../../datasets/demo-shapes.js';
 import { countClsSamples, writeClsDataset, type ClsClasses, type ClsSample } from './cls-manifest.js';
@@ -41,45 +39,49 @@ interface Shape {
  * (its box is the record's box) and one or two distractor shapes of other classes, so the whole
  * image is ambiguous and only the box says which shape is meant.
  */
-export async function writeClsDemoSet(
-  outRoot: string = datasetsRoot(),
+export function writeClsDemoSet(
+  outRoot: string | undefined = undefined,
   opts: ClsDemoSetOptions = {},
+): Promise<{ dir: string; info: DatasetInfo }> {
+  checkDemoOptions(opts.images ?? 48, opts.seed ?? 0);
+  return importDataset('demo-cls', 'val', outRoot, (target) => buildClsDemoSet(target, opts));
+}
+
+async function buildClsDemoSet(
+  { dir, staging }: DatasetImport,
+  opts: ClsDemoSetOptions,
 ): Promise<{ dir: string; info: DatasetInfo }> {
   const imageCount = opts.images ?? 48;
   const seed = opts.seed ?? 0;
-  checkDemoOptions(imageCount, seed);
   const rng = new Rng(seed);
-  const dir = datasetDir('demo-cls', 'val', outRoot);
   const labels = balancedLabels(rng, imageCount);
-  const info = await writeStaged(dir, async (staging): Promise<DatasetInfo> => {
-    const samples: ClsSample[] = [];
-    for (let i = 0; i < imageCount; i++) {
-      const [width, height] = IMAGE_SIZES[i % IMAGE_SIZES.length]!;
-      const shapes = placeShapes(rng, labels[i]!, width, height);
-      const image = `demo_cls_${String(i).padStart(3, '0')}.png`;
-      await writeFile(join(staging, 'images', image), await renderShapesPng(shapes.map(drawnShape), width, height));
-      samples.push({
-        id: `demo-cls-${String(i).padStart(3, '0')}`,
-        image,
-        width,
-        height,
-        label: labels[i]!,
-        box: shapes[0]!.box,
-      });
-    }
-    const written: DatasetInfo = {
-      name: 'demo-cls',
-      split: 'val',
-      task: 'classification',
-      image_root: 'images',
-      sources: [],
-      counts: countClsSamples(samples, CLASSES),
-      created_by: `demo-cls generator --images ${imageCount} --seed ${seed}`,
-    };
-    await writeClsDataset(staging, samples, CLASSES, written);
-    return written;
-  });
-  return { dir, info };
+  await mkdir(join(staging, 'images'));
+  const samples: ClsSample[] = [];
+  for (let i = 0; i < imageCount; i++) {
+    const [width, height] = IMAGE_SIZES[i % IMAGE_SIZES.length]!;
+    const shapes = placeShapes(rng, labels[i]!, width, height);
+    const image = `demo_cls_${String(i).padStart(3, '0')}.png`;
+    await writeFile(join(staging, 'images', image), await renderShapesPng(shapes.map(drawnShape), width, height));
+    samples.push({
+      id: `demo-cls-${String(i).padStart(3, '0')}`,
+      image,
+      width,
+      height,
+      label: labels[i]!,
+      box: shapes[0]!.box,
+    });
+  }
+  const written: DatasetInfo = {
+    name: 'demo-cls',
+    split: 'val',
+    task: 'classification',
+    image_root: 'images',
+    sources: [],
+    counts: countClsSamples(samples, CLASSES),
+    created_by: `demo-cls generator --images ${imageCount} --seed ${seed}`,
+  };
+  await writeClsDataset(staging, samples, CLASSES, written);
+  return { dir, info: written };
 }
 
 const CLASSES: ClsClasses = {
@@ -127,6 +129,6 @@ export const demoClsGenerator: DatasetGenerator = {
   defaultImages: 48,
   write: writeClsDemoSet,
   async ensure() {
-    if (!existsSync(join(datasetDir('demo-cls', 'val'), DATASET_INFO_FILE))) await writeClsDemoSet();
+    await ensureDataset('demo-cls', 'val', (target) => buildClsDemoSet(target, {}));
   },
 };

@@ -124,9 +124,9 @@ export const classificationTask = defineTask<ClsOptions, ClsSplitData>({
   ],
   learnedPrompts: true,
   classSubsets: true,
-  loadSplit(key, dir, info, sampling, view) {
+  loadSplit(key, dir, _info, sampling, view) {
     const dataset = key.split('/')[0]!;
-    return loadClsSplit(key, dir, info, sampling, view, CLS_DATASETS[dataset]?.preprocess ?? 'squash');
+    return loadClsSplit(key, dir, sampling, view, CLS_DATASETS[dataset]?.preprocess ?? 'squash');
   },
   evaluate: evaluateClsSplit,
   async captions(rows, split) {

@@ -1,16 +1,27 @@
 /** `falip data check` for a point-cloud folder: every manifest line against its h5 file. */
 import {
   checkManifestLines,
+  folderDigestProblems,
   recordUserError,
+  recordUserErrorSync,
+  throwFirstError,
   type CheckReport,
   type ManifestEntry,
 } from '../../datasets/check-report.js';
 import { join } from 'node:path';
 import { UserError } from '../../util/errors.js';
 import { sha256OfFile } from '../../util/sha256.js';
-import { DATASET_INFO_FILE, MANIFEST_FILE, readDatasetInfo } from '../../datasets/dataset-info.js';
+import { CLASSES_FILE, DATASET_INFO_FILE, MANIFEST_FILE, readDatasetInfo } from '../../datasets/dataset-info.js';
+import { nonBlankLines, readNonBlankLines, type TextLine } from '../../util/text-file.js';
 import { CloudFile } from './h5-clouds.js';
-import { countPcSamples, parsePcLine, readPcClasses, type PcSample } from './pc-manifest.js';
+import {
+  countPcSamples,
+  parsePcClasses,
+  parsePcLine,
+  readPcClasses,
+  type PcClasses,
+  type PcSample,
+} from './pc-manifest.js';
 
 export interface PcCheckCounts {
   clouds: number;
@@ -32,12 +43,9 @@ export async function checkPcDataset(dir: string): Promise<PcCheckReport> {
   const warnings: string[] = [];
   if (info.task !== 'pointcloud') throw new UserError(`${dir}: a ${info.task} dataset, not a point-cloud one`);
 
+  errors.push(...(await folderDigestProblems(dir, info)));
   const classes = await recordUserError(errors, () => readPcClasses(dir));
-  const manifest = join(dir, MANIFEST_FILE);
-  const entries = await checkManifestLines(manifest, parsePcLine, 'cloud id', errors, ({ where, sample }) => {
-    if (classes && sample.label >= classes.names.length)
-      errors.push(`${where}: label: ${sample.label} is not a class (${classes.names.length} names)`);
-  });
+  const entries = checkPcLines(await readNonBlankLines(join(dir, MANIFEST_FILE)), classes, errors);
 
   const bySource = new Map<string, ManifestEntry<PcSample>[]>();
   for (const e of entries) bySource.set(e.sample.source, [...(bySource.get(e.sample.source) ?? []), e]);
@@ -64,6 +72,30 @@ export async function checkPcDataset(dir: string): Promise<PcCheckReport> {
     }
   }
   return { ok: errors.length === 0, errors, warnings, counts };
+}
+
+/** Every line of a point-cloud manifest through the checks `data check` and eval share: schema, unique ids, labels in range. */
+function checkPcLines(
+  lines: readonly TextLine[],
+  classes: PcClasses | undefined,
+  errors: string[],
+): ManifestEntry<PcSample>[] {
+  return checkManifestLines(lines, parsePcLine, 'cloud id', errors, ({ where, sample }) => {
+    if (classes && sample.label >= classes.names.length)
+      errors.push(`${where}: label: ${sample.label} is not a class (${classes.names.length} names)`);
+  });
+}
+
+/** A point-cloud split as evaluation reads it: every line checked as `data check` does, the first problem thrown. */
+export function checkedPcSplit(
+  dir: string,
+  texts: { manifest: string; classes: string },
+): { entries: ManifestEntry<PcSample>[]; classes: PcClasses } {
+  const errors: string[] = [];
+  const classes = recordUserErrorSync(errors, () => parsePcClasses(texts.classes, join(dir, CLASSES_FILE)));
+  const entries = checkPcLines(nonBlankLines(texts.manifest, join(dir, MANIFEST_FILE)), classes, errors);
+  throwFirstError(errors);
+  return { entries, classes: classes! };
 }
 
 async function openOrProblem(source: string): Promise<CloudFile | string> {

@@ -65,8 +65,9 @@ export class CloudFile {
     try {
       const data = dataset(h5wasm, file, abs, 'data');
       const label = dataset(h5wasm, file, abs, 'label');
-      const dataShape = data.shape ?? [];
-      const meta = data.metadata;
+      // Reading a dataset's shape or type opens it: a damaged header surfaces here, as a library error.
+      const dataShape = hdf5Call(abs, 'data: cannot read', () => data.shape ?? []);
+      const meta = hdf5Call(abs, 'data: cannot read', () => data.metadata);
       if (meta.type !== H5T_FLOAT || meta.size !== 4)
         throw new UserError(`${abs}: data: expected float32, found ${describeType(meta.type, meta.size)}`);
       if (dataShape.length !== 3 || dataShape[2] !== 3 || dataShape[0]! < 1 || dataShape[1]! < POINTS_PER_CLOUD) {
@@ -75,8 +76,8 @@ export class CloudFile {
         );
       }
       const count = dataShape[0]!;
-      const labelShape = label.shape ?? [];
-      const labelMeta = label.metadata;
+      const labelShape = hdf5Call(abs, 'label: cannot read', () => label.shape ?? []);
+      const labelMeta = hdf5Call(abs, 'label: cannot read', () => label.metadata);
       if (labelMeta.type !== H5T_INTEGER)
         throw new UserError(`${abs}: label: expected integers, found ${describeType(labelMeta.type, labelMeta.size)}`);
       const oneLabelEach =

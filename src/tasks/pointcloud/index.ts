@@ -1,11 +1,14 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { datasetContentHash } from '../../datasets/content-hash.js';
-import { CLASSES_FILE, DATASET_INFO_FILE, MANIFEST_FILE } from '../../datasets/dataset-info.js';
-import { readPcClasses, readPcManifest } from './pc-manifest.js';
+import { CLASSES_FILE, MANIFEST_FILE } from '../../datasets/dataset-info.js';
+
 import { UserError } from '../../util/errors.js';
 import { CLASS_METRICS } from '../shared/class-scores.js';
-import { checkPcDataset } from './check-pc.js';
+import { DatasetPin } from '../../datasets/dataset-pin.js';
+import { memoizedSha256 } from '../../util/file-hash-memo.js';
+import { sha256Hex } from '../../util/sha256.js';
+import { checkedPcSplit, checkPcDataset } from './check-pc.js';
 import { demoPcGenerator } from './demo-pc.js';
 import { MODELNET40_PAPER_CLOUDS, modelnet40Importer } from './importers/modelnet40-import.js';
 import { SCANOBJECTNN_PAPER_CLOUDS, scanobjectnnImporter } from './importers/scanobjectnn-import.js';
@@ -39,6 +42,14 @@ function viewWeightsFromFlag(text: unknown): unknown {
   if (values.some((v) => !Number.isFinite(v)))
     throw new UserError(`--view-weights ${text}: expected ${VIEW_COUNT} comma-separated numbers, or search`);
   return values;
+}
+
+/**
+ * Where the sha256 of a dataset's h5 file is remembered: beside the dataset's splits, in a folder no
+ * listing takes for a split, one memo per file.
+ */
+function h5HashMemo(dir: string, h5: string): string {
+  return path.join(path.dirname(dir), '.h5-hashes', `${sha256Hex(h5).slice(0, 16)}.json`);
 }
 
 const isDefaultBeta = (b: PcOptions['view_weights']) => b !== 'search' && b.every((x) => x === 1);
@@ -100,15 +111,24 @@ export const pointcloudTask = defineTask<PcOptions, PcSplitData>({
   paperConfigs: ['table3-pointcloud.yaml'],
   learnedPrompts: true,
   async loadSplit(key, dir, _info, sampling) {
-    const manifest = path.join(dir, MANIFEST_FILE);
-    const [all, classes] = await Promise.all([readPcManifest(manifest), readPcClasses(dir)]);
-    // The clouds live in the release's h5 files, named (with their sha256) in dataset.json.
-    const contentHash = await datasetContentHash(
-      [manifest, path.join(dir, CLASSES_FILE), path.join(dir, DATASET_INFO_FILE)],
+    const { parsed, pin } = await DatasetPin.load(
       dir,
-      [],
+      [MANIFEST_FILE, CLASSES_FILE],
+      ({ texts }) => checkedPcSplit(dir, { manifest: texts[MANIFEST_FILE]!, classes: texts[CLASSES_FILE]! }),
+      async ({ read }, { entries }) => {
+        // The clouds live in the release's h5 files, read in place: their bytes are part of the content
+        // (a file replaced by another of the same size and labels must not resume old records).
+        const sources = [...new Set(entries.map((e) => e.sample.source))].sort();
+        const hashes = await Promise.all(sources.map((f) => memoizedSha256(f, h5HashMemo(dir, f))));
+        const parts = sources.map((f, i) => `h5\0${f}\0${hashes[i]}`);
+        return { hash: await datasetContentHash(read, dir, [], parts), watch: sources };
+      },
     );
-    return sampledSplit({ key, dir, all, sampling, contentHash }, (samples) => ({ samples, classes }));
+    const { entries, classes } = parsed;
+    return sampledSplit({ key, dir, all: entries.map((e) => e.sample), sampling, pin }, (samples) => ({
+      samples,
+      classes,
+    }));
   },
   evaluate: evaluatePcSplit,
   captions: async (rows, split) => {

@@ -1,13 +1,13 @@
-import pLimit from 'p-limit';
 import { CloudFileCache, type LabelledCloud } from './h5-clouds.js';
 import { loadCloud, type PcClasses, type PcSample } from './pc-manifest.js';
 import { TensorImage } from '../../encoder/image-input.js';
 import type { BoxXYWH } from '../../image/box.js';
 import { makeMethod, type Method } from '../../prompts/method.js';
 import { UserError } from '../../util/errors.js';
-import type { EvalRecord } from '../../report/records.js';
+import type { EvalRecord, IntermediateEntry } from '../../report/records.js';
 import { sha256Hex } from '../../util/sha256.js';
 import { classLogits, classRecord } from '../shared/class-scores.js';
+import { forEachLimited } from '../shared/for-each-limited.js';
 import { promptedClassifier, textClassifier } from '../shared/text-classifier.js';
 import { ImageFeatures } from '../shared/image-features.js';
 import type { EvalContext, LoadedSplit, RowPrompts, TaskRow } from '../task-definition.js';
@@ -99,11 +99,26 @@ function recordOf(
   };
 }
 
+/** A cloud's per-view scores as the intermediate log keeps them (JSON numbers round-trip float64 exactly). */
+function viewScoresOf(entry: IntermediateEntry, path: string, classCount: number): Float64Array[] {
+  const data = entry.data;
+  if (
+    !Array.isArray(data) ||
+    data.length !== VIEW_COUNT ||
+    data.some((v) => !Array.isArray(v) || v.length !== classCount || v.some((x) => typeof x !== 'number'))
+  )
+    throw new UserError(
+      `${path}: cloud ${entry.id} of row ${entry.row}: not ${VIEW_COUNT} views of ${classCount} scores; use another --out`,
+    );
+  return (data as number[][]).map((v) => Float64Array.from(v));
+}
+
 /**
  * Classifies every cloud of a split under every row: the cloud is read and projected once, each
  * view's feature per method computed once for all rows. Rows with fixed β append a record per cloud as
- * it is done (resume skips recorded clouds); a `search` row needs every cloud's view scores before it
- * can choose β, so its records are written at the end of the split.
+ * it is done (resume skips recorded clouds). A `search` row needs every cloud's view scores before it
+ * can choose β: each cloud's scores go to the intermediate log as they come (a killed run loses none
+ * and resumes from them), and its records are written at the end of the split.
  */
 export async function evaluatePcSplit(rows: readonly PcRow[], split: PcSplit, ctx: EvalContext): Promise<void> {
   const { samples, classes } = split.data;
@@ -130,38 +145,39 @@ export async function evaluatePcSplit(rows: readonly PcRow[], split: PcSplit, ct
   }
   const files = new CloudFileCache();
   const patch = ctx.encoder.config.vision.patchSize;
-  const searched = new Map<string, { sample: PcSample; views: Float64Array[] }[]>();
   const searchRows = rows.filter(
     (r) => r.options.view_weights === 'search' && samples.some((s) => !ctx.records.has(r.key, split.key, s.id)),
   );
-  for (const r of searchRows) searched.set(r.key, []);
-  const limit = pLimit(CONCURRENCY);
+  const searching = new Set(searchRows.map((r) => r.key));
   try {
-    await Promise.all(
-      samples.map((sample) =>
-        limit(async () => {
-          const todo = rows.filter((r) => searched.has(r.key) || !ctx.records.has(r.key, split.key, sample.id));
-          if (todo.length === 0) return;
-          const cloud = cloudInput(sample, await loadCloud(files, sample, classes.names.length), ctx, patch);
-          for (const row of todo) {
-            const classifier = classifiers.get(row.prompts?.text.key ?? '')!;
-            const views = await viewScores(cloud, row.methods, plain, classifier, row.prompts);
-            if (row.options.view_weights === 'search') {
-              searched.get(row.key)!.push({ sample, views });
-            } else {
-              await ctx.records.append(recordOf(row, split.key, sample, views, row.options.view_weights));
-            }
-          }
-        }),
-      ),
-    );
+    await forEachLimited(samples, CONCURRENCY, async (sample) => {
+      const todo = rows.filter((r) =>
+        searching.has(r.key)
+          ? !ctx.intermediate.has(r.key, split.key, sample.id)
+          : !ctx.records.has(r.key, split.key, sample.id),
+      );
+      if (todo.length === 0) return;
+      const cloud = cloudInput(sample, await loadCloud(files, sample, classes.names.length), ctx, patch);
+      for (const row of todo) {
+        const classifier = classifiers.get(row.prompts?.text.key ?? '')!;
+        const views = await viewScores(cloud, row.methods, plain, classifier, row.prompts);
+        if (row.options.view_weights === 'search') {
+          const data = views.map((v) => Array.from(v));
+          await ctx.intermediate.append({ row: row.key, split: split.key, id: sample.id, data });
+        } else {
+          await ctx.records.append(recordOf(row, split.key, sample, views, row.options.view_weights));
+        }
+      }
+    });
   } finally {
     await files.closeAll();
   }
-  const position = new Map(samples.map((s, i) => [s, i]));
   for (const row of searchRows) {
     // In manifest order, whatever order the clouds finished in: the search and the log are deterministic.
-    const clouds = searched.get(row.key)!.sort((a, b) => position.get(a.sample)! - position.get(b.sample)!);
+    const clouds = samples.map((sample) => {
+      const entry = ctx.intermediate.get(row.key, split.key, sample.id)!;
+      return { sample, views: viewScoresOf(entry, ctx.intermediate.path, classes.names.length) };
+    });
     const scores: ViewScores[] = clouds.map((c) => ({ views: c.views, label: c.sample.label }));
     const { beta } = searchViewWeights(scores, VIEW_COUNT);
     for (const { sample, views } of clouds) {

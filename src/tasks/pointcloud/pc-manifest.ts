@@ -70,7 +70,12 @@ export async function readPcManifest(path: string): Promise<PcSample[]> {
 
 export async function readPcClasses(dir: string): Promise<PcClasses> {
   const path = join(dir, CLASSES_FILE);
-  return parseWith(pcClassesSchema, parseJsonLine(await readTextFile(path), path), path);
+  return parsePcClasses(await readTextFile(path), path);
+}
+
+/** classes.json's text (read at `path`) through its schema. */
+export function parsePcClasses(text: string, path: string): PcClasses {
+  return parseWith(pcClassesSchema, parseJsonLine(text, path), path);
 }
 
 export function countPcSamples(samples: readonly PcSample[], classes: PcClasses): DatasetCounts {

@@ -1,8 +1,15 @@
-import { checkManifestLines, type CheckReport } from '../../datasets/check-report.js';
+import {
+  checkManifestLines,
+  folderDigestProblems,
+  throwFirstError,
+  type CheckReport,
+  type ManifestEntry,
+} from '../../datasets/check-report.js';
 import { checkImages } from '../../datasets/check-images.js';
 import { join } from 'node:path';
 import { boxProblem } from '../../datasets/box-problems.js';
 import { DATASET_INFO_FILE, MANIFEST_FILE, readDatasetInfo, resolveImageRoot } from '../../datasets/dataset-info.js';
+import { nonBlankLines, readNonBlankLines } from '../../util/text-file.js';
 import { countRecSamples, firstRefOfEachImage, parseRecLine, sampleBoxes, type RecSample } from './rec-manifest.js';
 
 export interface PerImageStats {
@@ -30,14 +37,8 @@ export async function checkRecDataset(dir: string): Promise<RecCheckReport> {
   const errors: string[] = [];
   const warnings: string[] = [];
 
-  const entries = await checkManifestLines(manifest, parseRecLine, 'ref id', errors, ({ where, sample }) => {
-    const goldIds = new Set(sample.gold.map((g) => g.id));
-    for (const t of sample.target_ids) if (!goldIds.has(t)) errors.push(`${where}: target_ids: ${t} is not a gold id`);
-    for (const [field, box] of sampleBoxes(sample)) {
-      const problem = boxProblem(box, sample, 'warning');
-      if (problem) (problem.severity === 'error' ? errors : warnings).push(`${where}: ${field}: ${problem.text}`);
-    }
-  });
+  errors.push(...(await folderDigestProblems(dir, info)));
+  const entries = checkRecLines(await readNonBlankLines(manifest), errors, warnings);
 
   errors.push(...(await checkImages(entries, imageRoot)));
   const samples = entries.map((e) => e.sample);
@@ -49,6 +50,41 @@ export async function checkRecDataset(dir: string): Promise<RecCheckReport> {
     );
   }
   return { ok: errors.length === 0, errors, warnings, counts: countsOf(samples) };
+}
+
+/**
+ * Every line of a REC manifest through the checks `data check` and eval share: the schema, unique ref
+ * ids and sentence ids (records are keyed by them), targets that are gold boxes, boxes a prompt can
+ * show (zero-area ones are kept, as the reference keeps them).
+ */
+function checkRecLines(
+  lines: Parameters<typeof checkManifestLines>[0],
+  errors: string[],
+  warnings: string[],
+): ManifestEntry<RecSample>[] {
+  const firstLineOfSentence = new Map<string, string>();
+  return checkManifestLines(lines, parseRecLine, 'ref id', errors, ({ where, sample }) => {
+    const goldIds = new Set(sample.gold.map((g) => g.id));
+    for (const t of sample.target_ids) if (!goldIds.has(t)) errors.push(`${where}: target_ids: ${t} is not a gold id`);
+    for (const [i, { id }] of sample.sentences.entries()) {
+      const first = firstLineOfSentence.get(id);
+      if (first !== undefined)
+        errors.push(`${where}: sentences[${i}].id: duplicate sentence id ${id} (first at ${first})`);
+      else firstLineOfSentence.set(id, where);
+    }
+    for (const [field, box] of sampleBoxes(sample)) {
+      const problem = boxProblem(box, sample, 'warning');
+      if (problem) (problem.severity === 'error' ? errors : warnings).push(`${where}: ${field}: ${problem.text}`);
+    }
+  });
+}
+
+/** A REC split's manifest as evaluation reads it: every line checked as `data check` does, the first problem thrown. */
+export function checkedRecSplit(dir: string, manifestText: string): ManifestEntry<RecSample>[] {
+  const errors: string[] = [];
+  const entries = checkRecLines(nonBlankLines(manifestText, join(dir, MANIFEST_FILE)), errors, []);
+  throwFirstError(errors);
+  return entries;
 }
 
 function countsOf(samples: readonly RecSample[]): CheckCounts {

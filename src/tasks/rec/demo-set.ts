@@ -1,12 +1,11 @@
 import type { DatasetGenerator } from '../task-definition.js';
-import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { iou, type BoxXYWH } from '../../image/box.js';
 import { Rng } from '../../util/rng.js';
-import { MANIFEST_FILE, type DatasetInfo } from '../../datasets/dataset-info.js';
+import type { DatasetInfo } from '../../datasets/dataset-info.js';
 import { countRecSamples, type RecSample } from './rec-manifest.js';
-import { datasetDir, datasetsRoot, writeDatasetFolder } from '../../datasets/dataset-store.js';
+import { type DatasetImport, ensureDataset, importDataset, writeDatasetFolder } from '../../datasets/dataset-store.js';
 import {
   checkDemoOptions,
   COLOUR_NAMES,
@@ -16,7 +15,6 @@ import {
   shapeGrid,
   SHAPES,
   shuffle,
-  writeStaged,
   type DrawnShape,
 } from '../../datasets/demo-shapes.js';
 
@@ -30,51 +28,55 @@ export interface DemoSetOptions {
 const PROPOSAL_JITTER = 3;
 
 /** Generates the synthetic `demo/val` REC set: coloured shapes on a plain background, described by colour, shape and position. */
-export async function writeDemoSet(
-  outRoot: string = datasetsRoot(),
+export function writeDemoSet(
+  outRoot: string | undefined = undefined,
   opts: DemoSetOptions = {},
+): Promise<{ dir: string; info: DatasetInfo }> {
+  checkDemoOptions(opts.images ?? 24, opts.seed ?? 0);
+  return importDataset('demo', 'val', outRoot, (target) => buildDemoSet(target, opts));
+}
+
+async function buildDemoSet(
+  { dir, staging }: DatasetImport,
+  opts: DemoSetOptions,
 ): Promise<{ dir: string; info: DatasetInfo }> {
   const imageCount = opts.images ?? 24;
   const seed = opts.seed ?? 0;
-  checkDemoOptions(imageCount, seed);
   const rng = new Rng(seed);
-  const dir = datasetDir('demo', 'val', outRoot);
-  const info = await writeStaged(dir, async (staging): Promise<DatasetInfo> => {
-    const samples: RecSample[] = [];
-    for (let i = 0; i < imageCount; i++) {
-      const [width, height] = IMAGE_SIZES[i % IMAGE_SIZES.length]!;
-      const shapes = placeShapes(rng, width, height);
-      const image = `demo_${String(i).padStart(3, '0')}.png`;
-      await writeFile(join(staging, 'images', image), await renderShapesPng(shapes, width, height));
-      const gold = shapes.map((s, j) => ({ id: `${i}-${j}`, box: s.box }));
-      const proposals = proposalsFor(rng, shapes, width, height);
-      for (const j of pickRefs(rng, shapes.length)) {
-        const id = `demo-${String(i).padStart(3, '0')}-${j}`;
-        samples.push({
-          id,
-          image,
-          width,
-          height,
-          sentences: describe(shapes, j, width, height).map((text, k) => ({ id: `${id}:${k}`, text })),
-          gold,
-          target_ids: [gold[j]!.id],
-          proposals,
-        });
-      }
+  await mkdir(join(staging, 'images'));
+  const samples: RecSample[] = [];
+  for (let i = 0; i < imageCount; i++) {
+    const [width, height] = IMAGE_SIZES[i % IMAGE_SIZES.length]!;
+    const shapes = placeShapes(rng, width, height);
+    const image = `demo_${String(i).padStart(3, '0')}.png`;
+    await writeFile(join(staging, 'images', image), await renderShapesPng(shapes, width, height));
+    const gold = shapes.map((s, j) => ({ id: `${i}-${j}`, box: s.box }));
+    const proposals = proposalsFor(rng, shapes, width, height);
+    for (const j of pickRefs(rng, shapes.length)) {
+      const id = `demo-${String(i).padStart(3, '0')}-${j}`;
+      samples.push({
+        id,
+        image,
+        width,
+        height,
+        sentences: describe(shapes, j, width, height).map((text, k) => ({ id: `${id}:${k}`, text })),
+        gold,
+        target_ids: [gold[j]!.id],
+        proposals,
+      });
     }
-    const written: DatasetInfo = {
-      name: 'demo',
-      split: 'val',
-      task: 'rec',
-      image_root: 'images',
-      sources: [],
-      counts: countRecSamples(samples),
-      created_by: `falip data demo --images ${imageCount} --seed ${seed}`,
-    };
-    await writeDatasetFolder(staging, samples, written);
-    return written;
-  });
-  return { dir, info };
+  }
+  const written: DatasetInfo = {
+    name: 'demo',
+    split: 'val',
+    task: 'rec',
+    image_root: 'images',
+    sources: [],
+    counts: countRecSamples(samples),
+    created_by: `falip data demo --images ${imageCount} --seed ${seed}`,
+  };
+  await writeDatasetFolder(staging, samples, written);
+  return { dir, info: written };
 }
 
 /** 3–5 shapes in distinct colours, one per grid cell, so they never overlap. */
@@ -146,6 +148,6 @@ export const demoRecGenerator: DatasetGenerator = {
   defaultImages: 24,
   write: writeDemoSet,
   async ensure() {
-    if (!existsSync(join(datasetDir('demo', 'val'), MANIFEST_FILE))) await writeDemoSet();
+    await ensureDataset('demo', 'val', (target) => buildDemoSet(target, {}));
   },
 };

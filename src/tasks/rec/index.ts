@@ -1,14 +1,13 @@
-import path from 'node:path';
 import { z } from 'zod';
-import { boxProblem } from '../../datasets/box-problems.js';
 import { datasetContentHash } from '../../datasets/content-hash.js';
-import { UserError } from '../../util/errors.js';
-import { checkRecDataset } from './check-rec.js';
+import { DatasetPin } from '../../datasets/dataset-pin.js';
+import { requireRecordedSizes } from '../../datasets/image-headers.js';
+import { checkedRecSplit, checkRecDataset } from './check-rec.js';
 import { demoRecGenerator } from './demo-set.js';
 import { recBoxSamples, recExamples } from './rec-inspect.js';
 import { reclipImporters } from './reclip-import.js';
 import { MANIFEST_FILE, resolveImageRoot } from '../../datasets/dataset-info.js';
-import { readRecManifest, sampleBoxes } from './rec-manifest.js';
+import type { RecSample } from './rec-manifest.js';
 import { ACCURACY } from '../../report/metrics.js';
 import { sampledSplit } from '../shared/sample-subset.js';
 import { defineTask } from '../task-definition.js';
@@ -142,27 +141,35 @@ export const recTask = defineTask<RecOptions, RecSplitData>({
   defaultMetric: 'accuracy',
   evalMetrics: ['accuracy'],
   paperConfigs: ['table1.yaml'],
-  async loadSplit(key, dir, info, sampling) {
-    const manifest = path.join(dir, MANIFEST_FILE);
-    const all = await readRecManifest(manifest);
-    // What `data check` rejects, eval refuses: a box no prompt can show is an error naming its line.
-    all.forEach((s, i) => {
-      for (const [field, box] of sampleBoxes(s)) {
-        const problem = boxProblem(box, s, 'warning');
-        if (problem?.severity === 'error') throw new UserError(`${manifest}:${i + 1}: ${field}: ${problem.text}`);
-      }
-    });
-    const imageRoot = resolveImageRoot(dir, info);
-    const contentHash = await datasetContentHash(
-      [manifest],
-      imageRoot,
-      all.map((s) => s.image),
+  async loadSplit(key, dir, _info, sampling) {
+    const { parsed, pin } = await DatasetPin.load(
+      dir,
+      [MANIFEST_FILE],
+      ({ texts, info }) => ({
+        entries: checkedRecSplit(dir, texts[MANIFEST_FILE]!),
+        imageRoot: resolveImageRoot(dir, info),
+      }),
+      async ({ read }, { entries, imageRoot }) => ({
+        hash: await datasetContentHash(
+          read,
+          imageRoot,
+          entries.map((e) => e.sample.image),
+        ),
+      }),
     );
+    const { entries, imageRoot } = parsed;
+    const all = entries.map((e) => e.sample);
+    const lineOf = new Map(entries.map((e) => [e.sample.id, e.where]));
     // A ref's records are its sentences'.
-    return sampledSplit(
-      { key, dir, all, sampling, contentHash, itemIdsOf: (s) => s.sentences.map((t) => t.id) },
-      (samples) => ({ samples, imageRoot, manifest, bank: splitBank(all) }),
+    const split = sampledSplit(
+      { key, dir, all, sampling, pin, itemIdsOf: (s: RecSample) => s.sentences.map((t) => t.id) },
+      (samples) => ({ samples, imageRoot, lineOf, bank: splitBank(all) }),
     );
+    await requireRecordedSizes(
+      split.data.samples.map((s) => ({ ...s, where: lineOf.get(s.id)! })),
+      imageRoot,
+    );
+    return split;
   },
   evaluate: evaluateRecSplit,
   // Sentences and subtraction's negatives are both captions of the split's bank.

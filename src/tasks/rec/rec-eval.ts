@@ -1,10 +1,10 @@
 import path from 'node:path';
-import pLimit from 'p-limit';
 import { targetsOf, type RecSample } from './rec-manifest.js';
 import type { BoxXYWH } from '../../image/box.js';
 import type { Method } from '../../prompts/method.js';
 import type { EvalRecord } from '../../report/records.js';
 import { UserError } from '../../util/errors.js';
+import { forEachLimited } from '../shared/for-each-limited.js';
 import { ImageFeatures } from '../shared/image-features.js';
 import type { EvalContext, LoadedSplit, TaskRow } from '../task-definition.js';
 import { sampleNegatives, type BankCaption, type SubtractSpec } from './negatives.js';
@@ -23,7 +23,8 @@ export interface RecOptions {
 export interface RecSplitData {
   samples: RecSample[];
   imageRoot: string;
-  manifest: string;
+  /** Each ref's manifest line (`file:line`), by ref id. */
+  lineOf: ReadonlyMap<string, string>;
   /** Every caption of the split (the whole split even under --limit), for subtraction. */
   bank: BankCaption[];
 }
@@ -61,33 +62,33 @@ function boxesOf(sample: RecSample, setting: RecSetting, where: string): readonl
  * the refs in flight).
  */
 export async function evaluateRecSplit(rows: readonly RecRow[], split: RecSplit, ctx: EvalContext): Promise<void> {
-  const { samples, imageRoot, manifest } = split.data;
-  const byImage = new Map<string, { sample: RecSample; line: number }[]>();
-  samples.forEach((sample, i) => {
+  const { samples, imageRoot, lineOf } = split.data;
+  const byImage = new Map<string, { sample: RecSample; where: string }[]>();
+  for (const sample of samples) {
     const list = byImage.get(sample.image) ?? [];
-    list.push({ sample, line: i + 1 });
+    list.push({ sample, where: lineOf.get(sample.id)! });
     byImage.set(sample.image, list);
-  });
+  }
   const pending = (row: RecRow, s: RecSample) => s.sentences.filter((t) => !ctx.records.has(row.key, split.key, t.id));
-  const limit = pLimit(CONCURRENCY);
-  await Promise.all(
-    [...byImage].map(([image, refs]) =>
-      limit(async () => {
-        const todo = refs.flatMap((r) => rows.map((row) => ({ ...r, row, sentences: pending(row, r.sample) })));
-        const work = todo.filter((t) => t.sentences.length > 0);
-        if (work.length === 0) return;
-        const features = await ImageFeatures.forFile(ctx.encoder, path.resolve(imageRoot, image), ctx.cache);
-        // Refs of an image run concurrently so their boxes land in the same encoder batches;
-        // records are appended in a fixed order afterwards.
-        const results = await Promise.all(
-          work.map((w) => scoreRef(w.row, w.sample, w.sentences, features, split, ctx, `${manifest}:${w.line}`)),
-        );
-        for (const recs of results) {
-          for (const r of recs) await ctx.records.append(r);
-        }
-      }),
-    ),
-  );
+  await forEachLimited([...byImage], CONCURRENCY, async ([image, refs]) => {
+    const todo = refs.flatMap((r) => rows.map((row) => ({ ...r, row, sentences: pending(row, r.sample) })));
+    const work = todo.filter((t) => t.sentences.length > 0);
+    if (work.length === 0) return;
+    const first = refs[0]!;
+    const features = await ImageFeatures.forFile(ctx.encoder, path.resolve(imageRoot, image), ctx.cache, {
+      width: first.sample.width,
+      height: first.sample.height,
+      where: first.where,
+    });
+    // Refs of an image run concurrently so their boxes land in the same encoder batches;
+    // records are appended in a fixed order afterwards.
+    const results = await Promise.all(
+      work.map((w) => scoreRef(w.row, w.sample, w.sentences, features, split, ctx, w.where)),
+    );
+    for (const recs of results) {
+      for (const r of recs) await ctx.records.append(r);
+    }
+  });
 }
 
 async function scoreRef(

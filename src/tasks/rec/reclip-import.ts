@@ -6,7 +6,7 @@ import { boxProblem } from '../../datasets/box-problems.js';
 import { UserError } from '../../util/errors.js';
 import type { DatasetInfo } from '../../datasets/dataset-info.js';
 import { countRecSamples, type RecSample } from './rec-manifest.js';
-import { datasetDir, writeDatasetFolder } from '../../datasets/dataset-store.js';
+import { type DatasetImport, importDataset, writeDatasetFolder } from '../../datasets/dataset-store.js';
 import type { DatasetImporter } from '../../datasets/importer.js';
 import { relativeImagePath } from '../../datasets/image-path.js';
 import { readImageSizes } from '../../datasets/image-headers.js';
@@ -60,10 +60,16 @@ interface ParsedLine {
 }
 
 export async function importReclip(opts: ReclipImportOptions): Promise<ReclipImportResult> {
+  return importDataset(opts.dataset, opts.split, opts.outRoot, (target) => importReclipInto(opts, target));
+}
+
+async function importReclipInto(
+  opts: ReclipImportOptions,
+  { dir, staging }: DatasetImport,
+): Promise<ReclipImportResult> {
   const imageRoot = resolve(opts.images);
   if (!(await stat(imageRoot).catch(() => undefined))?.isDirectory())
     throw new UserError(`--images ${opts.images}: not a folder`);
-  const dir = datasetDir(opts.dataset, opts.split, opts.outRoot);
   const detections = opts.dets === undefined ? undefined : await readDetections(opts.dets);
 
   const parsed: ParsedLine[] = (await readNonBlankLines(opts.jsonl)).map(({ line, where, text }) => {
@@ -125,7 +131,7 @@ export async function importReclip(opts: ReclipImportOptions): Promise<ReclipImp
     counts: countRecSamples(samples),
     created_by: `falip data import ${opts.dataset} (ReCLIP jsonl${opts.dets === undefined ? '' : ' + detector file'})`,
   };
-  await writeDatasetFolder(dir, samples, info);
+  await writeDatasetFolder(staging, samples, info);
   return { dir, info, warnings, fullImageFallbacks: fallbackImages.size };
 }
 

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Rng } from '../../util/rng.js';
+import type { DatasetPin } from '../../datasets/dataset-pin.js';
 import type { LoadedSplit, Sampling } from '../task-definition.js';
 
 /**
@@ -56,19 +57,20 @@ export function sampledSplit<T extends { id: string }, D>(
     dir: string;
     all: readonly T[];
     sampling: Sampling;
-    contentHash: string;
+    pin: DatasetPin;
     itemIdsOf?: (sample: T) => readonly string[];
   },
   dataOf: (samples: T[]) => D,
 ): LoadedSplit<D> {
-  const { key, dir, all, sampling, contentHash, itemIdsOf = (s) => [s.id] } = split;
+  const { key, dir, all, sampling, pin, itemIdsOf = (s) => [s.id] } = split;
   const { sampled, mine: samples } = sampleSplit(all, sampling, (s) => s.id);
   return {
     key,
     dir,
     itemIds: new Set(samples.flatMap(itemIdsOf)),
     units: samples.length,
-    contentHash,
+    contentHash: pin.contentHash,
+    pin,
     samples: { total: all.length, evaluated: sampled.length },
     data: dataOf(samples),
   };

@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { DatasetInfo } from '../../../datasets/dataset-info.js';
-import { datasetDir } from '../../../datasets/dataset-store.js';
+import { type DatasetImport, importDataset } from '../../../datasets/dataset-store.js';
 import { MASK_REGION_POLICIES, type MaskRegionPolicy } from '../../../datasets/foreground-mask.js';
 import type { DatasetImporter, ImporterOption, ImportReport } from '../../../datasets/importer.js';
 import { fileSource } from '../../../datasets/source-files.js';
@@ -34,6 +34,12 @@ export function coopDataset(name: string): CoopDataset {
 }
 
 export async function importCoop(opts: CoopImportOptions): Promise<ImportReport> {
+  return importDataset(coopDataset(opts.dataset).name, opts.split, opts.outRoot, (target) =>
+    importCoopInto(opts, target),
+  );
+}
+
+async function importCoopInto(opts: CoopImportOptions, { dir, staging }: DatasetImport): Promise<ImportReport> {
   const d = coopDataset(opts.dataset);
   const root = resolve(opts.root);
   const imageRoot = join(root, d.images);
@@ -65,8 +71,7 @@ export async function importCoop(opts: CoopImportOptions): Promise<ImportReport>
     options: boxed.options,
     created_by: `falip data import coop --dataset ${d.name} --split ${opts.split}${boxed.flags}`,
   };
-  const dir = datasetDir(d.name, opts.split, opts.outRoot);
-  await writeClsDataset(dir, boxed.samples, classes, info);
+  await writeClsDataset(staging, boxed.samples, classes, info);
   return { dir, info, notes: boxed.notes, warnings: [...sameNameWarnings(classes, list.files[0]!), ...boxed.warnings] };
 }
 

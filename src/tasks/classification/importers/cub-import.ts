@@ -2,9 +2,10 @@ import { join, resolve } from 'node:path';
 import type { BoxXYWH } from '../../../image/box.js';
 import { UserError } from '../../../util/errors.js';
 import type { DatasetInfo } from '../../../datasets/dataset-info.js';
-import { datasetDir } from '../../../datasets/dataset-store.js';
+import { type DatasetImport, importDataset } from '../../../datasets/dataset-store.js';
 import type { DatasetImporter, ImportReport } from '../../../datasets/importer.js';
 import { boxForManifest } from '../../../datasets/box-problems.js';
+import { staysInside } from '../../../datasets/image-path.js';
 import { countClsSamples, writeClsDataset, type ClsClasses, type ClsSample } from '../cls-manifest.js';
 import { readImageSizes } from '../../../datasets/image-headers.js';
 import { table8Note } from './paper-counts.js';
@@ -23,7 +24,15 @@ export type CubList<T> = Map<number, { where: string; value: T }>;
 /** images.txt: image id → path under `images/`, e.g. `001.Black_footed_Albatross/Black_Footed_Albatross_0046_18.jpg`. */
 export async function readCubImageNames(cubRoot: string): Promise<CubList<string>> {
   const path = join(cubRoot, 'images.txt');
-  const names = byImageId(await readWhitespaceTable(path, ['image_id', 'image_name']), (row) => row.text('image_name'));
+  // A name that climbs out of images/ is refused here, before any file is opened by it.
+  const names = byImageId(await readWhitespaceTable(path, ['image_id', 'image_name']), (row) => {
+    const name = row.text('image_name');
+    if (!staysInside(name))
+      throw new UserError(
+        `${row.where}: image_name: "${name}" must stay inside the images/ folder (no '..' or absolute path)`,
+      );
+    return name;
+  });
   if (names.size === 0) throw new UserError(`${path}: no images in the file`);
   return names;
 }
@@ -96,9 +105,12 @@ export interface CubImportOptions {
 }
 
 export async function importCub(opts: CubImportOptions): Promise<ImportReport> {
+  return importDataset('cub', opts.split, opts.outRoot, (target) => importCubInto(opts, target));
+}
+
+async function importCubInto(opts: CubImportOptions, { dir, staging }: DatasetImport): Promise<ImportReport> {
   const root = resolve(opts.root);
   const file = (name: string): string => join(root, name);
-  const dir = datasetDir('cub', opts.split, opts.outRoot);
   const classes = await readCubClasses(root);
   const names = await readCubImageNames(root);
   const labels = byImageId(
@@ -163,7 +175,7 @@ export async function importCub(opts: CubImportOptions): Promise<ImportReport> {
     options: { box_source: 'bounding_boxes.txt (one box per image)' },
     created_by: `falip data import cub --split ${opts.split}`,
   };
-  await writeClsDataset(dir, samples, classes, info);
+  await writeClsDataset(staging, samples, classes, info);
   const notes = opts.split === 'all' ? [table8Note('cub', countClsSamples(samples, classes))] : [];
   return { dir, info, notes, warnings };
 }

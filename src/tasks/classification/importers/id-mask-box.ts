@@ -59,10 +59,15 @@ export async function boxFromIdMask(
   // A 16-bit PNG would be scaled down to 8 bits on the way out, silently changing every id.
   if (meta.depth !== 'uchar')
     throw new UserError(`${path}: mask: expected 8-bit channels (id = R + 256·G), found ${meta.depth}`);
+  // The stored image must be RGB: sharp hands a grayscale (or palette) PNG out as three channels, so a
+  // gray value v would read as id v + 256·v (257 for v = 1) and name another class. The reference reads
+  // R and G of the stored pixels, which a one-channel mask does not have: it is refused, not guessed.
+  if ((meta.channels ?? 0) < 3 || meta.isPalette)
+    throw new UserError(
+      `${path}: mask: expected an RGB mask (id = R + 256·G), found ${meta.isPalette ? 'a palette' : `a grayscale (${meta.channels} channel)`} PNG`,
+    );
   const { data, info } = await mask.raw().toBuffer({ resolveWithObject: true }).catch(undecodable);
   const channels = info.channels;
-  if (channels < 3)
-    throw new UserError(`${path}: mask: expected an RGB mask (id = R + 256·G), found ${channels} channel(s)`);
   const own = new Extent();
   const labelled = new Extent();
   for (let y = 0, i = 0; y < info.height; y++) {

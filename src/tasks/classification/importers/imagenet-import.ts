@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path';
 import type { DatasetInfo } from '../../../datasets/dataset-info.js';
-import { datasetDir } from '../../../datasets/dataset-store.js';
+import { type DatasetImport, importDataset } from '../../../datasets/dataset-store.js';
 import type { DatasetImporter, ImportReport } from '../../../datasets/importer.js';
 import { listEntries } from '../../../datasets/release-folders.js';
 import { fileSource } from '../../../datasets/source-files.js';
@@ -49,6 +49,10 @@ export async function readImageNetClassnames(file: string): Promise<Map<string, 
 }
 
 export async function importImageNet(opts: ImageNetImportOptions): Promise<ImportReport> {
+  return importDataset('imagenet', opts.split, opts.outRoot, (target) => importImageNetInto(opts, target));
+}
+
+async function importImageNetInto(opts: ImageNetImportOptions, { dir, staging }: DatasetImport): Promise<ImportReport> {
   const root = resolve(opts.root);
   const classnamesFile = resolve(opts.classnames ?? join(root, 'classnames.txt'));
   const names = await readImageNetClassnames(classnamesFile);
@@ -88,8 +92,7 @@ export async function importImageNet(opts: ImageNetImportOptions): Promise<Impor
     options: boxed.options,
     created_by: `falip data import imagenet --split ${opts.split}${opts.classnames === undefined ? '' : ' --classnames FILE'}${boxed.flags}`,
   };
-  const dir = datasetDir('imagenet', opts.split, opts.outRoot);
-  await writeClsDataset(dir, boxed.samples, classes, info);
+  await writeClsDataset(staging, boxed.samples, classes, info);
   const warnings = [
     ...(folderless.length > 0
       ? [

@@ -1,10 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import pLimit from 'p-limit';
+import { counted, workProgress } from '../../../util/work-progress.js';
 import { UserError } from '../../../util/errors.js';
 import { sha256Hex } from '../../../util/sha256.js';
 import type { DatasetInfo } from '../../../datasets/dataset-info.js';
-import { datasetDir } from '../../../datasets/dataset-store.js';
+import { type DatasetImport, importDataset } from '../../../datasets/dataset-store.js';
 import type { DatasetImporter, ImportReport } from '../../../datasets/importer.js';
 import { boxForManifest } from '../../../datasets/box-problems.js';
 import { countClsSamples, writeClsDataset, type ClsClasses, type ClsSample } from '../cls-manifest.js';
@@ -41,10 +42,16 @@ interface ImageNetSImage {
 }
 
 export async function importImageNetS(opts: ImageNetSImportOptions): Promise<ImportReport> {
+  return importDataset('imagenet-s', 'val', opts.outRoot, (target) => importImageNetSInto(opts, target));
+}
+
+async function importImageNetSInto(
+  opts: ImageNetSImportOptions,
+  { dir, staging }: DatasetImport,
+): Promise<ImportReport> {
   const root = resolve(opts.root);
   const imagesDir = join(root, 'validation');
   const masksDir = join(root, 'validation-segmentation');
-  const dir = datasetDir('imagenet-s', 'val', opts.outRoot);
   const list = await readImageNetSClassList(opts.names);
   const labelOf = new Map(list.wnids.map((w, i) => [w, i]));
 
@@ -83,9 +90,11 @@ export async function importImageNetS(opts: ImageNetSImportOptions): Promise<Imp
   }
 
   const limit = pLimit(MASKS_AT_ONCE);
+  const progress = workProgress('reading masks', images.length, 'images');
+  const readOne = counted(progress, readImage);
   const read = await Promise.all(
-    images.map((img) => limit(() => readImage(img, imagesDir, masksDir, list.wnids.length))),
-  );
+    images.map((img) => limit(() => readOne(img, imagesDir, masksDir, list.wnids.length))),
+  ).finally(() => progress.stop());
   const samples = read.map((r) => r.sample);
   const fallbacks = (from: MaskBoxSource): number => samples.filter((s) => s.box_from === from).length;
   const [fromForeground, fromImage] = [fallbacks('foreground'), fallbacks('image')];
@@ -121,7 +130,7 @@ export async function importImageNetS(opts: ImageNetSImportOptions): Promise<Imp
     },
     created_by: `falip data import imagenet-s${opts.names === undefined ? '' : ' --names FILE'}`,
   };
-  await writeClsDataset(dir, samples, classes, info);
+  await writeClsDataset(staging, samples, classes, info);
   // A fallback is only worth a line when some mask needed it.
   const notes = [
     table8Note('imagenet-s', countClsSamples(samples, classes)),

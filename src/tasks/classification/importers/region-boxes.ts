@@ -1,6 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import pLimit from 'p-limit';
+import { workProgress } from '../../../util/work-progress.js';
 import type { BoxXYWH } from '../../../image/box.js';
 import { boxForManifest } from '../../../datasets/box-problems.js';
 import { decodeBinaryMask, maskBox, type MaskRegionPolicy } from '../../../datasets/foreground-mask.js';
@@ -140,13 +141,16 @@ export async function boxListedImages(
  */
 async function inListOrder<T>(images: readonly ListedImage[], read: (img: ListedImage) => Promise<T>): Promise<T[]> {
   const limit = pLimit(IMAGES_AT_ONCE);
+  const progress = workProgress('reading images', images.length, 'images');
   let failed = false;
   const settled = await Promise.allSettled(
     images.map((img) =>
       limit(async () => {
         if (failed) return undefined;
         try {
-          return { value: await read(img) };
+          const value = await read(img);
+          progress.add(1);
+          return { value };
         } catch (err) {
           failed = true;
           throw err;
@@ -154,6 +158,7 @@ async function inListOrder<T>(images: readonly ListedImage[], read: (img: Listed
       }),
     ),
   );
+  progress.stop();
   const firstError = settled.find((s) => s.status === 'rejected');
   if (firstError) throw firstError.reason;
   return settled.map((s) => (s as PromiseFulfilledResult<{ value: T }>).value.value);

@@ -1,11 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import pLimit from 'p-limit';
+import { counted, workProgress } from '../../../util/work-progress.js';
 import { boxArea, type BoxXYWH } from '../../../image/box.js';
 import { UserError } from '../../../util/errors.js';
 import { sha256Hex } from '../../../util/sha256.js';
 import type { DatasetInfo } from '../../../datasets/dataset-info.js';
-import { datasetDir } from '../../../datasets/dataset-store.js';
+import { type DatasetImport, importDataset } from '../../../datasets/dataset-store.js';
 import type { DatasetImporter, ImportReport } from '../../../datasets/importer.js';
 import { boxForManifest } from '../../../datasets/box-problems.js';
 import { countClsSamples, writeClsDataset, type ClsClasses, type ClsSample } from '../cls-manifest.js';
@@ -72,10 +73,13 @@ interface DogImage {
 }
 
 export async function importStanfordDogs(opts: DogsImportOptions): Promise<ImportReport> {
+  return importDataset('stanforddogs', 'all', opts.outRoot, (target) => importStanfordDogsInto(opts, target));
+}
+
+async function importStanfordDogsInto(opts: DogsImportOptions, { dir, staging }: DatasetImport): Promise<ImportReport> {
   const root = resolve(opts.root);
   const imagesDir = join(root, 'Images');
   const annotationDir = join(root, 'Annotation');
-  const dir = datasetDir('stanforddogs', 'all', opts.outRoot);
   const folders = await listEntries(imagesDir, 'folders', "the release's Images/<wnid>-<Breed>/ folders");
   if (folders.length === 0) throw new UserError(`${imagesDir}: no class folders`);
   requireSameFolders(
@@ -109,9 +113,11 @@ export async function importStanfordDogs(opts: DogsImportOptions): Promise<Impor
   }
 
   const limit = pLimit(IMAGES_AT_ONCE);
+  const progress = workProgress('reading annotations and images', images.length, 'images');
+  const readOne = counted(progress, readDog);
   const read = await Promise.all(
-    images.map((img) => limit(() => readDog(img, imagesDir, annotationDir, opts.multiBox))),
-  );
+    images.map((img) => limit(() => readOne(img, imagesDir, annotationDir, opts.multiBox))),
+  ).finally(() => progress.stop());
   const samples = read.map((r) => r.sample);
   const warnings = read.flatMap((r) => r.warnings);
   const multi = samples.filter((s) => s.objects! > 1).length;
@@ -134,7 +140,7 @@ export async function importStanfordDogs(opts: DogsImportOptions): Promise<Impor
     options: { multi_box: opts.multiBox, box_source: 'Annotation bndbox (xmax − xmin, no +1), clamped to the image' },
     created_by: `falip data import stanforddogs --multi-box ${opts.multiBox}`,
   };
-  await writeClsDataset(dir, samples, classes, info);
+  await writeClsDataset(staging, samples, classes, info);
   const notes = [
     table8Note('stanforddogs', countClsSamples(samples, classes)),
     ...(multi > 0 ? [`${multi} image(s) show several dogs: their box is ${POLICY_WORDS[opts.multiBox]}`] : []),
@@ -162,7 +168,15 @@ async function readDog(
       `${annPath}: size: the XML says ${voc.size.width}×${voc.size.height}, ${imagePath} is ${size.width}×${size.height} (boxes are clamped to the image)`,
     );
   }
-  const boxes = voc.objects.map((o, i) => boxForManifest(o.box, size, o.where, `object[${i}].bndbox`, warnings));
+  // An object annotated with a zero-area box (a slip of the annotator's mouse) says nothing of where its
+  // dog is: it is left out, with a warning, when the image has another dog; alone, it stops the import.
+  const usable = voc.objects.map((o, i) => ({ o, i })).filter(({ o }) => boxArea(o.box) > 0);
+  const kept = usable.length > 0 ? usable : voc.objects.map((o, i) => ({ o, i }));
+  for (const [i, o] of voc.objects.entries()) {
+    if (usable.length > 0 && boxArea(o.box) === 0)
+      warnings.push(`${o.where}: object[${i}].bndbox: zero-area box [${o.box.join(', ')}]; this object is left out`);
+  }
+  const boxes = kept.map(({ o, i }) => boxForManifest(o.box, size, o.where, `object[${i}].bndbox`, warnings));
   return {
     sample: {
       id,

@@ -43,6 +43,13 @@ const parser = new XMLParser({
 /** Parses one annotation file's bytes; malformed XML and missing fields are `file:line: field: problem`. */
 export function parseVocAnnotation(bytes: Uint8Array, path: string): VocAnnotation {
   const text = decodeUtf8(bytes, path);
+  // An annotation has no business declaring a DTD or entities: an external entity would name a file
+  // (or a URL) to read, an internal one can expand without bound. Refused before the parser sees them.
+  const declaration = /<!(DOCTYPE|ENTITY)\b/i.exec(text);
+  if (declaration)
+    throw new UserError(
+      `${path}:${text.slice(0, declaration.index).split('\n').length}: (xml): a <!${declaration[1]!.toUpperCase()}> declaration is not allowed in an annotation (entities are never resolved)`,
+    );
   const valid = XMLValidator.validate(text);
   if (valid !== true) throw new UserError(`${path}:${valid.err.line}: (xml): ${valid.err.msg}`);
   const result = safeParseWith(vocSchema, parser.parse(text));

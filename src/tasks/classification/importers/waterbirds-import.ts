@@ -1,9 +1,8 @@
 import { join, resolve } from 'node:path';
-import { parseString } from 'fast-csv';
 import type { BoxXYWH } from '../../../image/box.js';
 import { UserError } from '../../../util/errors.js';
 import type { DatasetInfo } from '../../../datasets/dataset-info.js';
-import { datasetDir } from '../../../datasets/dataset-store.js';
+import { type DatasetImport, importDataset } from '../../../datasets/dataset-store.js';
 import type { DatasetImporter, ImportReport } from '../../../datasets/importer.js';
 import { boxForManifest } from '../../../datasets/box-problems.js';
 import { countClsSamples, writeClsDataset, type ClsClasses, type ClsSample } from '../cls-manifest.js';
@@ -13,6 +12,7 @@ import { table8Note } from './paper-counts.js';
 import { fileSource } from '../../../datasets/source-files.js';
 import { readTextFile } from '../../../util/text-file.js';
 import { tableRow, type TableRow } from '../../../datasets/text-files.js';
+import { csvRecords } from '../../../datasets/csv-records.js';
 
 export const WATERBIRDS_SPLITS = ['test', 'val', 'train', 'all'] as const;
 export type WaterbirdsSplit = (typeof WATERBIRDS_SPLITS)[number];
@@ -56,30 +56,22 @@ export interface WaterbirdsImportOptions {
   outRoot?: string;
 }
 
-/** metadata.csv as rows by column name; line numbers count the header as line 1. */
+/** metadata.csv as rows by column name; each row names the line it starts on (the header is line 1). */
 async function readWaterbirdsMetadata(path: string): Promise<TableRow[]> {
-  const text = await readTextFile(path);
-  const records = await new Promise<string[][]>((resolveRows, reject) => {
-    const rows: string[][] = [];
-    parseString<string[], string[]>(text, { headers: false })
-      .on('error', (err: Error) => reject(new UserError(`${path}: (csv): ${err.message}`)))
-      .on('data', (row: string[]) => rows.push(row))
-      .on('end', () => resolveRows(rows));
-  });
+  const records = csvRecords(await readTextFile(path), path);
   // pandas writes its index as a first column with an empty name.
-  const header = (records[0] ?? []).map((h) => (h.trim() === '' ? '(index)' : h.trim()));
+  const header = (records[0]?.fields ?? []).map((h) => (h.trim() === '' ? '(index)' : h.trim()));
   for (const column of COLUMNS) {
     if (!header.includes(column))
       throw new UserError(`${path}:1: (header): no column ${column} (expected ${COLUMNS.join(', ')})`);
   }
-  // The file has no quoted line breaks, so record i is line i + 1; blank lines (a trailing one) are not records.
+  // Blank lines (a trailing one) are not records.
   return records
-    .map((fields, i) => ({ fields, where: `${path}:${i + 1}` }))
     .slice(1)
     .filter(({ fields }) => fields.some((f) => f.trim() !== ''))
-    .map(({ fields, where }) =>
+    .map(({ fields, line }) =>
       tableRow(
-        where,
+        `${path}:${line}`,
         header,
         fields.map((f) => f.trim()),
       ),
@@ -87,9 +79,15 @@ async function readWaterbirdsMetadata(path: string): Promise<TableRow[]> {
 }
 
 export async function importWaterbirds(opts: WaterbirdsImportOptions): Promise<ImportReport> {
+  return importDataset('waterbirds', opts.split, opts.outRoot, (target) => importWaterbirdsInto(opts, target));
+}
+
+async function importWaterbirdsInto(
+  opts: WaterbirdsImportOptions,
+  { dir, staging }: DatasetImport,
+): Promise<ImportReport> {
   const root = resolve(opts.root);
   const cubRoot = resolve(opts.cubRoot);
-  const dir = datasetDir('waterbirds', opts.split, opts.outRoot);
   const metadata = join(root, 'metadata.csv');
   const cubImagesFile = join(cubRoot, 'images.txt');
   const cubBoxesFile = join(cubRoot, 'bounding_boxes.txt');
@@ -164,7 +162,7 @@ export async function importWaterbirds(opts: WaterbirdsImportOptions): Promise<I
     },
     created_by: `falip data import waterbirds --split ${opts.split}`,
   };
-  await writeClsDataset(dir, samples, WATERBIRDS_CLASSES, info);
+  await writeClsDataset(staging, samples, WATERBIRDS_CLASSES, info);
   const notes = opts.split === 'test' ? [table8Note('waterbirds', countClsSamples(samples, WATERBIRDS_CLASSES))] : [];
   return { dir, info, notes, warnings };
 }

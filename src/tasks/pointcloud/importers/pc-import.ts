@@ -6,7 +6,7 @@
 import { basename, extname } from 'node:path';
 import { UserError } from '../../../util/errors.js';
 import type { DatasetInfo } from '../../../datasets/dataset-info.js';
-import { datasetDir, writeDatasetFolder } from '../../../datasets/dataset-store.js';
+import { type DatasetImport, importDataset, writeDatasetFolder } from '../../../datasets/dataset-store.js';
 import { fileSource } from '../../../datasets/source-files.js';
 import type { ImportReport } from '../../../datasets/importer.js';
 import { CloudFile, POINTS_PER_CLOUD, requireFinite } from '../h5-clouds.js';
@@ -43,7 +43,10 @@ export interface CloudImportSpec {
 
 /** Checks every cloud and writes the dataset folder. */
 export async function importClouds(spec: CloudImportSpec): Promise<ImportReport> {
-  const dir = datasetDir(spec.name, POINTCLOUD_SPLIT, spec.outRoot);
+  return importDataset(spec.name, POINTCLOUD_SPLIT, spec.outRoot, (target) => importCloudsInto(spec, target));
+}
+
+async function importCloudsInto(spec: CloudImportSpec, { dir, staging }: DatasetImport): Promise<ImportReport> {
   const classCount = spec.rawNames.length;
   const samples: PcSample[] = [];
   const warnings: string[] = [];
@@ -101,7 +104,7 @@ export async function importClouds(spec: CloudImportSpec): Promise<ImportReport>
     ...(spec.options ? { options: spec.options } : {}),
     created_by: spec.createdBy,
   };
-  await writeDatasetFolder(dir, samples, info, classes);
+  await writeDatasetFolder(staging, samples, info, classes);
 
   const kept =
     spec.first === undefined ? `${samples.length} clouds` : `the first ${samples.length} of ${stored} clouds`;

@@ -1,0 +1,91 @@
+/**
+ * Issue 17, the files of a results folder under a failing disk: an append that fails is cut back to
+ * the last whole line (and the rerun resumes), a log stops for good after a failure or when closed, a
+ * full disk while writing run.json is one line, and temporary files of dead processes are told from
+ * those of live ones. The failing disk is a write error injected into Node's file handles.
+ */
+import { mkdtemp, open, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { openRunFolder } from '../../src/experiments/run-folder.js';
+import { type EvalRecord, RecordLog } from '../../src/report/records.js';
+import { UserError } from '../../src/util/errors.js';
+import { userErrorMessage } from '../helpers/errors.js';
+import { runDetailsFixture, runKeyFixture } from '../helpers/run-key.js';
+
+const record = (id: string): EvalRecord => ({ row: 'falip', split: 'demo/val', id, pred: 1, correct: true });
+
+async function tempDir(): Promise<string> {
+  return mkdtemp(join(tmpdir(), 'falip-lifecycle-logs-'));
+}
+
+/** The prototype every FileHandle shares, whose methods the disk faults below replace once. */
+async function fileHandlePrototype(dir: string): Promise<Record<string, (...args: unknown[]) => Promise<unknown>>> {
+  const handle = await open(join(dir, 'probe'), 'w');
+  await handle.close();
+  return Object.getPrototypeOf(handle);
+}
+
+function diskFull(path: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(`ENOSPC: no space left on device, write`), { code: 'ENOSPC', path });
+}
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe('10. an append that fails is cut back to the last whole line', () => {
+  it('half a line written, then no space: the file ends with a whole line, and the rerun appends after it', async () => {
+    const dir = await tempDir();
+    const path = join(dir, 'records.jsonl');
+    const proto = await fileHandlePrototype(dir);
+    const log = await RecordLog.open(path);
+    await log.append(record('a'));
+    const realWrite = proto.write!;
+    // The disk fills half way through the next line: some bytes land, then the write fails.
+    vi.spyOn(proto, 'write').mockImplementationOnce(async function (this: unknown, ...args: unknown[]) {
+      const [buffer, offset, length, position] = args as [Uint8Array, number, number, number];
+      await realWrite.call(this, buffer, offset, Math.floor(length / 2), position);
+      throw diskFull(path);
+    });
+    const message = await userErrorMessage(log.append(record('b')), `${path}: cannot append a record (ENOSPC)`);
+    expect(message).toContain('re-run the same command to resume');
+    expect(await readFile(path, 'utf8')).toBe(`${JSON.stringify(record('a'))}\n`);
+    // The space is back: a later append of this log is refused (nothing after an error) …
+    await expect(log.append(record('c'))).rejects.toBeInstanceOf(UserError);
+    expect(await readFile(path, 'utf8')).toBe(`${JSON.stringify(record('a'))}\n`);
+    // … and the rerun opens a sound file and goes on.
+    const rerun = await RecordLog.open(path);
+    await rerun.append(record('b'));
+    expect((await RecordLog.open(path)).all().map((r) => r.id)).toEqual(['a', 'b']);
+  });
+});
+
+describe('11. nothing is appended after a log is closed', () => {
+  it('appends in flight finish, later ones are refused and write nothing', async () => {
+    const dir = await tempDir();
+    const path = join(dir, 'records.jsonl');
+    const log = await RecordLog.open(path);
+    const inFlight = log.append(record('a'));
+    await log.close();
+    await inFlight;
+    await expect(log.append(record('b'))).rejects.toThrow('closed');
+    expect((await RecordLog.open(path)).all().map((r) => r.id)).toEqual(['a']);
+  });
+});
+
+describe('a full disk while writing run.json', () => {
+  it('is one line naming run.json, not a stack trace', async () => {
+    const dir = await tempDir();
+    const proto = await fileHandlePrototype(dir);
+    const out = join(dir, 'out');
+    vi.spyOn(proto, 'writeFile').mockImplementationOnce(async () => {
+      throw diskFull(join(out, 'run.json.tmp-1-0badf00d'));
+    });
+    await userErrorMessage(
+      openRunFolder({ name: 't', runKey: runKeyFixture(), details: runDetailsFixture('t'), out }),
+      `${out}/run.json: no space left on device`,
+    );
+  });
+});

@@ -1,4 +1,5 @@
 import { requireDataset } from '../datasets/dataset-store.js';
+import type { Preprocessing } from '../image/input-view.js';
 import { TASKS, taskNamed, taskOfDataset } from '../tasks/registry.js';
 import type { BoxSample, Sampling } from '../tasks/task-definition.js';
 import { UserError } from '../util/errors.js';
@@ -13,6 +14,8 @@ export interface BoxSamples {
   samples: BoxSample[];
   /** Samples (refs, images) in the split, and how many the seeded subset kept. */
   counts: { total: number; used: number };
+  /** How the split's images become the model's input (default squash). */
+  preprocess?: Preprocessing;
 }
 
 /** The split `--split` names, else the first of the dataset's paper splits. */

@@ -9,6 +9,7 @@ import type { EvalRecord } from '../report/records.js';
 import type { RunJson } from '../experiments/run-json.js';
 import { compareIds } from '../report/records.js';
 import { TASKS } from '../tasks/registry.js';
+import { subsetOfSplitKey } from '../tasks/shared/class-subsets.js';
 import { seededSubset } from '../tasks/shared/sample-subset.js';
 import type { CardContent } from '../tasks/task-definition.js';
 import { UserError } from '../util/errors.js';
@@ -68,7 +69,9 @@ export async function runExamples(
     // boxes or class names than the run scored. Only the run's own data may be shown.
     let missing: string | undefined;
     try {
-      const now = (await task.loadSplit(data, dir, info, { seed: key.sampling.sample_seed })).contentHash;
+      // The view the run loaded the split with: its model's input size and the half of the classes it read.
+      const view = { imageSize: run.details.model.vision.imageSize, classes: subsetOfSplitKey(data) };
+      const now = (await task.loadSplit(data, dir, info, { seed: key.sampling.sample_seed }, view)).contentHash;
       if (now !== content)
         missing = `dataset ${data} at ${dir} is not the data this run evaluated (content ${content.slice(0, 12)} in run.json, ${now.slice(0, 12)} now: re-imported since?), so no example is drawn from it`;
     } catch (err) {

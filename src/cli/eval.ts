@@ -6,6 +6,7 @@ import { rowsPerPromptSet } from '../experiments/row-prompts.js';
 import { rowKeyOf, taskRowsOf } from '../experiments/run-table.js';
 import { parseTableConfig, type TableConfig } from '../experiments/table-config.js';
 import { TASKS } from '../tasks/registry.js';
+import { CLASS_SUBSETS, type ClassSubset } from '../tasks/shared/class-subsets.js';
 import { UserError } from '../util/errors.js';
 import { checkTaskFlags, methodEntriesFromFlags } from './method-flags.js';
 import { addMethodParamOptions, addTaskOptions, encoderOptionsOf, makeOption, modelsFor } from './options.js';
@@ -15,6 +16,7 @@ import { type EvalRun, printSummary, printTableResult } from './table-output.js'
 
 interface EvalFlags extends RunFlags {
   split?: string[];
+  classes?: string[];
   method?: string[];
   ensemble?: string;
   prompts?: string[];
@@ -60,24 +62,40 @@ async function evalConfig(
   if (ensemble) groups.push(ensemble);
   const entries = new Map(methodEntriesFromFlags([...new Set(groups.flat())], cmd, vision).map((e) => [e.name, e]));
   const options = task.rowOptionsFromFlags(f);
+  const classes = classesOf(f.classes, task);
+  const metrics = d.dataset.evalMetrics ?? task.evalMetrics;
   const draft = {
     name: runName(name, groups),
     title: `${task.title} on ${name}`,
     task: task.name,
-    columns: splits.flatMap((s) =>
-      (d.dataset.evalMetrics ?? task.evalMetrics).map((metric) => ({
-        data: `${name}/${s}`,
-        metric,
-        label: `${name} ${s}${metric === task.defaultMetric && task.evalMetrics.length === 1 ? '' : ` ${task.metrics[metric]!.label}`}`,
-      })),
-    ),
+    columns: splits.flatMap((s) => [
+      ...classes.flatMap((half) =>
+        metrics.map((metric) => ({
+          data: `${name}/${s}`,
+          metric,
+          ...(half !== 'all' && { classes: half }),
+          label: `${name} ${s}${half === 'all' ? '' : ` ${half}`}${metric === task.defaultMetric && task.evalMetrics.length === 1 ? '' : ` ${task.metrics[metric]!.label}`}`,
+        })),
+      ),
+      // Base and new together: their harmonic mean, of the default metric as the papers report it.
+      ...(classes.includes('base') && classes.includes('new')
+        ? [
+            {
+              key: `${name}/${s}:H`,
+              label: `${name} ${s} H`,
+              harmonic_mean: ['base', 'new'].map((h) => `${name}/${s}/${h}:${task.defaultMetric}`),
+            },
+          ]
+        : []),
+    ]),
     rows: groups.map((g) => ({
       key: g.join('.'),
       label: `${g.length > 1 ? 'E: ' : ''}${g.join(' + ')}`,
       methods: g.map((m) => ({ name: m, ...entries.get(m)!.params })),
       ...options,
     })),
-    average: splits.length > 1,
+    // An average over the splits of one kind of column only: mixing halves and H would mean nothing.
+    average: splits.length > 1 && classes.length === 1,
   };
   const parsed = parseTableConfig(draft, () => 'falip eval');
   // Keys and labels name the task's options too ("falip-gold-p", "falip gold (P)").
@@ -103,6 +121,18 @@ async function evalConfig(
   };
 }
 
+/** `--classes`: which halves of the classes get columns (default all), each once, in the order given. */
+function classesOf(given: readonly string[] | undefined, task: DatasetTask['task']): ClassSubset[] {
+  const values = listValues(given);
+  if (!values) return ['all'];
+  if (!task.classSubsets)
+    throw new UserError(`--classes: ${task.name} datasets have no class subsets (classification datasets do)`);
+  for (const v of values)
+    if (!(CLASS_SUBSETS as readonly string[]).includes(v))
+      throw new UserError(`--classes ${v}: expected ${CLASS_SUBSETS.join(', ')}`);
+  return [...new Set(values)] as ClassSubset[];
+}
+
 export function register(program: Command): void {
   const cmd = program
     .command('eval <datasets...>')
@@ -110,6 +140,7 @@ export function register(program: Command): void {
       `evaluate methods on datasets' splits (${TASKS.map((t) => `${t.title}: ${Object.keys(t.datasets).join(', ')}`).join('; ')}) beside the paper's numbers; several datasets and --model a,b give one results folder per model and dataset, and one summary`,
     )
     .addOption(makeOption('split'))
+    .addOption(makeOption('classes'))
     .addOption(makeOption('method'))
     .option('--ensemble <m1,m2,...>', "add a row summing these methods' scores (ReCLIP-style ensemble)")
     .addOption(makeOption('prompts'))

@@ -102,6 +102,10 @@ export const SHARED_OPTIONS = {
     flags: '--prompts <names...>',
     help: "a prompt-tuned CLIP's learned prompts (falip prompts list): every row once per prompt set, none = the base CLIP; space- or comma-separated",
   },
+  classes: {
+    flags: '--classes <which...>',
+    help: 'base-to-new (classification): columns for all classes, the base classes (the first ⌈n/2⌉ labels) and/or the new ones, each half relabelled and classified among itself; base and new together add H = 2BN/(B+N); space- or comma-separated (default: all)',
+  },
   promptMask: {
     flags: '--prompt-mask <mask>',
     help: "FALIP on prompted images: zero (default) keeps the mask out of the prompt tokens' rows and columns; cls lets the CLS query attend to them with the mask's peak value",

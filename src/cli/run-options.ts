@@ -3,7 +3,8 @@ import { openEncoder, type OpenedEncoder } from '../encoder/open-encoder.js';
 import { runTable, type RunTableResult } from '../experiments/run-table.js';
 import type { SweepDetails } from '../experiments/run-json.js';
 import type { TableConfig } from '../experiments/table-config.js';
-import { readRegisteredPromptSet } from '../model/learned-prompts/prompt-registry.js';
+import { isPromptSetRegistered, readRegisteredPromptSet } from '../model/learned-prompts/prompt-registry.js';
+import type { PromptSetSource } from '../experiments/row-prompts.js';
 import type { Sampling } from '../tasks/task-definition.js';
 import { addEncoderOptions, type EncoderFlags, encoderOptionsOf, makeOption } from './options.js';
 import { parseInteger, parsePositiveInt, parseShard } from './parse.js';
@@ -53,7 +54,7 @@ export function runOpened(
     sampling,
     out: flags.out,
     cacheDir: flags.cache,
-    prompts: (name) => readRegisteredPromptSet(opened.encoder.graphs.model, opened.model.sha256, name),
+    prompts: promptSetSource(opened),
     progress: (total, unit, alreadyDone) => startProgress(cfg.name, total, unit, alreadyDone),
   });
 }
@@ -66,4 +67,14 @@ export async function runTableWithFlags(
   sweep?: SweepDetails,
 ): Promise<RunTableResult> {
   return runOpened(cfg, await openEncoder(encoderOptionsOf(flags)), flags, sampling, sweep);
+}
+
+/** The prompt sets registered with the opened model. */
+export function promptSetSource(opened: OpenedEncoder): PromptSetSource {
+  const model = opened.encoder.graphs.model;
+  return {
+    read: (name) => readRegisteredPromptSet(model, opened.model.sha256, name),
+    has: (name) => isPromptSetRegistered(model, name),
+    importCommand: (name) => `falip prompts import CKPT --model ${model.name} --name ${name}`,
+  };
 }

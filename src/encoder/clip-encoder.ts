@@ -31,8 +31,10 @@ import { twoStreamFeeds, twoStreamGraph } from '../model/graphs/two-stream-graph
 import {
   CAPTURE_OUTPUTS,
   HIDDEN_OUTPUTS,
+  PROBS_OUTPUTS,
   readCapture,
   readHidden,
+  readProbs,
   visionFeeds,
   visionGraph,
   type VisionGraphSpec,
@@ -41,7 +43,15 @@ import {
 import { EMBEDS_OUTPUTS, noBias, readEmbeds } from '../model/graphs/vision-io.js';
 import { BatchQueue } from './batch-queue.js';
 import { DeviceLock } from './device-lock.js';
-import type { ClsCapture, Encoder, EncoderOptions, EncoderStats, ImageInput, ScoreDecomposition } from './encoder.js';
+import type {
+  AttentionProbs,
+  ClsCapture,
+  Encoder,
+  EncoderOptions,
+  EncoderStats,
+  ImageInput,
+  ScoreDecomposition,
+} from './encoder.js';
 import { GraphJobs, unstack } from './graph-jobs.js';
 import { createSession, floatTensor, int64Tensor } from './ort-session.js';
 import type { Ablation, AttentionBias, EncodeRequest, PromptedTextRequest, TextPromptInputs } from './requests.js';
@@ -188,6 +198,27 @@ export class ClipEncoder implements Encoder {
     refusePrompts(request, 'the attention analysis');
     const pixels = await this.pixelsOf(input, request);
     return this.runCapture(pixels, request.attention);
+  }
+
+  async attentionProbs(input: ImageInput, request: EncodeRequest): Promise<AttentionProbs> {
+    if (request.ablation)
+      throw new Error(`attention probabilities: the ${request.ablation.kind} ablation is not one forward pass`);
+    const v = this.config.vision;
+    const { prompts } = request;
+    const pixels = await this.pixelsOf(input, request);
+    // No bias is a zero bias: one graph serves plain and masked forwards alike.
+    const plane = request.attention ?? noBias(v);
+    const attention = prompts ? promptedAttention(plane, visionTokens(v), prompts) : plane;
+    const spec: VisionGraphSpec = {
+      from: 0,
+      to: v.numLayers,
+      bias: true,
+      capture: false,
+      probs: true,
+      prompted: prompts !== undefined,
+    };
+    const out = await this.graphsRun.submit(this.visionJob(spec, { start: pixels, attention, prompts }, PROBS_OUTPUTS));
+    return readProbs(out, v, prompts?.tokens ?? 0);
   }
 
   async decompose(input: ImageInput, request: EncodeRequest, textEmbeds: Float32Array): Promise<ScoreDecomposition> {

@@ -1,12 +1,12 @@
 import type { RgbImage } from '../image/rgb-image.js';
 import type { ClipConfig } from '../model/clip-config.js';
 import type { ScoreDecomposition } from '../model/graphs/decomposition-graph.js';
-import type { ClsCapture } from '../model/graphs/vision-graph.js';
+import type { AttentionProbs, ClsCapture } from '../model/graphs/vision-graph.js';
 import type { Device } from './execution-provider.js';
 import type { EncodeRequest, PromptedTextRequest } from './requests.js';
 
 /** The outputs of the analysis graphs, as the encoder hands them out (their graph modules define them). */
-export type { ClsCapture, ScoreDecomposition };
+export type { AttentionProbs, ClsCapture, ScoreDecomposition };
 
 /**
  * An image as the encoder takes it: the decoded pixels (which prompts may edit) or a ready CLIP input
@@ -59,6 +59,11 @@ export interface Encoder {
    * learned prompts are refused).
    */
   capture(input: ImageInput, request: EncodeRequest): Promise<ClsCapture>;
+  /**
+   * Every layer's attention probabilities of `input` under `request` (its edit and attention, and a
+   * prompt-tuned CLIP's vision prompts, whose tokens follow the image's; ablations do not apply).
+   */
+  attentionProbs(input: ImageInput, request: EncodeRequest): Promise<AttentionProbs>;
   /**
    * The score 100·cos(image, text) of `input` under `request` (its edit and attention; ablations do not
    * apply) against a text embedding [P] (any norm), split into additive per-layer, head and token terms.

@@ -3,6 +3,7 @@ import { writeToString } from 'fast-csv';
 import { allMethodParams } from '../prompts/registry.js';
 import { canonicalJson } from '../util/canonical-json.js';
 import type { RunSummary } from './run-index.js';
+import { isDataColumn, recordsSplitOf } from './run-json.js';
 
 /**
  * `falip collect`: every cell of every run as one line of a long table (CLIP_benchmark's `build`): the run and
@@ -66,9 +67,10 @@ export function collectLines(runs: readonly RunSummary[]): CollectedLine[] {
       );
       return Object.entries(row.cells).flatMap(([key, cell]): CollectedLine[] => {
         const column = columns.get(key);
-        // The average column is derived from the others; a table builds it again from these lines.
-        if (!column) return [];
-        const [dataset, split] = column.data.split('/') as [string, string];
+        // The average and derived columns come from the others; a table builds them again from these lines.
+        if (!column || !isDataColumn(column)) return [];
+        // A base-to-new half is part of the split: `test/base`.
+        const [dataset, ...split] = recordsSplitOf(column).split('/') as [string, ...string[]];
         return [
           {
             run: path.basename(dir),
@@ -84,7 +86,7 @@ export function collectLines(runs: readonly RunSummary[]): CollectedLine[] {
             params,
             options,
             dataset,
-            split,
+            split: split.join('/'),
             metric: column.metric,
             value: cell.ours?.value ?? null,
             n: cell.ours?.n ?? null,

@@ -25,7 +25,8 @@ export async function paperRowsFor(task: AnyTask, vision: VisionConfig, configDi
   return configs
     .filter((cfg) => matchesPaperArch(vision, cfg.arch))
     .flatMap((cfg) => {
-      const built = taskRowsOf(cfg, vision);
+      // The papers ran no prompt-tuned CLIP of falip's: only rows of the base CLIP can repeat theirs.
+      const built = taskRowsOf({ ...cfg, rows: cfg.rows.filter((r) => !r.prompts) }, vision);
       return built.map((row) => ({
         config: cfg.name,
         arch: cfg.arch,
@@ -35,11 +36,22 @@ export async function paperRowsFor(task: AnyTask, vision: VisionConfig, configDi
     });
 }
 
-/** The paper's numbers of the paper row that `row` (run on `model`) repeats, if the paper has one. */
+/**
+ * The paper's numbers of the paper rows that `row` (run on `model`) repeats, if the papers have any.
+ * Several tables may hold the same experiment on different datasets (zero-shot CLIP is in Table 2 and
+ * in the base-to-new table): their columns are joined, the first table's number winning. An average
+ * means something only in its own table, so `avg` is kept only when one table matches.
+ */
 export function paperNumbersFor(
   rows: readonly PaperRow[],
   row: RunRowKey,
   model: RanOn,
 ): Record<string, number | null> | undefined {
-  return rows.find((p) => paperMismatch(model, p.arch, row, p.key) === undefined)?.paper;
+  const matches = rows.filter((p) => paperMismatch(model, p.arch, row, p.key) === undefined);
+  if (matches.length <= 1) return matches[0]?.paper;
+  const joined: Record<string, number | null> = {};
+  for (const { paper } of matches)
+    for (const [column, value] of Object.entries(paper))
+      if (column !== 'avg' && !(column in joined)) joined[column] = value;
+  return joined;
 }

@@ -15,56 +15,136 @@ import type { RowConfig, RowPromptsKey, TableConfig } from './run-json.js';
  * key and the footnotes say of them.
  */
 
-/** Reads a registered prompt set of the run's model by name (a UserError when it has none of that name). */
-export type PromptSetSource = (name: string) => Promise<RegisteredPromptSet>;
+/** Stands, in a row's prompt set name, for the dataset of each column (`ivlp-{dataset}-s1`). */
+export const DATASET_SLOT = '{dataset}';
 
-export interface PromptedRows<O> {
-  rows: TaskRow<O>[];
-  footnotes: string[];
+/** The registered prompt sets of the run's model. */
+export interface PromptSetSource {
+  /** A UserError when the model has no set of that name. */
+  read(name: string): Promise<RegisteredPromptSet>;
+  has(name: string): boolean;
+  /** The command that registers a set of this name. */
+  importCommand(name: string): string;
 }
 
-/** The rows with their prompts (rows naming none unchanged). */
+/** A record row of a table row: the row itself, or with a list of prompt sets one per set (`<row>@<set>`). */
+export interface RowMember {
+  key: string;
+  /** The set's name, `{dataset}` unresolved. */
+  prompts?: string;
+}
+
+/** The rows whose records a table row reads (TableRowSpec.members): one per prompt set of its list, else itself. */
+export function rowMembers(r: Pick<RowConfig, 'key' | 'prompts'>): RowMember[] {
+  if (r.prompts === undefined) return [{ key: r.key }];
+  if (typeof r.prompts === 'string') return [{ key: r.key, prompts: r.prompts }];
+  return r.prompts.map((p) => ({ key: `${r.key}@${p.replaceAll(DATASET_SLOT, '*')}`, prompts: p }));
+}
+
+/** A row as it runs: its prompts where they are the same on every dataset, else per dataset. */
+export interface PromptedRow<O> {
+  row: TaskRow<O>;
+  /** A set named with `{dataset}`: each imported dataset's set, null where the model has none of that name. */
+  perDataset?: Map<string, RowPrompts | null>;
+}
+
+export interface PromptedRows<O> {
+  rows: PromptedRow<O>[];
+  footnotes: string[];
+  /** Sets named with `{dataset}` that the model does not have: which table row, dataset and name. */
+  missing: { row: string; dataset: string; set: string }[];
+}
+
+/** The rows a dataset is evaluated with: each with its prompt set there; a row without one there is left out. */
+export function rowsOn<O>(rows: readonly PromptedRow<O>[], dataset: string): TaskRow<O>[] {
+  return rows.flatMap(({ row, perDataset }) => {
+    if (!perDataset) return [row];
+    const prompts = perDataset.get(dataset);
+    return prompts ? [{ ...row, prompts }] : [];
+  });
+}
+
+/**
+ * The rows with their prompts (rows naming none unchanged), for a run over `datasets` (the imported
+ * ones). A set named with `{dataset}` is looked up per dataset, and one the model lacks leaves that row
+ * out on that dataset (reported in `missing`): base-to-new trains a set per dataset, and a user may
+ * have some of them only. A set named plainly must be registered.
+ */
 export async function withRowPrompts<O>(
   cfg: TableConfig,
   rows: TaskRow<O>[],
   config: ClipConfig,
   source: PromptSetSource | undefined,
+  datasets: readonly string[],
 ): Promise<PromptedRows<O>> {
-  const named = new Map(cfg.rows.filter((r) => r.prompts).map((r) => [r.key, r]));
-  if (named.size === 0) return { rows, footnotes: [] };
+  const members = new Map(cfg.rows.flatMap((r) => rowMembers(r).map((m) => [m.key, { ...m, table: r }] as const)));
+  if (![...members.values()].some((m) => m.prompts))
+    return { rows: rows.map((row) => ({ row })), footnotes: [], missing: [] };
   if (!source) throw new Error(`${cfg.name}: rows name learned prompts but no prompt sets were given to read them`);
   const sets = new Map<string, Promise<RegisteredPromptSet>>();
   const setOf = (name: string) => {
     let s = sets.get(name);
     if (!s) {
-      s = source(name);
+      s = source.read(name);
       sets.set(name, s);
     }
     return s;
   };
-  const out: TaskRow<O>[] = [];
+  const out: PromptedRow<O>[] = [];
+  const missing: PromptedRows<O>['missing'] = [];
   const masks = new Set<PromptMask>();
+  const families = new Map<string, string[]>();
   for (const row of rows) {
-    const r = named.get(row.key);
-    if (!r?.prompts) {
-      out.push(row);
+    const m = members.get(row.key);
+    if (!m?.prompts) {
+      out.push({ row });
       continue;
     }
-    const set = await setOf(r.prompts);
-    const mask = r.prompt_mask ?? 'zero';
-    const prompts = rowPrompts(set, config, mask);
-    if (prompts.vision) {
-      masks.add(mask);
-      const ablation = row.methods.find((m) => m.ablation);
-      if (ablation)
-        throw new UserError(
-          `${cfg.name}: row ${row.key}: ${ablation.name} is an ablation, which does not run on a prompt-tuned CLIP's images (prompts ${set.name} has vision prompts)`,
-        );
+    const mask = m.table.prompt_mask ?? 'zero';
+    const load = async (name: string): Promise<RowPrompts> => {
+      const set = await setOf(name);
+      const prompts = rowPrompts(set, config, mask);
+      if (prompts.vision) {
+        masks.add(mask);
+        const ablation = row.methods.find((x) => x.ablation);
+        if (ablation)
+          throw new UserError(
+            `${cfg.name}: row ${row.key}: ${ablation.name} is an ablation, which does not run on a prompt-tuned CLIP's images (prompts ${set.name} has vision prompts)`,
+          );
+      }
+      return prompts;
+    };
+    if (!m.prompts.includes(DATASET_SLOT)) {
+      out.push({ row: { ...row, prompts: await load(m.prompts) } });
+      continue;
     }
-    out.push({ ...row, prompts });
+    const perDataset = new Map<string, RowPrompts | null>();
+    for (const dataset of datasets) {
+      const name = m.prompts.replaceAll(DATASET_SLOT, dataset);
+      if (source.has(name)) {
+        perDataset.set(dataset, await load(name));
+        // Several rows (with and without FALIP) read the same family: each set is described once.
+        families.set(m.prompts, [...new Set([...(families.get(m.prompts) ?? []), name])]);
+      } else {
+        perDataset.set(dataset, null);
+        missing.push({ row: m.table.key, dataset, set: name });
+      }
+    }
+    out.push({ row, perDataset });
   }
-  const loaded = await Promise.all([...sets.values()]);
-  return { rows: out, footnotes: [...loaded.map(describeSet), ...[...masks].map(describeMask)] };
+  const loaded = new Map((await Promise.all([...sets.values()])).map((s) => [s.name, s]));
+  const inFamily = new Set([...families.values()].flat());
+  const footnotes = [
+    ...[...loaded.values()].filter((s) => !inFamily.has(s.name)).map(describeSet),
+    ...[...families].map(([template, names]) =>
+      describeFamily(
+        template,
+        names.map((n) => loaded.get(n)!),
+      ),
+    ),
+    ...[...masks].map(describeMask),
+  ];
+  return { rows: out, footnotes, missing };
 }
 
 /** A set's inputs; their keys (feature caches, batches, memos) hold its tensors' sha256 and the mask. */
@@ -102,6 +182,16 @@ function describeSet({ name, info }: RegisteredPromptSet): string {
     ? `${info.vision.nCtx} vision prompt tokens appended after the positional embedding${deepLayers(info.vision.depth, 'vision')}`
     : "no vision prompts (the images are the base CLIP's)";
   return `Prompts ${name}: ${info.trainer}, ${path.basename(c.path)} (sha256 ${c.sha256.slice(0, 12)}${c.epoch === null ? '' : `, epoch ${c.epoch}`}; ${compared}); class texts "${text}" with the learned ${context} in place of the X's (class names with _ as spaces, pooled at EOT; the dataset's template unused)${deepLayers(info.textDepth, 'text')}; ${vision}.`;
+}
+
+/** Sets named with `{dataset}`: the first described in full, the others by their checkpoints. */
+function describeFamily(template: string, sets: readonly RegisteredPromptSet[]): string {
+  const [first, ...rest] = sets;
+  if (!first) return '';
+  const others = rest.map(
+    (s) => `${s.name} ${path.basename(s.info.checkpoint.path)} (sha256 ${s.info.checkpoint.sha256.slice(0, 12)})`,
+  );
+  return `Prompts ${template}, one set per dataset: ${describeSet(first).replace(/^Prompts /, '')}${others.length > 0 ? ` Likewise ${others.join(', ')}.` : ''}`;
 }
 
 function describeMask(mask: PromptMask): string {

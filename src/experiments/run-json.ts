@@ -3,6 +3,8 @@ import { ARCH_NAMES } from '../model/clip-config.js';
 import { PROMPT_MASKS } from '../model/graphs/vision-prompts.js';
 import { MASK_FORMS } from '../prompts/falip-mask.js';
 import { provenanceSchema, readRunFile } from '../report/run-files.js';
+import { DERIVATIONS } from '../report/results-table.js';
+import { CLASS_SUBSETS, subsetSplitKey } from '../tasks/shared/class-subsets.js';
 import { sha256HexSchema } from '../util/sha256.js';
 
 /**
@@ -18,9 +20,39 @@ const count = z.number().int().nonnegative();
 export const methodEntrySchema = z.object({ name: z.string().min(1), params: z.record(z.string(), z.unknown()) });
 export type MethodEntry = z.output<typeof methodEntrySchema>;
 
-/** A table column: which records it reads (`data`, a dataset split) and which of the task's metrics it shows. */
-const columnConfigSchema = z.object({ key: z.string(), data: z.string(), label: z.string(), metric: z.string() });
+/**
+ * A table column that reads records: a dataset split (`data`), the task's metric it shows, and for
+ * tasks with class subsets one half of the split's classes (base-to-new).
+ */
+const dataColumnSchema = z.object({
+  key: z.string(),
+  data: z.string(),
+  label: z.string(),
+  metric: z.string(),
+  classes: z.enum(CLASS_SUBSETS).optional(),
+});
+export type DataColumn = z.output<typeof dataColumnSchema>;
+
+/** A column computed from other columns of the same row: their mean, or their harmonic mean (H). */
+const derivedColumnSchema = z.object({
+  key: z.string(),
+  label: z.string(),
+  derive: z.enum(DERIVATIONS),
+  of: z.array(z.string()).min(2),
+});
+export type DerivedColumn = z.output<typeof derivedColumnSchema>;
+
+const columnConfigSchema = z.union([derivedColumnSchema, dataColumnSchema]);
 export type ColumnConfig = z.output<typeof columnConfigSchema>;
+
+export function isDataColumn(c: ColumnConfig): c is DataColumn {
+  return 'data' in c;
+}
+
+/** The records a data column reads: those of its split, or of one half of its classes (`oxford_pets/test/base`). */
+export function recordsSplitOf(c: DataColumn): string {
+  return subsetSplitKey(c.data, c.classes ?? 'all');
+}
 
 const rowConfigSchema = z.object({
   key: z.string(),
@@ -28,8 +60,11 @@ const rowConfigSchema = z.object({
   methods: z.array(methodEntrySchema).optional(),
   /** Rows falip cannot compute stay in the table with this status. */
   status: z.literal('not implemented').optional(),
-  /** A registered prompt set of the model: the row runs that prompt-tuned CLIP. */
-  prompts: z.string().optional(),
+  /**
+   * Registered prompt sets of the model: the row runs that prompt-tuned CLIP; with a list, each set
+   * (and the table shows their mean and spread); `{dataset}` in a name stands for each column's dataset.
+   */
+  prompts: z.union([z.string(), z.array(z.string())]).optional(),
   /** How FALIP's mask treats the prompt set's vision tokens (default zero). */
   prompt_mask: z.enum(PROMPT_MASKS).optional(),
   /** The paper's number per column key (and `avg`); null where the paper prints none. */
@@ -70,12 +105,15 @@ export const rowPromptsKeySchema = z
   .strict();
 export type RowPromptsKey = z.output<typeof rowPromptsKeySchema>;
 
-/** One evaluated row as the run key holds it: its methods with every parameter resolved on the model. */
+/**
+ * One evaluated row as the run key holds it: its methods with every parameter resolved on the model,
+ * and its prompts (per dataset, for a set named with `{dataset}`).
+ */
 const runRowKeySchema = z.object({
   key: z.string(),
   methods: z.array(methodEntrySchema),
   options: z.unknown(),
-  prompts: rowPromptsKeySchema.optional(),
+  prompts: z.union([rowPromptsKeySchema, z.record(z.string(), rowPromptsKeySchema)]).optional(),
 });
 export type RunRowKey = z.output<typeof runRowKeySchema>;
 
@@ -106,6 +144,8 @@ export const renderDetailsSchema = z.object({
   /** Rows whose paper numbers do not apply to this run (another geometry). */
   withheld: z.array(z.string()),
   not_imported: z.array(z.string()),
+  /** Rows whose prompt set for a dataset is not registered (`{dataset}` names): row key → datasets. */
+  missing_prompts: z.record(z.string(), z.array(z.string())).optional(),
   bootstrap_seed: z.number().int(),
   /** No paper number at all (random weights): cells show ours alone, without a "custom" mark. */
   hide_paper: z.boolean(),

@@ -9,7 +9,7 @@ import { archConfig, type VisionConfig } from '../model/clip-config.js';
 import type { ClipTokenizer } from '../model/tokenizer.js';
 import { makeMethod, methodFootnotes } from '../prompts/method.js';
 import type { ResultsTable } from '../report/results-table.js';
-import type { RunDetails, RunKey, RunRowKey, SweepDetails } from './run-json.js';
+import { isDataColumn, type RunDetails, type RunKey, type RunRowKey, type SweepDetails } from './run-json.js';
 import { checkRecordsBelong, itemListOf, openRunFolder } from './run-folder.js';
 import { taskNamed, taskOfDataset } from '../tasks/registry.js';
 import type {
@@ -20,10 +20,11 @@ import type {
   Sampling,
   TaskRow,
 } from '../tasks/task-definition.js';
+import { subsetSplitKey } from '../tasks/shared/class-subsets.js';
 import { TextFeatures } from '../tasks/shared/text-features.js';
 import { UserError } from '../util/errors.js';
 import { matchesPaperArch, randomWeightsNote } from './paper-applicability.js';
-import { type PromptSetSource, withRowPrompts } from './row-prompts.js';
+import { type PromptedRow, type PromptSetSource, rowMembers, rowsOn, withRowPrompts } from './row-prompts.js';
 import { renderResults, writeTableFiles } from './table-files.js';
 import type { TableConfig } from './table-config.js';
 
@@ -79,17 +80,26 @@ export function rowKeyOf(row: TaskRow<unknown>): RunRowKey {
   };
 }
 
-/** The task's rows of a config, with every method built (and checked) on the model. */
+/**
+ * The task's rows of a config, with every method built (and checked) on the model: one per row, or one
+ * per prompt set of a row that lists several (its members, `<row>@<set>`).
+ */
 export function taskRowsOf(cfg: TableConfig, vision: VisionConfig): TaskRow<unknown>[] {
   return cfg.rows
     .filter((r) => !r.status && r.methods)
-    .map((r) => ({
-      key: r.key,
-      methods: r.methods!.map((m, j) =>
+    .flatMap((r) => {
+      const methods = r.methods!.map((m, j) =>
         makeMethod(m.name, m.params, vision, `${cfg.name}: row ${r.key}: methods[${j}]`),
-      ),
-      options: r.options,
-    }));
+      );
+      return rowMembers(r).map((m) => ({ key: m.key, methods, options: r.options }));
+    });
+}
+
+/** A row as the run key holds it, with its prompts on each dataset where they differ by dataset. */
+function promptedRowKey(p: PromptedRow<unknown>): RunRowKey {
+  if (!p.perDataset) return rowKeyOf(p.row);
+  const perDataset = [...p.perDataset].flatMap(([d, rp]) => (rp ? [[d, rp.identity] as const] : []));
+  return { ...rowKeyOf(p.row), prompts: Object.fromEntries(perDataset) };
 }
 
 /** The imported dataset splits the columns read, loaded for evaluation (seeded subset under --limit). */
@@ -97,10 +107,12 @@ async function loadSplits(
   cfg: TableConfig,
   task: AnyTask,
   sampling: Sampling,
+  vision: VisionConfig,
 ): Promise<{ splits: LoadedSplit[]; missing: string[] }> {
   const splits: LoadedSplit[] = [];
   const missing: string[] = [];
-  for (const data of [...new Set(cfg.columns.map((c) => c.data))]) {
+  const columns = cfg.columns.filter(isDataColumn);
+  for (const data of [...new Set(columns.map((c) => c.data))]) {
     const [dataset, split] = data.split('/') as [string, string];
     // The generated sets are written on first use, as `falip eval demo` does.
     await taskOfDataset(dataset)?.dataset.generate?.ensure();
@@ -112,13 +124,20 @@ async function loadSplits(
     const info = await readDatasetInfo(dir);
     if (info.task !== task.name)
       throw new UserError(`${dir}: dataset ${data} is for ${info.task}, the table ${cfg.name} is ${task.name}`);
-    const loaded = await task.loadSplit(data, dir, info, sampling);
-    // An empty split would leave every cell "not run" under exit 0, as if nothing were wrong.
-    if (loaded.samples.total === 0)
-      throw new UserError(
-        `${path.join(dir, MANIFEST_FILE)}: no ${task.sampleUnit} in the manifest: import the dataset again`,
-      );
-    splits.push(loaded);
+    // Each half of the classes a column reads is its own set of records.
+    const halves = [...new Set(columns.filter((c) => c.data === data).map((c) => c.classes ?? 'all'))];
+    for (const classes of halves) {
+      const loaded = await task.loadSplit(subsetSplitKey(data, classes), dir, info, sampling, {
+        imageSize: vision.imageSize,
+        classes,
+      });
+      // An empty split would leave every cell "not run" under exit 0, as if nothing were wrong.
+      if (loaded.samples.total === 0)
+        throw new UserError(
+          `${path.join(dir, MANIFEST_FILE)}: no ${task.sampleUnit} in the manifest${classes === 'all' ? '' : ` of its ${classes} classes`}: import the dataset again`,
+        );
+      splits.push(loaded);
+    }
   }
   return { splits, missing };
 }
@@ -134,7 +153,7 @@ function footnotesOf(
   archMatches: boolean,
   promptNotes: readonly string[],
 ): string[] {
-  const datasets = [...new Set(cfg.columns.map((c) => c.data.split('/')[0]!))];
+  const datasets = [...new Set(cfg.columns.filter(isDataColumn).map((c) => c.data.split('/')[0]!))];
   const random = opts.model.randomWeights;
   // On random weights this comes first: it changes how every number below reads.
   const notes = [
@@ -195,12 +214,12 @@ function partialSplits(splits: readonly LoadedSplit[]): RunDetails['render']['pa
 /** How many of the rows' captions on these splits the text encoder must cut. */
 async function captionsTooLong(
   task: AnyTask,
-  rows: TaskRow<unknown>[],
+  rowsOf: (split: LoadedSplit) => TaskRow<unknown>[],
   splits: LoadedSplit[],
   opts: RunTableOptions,
 ): Promise<number> {
   const context = opts.encoder.config.text.contextLength;
-  const captions = new Set((await Promise.all(splits.map((c) => task.captions(rows, c)))).flat());
+  const captions = new Set((await Promise.all(splits.map((c) => task.captions(rowsOf(c), c)))).flat());
   return [...captions].filter((t) => opts.tokenizer.encode(t, Number.MAX_SAFE_INTEGER).length > context).length;
 }
 
@@ -212,19 +231,30 @@ async function captionsTooLong(
 export async function runTable(cfg: TableConfig, opts: RunTableOptions): Promise<RunTableResult> {
   const task = taskNamed(cfg.task);
   const vision = opts.encoder.config.vision;
-  const prompted = await withRowPrompts(cfg, taskRowsOf(cfg, vision), opts.encoder.config, opts.prompts);
-  const rows = prompted.rows;
-  const { splits, missing } = await loadSplits(cfg, task, opts.sampling);
+  const taskRows = taskRowsOf(cfg, vision);
+  const { splits, missing } = await loadSplits(cfg, task, opts.sampling, vision);
   // Nothing to run is a mistake to say, not an empty table to write (and no folder is made for it).
   if (splits.length === 0)
     throw new UserError(
       `${cfg.name}: nothing to run: none of its splits is imported (${missing.join(', ')}); import one, e.g. \`${importCommandOf(missing[0]!)}\``,
     );
+  const datasetOf = (split: LoadedSplit) => split.key.split('/')[0]!;
+  const prompted = await withRowPrompts(cfg, taskRows, opts.encoder.config, opts.prompts, [
+    ...new Set(splits.map(datasetOf)),
+  ]);
+  const rowsOf = (split: LoadedSplit) => rowsOn(prompted.rows, datasetOf(split));
+  // Every row in the config's order, a row with a set per dataset shown by one of them (for the footnotes).
+  const rows = prompted.rows.map(({ row, perDataset }) => {
+    const some = perDataset && [...perDataset.values()].find((p) => p !== null);
+    return some ? { ...row, prompts: some } : row;
+  });
+  const missingPrompts: Record<string, string[]> = {};
+  for (const m of prompted.missing) missingPrompts[m.row] = [...new Set([...(missingPrompts[m.row] ?? []), m.dataset])];
   const m = opts.model;
   const runKey: RunKey = {
     task: task.name,
     model: { sha256: m.sha256, config: m.configHash, precision: m.precision },
-    rows: rows.map(rowKeyOf),
+    rows: prompted.rows.map(promptedRowKey),
     splits: splits.map((c) => ({ key: c.key, content: c.contentHash })),
     sampling: { limit: opts.sampling.limit ?? null, sample_seed: opts.sampling.seed },
     ...(opts.sampling.shard && { shard: opts.sampling.shard }),
@@ -240,19 +270,20 @@ export async function runTable(cfg: TableConfig, opts: RunTableOptions): Promise
       rows,
       splits,
       missing,
-      await captionsTooLong(task, rows, splits, opts),
+      await captionsTooLong(task, rowsOf, splits, opts),
       opts,
       archMatches,
       prompted.footnotes,
     ),
     withheld: paperApplies ? [] : cfg.rows.filter((r) => Object.keys(r.paper).length > 0).map((r) => r.key),
     not_imported: missing,
+    ...(prompted.missing.length > 0 && { missing_prompts: missingPrompts }),
     bootstrap_seed: opts.bootstrapSeed ?? 0,
     hide_paper: m.randomWeights !== null,
     partial_splits: partialSplits(splits),
   };
   const expected = new Map(
-    rows.flatMap((r) => splits.map((c) => [JSON.stringify([r.key, c.key]), c.itemIds] as const)),
+    splits.flatMap((c) => rowsOf(c).map((r) => [JSON.stringify([r.key, c.key]), c.itemIds] as const)),
   );
   const expectedRecords = [...expected.values()].reduce((n, ids) => n + ids.size, 0);
   const details: RunDetails = {
@@ -314,7 +345,7 @@ export async function runTable(cfg: TableConfig, opts: RunTableOptions): Promise
     const t0 = performance.now();
     try {
       for (const split of splits) {
-        await task.evaluate(rows, split, {
+        await task.evaluate(rowsOf(split), split, {
           encoder: opts.encoder,
           texts,
           records: counted,
@@ -343,7 +374,13 @@ export async function runTable(cfg: TableConfig, opts: RunTableOptions): Promise
       resumed: run.resumed,
       table,
       timing,
-      notImported: missing.map((split) => ({ split, importCommand: importCommandOf(split) })),
+      notImported: [
+        ...missing.map((split) => ({ split, importCommand: importCommandOf(split) })),
+        ...prompted.missing.map((m) => ({
+          split: `prompt set ${m.set} (row ${m.row} on ${m.dataset})`,
+          importCommand: opts.prompts!.importCommand(m.set),
+        })),
+      ],
     };
   } finally {
     await run.close();

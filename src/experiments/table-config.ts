@@ -9,8 +9,10 @@ import type { AnyTask } from '../tasks/task-definition.js';
 import { UserError } from '../util/errors.js';
 import { fieldPath, firstIssuePath, issueMessage, safeParseWith } from '../util/schema-check.js';
 import { readYamlFile } from '../util/yaml-file.js';
-import type { ColumnConfig, MethodEntry, RowConfig, TableConfig } from './run-json.js';
+import { CLASS_SUBSETS } from '../tasks/shared/class-subsets.js';
+import { type ColumnConfig, isDataColumn, type MethodEntry, type RowConfig, type TableConfig } from './run-json.js';
 import { PAPER_ARCHS } from './paper-applicability.js';
+import { DATASET_SLOT, rowMembers } from './row-prompts.js';
 
 export type { ColumnConfig, MethodEntry, RowConfig, TableConfig };
 
@@ -25,6 +27,11 @@ const methodEntrySchema = z.union([z.string(), z.object({ name: z.string() }).lo
   const { name, ...params } = e;
   return { name, params };
 });
+
+/** A prompt set's name, in which `{dataset}` may stand for each column's dataset. */
+const promptSetName = z
+  .string()
+  .refine((n) => NAME_PATTERN.test(n.replaceAll(DATASET_SLOT, 'd')), 'a prompt set name (falip prompts list)');
 
 /** Row keys may name a prompt set after an @ (`falip@coop-pets`). */
 const KEY = /^[A-Za-z0-9._+@-]+$/;
@@ -43,12 +50,13 @@ const baseRowSchema = z.object({
     .describe(
       'the visual prompts of the row: a name (`falip`), a name with parameters (`{ name: falip, alpha: 1 }`), a composition (`redcircle+falip`); several are an ensemble (their scores summed)',
     ),
-  /** A registered prompt set of the model the table runs on (falip prompts list): a prompt-tuned CLIP. */
+  /** Registered prompt sets of the model the table runs on (falip prompts list): a prompt-tuned CLIP. */
   prompts: z
-    .string()
-    .regex(NAME_PATTERN, 'a prompt set name (falip prompts list)')
+    .union([promptSetName, z.array(promptSetName).min(2)])
     .optional()
-    .describe('a prompt set registered with the model (falip prompts list): the row runs the prompt-tuned CLIP'),
+    .describe(
+      "a prompt set registered with the model (falip prompts list): the row runs the prompt-tuned CLIP; a list (e.g. one set per seed) runs each and shows their mean and standard deviation; `{dataset}` in a name stands for each column's dataset (`ivlp-{dataset}-s1`: base-to-new trains one set per dataset)",
+    ),
   /** How FALIP's mask treats the prompt set's vision tokens (default zero). */
   prompt_mask: z
     .enum(PROMPT_MASKS)
@@ -84,6 +92,24 @@ export const columnObjectSchema = z
       .describe('the dataset split whose records fill the column, e.g. `refcoco/testA` (default: `key`)'),
     label: z.string().optional().describe('how the table prints the column (default: `data` with a space for /)'),
     metric: z.string().optional().describe("one of the task's metrics (default: the task's first)"),
+    classes: z
+      .enum(CLASS_SUBSETS)
+      .optional()
+      .describe(
+        "base-to-new (classification): the split's base classes (the first ⌈n/2⌉ labels) or new ones (the rest), relabelled and classified among themselves; default all",
+      ),
+    mean: z
+      .array(z.string())
+      .min(2)
+      .optional()
+      .describe('a derived column (give it a `key`): the mean of these earlier columns (by key) in each row'),
+    harmonic_mean: z
+      .array(z.string())
+      .min(2)
+      .optional()
+      .describe(
+        'a derived column (give it a `key`): the harmonic mean of these earlier columns, e.g. base and new (H = 2BN/(B+N))',
+      ),
   })
   .strict();
 
@@ -126,14 +152,42 @@ function defaultLabel(data: string): string {
  * A column's key is its split for a task with one metric (`refcoco/testA`) and split:metric for a task
  * with several (`cub/all:top5`), so a config and `falip eval` name the same cell the same way.
  */
-function columnOf(c: z.output<typeof columnSchema>, task: AnyTask, where: string): ColumnConfig {
+function columnOf(
+  c: z.output<typeof columnSchema>,
+  task: AnyTask,
+  where: string,
+  earlier: ReadonlySet<string>,
+): ColumnConfig {
   const spec = typeof c === 'string' ? { data: c } : c;
+  if (spec.mean || spec.harmonic_mean) return derivedColumnOf(spec, where, earlier);
   const data = spec.data ?? spec.key;
   if (!data || !DATA_KEY.test(data))
     throw new UserError(`${where}: data: expected dataset/split (or a key that is one)`);
+  const classes = spec.classes === 'all' ? undefined : spec.classes;
+  if (classes && !task.classSubsets)
+    throw new UserError(`${where}.classes: ${task.name} columns take no class subsets (classification columns do)`);
   const metric = spec.metric ?? task.defaultMetric;
-  const key = spec.key ?? (Object.keys(task.metrics).length > 1 ? `${data}:${metric}` : data);
-  return { key, data, label: spec.label ?? defaultLabel(key), metric };
+  const records = classes ? `${data}/${classes}` : data;
+  const key = spec.key ?? (Object.keys(task.metrics).length > 1 ? `${records}:${metric}` : records);
+  return { key, data, label: spec.label ?? defaultLabel(key), metric, ...(classes && { classes }) };
+}
+
+/** A column computed from earlier columns of its row: it reads no records, so it names no split or metric. */
+function derivedColumnOf(
+  spec: z.output<typeof columnObjectSchema>,
+  where: string,
+  earlier: ReadonlySet<string>,
+): ColumnConfig {
+  if (spec.mean && spec.harmonic_mean) throw new UserError(`${where}: give mean or harmonic_mean, not both`);
+  const inputs = (spec.mean ?? spec.harmonic_mean)!;
+  const field = spec.mean ? 'mean' : 'harmonic_mean';
+  for (const extra of ['data', 'metric', 'classes'] as const)
+    if (spec[extra] !== undefined)
+      throw new UserError(`${where}.${extra}: a derived column (${field}) reads no records of its own`);
+  if (!spec.key) throw new UserError(`${where}.key: a derived column (${field}) needs a key`);
+  for (const k of inputs)
+    if (!earlier.has(k)) throw new UserError(`${where}.${field}: '${k}' is not an earlier column's key`);
+  return { key: spec.key, label: spec.label ?? spec.key, derive: field, of: inputs };
 }
 
 /** The row options a task reads, by name (from its schema, as the documentation lists them). */
@@ -189,19 +243,18 @@ export function parseTableConfig(value: unknown, where: (path: readonly Property
   if (!top.success) fail(top.error);
   const cfg = top.data!;
   const task = taskNamed(cfg.task, `${where(['task'])}: task`);
+  const columnKeys = new Set<string>();
   const columns = cfg.columns.map((c, i) => {
-    const col = columnOf(c, task, `${where(['columns', i])}: columns[${i}]`);
-    if (!(col.metric in task.metrics))
+    const col = columnOf(c, task, `${where(['columns', i])}: columns[${i}]`, columnKeys);
+    if (isDataColumn(col) && !(col.metric in task.metrics))
       throw new UserError(
         `${where(['columns', i])}: columns[${i}].metric: '${col.metric}' is not a ${cfg.task} metric (${Object.keys(task.metrics).join(', ')})`,
       );
+    if (columnKeys.has(col.key))
+      throw new UserError(`${where(['columns', i])}: columns: duplicate column '${col.key}'`);
+    columnKeys.add(col.key);
     return col;
   });
-  const columnKeys = new Set<string>();
-  for (const c of columns) {
-    if (columnKeys.has(c.key)) throw new UserError(`${where(['columns'])}: columns: duplicate column '${c.key}'`);
-    columnKeys.add(c.key);
-  }
   const rowKeys = [...BASE_ROW_KEYS, ...Object.keys(optionFields(task))];
   const rows = cfg.rows.map((raw, i): RowConfig => {
     checkKeys(raw, rowKeys, ['rows', i], where, rowKeyHint(raw));
@@ -233,6 +286,18 @@ export function parseTableConfig(value: unknown, where: (path: readonly Property
   rows.forEach((r, i) => {
     if (keys.has(r.key)) throw new UserError(`${where(['rows', i, 'key'])}: rows[${i}].key: duplicate key '${r.key}'`);
     keys.add(r.key);
+  });
+  // A row over several prompt sets records each as `<key>@<set>`: those must be distinct from every row.
+  const records = new Set(keys);
+  rows.forEach((r, i) => {
+    if (!Array.isArray(r.prompts)) return;
+    for (const m of rowMembers(r)) {
+      if (records.has(m.key))
+        throw new UserError(
+          `${where(['rows', i, 'prompts'])}: rows[${i}].prompts: ${m.prompts} twice, or its records' row ${m.key} is another row's key`,
+        );
+      records.add(m.key);
+    }
   });
   if (cfg.baseline && !keys.has(cfg.baseline))
     throw new UserError(`${where(['baseline'])}: baseline: no row '${cfg.baseline}'`);

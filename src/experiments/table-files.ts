@@ -1,5 +1,6 @@
 import path from 'node:path';
-import type { RenderDetails } from './run-json.js';
+import { isDataColumn, recordsSplitOf, type RenderDetails } from './run-json.js';
+import { rowMembers } from './row-prompts.js';
 import type { TableConfig } from './table-config.js';
 import type { AnyTask } from '../tasks/task-definition.js';
 import { buildResultsTable, type CellStatus, type ResultsTable, type TableSpec } from '../report/results-table.js';
@@ -21,36 +22,49 @@ export function tableSpecOf(
   return {
     title: cfg.title,
     columns: cfg.columns.map((c) => {
-      const size = o.partialSplits?.[c.data];
+      if (!isDataColumn(c)) return { key: c.key, label: c.label, derive: { kind: c.derive, of: c.of } };
+      const data = recordsSplitOf(c);
+      const size = o.partialSplits?.[data];
       return {
         key: c.key,
         label: c.label,
-        data: c.data,
+        data,
         metric: task.metrics[c.metric]!,
         ...(size && { ofPaper: { ...size, unit: task.sampleUnit, sameUnit: task.sampleUnit === task.recordUnit } }),
       };
     }),
-    rows: cfg.rows.map((r) =>
-      o.hidePaper
-        ? { key: r.key, label: r.label, paper: {} }
+    rows: cfg.rows.map((r) => {
+      const members = rowMembers(r).map((m) => m.key);
+      const row = { key: r.key, label: r.label, ...(members.length > 1 && { members }) };
+      return o.hidePaper
+        ? { ...row, paper: {} }
         : withheld.has(r.key)
-          ? { key: r.key, label: r.label, paper: {}, paperWithheld: true }
-          : { key: r.key, label: r.label, paper: r.paper },
-    ),
+          ? { ...row, paper: {}, paperWithheld: true }
+          : { ...row, paper: r.paper };
+    }),
     ...(cfg.baseline !== undefined && { baselineRow: cfg.baseline }),
     footnotes,
     average: cfg.average,
   };
 }
 
-/** Why cells without records are empty: rows falip cannot run, splits not imported. */
-export function statusesOf(cfg: TableConfig, missing: readonly string[]): Record<string, Record<string, CellStatus>> {
+/**
+ * Why cells without records are empty: rows falip cannot run, splits not imported, and rows whose
+ * prompt set for a dataset is not registered (`missingPrompts`: row key → datasets).
+ */
+export function statusesOf(
+  cfg: TableConfig,
+  missing: readonly string[],
+  missingPrompts: Readonly<Record<string, readonly string[]>> = {},
+): Record<string, Record<string, CellStatus>> {
   const statuses: Record<string, Record<string, CellStatus>> = {};
   for (const r of cfg.rows) {
     statuses[r.key] = {};
     for (const c of cfg.columns) {
       if (r.status) statuses[r.key]![c.key] = r.status;
-      else if (missing.includes(c.data)) statuses[r.key]![c.key] = 'not imported';
+      else if (!isDataColumn(c)) continue;
+      else if (missing.includes(c.data) || missingPrompts[r.key]?.includes(c.data.split('/')[0]!))
+        statuses[r.key]![c.key] = 'not imported';
     }
   }
   return statuses;
@@ -92,7 +106,7 @@ export function renderResults(d: RenderDetails, records: readonly EvalRecord[]):
     partialSplits: d.partial_splits,
   });
   return buildResultsTable(spec, records, {
-    statuses: statusesOf(d.config, d.not_imported),
+    statuses: statusesOf(d.config, d.not_imported, d.missing_prompts),
     seed: d.bootstrap_seed,
   });
 }

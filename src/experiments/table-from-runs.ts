@@ -7,7 +7,7 @@ import { taskNamed } from '../tasks/registry.js';
 import { canonicalJson } from '../util/canonical-json.js';
 import { UserError } from '../util/errors.js';
 import { paperMismatch, randomWeightsNote, sameExperiment } from './paper-applicability.js';
-import { readRunJson, type RunJson, type RunRowKey } from './run-json.js';
+import { readRunJson, type RunJson, type RunRowKey, isDataColumn, recordsSplitOf } from './run-json.js';
 import { rowKeyOf, taskRowsOf } from './run-table.js';
 import type { TableConfig } from './table-config.js';
 import { statusesOf, tableSpecOf } from './table-files.js';
@@ -108,7 +108,8 @@ function cellsOf(cfg: TableConfig, folders: readonly ResultsFolder[]): Cells {
   const records: EvalRecord[] = [];
   const partial: Cells['partial'] = {};
   const sourceOf = new Map<string, ResultsFolder>();
-  const datas = [...new Set(cfg.columns.map((c) => c.data))];
+  // The records' splits the data columns read (a base-to-new half is a split of its own).
+  const datas = [...new Set(cfg.columns.filter(isDataColumn).map(recordsSplitOf))];
   for (const row of cfg.rows) {
     if (row.status || !row.methods) continue;
     for (const data of datas) {

@@ -20,16 +20,22 @@ const NORMALIZED: readonly Float32Array[] = [0, 1, 2].map((c) => {
 /**
  * The reference's effective CLIP preprocessing (FALIP/ReCLIP with `square_size`): bicubic resize of the
  * whole image to exactly size×size (aspect ratio distorted, no center crop), back to 8 bits, /255 and
- * mean/std. Returns [3, size, size] CHW.
+ * mean/std. Returns [3, size, size] CHW. The prompt-learning datasets' centre crop (input-view.ts) is
+ * done before, on the decoded image.
  */
 export async function preprocess(img: RgbImage, size: number): Promise<Float32Array> {
   const plane = size * size;
   const out = new Float32Array(3 * plane);
-  // libvips' 'cubic' kernel is Catmull-Rom (a = −0.5) widened when downscaling, like PIL's BICUBIC.
-  const pixels = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } })
-    .resize(size, size, { fit: 'fill', kernel: 'cubic' })
-    .raw()
-    .toBuffer();
+  // An image already size×size is used as it is (as PIL's resize to the same size copies it): the
+  // centre crop's view arrives so. Otherwise libvips' 'cubic' kernel, Catmull-Rom (a = −0.5) widened
+  // when downscaling like PIL's BICUBIC, though not byte-identical to it (pillow-resize.ts).
+  const pixels =
+    img.width === size && img.height === size
+      ? img.data
+      : await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } })
+          .resize(size, size, { fit: 'fill', kernel: 'cubic' })
+          .raw()
+          .toBuffer();
   for (let c = 0; c < 3; c++) {
     const table = NORMALIZED[c]!;
     const base = c * plane;

@@ -3,14 +3,7 @@ import { clampedCorners, type BoxXYWH } from '../image/box.js';
 import type { RgbImage } from '../image/rgb-image.js';
 import { defineMethod } from './method-definition.js';
 import { fromSharp, toSharp } from './raw-image.js';
-
-/** Python 3's `round()` on a float: halves go to the even neighbour, which is what `Image.crop` applies. */
-function roundHalfEven(v: number): number {
-  const floor = Math.floor(v);
-  const frac = v - floor;
-  if (frac !== 0.5) return Math.round(v);
-  return floor % 2 === 0 ? floor : floor + 1;
-}
+import { roundHalfEven } from '../util/round.js';
 
 /**
  * The "crop" representation (ReCLIP/FALIP/FGVP): Pillow's `crop((l, t, r, b))` of the clamped box, whose

@@ -17,8 +17,8 @@ function cellHtml(c: ReportCell): string {
       : ` · <span class="${c.delta >= 0 ? 'delta-pos' : 'delta-neg'}">Δ ${signed1(c.delta, '−')}</span>`;
   const sub = paper || delta ? `<span class="sub">${paper}${delta}</span>` : '';
   if (!c.ours) return `<td><span class="status">${escapeHtml(c.status ?? 'not run')}</span>${sub}</td>`;
-  const { value, ci, n } = c.ours;
-  const interval = ci ? ` ±${fixed1((ci[1] - ci[0]) / 2)}` : '';
+  const { value, ci, n, spread } = c.ours;
+  const interval = ci ? ` ±${fixed1((ci[1] - ci[0]) / 2)}` : spread ? ` sd ${fixed1(spread.sd)}` : '';
   const partial = c.status ? ` <span class="status">${escapeHtml(c.status)}</span>` : '';
   return `<td><span class="ours">${fixed1(value)}</span>${interval}${partial}<span class="sub">n=${n}</span>${sub}</td>`;
 }

@@ -125,8 +125,13 @@ function vegaLiteSpec(plot: LinePlotSpec): TopLevelSpec {
  * the spec, vega's View renders SVG without a canvas, sharp (librsvg) rasterizes it. The same input
  * gives the same SVG; the PNG also depends on the system fonts librsvg finds for the text.
  */
-export async function linePlot(plot: LinePlotSpec): Promise<RenderedPlot> {
-  const view = new View(parse(compile(vegaLiteSpec(plot)).spec), { renderer: 'none' });
+export function linePlot(plot: LinePlotSpec): Promise<RenderedPlot> {
+  return render(vegaLiteSpec(plot));
+}
+
+/** A vega-lite spec as SVG (vega's headless View) and PNG (sharp's librsvg). */
+async function render(spec: TopLevelSpec): Promise<RenderedPlot> {
+  const view = new View(parse(compile(spec).spec), { renderer: 'none' });
   try {
     const svg = await view.toSVG();
     const png = await sharp(Buffer.from(svg), { density: RASTER_DENSITY })
@@ -137,4 +142,51 @@ export async function linePlot(plot: LinePlotSpec): Promise<RenderedPlot> {
   } finally {
     view.finalize();
   }
+}
+
+export interface ScatterPlotSpec {
+  title: string;
+  /** Names each x category, e.g. 'layer'. */
+  xLabel: string;
+  yLabel: string;
+  /** One dot per point; a series' dots sit side by side with the other series' at each x. */
+  series: PlotSeries[];
+}
+
+/**
+ * Dots per category of x (seed 003's Fig. 5: one dot per head, layers along the axis): x is ordinal,
+ * each series gets its own offset within an x's band, colour and open shape, so the heads of a layer
+ * spread vertically and the series stay apart. Rendered as `linePlot` is.
+ */
+export function scatterPlot(plot: ScatterPlotSpec): Promise<RenderedPlot> {
+  const names = plot.series.map((s) => s.name);
+  const legend = { title: null, labelLimit: 0 };
+  const spec: TopLevelSpec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: plot.title,
+    // With xOffset the step is one series's slot within an x band: 12 layers × 4 series ≈ 580 px.
+    width: { step: 12 },
+    height: 260,
+    background: 'white',
+    data: { values: plot.series.flatMap((s) => s.points.map((p) => ({ series: s.name, x: p.x, y: p.y }))) },
+    mark: { type: 'point', filled: false, size: 40, strokeWidth: 1.5 },
+    encoding: {
+      x: { field: 'x', type: 'ordinal', title: plot.xLabel, axis: { labelAngle: 0 } },
+      xOffset: { field: 'series', type: 'nominal', scale: { domain: names } },
+      y: { field: 'y', type: 'quantitative', title: plot.yLabel, scale: { zero: false } },
+      color: {
+        field: 'series',
+        type: 'nominal',
+        scale: { domain: names, range: names.map((_, i) => COLOURS[i % COLOURS.length]!) },
+        legend,
+      },
+      shape: {
+        field: 'series',
+        type: 'nominal',
+        scale: { domain: names, range: names.map((_, i) => SHAPES[i % SHAPES.length]!) },
+        legend,
+      },
+    },
+  };
+  return render(spec);
 }

@@ -23,9 +23,10 @@ function field(value: number | string | null | undefined): string | number {
   return value ?? '';
 }
 
-/** One line per cell (row and column by key), for machines and spreadsheets. */
+/** One line per cell (row and column by key), for machines and spreadsheets; `sd` and `runs` when a row averages prompt sets. */
 export function renderCsv(table: ResultsTable): Promise<string> {
-  const lines: CsvLine[] = table.rows.flatMap((row) =>
+  const spread = table.rows.some((r) => r.cells.some((c) => c.ours?.spread));
+  const lines: (CsvLine & { sd?: string | number; runs?: string | number })[] = table.rows.flatMap((row) =>
     row.cells.map((cell) => ({
       row: row.key,
       column: cell.column,
@@ -39,7 +40,11 @@ export function renderCsv(table: ResultsTable): Promise<string> {
       paired_diff: field(cell.paired?.diff),
       paired_lo: field(cell.paired?.ci[0]),
       paired_hi: field(cell.paired?.ci[1]),
+      ...(spread && { sd: field(cell.ours?.spread?.sd), runs: field(cell.ours?.spread?.runs) }),
     })),
   );
-  return writeToString(lines, { headers: [...HEADERS], includeEndRowDelimiter: true });
+  return writeToString(lines, {
+    headers: [...HEADERS, ...(spread ? ['sd', 'runs'] : [])],
+    includeEndRowDelimiter: true,
+  });
 }

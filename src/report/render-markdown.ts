@@ -40,11 +40,14 @@ function cellText(
         ? ` (paper ${fixed1(cell.paper)})`
         : ` (paper ${fixed1(cell.paper)}, Δ ${signed1(cell.delta)})`;
   if (!cell.ours) return emphasizeStatus(cell.status ?? 'not run') + paper;
-  const { value, ci, n } = cell.ours;
+  const { value, ci, n, spread } = cell.ours;
   const interval = ci ? ` ±${fixed1((ci[1] - ci[0]) / 2)}` : '';
+  const sd = spread
+    ? ` sd ${fixed1(spread.sd)}${spread.runs < spread.of ? ` (${spread.runs} of ${spread.of})` : ''}`
+    : '';
   // A partial number says so in the cell itself, not only in a footnote.
   const partial = cell.status ? ` ${emphasizeStatus(cell.status)}` : '';
-  return `${fixed1(value)}${interval}${showN ? ` n=${n}` : ''}${partial}${paper}`;
+  return `${fixed1(value)}${interval}${sd}${showN ? ` n=${n}` : ''}${partial}${paper}`;
 }
 
 function pairedText(paired: PairedComparison | null, showN: boolean): string {
@@ -115,9 +118,18 @@ function markdownGrid(grid: TextGrid): string[] {
   return [line(grid.header), line(grid.header.map((_, i) => (i === 0 ? '---' : '---:'))), ...grid.body.map(line)];
 }
 
-/** Every footnote a rendering of the table prints, in order: the table's own, then how ± is computed. */
+/** Every footnote a rendering of the table prints, in order: the table's own, then how ± (and sd) is computed. */
 export function allFootnotes(table: ResultsTable): string[] {
-  return [...table.footnotes, intervalNote(table)];
+  const spread = table.rows.some((r) => r.cells.some((c) => c.ours?.spread));
+  return [
+    ...table.footnotes,
+    intervalNote(table),
+    ...(spread
+      ? [
+          'A row over several prompt sets (e.g. seeds) shows in each cell the mean of the sets\' numbers and, after sd, their standard deviation across sets (n − 1; "2 of 3" when a set has no number there); its derived columns (H, averages) combine those means, as the papers do. Such cells have no bootstrap interval and no paired comparison.',
+        ]
+      : []),
+  ];
 }
 
 /** GitHub Markdown: the results table, numbered footnotes, then the paired comparisons. */

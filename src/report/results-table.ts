@@ -23,6 +23,8 @@ export interface TableColumnSpec {
   data?: string;
   /** Default: accuracy. */
   metric?: Metric;
+  /** A column computed from other columns of the row (named by key, earlier in the table), not from records. */
+  derive?: { kind: Derivation; of: readonly string[] };
   /**
    * The split holds part of the paper's: `evaluated` of its `paper` samples (in `unit`, REC refs); when the
    * unit is also what a record is (`sameUnit`), the header reads "n=12 of 2,468".
@@ -38,6 +40,11 @@ export interface TableRowSpec {
   paper?: Record<string, number | null>;
   /** The paper has this row, but it was run differently (another model or parameters): no number shown. */
   paperWithheld?: boolean;
+  /**
+   * The records' rows this row stands for (default: its key): with several (one per prompt set, e.g.
+   * seeds), each cell is the mean of their values, with their standard deviation.
+   */
+  members?: readonly string[];
 }
 
 /** What one paper table looks like, before any result is known. */
@@ -58,6 +65,8 @@ export interface OurNumber {
   value: number;
   n: number;
   ci: [number, number] | null;
+  /** A row of several members: `value` is their mean, `sd` their standard deviation (n − 1), over `runs` of `of`. */
+  spread?: { sd: number; runs: number; of: number };
 }
 
 export interface ResultCell {
@@ -107,6 +116,24 @@ export interface BuildTableOptions extends BootstrapOptions {
 
 export const AVERAGE_COLUMN: TableColumnSpec = { key: 'avg', label: 'Avg' };
 
+/** How a derived column combines its columns: their mean, or their harmonic mean (base-to-new's H = 2BN/(B+N)). */
+export const DERIVATIONS = ['mean', 'harmonic_mean'] as const;
+export type Derivation = (typeof DERIVATIONS)[number];
+
+export function derive(kind: Derivation, values: readonly number[]): number {
+  if (kind === 'mean') return values.reduce((s, v) => s + v, 0) / values.length;
+  // A zero makes the harmonic mean 0 (its limit), not a division by zero.
+  if (values.some((v) => v === 0)) return 0;
+  return values.length / values.reduce((s, v) => s + 1 / v, 0);
+}
+
+/** The sample standard deviation (n − 1); 0 for one value. */
+function sampleSd(values: readonly number[]): number {
+  if (values.length < 2) return 0;
+  const mean = values.reduce((s, v) => s + v, 0) / values.length;
+  return Math.sqrt(values.reduce((s, v) => s + (v - mean) ** 2, 0) / (values.length - 1));
+}
+
 function averageOf(values: readonly (number | null)[]): number | null {
   if (values.length === 0 || values.some((v) => v === null)) return null;
   return (values as number[]).reduce((s, v) => s + v, 0) / values.length;
@@ -134,6 +161,74 @@ function averageCell(row: TableRowSpec, cells: readonly ResultCell[]): ResultCel
         : null,
     paper,
     delta: ours !== null && paper !== null ? difference(ours.value, paper) : null,
+    paired: null,
+  };
+}
+
+/**
+ * A derived column's cell from the row's cells it names: ours when every one has ours, the paper's when
+ * the row gives it or every one has the paper's. No interval: the inputs' intervals do not combine so.
+ */
+function derivedCell(
+  column: string,
+  d: NonNullable<TableColumnSpec['derive']>,
+  givenPaper: number | null,
+  byKey: ReadonlyMap<string, ResultCell>,
+): ResultCell {
+  const inputs = d.of.map((k) => {
+    const c = byKey.get(k);
+    if (!c) throw new Error(`derived column ${column}: no earlier column ${k}`);
+    return c;
+  });
+  const values = inputs.map((c) => c.ours?.value ?? null);
+  const ours = values.every((v) => v !== null)
+    ? { value: derive(d.kind, values as number[]), n: inputs.reduce((s, c) => s + c.ours!.n, 0), ci: null }
+    : null;
+  const papers = inputs.map((c) => c.paper);
+  const paper = givenPaper ?? (papers.every((p) => p !== null) ? derive(d.kind, papers as number[]) : null);
+  return {
+    column,
+    ours,
+    status: ours === null ? (inputs.find((c) => c.status !== null)?.status ?? 'not run') : null,
+    paper,
+    delta: ours !== null && paper !== null ? difference(ours.value, paper) : null,
+    paired: null,
+  };
+}
+
+/**
+ * A cell of a row of several members (prompt sets, e.g. seeds): the mean of the members' values and
+ * their standard deviation, over the members that have records here. No interval and no paired
+ * comparison: the spread across members is the uncertainty such a row reports.
+ */
+function membersCell(
+  column: TableColumnSpec,
+  members: readonly string[],
+  paper: number | null,
+  status: () => CellStatus,
+  recordsOf: (row: string, column: string) => EvalRecord[],
+  bootstrap: Required<BootstrapOptions>,
+): ResultCell {
+  const data = column.data ?? column.key;
+  const measured = members
+    .map((m) => recordsOf(m, data))
+    .filter((rs) => rs.length > 0)
+    .map((rs) => cellMetrics(rs, column.metric ?? ACCURACY, { ...bootstrap, iterations: 1 }));
+  if (measured.length === 0)
+    return { column: column.key, ours: null, status: status(), paper, delta: null, paired: null };
+  const values = measured.map((m) => m.value);
+  const value = derive('mean', values);
+  return {
+    column: column.key,
+    ours: {
+      value,
+      n: Math.max(...measured.map((m) => m.n)),
+      ci: null,
+      spread: { sd: sampleSd(values), runs: measured.length, of: members.length },
+    },
+    status: null,
+    paper,
+    delta: paper === null ? null : difference(value, paper),
     paired: null,
   };
 }
@@ -169,28 +264,49 @@ export function buildResultsTable(
   }
 
   const rows = spec.rows.map((row): ResultRow => {
+    const members = row.members ?? [row.key];
+    const byKey = new Map<string, ResultCell>();
     const cells = spec.columns.map((column): ResultCell => {
-      const data = column.data ?? column.key;
-      const metric = column.metric ?? ACCURACY;
-      const cellRecords = recordsOf(row.key, data);
       const paper = row.paper?.[column.key] ?? null;
-      if (cellRecords.length === 0) {
-        const status = opts.statuses?.[row.key]?.[column.key] ?? 'not run';
-        return { column: column.key, ours: null, status, paper, delta: null, paired: null };
+      const status = (): CellStatus => opts.statuses?.[row.key]?.[column.key] ?? 'not run';
+      let cell: ResultCell;
+      if (column.derive) {
+        cell = derivedCell(column.key, column.derive, paper, byKey);
+      } else if (members.length > 1) {
+        cell = membersCell(column, members, paper, status, recordsOf, bootstrap);
+      } else {
+        const data = column.data ?? column.key;
+        const metric = column.metric ?? ACCURACY;
+        const cellRecords = recordsOf(row.key, data);
+        if (cellRecords.length === 0) {
+          cell = { column: column.key, ours: null, status: status(), paper, delta: null, paired: null };
+        } else {
+          const { value, n, ci } = cellMetrics(cellRecords, metric, bootstrap);
+          const isBaseline = baselineSpec === undefined || row.key === baselineSpec.key;
+          const partial = opts.partial?.[row.key]?.[data];
+          cell = {
+            column: column.key,
+            ours: { value, n, ci },
+            status: partial ? `partial (${partial.n} of ${partial.of ?? '?'})` : null,
+            paper,
+            delta: paper === null || partial ? null : difference(value, paper),
+            paired: isBaseline
+              ? null
+              : pairedComparison(cellRecords, recordsOf(baselineSpec.key, data), metric, bootstrap),
+          };
+        }
       }
-      const { value, n, ci } = cellMetrics(cellRecords, metric, bootstrap);
-      const isBaseline = baselineSpec === undefined || row.key === baselineSpec.key;
-      const partial = opts.partial?.[row.key]?.[data];
-      return {
-        column: column.key,
-        ours: { value, n, ci },
-        status: partial ? `partial (${partial.n} of ${partial.of ?? '?'})` : null,
-        paper,
-        delta: paper === null || partial ? null : difference(value, paper),
-        paired: isBaseline ? null : pairedComparison(cellRecords, recordsOf(baselineSpec.key, data), metric, bootstrap),
-      };
+      byKey.set(column.key, cell);
+      return cell;
     });
-    if (spec.average) cells.push(averageCell(row, cells));
+    // The table's average is over the columns read from records, as the paper averages its datasets.
+    if (spec.average)
+      cells.push(
+        averageCell(
+          row,
+          cells.filter((_, i) => !spec.columns[i]!.derive),
+        ),
+      );
     return { key: row.key, label: row.label, paperWithheld: row.paperWithheld ?? false, cells };
   });
 

@@ -39,7 +39,15 @@ export type Provenance = z.output<typeof provenanceSchema>;
 
 /** One table cell: ours (the column's metric, percent), the paper's, Δ, why ours is missing, vs the baseline. */
 const cellJsonSchema = z.object({
-  ours: z.object({ value: z.number(), n: count, ci: interval.nullable() }).nullable(),
+  ours: z
+    .object({
+      value: z.number(),
+      n: count,
+      ci: interval.nullable(),
+      /** A row over several prompt sets: their standard deviation, over how many of them. */
+      spread: z.object({ sd: z.number(), runs: count, of: count }).optional(),
+    })
+    .nullable(),
   paper: z.number().nullable(),
   delta: z.number().nullable(),
   status: z.string().nullable(),

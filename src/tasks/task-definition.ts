@@ -4,6 +4,7 @@ import type { DatasetPin } from '../datasets/dataset-pin.js';
 import type { DatasetInfo } from '../datasets/dataset-info.js';
 import type { DatasetImporter } from '../datasets/importer.js';
 import type { BoxXYWH } from '../image/box.js';
+import type { Preprocessing } from '../image/input-view.js';
 import type { Encoder } from '../encoder/encoder.js';
 import type { PromptMask, TextPromptInputs, VisionPromptInputs } from '../encoder/requests.js';
 import type { FeatureCache } from '../encoder/feature-cache.js';
@@ -11,6 +12,7 @@ import type { Method } from '../prompts/method.js';
 import type { ExampleCard, ReportExamples } from '../report/html-report-model.js';
 import type { Metric } from '../report/metrics.js';
 import type { EvalRecord, IntermediateLog, RecordLog } from '../report/records.js';
+import type { ClassSubset } from './shared/class-subsets.js';
 import type { TextFeatures } from './shared/text-features.js';
 
 /** A dataset a task knows by name: the paper's splits and how tables show it. */
@@ -31,6 +33,11 @@ export interface TaskDataset {
   defaultMethods?: readonly string[];
   /** `falip eval`'s metric columns per split, if not the task's. */
   evalMetrics?: readonly string[];
+  /**
+   * How its images become the model's input (image/input-view.ts): the prompt-learning datasets are
+   * centre-cropped as their papers do; default `squash`, the FALIP/ReCLIP reference's whole-image resize.
+   */
+  preprocess?: Preprocessing;
 }
 
 /** A generated dataset: `falip data <name> --images N --seed S` writes it; eval writes the default one on first use. */
@@ -55,9 +62,17 @@ export interface Sampling {
   shard?: { index: number; count: number };
 }
 
+/** What else a split is loaded for besides its sampling: the model's input size, and which classes. */
+export interface SplitView {
+  /** The model's input size S (a centre crop is S×S). */
+  imageSize: number;
+  /** Base-to-new: one half of the classes (tasks with `classSubsets`), relabelled 0..k−1. */
+  classes: ClassSubset;
+}
+
 /** One dataset split loaded for evaluation. */
 export interface LoadedSplit<D = unknown> {
-  /** `dataset/split`: its records' `split`. */
+  /** `dataset/split` (`dataset/split/base` for a half of its classes): its records' `split`. */
   key: string;
   dir: string;
   /** The record ids one row produces here: a resumed run holds no other. */
@@ -131,12 +146,16 @@ export interface BoxSample {
   width: number;
   height: number;
   box: BoxXYWH;
+  /** Absolute path of the image's foreground mask, where the dataset was imported with masks. */
+  mask?: string;
 }
 
 /** A split's image regions under a seeded subset of its samples, and how many samples the subset kept. */
 export interface BoxSamples {
   samples: BoxSample[];
   counts: { total: number; used: number };
+  /** How the split's images become the model's input (default squash). */
+  preprocess?: Preprocessing;
 }
 
 /** A record's example card, less what the record itself says (row, split, id, correct). */
@@ -198,13 +217,15 @@ export interface TaskDefinition<O = unknown, D = unknown> {
    * against one text per class, which the prompts replace.
    */
   learnedPrompts?: boolean;
+  /** Columns may read one half of a split's classes (`classes: base|new`, base-to-new generalisation). */
+  classSubsets?: boolean;
   metrics: Record<string, Metric>;
   defaultMetric: string;
   /** `falip eval`'s metric columns per split. */
   evalMetrics: readonly string[];
   /** The paper's table configs holding this task's rows, for `falip eval`'s paper numbers. */
   paperConfigs: readonly string[];
-  loadSplit(key: string, dir: string, info: DatasetInfo, sampling: Sampling): Promise<LoadedSplit<D>>;
+  loadSplit(key: string, dir: string, info: DatasetInfo, sampling: Sampling, view: SplitView): Promise<LoadedSplit<D>>;
   /** Evaluates every row on one split, appending a record per item not yet recorded. */
   evaluate(rows: readonly TaskRow<O>[], split: LoadedSplit<D>, ctx: EvalContext): Promise<void>;
   /**

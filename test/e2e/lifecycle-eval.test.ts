@@ -121,6 +121,7 @@ describe('1. a dataset replaced while an evaluation runs', () => {
         {
           seed: 0,
         },
+        { imageSize: 224, classes: 'all' },
       ),
       'the folder mixes two imports',
     );
@@ -163,11 +164,23 @@ describe('2. point-cloud run keys cover the h5 files', () => {
     await writeModelNet(release, files([0, 1]));
     const { dir, info } = await importModelNet40({ root: release, outRoot: fresh('pc-datasets') });
     const h5 = path.join(release, 'ply_data_test0.h5');
-    const before = await pointcloudTask.loadSplit('modelnet40/test', dir, info, { seed: 0 });
+    const before = await pointcloudTask.loadSplit(
+      'modelnet40/test',
+      dir,
+      info,
+      { seed: 0 },
+      { imageSize: 224, classes: 'all' },
+    );
     const size = statSync(h5).size;
     await writeModelNet(release, files([5, 6]));
     expect(statSync(h5).size).toBe(size);
-    const after = await pointcloudTask.loadSplit('modelnet40/test', dir, info, { seed: 0 });
+    const after = await pointcloudTask.loadSplit(
+      'modelnet40/test',
+      dir,
+      info,
+      { seed: 0 },
+      { imageSize: 224, classes: 'all' },
+    );
     expect(after.contentHash).not.toBe(before.contentHash);
   });
 });

@@ -15,7 +15,8 @@ import { parseTableConfig } from '../../src/experiments/table-config.js';
 import { loadImage } from '../../src/image/load-image.js';
 import { preprocess } from '../../src/image/preprocess.js';
 import type { LearnedPrompts } from '../../src/model/learned-prompts/learned-prompts.js';
-import { importPromptSet, readRegisteredPromptSet } from '../../src/model/learned-prompts/prompt-registry.js';
+import { promptSetSource } from '../../src/cli/run-options.js';
+import { importPromptSet } from '../../src/model/learned-prompts/prompt-registry.js';
 import { importModel } from '../../src/model/model-registry.js';
 import { resolveModel } from '../../src/model/model-store.js';
 import { makeMethod } from '../../src/prompts/method.js';
@@ -81,7 +82,7 @@ function options(out: string): RunTableOptions {
     model: opened.model,
     sampling: { seed: 0 },
     out,
-    prompts: (name) => readRegisteredPromptSet(opened.encoder.graphs.model, opened.model.sha256, name),
+    prompts: promptSetSource(opened),
     progress: () => ({ add() {}, stop() {} }),
   };
 }

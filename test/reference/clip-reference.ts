@@ -44,6 +44,8 @@ export interface VisionRefOptions {
   endLayer?: number;
   /** Learned vision prompts: every T above is then T + n (hiddenIn, hidden, clsAttn). */
   prompts?: VisionPromptsRef;
+  /** Also return every layer's full attention probabilities (`probs`). */
+  keepProbs?: boolean;
 }
 
 export interface VisionRefResult {
@@ -52,6 +54,7 @@ export interface VisionRefResult {
   clsResidual: Float64Array; // [D] = hidden[0]
   clsAttn: Float64Array; // [L,H,T] CLS-row attention probabilities of every layer run (zeros for layers not run)
   clsHeadOut: Float64Array; // [L,H,D] per-head CLS contribution: (P_h[0,:]·v_h)·Wo[:, h·dh:(h+1)·dh]ᵀ (out-proj bias NOT included, it is separate)
+  probs?: Float64Array; // [L,H,T,T] with keepProbs: every layer's attention probabilities (query row, key column)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -442,6 +445,7 @@ export function visionForwardRef(
   const act = activation(cfg.hiddenAct);
   const clsAttn = new Float64Array(L * H * T);
   const clsHeadOut = new Float64Array(L * H * D);
+  const probs = opts.keepProbs ? new Float64Array(L * H * T * T) : undefined;
   for (let l = start; l < end; l++) {
     const replacement = prompts?.deep.get(l);
     if (replacement && l > 0) {
@@ -454,9 +458,17 @@ export function visionForwardRef(
     x = out.x;
     for (let h = 0; h < H; h++) clsAttn.set(out.probs.subarray(h * T * T, h * T * T + T), (l * H + h) * T);
     clsHeadOut.set(out.clsHeadOut, l * H * D);
+    probs?.set(out.probs, l * H * T * T);
   }
   const clsResidual = x.slice(0, D);
-  return { imageEmbeds: projectClsRef(cfg, w, clsResidual), hidden: x, clsResidual, clsAttn, clsHeadOut };
+  return {
+    imageEmbeds: projectClsRef(cfg, w, clsResidual),
+    hidden: x,
+    clsResidual,
+    clsAttn,
+    clsHeadOut,
+    ...(probs && { probs }),
+  };
 }
 
 /** Two-stream ablation (q/k/v replacement). Stream "out" and stream "probs" both run the full network on their own pixels.

@@ -37,6 +37,7 @@ const TOKEN_SCALE_GATE = 'token_scale_gate';
 const CLS_RESIDUAL = 'cls_residual';
 const CLS_HEAD_OUT = 'cls_head_out';
 const CLS_ATTN = 'cls_attn';
+const ATTN_PROBS = 'attn_probs';
 
 /**
  * One member of the vision family: layers [from, to) of the vision tower. Every member reads the same
@@ -57,6 +58,12 @@ export interface VisionGraphSpec {
   capture: boolean;
   /** Feature-mask inputs `token_scale` [B,T] and `token_scale_gate` [L]. */
   tokenScale?: TokenScaleSite;
+  /**
+   * Output `attn_probs` [B,L,H,T,T]: every layer's attention probabilities, all query rows (seed 003's
+   * attention statistics). Full forwards only (`from` 0, `to` L); prompted members may have it (T is
+   * then T + n_v), so a prompt-tuned CLIP's attention can be read.
+   */
+  probs?: boolean;
   /**
    * Learned vision prompts as inputs (vision-prompts.ts): the sequence is T + n_v tokens, and every
    * tensor of length T above is T + n_v long. Not with `capture` or `tokenScale`.
@@ -95,6 +102,7 @@ function specName(s: VisionGraphSpec): string {
     s.bias ? biasFrom : '',
     s.capture ? 'capture' : '',
     s.tokenScale ? `ts-${s.tokenScale}` : '',
+    s.probs ? 'probs' : '',
     s.prompted ? 'prompted' : '',
   ]
     .filter(Boolean)
@@ -109,6 +117,8 @@ function checkSpec(spec: VisionGraphSpec, L: number): void {
   }
   if (spec.prompted && (spec.capture || spec.tokenScale))
     throw new Error('vision graph: prompted members have no capture or token scale');
+  if (spec.probs && (spec.from !== 0 || spec.to !== L))
+    throw new Error('vision graph: attention probabilities come from full forwards only');
 }
 
 function buildVisionGraph(
@@ -152,6 +162,7 @@ function layerRange(c: TowerContext, cfg: ClipConfig, spec: VisionGraphSpec): vo
 
   const clsAttn: string[] = [];
   const clsHeadOut: string[] = [];
+  const probs: string[] = [];
   for (let l = spec.from; l < spec.to; l++) {
     const key = `v.l${l}`;
     if (prompts && l > 0) x = replaceDeepPrompts(g, x, prompts, l, T);
@@ -171,6 +182,7 @@ function layerRange(c: TowerContext, cfg: ClipConfig, spec: VisionGraphSpec): vo
         ? g.op('Mul', [biased.bias, gateRow(g, biased.gate, l, v.numHeads)])
         : undefined;
     const att = attention(c, a, key, { bias: layerBias, captureCls: spec.capture });
+    if (spec.probs) probs.push(att.probs);
     if (att.clsAttn && att.clsHeadOut) {
       clsAttn.push(att.clsAttn);
       clsHeadOut.push(att.clsHeadOut);
@@ -184,6 +196,7 @@ function layerRange(c: TowerContext, cfg: ClipConfig, spec: VisionGraphSpec): vo
     outputEmbeds(g, cfg, project(c, x));
     if (spec.capture) g.output(CLS_RESIDUAL, clsOf(g, x), ElemType.FLOAT, ['batch', v.hiddenSize]);
   }
+  if (spec.probs) g.output(ATTN_PROBS, stackLayers(g, probs), ElemType.FLOAT, ['batch', L, v.numHeads, tokens, tokens]);
   if (spec.capture) {
     const n = spec.to - spec.from;
     g.output(CLS_ATTN, stackLayers(g, clsAttn), ElemType.FLOAT, ['batch', n, v.numHeads, T]);
@@ -233,5 +246,31 @@ export function readCapture(out: Record<(typeof CAPTURE_OUTPUTS)[number], Float3
     clsResidual: out[CLS_RESIDUAL],
     clsHeadOut: out[CLS_HEAD_OUT],
     clsAttn: out[CLS_ATTN],
+  };
+}
+
+/** A full forward's (`probs`) outputs: the embedding and every layer's attention probabilities. */
+export const PROBS_OUTPUTS = [IMAGE_EMBEDS, ATTN_PROBS] as const;
+
+/** Every layer's attention of one image: [L·H·T·T] row-major (layer, head, query, key), T with any prompt tokens. */
+export interface AttentionProbs {
+  imageEmbeds: Float32Array;
+  probs: Float32Array;
+  /** T: the image's tokens (CLS, patches) and then the prompt tokens. */
+  tokens: number;
+  /** n_v: the last `promptTokens` of the T are a prompt-tuned CLIP's vision prompts. */
+  promptTokens: number;
+}
+
+export function readProbs(
+  out: Record<(typeof PROBS_OUTPUTS)[number], Float32Array>,
+  v: VisionConfig,
+  promptTokens: number,
+): AttentionProbs {
+  return {
+    imageEmbeds: out[IMAGE_EMBEDS],
+    probs: out[ATTN_PROBS],
+    tokens: visionTokens(v) + promptTokens,
+    promptTokens,
   };
 }

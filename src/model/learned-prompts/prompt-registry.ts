@@ -82,6 +82,11 @@ export function importPromptSet(
   });
 }
 
+/** Whether the model has a complete set of this name (its JSON written). */
+export function isPromptSetRegistered(model: ResolvedModel, name: string): boolean {
+  return NAME_PATTERN.test(name) && existsSync(path.join(promptSetDir(model, name), PROMPT_INFO_FILE));
+}
+
 /** A registered set, checked to belong to the model whose weights have `modelSha256`. */
 export function readRegisteredPromptSet(
   model: ResolvedModel,

@@ -1,9 +1,10 @@
 import path from 'node:path';
-import type { ClsClasses, ClsSample } from './cls-manifest.js';
+import type { ClsSample } from './cls-manifest.js';
+import type { ClsSplit } from './cls-split.js';
 import type { EvalRecord } from '../../report/records.js';
 import { forEachLimited } from '../shared/for-each-limited.js';
 import { ImageFeatures } from '../shared/image-features.js';
-import type { EvalContext, LoadedSplit, TaskRow } from '../task-definition.js';
+import type { EvalContext, TaskRow } from '../task-definition.js';
 import { classLogits, classRecord } from '../shared/class-scores.js';
 import { promptedClassifier, templatesOf, textClassifier, type TemplateSet } from '../shared/text-classifier.js';
 
@@ -12,28 +13,20 @@ export interface ClsOptions {
   templates: TemplateSet;
 }
 
-export interface ClsSplitData {
-  samples: ClsSample[];
-  classes: ClsClasses;
-  imageRoot: string;
-  /** Each sample's manifest line (`file:line`), by id, for what evaluation finds wrong with its image. */
-  lineOf: ReadonlyMap<string, string>;
-}
-
 export type ClsRow = TaskRow<ClsOptions>;
-export type ClsSplit = LoadedSplit<ClsSplitData>;
 
 /** Images decoded and encoded at the same time; enough to keep the encoder's batches full. */
 const CONCURRENCY = 4;
 
 /**
- * Classifies every image of a split under every row: the image is decoded once for all rows, each
+ * Classifies every image of a split under every row: the image is decoded (and, for the
+ * prompt-learning datasets, centre-cropped) once for all rows, each
  * method's feature of (image, box) is computed once, and the rows' scores are the sum of their methods'
  * 100·cos with each class's text embedding (one method = no ensemble). Images already recorded for a row
  * are skipped (resume); each image's records are appended as soon as it is done.
  */
 export async function evaluateClsSplit(rows: readonly ClsRow[], split: ClsSplit, ctx: EvalContext): Promise<void> {
-  const { samples, classes, imageRoot, lineOf } = split.data;
+  const { samples, classes, imageRoot, view, lineOf, recorded } = split.data;
   const classifiers = new Map<string, Promise<Float32Array[]>>();
   // A row's class texts: its learned prompts', else its templates'.
   const classifierOf = (row: ClsRow): Promise<Float32Array[]> => {
@@ -51,10 +44,16 @@ export async function evaluateClsSplit(rows: readonly ClsRow[], split: ClsSplit,
   await forEachLimited(samples, CONCURRENCY, async (sample) => {
     const todo = rows.filter((row) => !ctx.records.has(row.key, split.key, sample.id));
     if (todo.length === 0) return;
-    const features = await ImageFeatures.forFile(ctx.encoder, path.resolve(imageRoot, sample.image), ctx.cache, {
-      ...sample,
-      where: lineOf.get(sample.id)!,
-    });
+    const file = path.resolve(imageRoot, sample.image);
+    // The size the manifest records (a centre crop's boxes are in the crop, its samples S×S).
+    const size = recorded.get(sample.id) ?? sample;
+    const features = await ImageFeatures.forFile(
+      ctx.encoder,
+      file,
+      ctx.cache,
+      { width: size.width, height: size.height, where: lineOf.get(sample.id)! },
+      view.preprocess,
+    );
     const records = await Promise.all(
       todo.map(async (row) => recordOf(row, sample, split.key, features, await classifierOf(row))),
     );

@@ -4,6 +4,7 @@ import type { VisionPromptInputs } from '../../encoder/requests.js';
 import type { FeatureCache } from '../../encoder/feature-cache.js';
 import { DecodedImage } from '../../encoder/image-input.js';
 import type { BoxXYWH } from '../../image/box.js';
+import { centerCropImage, type Preprocessing } from '../../image/input-view.js';
 import { loadImage } from '../../image/load-image.js';
 import type { Method } from '../../prompts/method.js';
 import { UserError } from '../../util/errors.js';
@@ -37,12 +38,15 @@ export class ImageFeatures {
    * The features of an image file, decoded once; with `--cache`, keyed on disk by the file's sha256.
    * `recorded` is the size its manifest line (`where`) gives, which its boxes are in: an image replaced
    * since the import by one of another size is refused, not scored with boxes that no longer fit it.
+   * Under `center-crop` the image the methods see (and their boxes are in) is the decoded image's
+   * centre crop at the model's input size (image/input-view.ts).
    */
   static async forFile(
     encoder: Encoder,
     file: string,
     cache?: FeatureCache,
     recorded?: { width: number; height: number; where: string },
+    preprocess: Preprocessing = 'squash',
   ): Promise<ImageFeatures> {
     const decoded = await loadImage(file);
     if (recorded && (recorded.width !== decoded.width || recorded.height !== decoded.height)) {
@@ -50,8 +54,15 @@ export class ImageFeatures {
         `${recorded.where}: width/height: recorded ${recorded.width}×${recorded.height}, ${file} is ${decoded.width}×${decoded.height} (replaced since the import? import the dataset again)`,
       );
     }
-    const disk = cache && { cache, contentSha256: sha256Hex(await readFile(file)) };
-    return new ImageFeatures(encoder, new DecodedImage(file, decoded), disk);
+    const size = encoder.config.vision.imageSize;
+    // The view is part of what the image is: the encoder's per-image memos and the disk cache keep them apart.
+    const view = preprocess === 'squash' ? '' : `|${preprocess}@${size}`;
+    const contentSha256 = cache && `${sha256Hex(await readFile(file))}${view}`;
+    const input =
+      preprocess === 'squash'
+        ? new DecodedImage(file, decoded)
+        : new DecodedImage(`${file}${view}`, centerCropImage(decoded, size));
+    return new ImageFeatures(encoder, input, cache && { cache, contentSha256: contentSha256! });
   }
 
   get(method: Method, box: BoxXYWH, extras: RegionExtras = {}): Promise<Float32Array> {

@@ -2,7 +2,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { removeStaleTemps, writeFileAtomic } from '../util/atomic-write.js';
 import { UserError } from '../util/errors.js';
-import { FileLock } from '../util/file-lock.js';
+import { FileLock, type LockWords, refuseIfHeld } from '../util/file-lock.js';
 import { withFsErrors } from '../util/fs-errors.js';
 import { checkOwnFolder } from '../util/output-target.js';
 import { resultsRoot } from '../util/repo-paths.js';
@@ -114,7 +114,16 @@ export function keyDifferences(a: unknown, b: unknown, at = ''): string[] {
  * written into it.
  */
 export function checkResultsFolder(dir: string): Promise<void> {
-  return checkOwnFolder(dir, '--out', 'a falip results folder (no run.json)', (names) => names.includes(RUN_JSON));
+  return checkOwnFolder(dir, '--out', 'a falip results folder (no run.json)', (names) => {
+    // Another run that has just taken the folder and not yet written its run.json: refused as in use.
+    refuseIfHeld(join(dir, '.lock'), resultsLockWords(dir));
+    return names.includes(RUN_JSON);
+  });
+}
+
+/** What the results folder's lock says when it is refused. */
+function resultsLockWords(dir: string): LockWords {
+  return { what: dir, advice: 'wait for it to finish, or use another --out' };
 }
 
 /**
@@ -130,10 +139,7 @@ export async function openRunFolder(opts: OpenRunFolderOptions): Promise<RunFold
 
   await checkResultsFolder(dir);
   await withFsErrors(() => mkdir(dir, { recursive: true }));
-  const lock = FileLock.acquire(join(dir, '.lock'), {
-    what: dir,
-    advice: 'wait for it to finish, or use another --out',
-  });
+  const lock = FileLock.acquire(join(dir, '.lock'), resultsLockWords(dir));
   const logs = { records: undefined as RecordLog | undefined, intermediate: undefined as IntermediateLog | undefined };
   try {
     await removeStaleTemps(dir);

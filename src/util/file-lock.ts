@@ -62,6 +62,16 @@ function liveHolder(file: string): string | null {
 }
 
 /**
+ * Refuses as `FileLock.acquire` would while a live process holds `file`, without taking it: for checks
+ * that run before a folder is written to (a folder another falip is just setting up is that run's, not
+ * the user's, and the refusal should say so).
+ */
+export function refuseIfHeld(file: string, words: LockWords): void {
+  const holder = liveHolder(file);
+  if (holder) throw new UserError(`${words.what}: in use by ${holder}; ${words.advice}`);
+}
+
+/**
  * An exclusive lock: a file created with O_EXCL holding pid, host and command. A lock left by a process
  * that died on this host is taken over (and said so on stderr); a live holder is a one-line refusal
  * naming it. Released by `release()` and, failing that, when the process exits. Results folders

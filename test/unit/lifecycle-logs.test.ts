@@ -4,8 +4,9 @@
  * full disk while writing run.json is one line, and temporary files of dead processes are told from
  * those of live ones. The failing disk is a write error injected into Node's file handles.
  */
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, open, readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { openRunFolder } from '../../src/experiments/run-folder.js';
@@ -87,5 +88,23 @@ describe('a full disk while writing run.json', () => {
       openRunFolder({ name: 't', runKey: runKeyFixture(), details: runDetailsFixture('t'), out }),
       `${out}/run.json: no space left on device`,
     );
+  });
+});
+
+describe('a results folder another run has just taken', () => {
+  it('is refused as in use (naming the holder), not as a folder of the user', async () => {
+    // The first run holds the lock and has opened its logs, but not yet written run.json (the moment
+    // two `eval --out X` at once met in the trust test).
+    const out = join(await tempDir(), 'two');
+    mkdirSync(out);
+    const holder = { pid: process.pid, host: hostname(), started: new Date().toISOString(), command: 'eval demo' };
+    writeFileSync(join(out, '.lock'), JSON.stringify(holder));
+    writeFileSync(join(out, 'records.jsonl'), '');
+    const message = await userErrorMessage(
+      openRunFolder({ name: 't', runKey: runKeyFixture(), details: runDetailsFixture('t'), out }),
+      `${out}: in use by pid ${process.pid}`,
+    );
+    expect(message).not.toContain('not a falip results folder');
+    expect(readdirSync(out).sort()).toEqual(['.lock', 'records.jsonl']);
   });
 });

@@ -37,7 +37,7 @@ export const DEMO_MODEL_SHA256 = '34560458fa5c201bcfb1476d53f9f28574b3dac7874ca4
 
 /** What `falip model list` says about the shipped demo model (the README's model card, in one line). */
 export const DEMO_MODEL_CARD =
-  "a small CLIP (0.9M parameters besides its token table) trained on synthetic shapes: its numbers show FALIP's mechanism, not CLIP's accuracy (README: The demo model)";
+  "a small CLIP trained on synthetic shapes (0.9M parameters besides its token table): its numbers show FALIP's mechanism, not CLIP's accuracy; README: The demo model";
 
 export interface ImportOptions {
   /** Replace a model already registered under the name (otherwise refused: results would change meaning). */

@@ -1,6 +1,13 @@
 import { type Command, Option } from 'commander';
 import { ARCH_NAMES, type ArchName } from '../model/clip-config.js';
-import { ensureTinyModel, importModel, listModels, TINY_MODEL } from '../model/model-registry.js';
+import {
+  DEMO_MODEL_CARD,
+  DEMO_MODEL_SHA256,
+  ensureTinyModel,
+  importModel,
+  listModels,
+  TINY_MODEL,
+} from '../model/model-registry.js';
 import { writeRandomModel } from '../model/random-model.js';
 import { UserError } from '../util/errors.js';
 import { makeOption } from './options.js';
@@ -29,7 +36,9 @@ export function register(program: Command): void {
 
   model
     .command('tiny')
-    .description(`generate and register the built-in '${TINY_MODEL}' model (random weights, for tests and the demo)`)
+    .description(
+      `generate and register the built-in '${TINY_MODEL}' model (random weights, for tests; the demo sets run on the trained 'demo' model)`,
+    )
     .action(async () => {
       await ensureTinyModel();
       console.log(`model '${TINY_MODEL}' is ready`);
@@ -71,8 +80,13 @@ export function register(program: Command): void {
           continue;
         }
         const r = l.record;
+        const note = r.random_weights
+          ? `random weights: ${r.random_weights}`
+          : r.sha256 === DEMO_MODEL_SHA256
+            ? DEMO_MODEL_CARD
+            : undefined;
         console.log(
-          `${r.name.padEnd(16)} ${r.arch.padEnd(24)} ${r.sha256.slice(0, 12)} ${r.config_hash.slice(0, 8)}  ${r.source}${r.random_weights ? `  (random weights: ${r.random_weights})` : ''}`,
+          `${r.name.padEnd(16)} ${r.arch.padEnd(24)} ${r.sha256.slice(0, 12)} ${r.config_hash.slice(0, 8)}  ${r.source}${note ? `  (${note})` : ''}`,
         );
       }
     });

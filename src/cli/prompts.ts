@@ -2,7 +2,7 @@ import { type Command, Option } from 'commander';
 import { TRAINER_NAMES, type TrainerName } from '../model/learned-prompts/learned-prompts.js';
 import type { PromptSetInfo } from '../model/learned-prompts/prompt-set.js';
 import { importPromptSet, listPromptSets } from '../model/learned-prompts/prompt-registry.js';
-import { ensureTinyModel, TINY_MODEL } from '../model/model-registry.js';
+import { ensureBuiltInModel } from '../model/model-registry.js';
 import { resolveModel } from '../model/model-store.js';
 import { makeOption } from './options.js';
 
@@ -33,7 +33,7 @@ export function register(program: Command): void {
     )
     .option('--force', 'replace a prompt set already registered under --name')
     .action(async (checkpoint: string, o: { model: string; name: string; trainer?: TrainerName; force?: boolean }) => {
-      if (o.model === TINY_MODEL) await ensureTinyModel();
+      await ensureBuiltInModel(o.model);
       const model = await resolveModel(o.model);
       const { info, imported } = await importPromptSet(checkpoint, model, o.name, {
         ...(o.trainer && { trainer: o.trainer }),

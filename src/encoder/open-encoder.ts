@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { VisionConfig } from '../model/clip-config.js';
 import { ModelGraphs } from '../model/graph-cache.js';
-import { ensureTinyModel, TINY_MODEL } from '../model/model-registry.js';
+import { ensureBuiltInModel } from '../model/model-registry.js';
 import { resolveModel } from '../model/model-store.js';
 import type { Precision } from '../model/onnx/precision.js';
 import { ClipTokenizer } from '../model/tokenizer.js';
@@ -105,13 +105,13 @@ function announceBuild(what: string): () => void {
   return () => process.stderr.write(`falip: built the ${what} in ${((performance.now() - t0) / 1000).toFixed(0)} s\n`);
 }
 
-/** Resolves `--model` (building the tiny model on demand), the device, and opens the shared encoder + tokenizer. */
+/** Resolves `--model` (registering the built-in tiny and demo models on demand), the device, and opens the shared encoder + tokenizer. */
 export async function openEncoder(opts: OpenEncoderOptions): Promise<OpenedEncoder> {
   const { choice, deviceId } = parseDeviceChoice(opts.device);
   const device = resolveDevice(choice);
   const { precision } = opts;
   checkPrecision(precision, device);
-  if (opts.model === TINY_MODEL) await ensureTinyModel();
+  await ensureBuiltInModel(opts.model);
   const resolved = await resolveModel(opts.model);
   const weights = await stat(path.join(resolved.sourceDir, 'model.safetensors')).catch(() => undefined);
   const large = (weights?.size ?? 0) > ANNOUNCED_BUILD_BYTES;

@@ -19,15 +19,28 @@ import {
 } from './model-store.js';
 import { writeRandomModel } from './random-model.js';
 import { rememberSha256 } from './source-hash.js';
+import { REPO_ROOT } from '../util/repo-paths.js';
+import { sha256OfFile } from '../util/sha256.js';
 import { ClipTokenizer } from './tokenizer.js';
 import { readSafetensorsMetadata } from './safetensors.js';
 
-/** The built-in demo/test model: generated on first use, seed 0, byte-level vocabulary. */
+/** The built-in test model: random weights generated on first use, seed 0, byte-level vocabulary. */
 export const TINY_MODEL = 'tiny';
-
-/** The model the demo sets run on when no --model is given (issue 19 replaces it by the trained demo CLIP). */
-export const DEMO_MODEL = TINY_MODEL;
 const TINY_SEED = 0;
+
+/**
+ * The model the demo sets run on when no --model is given: the `tiny` architecture trained on the demo's
+ * synthetic shapes (tools/train-demo-model), shipped in assets/demo-model and registered on first use.
+ * A random model would show the plumbing only; this one has learned enough for FALIP to move its answers.
+ */
+export const DEMO_MODEL = 'demo';
+export const DEMO_MODEL_DIR = path.join(REPO_ROOT, 'assets', 'demo-model');
+/** sha256 of the shipped model.safetensors: the demo's numbers are this model's, so a changed file is refused. */
+export const DEMO_MODEL_SHA256 = '34560458fa5c201bcfb1476d53f9f28574b3dac7874ca4d9334e6b731d318a6c';
+
+/** What `falip model list` says about the shipped demo model (the README's model card, in one line). */
+export const DEMO_MODEL_CARD =
+  "a small CLIP trained on synthetic shapes (0.9M parameters besides its token table): its numbers show FALIP's mechanism, not CLIP's accuracy; README: The demo model";
 
 export interface ImportOptions {
   /** Replace a model already registered under the name (otherwise refused: results would change meaning). */
@@ -179,6 +192,38 @@ export function ensureTinyModel(): Promise<void> {
       lock.release();
     }
   });
+}
+
+/**
+ * Registers the shipped demo model when it is not registered from this checkout's assets/demo-model yet
+ * (first use, or a checkout that moved). Its weights must be the ones the README's numbers come from.
+ */
+export function ensureDemoModel(): Promise<void> {
+  return withFsErrors(async () => {
+    const found = await inspectModelRecord(DEMO_MODEL);
+    if (found.state === 'ok' && found.record.source === DEMO_MODEL_DIR && found.record.sha256 === DEMO_MODEL_SHA256)
+      return;
+    if (found.state === 'corrupt')
+      process.stderr.write(
+        `falip: ${found.file}: corrupt model record (${found.reason}), registering the demo model again\n`,
+      );
+    const weights = path.join(DEMO_MODEL_DIR, 'model.safetensors');
+    if (!existsSync(weights))
+      throw new UserError(`${weights}: not found; restore the shipped demo model (git checkout assets/demo-model)`);
+    const sha256 = await sha256OfFile(weights);
+    if (sha256 !== DEMO_MODEL_SHA256) {
+      throw new UserError(
+        `${weights}: sha256 ${sha256.slice(0, 12)} is not the shipped demo model's (${DEMO_MODEL_SHA256.slice(0, 12)}); restore it (git checkout assets/demo-model)`,
+      );
+    }
+    await importModel(DEMO_MODEL_DIR, DEMO_MODEL, { force: true });
+  });
+}
+
+/** Makes a built-in model (`tiny`, `demo`) ready when `name` is one; any other name is left to resolveModel. */
+export async function ensureBuiltInModel(name: string): Promise<void> {
+  if (name === TINY_MODEL) await ensureTinyModel();
+  if (name === DEMO_MODEL) await ensureDemoModel();
 }
 
 /** One registered model as `falip model list` shows it: its record, or why its model.json cannot be read. */

@@ -49,7 +49,9 @@ describe('falip report of a REC run', () => {
     if (!existsSync(CHROMIUM_PATH))
       throw new Error(`headless Chromium is needed at ${CHROMIUM_PATH}; install it with \`${CHROMIUM_INSTALL}\``);
     run = path.join(dirs.root(), 'eval-demo');
-    await falip(registerEval, 'eval', 'demo', '--model', modelDir, '--device', 'cpu', '--out', run);
+    // The two methods the page's checks below name (the demo's defaults are five).
+    const methods = ['--method', 'falip,redcircle'];
+    await falip(registerEval, 'eval', 'demo', ...methods, '--model', modelDir, '--device', 'cpu', '--out', run);
     report = path.join(dirs.root(), 'report.html');
     const printed = await falip(registerReport, 'report', run, '--out', report, '--examples', String(EXAMPLES));
     expect(printed).toEqual([`report: ${report}`]);

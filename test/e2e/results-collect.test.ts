@@ -43,8 +43,10 @@ describe('falip results and falip collect', () => {
         env,
       ),
     );
-    expectOk(await runFalip(['eval', 'demo', '--limit', '3'], env));
-    expectOk(await runFalip(['eval', 'demo', '--limit', '3', '--model', path.join(dirs.root(), 'tiny5')], env));
+    // The shipped demo model (the default) and another model, two methods each.
+    expectOk(await runFalip(['eval', 'demo', '--limit', '3', '--method', 'plain,falip'], env));
+    const tiny5 = path.join(dirs.root(), 'tiny5');
+    expectOk(await runFalip(['eval', 'demo', '--limit', '3', '--method', 'plain,falip', '--model', tiny5], env));
     expectOk(await runFalip(['eval', 'demo-cls', '--limit', '4', '--method', 'plain,falip', '--alpha', '1'], env));
     // An interrupted run: complete no more, its last record gone.
     const partial = readdirSync(root).find((d) => d.startsWith('eval-demo-cls')) ?? 'none';

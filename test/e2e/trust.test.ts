@@ -12,6 +12,11 @@ import { writeUnmarkedTinyModel } from '../helpers/tiny-model.js';
 
 const dirs = useTempFalipDirs('falip-trust-');
 let root: string;
+/**
+ * `eval demo` with two methods: these tests are about folders, locks and caches, which the demo's five
+ * default methods would only make slower.
+ */
+const EVAL_DEMO = ['eval', 'demo', '--method', 'falip,redcircle'];
 /** The CLI (runFalip passes on this process's environment, FALIP_MODELS/DATASETS/RESULTS included). */
 const falip = (...args: string[]) =>
   runFalip([...args, ...(args[0] === 'eval' || args[0] === 'run' ? ['--device', 'cpu'] : [])]);
@@ -29,28 +34,28 @@ describe('the four ways to wrong numbers', () => {
     expectOk(await falip('data', 'demo', '--seed', '1', '--out-root', d1));
     expectOk(await falip('data', 'demo', '--seed', '6', '--out-root', d6));
     const out = path.join(root, 'x');
-    expectOk(await runFalip(['eval', 'demo', '--out', out, '--device', 'cpu'], { FALIP_DATASETS: d1 }));
+    expectOk(await runFalip([...EVAL_DEMO, '--out', out, '--device', 'cpu'], { FALIP_DATASETS: d1 }));
     const n = records(out).length;
-    const again = await runFalip(['eval', 'demo', '--out', out, '--device', 'cpu'], { FALIP_DATASETS: d6 });
+    const again = await runFalip([...EVAL_DEMO, '--out', out, '--device', 'cpu'], { FALIP_DATASETS: d6 });
     expectUserError(again, `${out}/run.json: holds a different run`);
     expect(again.stderr).toContain('they differ in splits[demo/val].content');
     expect(records(out)).toHaveLength(n);
     // Without --out the other data is another run with its own folder.
-    const a = expectOk(await runFalip(['eval', 'demo', '--device', 'cpu', '--json'], { FALIP_DATASETS: d1 }));
-    const b = expectOk(await runFalip(['eval', 'demo', '--device', 'cpu', '--json'], { FALIP_DATASETS: d6 }));
+    const a = expectOk(await runFalip([...EVAL_DEMO, '--device', 'cpu', '--json'], { FALIP_DATASETS: d1 }));
+    const b = expectOk(await runFalip([...EVAL_DEMO, '--device', 'cpu', '--json'], { FALIP_DATASETS: d6 }));
     expect(JSON.parse(a.stdout).dir).not.toBe(JSON.parse(b.stdout).dir);
     expect(JSON.parse(b.stdout).resumed).toBe(false);
   });
 
   it('a record of an item that is not in the run is refused, with its line', async () => {
     const out = path.join(root, 'foreign');
-    expectOk(await falip('eval', 'demo', '--out', out));
+    expectOk(await falip(...EVAL_DEMO, '--out', out));
     const lines = records(out);
     const forged = JSON.parse(lines[0]!);
     forged.id = 'demo-999-0:0';
     writeFileSync(path.join(out, 'records.jsonl'), `${[...lines, JSON.stringify(forged)].join('\n')}\n`);
     expectUserError(
-      await falip('eval', 'demo', '--out', out),
+      await falip(...EVAL_DEMO, '--out', out),
       `${out}/records.jsonl:${lines.length + 1}: a record of row`,
       'is not an item of this run',
     );
@@ -70,19 +75,19 @@ describe('the four ways to wrong numbers', () => {
 
   it('two runs on one folder: the second is refused naming the holder, and the first completes alone', async () => {
     const out = path.join(root, 'two');
-    const [a, b] = await Promise.all([falip('eval', 'demo', '--out', out), falip('eval', 'demo', '--out', out)]);
+    const [a, b] = await Promise.all([falip(...EVAL_DEMO, '--out', out), falip(...EVAL_DEMO, '--out', out)]);
     const refused = [a, b].filter((r) => r.status !== 0);
     expect(refused).toHaveLength(1);
     expectUserError(refused[0]!, `${out}: in use by pid `);
     const ids = records(out).map((l) => JSON.stringify([JSON.parse(l).row, JSON.parse(l).id]));
     expect(new Set(ids).size).toBe(ids.length);
-    expectOk(await falip('eval', 'demo', '--out', out));
+    expectOk(await falip(...EVAL_DEMO, '--out', out));
     expect(existsSync(path.join(out, '.lock'))).toBe(false);
   });
 
   it('a lock left by a killed process is taken over', async () => {
     const out = path.join(root, 'stale');
-    expectOk(await falip('eval', 'demo', '--out', out));
+    expectOk(await falip(...EVAL_DEMO, '--out', out));
     // pid 2^22 − 1 is above Linux's default pid_max: no process has it.
     writeFileSync(
       path.join(out, '.lock'),
@@ -93,13 +98,13 @@ describe('the four ways to wrong numbers', () => {
         command: 'eval demo',
       }),
     );
-    const r = expectOk(await falip('eval', 'demo', '--out', out));
+    const r = expectOk(await falip(...EVAL_DEMO, '--out', out));
     expect(r.stderr).toContain(`${out}: took over the lock of pid 4194303, which is no longer running`);
   });
 
   it('damaged feature-cache entries are reported, deleted and recomputed: the numbers do not change', async () => {
     const cache = path.join(root, 'cache');
-    const first = expectOk(await falip('eval', 'demo', '--cache', cache, '--out', path.join(root, 'c1'), '--json'));
+    const first = expectOk(await falip(...EVAL_DEMO, '--cache', cache, '--out', path.join(root, 'c1'), '--json'));
     const entries = readdirSync(cache, { recursive: true, withFileTypes: true })
       .filter((e) => e.isFile())
       .map((e) => path.join(e.parentPath, e.name));
@@ -110,7 +115,7 @@ describe('the four ways to wrong numbers', () => {
       else if (i % 3 === 1) writeFileSync(f, Buffer.alloc(bytes.length, 0xff));
       else writeFileSync(f, Buffer.from(bytes.map((b, k) => (k === bytes.length - 2 ? b ^ 1 : b))));
     }
-    const second = expectOk(await falip('eval', 'demo', '--cache', cache, '--out', path.join(root, 'c2'), '--json'));
+    const second = expectOk(await falip(...EVAL_DEMO, '--cache', cache, '--out', path.join(root, 'c2'), '--json'));
     expect(second.stderr.split('\n').filter((l) => l.includes('corrupt feature cache entry'))).toHaveLength(
       entries.length,
     );
@@ -199,9 +204,9 @@ describe('small mistakes that passed silently', () => {
   });
 
   it('the footnote names the real subset size when --limit is larger than a split', async () => {
-    const r = expectOk(await falip('eval', 'demo', '--limit', '500'));
+    const r = expectOk(await falip(...EVAL_DEMO, '--limit', '500'));
     expect(r.stdout).toContain("--limit 500 is at least every split's size: all refs were evaluated.");
-    const small = expectOk(await falip('eval', 'demo', '--limit', '5'));
+    const small = expectOk(await falip(...EVAL_DEMO, '--limit', '5'));
     expect(small.stdout).toMatch(
       /Seeded random subset of refs \(--limit 5, --sample-seed 0\): demo\/val 5 of \d+; the paper uses every one\./,
     );

@@ -78,11 +78,11 @@ const CLS_DATASETS: Record<string, TaskDataset> = {
     splits: ['val'],
     label: 'demo-cls',
     footnotes: [
-      'The demo-cls set is synthetic (coloured shapes named by colour and kind) and the tiny model has random weights: these accuracies show the machinery only, not CLIP.',
+      "The demo-cls set is synthetic (coloured shapes named by colour and kind) and no paper measured it; on the shipped demo model (a small CLIP trained on such shapes) the accuracies show FALIP's mechanism, not CLIP's accuracy.",
     ],
     importCommand: () => 'falip data demo-cls',
     generate: demoClsGenerator,
-    defaultMethods: ['plain', 'falip', 'redcircle'],
+    defaultMethods: ['plain', 'falip', 'redcircle', 'crop', 'blur'],
   },
 };
 

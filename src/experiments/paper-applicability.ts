@@ -15,12 +15,20 @@ export const PAPER_ARCHS = ['vit-b-16', 'vit-l-14'] as const satisfies readonly 
  * geometry, so the paper's number of a row applies to a model of its architecture's geometry (the tiny
  * test model shares ViT-B/16's) and to no other. The geometry is the architecture table's own.
  */
-export function matchesPaperArch(
-  v: Pick<VisionConfig, 'patchSize' | 'imageSize' | 'numLayers'>,
-  arch: ArchName,
-): boolean {
-  const a = archConfig(arch, 0).vision;
-  return v.patchSize === a.patchSize && v.imageSize === a.imageSize && v.numLayers === a.numLayers;
+export function matchesPaperArch(v: PaperGeometry, arch: ArchName): boolean {
+  return describeGeometry(v) === describeGeometry(archConfig(arch, 0).vision);
+}
+
+/** What decides whether a model is the paper's: its token grid and depth, and its width and heads. */
+type PaperGeometry = Pick<VisionConfig, 'patchSize' | 'imageSize' | 'numLayers' | 'hiddenSize' | 'numHeads'>;
+
+/**
+ * A vision tower's geometry in words, e.g. "patch 16, 224 px, 12 layers of width 768, 12 heads". The
+ * width belongs to it: the tiny and demo models share ViT-B/16's grid and depth, and a 64-wide
+ * model's number beside ViT-B/16's would mean nothing.
+ */
+export function describeGeometry(v: PaperGeometry): string {
+  return `patch ${v.patchSize}, ${v.imageSize} px, ${v.numLayers} layers of width ${v.hiddenSize}, ${v.numHeads} heads`;
 }
 
 /**
@@ -72,8 +80,7 @@ export function randomWeightsNote(how: string): string {
 export function paperMismatch(model: RanOn, arch: ArchName, ran: RunRowKey, paper: RunRowKey): string | undefined {
   const { vision } = model;
   if (model.randomWeights !== null) return 'its model has random weights';
-  if (!matchesPaperArch(vision, arch))
-    return `its model has patch ${vision.patchSize}, ${vision.imageSize} px, ${vision.numLayers} layers, the paper's is ${arch}`;
+  if (!matchesPaperArch(vision, arch)) return `its model has ${describeGeometry(vision)}, the paper's is ${arch}`;
   if (!sameExperiment(ran, paper)) return `it was run with ${difference(ran, paper)}`;
   return undefined;
 }

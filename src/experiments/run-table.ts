@@ -23,7 +23,7 @@ import type {
 import { subsetSplitKey } from '../tasks/shared/class-subsets.js';
 import { TextFeatures } from '../tasks/shared/text-features.js';
 import { UserError } from '../util/errors.js';
-import { matchesPaperArch, randomWeightsNote } from './paper-applicability.js';
+import { describeGeometry, matchesPaperArch, randomWeightsNote } from './paper-applicability.js';
 import { type PromptedRow, type PromptSetSource, rowMembers, rowsOn, withRowPrompts } from './row-prompts.js';
 import { renderResults, writeTableFiles } from './table-files.js';
 import type { TableConfig } from './table-config.js';
@@ -174,9 +174,8 @@ function footnotesOf(
       "int8: the linear layers run with int8 weights (per output channel) and activations quantized per model call, one request per call; the numbers differ from fp32's (falip bench --precision int8 measures by how much).",
     );
   if (!archMatches && random === null) {
-    const a = archConfig(cfg.arch, 0).vision;
     notes.push(
-      `The paper's numbers are for ${cfg.arch} (patch ${a.patchSize}, ${a.imageSize} px, ${a.numLayers} layers); this model has patch ${m.vision.patchSize}, ${m.vision.imageSize} px, ${m.vision.numLayers} layers, so none is shown.`,
+      `The paper's numbers are for ${cfg.arch} (${describeGeometry(archConfig(cfg.arch, 0).vision)}); this model has ${describeGeometry(m.vision)}, so none is shown.`,
     );
   }
   if (opts.sampling.limit !== undefined) {

@@ -124,7 +124,7 @@ describe('the four ways to wrong numbers', () => {
   });
 });
 
-describe('falip table re-renders only what the paper ran', () => {
+describe("falip table re-renders only what the paper ran, on the paper's model", () => {
   it("a run with other parameters is not the config's row: one line naming the folder and what differs", async () => {
     const ds = process.env.FALIP_DATASETS!;
     cpSync(path.join(ds, 'demo', 'val'), path.join(ds, 'refcoco', 'testA'), { recursive: true });
@@ -133,7 +133,7 @@ describe('falip table re-renders only what the paper ran', () => {
       path.join(ds, 'refcoco', 'testA', 'dataset.json'),
       JSON.stringify({ ...info, name: 'refcoco', split: 'testA' }),
     );
-    // Weights falip does not know to be random, so that the paper's numbers may stand beside them.
+    // Weights falip does not know to be random: only their geometry keeps the paper's numbers away.
     const model = await writeUnmarkedTinyModel(path.join(root, 'unmarked-tiny'));
     const custom = path.join(root, 'custom');
     const run = expectOk(
@@ -158,9 +158,14 @@ describe('falip table re-renders only what the paper ran', () => {
       await falip('table', 'configs/table1.yaml', '--from', custom),
       `falip table --from: ${custom}: its row falip-gold ran falip alpha 5 (table1 has 0.2), falip layers [0,1,2,3,4,5,6,7,8,9,10,11] (table1 has [8,9,10,11])`,
     );
-    // The same run with the paper's parameters keeps the paper's number.
+    // The same run with the paper's parameters: the tiny model shares ViT-B/16's grid and depth, not its
+    // width, so still no paper number, and a footnote says why (matching weights keep it: unit tests).
     const plain = path.join(root, 'paper-params');
-    expectOk(await falip('eval', 'refcoco', '--split', 'testA', '--model', model, '--out', plain));
+    const paperParams = expectOk(await falip('eval', 'refcoco', '--split', 'testA', '--model', model, '--out', plain));
+    expect(paperParams.stdout).not.toContain('(paper 44.2');
+    expect(paperParams.stdout).toContain(
+      "The paper's numbers are for vit-b-16 (patch 16, 224 px, 12 layers of width 768, 12 heads); this model has patch 16, 224 px, 12 layers of width 64,",
+    );
     // The same on random weights: no paper number at all, and the first footnote says why.
     const random = path.join(root, 'random');
     const onRandom = expectOk(await falip('eval', 'refcoco', '--split', 'testA', '--model', 'tiny', '--out', random));
@@ -171,11 +176,9 @@ describe('falip table re-renders only what the paper ran', () => {
       /\[1\] This model has random weights \(falip model random --arch tiny --seed \d+\)/,
     );
     expect(expectOk(await falip('table', 'configs/table1.yaml', '--from', random)).stdout).not.toContain('(paper 44.2');
-    expect(
-      expectOk(await falip('table', 'configs/table1.yaml', '--from', plain))
-        .stdout.split('\n')
-        .find((l) => l.startsWith('FALIP gold')),
-    ).toContain('(paper 44.2');
+    const fromPlain = expectOk(await falip('table', 'configs/table1.yaml', '--from', plain)).stdout;
+    expect(fromPlain.split('\n').find((l) => l.startsWith('FALIP gold'))).not.toContain('(paper 44.2');
+    expect(fromPlain).toContain('custom, paper n/a: its model has patch 16, 224 px, 12 layers of width 64');
   });
 });
 

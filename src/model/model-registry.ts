@@ -164,23 +164,16 @@ async function removeStaleGraphs(old: ModelRecord, current: ModelRecord): Promis
  * waits for the first (the name's lock) and finds the model there.
  */
 export function ensureTinyModel(): Promise<void> {
-  return withFsErrors(async () => {
-    const source = path.join(modelDir(TINY_MODEL), 'checkpoint');
+  const source = path.join(modelDir(TINY_MODEL), 'checkpoint');
+  return ensureRegistered(
+    TINY_MODEL,
     // A record without `random_weights` was written before falip marked its random weights: regenerate.
-    const ready = async () => {
-      const found = await inspectModelRecord(TINY_MODEL);
-      return (
-        found.state === 'ok' &&
-        found.record.source === source &&
-        found.record.random_weights !== undefined &&
-        existsSync(path.join(source, 'model.safetensors'))
-      );
-    };
-    if (await ready()) return;
-    const lock = await modelLock(TINY_MODEL, true);
-    try {
-      if (await ready()) return;
-      const found = await inspectModelRecord(TINY_MODEL);
+    (found) =>
+      found.state === 'ok' &&
+      found.record.source === source &&
+      found.record.random_weights !== undefined &&
+      existsSync(path.join(source, 'model.safetensors')),
+    async (found) => {
       if (found.state === 'corrupt')
         process.stderr.write(
           `falip: ${found.file}: corrupt model record (${found.reason}), regenerating the tiny model\n`,
@@ -188,10 +181,8 @@ export function ensureTinyModel(): Promise<void> {
       await removeStaleTemps(source);
       await writeRandomModel({ arch: 'tiny', seed: TINY_SEED, out: source });
       await importLocked(source, TINY_MODEL, { force: true });
-    } finally {
-      lock.release();
-    }
-  });
+    },
+  );
 }
 
 /**
@@ -199,24 +190,48 @@ export function ensureTinyModel(): Promise<void> {
  * (first use, or a checkout that moved). Its weights must be the ones the README's numbers come from.
  */
 export function ensureDemoModel(): Promise<void> {
+  return ensureRegistered(
+    DEMO_MODEL,
+    (found) =>
+      found.state === 'ok' && found.record.source === DEMO_MODEL_DIR && found.record.sha256 === DEMO_MODEL_SHA256,
+    async (found) => {
+      if (found.state === 'corrupt')
+        process.stderr.write(
+          `falip: ${found.file}: corrupt model record (${found.reason}), registering the demo model again\n`,
+        );
+      const weights = path.join(DEMO_MODEL_DIR, 'model.safetensors');
+      if (!existsSync(weights))
+        throw new UserError(`${weights}: not found; restore the shipped demo model (git checkout assets/demo-model)`);
+      const sha256 = await sha256OfFile(weights);
+      if (sha256 !== DEMO_MODEL_SHA256) {
+        throw new UserError(
+          `${weights}: sha256 ${sha256.slice(0, 12)} is not the shipped demo model's (${DEMO_MODEL_SHA256.slice(0, 12)}); restore it (git checkout assets/demo-model)`,
+        );
+      }
+      await importLocked(DEMO_MODEL_DIR, DEMO_MODEL, { force: true });
+    },
+  );
+}
+
+/**
+ * Registers a built-in model when `ready` says its record is not what it should be. Several processes
+ * may start from an empty models folder at once (shards, parallel tests): the second waits for the
+ * first under the name's lock, looks again, and finds the model there.
+ */
+function ensureRegistered(
+  name: string,
+  ready: (found: Awaited<ReturnType<typeof inspectModelRecord>>) => boolean,
+  register: (found: Awaited<ReturnType<typeof inspectModelRecord>>) => Promise<void>,
+): Promise<void> {
   return withFsErrors(async () => {
-    const found = await inspectModelRecord(DEMO_MODEL);
-    if (found.state === 'ok' && found.record.source === DEMO_MODEL_DIR && found.record.sha256 === DEMO_MODEL_SHA256)
-      return;
-    if (found.state === 'corrupt')
-      process.stderr.write(
-        `falip: ${found.file}: corrupt model record (${found.reason}), registering the demo model again\n`,
-      );
-    const weights = path.join(DEMO_MODEL_DIR, 'model.safetensors');
-    if (!existsSync(weights))
-      throw new UserError(`${weights}: not found; restore the shipped demo model (git checkout assets/demo-model)`);
-    const sha256 = await sha256OfFile(weights);
-    if (sha256 !== DEMO_MODEL_SHA256) {
-      throw new UserError(
-        `${weights}: sha256 ${sha256.slice(0, 12)} is not the shipped demo model's (${DEMO_MODEL_SHA256.slice(0, 12)}); restore it (git checkout assets/demo-model)`,
-      );
+    if (ready(await inspectModelRecord(name))) return;
+    const lock = await modelLock(name, true);
+    try {
+      const found = await inspectModelRecord(name);
+      if (!ready(found)) await register(found);
+    } finally {
+      lock.release();
     }
-    await importModel(DEMO_MODEL_DIR, DEMO_MODEL, { force: true });
   });
 }
 

@@ -2,12 +2,19 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { clipVocabFromBpeGz, vocabFiles } from '../../src/model/bpe-vocab.js';
-import { DEMO_MODEL, DEMO_MODEL_DIR, DEMO_MODEL_SHA256 } from '../../src/model/model-registry.js';
+import {
+  DEMO_MODEL,
+  DEMO_MODEL_DIR,
+  DEMO_MODEL_SHA256,
+  ensureDemoModel,
+  listModels,
+} from '../../src/model/model-registry.js';
 import { readSafetensors } from '../../src/model/safetensors.js';
 import { ClipTokenizer } from '../../src/model/tokenizer.js';
 import { sha256OfFile } from '../../src/util/sha256.js';
 import { REPO } from '../helpers/cli.js';
 import { CLIP_BPE_GZ } from '../helpers/fixtures.js';
+import { useTempFalipDirs } from '../helpers/temp-falip-dirs.js';
 
 /**
  * The shipped demo CLIP (assets/demo-model, trained by tools/train-demo-model): the README's and the
@@ -71,5 +78,17 @@ describe('the shipped demo model', () => {
     const unused = tokenizer.encode('cat')[1]!;
     expect(used.has(unused)).toBe(false);
     expect(row(unused).every((x) => x === 0)).toBe(true);
+  });
+});
+
+describe('registering the demo model on first use', () => {
+  useTempFalipDirs('falip-demo-register-');
+
+  it('lets processes that start together wait for the first one (shards from an empty models folder)', async () => {
+    // Three at once: the first registers, the others wait under the name's lock and find it there.
+    await Promise.all([ensureDemoModel(), ensureDemoModel(), ensureDemoModel()]);
+    const listed = await listModels();
+    expect(listed.map((l) => l.name)).toEqual([DEMO_MODEL]);
+    expect(listed[0]).toMatchObject({ record: { sha256: DEMO_MODEL_SHA256, source: DEMO_MODEL_DIR } });
   });
 });

@@ -263,6 +263,28 @@ describe('13. --out is never a folder falip did not make', () => {
       'does not exist',
     );
   });
+  it("falip table --out into a folder holding only the user's table.md and metrics.json (the table's own names)", async () => {
+    const src = fresh('src');
+    await run(src);
+    const config = path.join(dirs.root(), 'results.yaml');
+    writeFileSync(
+      config,
+      'name: results\ntitle: t\ntask: classification\ncolumns: [{data: demo-cls/val, metric: top1}]\nrows:\n  - {key: falip, label: FALIP, methods: [falip]}\n',
+    );
+    for (const files of [
+      { 'table.md': 'my notes\n', 'metrics.json': '{"mine": true}' },
+      { 'table.md': 'my notes\n' },
+    ]) {
+      const mine = fresh('mine');
+      mkdirSync(mine);
+      for (const [name, text] of Object.entries(files)) writeFileSync(path.join(mine, name), text);
+      await userErrorMessage(
+        runInProcess(tableCommand.register, ['table', config, '--from', src, '--out', mine]),
+        `--out ${mine}: not empty and not a folder of falip table's files`,
+      );
+      expect(snapshot(mine)).toEqual(files);
+    }
+  });
 });
 
 /**

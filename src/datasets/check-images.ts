@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import pLimit from 'p-limit';
 import sharp from 'sharp';
+import { firstLineOf } from '../util/errors.js';
 
 /** A manifest line that names an image and the size it recorded. */
 export interface ImageUse {
@@ -32,7 +33,7 @@ export async function checkImages(uses: readonly ImageUse[], imageRoot: string):
         try {
           size = (await sharp(path).raw().toBuffer({ resolveWithObject: true })).info;
         } catch (err) {
-          return [`${first}: image: ${path} does not decode: ${(err as Error).message}`];
+          return [`${first}: image: ${path} does not decode: ${firstLineOf(err)}`];
         }
         return users
           .filter(({ sample }) => sample.width !== size.width || sample.height !== size.height)

@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { openRunFolder } from '../../src/experiments/run-folder.js';
+import { writeFileAtomic } from '../../src/util/atomic-write.js';
+import { withFsErrors } from '../../src/util/fs-errors.js';
 import { type EvalRecord, RecordLog } from '../../src/report/records.js';
 import { UserError } from '../../src/util/errors.js';
 import { userErrorMessage } from '../helpers/errors.js';
@@ -86,6 +88,22 @@ describe('a full disk while writing run.json', () => {
     await userErrorMessage(
       openRunFolder({ name: 't', runKey: runKeyFixture(), details: runDetailsFixture('t'), out }),
       `${out}/run.json: no space left on device`,
+    );
+  });
+});
+
+describe('a full disk under an atomic write, as the file system reports it', () => {
+  it("is one line naming the file, though a file handle's error carries no path (report --out, data views --out)", async () => {
+    const dir = await tempDir();
+    const proto = await fileHandlePrototype(dir);
+    const file = join(dir, 'report.html');
+    // What Node's FileHandle.writeFile throws on a full disk: a code, no path.
+    vi.spyOn(proto, 'writeFile').mockImplementationOnce(async () => {
+      throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    });
+    await userErrorMessage(
+      withFsErrors(() => writeFileAtomic(file, '<html>')),
+      `${file}: no space left on device`,
     );
   });
 });

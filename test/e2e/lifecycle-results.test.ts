@@ -345,6 +345,27 @@ describe('13. where data import, data views and report write is checked before t
   });
 });
 
+describe('model import into a read-only models folder', () => {
+  it('is refused in words (read-only, permission denied), not as "not found"', async () => {
+    const model = await copyTinyModel(dirs.root(), 'import-ro');
+    const locked = fresh('ro-models');
+    mkdirSync(locked);
+    const undo = unwritable(locked);
+    const saved = process.env.FALIP_MODELS;
+    process.env.FALIP_MODELS = path.join(locked, 'models');
+    try {
+      const message = await userErrorMessage(
+        importModel(model, 'mine'),
+        `models folder ${path.join(locked, 'models')}: cannot write in ${locked}`,
+      );
+      expect(message).not.toContain('not found');
+    } finally {
+      process.env.FALIP_MODELS = saved;
+      undo();
+    }
+  });
+});
+
 describe('7. two imports of one model name at once', () => {
   it("one registers it, the other is refused (exit 2); the record is the winner's", async () => {
     const a = await copyTinyModel(dirs.root(), 'import-a');

@@ -1,16 +1,30 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { Command } from 'commander';
 import { tableFromRuns } from '../experiments/table-from-runs.js';
 import { writeTableFiles } from '../experiments/table-files.js';
 import { readTableConfig } from '../experiments/table-config.js';
-import { METRICS_JSON } from '../report/run-files.js';
+import { METRICS_JSON, metricsJsonSchema } from '../report/run-files.js';
 import { withFsErrors } from '../util/fs-errors.js';
 import { checkOwnFolder } from '../util/output-target.js';
 import { makeOption } from './options.js';
-
-/** What `falip table --out` writes; a folder holding only these is one it wrote before. */
-const TABLE_FILES = [METRICS_JSON, 'table.csv', 'table.md'];
 import { printTableResult } from './table-output.js';
+
+/** What `falip table --out` writes (metrics.json first). */
+const TABLE_FILES = [METRICS_JSON, 'table.csv', 'table.md'];
+
+/**
+ * A folder `falip table --out` wrote before: nothing but its files, and a metrics.json that is falip's.
+ * The names alone are not enough: table.md and metrics.json are names a user's own notes may have.
+ */
+async function isTableFolder(dir: string, names: readonly string[]): Promise<boolean> {
+  if (!names.includes(METRICS_JSON) || !names.every((n) => TABLE_FILES.includes(n))) return false;
+  try {
+    return metricsJsonSchema.safeParse(JSON.parse(await readFile(path.join(dir, METRICS_JSON), 'utf8'))).success;
+  } catch {
+    return false;
+  }
+}
 
 export function register(program: Command): void {
   program
@@ -24,9 +38,10 @@ export function register(program: Command): void {
     .addOption(makeOption('json'))
     .action(async (file: string, o: { from: string[]; out?: string; json?: boolean }) => {
       // Checked before any input is read: never a folder of the user's (nor a results folder, whose own table it would replace).
-      if (o.out)
-        await checkOwnFolder(o.out, '--out', "a folder of falip table's files", (names) =>
-          names.every((n) => TABLE_FILES.includes(n)),
+      const target = o.out;
+      if (target)
+        await checkOwnFolder(target, '--out', "a folder of falip table's files", (names) =>
+          isTableFolder(target, names),
         );
       const { table, records } = await tableFromRuns(await readTableConfig(file), o.from);
       if (o.out) {

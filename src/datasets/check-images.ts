@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import pLimit from 'p-limit';
 import sharp from 'sharp';
 import { counted, workProgress } from '../util/work-progress.js';
+import { firstLineOf } from '../util/errors.js';
 
 /** A manifest line that names an image and the size it recorded. */
 export interface ImageUse {
@@ -43,7 +44,7 @@ async function checkImage(path: string, users: readonly ImageUse[]): Promise<str
   try {
     size = (await sharp(path).raw().toBuffer({ resolveWithObject: true })).info;
   } catch (err) {
-    return [`${first}: image: ${path} does not decode: ${(err as Error).message}`];
+    return [`${first}: image: ${path} does not decode: ${firstLineOf(err)}`];
   }
   return users
     .filter(({ sample }) => sample.width !== size.width || sample.height !== size.height)

@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 import type { BoxXYWH } from '../image/box.js';
-import { UserError } from '../util/errors.js';
+import { UserError, firstLineOf } from '../util/errors.js';
 import type { ImageSize } from './box-problems.js';
 
 /**
@@ -52,7 +52,7 @@ export function binarizeMeanRgb(data: Uint8Array, size: ImageSize, channels: num
 export async function decodeBinaryMask(bytes: Uint8Array, path: string): Promise<BinaryMask> {
   const image = sharp(bytes, { ignoreIcc: true });
   const undecodable = (err: Error): never => {
-    throw new UserError(`${path}: mask: does not decode: ${err.message}`);
+    throw new UserError(`${path}: mask: does not decode: ${firstLineOf(err)}`);
   };
   const meta = await image.metadata().catch(undecodable);
   // sharp would hand 16-bit samples out as 16-bit raw values, which the 8-bit threshold would misread.

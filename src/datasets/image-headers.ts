@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import pLimit from 'p-limit';
 import sharp from 'sharp';
-import { UserError } from '../util/errors.js';
+import { firstLineOf, UserError } from '../util/errors.js';
 import { counted, workProgress } from '../util/work-progress.js';
 import type { ImageSize } from './box-problems.js';
 
@@ -48,7 +48,7 @@ export async function readImageSize(path: string, where: string, field: string):
   const meta = await sharp(path)
     .metadata()
     .catch((err: Error) => {
-      throw new UserError(`${where}: ${field}: cannot read image ${path}: ${err.message}`);
+      throw new UserError(`${where}: ${field}: cannot read image ${path}: ${firstLineOf(err)}`);
     });
   if (!meta.width || !meta.height) throw new UserError(`${where}: ${field}: image ${path} has no size in its header`);
   return { width: meta.width, height: meta.height };

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
-import { UserError } from '../util/errors.js';
+import { firstLineOf, UserError } from '../util/errors.js';
 import type { RgbImage } from './rgb-image.js';
 
 /** Pillow's MULDIV255: a·b/255 rounded, in integers. */
@@ -59,7 +59,7 @@ export async function loadImage(path: string): Promise<RgbImage> {
       .toBuffer({ resolveWithObject: true });
     return { width: info.width, height: info.height, data };
   } catch (e) {
-    const reason = (e as Error).message.split('\n')[0]?.trim();
+    const reason = firstLineOf(e);
     throw new UserError(`${path}: cannot decode image (${reason})`);
   }
 }

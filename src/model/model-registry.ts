@@ -1,11 +1,11 @@
-import { existsSync } from 'node:fs';
-import { readdir, rm, stat } from 'node:fs/promises';
+import { constants, existsSync, statSync } from 'node:fs';
+import { access, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { removeStaleTemps } from '../util/atomic-write.js';
 import { UserError } from '../util/errors.js';
 import { FileLock } from '../util/file-lock.js';
-import { withFsErrors } from '../util/fs-errors.js';
+import { fsCodeWords, withFsErrors } from '../util/fs-errors.js';
 import { loadCheckpoint, type Checkpoint } from './checkpoint.js';
 import { graphsFolderName } from './graph-cache.js';
 import { modelIdentity } from './model-identity.js';
@@ -65,6 +65,24 @@ function modelLock(name: string, wait: boolean): FileLock | Promise<FileLock> {
 }
 
 /**
+ * The models folder can be made and written, said in words before anything is read: on a read-only
+ * file system the recursive mkdir reports ENOENT ('not found'). A file in the way is left to that
+ * mkdir, which names it.
+ */
+async function checkModelsWritable(root: string): Promise<void> {
+  let existing = root;
+  while (!existsSync(existing) && path.dirname(existing) !== existing) existing = path.dirname(existing);
+  if (!statSync(existing).isDirectory()) return;
+  try {
+    await access(existing, constants.W_OK);
+  } catch (err) {
+    throw new UserError(
+      `models folder ${root}: cannot write in ${existing} (${fsCodeWords((err as NodeJS.ErrnoException).code)})`,
+    );
+  }
+}
+
+/**
  * Validates a checkpoint folder and records it under `name`: every tensor present with the shape the
  * config gives, no layers beyond the config's, and a tokenizer whose ids fit the token embedding. The
  * name is locked meanwhile: a second import of it at once is refused (exit 2), and one after it finds
@@ -73,6 +91,7 @@ function modelLock(name: string, wait: boolean): FileLock | Promise<FileLock> {
 export function importModel(dir: string, name: string, opts: ImportOptions = {}): Promise<ModelRecord> {
   return withFsErrors(async () => {
     if (!NAME_PATTERN.test(name)) throw new UserError(`--name ${name}: use letters, digits, '.', '_' or '-'`);
+    await checkModelsWritable(modelsFolder());
     const lock = modelLock(name, false);
     try {
       return await importLocked(dir, name, opts);

@@ -97,7 +97,7 @@ export async function writeAtomically(
   } catch (err) {
     await handle.close().catch(() => undefined);
     await rm(tmp, { force: true });
-    throw err;
+    throw withPath(err, path);
   }
   try {
     await beforeRename?.(tmp);
@@ -106,6 +106,16 @@ export async function writeAtomically(
     await rm(tmp, { force: true });
     throw err;
   }
+}
+
+/**
+ * A file handle's errors (a full disk while writing, say) carry no path, unlike those of calls given
+ * one; `path` is added so that the caller can say which file could not be written.
+ */
+function withPath(err: unknown, path: string): unknown {
+  const e = err as NodeJS.ErrnoException;
+  if (typeof e?.code === 'string' && e.path === undefined) e.path = path;
+  return err;
 }
 
 /** `writeAtomically` for data that is already in memory. */

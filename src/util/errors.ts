@@ -10,3 +10,12 @@ export class UserError extends Error {
 export class CheckFailed extends Error {
   override name = 'CheckFailed';
 }
+
+/**
+ * The first line of a library's error message. libvips appends every warning its decoder raised
+ * ("VipsJpeg: premature end of JPEG image", repeated per pass), so its messages run over several lines;
+ * the first says what went wrong, and a UserError is one line.
+ */
+export function firstLineOf(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0]!.trim();
+}

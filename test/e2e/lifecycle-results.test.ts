@@ -263,6 +263,28 @@ describe('13. --out is never a folder falip did not make', () => {
       'does not exist',
     );
   });
+  it("falip table --out into a folder holding only the user's table.md and metrics.json (the table's own names)", async () => {
+    const src = fresh('src');
+    await run(src);
+    const config = path.join(dirs.root(), 'results.yaml');
+    writeFileSync(
+      config,
+      'name: results\ntitle: t\ntask: classification\ncolumns: [{data: demo-cls/val, metric: top1}]\nrows:\n  - {key: falip, label: FALIP, methods: [falip]}\n',
+    );
+    for (const files of [
+      { 'table.md': 'my notes\n', 'metrics.json': '{"mine": true}' },
+      { 'table.md': 'my notes\n' },
+    ]) {
+      const mine = fresh('mine');
+      mkdirSync(mine);
+      for (const [name, text] of Object.entries(files)) writeFileSync(path.join(mine, name), text);
+      await userErrorMessage(
+        runInProcess(tableCommand.register, ['table', config, '--from', src, '--out', mine]),
+        `--out ${mine}: not empty and not a folder of falip table's files`,
+      );
+      expect(snapshot(mine)).toEqual(files);
+    }
+  });
 });
 
 /**
@@ -320,6 +342,27 @@ describe('13. where data import, data views and report write is checked before t
       `--out ${mine}: not empty and not a folder of falip data views files`,
     );
     expect(read(path.join(mine, 'view-0.png'))).toBe('my picture');
+  });
+});
+
+describe('model import into a read-only models folder', () => {
+  it('is refused in words (read-only, permission denied), not as "not found"', async () => {
+    const model = await copyTinyModel(dirs.root(), 'import-ro');
+    const locked = fresh('ro-models');
+    mkdirSync(locked);
+    const undo = unwritable(locked);
+    const saved = process.env.FALIP_MODELS;
+    process.env.FALIP_MODELS = path.join(locked, 'models');
+    try {
+      const message = await userErrorMessage(
+        importModel(model, 'mine'),
+        `models folder ${path.join(locked, 'models')}: cannot write in ${locked}`,
+      );
+      expect(message).not.toContain('not found');
+    } finally {
+      process.env.FALIP_MODELS = saved;
+      undo();
+    }
   });
 });
 

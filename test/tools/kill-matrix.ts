@@ -6,18 +6,23 @@
  *
  *   npx tsx test/tools/kill-matrix.ts                  # this checkout
  *   FALIP_BIN=/other/checkout/bin/falip.js npx tsx test/tools/kill-matrix.ts
+ *   npx tsx test/tools/kill-matrix.ts cub merge        # some groups only (eval, import, cub, merge, search)
  *
  * What "held" means per class:
  * - eval, --view-weights search: the rerun exits 0 and its metrics.json and sorted records are the
  *   uninterrupted run's.
  * - import, re-import: right after the kill, `data check` never says ok unless the folder is one whole
  *   import (its manifest is byte for byte the old or the new one); the rerun's manifest is the new one.
+ * - re-import (cub): the same for a release importer (the demo generators above always wrote a staged
+ *   folder; the importers wrote manifest.jsonl, classes.json and dataset.json one after another), where
+ *   "whole" means manifest.jsonl and classes.json both of the old release or both of the new one.
  * - merge: the rerun exits 0 and its table files are the uninterrupted merge's.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { CUB_FOLDERS, CUB_IMAGES, writeCubRelease } from '../helpers/cls-release-fixtures.js';
 import { writeModelNet } from '../helpers/pointcloud-fixtures.js';
 
 const BIN = process.env.FALIP_BIN ?? path.resolve(import.meta.dirname, '../../bin/falip.js');
@@ -40,23 +45,35 @@ function falip(args: readonly string[], extraEnv: Record<string, string> = {}): 
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** Starts the command and kills it with SIGKILL once `when` says so (polled every 5 ms), or when it ends. */
+/** With KILL_AT_RENAME in `extraEnv`, the preload that makes the command kill itself at that rename. */
+const preload = (extraEnv: Record<string, string>) =>
+  extraEnv.KILL_AT_RENAME ? ['--import', path.join(import.meta.dirname, 'kill-at-rename.mjs')] : [];
+
+/**
+ * Starts the command and kills it with SIGKILL once `when` says so (polled every 5 ms), or when it ends;
+ * a KILL_AT_RENAME in `extraEnv` makes it kill itself at that rename (see kill-at-rename.mjs).
+ */
 async function killed(
   args: readonly string[],
   when: (startedMs: number) => boolean,
   extraEnv: Record<string, string> = {},
 ): Promise<'killed' | 'finished'> {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { ...env, ...extraEnv }, stdio: 'ignore' });
+  const child = spawn(process.execPath, [...preload(extraEnv), BIN, ...args], {
+    env: { ...env, ...extraEnv },
+    stdio: 'ignore',
+  });
   const t0 = Date.now();
   let exited = false;
+  let selfKilled = false;
   const exit = new Promise<void>((resolve) =>
-    child.on('exit', () => {
+    child.on('exit', (_code, signal) => {
       exited = true;
+      selfKilled = signal === 'SIGKILL';
       resolve();
     }),
   );
   for (;;) {
-    if (exited) return 'finished';
+    if (exited) return selfKilled ? 'killed' : 'finished';
     if (when(Date.now() - t0)) {
       child.kill('SIGKILL');
       await exit;
@@ -188,6 +205,77 @@ async function importCases(): Promise<void> {
   }
 }
 
+/**
+ * Re-imports of CUB over an earlier import: the new release has the same photos with the class ids
+ * reversed, so a manifest of one beside the classes.json of the other labels every photo wrongly.
+ */
+async function cubReimportCases(): Promise<void> {
+  const release = (name: string) => path.join(root, name, 'CUB_200_2011');
+  await writeCubRelease(release('cub-old'));
+  await writeCubRelease(release('cub-new'), {
+    'classes.txt': `${CUB_FOLDERS.map((_, i) => `${i + 1} ${CUB_FOLDERS[CUB_FOLDERS.length - 1 - i]}`).join('\n')}\n`,
+    'image_class_labels.txt': `${CUB_IMAGES.map((i) => `${i.id} ${CUB_FOLDERS.length + 1 - i.classId}`).join('\n')}\n`,
+  });
+  const outRoot = (k: number) => path.join(root, `cub-root-${k}`);
+  const args = (k: number, which: string) => [
+    'data',
+    'import',
+    'cub',
+    '--root',
+    release(which),
+    '--split',
+    'all',
+    '--out-root',
+    outRoot(k),
+  ];
+  const dir = (k: number) => path.join(outRoot(k), 'cub', 'all');
+  const files = (k: number) => ['manifest.jsonl', 'classes.json'].map((f) => read(path.join(dir(k), f))).join('\0');
+  if (falip(args(910, 'cub-old')).status !== 0 || falip(args(911, 'cub-new')).status !== 0)
+    throw new Error('the CUB imports failed');
+  const [oldFiles, newFiles] = [files(910), files(911)];
+  const newManifest = read(path.join(dir(911), 'manifest.jsonl'));
+  const names = (k: number) =>
+    existsSync(path.join(outRoot(k), 'cub')) ? readdirSync(path.join(outRoot(k), 'cub')) : [];
+  // Exact kills at a rename (a checkout that makes no such rename runs to its end).
+  const renames: [string, string][] = [
+    ['right after the rename onto manifest.jsonl', '/cub/all/manifest.jsonl:1'],
+    ['right after the rename onto classes.json', '/cub/all/classes.json:1'],
+    ['right after the old folder is renamed aside', '.old-:1'],
+  ];
+  const points: [string, (k: number) => (ms: number) => boolean, Record<string, string>?][] = [
+    ...renames.map(([point, at]): [string, () => () => boolean, Record<string, string>] => [
+      point,
+      () => () => false,
+      { KILL_AT_RENAME: at },
+    ]),
+    ['new manifest.jsonl in place', (k) => () => read(path.join(dir(k), 'manifest.jsonl')) === newManifest],
+    ['staging folder made', (k) => () => names(k).some((n) => n.includes('.tmp-'))],
+    ['old folder moved aside', (k) => () => names(k).some((n) => n.includes('.old-'))],
+    ['after 100 ms', () => (ms) => ms > 100],
+    ['after 300 ms', () => (ms) => ms > 300],
+    ['after 600 ms', () => (ms) => ms > 600],
+  ];
+  for (const [point, when, extraEnv] of points) {
+    const k = cases.length;
+    falip(args(k, 'cub-old'));
+    const how = await killed(args(k, 'cub-new'), when(k), extraEnv);
+    const check = falip(['data', 'check', dir(k)]);
+    const seen = files(k);
+    const okAfterKill = check.status !== 0 || seen === oldFiles || seen === newFiles;
+    const again = falip(args(k, 'cub-new'));
+    const after = falip(['data', 'check', dir(k)]);
+    const held = okAfterKill && again.status === 0 && after.status === 0 && files(k) === newFiles;
+    report(
+      're-import (cub)',
+      `${point}${how === 'finished' ? ' (finished before the kill)' : ''}`,
+      held,
+      held
+        ? `check right after: ${check.status === 0 ? (seen === oldFiles ? 'ok, old data' : 'ok, new data') : 'not ok / not imported'}`
+        : `check right after: ${check.status === 0 ? 'ok' : 'not ok'} on ${seen === oldFiles ? 'the old import' : seen === newFiles ? 'the new import' : 'a mix of the two'}; ${again.stderr.trim()}`,
+    );
+  }
+}
+
 async function mergeCases(): Promise<void> {
   const shard = (k: number) => path.join(root, `shard-${k}`);
   for (const k of [0, 1, 2])
@@ -247,6 +335,9 @@ async function searchCases(): Promise<void> {
     out,
     '--device',
     'cpu',
+    // A real dataset's eval names its model (falip ships no CLIP for them); the tiny one will do here.
+    '--model',
+    'tiny',
   ];
   const reference = path.join(root, 'search-reference');
   const whole = falip(args(reference));
@@ -279,10 +370,17 @@ async function searchCases(): Promise<void> {
 
 try {
   if (falip(['model', 'tiny']).status !== 0) throw new Error('falip model tiny failed');
-  await evalCases();
-  await importCases();
-  await mergeCases();
-  await searchCases();
+  const groups: Record<string, () => Promise<void>> = {
+    eval: evalCases,
+    import: importCases,
+    cub: cubReimportCases,
+    merge: mergeCases,
+    search: searchCases,
+  };
+  const chosen = process.argv.slice(2);
+  for (const name of chosen)
+    if (!(name in groups)) throw new Error(`unknown group ${name}: ${Object.keys(groups).join(', ')}`);
+  for (const [name, group] of Object.entries(groups)) if (chosen.length === 0 || chosen.includes(name)) await group();
   const classes = [...new Set(cases.map((c) => c.cls))];
   process.stdout.write('\n| class | cases tried | held |\n|---|---|---|\n');
   for (const cls of classes) {

@@ -4,10 +4,12 @@
  * masks, XML with a DTD, a damaged HDF5 datatype, CSV quoting, CMYK JPEGs (decoded as Pillow does).
  * Each is one line naming the file (and line), or the data the reference would see.
  */
-import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, symlink, truncate, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { checkImages } from '../../src/datasets/check-images.js';
+import { readImageSize } from '../../src/datasets/image-headers.js';
 import { loadImage } from '../../src/image/load-image.js';
 import { readClsManifest } from '../../src/tasks/classification/cls-manifest.js';
 import { importCub } from '../../src/tasks/classification/importers/cub-import.js';
@@ -156,6 +158,22 @@ describe('one line for what used to be a stack trace or an unclear message', () 
       `${join(open, 'metadata.csv')}:2: (csv): a quoted field opened on this line is never closed`,
     );
     expect(message.length).toBeLessThan(300);
+  });
+
+  it("a JPEG cut short: libvips' repeated warnings stay out of the one line (header read, decode, data check)", async () => {
+    const jpeg = work('cut', 'bird.jpg');
+    await writeJpeg(jpeg, 40, 30);
+    await truncate(jpeg, Math.floor((await stat(jpeg)).size / 2));
+    const oneLine = (message: string) => expect(message.split('\n'), message).toHaveLength(1);
+    oneLine(await userErrorMessage(readImageSize(jpeg, 'manifest.jsonl:4', 'image'), 'manifest.jsonl:4: image'));
+    oneLine(await userErrorMessage(loadImage(jpeg), `${jpeg}: cannot decode image`));
+    const errors = await checkImages(
+      [{ where: 'manifest.jsonl:4', sample: { image: 'bird.jpg', width: 40, height: 30 } }],
+      work('cut'),
+    );
+    expect(errors).toHaveLength(1);
+    oneLine(errors[0]!);
+    expect(errors[0]).toContain(`${jpeg} does not decode`);
   });
 
   it("a CMYK JPEG decodes to the pixels of Pillow's convert('RGB'), the reference pipeline's", async () => {

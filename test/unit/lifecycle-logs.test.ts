@@ -10,6 +10,8 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { openRunFolder } from '../../src/experiments/run-folder.js';
+import { writeFileAtomic } from '../../src/util/atomic-write.js';
+import { withFsErrors } from '../../src/util/fs-errors.js';
 import { type EvalRecord, RecordLog } from '../../src/report/records.js';
 import { UserError } from '../../src/util/errors.js';
 import { userErrorMessage } from '../helpers/errors.js';
@@ -106,5 +108,21 @@ describe('a results folder another run has just taken', () => {
     );
     expect(message).not.toContain('not a falip results folder');
     expect(readdirSync(out).sort()).toEqual(['.lock', 'records.jsonl']);
+  });
+});
+
+describe('a full disk under an atomic write, as the file system reports it', () => {
+  it("is one line naming the file, though a file handle's error carries no path (report --out, data views --out)", async () => {
+    const dir = await tempDir();
+    const proto = await fileHandlePrototype(dir);
+    const file = join(dir, 'report.html');
+    // What Node's FileHandle.writeFile throws on a full disk: a code, no path.
+    vi.spyOn(proto, 'writeFile').mockImplementationOnce(async () => {
+      throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    });
+    await userErrorMessage(
+      withFsErrors(() => writeFileAtomic(file, '<html>')),
+      `${file}: no space left on device`,
+    );
   });
 });

@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 import type { BoxXYWH } from '../../../image/box.js';
-import { UserError } from '../../../util/errors.js';
+import { UserError, firstLineOf } from '../../../util/errors.js';
 import type { ImageSize } from '../../../datasets/box-problems.js';
 
 /** ImageNet-S mask ids: 0 = other (background), 1000 = ignore, 1..classCount = classes. */
@@ -53,7 +53,7 @@ export async function boxFromIdMask(
 ): Promise<MaskBox> {
   const mask = sharp(bytes, { ignoreIcc: true });
   const undecodable = (err: Error): never => {
-    throw new UserError(`${path}: mask: does not decode: ${err.message}`);
+    throw new UserError(`${path}: mask: does not decode: ${firstLineOf(err)}`);
   };
   const meta = await mask.metadata().catch(undecodable);
   // A 16-bit PNG would be scaled down to 8 bits on the way out, silently changing every id.

@@ -173,7 +173,8 @@ function footnotesOf(
     notes.push(
       "int8: the linear layers run with int8 weights (per output channel) and activations quantized per model call, one request per call; the numbers differ from fp32's (falip bench --precision int8 measures by how much).",
     );
-  if (!archMatches && random === null) {
+  // Said only where the table has paper numbers to withhold (the demo sets have none).
+  if (!archMatches && random === null && cfg.rows.some((r) => Object.keys(r.paper).length > 0)) {
     notes.push(
       `The paper's numbers are for ${cfg.arch} (${describeGeometry(archConfig(cfg.arch, 0).vision)}); this model has ${describeGeometry(m.vision)}, so none is shown.`,
     );

@@ -51,6 +51,10 @@ describe('falip eval demo, as the README runs it', () => {
     const plain = cells.get('plain-gold')!;
     expect(plain.n).toBeGreaterThan(100);
     for (const method of ['falip', 'crop', 'blur']) expectSeparatedAbove(cells.get(`${method}-gold`)!, plain, method);
+    // No paper measured the demo set: its footnotes say so, and nothing about withholding paper numbers.
+    const notes: string[] = JSON.parse(readFileSync(path.join(json.dir, 'metrics.json'), 'utf8')).footnotes;
+    expect(notes[0]).toContain('The demo set is synthetic and no paper measured it');
+    expect(notes.join('\n')).not.toContain("The paper's numbers are for");
   });
 
   it('FALIP beats plain on detector proposals too', async () => {

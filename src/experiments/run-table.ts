@@ -173,8 +173,7 @@ function footnotesOf(
     notes.push(
       "int8: the linear layers run with int8 weights (per output channel) and activations quantized per model call, one request per call; the numbers differ from fp32's (falip bench --precision int8 measures by how much).",
     );
-  // Said only where the table has paper numbers to withhold (the demo sets have none).
-  if (!archMatches && random === null && cfg.rows.some((r) => Object.keys(r.paper).length > 0)) {
+  if (!archMatches && random === null && paperMeasured(cfg)) {
     notes.push(
       `The paper's numbers are for ${cfg.arch} (${describeGeometry(archConfig(cfg.arch, 0).vision)}); this model has ${describeGeometry(m.vision)}, so none is shown.`,
     );
@@ -196,6 +195,18 @@ function footnotesOf(
   if (missing.length > 0)
     notes.push(`Not imported: ${missing.map((m) => `${m} (\`${importCommandOf(m)}\`)`).join(', ')}.`);
   return notes;
+}
+
+/**
+ * Whether the paper has numbers this table could show: in its rows, or for its datasets (eval looks them
+ * up only for a model of the paper's geometry). The demo sets have none, so their tables need not say
+ * why none is shown.
+ */
+function paperMeasured(cfg: TableConfig): boolean {
+  return (
+    cfg.rows.some((r) => Object.keys(r.paper).length > 0) ||
+    cfg.columns.some((c) => 'data' in c && taskOfDataset(c.data.split('/')[0]!)?.dataset.paperSamples !== undefined)
+  );
 }
 
 /** The splits that hold fewer samples than the paper's (a smaller import, or --limit), with both counts. */

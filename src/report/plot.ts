@@ -73,6 +73,20 @@ export interface RenderedPlot {
 const PNG_WIDTH = 1200;
 const RASTER_DENSITY = 72 * 3;
 
+/** The series legend: untitled, names never cut. */
+const SERIES_LEGEND = { title: null, labelLimit: 0 };
+
+/** Each series's colour and open marker shape, in order, with one legend naming them (line and scatter plots alike). */
+function seriesMarks(names: readonly string[]) {
+  const byOrder = (range: readonly string[]) => ({
+    field: 'series',
+    type: 'nominal' as const,
+    scale: { domain: [...names], range: names.map((_, i) => range[i % range.length]!) },
+    legend: SERIES_LEGEND,
+  });
+  return { color: byOrder(COLOURS), shape: byOrder(SHAPES) };
+}
+
 function vegaLiteSpec(plot: LinePlotSpec): TopLevelSpec {
   const names = plot.series.map((s) => s.name);
   const inside = (x: number) => !plot.xDomain || (x >= plot.xDomain[0] && x <= plot.xDomain[1]);
@@ -80,7 +94,6 @@ function vegaLiteSpec(plot: LinePlotSpec): TopLevelSpec {
     s.points.filter((p) => inside(p.x)).map((p) => ({ series: s.name, x: p.x, y: p.y })),
   );
   // One scale per channel with the caller's series order, so a series keeps its colour, shape and dash in the legend.
-  const legend = { title: null, labelLimit: 0 };
   const xScale = {
     ...(plot.logX ? { type: 'log' as const } : { zero: false }),
     ...(plot.xDomain && { domain: plot.xDomain }),
@@ -97,23 +110,12 @@ function vegaLiteSpec(plot: LinePlotSpec): TopLevelSpec {
     encoding: {
       x: { field: 'x', type: 'quantitative', title: plot.xLabel, scale: xScale },
       y: { field: 'y', type: 'quantitative', title: plot.yLabel, scale: { zero: false } },
-      color: {
-        field: 'series',
-        type: 'nominal',
-        scale: { domain: names, range: names.map((_, i) => COLOURS[i % COLOURS.length]!) },
-        legend,
-      },
-      shape: {
-        field: 'series',
-        type: 'nominal',
-        scale: { domain: names, range: names.map((_, i) => SHAPES[i % SHAPES.length]!) },
-        legend,
-      },
+      ...seriesMarks(names),
       strokeDash: {
         field: 'series',
         type: 'nominal',
         scale: { domain: names, range: names.map((_, i) => DASHES[Math.floor(i / 20) % DASHES.length]!) },
-        legend: names.length > 20 ? legend : null,
+        legend: names.length > 20 ? SERIES_LEGEND : null,
       },
       order: { field: 'x', type: 'quantitative' },
     },
@@ -160,7 +162,6 @@ export interface ScatterPlotSpec {
  */
 export function scatterPlot(plot: ScatterPlotSpec): Promise<RenderedPlot> {
   const names = plot.series.map((s) => s.name);
-  const legend = { title: null, labelLimit: 0 };
   const spec: TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: plot.title,
@@ -174,18 +175,7 @@ export function scatterPlot(plot: ScatterPlotSpec): Promise<RenderedPlot> {
       x: { field: 'x', type: 'ordinal', title: plot.xLabel, axis: { labelAngle: 0 } },
       xOffset: { field: 'series', type: 'nominal', scale: { domain: names } },
       y: { field: 'y', type: 'quantitative', title: plot.yLabel, scale: { zero: false } },
-      color: {
-        field: 'series',
-        type: 'nominal',
-        scale: { domain: names, range: names.map((_, i) => COLOURS[i % COLOURS.length]!) },
-        legend,
-      },
-      shape: {
-        field: 'series',
-        type: 'nominal',
-        scale: { domain: names, range: names.map((_, i) => SHAPES[i % SHAPES.length]!) },
-        legend,
-      },
+      ...seriesMarks(names),
     },
   };
   return render(spec);

@@ -8,7 +8,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.js';
+import { falipInProcess as falip } from '../helpers/cli.js';
 import { swatchTask } from '../helpers/dummy-task/index.js';
 import { useTempFalipDirs } from '../helpers/temp-falip-dirs.js';
 
@@ -19,29 +19,6 @@ vi.mock('../../src/tasks/task-list.js', async (importOriginal) => {
 });
 
 const dirs = useTempFalipDirs('falip-skeleton-');
-
-/** main() in this process: its exit code and what it printed. */
-async function falip(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = vi.spyOn(console, 'log').mockImplementation((s: unknown) => void out.push(String(s)));
-  const write = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
-    out.push(String(s));
-    return true;
-  });
-  const ewrite = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
-    err.push(String(s));
-    return true;
-  });
-  try {
-    const code = await main(['node', 'falip', ...args]);
-    return { code, out: out.join('\n'), err: err.join('') };
-  } finally {
-    log.mockRestore();
-    write.mockRestore();
-    ewrite.mockRestore();
-  }
-}
 
 async function writeSwatchRelease(root: string): Promise<void> {
   await mkdir(root, { recursive: true });

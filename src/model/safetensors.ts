@@ -4,6 +4,7 @@ import { writeAll, writeAtomically } from '../util/atomic-write.js';
 import { UserError } from '../util/errors.js';
 import { halfToFloat } from './half-float.js';
 import { numel, type Tensor, type WeightMap } from './tensor.js';
+import { readInto } from '../util/file-read.js';
 
 /**
  * The safetensors format: an 8-byte little-endian u64 header length N, N bytes of JSON header
@@ -163,15 +164,6 @@ async function readExactly(fh: FileHandle, position: number, length: number): Pr
   const buf = Buffer.alloc(length);
   await readInto(fh, position, buf);
   return buf;
-}
-
-async function readInto(fh: FileHandle, position: number, target: Uint8Array): Promise<void> {
-  let done = 0;
-  while (done < target.length) {
-    const { bytesRead } = await fh.read(target, done, target.length - done, position + done);
-    if (bytesRead === 0) throw new Error('unexpected end of file after size check');
-    done += bytesRead;
-  }
 }
 
 /**

@@ -1,6 +1,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { crc32, inflateRawSync } from 'node:zlib';
 import { UserError } from '../../util/errors.js';
+import { readInto } from '../../util/file-read.js';
 
 /**
  * A read-only zip archive with random access: the central directory is read once, an entry's bytes only
@@ -197,13 +198,4 @@ async function readAt(fh: FileHandle, position: number, length: number): Promise
     done += bytesRead;
   }
   return buf.subarray(0, done);
-}
-
-async function readInto(fh: FileHandle, position: number, target: Uint8Array): Promise<void> {
-  let done = 0;
-  while (done < target.length) {
-    const { bytesRead } = await fh.read(target, done, target.length - done, position + done);
-    if (bytesRead === 0) throw new Error('unexpected end of file after size check');
-    done += bytesRead;
-  }
 }

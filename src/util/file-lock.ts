@@ -68,7 +68,12 @@ function liveHolder(file: string): string | null {
  */
 export function refuseIfHeld(file: string, words: LockWords): void {
   const holder = liveHolder(file);
-  if (holder) throw new UserError(`${words.what}: in use by ${holder}; ${words.advice}`);
+  if (holder) throw inUse(words, holder);
+}
+
+/** The refusal a live holder gets, whether met by `acquire` or before it. */
+function inUse(words: LockWords, holder: string): UserError {
+  return new UserError(`${words.what}: in use by ${holder}; ${words.advice}`);
 }
 
 /**
@@ -108,7 +113,7 @@ export class FileLock {
       }
       const holder = readHolder(file);
       if (!isStale(file, holder)) {
-        throw new UserError(`${words.what}: in use by ${liveHolder(file) ?? 'another process'}; ${words.advice}`);
+        throw inUse(words, liveHolder(file) ?? 'another process');
       }
       // Renaming is atomic: of two processes taking over the same stale lock only one succeeds, and the
       // other, finding the file gone, goes round again and meets the winner's lock.

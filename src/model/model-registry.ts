@@ -16,6 +16,7 @@ import {
   modelsFolder,
   writeModelRecord,
   type ModelRecord,
+  type ModelRecordState,
 } from './model-store.js';
 import { writeRandomModel } from './random-model.js';
 import { rememberSha256 } from './source-hash.js';
@@ -239,8 +240,8 @@ export function ensureDemoModel(): Promise<void> {
  */
 function ensureRegistered(
   name: string,
-  ready: (found: Awaited<ReturnType<typeof inspectModelRecord>>) => boolean,
-  register: (found: Awaited<ReturnType<typeof inspectModelRecord>>) => Promise<void>,
+  ready: (found: ModelRecordState) => boolean,
+  register: (found: ModelRecordState) => Promise<void>,
 ): Promise<void> {
   return withFsErrors(async () => {
     if (ready(await inspectModelRecord(name))) return;

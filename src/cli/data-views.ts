@@ -3,13 +3,10 @@ import type { Command } from 'commander';
 import { CLIP_INPUT_SIZE } from '../tasks/pointcloud/depth-views.js';
 import { PREVIEW_FAR, PREVIEW_NEAR } from '../tasks/pointcloud/depth-preview.js';
 import { POINTCLOUD_SPLIT } from '../tasks/pointcloud/importers/pc-import.js';
-import { writeCloudViews } from '../tasks/pointcloud/view-files.js';
+import { isViewsFolder, writeCloudViews } from '../tasks/pointcloud/view-files.js';
 import { UserError } from '../util/errors.js';
 import { withFsErrors } from '../util/fs-errors.js';
 import { checkOwnFolder } from '../util/output-target.js';
-
-/** A folder holding only what `data views` writes is one it wrote before. */
-const VIEW_FILES = /^(view-\d+\.png|views\.npy|views\.json)$/;
 
 const HELP_AFTER = `
 Files written into --out:
@@ -36,9 +33,7 @@ export function registerViews(data: Command): void {
     .action(async (name: string, opts: { index: string; out: string; split: string }) => {
       if (!/^\d+$/.test(opts.index)) throw new UserError(`--index ${opts.index}: expected a non-negative integer`);
       const out = resolve(opts.out);
-      await checkOwnFolder(out, '--out', 'a folder of falip data views files', (names) =>
-        names.every((n) => VIEW_FILES.test(n)),
-      );
+      await checkOwnFolder(out, '--out', 'a folder of falip data views files', (names) => isViewsFolder(out, names));
       const { summary, sample, perView } = await withFsErrors(() =>
         writeCloudViews(name, opts.split, Number(opts.index), out),
       );

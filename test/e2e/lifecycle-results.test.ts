@@ -343,6 +343,24 @@ describe('13. where data import, data views and report write is checked before t
     );
     expect(read(path.join(mine, 'view-0.png'))).toBe('my picture');
   });
+
+  it("data views --out: names data views writes are not enough, the folder needs a views.json of falip's", async () => {
+    // Before the fix a folder holding only a user's view-0.png (or views.json) passed as falip's and was overwritten.
+    const onlyPicture = fresh('views-picture');
+    mkdirSync(onlyPicture);
+    writeFileSync(path.join(onlyPicture, 'view-0.png'), 'my picture');
+    const ownJson = fresh('views-json');
+    mkdirSync(ownJson);
+    writeFileSync(path.join(ownJson, 'views.json'), '{"my": "notes"}');
+    for (const mine of [onlyPicture, ownJson]) {
+      await userErrorMessage(
+        runInProcess(dataCommand.register, ['data', 'views', 'modelnet40', '--index', '0', '--out', mine]),
+        `--out ${mine}: not empty and not a folder of falip data views files`,
+      );
+    }
+    expect(read(path.join(onlyPicture, 'view-0.png'))).toBe('my picture');
+    expect(read(path.join(ownJson, 'views.json'))).toBe('{"my": "notes"}');
+  });
 });
 
 describe('model import into a read-only models folder', () => {

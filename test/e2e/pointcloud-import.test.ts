@@ -328,6 +328,10 @@ describe.concurrent('the CLI', () => {
       expect(view.occupied_pixels).toBeGreaterThan(0);
       expect(view.foreground_box).toHaveLength(4);
     }
+    // A folder it wrote is its own: the same command again writes into it.
+    const again = await falip('data', 'views', 'modelnet40', '--index', '1', '--out', out);
+    expect(again.status, again.stderr).toBe(0);
+    expect(await readFile(join(out, 'views.json'), 'utf8')).toBe(`${JSON.stringify(summary, null, 2)}\n`);
   });
 
   it('`data views` refuses an index past the end and an unknown dataset with one line', async () => {

@@ -117,6 +117,18 @@ describe('a base-to-new table', () => {
     expect(md).toContain('| CoOp | 70.0 sd 20.0 | 40.0 sd 0.0 (2 of 3) | 50.9 |');
     expect(md).toContain('standard deviation across sets (n − 1');
   });
+
+  it('says once on the row label, not in each cell, that a custom row has no paper number', () => {
+    const withheld = buildResultsTable(
+      { ...spec, rows: [{ key: 'clip', label: 'CLIP', paper: {}, paperWithheld: true }] },
+      records,
+      { seed: 1 },
+    );
+    const line = renderMarkdown(withheld)
+      .split('\n')
+      .find((l) => l.startsWith('| CLIP'));
+    expect(line).toBe('| CLIP (custom: paper n/a) | 60.0 ±30.0 | 80.0 ±25.0 | 68.6 |');
+  });
 });
 
 describe('table configs with halves and derived columns', () => {

@@ -1,30 +1,16 @@
-import { mkdir, readFile } from 'node:fs/promises';
-import path from 'node:path';
+import { mkdir } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { tableFromRuns } from '../experiments/table-from-runs.js';
 import { writeTableFiles } from '../experiments/table-files.js';
 import { readTableConfig } from '../experiments/table-config.js';
 import { METRICS_JSON, metricsJsonSchema } from '../report/run-files.js';
 import { withFsErrors } from '../util/fs-errors.js';
-import { checkOwnFolder } from '../util/output-target.js';
+import { checkOwnFolder, isFolderWrittenBy } from '../util/output-target.js';
 import { makeOption } from './options.js';
 import { printTableResult } from './table-output.js';
 
 /** What `falip table --out` writes (metrics.json first). */
 const TABLE_FILES = [METRICS_JSON, 'table.csv', 'table.md'];
-
-/**
- * A folder `falip table --out` wrote before: nothing but its files, and a metrics.json that is falip's.
- * The names alone are not enough: table.md and metrics.json are names a user's own notes may have.
- */
-async function isTableFolder(dir: string, names: readonly string[]): Promise<boolean> {
-  if (!names.includes(METRICS_JSON) || !names.every((n) => TABLE_FILES.includes(n))) return false;
-  try {
-    return metricsJsonSchema.safeParse(JSON.parse(await readFile(path.join(dir, METRICS_JSON), 'utf8'))).success;
-  } catch {
-    return false;
-  }
-}
 
 export function register(program: Command): void {
   program
@@ -41,7 +27,7 @@ export function register(program: Command): void {
       const target = o.out;
       if (target)
         await checkOwnFolder(target, '--out', "a folder of falip table's files", (names) =>
-          isTableFolder(target, names),
+          isFolderWrittenBy(target, names, (n) => TABLE_FILES.includes(n), METRICS_JSON, metricsJsonSchema),
         );
       const { table, records } = await tableFromRuns(await readTableConfig(file), o.from);
       if (o.out) {

@@ -1,6 +1,7 @@
 import { constants } from 'node:fs';
-import { access, readdir, stat } from 'node:fs/promises';
+import { access, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
+import type { ZodTypeAny } from 'zod';
 import { isStaleTemp } from './atomic-write.js';
 import { UserError } from './errors.js';
 import { fsCodeWords } from './fs-errors.js';
@@ -78,4 +79,24 @@ export async function checkOwnFolder(
   throw new UserError(
     `${flag} ${dir}: not empty and not ${what}: give a new or empty folder (falip never writes into a folder it did not make)`,
   );
+}
+
+/**
+ * `dir` (entries `names`) is a folder a falip command wrote before: it holds nothing but names the
+ * command writes, and its `marker` file parses with `schema`. Names alone are not enough: table.md or
+ * view-0.png are names a user's own files may have.
+ */
+export async function isFolderWrittenBy(
+  dir: string,
+  names: readonly string[],
+  writes: (name: string) => boolean,
+  marker: string,
+  schema: ZodTypeAny,
+): Promise<boolean> {
+  if (!names.includes(marker) || !names.every(writes)) return false;
+  try {
+    return schema.safeParse(JSON.parse(await readFile(path.join(dir, marker), 'utf8'))).success;
+  } catch {
+    return false;
+  }
 }

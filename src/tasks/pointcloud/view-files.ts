@@ -1,4 +1,4 @@
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { z } from 'zod';
@@ -7,6 +7,7 @@ import { requireDataset } from '../../datasets/dataset-store.js';
 import { writeNpy } from '../../image/npy.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';
 import { UserError } from '../../util/errors.js';
+import { isFolderWrittenBy } from '../../util/output-target.js';
 import { depthPreviewGray } from './depth-preview.js';
 import { CLIP_INPUT_SIZE, CLOUD_INPUT_SHAPE, cloudViews, viewPlane } from './depth-views.js';
 import { foregroundBox } from './foreground.js';
@@ -50,17 +51,8 @@ export type ViewsSummary = z.infer<typeof viewsSummarySchema>;
 /** The names `data views` writes; a folder holding nothing else, with a views.json of falip's, is one it wrote. */
 const VIEW_FILES = /^(view-\d+\.png|views\.npy|views\.json)$/;
 
-/**
- * `dir` (entries `names`) is a folder `falip data views` wrote before. The names alone are not enough:
- * view-0.png is a name a user's own picture may have.
- */
-export async function isViewsFolder(dir: string, names: readonly string[]): Promise<boolean> {
-  if (!names.includes(VIEWS_JSON) || !names.every((n) => VIEW_FILES.test(n))) return false;
-  try {
-    return viewsSummarySchema.safeParse(JSON.parse(await readFile(join(dir, VIEWS_JSON), 'utf8'))).success;
-  } catch {
-    return false;
-  }
+export function isViewsFolder(dir: string, names: readonly string[]): Promise<boolean> {
+  return isFolderWrittenBy(dir, names, (n) => VIEW_FILES.test(n), VIEWS_JSON, viewsSummarySchema);
 }
 
 /**

@@ -15,7 +15,7 @@ import { CloudFileCache } from './h5-clouds.js';
 import { loadCloud, readPcClasses, readPcManifest } from './pc-manifest.js';
 import { DEPTH_MAP_SIZE, occupiedPixels, VIEW_ANGLES } from './projection.js';
 
-export const VIEWS_JSON = 'views.json';
+const VIEWS_JSON = 'views.json';
 
 /** What views.json holds: the cloud, and per view its points, occupied pixels and foreground box. */
 const viewsSummarySchema = z
@@ -46,7 +46,7 @@ const viewsSummarySchema = z
     ),
   })
   .strict();
-export type ViewsSummary = z.infer<typeof viewsSummarySchema>;
+type ViewsSummary = z.infer<typeof viewsSummarySchema>;
 
 /** The names `data views` writes; a folder holding nothing else, with a views.json of falip's, is one it wrote. */
 const VIEW_FILES = /^(view-\d+\.png|views\.npy|views\.json)$/;

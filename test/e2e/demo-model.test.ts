@@ -65,6 +65,9 @@ describe('falip eval demo, as the README runs it', () => {
   it('falip eval demo-cls runs the same five methods; crop and blur, which remove the distractors, beat plain', async () => {
     const { json, cells } = await evalJson('demo-cls');
     expect(json.rows.map((r) => r.key)).toEqual(['plain', 'falip', 'redcircle', 'crop', 'blur']);
+    // The table itself says why FALIP at α 0.2 is near plain here, and what shows its effect.
+    const notes: string[] = JSON.parse(readFileSync(path.join(json.dir, 'metrics.json'), 'utf8')).footnotes;
+    expect(notes[1]).toContain('a larger α (e.g. --alpha 10) shows its effect');
     // Top-1 only: the model barely learned shape (tools/train-demo-model/README.md), so FALIP at the
     // paper's α is near plain here, and the 48 pictures leave wide intervals.
     const plain = cells.get('plain')!;

@@ -79,6 +79,7 @@ const CLS_DATASETS: Record<string, TaskDataset> = {
     label: 'demo-cls',
     footnotes: [
       "The demo-cls set is synthetic (coloured shapes named by colour and kind) and no paper measured it; on the shipped demo model (a small CLIP trained on such shapes) the accuracies show FALIP's mechanism, not CLIP's accuracy.",
+      "Classification gives FALIP's nudge no exact tie to break, as REC's boxes (which share one plain embedding) do: on the demo model FALIP at the paper's α 0.2 changes few answers here, and a larger α (e.g. --alpha 10) shows its effect (README: The demo model).",
     ],
     importCommand: () => 'falip data demo-cls',
     generate: demoClsGenerator,

@@ -87,6 +87,16 @@ const lines = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').s
 const read = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8') : null);
 const sortedRecords = (dir: string) => lines(path.join(dir, 'records.jsonl')).sort().join('\n');
 
+/** The rerun into `out` succeeded and left the uninterrupted run's metrics and records (in any order). */
+const sameAsReference = (again: Done, out: string, reference: string) =>
+  again.status === 0 &&
+  read(path.join(out, 'metrics.json')) === read(path.join(reference, 'metrics.json')) &&
+  sortedRecords(out) === sortedRecords(reference);
+
+/** A case's kill point, saying when the command ended before it could be killed. */
+const pointText = (point: string, how: 'killed' | 'finished') =>
+  `${point}${how === 'finished' ? ' (finished before the kill)' : ''}`;
+
 interface Case {
   cls: string;
   point: string;
@@ -121,16 +131,8 @@ async function evalCases(): Promise<void> {
     const out = path.join(root, `eval-${cases.length}`);
     const how = await killed(args(out), when(out));
     const again = falip(args(out));
-    const held =
-      again.status === 0 &&
-      read(path.join(out, 'metrics.json')) === read(path.join(reference, 'metrics.json')) &&
-      sortedRecords(out) === sortedRecords(reference);
-    report(
-      'eval',
-      `${point}${how === 'finished' ? ' (finished before the kill)' : ''}`,
-      held,
-      again.status === 0 ? '' : again.stderr.trim(),
-    );
+    const held = sameAsReference(again, out, reference);
+    report('eval', pointText(point, how), held, again.status === 0 ? '' : again.stderr.trim());
   }
 }
 
@@ -195,7 +197,7 @@ async function importCases(): Promise<void> {
       const held = okAfterKill && again.status === 0 && after.status === 0 && manifestOf(k) === newManifest;
       report(
         cls,
-        `${point}${how === 'finished' ? ' (finished before the kill)' : ''}`,
+        pointText(point, how),
         held,
         held
           ? `check right after: ${check.status === 0 ? (seen === oldManifest ? 'ok, old data' : 'ok, new data') : 'not ok / not imported'}`
@@ -267,7 +269,7 @@ async function cubReimportCases(): Promise<void> {
     const held = okAfterKill && again.status === 0 && after.status === 0 && files(k) === newFiles;
     report(
       're-import (cub)',
-      `${point}${how === 'finished' ? ' (finished before the kill)' : ''}`,
+      pointText(point, how),
       held,
       held
         ? `check right after: ${check.status === 0 ? (seen === oldFiles ? 'ok, old data' : 'ok, new data') : 'not ok / not imported'}`
@@ -307,12 +309,7 @@ async function mergeCases(): Promise<void> {
     const same = ['metrics.json', 'table.md', 'table.csv'].every(
       (f) => read(path.join(out, f)) === read(path.join(reference, f)),
     );
-    report(
-      'merge',
-      `${point}${how === 'finished' ? ' (finished before the kill)' : ''}`,
-      again.status === 0 && same,
-      again.status === 0 ? '' : again.stderr.trim(),
-    );
+    report('merge', pointText(point, how), again.status === 0 && same, again.status === 0 ? '' : again.stderr.trim());
   }
 }
 
@@ -355,13 +352,10 @@ async function searchCases(): Promise<void> {
     const how = await killed(args(out), when(out));
     const keptAtKill = kept(out);
     const again = falip(args(out));
-    const held =
-      again.status === 0 &&
-      read(path.join(out, 'metrics.json')) === read(path.join(reference, 'metrics.json')) &&
-      sortedRecords(out) === sortedRecords(reference);
+    const held = sameAsReference(again, out, reference);
     report(
       '--view-weights search',
-      `${point}${how === 'finished' ? ' (finished before the kill)' : ''}`,
+      pointText(point, how),
       held,
       `${keptAtKill} of 12 clouds' view scores kept at the kill${again.status === 0 ? '' : `; ${again.stderr.trim()}`}`,
     );

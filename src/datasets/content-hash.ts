@@ -3,6 +3,7 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import pLimit from 'p-limit';
 import { UserError } from '../util/errors.js';
+import type { ContentOf, SplitFiles } from './dataset-pin.js';
 
 /** A file of a dataset folder as a loaded split read it: the bytes it parsed are the bytes it hashes. */
 export interface ReadFile {
@@ -47,4 +48,21 @@ export async function datasetContentHash(
   });
   for (const part of extra) hash.update(`\0${part}`);
   return hash.digest('hex');
+}
+
+/**
+ * `DatasetPin.load`'s content of an image dataset (REC, classification): the files it read and the
+ * images its entries use, under its image root.
+ */
+export async function imageSplitContent(
+  { read }: SplitFiles,
+  { entries, imageRoot }: { entries: readonly { sample: { image: string } }[]; imageRoot: string },
+): Promise<ContentOf> {
+  return {
+    hash: await datasetContentHash(
+      read,
+      imageRoot,
+      entries.map((e) => e.sample.image),
+    ),
+  };
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { datasetContentHash } from '../../datasets/content-hash.js';
+import { imageSplitContent } from '../../datasets/content-hash.js';
 import { CLASSES_FILE, MANIFEST_FILE, resolveImageRoot } from '../../datasets/dataset-info.js';
 import { DatasetPin } from '../../datasets/dataset-pin.js';
 import { requireRecordedSizes } from '../../datasets/image-headers.js';
@@ -77,13 +77,7 @@ export async function loadClsSplit(
       ...checkedClsSplit(dir, { manifest: texts[MANIFEST_FILE]!, classes: texts[CLASSES_FILE]! }),
       imageRoot: resolveImageRoot(dir, info),
     }),
-    async ({ read }, { entries, imageRoot }) => ({
-      hash: await datasetContentHash(
-        read,
-        imageRoot,
-        entries.map((e) => e.sample.image),
-      ),
-    }),
+    imageSplitContent,
   );
   const { entries, classes: allClasses, imageRoot } = parsed;
   const whole = entries.map((e) => e.sample);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { datasetContentHash } from '../../datasets/content-hash.js';
+import { imageSplitContent } from '../../datasets/content-hash.js';
 import { DatasetPin } from '../../datasets/dataset-pin.js';
 import { requireRecordedSizes } from '../../datasets/image-headers.js';
 import { checkedRecSplit, checkRecDataset } from './check-rec.js';
@@ -150,13 +150,7 @@ export const recTask = defineTask<RecOptions, RecSplitData>({
         entries: checkedRecSplit(dir, texts[MANIFEST_FILE]!),
         imageRoot: resolveImageRoot(dir, info),
       }),
-      async ({ read }, { entries, imageRoot }) => ({
-        hash: await datasetContentHash(
-          read,
-          imageRoot,
-          entries.map((e) => e.sample.image),
-        ),
-      }),
+      imageSplitContent,
     );
     const { entries, imageRoot } = parsed;
     const all = entries.map((e) => e.sample);

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readClasses, readClsManifest, type ClsSample } from '../../src/tasks/classification/cls-manifest.js';
 import { writeClsDemoSet } from '../../src/tasks/classification/demo-cls.js';
 import { openEncoder, type OpenedEncoder } from '../../src/encoder/open-encoder.js';
-import { runTable, type RunTableOptions } from '../../src/experiments/run-table.js';
+import { runTable } from '../../src/experiments/run-table.js';
 import { parseTableConfig } from '../../src/experiments/table-config.js';
 import { loadImage } from '../../src/image/load-image.js';
 import { preprocess } from '../../src/image/preprocess.js';
@@ -21,6 +21,7 @@ import { TextFeatures } from '../../src/tasks/shared/text-features.js';
 import { useTempFalipDirs } from '../helpers/temp-falip-dirs.js';
 import { removeTinyModels, tinyModel, type TinyModel } from '../helpers/tiny-model.js';
 import { textForwardRef, visionForwardRef } from '../reference/clip-reference.js';
+import { runOptions } from '../helpers/run-options.js';
 
 const dirs = useTempFalipDirs('falip-cls-eval-');
 let tiny: TinyModel;
@@ -53,16 +54,7 @@ const config = (rows: unknown[]) =>
     () => 'test',
   );
 
-function options(out: string): RunTableOptions {
-  return {
-    encoder: opened.encoder,
-    tokenizer: opened.tokenizer,
-    model: opened.model,
-    sampling: { seed: 0 },
-    out,
-    progress: () => ({ add() {}, stop() {} }),
-  };
-}
+const options = (out: string) => runOptions(opened, out);
 
 const parse = (text: string) =>
   text

@@ -24,6 +24,7 @@ import { userErrorMessage } from '../helpers/errors.js';
 import { writeModelNet } from '../helpers/pointcloud-fixtures.js';
 import { useTempFalipDirs } from '../helpers/temp-falip-dirs.js';
 import { removeTinyModels, tinyModel } from '../helpers/tiny-model.js';
+import { runOptions } from '../helpers/run-options.js';
 
 const dirs = useTempFalipDirs('falip-lifecycle-eval-');
 let opened: OpenedEncoder;
@@ -50,12 +51,7 @@ const clsTable = (data = 'demo-cls/val') =>
 
 function options(out: string, onProgress: (done: number) => void = () => undefined): RunTableOptions {
   let done = 0;
-  return {
-    encoder: opened.encoder,
-    tokenizer: opened.tokenizer,
-    model: opened.model,
-    sampling: { seed: 0 },
-    out,
+  return runOptions(opened, out, {
     progress: () => ({
       add(n) {
         done += n;
@@ -63,7 +59,7 @@ function options(out: string, onProgress: (done: number) => void = () => undefin
       },
       stop() {},
     }),
-  };
+  });
 }
 
 const lines = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : []);

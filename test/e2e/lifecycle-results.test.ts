@@ -18,7 +18,7 @@ import { mergeShards } from '../../src/experiments/merge-shards.js';
 import { importModel } from '../../src/model/model-registry.js';
 import { readModelRecord } from '../../src/model/model-store.js';
 import { UserError } from '../../src/util/errors.js';
-import { runTable, type RunTableOptions } from '../../src/experiments/run-table.js';
+import { runTable } from '../../src/experiments/run-table.js';
 import { parseTableConfig, type TableConfig } from '../../src/experiments/table-config.js';
 import { tableFromRuns } from '../../src/experiments/table-from-runs.js';
 import { renderMarkdown } from '../../src/report/render-markdown.js';
@@ -28,6 +28,7 @@ import { runInProcess } from '../helpers/cli.js';
 import { userErrorMessage } from '../helpers/errors.js';
 import { useTempFalipDirs } from '../helpers/temp-falip-dirs.js';
 import { copyTinyModel, removeTinyModels, tinyModel } from '../helpers/tiny-model.js';
+import { runOptions } from '../helpers/run-options.js';
 
 const dirs = useTempFalipDirs('falip-lifecycle-results-');
 let opened: OpenedEncoder;
@@ -56,15 +57,7 @@ const table = (alpha?: number): TableConfig =>
   );
 
 function run(out: string, sampling: Sampling = { seed: 0 }, cfg = table()) {
-  const opts: RunTableOptions = {
-    encoder: opened.encoder,
-    tokenizer: opened.tokenizer,
-    model: opened.model,
-    sampling,
-    out,
-    progress: () => ({ add() {}, stop() {} }),
-  };
-  return runTable(cfg, opts);
+  return runTable(cfg, runOptions(opened, out, { sampling }));
 }
 
 const read = (file: string) => readFileSync(file, 'utf8');

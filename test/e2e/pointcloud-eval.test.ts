@@ -10,7 +10,7 @@ import { importModelNet40 } from '../../src/tasks/pointcloud/importers/modelnet4
 import { loadCloud, readPcClasses, readPcManifest } from '../../src/tasks/pointcloud/pc-manifest.js';
 import { TensorImage } from '../../src/encoder/image-input.js';
 import { createEncoder, openEncoder, type OpenedEncoder } from '../../src/encoder/open-encoder.js';
-import { runTable, type RunTableOptions } from '../../src/experiments/run-table.js';
+import { runTable } from '../../src/experiments/run-table.js';
 import { parseTableConfig } from '../../src/experiments/table-config.js';
 import { makeMethod } from '../../src/prompts/method.js';
 import type { EvalRecord } from '../../src/report/records.js';
@@ -21,6 +21,7 @@ import { argmax } from '../../src/tasks/shared/scores.js';
 import { UserError } from '../../src/util/errors.js';
 import { writeModelNet } from '../helpers/pointcloud-fixtures.js';
 import { useTempFalipDirs } from '../helpers/temp-falip-dirs.js';
+import { runOptions } from '../helpers/run-options.js';
 
 const dirs = useTempFalipDirs('falip-pc-eval-');
 let opened: OpenedEncoder;
@@ -41,16 +42,7 @@ const config = (rows: unknown[]) =>
     () => 'test',
   );
 
-function options(out: string): RunTableOptions {
-  return {
-    encoder: opened.encoder,
-    tokenizer: opened.tokenizer,
-    model: opened.model,
-    sampling: { seed: 0 },
-    out,
-    progress: () => ({ add() {}, stop() {} }),
-  };
-}
+const options = (out: string) => runOptions(opened, out);
 
 const normalized = (v: Float32Array) => {
   const n = Math.sqrt(v.reduce((s, x) => s + x * x, 0));

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEncoder, openEncoder, type OpenedEncoder } from '../../src/encoder/open-encoder.js';
 import { readRunJson } from '../../src/experiments/run-json.js';
-import { runTable, type RunTableOptions } from '../../src/experiments/run-table.js';
+import { runTable } from '../../src/experiments/run-table.js';
 import { parseTableConfig } from '../../src/experiments/table-config.js';
 import { loadImage } from '../../src/image/load-image.js';
 import { preprocess } from '../../src/image/preprocess.js';
@@ -40,6 +40,7 @@ import { gateRows } from '../helpers/requests.js';
 import { useTempFalipDirs } from '../helpers/temp-falip-dirs.js';
 import { removeTinyModels, tinyModel, type TinyModel } from '../helpers/tiny-model.js';
 import { textForwardRef, visionForwardRef } from '../reference/clip-reference.js';
+import { runOptions } from '../helpers/run-options.js';
 
 const dirs = useTempFalipDirs('falip-prompted-eval-');
 const SETS = { coop: 'coop.pth.tar-10', ivlp: 'ivlp.pth.tar-20', maple: 'maple.pth.tar-5', csc: 'coop-csc.pth.tar-10' };
@@ -75,17 +76,7 @@ const config = (rows: unknown[]) =>
     () => 'test',
   );
 
-function options(out: string): RunTableOptions {
-  return {
-    encoder: opened.encoder,
-    tokenizer: opened.tokenizer,
-    model: opened.model,
-    sampling: { seed: 0 },
-    out,
-    prompts: promptSetSource(opened),
-    progress: () => ({ add() {}, stop() {} }),
-  };
-}
+const options = (out: string) => runOptions(opened, out, { prompts: promptSetSource(opened) });
 
 const parse = (text: string) =>
   text

@@ -21,9 +21,10 @@ import type { EvalRecord } from '../../src/report/records.js';
 import { sampleNegatives, type BankCaption, type SubtractSpec } from '../../src/tasks/rec/negatives.js';
 import { boxLogit } from '../../src/tasks/rec/rec-scoring.js';
 import { argmax } from '../../src/tasks/shared/scores.js';
-import { runTable, type RunTableOptions } from '../../src/experiments/run-table.js';
+import { runTable } from '../../src/experiments/run-table.js';
 import { parseTableConfig, type TableConfig } from '../../src/experiments/table-config.js';
 import { useTempFalipDirs } from '../helpers/temp-falip-dirs.js';
+import { runOptions } from '../helpers/run-options.js';
 
 const dirs = useTempFalipDirs('falip-rec-eval-');
 let tmp: string;
@@ -50,16 +51,7 @@ function config(rows: unknown[]): TableConfig {
   );
 }
 
-function options(out: string): RunTableOptions {
-  return {
-    encoder,
-    tokenizer,
-    model,
-    sampling: { seed: 0 },
-    out,
-    progress: () => ({ add() {}, stop() {} }),
-  };
-}
+const options = (out: string) => runOptions({ encoder, tokenizer, model }, out);
 
 function parseRecords(text: string): EvalRecord[] {
   return text
